@@ -1,0 +1,45 @@
+// Kubernetes resource.Quantity parsing, exact.
+//
+// What: converts the string forms the Kubernetes API accepts for quantities
+// ("250m", "1.5", "2Gi", "512M", "1e3", "+.5Ki", ...) into integers, with the
+// same semantics as apimachinery's Quantity.MilliValue() / Value(): the exact
+// decimal value, rounded UP (towards +infinity) to the requested unit.
+//
+// Grammar (k8s.io/apimachinery/pkg/api/resource/quantity.go):
+//   quantity        ::= signedNumber suffix
+//   signedNumber    ::= [+-] number
+//   number          ::= digits | digits "." digits | digits "." | "." digits
+//   suffix          ::= binarySI | decimalSI | decimalExponent
+//   binarySI        ::= Ki | Mi | Gi | Ti | Pi | Ei
+//   decimalSI       ::= n | u | m | "" | k | M | G | T | P | E
+//   decimalExponent ::= ("e" | "E") [+-] digits
+// Note "1E" is 10^18 (exa) while "1E3" is 1000 (exponent).
+//
+// Invariants: arithmetic is exact (decimal digit strings, no floating point);
+// any value whose rounded result does not fit in int64 is an error, as is
+// every malformed string (empty, spaces, "1.2.3", "Ki", "1K", "1e", "1ei").
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine/common/status.h"
+
+namespace kinema {
+
+// The quantity in thousandths, rounded up: "250m" -> 250, "1" -> 1000,
+// "0.0001" -> 1 (CPU millicores).
+StatusOr<int64_t> ParseQuantityMilli(std::string_view s);
+
+// The quantity in whole units, rounded up: "2Gi" -> 2147483648, "1.5" -> 2,
+// "512M" -> 512000000, "110" -> 110 (bytes, pod counts).
+StatusOr<int64_t> ParseQuantityValue(std::string_view s);
+
+// Canonical short forms: 2000 -> "2", 1500 -> "1500m".
+std::string FormatMilliCpu(int64_t milli);
+// Largest exact binary suffix: 2147483648 -> "2Gi", 1000 -> "1000".
+std::string FormatBytes(int64_t bytes);
+
+}  // namespace kinema
