@@ -1,0 +1,187 @@
+#include "storage/journal_queries.h"
+
+namespace kinema::journal_sql {
+
+namespace {
+std::string NullableText(SQLite::Column c) { return c.isNull() ? std::string() : c.getString(); }
+int64_t NullableInt(SQLite::Column c) { return c.isNull() ? 0 : c.getInt64(); }
+}  // namespace
+
+Event EventFromRow(SQLite::Statement& q) {
+  Event e;
+  e.seq = q.getColumn(0).getInt64();
+  e.workflow_id = q.getColumn(1).getString();
+  e.at_ms = q.getColumn(2).getInt64();
+  e.kind = q.getColumn(3).getString();
+  e.step_index = q.getColumn(4).isNull() ? -1 : q.getColumn(4).getInt();
+  e.step_name = NullableText(q.getColumn(5));
+  e.epoch = q.getColumn(6).getInt64();
+  e.attempt = q.getColumn(7).getInt();
+  e.detail = nlohmann::json::parse(q.getColumn(8).getString(), nullptr, /*allow_exceptions=*/false);
+  if (e.detail.is_discarded()) e.detail = nlohmann::json{{"unparseable", true}};
+  return e;
+}
+
+int64_t InsertEvent(SQLite::Database& db, const Event& e) {
+  SQLite::Statement ins(db,
+                        "INSERT INTO events(workflow_id, at_ms, kind, step_index, step_name, epoch, attempt, detail) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  ins.bind(1, e.workflow_id);
+  ins.bind(2, static_cast<int64_t>(e.at_ms));
+  ins.bind(3, e.kind);
+  if (e.step_index >= 0) {
+    ins.bind(4, e.step_index);
+    ins.bind(5, e.step_name);
+  } else {
+    ins.bind(4);
+    ins.bind(5);
+  }
+  ins.bind(6, static_cast<int64_t>(e.epoch));
+  ins.bind(7, e.attempt);
+  ins.bind(8, e.detail.dump());
+  ins.exec();
+  return db.getLastInsertRowid();
+}
+
+std::vector<Event> EventsOf(SQLite::Database& db, const std::string& workflow_id) {
+  SQLite::Statement q(db, std::string("SELECT ") + kEventColumns + " FROM events WHERE workflow_id = ? ORDER BY seq");
+  q.bind(1, workflow_id);
+  std::vector<Event> out;
+  while (q.executeStep()) out.push_back(EventFromRow(q));
+  return out;
+}
+
+std::optional<WorkflowView> FoldWorkflow(SQLite::Database& db, const std::string& workflow_id, Status* fold_error) {
+  std::vector<Event> events = EventsOf(db, workflow_id);
+  if (events.empty()) return std::nullopt;
+  WorkflowView v;
+  for (const Event& e : events) {
+    Status s = ApplyEvent(&v, e);
+    if (!s.ok() && fold_error != nullptr && fold_error->ok()) {
+      *fold_error = s.WithContext("event seq " + std::to_string(e.seq));
+    }
+  }
+  return v;
+}
+
+std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string& workflow_id) {
+  SQLite::Statement q(db,
+                      "SELECT id, type, status, created_ms, updated_ms, input, last_error, pause_reason, "
+                      "abort_requested, terminated, last_seq FROM workflows WHERE id = ?");
+  q.bind(1, workflow_id);
+  if (!q.executeStep()) return std::nullopt;
+  WorkflowView v;
+  v.id = q.getColumn(0).getString();
+  v.type = q.getColumn(1).getString();
+  v.status = q.getColumn(2).getString();
+  v.created_ms = q.getColumn(3).getInt64();
+  v.updated_ms = q.getColumn(4).getInt64();
+  v.input = nlohmann::json::parse(q.getColumn(5).getString(), nullptr, false);
+  v.last_error = NullableText(q.getColumn(6));
+  v.pause_reason = NullableText(q.getColumn(7));
+  v.abort_requested = q.getColumn(8).getInt() != 0;
+  v.terminated = q.getColumn(9).getInt() != 0;
+  v.last_seq = q.getColumn(10).getInt64();
+
+  SQLite::Statement s(db,
+                      "SELECT step_index, name, status, attempts, started_ms, finished_ms, error, idempotency_key, "
+                      "epoch, result FROM steps WHERE workflow_id = ? ORDER BY step_index");
+  s.bind(1, workflow_id);
+  while (s.executeStep()) {
+    StepView st;
+    st.index = s.getColumn(0).getInt();
+    st.name = s.getColumn(1).getString();
+    st.status = s.getColumn(2).getString();
+    st.attempts = s.getColumn(3).getInt();
+    st.started_ms = NullableInt(s.getColumn(4));
+    st.finished_ms = NullableInt(s.getColumn(5));
+    st.error = NullableText(s.getColumn(6));
+    st.idempotency_key = NullableText(s.getColumn(7));
+    st.epoch = NullableInt(s.getColumn(8));
+    st.result = s.getColumn(9).isNull() ? nlohmann::json() : nlohmann::json::parse(s.getColumn(9).getString(), nullptr, false);
+    v.steps.push_back(std::move(st));
+  }
+  if (db.tableExists("timers")) {  // absent in journals made before migration 2
+    SQLite::Statement t(db, "SELECT name, deadline_ms FROM timers WHERE workflow_id = ? ORDER BY name");
+    t.bind(1, workflow_id);
+    while (t.executeStep()) v.timers[t.getColumn(0).getString()] = t.getColumn(1).getInt64();
+  }
+  return v;
+}
+
+void WriteDerived(SQLite::Database& db, const WorkflowView& v) {
+  SQLite::Statement w(db,
+                      "INSERT INTO workflows(id, type, status, created_ms, updated_ms, current_step, "
+                      "current_step_index, input, last_error, pause_reason, abort_requested, terminated, last_seq) "
+                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET type=excluded.type, "
+                      "status=excluded.status, created_ms=excluded.created_ms, updated_ms=excluded.updated_ms, "
+                      "current_step=excluded.current_step, current_step_index=excluded.current_step_index, "
+                      "input=excluded.input, last_error=excluded.last_error, pause_reason=excluded.pause_reason, "
+                      "abort_requested=excluded.abort_requested, terminated=excluded.terminated, "
+                      "last_seq=excluded.last_seq");
+  w.bind(1, v.id);
+  w.bind(2, v.type);
+  w.bind(3, v.status);
+  w.bind(4, static_cast<int64_t>(v.created_ms));
+  w.bind(5, static_cast<int64_t>(v.updated_ms));
+  int cur = v.CurrentStepIndex();
+  if (cur >= 0) {
+    w.bind(6, v.steps[cur].name);
+    w.bind(7, cur);
+  } else {
+    w.bind(6);
+    w.bind(7);
+  }
+  w.bind(8, v.input.dump());
+  if (v.last_error.empty()) w.bind(9); else w.bind(9, v.last_error);
+  if (v.pause_reason.empty()) w.bind(10); else w.bind(10, v.pause_reason);
+  w.bind(11, v.abort_requested ? 1 : 0);
+  w.bind(12, v.terminated ? 1 : 0);
+  w.bind(13, static_cast<int64_t>(v.last_seq));
+  w.exec();
+
+  SQLite::Statement s(db,
+                      "INSERT INTO steps(workflow_id, step_index, name, status, attempts, started_ms, finished_ms, "
+                      "error, idempotency_key, epoch, result) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                      "ON CONFLICT(workflow_id, step_index) DO UPDATE SET name=excluded.name, "
+                      "status=excluded.status, attempts=excluded.attempts, started_ms=excluded.started_ms, "
+                      "finished_ms=excluded.finished_ms, error=excluded.error, "
+                      "idempotency_key=excluded.idempotency_key, epoch=excluded.epoch, result=excluded.result");
+  for (const StepView& st : v.steps) {
+    s.reset();
+    s.clearBindings();
+    s.bind(1, v.id);
+    s.bind(2, st.index);
+    s.bind(3, st.name);
+    s.bind(4, st.status);
+    s.bind(5, st.attempts);
+    if (st.started_ms) s.bind(6, static_cast<int64_t>(st.started_ms)); else s.bind(6);
+    if (st.finished_ms) s.bind(7, static_cast<int64_t>(st.finished_ms)); else s.bind(7);
+    if (st.error.empty()) s.bind(8); else s.bind(8, st.error);
+    if (st.idempotency_key.empty()) s.bind(9); else s.bind(9, st.idempotency_key);
+    if (st.epoch) s.bind(10, static_cast<int64_t>(st.epoch)); else s.bind(10);
+    if (st.result.is_null()) s.bind(11); else s.bind(11, st.result.dump());
+    s.exec();
+  }
+  if (v.timers.empty()) return;
+  SQLite::Statement t(db,
+                      "INSERT INTO timers(workflow_id, name, deadline_ms) VALUES (?,?,?) "
+                      "ON CONFLICT(workflow_id, name) DO UPDATE SET deadline_ms=excluded.deadline_ms");
+  for (const auto& [name, deadline] : v.timers) {
+    t.reset();
+    t.bind(1, v.id);
+    t.bind(2, name);
+    t.bind(3, static_cast<int64_t>(deadline));
+    t.exec();
+  }
+}
+
+std::vector<std::string> WorkflowIdsWithStatus(SQLite::Database& db, const std::string& status) {
+  SQLite::Statement q(db, "SELECT id FROM workflows WHERE status = ? ORDER BY created_ms, id");
+  q.bind(1, status);
+  std::vector<std::string> ids;
+  while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
+  return ids;
+}
+
+}  // namespace kinema::journal_sql

@@ -1,0 +1,67 @@
+// JournalReader: read-only access for kinemactl and tests.
+//
+// Contract:
+//   - Opens the file with SQLITE_OPEN_READONLY: never creates, migrates or
+//     writes it, and never blocks the writer (WAL readers take no write
+//     locks). Each call reads one consistent snapshot (one read transaction).
+//   - Open() refuses a file that is not a Kinema journal (InvalidArgument),
+//     a missing file (NotFound) and a newer schema (FailedPrecondition).
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/common/status.h"
+#include "storage/event.h"
+#include "storage/workflow_view.h"
+
+namespace SQLite {
+class Database;
+}
+
+namespace kinema {
+
+struct WorkflowSummary {
+  std::string id;
+  std::string type;
+  std::string status;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  std::string current_step;
+  std::string last_error;
+  std::string pause_reason;
+  bool abort_requested = false;
+};
+
+struct ListFilter {
+  std::string status;  // empty: any
+  std::string type;    // empty: any
+};
+
+struct VerifyCheck {
+  std::string name;
+  bool ok = true;
+  std::string detail;
+};
+
+class JournalReader {
+ public:
+  static StatusOr<std::unique_ptr<JournalReader>> Open(const std::string& path);
+  ~JournalReader();
+
+  StatusOr<std::vector<WorkflowSummary>> List(const ListFilter& filter);
+  // Derived view of one workflow (NotFound if unknown).
+  StatusOr<WorkflowView> Get(const std::string& workflow_id);
+  StatusOr<std::vector<Event>> Events(const std::string& workflow_id);
+  // Integrity + journal invariants (see verify.cc for the list).
+  StatusOr<std::vector<VerifyCheck>> Verify();
+
+ private:
+  JournalReader() = default;
+  std::string path_;
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+}  // namespace kinema

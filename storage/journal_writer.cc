@@ -1,0 +1,182 @@
+#include "storage/journal_writer.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <spdlog/spdlog.h>
+
+#include "storage/journal_queries.h"
+#include "storage/sqlite_env.h"
+
+namespace kinema {
+
+StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::string& path,
+                                                             const JournalWriterOptions& options) {
+  auto lock = FileLock::TryAcquire(LockPathFor(path));
+  if (!lock.ok()) return lock.status().WithContext("open journal " + path);
+  auto db = OpenWriterConnection(path, options.busy_timeout_ms);
+  if (!db.ok()) return db.status();
+  if (options.quick_check_on_open) {
+    Status qc = QuickCheck(**db);
+    if (!qc.ok()) return qc.WithContext("journal " + path);
+  }
+  const auto& migrations = options.migrations ? *options.migrations : BuiltinMigrations();
+  KINEMA_RETURN_IF_ERROR(ApplyMigrations(**db, path, migrations));
+
+  std::unique_ptr<JournalWriter> w(new JournalWriter());
+  w->path_ = path;
+  w->lock_ = std::move(*lock);
+  w->db_ = std::move(*db);
+  try {
+    w->fence_epoch_ = w->db_->execAndGet("SELECT max_epoch FROM fence WHERE id = 1").getInt64();
+  } catch (const std::exception& e) {
+    // A journal built with only the earliest migrations has no fence table.
+    w->fence_epoch_ = 0;
+  }
+  return w;
+}
+
+JournalWriter::~JournalWriter() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (db_) {
+    try {
+      db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch (const std::exception& e) {
+      spdlog::warn("journal {}: checkpoint on close failed: {}", path_, e.what());
+    }
+    db_.reset();
+  }
+}
+
+StatusOr<WorkflowView*> JournalWriter::CachedViewLocked(const std::string& workflow_id) {
+  auto it = cache_.find(workflow_id);
+  if (it != cache_.end()) return &it->second;
+  try {
+    Status fold_error;
+    auto v = journal_sql::FoldWorkflow(*db_, workflow_id, &fold_error);
+    if (!fold_error.ok()) return fold_error.WithContext("journal " + path_ + ": workflow " + workflow_id);
+    WorkflowView view = v ? std::move(*v) : WorkflowView();
+    return &cache_.emplace(workflow_id, std::move(view)).first->second;
+  } catch (const std::exception& e) {
+    return StatusFromSqlite(e, "load workflow " + workflow_id, false);
+  }
+}
+
+StatusOr<WorkflowView> JournalWriter::Append(const std::string& workflow_id, std::vector<Event> events,
+                                             int64_t epoch) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (epoch < fence_epoch_) {
+    return Status::PermissionDenied("journal " + path_ + ": epoch " + std::to_string(epoch) +
+                                    " is older than the fence " + std::to_string(fence_epoch_) +
+                                    " (a newer leader has written); refusing to write");
+  }
+  auto cached = CachedViewLocked(workflow_id);
+  if (!cached.ok()) return cached.status();
+  WorkflowView next = **cached;
+  int64_t now = NowMs();
+  for (Event& e : events) {
+    e.workflow_id = workflow_id;
+    e.epoch = epoch;
+    if (e.at_ms == 0) e.at_ms = now;
+    e.seq = 0;
+  }
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+    try {
+      if (epoch > fence_epoch_) {
+        SQLite::Statement f(*db_, "UPDATE fence SET max_epoch = ? WHERE id = 1 AND max_epoch < ?");
+        f.bind(1, static_cast<int64_t>(epoch));
+        f.bind(2, static_cast<int64_t>(epoch));
+        f.exec();
+      }
+      for (Event& e : events) {
+        if (!IsKnownEventKind(e.kind)) {
+          db_->exec("ROLLBACK");
+          return Status::InvalidArgument("unknown event kind " + e.kind);
+        }
+        // Fold first so an illegal event never reaches the file.
+        WorkflowView probe = next;
+        e.seq = next.last_seq + 1;  // provisional, replaced below
+        Status s = ApplyEvent(&probe, e);
+        if (!s.ok()) {
+          db_->exec("ROLLBACK");
+          return s.WithContext("journal " + path_ + ": workflow " + workflow_id);
+        }
+        e.seq = journal_sql::InsertEvent(*db_, e);
+        Status applied = ApplyEvent(&next, e);
+        (void)applied;  // identical to the probe above
+      }
+      journal_sql::WriteDerived(*db_, next);
+      db_->exec("COMMIT");
+    } catch (...) {
+      try {
+        db_->exec("ROLLBACK");
+      } catch (...) {
+      }
+      throw;
+    }
+  } catch (const std::exception& e) {
+    return StatusFromSqlite(e, "journal " + path_ + ": append to workflow " + workflow_id, true);
+  }
+  if (epoch > fence_epoch_) fence_epoch_ = epoch;
+  **cached = next;
+  return next;
+}
+
+StatusOr<WorkflowView> JournalWriter::View(const std::string& workflow_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto cached = CachedViewLocked(workflow_id);
+  if (!cached.ok()) return cached.status();
+  if ((*cached)->status.empty()) {
+    cache_.erase(workflow_id);
+    return Status::NotFound("unknown workflow " + workflow_id);
+  }
+  return **cached;
+}
+
+StatusOr<std::vector<std::string>> JournalWriter::WorkflowIds(const std::string& status) {
+  std::lock_guard<std::mutex> l(mu_);
+  try {
+    return journal_sql::WorkflowIdsWithStatus(*db_, status);
+  } catch (const std::exception& e) {
+    return StatusFromSqlite(e, "list workflows", false);
+  }
+}
+
+int64_t JournalWriter::FenceEpoch() {
+  std::lock_guard<std::mutex> l(mu_);
+  return fence_epoch_;
+}
+
+Status JournalWriter::RebuildDerived() {
+  std::lock_guard<std::mutex> l(mu_);
+  cache_.clear();
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+    try {
+      db_->exec("DELETE FROM timers");
+      db_->exec("DELETE FROM steps");
+      db_->exec("DELETE FROM workflows");
+      std::vector<std::string> ids;
+      {
+        SQLite::Statement q(*db_, "SELECT DISTINCT workflow_id FROM events ORDER BY workflow_id");
+        while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
+      }
+      for (const auto& id : ids) {
+        Status fold_error;
+        auto v = journal_sql::FoldWorkflow(*db_, id, &fold_error);
+        if (v) journal_sql::WriteDerived(*db_, *v);
+      }
+      db_->exec("COMMIT");
+    } catch (...) {
+      try {
+        db_->exec("ROLLBACK");
+      } catch (...) {
+      }
+      throw;
+    }
+  } catch (const std::exception& e) {
+    return StatusFromSqlite(e, "rebuild derived tables", true);
+  }
+  return Status::OK();
+}
+
+}  // namespace kinema

@@ -1,0 +1,82 @@
+// JournalWriter: the single process that writes the journal.
+//
+// Contract:
+//   - Open() takes the exclusive "<path>.lock" (see file_lock.h), opens the
+//     file with WAL + synchronous=FULL, runs quick_check, applies pending
+//     migrations and loads the leader fence. A second writer is refused.
+//   - Append() writes a batch of events for one workflow and the derived rows
+//     they change in ONE BEGIN IMMEDIATE transaction; when it returns OK the
+//     events are durable (fsynced). Events illegal in the workflow's state
+//     are refused (FailedPrecondition) and nothing is written.
+//   - Fencing: every batch carries the writer's epoch. A batch whose epoch is
+//     lower than the highest epoch that ever wrote the file comes from a
+//     deposed leader and is refused with PermissionDenied; a higher epoch
+//     raises the fence in the same transaction.
+//   - Storage failures (I/O error, disk full, failed fsync) end the process
+//     (sqlite_env.h); they are never retried.
+// Thread-safety: all methods are safe to call from any thread (one internal
+// mutex serialises access to the single connection and the view cache).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/common/status.h"
+#include "storage/event.h"
+#include "storage/file_lock.h"
+#include "storage/migrations.h"
+#include "storage/workflow_view.h"
+
+namespace SQLite {
+class Database;
+}
+
+namespace kinema {
+
+struct JournalWriterOptions {
+  int busy_timeout_ms = 10000;
+  bool quick_check_on_open = true;
+  // Migrations to apply; nullptr means BuiltinMigrations(). Tests pass a
+  // prefix to build journals "made by an earlier binary".
+  const std::vector<Migration>* migrations = nullptr;
+};
+
+class JournalWriter {
+ public:
+  static StatusOr<std::unique_ptr<JournalWriter>> Open(const std::string& path, const JournalWriterOptions& options);
+  ~JournalWriter();  // checkpoints the WAL (TRUNCATE) and releases the lock
+
+  const std::string& path() const { return path_; }
+
+  // Appends `events` (all for `workflow_id`), stamping seq, at_ms (if 0),
+  // epoch and workflow_id. On success returns the workflow's new view.
+  StatusOr<WorkflowView> Append(const std::string& workflow_id, std::vector<Event> events, int64_t epoch);
+
+  // The current view of a workflow (NotFound if it has no events).
+  StatusOr<WorkflowView> View(const std::string& workflow_id);
+
+  // Ids of workflows whose derived status is `status`, oldest first.
+  StatusOr<std::vector<std::string>> WorkflowIds(const std::string& status);
+
+  // The highest epoch that ever wrote this journal.
+  int64_t FenceEpoch();
+
+  // Drops and rewrites every derived row from the events (repair tool).
+  Status RebuildDerived();
+
+ private:
+  JournalWriter() = default;
+  StatusOr<WorkflowView*> CachedViewLocked(const std::string& workflow_id);
+
+  std::string path_;
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<SQLite::Database> db_;
+  std::mutex mu_;
+  int64_t fence_epoch_ = 0;
+  std::map<std::string, WorkflowView> cache_;  // workflows touched by this process
+};
+
+}  // namespace kinema

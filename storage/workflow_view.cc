@@ -1,0 +1,152 @@
+#include "storage/workflow_view.h"
+
+namespace kinema {
+
+namespace {
+
+StepView* StepAt(WorkflowView* v, int index, const std::string& name) {
+  if (index < 0) return nullptr;
+  while (static_cast<int>(v->steps.size()) <= index) {
+    StepView s;
+    s.index = static_cast<int>(v->steps.size());
+    v->steps.push_back(s);
+  }
+  StepView* s = &v->steps[index];
+  if (!name.empty()) s->name = name;
+  return s;
+}
+
+std::string DetailString(const nlohmann::json& d, const char* key) {
+  auto it = d.find(key);
+  if (it == d.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+int WorkflowView::CurrentStepIndex() const {
+  for (const auto& s : steps) {
+    if (s.status != "succeeded" && s.status != "skipped") return s.index;
+  }
+  return -1;
+}
+
+std::string WorkflowView::CurrentStepName() const {
+  int i = CurrentStepIndex();
+  return i < 0 ? "" : steps[i].name;
+}
+
+bool WorkflowView::IsTerminal() const {
+  return status == "completed" || status == "aborted" || (status == "failed" && terminated);
+}
+
+Status ApplyEvent(WorkflowView* v, const Event& e) {
+  using namespace event_kind;
+  const std::string& k = e.kind;
+  if (k != kWorkflowStarted && v->status.empty()) {
+    return Status::FailedPrecondition("event " + k + " for workflow " + e.workflow_id + " before workflow_started");
+  }
+  if (k == kWorkflowStarted) {
+    if (!v->status.empty()) return Status::FailedPrecondition("workflow " + e.workflow_id + " started twice");
+    v->id = e.workflow_id;
+    v->type = DetailString(e.detail, "type");
+    v->input = e.detail.value("input", nlohmann::json::object());
+    v->status = "running";
+    v->created_ms = e.at_ms;
+    if (auto it = e.detail.find("steps"); it != e.detail.end() && it->is_array()) {
+      int i = 0;
+      for (const auto& n : *it) StepAt(v, i++, n.is_string() ? n.get<std::string>() : "");
+    }
+  } else if (k == kStepIntent) {
+    StepView* s = StepAt(v, e.step_index, e.step_name);
+    if (s == nullptr) return Status::FailedPrecondition("step_intent without a step index");
+    if (s->status == "succeeded") {
+      return Status::FailedPrecondition("step_intent for already succeeded step " + s->name);
+    }
+    s->status = "running";
+    s->attempts = e.attempt;
+    if (s->started_ms == 0) s->started_ms = e.at_ms;
+    s->finished_ms = 0;
+    s->epoch = e.epoch;
+    s->idempotency_key = DetailString(e.detail, "idempotencyKey");
+    s->intent_input = e.detail.value("input", nlohmann::json());
+    s->has_open_intent = true;
+    s->retry_at_ms = 0;
+  } else if (k == kStepResult) {
+    StepView* s = StepAt(v, e.step_index, e.step_name);
+    if (s == nullptr || !s->has_open_intent) {
+      return Status::FailedPrecondition("step_result without an open intent at step " +
+                                        std::to_string(e.step_index));
+    }
+    s->status = "succeeded";
+    s->finished_ms = e.at_ms;
+    s->error.clear();
+    s->result = e.detail.value("result", nlohmann::json());
+    s->has_open_intent = false;
+    v->last_error.clear();
+  } else if (k == kStepFailed) {
+    StepView* s = StepAt(v, e.step_index, e.step_name);
+    if (s == nullptr) return Status::FailedPrecondition("step_failed without a step index");
+    s->status = "failed";
+    s->error = DetailString(e.detail, "error");
+    s->finished_ms = e.at_ms;
+    s->has_open_intent = false;
+    s->retry_at_ms = e.detail.value("retryAtMs", static_cast<int64_t>(0));
+    v->last_error = s->name + ": " + s->error;
+  } else if (k == kTimerSet) {
+    v->timers[std::to_string(e.step_index) + "/" + DetailString(e.detail, "name")] =
+        e.detail.value("deadlineMs", static_cast<int64_t>(0));
+  } else if (k == kPaused) {
+    if (v->IsTerminal()) return Status::FailedPrecondition("pause of terminal workflow " + v->id);
+    v->status = "paused";
+    v->pause_reason = DetailString(e.detail, "reason");
+  } else if (k == kResumed) {
+    if (v->IsTerminal()) return Status::FailedPrecondition("resume of terminal workflow " + v->id);
+    v->status = "running";
+    v->pause_reason.clear();
+    for (auto& s : v->steps) s.retry_at_ms = 0;  // an operator resume retries at once
+  } else if (k == kAbortRequested) {
+    if (v->IsTerminal()) return Status::FailedPrecondition("abort of terminal workflow " + v->id);
+    v->abort_requested = true;
+    v->status = "running";  // compensations run even if it was paused or failed
+    v->pause_reason.clear();
+  } else if (k == kCompensationIntent) {
+    StepView* s = StepAt(v, e.step_index, e.step_name);
+    if (s == nullptr) return Status::FailedPrecondition("compensation_intent without a step index");
+    s->has_open_compensation = true;
+  } else if (k == kCompensated) {
+    StepView* s = StepAt(v, e.step_index, e.step_name);
+    if (s == nullptr) return Status::FailedPrecondition("compensated without a step index");
+    s->status = "compensated";
+    s->has_open_compensation = false;
+    s->has_open_intent = false;
+    s->finished_ms = e.at_ms;
+  } else if (k == kCompleted) {
+    v->status = "completed";
+  } else if (k == kAborted) {
+    v->status = "aborted";
+    for (auto& s : v->steps) {
+      if (s.status == "pending") s.status = "skipped";
+    }
+  } else if (k == kFailed) {
+    v->status = "failed";
+    v->last_error = DetailString(e.detail, "error");
+  } else if (k == kTerminated) {
+    if (v->IsTerminal()) return Status::FailedPrecondition("terminate of terminal workflow " + v->id);
+    v->status = "failed";
+    v->terminated = true;
+    v->last_error = "terminated: " + DetailString(e.detail, "reason");
+    for (auto& s : v->steps) {
+      if (s.status == "pending") s.status = "skipped";
+    }
+  } else if (k == kOperatorCommand) {
+    // Audit only; the effect is carried by the event that follows it.
+  } else {
+    return Status::FailedPrecondition("unknown event kind " + k);
+  }
+  v->updated_ms = e.at_ms;
+  v->last_seq = e.seq;
+  return Status::OK();
+}
+
+}  // namespace kinema

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package Kinema's build and tests need. Idempotent:
+# packages already present are skipped, and apt is only touched when
+# something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git
+  libsqlite3-dev sqlite3 libsqlitecpp-dev
+  libboost-dev libboost-system-dev
+  libcurl4-openssl-dev libssl-dev openssl
+  liblpsolve55-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev googletest
+  libyaml-cpp-dev
+  prometheus python3-kubernetes python3-yaml
+  curl procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
