@@ -1,0 +1,52 @@
+#include "engine/workflow/step_context.h"
+
+#include "engine/workflow/workflow_engine.h"
+#include "storage/workflow_view.h"
+
+namespace kinema {
+
+StepContext::StepContext(WorkflowEngine* engine, const WorkflowView* view, int step_index, std::string step_name,
+                         int attempt, int64_t epoch, bool reconciling)
+    : engine_(engine),
+      view_(view),
+      step_index_(step_index),
+      step_name_(std::move(step_name)),
+      attempt_(attempt),
+      epoch_(epoch),
+      reconciling_(reconciling) {}
+
+const std::string& StepContext::workflow_id() const { return view_->id; }
+
+std::string StepContext::idempotency_key() const {
+  return view_->id + "/" + std::to_string(step_index_) + "/" + step_name_;
+}
+
+const nlohmann::json& StepContext::workflow_input() const { return view_->input; }
+
+const nlohmann::json& StepContext::ResultOf(const std::string& name) const {
+  static const nlohmann::json kNull;
+  for (const auto& s : view_->steps) {
+    if (s.name == name && s.status == "succeeded") return s.result;
+  }
+  return kNull;
+}
+
+Status StepContext::Checkpoint() { return engine_->ControlStatus(view_->id); }
+
+Status StepContext::CheckEpoch() {
+  auto e = engine_->CurrentEpoch();
+  if (!e.ok()) return e.status();
+  if (*e != epoch_) {
+    return Status::PermissionDenied("leader epoch changed from " + std::to_string(epoch_) + " to " +
+                                    std::to_string(*e) + " during step " + step_name_);
+  }
+  return Status::OK();
+}
+
+Status StepContext::SleepFor(const std::string& timer_name, std::chrono::milliseconds duration) {
+  return engine_->SleepFor(*this, timer_name, duration);
+}
+
+void StepContext::Hook(const char* point) { engine_->CallHook(point, view_->id, step_index_); }
+
+}  // namespace kinema

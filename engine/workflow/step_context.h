@@ -1,0 +1,65 @@
+// StepContext: what a running step sees of its workflow and the engine.
+//
+// Contract:
+//   - idempotency_key() is "<workflow id>/<step index>/<step name>", stable
+//     across attempts and restarts; steps pass it to the outside world
+//     (GCE requestId, annotations) so a repeated effect is recognised.
+//   - Checkpoint() is the cooperative interruption point: it returns
+//       Aborted          an abort was requested (compensations follow),
+//       Cancelled        shutdown or pause: stop now, the intent stays open
+//                        and the step is reconciled when the workflow runs again,
+//       PermissionDenied this process lost its leader epoch,
+//     and OK otherwise. Long steps call it between units of work and must
+//     return its error unchanged.
+//   - SleepFor() is a durable timer: the deadline is journaled the first time
+//     and, after a restart, the wait continues with the remaining time. It
+//     returns the same errors as Checkpoint() when interrupted.
+//   - CheckEpoch() must be called right before every mutation of the world.
+// Thread-safety: used only by the thread running the step.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "engine/common/status.h"
+
+namespace kinema {
+
+class WorkflowEngine;
+struct WorkflowView;
+
+class StepContext {
+ public:
+  StepContext(WorkflowEngine* engine, const WorkflowView* view, int step_index, std::string step_name, int attempt,
+              int64_t epoch, bool reconciling);
+
+  const std::string& workflow_id() const;
+  int step_index() const { return step_index_; }
+  const std::string& step_name() const { return step_name_; }
+  int attempt() const { return attempt_; }
+  int64_t epoch() const { return epoch_; }
+  bool reconciling() const { return reconciling_; }
+  std::string idempotency_key() const;
+  const nlohmann::json& workflow_input() const;
+  // Result of an earlier step of this workflow (null if it has none).
+  const nlohmann::json& ResultOf(const std::string& step_name) const;
+
+  Status Checkpoint();
+  Status CheckEpoch();
+  Status SleepFor(const std::string& timer_name, std::chrono::milliseconds duration);
+  // Test hook (crash campaign): lets a harness act at named points.
+  void Hook(const char* point);
+
+ private:
+  WorkflowEngine* engine_;
+  const WorkflowView* view_;
+  int step_index_;
+  std::string step_name_;
+  int attempt_;
+  int64_t epoch_;
+  bool reconciling_;
+};
+
+}  // namespace kinema

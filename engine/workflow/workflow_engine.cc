@@ -1,0 +1,303 @@
+#include "engine/workflow/workflow_engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace kinema {
+
+namespace {
+
+Event MakeEvent(const char* kind, int step_index = -1, const std::string& step_name = "", int attempt = 0,
+                nlohmann::json detail = nlohmann::json::object()) {
+  Event e;
+  e.kind = kind;
+  e.step_index = step_index;
+  e.step_name = step_name;
+  e.attempt = attempt;
+  e.detail = std::move(detail);
+  return e;
+}
+
+}  // namespace
+
+WorkflowEngine::WorkflowEngine(JournalWriter* journal, const WorkflowRegistry* registry, const EpochProvider* epochs,
+                               EngineOptions options)
+    : journal_(journal), registry_(registry), epochs_(epochs), options_(std::move(options)), rng_(options_.seed) {}
+
+void WorkflowEngine::CallHook(const std::string& point, const std::string& id, int step) {
+  if (options_.hook) options_.hook(point, id, step);
+}
+
+StatusOr<int64_t> WorkflowEngine::CurrentEpoch() const {
+  auto e = epochs_->Current();
+  if (!e) return Status::PermissionDenied("this process does not hold the leader epoch; not journaling or acting");
+  return e->value;
+}
+
+StatusOr<WorkflowView> WorkflowEngine::Append(const std::string& id, std::vector<Event> events) {
+  auto epoch = CurrentEpoch();
+  if (!epoch.ok()) return epoch.status();
+  return journal_->Append(id, std::move(events), *epoch);
+}
+
+StatusOr<WorkflowView> WorkflowEngine::Start(const std::string& type_name, const std::string& id,
+                                             const nlohmann::json& input) {
+  auto existing = journal_->View(id);
+  if (existing.ok()) return existing;
+  if (existing.status().code() != Status::Code::kNotFound) return existing.status();
+  const WorkflowType* type = registry_->Find(type_name);
+  if (type == nullptr) return Status::InvalidArgument("unknown workflow type " + type_name);
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& s : type->steps) names.push_back(s.name);
+  auto v = Append(id, {MakeEvent(event_kind::kWorkflowStarted, -1, "", 0,
+                                 {{"type", type_name}, {"input", input}, {"steps", names}})});
+  if (v.ok()) {
+    spdlog::info("workflow {} ({}) started with {} steps", id, type_name, type->steps.size());
+    Wake();
+  }
+  return v;
+}
+
+StatusOr<CommandOutcome> WorkflowEngine::Command(const OperatorCommand& cmd) {
+  auto epoch = CurrentEpoch();
+  if (!epoch.ok()) return epoch.status();
+  auto out = ApplyOperatorCommand(journal_, *epoch, cmd);
+  if (out.ok()) {
+    spdlog::info("operator {} {} {} via {}: {} (reason: {})", cmd.identity, cmd.command, cmd.workflow_id, cmd.via,
+                 out->message, cmd.reason);
+  }
+  Wake();
+  return out;
+}
+
+void WorkflowEngine::RequestStop() {
+  stop_.store(true);
+  Wake();
+}
+
+void WorkflowEngine::Wake() {
+  std::lock_guard<std::mutex> l(wake_mu_);
+  ++wake_generation_;
+  wake_cv_.notify_all();
+}
+
+void WorkflowEngine::WaitForWork(int ms) {
+  std::unique_lock<std::mutex> l(wake_mu_);
+  uint64_t gen = wake_generation_;
+  wake_cv_.wait_for(l, std::chrono::milliseconds(ms), [&] { return wake_generation_ != gen || stop_.load(); });
+}
+
+Status WorkflowEngine::ControlStatus(const std::string& id) {
+  if (stop_.load()) return Status::Cancelled("controller is shutting down");
+  auto epoch = CurrentEpoch();
+  if (!epoch.ok()) return epoch.status();
+  auto v = journal_->View(id);
+  if (!v.ok()) return v.status();
+  if (v->terminated) return Status::Aborted("workflow was terminated by an operator");
+  if (v->abort_requested) return Status::Aborted("abort requested");
+  if (v->status == "paused") return Status::Cancelled("workflow paused: " + v->pause_reason);
+  return Status::OK();
+}
+
+Status WorkflowEngine::InterruptibleWaitUntil(const std::string& id, int64_t deadline_ms, bool honour_commands) {
+  while (true) {
+    if (honour_commands) {
+      KINEMA_RETURN_IF_ERROR(ControlStatus(id));
+    } else if (stop_.load()) {
+      return Status::Cancelled("controller is shutting down");
+    }
+    int64_t left = deadline_ms - NowMs();
+    if (left <= 0) return Status::OK();
+    WaitForWork(static_cast<int>(std::min<int64_t>(left, options_.poll_ms)));
+  }
+}
+
+Status WorkflowEngine::SleepFor(StepContext& ctx, const std::string& timer_name, std::chrono::milliseconds d) {
+  auto v = journal_->View(ctx.workflow_id());
+  if (!v.ok()) return v.status();
+  std::string key = std::to_string(ctx.step_index()) + "/" + timer_name;
+  int64_t deadline;
+  auto it = v->timers.find(key);
+  if (it != v->timers.end()) {
+    deadline = it->second;
+    spdlog::info("workflow {} step {}: durable timer '{}' continues, {} ms left", ctx.workflow_id(), ctx.step_name(),
+                 timer_name, std::max<int64_t>(0, deadline - NowMs()));
+  } else {
+    deadline = NowMs() + d.count();
+    auto w = Append(ctx.workflow_id(), {MakeEvent(event_kind::kTimerSet, ctx.step_index(), ctx.step_name(),
+                                                  ctx.attempt(), {{"name", timer_name}, {"deadlineMs", deadline}})});
+    if (!w.ok()) return w.status();
+  }
+  return InterruptibleWaitUntil(ctx.workflow_id(), deadline, true);
+}
+
+StatusOr<WorkflowView> WorkflowEngine::PauseOnce(const WorkflowView& view, const std::string& reason) {
+  if (view.status == "paused" && view.pause_reason == reason) return view;
+  spdlog::warn("workflow {} paused: {}", view.id, reason);
+  return Append(view.id, {MakeEvent(event_kind::kPaused, -1, "", 0, {{"reason", reason}, {"by", "engine"}})});
+}
+
+StatusOr<WorkflowView> WorkflowEngine::Run(const std::string& id) {
+  while (true) {
+    auto loaded = journal_->View(id);
+    if (!loaded.ok()) return loaded.status();
+    WorkflowView view = *loaded;
+    if (stop_.load()) return view;
+    if (view.IsTerminal() || view.status == "paused" || view.status == "failed") return view;
+    auto epoch = CurrentEpoch();
+    if (!epoch.ok()) return epoch.status();
+
+    const WorkflowType* type = registry_->Find(view.type);
+    if (type == nullptr) return PauseOnce(view, "unknown workflow type " + view.type + " (no code for it in this build)");
+
+    // Determinism guard: every step the journal has started must be the
+    // code's step at that position.
+    for (const StepView& s : view.steps) {
+      bool started = s.attempts > 0 || s.status != "pending";
+      if (!started) continue;
+      std::string expected = s.index < static_cast<int>(type->steps.size()) ? type->steps[s.index].name : "<none>";
+      if (s.name != expected) {
+        return PauseOnce(view, "journal has " + s.name + " at step " + std::to_string(s.index) + ", code expects " +
+                                   expected);
+      }
+    }
+
+    if (view.abort_requested) return RunCompensations(*type, view);
+
+    int idx = -1;
+    for (int i = 0; i < static_cast<int>(type->steps.size()); ++i) {
+      if (i >= static_cast<int>(view.steps.size()) || view.steps[i].status != "succeeded") {
+        idx = i;
+        break;
+      }
+    }
+    if (idx < 0) {
+      auto done = Append(id, {MakeEvent(event_kind::kCompleted)});
+      if (done.ok()) spdlog::info("workflow {} completed", id);
+      return done;
+    }
+    const StepDefinition& def = type->steps[idx];
+    StepView sv = idx < static_cast<int>(view.steps.size()) ? view.steps[idx] : StepView{};
+
+    if (sv.retry_at_ms > NowMs()) {
+      Status w = InterruptibleWaitUntil(id, sv.retry_at_ms, true);
+      if (!w.ok() && w.code() != Status::Code::kAborted && w.code() != Status::Code::kCancelled) return w;
+      if (w.code() == Status::Code::kCancelled) return journal_->View(id);
+      continue;  // abort or deadline reached: re-evaluate
+    }
+
+    bool reconciling = sv.has_open_intent;
+    int attempt = reconciling ? std::max(1, sv.attempts) : sv.attempts + 1;
+    CallHook("before_intent", id, idx);
+    StepContext ctx(this, &view, idx, def.name, attempt, *epoch, reconciling);
+    nlohmann::json intent_detail = {{"idempotencyKey", ctx.idempotency_key()}, {"reconcile", reconciling}};
+    if (def.intent_input) intent_detail["input"] = def.intent_input(ctx);
+    auto after_intent = Append(id, {MakeEvent(event_kind::kStepIntent, idx, def.name, attempt, intent_detail)});
+    if (!after_intent.ok()) return after_intent.status();
+    view = *after_intent;
+    CallHook("after_intent", id, idx);
+    if (reconciling) {
+      spdlog::info("workflow {} step {} ({}): intent without result from an earlier run; reconciling", id, idx,
+                   def.name);
+    }
+
+    StatusOr<nlohmann::json> result = reconciling ? def.reconcile(ctx) : def.run(ctx);
+    if (result.ok()) {
+      auto after = Append(id, {MakeEvent(event_kind::kStepResult, idx, def.name, attempt,
+                                         {{"result", *result}, {"reconciled", reconciling}})});
+      if (!after.ok()) return after.status();
+      CallHook("after_result", id, idx);
+      continue;
+    }
+
+    const Status& err = result.status();
+    switch (err.code()) {
+      case Status::Code::kCancelled:  // shutdown or pause: intent stays open
+        spdlog::info("workflow {} step {} interrupted ({}); it is reconciled when the workflow runs again", id,
+                     def.name, err.message());
+        return journal_->View(id);
+      case Status::Code::kPermissionDenied:
+        return err;
+      case Status::Code::kAborted: {
+        auto now = journal_->View(id);
+        if (!now.ok()) return now.status();
+        if (now->IsTerminal()) return now;  // terminated: no further events
+        auto f = Append(id, {MakeEvent(event_kind::kStepFailed, idx, def.name, attempt,
+                                       {{"error", err.message()}, {"code", Status::CodeName(err.code())},
+                                        {"retryable", false}})});
+        if (!f.ok()) return f.status();
+        continue;  // the loop sees abort_requested / terminated
+      }
+      default:
+        break;
+    }
+    bool retryable = def.retry.IsRetryable(err);
+    nlohmann::json detail = {{"error", err.message()}, {"code", Status::CodeName(err.code())},
+                             {"retryable", retryable}};
+    if (retryable && attempt < def.retry.max_attempts) {
+      auto delay = def.retry.BackoffFor(attempt, rng_);
+      detail["retryAtMs"] = NowMs() + delay.count();
+      spdlog::warn("workflow {} step {} attempt {}/{} failed: {}; retrying in {} ms", id, def.name, attempt,
+                   def.retry.max_attempts, err.ToString(), delay.count());
+      auto f = Append(id, {MakeEvent(event_kind::kStepFailed, idx, def.name, attempt, detail)});
+      if (!f.ok()) return f.status();
+      continue;
+    }
+    std::vector<Event> events = {MakeEvent(event_kind::kStepFailed, idx, def.name, attempt, detail)};
+    if (retryable) {
+      std::string reason = "step " + def.name + " failed after " + std::to_string(attempt) +
+                           " attempts: " + err.ToString();
+      events.push_back(MakeEvent(event_kind::kPaused, -1, "", 0, {{"reason", reason}, {"by", "engine"}}));
+      spdlog::error("workflow {} paused: {}", id, reason);
+    } else {
+      std::string reason = "step " + def.name + " failed with a non-retryable error: " + err.ToString();
+      events.push_back(MakeEvent(event_kind::kFailed, -1, "", 0, {{"error", reason}}));
+      spdlog::error("workflow {} failed: {}", id, reason);
+    }
+    return Append(id, std::move(events));
+  }
+}
+
+StatusOr<WorkflowView> WorkflowEngine::RunCompensations(const WorkflowType& type, WorkflowView view) {
+  const std::string id = view.id;
+  spdlog::info("workflow {}: abort requested, compensating started steps in reverse order", id);
+  for (int i = static_cast<int>(view.steps.size()) - 1; i >= 0; --i) {
+    if (stop_.load()) return journal_->View(id);
+    const StepView sv = view.steps[i];
+    bool started = sv.attempts > 0;
+    if (!started || sv.status == "compensated") continue;
+    if (i >= static_cast<int>(type.steps.size()) || !type.steps[i].compensate) continue;
+    const StepDefinition& def = type.steps[i];
+    auto epoch = CurrentEpoch();
+    if (!epoch.ok()) return epoch.status();
+    CallHook("before_compensation", id, i);
+    if (!sv.has_open_compensation) {
+      auto v = Append(id, {MakeEvent(event_kind::kCompensationIntent, i, def.name, sv.attempts)});
+      if (!v.ok()) return v.status();
+      view = *v;
+    }
+    StepContext ctx(this, &view, i, def.name, sv.attempts, *epoch, sv.has_open_compensation);
+    Status st;
+    for (int attempt = 1;; ++attempt) {
+      st = def.compensate(ctx, sv.result);
+      if (st.ok()) break;
+      if (!def.retry.IsRetryable(st) || attempt >= def.retry.max_attempts) {
+        return PauseOnce(view, "compensation of step " + def.name + " failed after " + std::to_string(attempt) +
+                                   " attempts: " + st.ToString() + " (abort continues on resume)");
+      }
+      Status w = InterruptibleWaitUntil(id, NowMs() + def.retry.BackoffFor(attempt, rng_).count(), false);
+      if (!w.ok()) return journal_->View(id);
+    }
+    auto v = Append(id, {MakeEvent(event_kind::kCompensated, i, def.name, sv.attempts)});
+    if (!v.ok()) return v.status();
+    view = *v;
+    CallHook("after_compensation", id, i);
+  }
+  auto done = Append(id, {MakeEvent(event_kind::kAborted, -1, "", 0, {{"reason", "abort requested"}})});
+  if (done.ok()) spdlog::info("workflow {} aborted after compensation", id);
+  return done;
+}
+
+}  // namespace kinema
