@@ -1,0 +1,230 @@
+// Journal behaviour: migrations, identity checks, append-only events,
+// derived tables, fencing and verification.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+
+#include "storage/journal_reader.h"
+#include "storage/journal_writer.h"
+#include "storage/migrations.h"
+#include "storage/sqlite_env.h"
+#include "tests/support/test_support.h"
+
+namespace kinema {
+namespace {
+
+using kinema::testing::TempDir;
+
+Event Ev(const char* kind, int step = -1, const std::string& name = "", int attempt = 0,
+         nlohmann::json detail = nlohmann::json::object()) {
+  Event e;
+  e.kind = kind;
+  e.step_index = step;
+  e.step_name = name;
+  e.attempt = attempt;
+  e.detail = std::move(detail);
+  return e;
+}
+
+void StartTwoStepWorkflow(JournalWriter* w, const std::string& id, int64_t epoch = 1) {
+  auto v = w->Append(id, {Ev(event_kind::kWorkflowStarted, -1, "", 0,
+                             {{"type", "t"}, {"input", {{"x", 1}}}, {"steps", {"a", "b"}}})},
+                     epoch);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+}
+
+TEST(Journal, AllMigrationsApplyToAnEmptyFile) {
+  TempDir d;
+  auto w = JournalWriter::Open(d.File("j.db"), {});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  w->reset();
+  SQLite::Database db(d.File("j.db"));
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), LatestSchemaVersion());
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM schema_migrations").getInt(),
+            static_cast<int>(BuiltinMigrations().size()));
+  EXPECT_EQ(db.execAndGet("PRAGMA application_id").getInt(), kJournalApplicationId);
+  EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
+}
+
+TEST(Journal, UpgradesAJournalMadeByAnEarlierBinary) {
+  TempDir d;
+  std::vector<Migration> first(BuiltinMigrations().begin(), BuiltinMigrations().begin() + 1);
+  {
+    JournalWriterOptions o;
+    o.migrations = &first;
+    auto w = JournalWriter::Open(d.File("j.db"), o);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    StartTwoStepWorkflow(w->get(), "old-1", 0);
+    auto r = (*w)->Append("old-1", {Ev(event_kind::kStepIntent, 0, "a", 1, {{"idempotencyKey", "old-1/0/a"}})}, 0);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  {
+    SQLite::Database db(d.File("j.db"));
+    EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 1);
+  }
+  auto w = JournalWriter::Open(d.File("j.db"), {});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  auto v = (*w)->View("old-1");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->steps[0].status, "running");
+  auto after = (*w)->Append("old-1", {Ev(event_kind::kStepResult, 0, "a", 1, {{"result", 7}})}, 1);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  w->reset();
+  auto r = JournalReader::Open(d.File("j.db"));
+  ASSERT_TRUE(r.ok());
+  auto checks = (*r)->Verify();
+  ASSERT_TRUE(checks.ok());
+  for (const auto& c : *checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+}
+
+TEST(Journal, RefusesAJournalWithANewerSchemaAndLeavesItUntouched) {
+  TempDir d;
+  { ASSERT_TRUE(JournalWriter::Open(d.File("j.db"), {}).ok()); }
+  {
+    SQLite::Database db(d.File("j.db"), SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA user_version=99");
+  }
+  std::string before = kinema::testing::ReadFile(d.File("j.db"));
+  auto w = JournalWriter::Open(d.File("j.db"), {});
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(w.status().message().find("newer than this binary supports"), std::string::npos) << w.status().message();
+  auto r = JournalReader::Open(d.File("j.db"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(kinema::testing::ReadFile(d.File("j.db")), before);
+}
+
+TEST(Journal, RefusesAFileThatIsNotAKinemaJournal) {
+  TempDir d;
+  {
+    SQLite::Database db(d.File("other.db"), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("CREATE TABLE customers(id INTEGER)");
+  }
+  auto w = JournalWriter::Open(d.File("other.db"), {});
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), Status::Code::kInvalidArgument);
+  SQLite::Database db(d.File("other.db"));
+  EXPECT_FALSE(db.tableExists("events"));
+}
+
+TEST(Journal, OnlyOneWriterAtATime) {
+  TempDir d;
+  auto w1 = JournalWriter::Open(d.File("j.db"), {});
+  ASSERT_TRUE(w1.ok());
+  auto w2 = JournalWriter::Open(d.File("j.db"), {});
+  ASSERT_FALSE(w2.ok());
+  EXPECT_EQ(w2.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(w2.status().message().find("held by another writer"), std::string::npos);
+  w1->reset();
+  EXPECT_TRUE(JournalWriter::Open(d.File("j.db"), {}).ok());
+}
+
+TEST(Journal, EventsAreAppendOnly) {
+  TempDir d;
+  {
+    auto w = JournalWriter::Open(d.File("j.db"), {});
+    ASSERT_TRUE(w.ok());
+    StartTwoStepWorkflow(w->get(), "wf");
+  }
+  SQLite::Database db(d.File("j.db"), SQLite::OPEN_READWRITE);
+  EXPECT_THROW(db.exec("UPDATE events SET kind='completed'"), SQLite::Exception);
+  EXPECT_THROW(db.exec("DELETE FROM events"), SQLite::Exception);
+}
+
+TEST(Journal, IllegalEventSequencesAreRefusedAndNothingIsWritten) {
+  TempDir d;
+  auto w = JournalWriter::Open(d.File("j.db"), {});
+  ASSERT_TRUE(w.ok());
+  StartTwoStepWorkflow(w->get(), "wf");
+  auto r = (*w)->Append("wf", {Ev(event_kind::kStepResult, 0, "a", 1, {{"result", 1}})}, 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kFailedPrecondition);
+  auto v = (*w)->View("wf");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->last_seq, 1);
+  auto bad = (*w)->Append("never-started", {Ev(event_kind::kCompleted)}, 1);
+  EXPECT_FALSE(bad.ok());
+}
+
+TEST(Journal, DerivedTablesFollowEventsInTheSameTransaction) {
+  TempDir d;
+  auto w = JournalWriter::Open(d.File("j.db"), {});
+  ASSERT_TRUE(w.ok());
+  StartTwoStepWorkflow(w->get(), "wf");
+  ASSERT_TRUE((*w)->Append("wf", {Ev(event_kind::kStepIntent, 0, "a", 1, {{"idempotencyKey", "wf/0/a"}})}, 1).ok());
+  ASSERT_TRUE((*w)->Append("wf", {Ev(event_kind::kStepResult, 0, "a", 1, {{"result", {{"n", 3}}}})}, 1).ok());
+  auto r = JournalReader::Open(d.File("j.db"));
+  ASSERT_TRUE(r.ok());
+  auto v = (*r)->Get("wf");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->status, "running");
+  ASSERT_EQ(v->steps.size(), 2u);
+  EXPECT_EQ(v->steps[0].status, "succeeded");
+  EXPECT_EQ(v->steps[0].result["n"], 3);
+  EXPECT_EQ(v->steps[1].status, "pending");
+  EXPECT_EQ(v->CurrentStepName(), "b");
+  auto list = (*r)->List({"running", ""});
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].current_step, "b");
+}
+
+TEST(Journal, VerifyDetectsDerivedRowsThatDisagreeWithEvents) {
+  TempDir d;
+  {
+    auto w = JournalWriter::Open(d.File("j.db"), {});
+    ASSERT_TRUE(w.ok());
+    StartTwoStepWorkflow(w->get(), "wf");
+  }
+  {
+    SQLite::Database db(d.File("j.db"), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE workflows SET status='completed' WHERE id='wf'");
+  }
+  {
+    auto r = JournalReader::Open(d.File("j.db"));
+    ASSERT_TRUE(r.ok());
+    auto checks = (*r)->Verify();
+    ASSERT_TRUE(checks.ok());
+    bool derived_failed = false;
+    for (const auto& c : *checks) {
+      if (c.name == "derived_tables") {
+        derived_failed = !c.ok;
+        EXPECT_NE(c.detail.find("status"), std::string::npos) << c.detail;
+      }
+    }
+    EXPECT_TRUE(derived_failed);
+  }
+  // The derived tables can be rebuilt from the events alone.
+  auto w = JournalWriter::Open(d.File("j.db"), {});
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->RebuildDerived().ok());
+  w->reset();
+  auto r = JournalReader::Open(d.File("j.db"));
+  auto checks = (*r)->Verify();
+  for (const auto& c : *checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+}
+
+TEST(Journal, AWriterWithAnOlderEpochIsFencedOut) {
+  TempDir d;
+  auto w = JournalWriter::Open(d.File("j.db"), {});
+  ASSERT_TRUE(w.ok());
+  StartTwoStepWorkflow(w->get(), "wf", 5);
+  auto stale = (*w)->Append("wf", {Ev(event_kind::kStepIntent, 0, "a", 1, {{"idempotencyKey", "k"}})}, 4);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), Status::Code::kPermissionDenied);
+  EXPECT_EQ((*w)->FenceEpoch(), 5);
+  w->reset();
+  auto again = JournalWriter::Open(d.File("j.db"), {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->FenceEpoch(), 5);  // the fence is durable
+}
+
+TEST(Journal, ReadOnlyOpenNeverCreatesAFile) {
+  TempDir d;
+  auto r = JournalReader::Open(d.File("missing.db"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
+  EXPECT_FALSE(kinema::testing::WaitForFile(d.File("missing.db"), 0));
+}
+
+}  // namespace
+}  // namespace kinema
