@@ -45,6 +45,10 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(const std::str
   tm.tm_min = mi;
   tm.tm_sec = s;
   time_t t = timegm(&tm);
+  // system_clock counts nanoseconds in 64 bits (until year 2262): clamp far
+  // futures ("never expires") instead of overflowing.
+  constexpr time_t kMax = 7258118400;  // 2200-01-01T00:00:00Z
+  if (t - offset_s > kMax) return std::chrono::system_clock::from_time_t(kMax);
   return std::chrono::system_clock::from_time_t(t - offset_s) + std::chrono::microseconds(micros);
 }
 
