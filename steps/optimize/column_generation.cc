@@ -1,0 +1,392 @@
+#include "steps/optimize/column_generation.h"
+
+#include <lp_lib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace kinema::opt {
+namespace {
+
+double Dim(const Resources& r, int k) {
+  return k == 0 ? double(r.cpu_milli) : k == 1 ? double(r.memory_bytes) : double(r.pods);
+}
+
+// Upper bound on max sum v_d x_d s.t. sum r_dk x_d <= cap_k (each k), 0 <= x_d <= ub_d:
+// the minimum over the three single-dimension fractional knapsacks.
+double FractionalBound(const std::vector<int>& items, const std::vector<double>& v, const std::vector<double>& ub,
+                       const std::vector<Resources>& req, const double cap[3]) {
+  double best = 0;
+  for (size_t i = 0; i < items.size(); ++i) best += v[items[i]] * ub[items[i]];
+  std::vector<std::pair<double, int>> ord;
+  for (int k = 0; k < 3; ++k) {
+    ord.clear();
+    double free_value = 0;
+    for (int d : items) {
+      double w = Dim(req[d], k);
+      if (w <= 0)
+        free_value += v[d] * ub[d];
+      else
+        ord.push_back({-v[d] / w, d});
+    }
+    std::sort(ord.begin(), ord.end());
+    double c = cap[k], val = free_value;
+    for (auto& [negdens, d] : ord) {
+      double w = Dim(req[d], k);
+      double take = std::min(ub[d], c / w);
+      val += take * v[d];
+      c -= take * w;
+      if (c <= 0) break;
+    }
+    best = std::min(best, val);
+  }
+  return best;
+}
+
+struct PricingResult {
+  double value = 0;                        // best found
+  double upper = 0;                        // proven upper bound on the optimum
+  bool exact = false;
+  std::vector<std::pair<int, int>> items;  // best pattern
+};
+
+// Depth-first branch and bound for one node kind.
+class Pricer {
+ public:
+  Pricer(const Problem& p, int kind, const std::vector<double>& pi, int64_t node_limit)
+      : p_(p), kind_(p.kinds[kind]), pi_(pi), limit_(node_limit) {}
+
+  PricingResult Solve() {
+    const int D = static_cast<int>(p_.classes.size());
+    req_.resize(D);
+    ub_.assign(D, 0);
+    for (int d = 0; d < D; ++d) {
+      req_[d] = p_.classes[d].req;
+      if (!kind_.compat[d] || pi_[d] <= 1e-12) continue;
+      int64_t u = std::min<int64_t>(p_.classes[d].cap, p_.classes[d].n());
+      for (int k = 0; k < 3; ++k)
+        if (Dim(req_[d], k) > 0) u = std::min<int64_t>(u, static_cast<int64_t>(Dim(kind_.free, k) / Dim(req_[d], k)));
+      if (u <= 0) continue;
+      ub_[d] = static_cast<double>(u);
+      items_.push_back(d);
+    }
+    auto size = [&](int d) {
+      double s = 1e-12;
+      for (int k = 0; k < 3; ++k) s = std::max(s, Dim(req_[d], k) / std::max(1.0, Dim(kind_.free, k)));
+      return s;
+    };
+    std::sort(items_.begin(), items_.end(), [&](int a, int b) {
+      double da = pi_[a] / size(a), db = pi_[b] / size(b);
+      return da != db ? da > db : a < b;
+    });
+    cap_[0] = Dim(kind_.free, 0);
+    cap_[1] = Dim(kind_.free, 1);
+    cap_[2] = Dim(kind_.free, 2);
+    PricingResult r;
+    r.upper = FractionalBound(items_, pi_, ub_, req_, cap_);
+    blocked_.assign(D, 0);
+    count_.assign(D, 0);
+    Dfs(0, 0.0);
+    r.value = best_;
+    r.items = best_items_;
+    r.exact = nodes_ < limit_;
+    if (r.exact) r.upper = best_;
+    r.upper = std::max(r.upper, best_);
+    return r;
+  }
+
+ private:
+  void Dfs(size_t i, double value) {
+    if (++nodes_ > limit_) return;
+    if (value > best_ + 1e-12) {
+      best_ = value;
+      best_items_.clear();
+      for (int d : items_)
+        if (count_[d] > 0) best_items_.push_back({d, count_[d]});
+    }
+    if (i >= items_.size()) return;
+    // Bound over the remaining items.
+    std::vector<int> rest;
+    for (size_t j = i; j < items_.size(); ++j)
+      if (!blocked_[items_[j]]) rest.push_back(items_[j]);
+    if (rest.empty()) return;
+    if (value + FractionalBound(rest, pi_, ub_, req_, cap_) <= best_ + 1e-9) return;
+    int d = items_[i];
+    int64_t maxt = blocked_[d] ? 0 : static_cast<int64_t>(ub_[d]);
+    for (int k = 0; k < 3; ++k)
+      if (Dim(req_[d], k) > 0) maxt = std::min<int64_t>(maxt, static_cast<int64_t>(cap_[k] / Dim(req_[d], k) + 1e-9));
+    for (int64_t t = maxt; t >= 0 && nodes_ <= limit_; --t) {
+      if (t > 0) {
+        for (int k = 0; k < 3; ++k) cap_[k] -= t * Dim(req_[d], k);
+        count_[d] = static_cast<int>(t);
+        for (int e : p_.classes[d].conflicts) ++blocked_[e];
+        Dfs(i + 1, value + t * pi_[d]);
+        for (int e : p_.classes[d].conflicts) --blocked_[e];
+        count_[d] = 0;
+        for (int k = 0; k < 3; ++k) cap_[k] += t * Dim(req_[d], k);
+      } else {
+        Dfs(i + 1, value);
+      }
+    }
+  }
+
+  const Problem& p_;
+  const Kind& kind_;
+  const std::vector<double>& pi_;
+  int64_t limit_;
+  int64_t nodes_ = 0;
+  std::vector<int> items_;
+  std::vector<double> ub_;
+  std::vector<Resources> req_;
+  double cap_[3];
+  std::vector<int> blocked_, count_;
+  double best_ = 0;
+  std::vector<std::pair<int, int>> best_items_;
+};
+
+struct PBin {            // a pricing unit: a new kind or a group of existing nodes
+  int kind;              // representative kind
+  int group = -1;        // existing group id, -1 for new kinds
+  double price;
+  double count = -1;     // group size, -1 unbounded
+};
+
+struct Pattern {
+  int pbin;
+  std::vector<std::pair<int, int>> items;
+};
+
+}  // namespace
+
+CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_duals, const Solution& incumbent,
+                             double time_limit_seconds, uint64_t seed) {
+  (void)start_duals;
+  (void)seed;
+  auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  CgResult res;
+  const int D = static_cast<int>(p.classes.size());
+  if (D == 0) return res;
+  std::vector<PBin> pbins;
+  std::vector<int> pbin_of_group(p.groups.size(), -1);
+  for (size_t g = 0; g < p.groups.size(); ++g) {
+    pbin_of_group[g] = static_cast<int>(pbins.size());
+    pbins.push_back(PBin{p.groups[g][0], static_cast<int>(g), p.kinds[p.groups[g][0]].price,
+                         static_cast<double>(p.groups[g].size())});
+  }
+  std::vector<int> pbin_of_kind(p.kinds.size(), -1);
+  for (size_t k = p.num_existing; k < p.kinds.size(); ++k) {
+    pbin_of_kind[k] = static_cast<int>(pbins.size());
+    pbins.push_back(PBin{static_cast<int>(k), -1, p.kinds[k].price, -1});
+  }
+  // Forced nodes as fluid capacity.
+  double forced_cost = 0, forced_cap[3] = {0, 0, 0};
+  std::vector<int> forced_compat_nodes(D, 0);
+  for (int j = 0; j < p.num_existing; ++j) {
+    const Kind& k = p.kinds[j];
+    if (!k.forced) continue;
+    forced_cost += k.price;
+    forced_cap[0] += Dim(k.free, 0);
+    forced_cap[1] += Dim(k.free, 1);
+    forced_cap[2] += Dim(k.free, 2);
+    for (int d = 0; d < D; ++d) forced_compat_nodes[d] += k.compat[d];
+  }
+  const int G = static_cast<int>(p.groups.size());
+  const int rows = D + G + 3;
+  lprec* lp = make_lp(rows, 0);
+  if (!lp) return res;
+  set_verbose(lp, NEUTRAL);
+  set_minim(lp);
+  double max_price = 0;
+  for (const auto& k : p.kinds) max_price = std::max(max_price, k.price);
+  for (int d = 0; d < D; ++d) {
+    set_constr_type(lp, d + 1, GE);
+    set_rh(lp, d + 1, p.classes[d].n());
+  }
+  for (int g = 0; g < G; ++g) {
+    set_constr_type(lp, D + 1 + g, LE);
+    set_rh(lp, D + 1 + g, static_cast<double>(p.groups[g].size()));
+  }
+  for (int k = 0; k < 3; ++k) {
+    set_constr_type(lp, D + G + 1 + k, LE);
+    set_rh(lp, D + G + 1 + k, 1.0);
+  }
+  std::vector<double> vals;
+  std::vector<int> idx;
+  int ncols = 0;
+  // Artificial columns keep the master feasible whatever the patterns.
+  for (int d = 0; d < D; ++d) {
+    double v[2] = {10 * max_price + 1, 1.0};
+    int ix[2] = {0, d + 1};
+    add_columnex(lp, 2, v, ix);
+    ++ncols;
+  }
+  // Forced fluid columns.
+  for (int d = 0; d < D; ++d) {
+    if (!forced_compat_nodes[d]) continue;
+    vals = {0.0, 1.0};
+    idx = {0, d + 1};
+    for (int k = 0; k < 3; ++k)
+      if (Dim(p.classes[d].req, k) > 0) {
+        vals.push_back(forced_cap[k] > 0 ? Dim(p.classes[d].req, k) / forced_cap[k] : 1e9);
+        idx.push_back(D + G + 1 + k);
+      }
+    add_columnex(lp, static_cast<int>(vals.size()), vals.data(), idx.data());
+    ++ncols;
+    double ub = std::min<double>(p.classes[d].n(), p.classes[d].cap >= INT64_MAX / 4
+                                                       ? 1e30
+                                                       : double(p.classes[d].cap) * forced_compat_nodes[d]);
+    set_upbo(lp, ncols, ub);
+  }
+  const int first_pattern_col = ncols + 1;
+  std::vector<Pattern> patterns;
+  std::set<std::pair<int, std::vector<std::pair<int, int>>>> seen;
+  auto add_pattern = [&](int pb, std::vector<std::pair<int, int>> items) {
+    std::sort(items.begin(), items.end());
+    if (items.empty() || !seen.insert({pb, items}).second) return false;
+    vals = {pbins[pb].price};
+    idx = {0};
+    for (auto& [d, n] : items) {
+      vals.push_back(n);
+      idx.push_back(d + 1);
+    }
+    if (pbins[pb].group >= 0) {
+      vals.push_back(1.0);
+      idx.push_back(D + 1 + pbins[pb].group);
+    }
+    add_columnex(lp, static_cast<int>(vals.size()), vals.data(), idx.data());
+    ++ncols;
+    patterns.push_back(Pattern{pb, std::move(items)});
+    return true;
+  };
+  for (const auto& b : incumbent.bins) {
+    int pb = p.IsNew(b.kind) ? pbin_of_kind[b.kind] : (p.kinds[b.kind].group >= 0 ? pbin_of_group[p.kinds[b.kind].group] : -1);
+    if (pb >= 0) add_pattern(pb, b.items);
+  }
+  double best_lb = -1;
+  std::vector<double> pi(D, 0.0);
+  int64_t node_limit = 4000;
+  bool converged = false;
+  int it = 0;
+  for (; elapsed() < time_limit_seconds; ++it) {
+    set_timeout(lp, std::max<long>(1, static_cast<long>(time_limit_seconds - elapsed() + 1)));
+    int ret = solve(lp);
+    if (ret != OPTIMAL && ret != PRESOLVED) break;
+    REAL* duals = nullptr;
+    if (!get_ptr_sensitivity_rhs(lp, &duals, nullptr, nullptr) || !duals) break;
+    std::vector<double> mu(G, 0.0);
+    for (int d = 0; d < D; ++d) pi[d] = std::max(0.0, static_cast<double>(duals[d]));
+    for (int g = 0; g < G; ++g) mu[g] = std::min(0.0, static_cast<double>(duals[D + g]));
+    // Price every node kind; collect bound ingredients.
+    double sum_pin = 0;
+    for (int d = 0; d < D; ++d) sum_pin += pi[d] * p.classes[d].n();
+    double theta = 1.0;
+    std::vector<double> ub(pbins.size(), 0.0);
+    bool all_exact = true;
+    int added = 0;
+    size_t priced = 0;
+    for (size_t b = 0; b < pbins.size(); ++b) {
+      if (elapsed() > time_limit_seconds) {
+        all_exact = false;
+        break;
+      }
+      Pricer pr(p, pbins[b].kind, pi, node_limit);
+      PricingResult r = pr.Solve();
+      ub[b] = r.upper;
+      ++priced;
+      all_exact = all_exact && r.exact;
+      double mu_b = pbins[b].group >= 0 ? mu[pbins[b].group] : 0.0;
+      double rc = pbins[b].price - mu_b - r.value;
+      if (rc < -1e-9 * std::max(1.0, pbins[b].price) && add_pattern(static_cast<int>(b), r.items)) ++added;
+      if (pbins[b].count < 0 && r.upper > 0) theta = std::min(theta, pbins[b].price / r.upper);
+    }
+    // Pricing may have been cut short by the clock: the bound needs every kind.
+    const bool complete = priced == pbins.size();
+    if (complete) {
+      // Lagrangian bound with pi scaled by theta (valid for any pi >= 0).
+      double lb = theta * sum_pin + forced_cost;
+      for (size_t b = 0; b < pbins.size(); ++b)
+        if (pbins[b].count >= 0) lb += pbins[b].count * std::min(0.0, pbins[b].price - theta * ub[b]);
+      // Forced fluid capacity: at most the fractional knapsack over it.
+      std::vector<int> fitems;
+      std::vector<double> fub(D, 0.0);
+      std::vector<Resources> req(D);
+      for (int d = 0; d < D; ++d) {
+        req[d] = p.classes[d].req;
+        if (forced_compat_nodes[d] && pi[d] > 0) {
+          fitems.push_back(d);
+          fub[d] = std::min<double>(p.classes[d].n(), p.classes[d].cap >= INT64_MAX / 4
+                                                          ? 1e30
+                                                          : double(p.classes[d].cap) * forced_compat_nodes[d]);
+        }
+      }
+      lb -= theta * FractionalBound(fitems, pi, fub, req, forced_cap);
+      best_lb = std::max(best_lb, lb);
+    }
+    if (added == 0) {
+      converged = all_exact;
+      break;
+    }
+    if (ncols > 20000) break;
+  }
+  res.iterations = it;
+  res.columns = static_cast<int>(patterns.size());
+  res.converged = converged;
+  if (best_lb > 0) res.lower_bound = best_lb * (1 - 1e-7) - 1e-9;
+  // Integerise: floor of the LP pattern values, then residual greedy.
+  int ret = solve(lp);
+  if (ret == OPTIMAL || ret == PRESOLVED) {
+    REAL* x = nullptr;
+    get_ptr_variables(lp, &x);
+    Solution s;
+    std::vector<int> rem(D);
+    for (int d = 0; d < D; ++d) rem[d] = p.classes[d].n();
+    std::vector<size_t> group_used(p.groups.size(), 0);
+    std::vector<uint8_t> node_open(p.num_existing, 0);
+    for (int j = 0; j < p.num_existing; ++j)
+      if (p.kinds[j].forced) {
+        Bin b;
+        b.kind = j;
+        s.bins.push_back(b);
+        node_open[j] = 1;
+      }
+    Packer pk(p, pi, seed);
+    for (size_t c = 0; c < patterns.size(); ++c) {
+      double v = x[first_pattern_col - 1 + c];
+      int copies = static_cast<int>(std::floor(v + 1e-6));
+      const Pattern& pt = patterns[c];
+      for (int r = 0; r < copies; ++r) {
+        int kind = pbins[pt.pbin].kind;
+        if (pbins[pt.pbin].group >= 0) {
+          const auto& nodes = p.groups[pbins[pt.pbin].group];
+          size_t& u = group_used[pbins[pt.pbin].group];
+          if (u >= nodes.size()) break;
+          kind = nodes[u++];
+          node_open[kind] = 1;
+        }
+        Bin b;
+        b.kind = kind;
+        for (auto& [d, n] : pt.items) {
+          int t = std::min(n, rem[d]);
+          if (t > 0) {
+            pk.Add(&b, d, t);
+            rem[d] -= t;
+          }
+        }
+        if (!b.items.empty()) s.bins.push_back(std::move(b));
+      }
+    }
+    if (pk.Repack(&s, rem)) {
+      res.has_solution = true;
+      res.solution = std::move(s);
+    }
+  }
+  delete_lp(lp);
+  res.seconds = elapsed();
+  return res;
+}
+
+}  // namespace kinema::opt

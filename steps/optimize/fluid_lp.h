@@ -1,0 +1,37 @@
+// Fluid LP: the LP relaxation of the compact placement model, solved with
+// lp_solve. Its optimum (plus the cost of forced nodes) is a proven lower
+// bound on every valid plan; its demand-row duals price pod classes for the
+// greedy and for column generation.
+//
+// Model: for each "LP bin" b (a new-node kind, a group of interchangeable
+// existing nodes, or an aggregate of forced existing nodes with the same
+// compatibility) a fractional node count w_b (bounded by the group size for
+// existing nodes; forced aggregates contribute their residual capacity for
+// free) and flows f_db >= 0 of class d into b:
+//   min sum_b c_b w_b
+//   s.t. sum_b f_db >= n_d                       (dual pi_d >= 0)
+//        sum_d r_dk / C_bk * f_db <= w_b          for k in {cpu, memory, pods}
+//        f_db <= cap_d * w_b                      when the per-node cap binds
+// Cross-class anti-affinity and integrality are relaxed, so this stays a
+// relaxation of the real problem.
+// Thread-safety: pure function; each call owns its lp_solve model.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "steps/optimize/problem.h"
+
+namespace kinema::opt {
+
+struct FluidResult {
+  bool ok = false;
+  double lower_bound = 0;      // LP optimum + forced cost (slightly rounded down)
+  std::vector<double> duals;   // per class, >= 0
+  double seconds = 0;
+  std::string message;         // lp_solve status when !ok
+};
+
+FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds);
+
+}  // namespace kinema::opt

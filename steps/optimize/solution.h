@@ -1,0 +1,87 @@
+// Solution: a candidate plan at class level, and the packing heuristics that
+// build and improve it (bin-centric LP-priced greedy, local search, LNS).
+//
+// A Solution is a list of open bins. Each bin is one node: an existing node
+// (kind == snapshot node index) or a new node of a new kind, holding counts
+// of pod classes. Invariants maintained by every operation here: each bin's
+// used resources fit its kind's free capacity; class counts respect per-node
+// caps, compatibility and class-class conflicts; every class's total equals
+// its pod count once a heuristic reports success; forced existing nodes are
+// always open; an existing node is open at most once.
+// Thread-safety: plain values; the Packer is single-threaded.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "steps/optimize/problem.h"
+
+namespace kinema::opt {
+
+struct Bin {
+  int kind = -1;
+  Resources used;
+  std::vector<std::pair<int, int>> items;  // (class, count), count > 0
+  int Count(int c) const {
+    for (const auto& [d, n] : items)
+      if (d == c) return n;
+    return 0;
+  }
+  int64_t Pods() const { return used.pods; }
+};
+
+struct Solution {
+  std::vector<Bin> bins;
+  double Cost(const Problem& p) const;
+  double NewCost(const Problem& p) const;  // cost of booted nodes (secondary objective)
+  int64_t Moves(const Problem& p) const;   // pods whose node changes (class-level optimum)
+};
+
+// Lexicographic objective: cost, then cost of new nodes, then moves.
+bool Better(const Problem& p, const Solution& a, const Solution& b);
+
+class Packer {
+ public:
+  Packer(const Problem& p, std::vector<double> values, uint64_t seed);
+
+  // Greedy from scratch: forced nodes first, then repeatedly open the kind
+  // with the best LP value per dollar. False if some pods fit nowhere.
+  bool Greedy(Solution* s);
+  // The current placement (pods that cannot stay are re-placed greedily).
+  bool FromCurrent(Solution* s, bool keep_all_nodes);
+  // Local search: drop empty bins, empty bins into others' slack, downsize.
+  void Improve(Solution* s);
+  // One LNS step: destroy a few bins, repack; keeps the result only if better
+  // (and within max_moves when >= 0). Returns true if improved.
+  bool LnsStep(Solution* s, int64_t max_moves);
+  // Places `rem` counts into slack of open bins, then opens new bins greedily.
+  bool Repack(Solution* s, std::vector<int>& rem, const std::vector<uint8_t>* only_new = nullptr);
+  // Reduces moves at equal cost: pulls pods back onto kept existing nodes.
+  void ReduceMoves(Solution* s);
+
+  // Fits `t` more pods of class d into bin b? (capacity, cap, compat, conflicts)
+  bool CanAdd(const Bin& b, int d, int t) const;
+  void Add(Bin* b, int d, int t) const;
+  void Remove(Bin* b, int d, int t) const;
+
+ private:
+  // Greedy knapsack fill of an empty node of `kind` from rem; returns value.
+  double FillEmpty(int kind, const std::vector<int>& rem, std::vector<std::pair<int, int>>* out);
+  void FillBin(Bin* b, std::vector<int>& rem);
+  bool OpenGreedy(Solution* s, std::vector<int>& rem, std::vector<uint8_t>& node_open);
+  bool Downsize(Solution* s, int bi, std::vector<uint8_t>& node_open);
+  bool Eliminate(Solution* s, int bi);
+  const std::vector<int>& Order(int kind);
+  bool Conflicts(const Bin& b, int d) const;
+
+  const Problem& p_;
+  std::vector<double> v_;
+  std::vector<std::vector<int>> order_;  // per kind, classes by density (lazy)
+  std::vector<uint8_t> order_done_;
+  std::vector<int> group_rep_;           // group -> a node index
+  std::mt19937_64 rng_;
+};
+
+}  // namespace kinema::opt
