@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine:
+#   1. install the Debian packages (tools/install-deps.sh, idempotent)
+#   2. Release build of everything (build/), ctest with every label
+#   3. ASan+UBSan build (build-asan/) of the unit tests, ctest -L unit
+# Flags: --long  the long kill -9 campaign (2000 kills instead of 240)
+#        --no-sanitizers  skip step 3 (local iteration only; CI runs it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LONG=0
+SANITIZERS=1
+for a in "$@"; do
+  case "$a" in
+    --long) LONG=1 ;;
+    --no-sanitizers) SANITIZERS=0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown flag $a" >&2; exit 2 ;;
+  esac
+done
+
+JOBS="${KINEMA_JOBS:-2}"
+./tools/install-deps.sh
+
+echo "== Release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$JOBS"
+
+if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000; fi
+echo "== Tests (all labels)"
+ctest --test-dir build --output-on-failure -j"$JOBS"
+
+if [ "$SANITIZERS" = 1 ]; then
+  echo "== ASan+UBSan build, unit tests"
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKINEMA_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j"$JOBS" --target tests_unit
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan -L unit --output-on-failure -j"$JOBS"
+fi
