@@ -60,24 +60,59 @@ StatusOr<WorkflowView*> JournalWriter::CachedViewLocked(const std::string& workf
   }
 }
 
+Status JournalWriter::AppendLocked(const std::string& workflow_id, std::vector<Event>* events, int64_t epoch,
+                                  int64_t now, WorkflowView* next) {
+  for (Event& e : *events) {
+    e.workflow_id = workflow_id;
+    e.epoch = epoch;
+    if (e.at_ms == 0) e.at_ms = now;
+    if (!IsKnownEventKind(e.kind)) return Status::InvalidArgument("unknown event kind " + e.kind);
+    // Fold first so an illegal event never reaches the file.
+    WorkflowView probe = *next;
+    e.seq = next->last_seq + 1;  // provisional, replaced below
+    Status s = ApplyEvent(&probe, e);
+    if (!s.ok()) return s.WithContext("journal " + path_ + ": workflow " + workflow_id);
+    e.seq = journal_sql::InsertEvent(*db_, e);
+    Status applied = ApplyEvent(next, e);
+    (void)applied;  // identical to the probe above
+  }
+  journal_sql::WriteDerived(*db_, *next);
+  return Status::OK();
+}
+
+namespace {
+void RollbackQuietly(SQLite::Database& db) {
+  try {
+    db.exec("ROLLBACK");
+  } catch (...) {
+  }
+}
+}  // namespace
+
 StatusOr<WorkflowView> JournalWriter::Append(const std::string& workflow_id, std::vector<Event> events,
                                              int64_t epoch) {
+  std::vector<std::pair<std::string, std::vector<Event>>> one;
+  one.emplace_back(workflow_id, std::move(events));
+  KINEMA_RETURN_IF_ERROR(AppendMany(std::move(one), epoch));
+  std::lock_guard<std::mutex> l(mu_);
+  return cache_.at(workflow_id);
+}
+
+Status JournalWriter::AppendMany(std::vector<std::pair<std::string, std::vector<Event>>> batches, int64_t epoch) {
   std::lock_guard<std::mutex> l(mu_);
   if (epoch < fence_epoch_) {
     return Status::PermissionDenied("journal " + path_ + ": epoch " + std::to_string(epoch) +
                                     " is older than the fence " + std::to_string(fence_epoch_) +
                                     " (a newer leader has written); refusing to write");
   }
-  auto cached = CachedViewLocked(workflow_id);
-  if (!cached.ok()) return cached.status();
-  WorkflowView next = **cached;
-  int64_t now = NowMs();
-  for (Event& e : events) {
-    e.workflow_id = workflow_id;
-    e.epoch = epoch;
-    if (e.at_ms == 0) e.at_ms = now;
-    e.seq = 0;
+  std::map<std::string, WorkflowView> next;
+  for (const auto& b : batches) {
+    if (next.count(b.first)) continue;
+    auto cached = CachedViewLocked(b.first);
+    if (!cached.ok()) return cached.status();
+    next.emplace(b.first, **cached);
   }
+  int64_t now = NowMs();
   try {
     db_->exec("BEGIN IMMEDIATE");
     try {
@@ -87,38 +122,24 @@ StatusOr<WorkflowView> JournalWriter::Append(const std::string& workflow_id, std
         f.bind(2, static_cast<int64_t>(epoch));
         f.exec();
       }
-      for (Event& e : events) {
-        if (!IsKnownEventKind(e.kind)) {
-          db_->exec("ROLLBACK");
-          return Status::InvalidArgument("unknown event kind " + e.kind);
-        }
-        // Fold first so an illegal event never reaches the file.
-        WorkflowView probe = next;
-        e.seq = next.last_seq + 1;  // provisional, replaced below
-        Status s = ApplyEvent(&probe, e);
+      for (auto& b : batches) {
+        Status s = AppendLocked(b.first, &b.second, epoch, now, &next.at(b.first));
         if (!s.ok()) {
-          db_->exec("ROLLBACK");
-          return s.WithContext("journal " + path_ + ": workflow " + workflow_id);
+          RollbackQuietly(*db_);
+          return s;
         }
-        e.seq = journal_sql::InsertEvent(*db_, e);
-        Status applied = ApplyEvent(&next, e);
-        (void)applied;  // identical to the probe above
       }
-      journal_sql::WriteDerived(*db_, next);
       db_->exec("COMMIT");
     } catch (...) {
-      try {
-        db_->exec("ROLLBACK");
-      } catch (...) {
-      }
+      RollbackQuietly(*db_);
       throw;
     }
   } catch (const std::exception& e) {
-    return StatusFromSqlite(e, "journal " + path_ + ": append to workflow " + workflow_id, true);
+    return StatusFromSqlite(e, "journal " + path_ + ": append", true);
   }
   if (epoch > fence_epoch_) fence_epoch_ = epoch;
-  **cached = next;
-  return next;
+  for (auto& [id, v] : next) cache_[id] = std::move(v);
+  return Status::OK();
 }
 
 StatusOr<WorkflowView> JournalWriter::View(const std::string& workflow_id) {

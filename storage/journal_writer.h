@@ -55,6 +55,10 @@ class JournalWriter {
   // epoch and workflow_id. On success returns the workflow's new view.
   StatusOr<WorkflowView> Append(const std::string& workflow_id, std::vector<Event> events, int64_t epoch);
 
+  // Group commit: appends batches for several workflows in ONE transaction
+  // (all or nothing). Same rules as Append for each batch.
+  Status AppendMany(std::vector<std::pair<std::string, std::vector<Event>>> batches, int64_t epoch);
+
   // The current view of a workflow (NotFound if it has no events).
   StatusOr<WorkflowView> View(const std::string& workflow_id);
 
@@ -70,6 +74,11 @@ class JournalWriter {
  private:
   JournalWriter() = default;
   StatusOr<WorkflowView*> CachedViewLocked(const std::string& workflow_id);
+  // Inside an open transaction: validates, inserts and folds one batch.
+  // Throws SQLite::Exception on storage errors; returns a Status for
+  // illegal events (the caller rolls back).
+  Status AppendLocked(const std::string& workflow_id, std::vector<Event>* events, int64_t epoch, int64_t now,
+                      WorkflowView* next);
 
   std::string path_;
   std::unique_ptr<FileLock> lock_;
