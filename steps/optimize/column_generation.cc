@@ -89,6 +89,18 @@ class Pricer {
     r.upper = FractionalBound(items_, pi_, ub_, req_, cap_);
     blocked_.assign(D, 0);
     count_.assign(D, 0);
+    const size_t m = items_.size();
+    suffix_sum_.assign(m + 1, 0.0);
+    for (int k = 0; k < 3; ++k) suffix_density_[k].assign(m + 1, 0.0);
+    for (size_t j = m; j-- > 0;) {
+      int d = items_[j];
+      suffix_sum_[j] = suffix_sum_[j + 1] + pi_[d] * ub_[d];
+      for (int k = 0; k < 3; ++k) {
+        double w = Dim(req_[d], k);
+        double dens = w > 0 ? pi_[d] / w : 1e301;
+        suffix_density_[k][j] = std::max(suffix_density_[k][j + 1], dens);
+      }
+    }
     Dfs(0, 0.0);
     r.value = best_;
     r.items = best_items_;
@@ -108,12 +120,12 @@ class Pricer {
         if (count_[d] > 0) best_items_.push_back({d, count_[d]});
     }
     if (i >= items_.size()) return;
-    // Bound over the remaining items.
-    std::vector<int> rest;
-    for (size_t j = i; j < items_.size(); ++j)
-      if (!blocked_[items_[j]]) rest.push_back(items_[j]);
-    if (rest.empty()) return;
-    if (value + FractionalBound(rest, pi_, ub_, req_, cap_) <= best_ + 1e-9) return;
+    // O(1) bound over the remaining items: per-dimension best density times
+    // the capacity left, and the sum of all remaining values.
+    double bound = suffix_sum_[i];
+    for (int k = 0; k < 3; ++k)
+      if (suffix_density_[k][i] < 1e300) bound = std::min(bound, suffix_density_[k][i] * cap_[k]);
+    if (value + bound <= best_ + 1e-9) return;
     int d = items_[i];
     int64_t maxt = blocked_[d] ? 0 : static_cast<int64_t>(ub_[d]);
     for (int k = 0; k < 3; ++k)
@@ -143,6 +155,8 @@ class Pricer {
   std::vector<Resources> req_;
   double cap_[3];
   std::vector<int> blocked_, count_;
+  std::vector<double> suffix_sum_;
+  std::vector<double> suffix_density_[3];
   double best_ = 0;
   std::vector<std::pair<int, int>> best_items_;
 };

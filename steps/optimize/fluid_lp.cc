@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 
 namespace kinema::opt {
@@ -23,6 +25,7 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     const std::vector<uint8_t>* compat = nullptr;
   };
   std::vector<LpBin> bins;
+  // Forced nodes with equal compatibility form one aggregate (a relaxation).
   std::map<std::vector<uint8_t>, int> forced_agg;
   for (const auto& g : p.groups) {
     const Kind& k = p.kinds[g[0]];
@@ -65,27 +68,25 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     b.compat = &kd.compat;
     bins.push_back(b);
   }
-  // Row numbering: 1..D demand, then 3 per bin, then cap rows.
+  // Rows: 1..D demand, then 3 capacity rows per bin; per-node cap rows are
+  // appended when a flow column that needs one enters.
+  // Columns are generated: the LP starts with a few cheap bins per class and
+  // flow columns with negative reduced cost are added until none is left, so
+  // the final value is the optimum over all columns (a valid bound).
   const int B = static_cast<int>(bins.size());
   auto cap_row = [&](int b, int k) { return D + 1 + 3 * b + k; };
-  int rows = D + 3 * B;
-  struct CapRow { int d, b, row; };
-  std::vector<CapRow> caps;
   auto size_of = [&](int d, int k) {
     const Resources& r = p.classes[d].req;
     return k == 0 ? double(r.cpu_milli) : k == 1 ? double(r.memory_bytes) : double(r.pods);
   };
-  for (int b = 0; b < B; ++b) {
-    if (bins[b].forced) continue;
-    for (int d = 0; d < D; ++d) {
-      if (!(*bins[b].compat)[d] || p.classes[d].cap >= p.classes[d].n()) continue;
-      double fit = 1e18;
-      for (int k = 0; k < 3; ++k)
-        if (size_of(d, k) > 0) fit = std::min(fit, std::floor(bins[b].cap[k] / size_of(d, k)));
-      if (static_cast<double>(p.classes[d].cap) < fit) caps.push_back(CapRow{d, b, ++rows});
-    }
-  }
-  lprec* lp = make_lp(rows, 0);
+  auto needs_cap_row = [&](int d, int b) {
+    if (bins[b].forced || p.classes[d].cap >= p.classes[d].n()) return false;
+    double fit = 1e18;
+    for (int k = 0; k < 3; ++k)
+      if (size_of(d, k) > 0) fit = std::min(fit, std::floor(bins[b].cap[k] / size_of(d, k)));
+    return static_cast<double>(p.classes[d].cap) < fit;
+  };
+  lprec* lp = make_lp(D + 3 * B, 0);
   if (!lp) {
     res.message = "lp_solve make_lp failed";
     return res;
@@ -100,62 +101,109 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
       set_constr_type(lp, cap_row(b, k), LE);
       set_rh(lp, cap_row(b, k), bins[b].forced ? 1.0 : 0.0);
     }
-  for (const auto& c : caps) {
-    set_constr_type(lp, c.row, LE);
-    set_rh(lp, c.row, 0);
-  }
-  std::vector<std::vector<std::pair<int, int>>> cap_rows_of_bin(B);  // (d, row)
-  for (const auto& c : caps) cap_rows_of_bin[c.b].push_back({c.d, c.row});
   std::vector<double> vals;
   std::vector<int> idx;
   int ncols = 0;
+  std::vector<int> w_col(B, 0);
   for (int b = 0; b < B; ++b) {
+    if (bins[b].forced) continue;
+    vals = {bins[b].price, -1.0, -1.0, -1.0};
+    idx = {0, cap_row(b, 0), cap_row(b, 1), cap_row(b, 2)};
+    add_columnex(lp, 4, vals.data(), idx.data());
+    w_col[b] = ++ncols;
+    if (bins[b].ub >= 0) set_upbo(lp, ncols, bins[b].ub);
+  }
+  // Artificial columns: one pod at the price of the cheapest node that fits it
+  // (more columns only lower a minimum, so the bound stays valid).
+  for (int d = 0; d < D; ++d) {
+    double cheapest = 0;
+    for (int b = 0; b < B; ++b)
+      if ((*bins[b].compat)[d] && !bins[b].forced && (cheapest == 0 || bins[b].price < cheapest)) cheapest = bins[b].price;
+    double v[2] = {cheapest > 0 ? cheapest : 1e-6, 1.0};
+    int ix[2] = {0, d + 1};
+    add_columnex(lp, 2, v, ix);
+    ++ncols;
+  }
+  std::vector<std::vector<uint8_t>> in_lp(D, std::vector<uint8_t>(B, 0));
+  auto add_flow = [&](int d, int b) {
     const LpBin& bn = bins[b];
-    if (!bn.forced) {  // w_b
-      vals.clear();
-      idx.clear();
-      vals.push_back(bn.price);
-      idx.push_back(0);
-      for (int k = 0; k < 3; ++k) {
-        vals.push_back(-1.0);
-        idx.push_back(cap_row(b, k));
-      }
-      for (auto [d, row] : cap_rows_of_bin[b]) {
-        vals.push_back(-static_cast<double>(p.classes[d].cap));
-        idx.push_back(row);
-      }
-      add_columnex(lp, static_cast<int>(vals.size()), vals.data(), idx.data());
-      ++ncols;
-      if (bn.ub >= 0) set_upbo(lp, ncols, bn.ub);
+    in_lp[d][b] = 1;
+    vals = {0.0, 1.0};
+    idx = {0, d + 1};
+    for (int k = 0; k < 3; ++k) {
+      double sz = size_of(d, k);
+      if (sz <= 0) continue;
+      vals.push_back(bn.cap[k] > 0 ? sz / bn.cap[k] : 1e9);
+      idx.push_back(cap_row(b, k));
     }
-    for (int d = 0; d < D; ++d) {
-      if (!(*bn.compat)[d]) continue;
-      vals.clear();
-      idx.clear();
-      vals.push_back(1.0);
-      idx.push_back(d + 1);
-      for (int k = 0; k < 3; ++k) {
-        double s = size_of(d, k);
-        if (s <= 0) continue;
-        vals.push_back(bn.cap[k] > 0 ? s / bn.cap[k] : 1e9);
-        idx.push_back(cap_row(b, k));
-      }
-      for (auto [dd, row] : cap_rows_of_bin[b])
-        if (dd == d) {
-          vals.push_back(1.0);
-          idx.push_back(row);
-        }
-      add_columnex(lp, static_cast<int>(vals.size()), vals.data(), idx.data());
-      ++ncols;
-      if (bn.forced && p.classes[d].cap < INT64_MAX)
-        set_upbo(lp, ncols, static_cast<double>(p.classes[d].cap) * bn.count);
+    add_columnex(lp, static_cast<int>(vals.size()), vals.data(), idx.data());
+    int col = ++ncols;
+    if (bn.forced && p.classes[d].cap < INT64_MAX)
+      set_upbo(lp, col, static_cast<double>(p.classes[d].cap) * bn.count);
+    if (needs_cap_row(d, b)) {
+      double rv[2] = {1.0, -static_cast<double>(p.classes[d].cap)};
+      int rc[2] = {col, w_col[b]};
+      add_constraintex(lp, 2, rv, rc, LE, 0.0);
     }
+  };
+  // Start: per class, its forced capacity and the 3 cheapest bins per pod.
+  for (int d = 0; d < D; ++d) {
+    std::vector<std::pair<double, int>> cand;
+    for (int b = 0; b < B; ++b) {
+      if (!(*bins[b].compat)[d]) continue;
+      double share = 0;
+      for (int k = 0; k < 3; ++k)
+        if (size_of(d, k) > 0) share = std::max(share, size_of(d, k) / std::max(1.0, bins[b].cap[k]));
+      cand.push_back({bins[b].forced ? share * 1e-9 : bins[b].price * share, b});
+    }
+    std::sort(cand.begin(), cand.end());
+    for (size_t i = 0; i < cand.size() && i < 3; ++i) add_flow(d, cand[i].second);
   }
   set_minim(lp);
-  set_presolve(lp, PRESOLVE_SENSDUALS, get_presolveloops(lp));
-  set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(time_limit_seconds))));
-  int ret = solve(lp);
-  if (ret == OPTIMAL || ret == PRESOLVED) {
+  // Duals come from the final basis; full sensitivity analysis
+  // (PRESOLVE_SENSDUALS) is not needed and costs more than the solve.
+  bool converged = false;
+  int ret = -1;
+  int rounds = 0;
+  for (int round = 0; round < 200; ++round, ++rounds) {
+    double left = time_limit_seconds -
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (left <= 0) break;
+    set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(left))));
+    auto ts = std::chrono::steady_clock::now();
+    ret = solve(lp);
+    if (getenv("KINEMA_LP_TRACE"))
+      fprintf(stderr, "fluid round %d: %d cols %d rows solve %.3fs\n", round, get_Ncolumns(lp), get_Nrows(lp),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count());
+    if (ret != OPTIMAL && ret != PRESOLVED) break;
+    REAL* duals = nullptr;
+    if (!get_ptr_sensitivity_rhs(lp, &duals, nullptr, nullptr) || !duals) break;
+    // Price every omitted flow column: rc = -pi_d - sum_k (r_dk / C_bk) y_bk.
+    int added = 0;
+    for (int d = 0; d < D; ++d) {
+      double pi = duals[d];
+      std::vector<std::pair<double, int>> neg;
+      for (int b = 0; b < B; ++b) {
+        if (in_lp[d][b] || !(*bins[b].compat)[d]) continue;
+        double rc = -pi;
+        for (int k = 0; k < 3; ++k) {
+          double sz = size_of(d, k);
+          if (sz > 0) rc -= (bins[b].cap[k] > 0 ? sz / bins[b].cap[k] : 1e9) * duals[cap_row(b, k) - 1];
+        }
+        if (rc < -1e-9 * std::max(1.0, pi)) neg.push_back({rc, b});
+      }
+      std::sort(neg.begin(), neg.end());
+      for (size_t i = 0; i < neg.size() && i < 3; ++i) {
+        add_flow(d, neg[i].second);
+        ++added;
+      }
+    }
+    if (added == 0) {
+      converged = true;
+      break;
+    }
+  }
+  if (converged) {
     res.ok = true;
     double obj = get_objective(lp);
     double lb = obj + forced_cost;
@@ -165,7 +213,9 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     if (get_ptr_sensitivity_rhs(lp, &duals, nullptr, nullptr) && duals)
       for (int d = 0; d < D; ++d) res.duals[d] = std::max(0.0, static_cast<double>(duals[d]));
   } else {
-    res.message = "lp_solve returned " + std::to_string(ret);
+    res.message = ret == OPTIMAL ? "time limit before the column generation converged"
+                                 : "lp_solve returned " + std::to_string(ret);
+    res.message += " (" + std::to_string(rounds) + " rounds, " + std::to_string(ncols) + " columns)";
   }
   delete_lp(lp);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

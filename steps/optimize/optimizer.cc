@@ -190,12 +190,16 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
     notes.push_back("fluid LP not solved (" + fluid.message + "); no lower bound from it");
   }
 
+  notes.push_back("phase fluid-lp: " + std::to_string(clock.Elapsed()) + " s, " +
+                  (fluid.ok ? "bound " + std::to_string(fluid.lower_bound) : fluid.message));
   // 2. LP-priced greedy first plan.
   Packer pk(p, fluid.ok ? fluid.duals : std::vector<double>(), opt.seed);
   Solution greedy;
   if (!pk.Greedy(&greedy)) return Status::FailedPrecondition(UnplacedMessage(p, snap, greedy));
   pk.Improve(&greedy);
   double first_plan_seconds = clock.Elapsed();
+  notes.push_back("phase greedy: " + std::to_string(first_plan_seconds) + " s, cost " +
+                  std::to_string(greedy.Cost(p)));
 
   // 3. Column generation: stronger bound, and patterns for an integer plan.
   Solution best = greedy;
@@ -211,6 +215,10 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
       lower = cg.lower_bound;
       bound_source = cg.converged ? "column-generation" : "column-generation-farley";
     }
+    notes.push_back("phase column-generation: " + std::to_string(clock.Elapsed()) + " s, " +
+                    std::to_string(cg.iterations) + " iterations, " + std::to_string(cg.columns) + " columns, " +
+                    (cg.converged ? "converged" : "not converged") +
+                    (cg.lower_bound ? ", bound " + std::to_string(*cg.lower_bound) : ""));
     if (cg.has_solution) {
       Solution s = cg.solution;
       pk.Improve(&s);

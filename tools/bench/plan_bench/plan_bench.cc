@@ -1,0 +1,313 @@
+// plan_bench: placement optimizer benchmark. Prints numbers; never asserts.
+//
+// For each cluster size: cost before, cost after, lower bound, gap, moves,
+// first-plan and total solve seconds, peak RSS (each size runs in a forked
+// child so RSS is per size) -- and the same for a plain first-fit-decreasing
+// repack onto existing nodes (the naive baseline). Then micro-clusters
+// (<= 12 pods) whose optimum a brute-force search proves.
+//
+// Usage: plan_bench [--sizes 50,300,1000,5000] [--time-limit S] [--seeds N]
+//                   [--micro N] [--write-dir DIR]
+// --write-dir writes each generated snapshot and the catalog as JSON files.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "steps/optimize/plan.h"
+#include "steps/optimize/problem.h"
+#include "tools/bench/plan_bench/cluster_generator.h"
+
+namespace {
+
+using kinema::bench::ClusterSpec;
+using json = nlohmann::json;
+
+double PeakRssMiB() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
+// Naive baseline: first-fit-decreasing of all movable pods onto existing
+// nodes (immovable pods stay), largest pods first; nodes left empty retire.
+// Returns cost after, or -1 if some pod does not fit.
+double FfdBaseline(const kinema::opt::Problem& p, int64_t* moves) {
+  struct Item { int cls; };
+  std::vector<int> order;
+  for (size_t d = 0; d < p.classes.size(); ++d) order.push_back(static_cast<int>(d));
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    const auto& ra = p.classes[a].req;
+    const auto& rb = p.classes[b].req;
+    return ra.cpu_milli + ra.memory_bytes / (1 << 22) > rb.cpu_milli + rb.memory_bytes / (1 << 22);
+  });
+  std::vector<kinema::Resources> used(p.num_existing);
+  std::vector<std::vector<int>> cnt(p.num_existing, std::vector<int>(p.classes.size(), 0));
+  std::vector<uint8_t> open(p.num_existing, 0);
+  for (int j = 0; j < p.num_existing; ++j) open[j] = p.kinds[j].forced;
+  for (int d : order) {
+    const auto& c = p.classes[d];
+    for (int i = 0; i < c.n(); ++i) {
+      bool placed = false;
+      for (int j = 0; j < p.num_existing && !placed; ++j) {
+        const auto& k = p.kinds[j];
+        if (!k.compat[d] || cnt[j][d] >= c.cap) continue;
+        bool conflict = false;
+        for (int e : c.conflicts) conflict = conflict || cnt[j][e] > 0;
+        if (conflict) continue;
+        if (used[j].cpu_milli + c.req.cpu_milli > k.free.cpu_milli ||
+            used[j].memory_bytes + c.req.memory_bytes > k.free.memory_bytes || used[j].pods + 1 > k.free.pods)
+          continue;
+        used[j].cpu_milli += c.req.cpu_milli;
+        used[j].memory_bytes += c.req.memory_bytes;
+        used[j].pods += 1;
+        cnt[j][d]++;
+        open[j] = 1;
+        placed = true;
+      }
+      if (!placed) return -1;
+    }
+  }
+  double cost = 0;
+  int64_t stay = 0, total = 0;
+  for (int j = 0; j < p.num_existing; ++j) {
+    if (open[j]) cost += p.kinds[j].price;
+    for (auto& [d, n] : p.current[j]) stay += std::min(n, cnt[j][d]);
+  }
+  for (const auto& c : p.classes) total += c.n();
+  *moves = total - stay;
+  return cost;
+}
+
+struct Row {
+  int nodes = 0, pods = 0, classes = 0;
+  double before = 0, after = 0, lb = 0, gap = 0, first = 0, secs = 0, rss = 0;
+  int64_t moves = 0;
+  double ffd_after = -1;
+  int64_t ffd_moves = 0;
+  double ffd_secs = 0;
+  std::string status;
+};
+
+Row RunSize(int nodes, uint64_t seed, double time_limit, const std::string& write_dir) {
+  Row r;
+  ClusterSpec spec;
+  spec.nodes = nodes;
+  spec.seed = seed;
+  spec.fill = 0.3 + 0.3 * ((seed * 7919) % 100) / 100.0;
+  json snap_json = kinema::bench::GenerateCluster(spec);
+  json cat_json = kinema::bench::GenerateCatalog();
+  if (!write_dir.empty()) {
+    std::ofstream(write_dir + "/snapshot-" + std::to_string(nodes) + "-" + std::to_string(seed) + ".json")
+        << snap_json.dump();
+    std::ofstream(write_dir + "/catalog.json") << cat_json.dump(2);
+  }
+  auto snap = kinema::ParseSnapshot(snap_json);
+  auto cat = kinema::ParseCatalog(cat_json);
+  snap_json = json();  // free the JSON before solving
+  if (!snap.ok() || !cat.ok()) {
+    r.status = "input error";
+    return r;
+  }
+  r.nodes = static_cast<int>(snap->nodes.size());
+  r.pods = static_cast<int>(snap->pods.size());
+  kinema::PlanOptions opt;
+  opt.time_limit_seconds = time_limit;
+  opt.seed = seed;
+  auto plan = kinema::OptimizePlacement(*snap, *cat, opt);
+  if (!plan.ok()) {
+    r.status = plan.status().ToString();
+    return r;
+  }
+  r.status = plan->status;
+  r.before = plan->cost_before;
+  r.after = plan->cost_after;
+  r.lb = plan->lower_bound.value_or(0);
+  r.gap = r.lb > 0 ? (r.after - r.lb) / r.lb : -1;
+  r.moves = plan->moves;
+  r.first = plan->first_plan_seconds;
+  r.secs = plan->solve_seconds;
+  r.classes = plan->classes;
+  auto t0 = std::chrono::steady_clock::now();
+  auto problem = kinema::opt::BuildProblem(*snap, *cat, opt);
+  if (problem.ok()) r.ffd_after = FfdBaseline(*problem, &r.ffd_moves);
+  r.ffd_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.rss = PeakRssMiB();
+  return r;
+}
+
+// ---- Micro-clusters with a brute-force optimum.
+struct MicroType { double price; int64_t cpu, mem; bool spot; };
+struct MicroPod { int64_t cpu, mem; bool tolerates_spot; };
+
+// Exhaustive search: assign pods in order to an open node or a new node of
+// any type (new nodes opened in order of type index to break symmetry), with
+// cost pruning. Independent of the optimizer's code.
+double BruteForce(const std::vector<MicroType>& types, const std::vector<MicroPod>& pods) {
+  struct Open { int t; int64_t cpu, mem; int pods; };
+  std::vector<Open> open;
+  double best = 1e18;
+  std::function<void(size_t, double)> dfs = [&](size_t i, double cost) {
+    if (cost >= best - 1e-12) return;
+    if (i == pods.size()) {
+      best = cost;
+      return;
+    }
+    const MicroPod& p = pods[i];
+    for (auto& o : open) {
+      const MicroType& t = types[o.t];
+      if ((t.spot && !p.tolerates_spot) || o.cpu + p.cpu > t.cpu || o.mem + p.mem > t.mem || o.pods + 1 > 110) continue;
+      o.cpu += p.cpu;
+      o.mem += p.mem;
+      o.pods++;
+      dfs(i + 1, cost);
+      o.cpu -= p.cpu;
+      o.mem -= p.mem;
+      o.pods--;
+    }
+    for (size_t ti = 0; ti < types.size(); ++ti) {
+      const MicroType& t = types[ti];
+      if ((t.spot && !p.tolerates_spot) || p.cpu > t.cpu || p.mem > t.mem) continue;
+      open.push_back(Open{static_cast<int>(ti), p.cpu, p.mem, 1});
+      dfs(i + 1, cost + t.price);
+      open.pop_back();
+    }
+  };
+  dfs(0, 0);
+  return best;
+}
+
+void RunMicro(int count, double time_limit) {
+  int exact = 0, proven = 0;
+  double worst = 0;
+  for (int m = 0; m < count; ++m) {
+    std::mt19937_64 rng(1000 + m);
+    // A small catalog: 3 types, one zone, spot for some.
+    json mts = json::array();
+    std::vector<MicroType> types;
+    int64_t sizes[3][2] = {{2000, 4096}, {4000, 8192}, {4000, 16384}};
+    double prices[3] = {0.05, 0.09, 0.12};
+    for (int t = 0; t < 3; ++t) {
+      double od = prices[t] * (0.8 + 0.4 * (rng() % 100) / 100.0);
+      double sp = od * 0.35;
+      mts.push_back({{"name", "t" + std::to_string(t)},
+                     {"zones", {"z1"}},
+                     {"allocatable", {{"cpu", std::to_string(sizes[t][0]) + "m"},
+                                      {"memory", std::to_string(sizes[t][1]) + "Mi"},
+                                      {"pods", 110}}},
+                     {"pricePerHour", {{"onDemand", od}, {"spot", sp}}}});
+      types.push_back({od, sizes[t][0], sizes[t][1] * (int64_t{1} << 20), false});
+      types.push_back({sp, sizes[t][0], sizes[t][1] * (int64_t{1} << 20), true});
+    }
+    json cat = {{"machineTypes", mts},
+                {"spot", {{"taints", {{{"key", "spot"}, {"value", "true"}, {"effect", "NoSchedule"}}}}}}};
+    int npods = 4 + static_cast<int>(rng() % 9);
+    json items = json::array();
+    std::vector<MicroPod> pods;
+    for (int i = 0; i < npods; ++i) {
+      int64_t cpu = 100 * (1 + static_cast<int64_t>(rng() % 20));
+      int64_t mem = 256 * (1 + static_cast<int64_t>(rng() % 24));
+      bool tol = rng() % 2;
+      json spec = {{"containers", {{{"name", "c"}, {"resources", {{"requests", {{"cpu", std::to_string(cpu) + "m"},
+                                                                               {"memory", std::to_string(mem) + "Mi"}}}}}}}}};
+      if (tol) spec["tolerations"] = {{{"key", "spot"}, {"operator", "Exists"}}};
+      items.push_back({{"kind", "Pod"},
+                       {"metadata", {{"name", "p" + std::to_string(i)}, {"namespace", "default"},
+                                     {"ownerReferences", {{{"kind", "ReplicaSet"}, {"name", "rs"}, {"controller", true}}}}}},
+                       {"spec", spec},
+                       {"status", {{"phase", "Pending"}}}});
+      pods.push_back({cpu, mem * (int64_t{1} << 20), tol});
+    }
+    double opt_cost = BruteForce(types, pods);
+    auto snap = kinema::ParseSnapshot({{"kind", "List"}, {"items", items}});
+    auto c = kinema::ParseCatalog(cat);
+    kinema::PlanOptions o;
+    o.time_limit_seconds = time_limit;
+    auto plan = kinema::OptimizePlacement(*snap, *c, o);
+    if (!plan.ok()) {
+      std::printf("micro %2d: %s\n", m, plan.status().ToString().c_str());
+      continue;
+    }
+    double gap = (plan->cost_after - opt_cost) / opt_cost;
+    worst = std::max(worst, gap);
+    exact += gap < 1e-9;
+    proven += plan->status == "optimal";
+    std::printf("micro %2d: pods %2d  optimum %.6f  plan %.6f  lb %.6f  %s  %.3fs\n", m, npods, opt_cost,
+                plan->cost_after, plan->lower_bound.value_or(0), gap < 1e-9 ? "EXACT" : "above", plan->solve_seconds);
+  }
+  std::printf("micro summary: exact %d/%d, proven optimal by own bound %d/%d, worst excess %.2f%%\n", exact, count,
+              proven, count, worst * 100);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<int> sizes = {50, 300, 1000};
+  double time_limit = 30;
+  int seeds = 1, micro = 20;
+  std::string write_dir;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--sizes") {
+      sizes.clear();
+      std::stringstream ss(next());
+      std::string x;
+      while (std::getline(ss, x, ',')) sizes.push_back(std::stoi(x));
+    } else if (a == "--time-limit") {
+      time_limit = std::stod(next());
+    } else if (a == "--seeds") {
+      seeds = std::stoi(next());
+    } else if (a == "--micro") {
+      micro = std::stoi(next());
+    } else if (a == "--write-dir") {
+      write_dir = next();
+    } else {
+      std::fprintf(stderr, "usage: plan_bench [--sizes 50,300,1000,5000] [--time-limit S] [--seeds N] [--micro N] [--write-dir DIR]\n");
+      return 2;
+    }
+  }
+  std::printf("%6s %7s %6s %9s %9s %9s %7s %6s %7s %7s %8s | %9s %6s %6s\n", "nodes", "pods", "class", "before",
+              "after", "lowerbnd", "gap%", "moves", "first_s", "solve_s", "rss_MiB", "ffd_after", "ffd_mv", "ffd_s");
+  for (int n : sizes)
+    for (int s = 1; s <= seeds; ++s) {
+      int pipefd[2];
+      if (pipe(pipefd) != 0) return 1;
+      pid_t pid = fork();
+      if (pid == 0) {
+        close(pipefd[0]);
+        Row r = RunSize(n, static_cast<uint64_t>(s), time_limit, write_dir);
+        char line[512];
+        std::snprintf(line, sizeof line,
+                      "%6d %7d %6d %9.3f %9.3f %9.3f %7.2f %6lld %7.3f %7.2f %8.0f | %9.3f %6lld %6.2f  %s\n", r.nodes,
+                      r.pods, r.classes, r.before, r.after, r.lb, r.gap * 100, static_cast<long long>(r.moves), r.first,
+                      r.secs, r.rss, r.ffd_after, static_cast<long long>(r.ffd_moves), r.ffd_secs, r.status.c_str());
+        ssize_t w = write(pipefd[1], line, std::strlen(line));
+        (void)w;
+        _exit(0);
+      }
+      close(pipefd[1]);
+      char buf[1024];
+      ssize_t got;
+      std::string out;
+      while ((got = read(pipefd[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(got));
+      close(pipefd[0]);
+      int st = 0;
+      waitpid(pid, &st, 0);
+      std::fputs(out.empty() ? "child failed\n" : out.c_str(), stdout);
+      std::fflush(stdout);
+    }
+  if (micro > 0) RunMicro(micro, std::min(time_limit, 5.0));
+  return 0;
+}
