@@ -1,0 +1,140 @@
+#include "tools/kinema-sim/faults.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace kinema::sim {
+
+StatusOr<std::vector<FaultRule>> FaultInjector::ParseFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("faults file " + path + ": cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto r = ParseText(ss.str());
+  if (!r.ok()) return r.status().WithContext("faults file " + path);
+  return r;
+}
+
+StatusOr<std::vector<FaultRule>> FaultInjector::ParseText(const std::string& text) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("not valid JSON: ") + e.what());
+  }
+  if (!j.is_object() || !j.contains("rules") || !j["rules"].is_array()) {
+    return Status::InvalidArgument("expected an object with a \"rules\" array");
+  }
+  static const char* kKnown[] = {"verb", "resource", "error500Rate", "error429Rate", "retryAfterSeconds",
+                                 "conflictRate", "latencyMs", "latencyRate", "watchDropRate", "watchDropAfterMs"};
+  std::vector<FaultRule> rules;
+  size_t i = 0;
+  for (const auto& r : j["rules"]) {
+    std::string where = "rules[" + std::to_string(i++) + "]";
+    if (!r.is_object()) return Status::InvalidArgument(where + ": must be an object");
+    for (auto it = r.begin(); it != r.end(); ++it) {
+      bool known = false;
+      for (const char* k : kKnown) known = known || it.key() == k;
+      if (!known) return Status::InvalidArgument(where + ": unknown key \"" + it.key() + "\"");
+    }
+    FaultRule fr;
+    try {
+      fr.verb = r.value("verb", "*");
+      fr.resource = r.value("resource", "*");
+      fr.error500_rate = r.value("error500Rate", 0.0);
+      fr.error429_rate = r.value("error429Rate", 0.0);
+      fr.retry_after_seconds = r.value("retryAfterSeconds", 1);
+      fr.conflict_rate = r.value("conflictRate", 0.0);
+      fr.latency_ms = r.value("latencyMs", 0LL);
+      fr.latency_rate = r.value("latencyRate", 1.0);
+      fr.watch_drop_rate = r.value("watchDropRate", 0.0);
+      fr.watch_drop_after_ms = r.value("watchDropAfterMs", 5000LL);
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(where + ": " + e.what());
+    }
+    for (double rate : {fr.error500_rate, fr.error429_rate, fr.conflict_rate, fr.latency_rate, fr.watch_drop_rate}) {
+      if (rate < 0 || rate > 1) return Status::InvalidArgument(where + ": rates must be within [0, 1]");
+    }
+    static const char* kVerbs[] = {"*", "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"};
+    bool verb_ok = false;
+    for (const char* v : kVerbs) verb_ok = verb_ok || fr.verb == v;
+    if (!verb_ok) return Status::InvalidArgument(where + ": unknown verb \"" + fr.verb + "\"");
+    rules.push_back(fr);
+  }
+  return rules;
+}
+
+FaultInjector::FaultInjector(std::vector<FaultRule> rules, uint64_t seed) : rules_(std::move(rules)), rng_(seed) {}
+
+bool FaultInjector::Matches(const FaultRule& r, const std::string& verb, const std::string& resource) const {
+  return (r.verb == "*" || r.verb == verb) && (r.resource == "*" || r.resource == resource);
+}
+
+double FaultInjector::Draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
+std::chrono::milliseconds FaultInjector::DecideLatency(const std::string& verb, const std::string& resource) {
+  if (rules_.empty()) return std::chrono::milliseconds(0);
+  std::lock_guard<std::mutex> l(mu_);
+  long long total = 0;
+  for (const auto& r : rules_) {
+    if (r.latency_ms <= 0 || !Matches(r, verb, resource)) continue;
+    if (Draw() < r.latency_rate) total += r.latency_ms;
+  }
+  if (total > 0) injected_++;
+  return std::chrono::milliseconds(total);
+}
+
+std::optional<ApiError> FaultInjector::DecideError(const std::string& verb, const std::string& resource,
+                                                   const std::string& group, const std::string& name) {
+  if (rules_.empty()) return std::nullopt;
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& r : rules_) {
+    if (!Matches(r, verb, resource)) continue;
+    if (r.error500_rate > 0 && Draw() < r.error500_rate) {
+      injected_++;
+      return ApiError::Internal("Internal error occurred: injected fault (kinema-sim --faults)");
+    }
+    if (r.error429_rate > 0 && Draw() < r.error429_rate) {
+      injected_++;
+      return ApiError::TooManyRequests("the server has received too many requests and has asked us to try again later",
+                                       r.retry_after_seconds);
+    }
+    if (r.conflict_rate > 0 && (verb == "update" || verb == "patch") && Draw() < r.conflict_rate) {
+      injected_++;
+      ApiError e;
+      e.code = 409;
+      e.reason = "Conflict";
+      std::string qualified = group.empty() ? resource.substr(0, resource.find('/'))
+                                            : resource.substr(0, resource.find('/')) + "." + group;
+      e.message = "Operation cannot be fulfilled on " + qualified + " \"" + name +
+                  "\": the object has been modified; please apply your changes to the latest version and try again";
+      e.name = name;
+      e.group = group;
+      e.kind = resource.substr(0, resource.find('/'));
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::chrono::milliseconds> FaultInjector::DecideWatchDrop(const std::string& resource) {
+  if (rules_.empty()) return std::nullopt;
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& r : rules_) {
+    if (r.watch_drop_rate <= 0 || !Matches(r, "watch", resource)) continue;
+    if (Draw() < r.watch_drop_rate) {
+      injected_++;
+      return std::chrono::milliseconds(static_cast<long long>(Draw() * static_cast<double>(r.watch_drop_after_ms)));
+    }
+  }
+  return std::nullopt;
+}
+
+uint64_t FaultInjector::injected() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return injected_;
+}
+
+}  // namespace kinema::sim

@@ -1,0 +1,55 @@
+// kinema-sim: an in-memory Kubernetes API server (simulated cluster) for
+// Kinema's tests. See sim_options.h for flags and README.md for behaviour.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "tools/kinema-sim/sim_options.h"
+#include "tools/kinema-sim/sim_server.h"
+
+int main(int argc, char** argv) {
+  kinema::sim::SimOptions options;
+  std::string error;
+  switch (kinema::sim::ParseSimOptions(argc, argv, &options, &error)) {
+    case kinema::sim::ParseOutcome::kHelp:
+      std::fputs(kinema::sim::SimUsage(), stdout);
+      return 0;
+    case kinema::sim::ParseOutcome::kError:
+      std::fprintf(stderr, "kinema-sim: %s\n", error.c_str());
+      return 2;
+    case kinema::sim::ParseOutcome::kRun:
+      break;
+  }
+  auto logger = spdlog::stderr_color_mt("kinema-sim");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  auto level = spdlog::level::from_str(options.log_level);
+  if (level == spdlog::level::off && options.log_level != "off") {
+    std::fprintf(stderr, "kinema-sim: invalid value '%s' for --log-level\n", options.log_level.c_str());
+    return 2;
+  }
+  spdlog::set_level(level);
+
+  // Block termination signals before any thread starts; wait for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  kinema::sim::SimServer server(options);
+  kinema::Status st = server.Start();
+  if (!st.ok()) {
+    std::fprintf(stderr, "kinema-sim: %s\n", st.ToString().c_str());
+    bool usage = st.code() == kinema::Status::Code::kInvalidArgument || st.code() == kinema::Status::Code::kNotFound;
+    return usage ? 2 : 1;
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {} received; shutting down", sig);
+  server.Stop();
+  return 0;
+}

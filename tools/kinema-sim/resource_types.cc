@@ -1,0 +1,129 @@
+#include "tools/kinema-sim/resource_types.h"
+
+#include <algorithm>
+
+namespace kinema::sim {
+
+std::string ResourceType::ApiVersion() const {
+  return group.empty() ? version : group + "/" + version;
+}
+
+std::string ResourceType::QualifiedName() const {
+  return group.empty() ? plural : plural + "." + group;
+}
+
+const SubresourceType* ResourceType::FindSubresource(const std::string& name) const {
+  for (const auto& s : subresources) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+namespace {
+
+const std::vector<std::string> kAllVerbs = {"create", "delete", "deletecollection", "get",
+                                            "list",   "patch",  "update",           "watch"};
+
+SubresourceType Status(const std::string& kind) {
+  return SubresourceType{"status", kind, "", "", {"get", "patch", "update"}};
+}
+
+SubresourceType Scale() {
+  return SubresourceType{"scale", "Scale", "autoscaling", "v1", {"get", "patch", "update"}};
+}
+
+}  // namespace
+
+ResourceRegistry::ResourceRegistry() {
+  ResourceType ns{"", "v1", "namespaces", "namespace", "Namespace", false, false, true, {"ns"}, {}, {}};
+  ns.subresources = {Status("Namespace")};
+  types_.push_back(ns);
+
+  ResourceType node{"", "v1", "nodes", "node", "Node", false, false, true, {"no"}, {}, {}};
+  node.subresources = {Status("Node")};
+  types_.push_back(node);
+
+  ResourceType pod{"", "v1", "pods", "pod", "Pod", true, true, true, {"po"}, {"all"}, {}};
+  pod.subresources = {
+      Status("Pod"),
+      SubresourceType{"eviction", "Eviction", "policy", "v1", {"create"}},
+      SubresourceType{"resize", "Pod", "", "", {"get", "patch", "update"}},
+      SubresourceType{"binding", "Binding", "", "", {"create"}},
+  };
+  types_.push_back(pod);
+
+  types_.push_back(ResourceType{"", "v1", "events", "event", "Event", true, false, false, {"ev"}, {}, {}});
+
+  ResourceType deploy{"apps", "v1", "deployments", "deployment", "Deployment", true, true, true,
+                      {"deploy"}, {"all"}, {}};
+  deploy.subresources = {Status("Deployment"), Scale()};
+  types_.push_back(deploy);
+
+  ResourceType rs{"apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, true, true,
+                  {"rs"}, {"all"}, {}};
+  rs.subresources = {Status("ReplicaSet"), Scale()};
+  types_.push_back(rs);
+
+  ResourceType sts{"apps", "v1", "statefulsets", "statefulset", "StatefulSet", true, true, true,
+                   {"sts"}, {"all"}, {}};
+  sts.subresources = {Status("StatefulSet"), Scale()};
+  types_.push_back(sts);
+
+  ResourceType ds{"apps", "v1", "daemonsets", "daemonset", "DaemonSet", true, true, true,
+                  {"ds"}, {"all"}, {}};
+  ds.subresources = {Status("DaemonSet")};
+  types_.push_back(ds);
+
+  ResourceType hpa{"autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler",
+                   "HorizontalPodAutoscaler", true, true, true, {"hpa"}, {"all"}, {}};
+  hpa.subresources = {Status("HorizontalPodAutoscaler")};
+  types_.push_back(hpa);
+
+  ResourceType pdb{"policy", "v1", "poddisruptionbudgets", "poddisruptionbudget",
+                   "PodDisruptionBudget", true, true, true, {"pdb"}, {}, {}};
+  pdb.subresources = {Status("PodDisruptionBudget")};
+  types_.push_back(pdb);
+
+  types_.push_back(ResourceType{"coordination.k8s.io", "v1", "leases", "lease", "Lease", true, false,
+                                false, {}, {}, {}});
+}
+
+const ResourceRegistry& ResourceRegistry::Default() {
+  static const ResourceRegistry* registry = new ResourceRegistry();
+  return *registry;
+}
+
+const ResourceType* ResourceRegistry::Find(const std::string& group, const std::string& version,
+                                           const std::string& plural) const {
+  for (const auto& t : types_) {
+    if (t.group == group && t.version == version && t.plural == plural) return &t;
+  }
+  return nullptr;
+}
+
+const ResourceType* ResourceRegistry::FindByKind(const std::string& api_version,
+                                                 const std::string& kind) const {
+  for (const auto& t : types_) {
+    if (t.kind == kind && t.ApiVersion() == api_version) return &t;
+  }
+  return nullptr;
+}
+
+const ResourceType* ResourceRegistry::FindByKindOnly(const std::string& kind) const {
+  for (const auto& t : types_) {
+    if (t.kind == kind) return &t;
+  }
+  return nullptr;
+}
+
+std::vector<std::pair<std::string, std::string>> ResourceRegistry::GroupVersions() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& t : types_) {
+    if (t.group.empty()) continue;
+    auto gv = std::make_pair(t.group, t.version);
+    if (std::find(out.begin(), out.end(), gv) == out.end()) out.push_back(gv);
+  }
+  return out;
+}
+
+}  // namespace kinema::sim

@@ -1,0 +1,38 @@
+// Command-line flags of kinema-sim (operations.md):
+//   --snapshot FILE --catalog FILE --listen HOST:PORT --write-kubeconfig PATH
+//   [--time-scale X] [--faults FILE] [--seed N] [--tls]
+// plus simulator-specific extras: --token T (fixed bearer token; default
+// random), --watch-history N (events kept for watch resumption; default
+// 20000), --threads N (io threads; default 2), --log-level LEVEL.
+// `--flag value` and `--flag=value` are both accepted.
+// Thread-safety: plain value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace kinema::sim {
+
+struct SimOptions {
+  std::string snapshot;
+  std::string catalog;
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 0;
+  std::string kubeconfig;
+  double time_scale = 1.0;
+  std::string faults;
+  uint64_t seed = 1;
+  bool tls = false;
+  std::string token;
+  size_t watch_history = 20000;
+  int threads = 2;
+  std::string log_level = "info";
+};
+
+enum class ParseOutcome { kRun, kHelp, kError };
+
+// On kError, *error holds a one-line reason.
+ParseOutcome ParseSimOptions(int argc, char** argv, SimOptions* out, std::string* error);
+const char* SimUsage();
+
+}  // namespace kinema::sim

@@ -1,0 +1,193 @@
+#include "tools/kinema-sim/sim_server.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include "tools/kinema-sim/discovery.h"
+#include "tools/kinema-sim/kubeconfig_writer.h"
+#include "tools/kinema-sim/report.h"
+#include "tools/kinema-sim/snapshot_loader.h"
+#include "tools/kinema-sim/tls_certs.h"
+
+namespace kinema::sim {
+
+namespace {
+
+std::string RandomToken() {
+  unsigned char bytes[24];
+  RAND_bytes(bytes, sizeof(bytes));
+  static const char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (unsigned char b : bytes) {
+    s += kHex[b >> 4];
+    s += kHex[b & 15];
+  }
+  return s;
+}
+
+HttpResponse TextResponse(int status, const std::string& text) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = text;
+  return r;
+}
+
+}  // namespace
+
+SimServer::SimServer(SimOptions options)
+    : options_(std::move(options)),
+      clock_(options_.time_scale),
+      store_(options_.watch_history),
+      registry_(&store_, &clock_) {
+  token_ = options_.token.empty() ? RandomToken() : options_.token;
+}
+
+SimServer::~SimServer() { Stop(); }
+
+void SimServer::AddRoute(const std::string& prefix, bool require_auth, RouteHandler handler) {
+  routes_.push_back(Route{prefix, require_auth, std::move(handler)});
+}
+
+std::string SimServer::ServerUrl() const {
+  std::string host = options_.listen_host == "0.0.0.0" ? "127.0.0.1" : options_.listen_host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return std::string(options_.tls ? "https://" : "http://") + host + ":" + std::to_string(port());
+}
+
+Status SimServer::Start() {
+  auto pricer = NodePricer::LoadFile(options_.catalog);
+  if (!pricer.ok()) return pricer.status();
+  pricer_ = pricer.value();
+  if (!options_.faults.empty()) {
+    auto rules = FaultInjector::ParseFile(options_.faults);
+    if (!rules.ok()) return rules.status();
+    faults_ = std::make_unique<FaultInjector>(rules.value(), options_.seed);
+    spdlog::info("fault injection: {} rule(s), seed {}", rules.value().size(), options_.seed);
+  }
+  auto summary = LoadSnapshotFile(options_.snapshot, &registry_);
+  if (!summary.ok()) return summary.status();
+  std::string counts;
+  for (const auto& [kind, n] : summary.value().counts) counts += (counts.empty() ? "" : ", ") + kind + "=" + std::to_string(n);
+  spdlog::info("snapshot {} loaded: {} (skipped {}), resourceVersion {}", options_.snapshot, counts,
+               summary.value().skipped, store_.CurrentRv());
+
+  api_ = std::make_unique<ApiHandler>(&registry_, faults_.get(), &stats_);
+  HttpServer::Options ho;
+  ho.host = options_.listen_host;
+  ho.port = options_.listen_port;
+  ho.tls = options_.tls;
+  ho.threads = options_.threads;
+  std::string ca_path;
+  if (options_.tls) {
+    auto tls = GenerateTlsMaterial(options_.listen_host);
+    if (!tls.ok()) return tls.status();
+    ho.cert_chain_pem = tls.value().server_cert_pem;
+    ho.key_pem = tls.value().server_key_pem;
+    ca_path = CaPathFor(options_.kubeconfig);
+    KINEMA_RETURN_IF_ERROR(WriteFileAtomically(ca_path, tls.value().ca_cert_pem, 0644).WithContext("write CA"));
+  }
+  http_ = std::make_unique<HttpServer>(ho, this);
+  KINEMA_RETURN_IF_ERROR(http_->Start());
+  if (builtin_pod_terminator) {
+    terminator_ = std::make_unique<PodTerminator>(&registry_, &http_->io());
+    terminator_->Start();
+  }
+  KubeconfigParams kp{ServerUrl(), token_, ca_path};
+  KINEMA_RETURN_IF_ERROR(
+      WriteFileAtomically(options_.kubeconfig, RenderKubeconfig(kp), 0600).WithContext("write kubeconfig"));
+  spdlog::info("kinema-sim serving {} (time-scale {}), kubeconfig {}", ServerUrl(), options_.time_scale,
+               options_.kubeconfig);
+  return Status::OK();
+}
+
+void SimServer::Stop() {
+  if (terminator_) terminator_->Stop();
+  if (http_) http_->Stop();
+}
+
+bool SimServer::Authorized(const HttpRequest& req) const {
+  std::string h = req.Header("authorization");
+  // client-go (kubectl) never sends credentials over plain HTTP, so without
+  // --tls a request with no Authorization header is served (like the old
+  // insecure port); a wrong or malformed one is still 401.
+  if (h.empty()) return !options_.tls;
+  static const std::string kBearer = "Bearer ";
+  return h.size() > kBearer.size() && h.compare(0, kBearer.size(), kBearer) == 0 && h.substr(kBearer.size()) == token_;
+}
+
+std::chrono::milliseconds SimServer::DelayFor(const HttpRequest& req) {
+  if (faults_->empty()) return std::chrono::milliseconds(0);
+  auto info = ParseResourceRequest(req);
+  if (!info.ok()) return std::chrono::milliseconds(0);
+  return faults_->DecideLatency(info.value().verb, info.value().FaultResource());
+}
+
+HandlerResult SimServer::HandleDiscovery(const HttpRequest& req, bool* handled) {
+  *handled = true;
+  const std::string& p = req.path;
+  std::string path = p.size() > 1 && p.back() == '/' ? p.substr(0, p.size() - 1) : p;
+  if (path == "/api") return {JsonResponse(200, CoreApiVersions(ServerUrl().substr(ServerUrl().find("//") + 2))), nullptr};
+  if (path == "/apis") return {JsonResponse(200, ApiGroupList()), nullptr};
+  if (path == "/api/v1") return {JsonResponse(200, *ApiResourceList("", "v1")), nullptr};
+  if (path.rfind("/apis/", 0) == 0) {
+    std::string rest = path.substr(6);
+    size_t slash = rest.find('/');
+    if (slash == std::string::npos) {
+      for (const auto& [group, version] : ResourceRegistry::Default().GroupVersions()) {
+        if (group != rest) continue;
+        nlohmann::json gv = {{"groupVersion", group + "/" + version}, {"version", version}};
+        return {JsonResponse(200, nlohmann::json{{"kind", "APIGroup"}, {"apiVersion", "v1"}, {"name", group},
+                                                 {"versions", {gv}}, {"preferredVersion", gv}}
+                                      .dump()),
+                nullptr};
+      }
+      return {ErrorResponse(ApiError::NotFoundRaw("", "")), nullptr};
+    }
+    if (rest.find('/', slash + 1) == std::string::npos) {
+      auto list = ApiResourceList(rest.substr(0, slash), rest.substr(slash + 1));
+      if (!list) return {ErrorResponse(ApiError::NotFoundRaw("", "")), nullptr};
+      return {JsonResponse(200, *list), nullptr};
+    }
+  }
+  *handled = false;
+  return {};
+}
+
+HandlerResult SimServer::Handle(const HttpRequest& req) {
+  stats_.requests++;
+  const std::string& path = req.path;
+  if (path == "/version" || path == "/version/") return {JsonResponse(200, VersionDocument()), nullptr};
+  if (path == "/healthz" || path == "/livez" || path == "/readyz") return {TextResponse(200, "ok"), nullptr};
+  if (path == "/sim/v1/report") {
+    if (req.method != "GET") return {ErrorResponse(ApiError::MethodNotAllowed("only GET is allowed")), nullptr};
+    return {JsonResponse(200, BuildReport(store_, pricer_, clock_, stats_).dump()), nullptr};
+  }
+  for (const auto& route : routes_) {
+    if (path.rfind(route.prefix, 0) != 0) continue;
+    if (route.require_auth && !Authorized(req)) return {ErrorResponse(ApiError::Unauthorized()), nullptr};
+    return {route.handler(req), nullptr};
+  }
+  if (!Authorized(req)) {
+    spdlog::debug("401 for {} {} from {}", req.method, req.target, req.remote);
+    return {ErrorResponse(ApiError::Unauthorized()), nullptr};
+  }
+  bool handled = false;
+  HandlerResult d = HandleDiscovery(req, &handled);
+  if (handled) return d;
+  auto info = ParseResourceRequest(req);
+  if (!info.ok()) {
+    if (info.error().code == 404) {
+      ApiError e = ApiError::NotFoundRaw("", "");
+      return {ErrorResponse(e), nullptr};
+    }
+    return {ErrorResponse(info.error()), nullptr};
+  }
+  HandlerResult r = api_->Handle(req, info.value());
+  if (!r.stream && r.response.status >= 500) {
+    spdlog::warn("{} {} -> {}", req.method, req.target, r.response.status);
+  }
+  return r;
+}
+
+}  // namespace kinema::sim

@@ -1,0 +1,95 @@
+// SimServer: the composition root of kinema-sim. Owns the clock, the object
+// store, the registry, stats, fault injector, catalog pricing, the pod
+// terminator and the HTTP server, and routes requests:
+//
+//   /version /healthz /livez /readyz      no authentication (public info)
+//   /sim/v1/report                        no authentication (the sim's own account)
+//   extension routes (AddRoute)           authentication as registered
+//   /api /apis /api/v1 /apis/G[/V]        discovery (bearer token required)
+//   /api/v1/... /apis/G/V/...             resources via ApiHandler (bearer token required)
+// Authentication: with --tls every request must carry `Authorization: Bearer
+// <token>` (401 otherwise). Over plain HTTP client-go sends no credentials at
+// all, so a request without the header is served; a wrong token is 401.
+//
+// Plugging in (issue 4): construct, call AddRoute() for /compute/v1/ and
+// /metrics, reach the store/registry/clock/stats/io accessors to run
+// controllers (subscribe to the store, write through the Registry, schedule
+// work on io()), set options.builtin_pod_terminator=false when a simulated
+// kubelet takes over pod termination, then Start().
+// Thread-safety: configure before Start(); Stop() once.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/common/status.h"
+#include "tools/kinema-sim/api_handler.h"
+#include "tools/kinema-sim/faults.h"
+#include "tools/kinema-sim/http_server.h"
+#include "tools/kinema-sim/object_store.h"
+#include "tools/kinema-sim/pod_terminator.h"
+#include "tools/kinema-sim/pricing.h"
+#include "tools/kinema-sim/registry.h"
+#include "tools/kinema-sim/sim_clock.h"
+#include "tools/kinema-sim/sim_options.h"
+#include "tools/kinema-sim/sim_stats.h"
+
+namespace kinema::sim {
+
+class SimServer : public RequestHandler {
+ public:
+  using RouteHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+  explicit SimServer(SimOptions options);
+  ~SimServer() override;
+
+  // Serves every path starting with `prefix`. Register before Start().
+  void AddRoute(const std::string& prefix, bool require_auth, RouteHandler handler);
+  bool builtin_pod_terminator = true;
+
+  // Loads snapshot, catalog and faults, listens, writes the kubeconfig.
+  Status Start();
+  void Stop();
+
+  int port() const { return http_ ? http_->port() : 0; }
+  const std::string& token() const { return token_; }
+  std::string ServerUrl() const;
+
+  ObjectStore& store() { return store_; }
+  Registry& registry() { return registry_; }
+  const SimClock& clock() const { return clock_; }
+  SimStats& stats() { return stats_; }
+  const NodePricer& pricer() const { return pricer_; }
+  boost::asio::io_context& io() { return http_->io(); }
+
+  // RequestHandler
+  std::chrono::milliseconds DelayFor(const HttpRequest& req) override;
+  HandlerResult Handle(const HttpRequest& req) override;
+
+ private:
+  struct Route {
+    std::string prefix;
+    bool require_auth;
+    RouteHandler handler;
+  };
+  bool Authorized(const HttpRequest& req) const;
+  HandlerResult HandleDiscovery(const HttpRequest& req, bool* handled);
+
+  SimOptions options_;
+  SimClock clock_;
+  ObjectStore store_;
+  Registry registry_;
+  SimStats stats_;
+  std::unique_ptr<FaultInjector> faults_ = std::make_unique<FaultInjector>();
+  NodePricer pricer_;
+  std::unique_ptr<ApiHandler> api_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<PodTerminator> terminator_;
+  std::vector<Route> routes_;
+  std::string token_;
+  std::string tls_cert_pem_, tls_key_pem_;
+};
+
+}  // namespace kinema::sim
