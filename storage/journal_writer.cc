@@ -12,7 +12,7 @@ StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::string& 
                                                              const JournalWriterOptions& options) {
   auto lock = FileLock::TryAcquire(LockPathFor(path));
   if (!lock.ok()) return lock.status().WithContext("open journal " + path);
-  auto db = OpenWriterConnection(path, options.busy_timeout_ms);
+  auto db = OpenWriterConnection(path, options.busy_timeout_ms, options.vfs);
   if (!db.ok()) return db.status();
   if (options.quick_check_on_open) {
     Status qc = QuickCheck(**db);

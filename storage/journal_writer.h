@@ -42,6 +42,8 @@ struct JournalWriterOptions {
   // Migrations to apply; nullptr means BuiltinMigrations(). Tests pass a
   // prefix to build journals "made by an earlier binary".
   const std::vector<Migration>* migrations = nullptr;
+  // SQLite VFS to use; empty for the default. Tests use a fault-injecting one.
+  std::string vfs;
 };
 
 class JournalWriter {

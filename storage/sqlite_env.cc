@@ -15,9 +15,12 @@ void ApplyCommonPragmas(SQLite::Database& db, int busy_timeout_ms) {
 }
 }  // namespace
 
-StatusOr<std::unique_ptr<SQLite::Database>> OpenWriterConnection(const std::string& path, int busy_timeout_ms) {
+StatusOr<std::unique_ptr<SQLite::Database>> OpenWriterConnection(const std::string& path, int busy_timeout_ms,
+                                                                 const std::string& vfs) {
   try {
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
+    auto db = std::make_unique<SQLite::Database>(path.c_str(),
+                                                 SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX,
+                                                 0, vfs.empty() ? nullptr : vfs.c_str());
     ApplyCommonPragmas(*db, busy_timeout_ms);
     std::string mode = db->execAndGet("PRAGMA journal_mode=WAL").getString();
     if (mode != "wal") {

@@ -26,7 +26,10 @@ namespace kinema {
 // 'KNMA': marks a file as a Kinema journal (PRAGMA application_id).
 constexpr int kJournalApplicationId = 0x4B4E4D41;
 
-StatusOr<std::unique_ptr<SQLite::Database>> OpenWriterConnection(const std::string& path, int busy_timeout_ms);
+// `vfs`: SQLite VFS name, empty for the default (tests inject faults with a
+// wrapping VFS).
+StatusOr<std::unique_ptr<SQLite::Database>> OpenWriterConnection(const std::string& path, int busy_timeout_ms,
+                                                                 const std::string& vfs = "");
 StatusOr<std::unique_ptr<SQLite::Database>> OpenReadOnlyConnection(const std::string& path, int busy_timeout_ms);
 
 // True for SQLite result codes that mean the storage itself failed.

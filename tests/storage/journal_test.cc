@@ -3,10 +3,12 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
+#include "engine/common/logging.h"
 #include "storage/journal_reader.h"
 #include "storage/journal_writer.h"
 #include "storage/migrations.h"
 #include "storage/sqlite_env.h"
+#include "tests/storage/faulty_vfs.h"
 #include "tests/support/test_support.h"
 
 namespace kinema {
@@ -224,6 +226,52 @@ TEST(Journal, ReadOnlyOpenNeverCreatesAFile) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
   EXPECT_FALSE(kinema::testing::WaitForFile(d.File("missing.db"), 0));
+}
+
+}  // namespace
+}  // namespace kinema
+
+namespace kinema {
+namespace {
+
+class StorageFailureTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::testing::FLAGS_gtest_death_test_style = "fast";  // fork: the child shares the TempDir
+    kinema::testing::RegisterFaultyVfs();
+  }
+};
+
+void AppendUntilDeath(const std::string& path, std::atomic<bool>* fault) {
+  SetupLogging("text", "info");  // to stderr, where the death test looks
+  JournalWriterOptions o;
+  o.vfs = kinema::testing::kFaultyVfsName;
+  auto w = JournalWriter::Open(path, o);
+  if (!w.ok()) std::_Exit(3);
+  StartTwoStepWorkflow(w->get(), "wf");
+  *fault = true;
+  auto r = (*w)->Append("wf", {Ev(event_kind::kStepIntent, 0, "a", 1, {{"idempotencyKey", "wf/0/a"}})}, 1);
+  // Reaching this line means the failure was swallowed or retried.
+  std::_Exit(r.ok() ? 10 : 11);
+}
+
+TEST_F(StorageFailureTest, AFailedFsyncStopsTheProcessInsteadOfRetrying) {
+  TempDir d;
+  EXPECT_EXIT(AppendUntilDeath(d.File("j.db"), &kinema::testing::g_fail_sync), ::testing::ExitedWithCode(74),
+              "journal storage failure");
+  // Nothing was acknowledged, and the journal is intact for the next writer.
+  kinema::testing::g_fail_sync = false;
+  auto r = JournalReader::Open(d.File("j.db"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto checks = (*r)->Verify();
+  ASSERT_TRUE(checks.ok());
+  for (const auto& c : *checks) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+}
+
+TEST_F(StorageFailureTest, AWriteErrorStopsTheProcess) {
+  TempDir d;
+  EXPECT_EXIT(AppendUntilDeath(d.File("j.db"), &kinema::testing::g_fail_write), ::testing::ExitedWithCode(74),
+              "journal storage failure");
 }
 
 }  // namespace
