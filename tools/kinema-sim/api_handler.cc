@@ -76,6 +76,12 @@ bool ParseUint(const std::string& s, uint64_t* out) {
   return true;
 }
 
+// Go's strconv.ParseBool truth values, as the apiserver parses query booleans.
+bool QueryBool(const HttpRequest& req, const std::string& name) {
+  std::string v = req.Query(name);
+  return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
+}
+
 bool DryRun(const HttpRequest& req) { return req.Query("dryRun") == "All"; }
 
 ApiResult<Json> ParseBody(const std::string& body) {
@@ -169,7 +175,7 @@ ApiResult<RequestInfo> ParseResourceRequest(const HttpRequest& req) {
   const std::string& m = req.method;
   if (m == "GET" || m == "HEAD") {
     if (!info.name.empty()) info.verb = "get";
-    else info.verb = (req.Query("watch") == "1" || req.Query("watch") == "true") ? "watch" : "list";
+    else info.verb = QueryBool(req, "watch") ? "watch" : "list";
   } else if (m == "POST") {
     info.verb = "create";
   } else if (m == "PUT") {
@@ -349,7 +355,7 @@ HandlerResult ApiHandler::Watch(const HttpRequest& req, const RequestInfo& info)
     static thread_local std::mt19937 rng(std::random_device{}());
     opts.timeout = std::chrono::seconds(1800 + rng() % 1800);
   }
-  opts.bookmarks = req.Query("allowWatchBookmarks") == "true" || req.Query("allowWatchBookmarks") == "1";
+  opts.bookmarks = QueryBool(req, "allowWatchBookmarks");
   opts.drop_after = faults_->DecideWatchDrop(info.FaultResource());
   if (WantsTable(req.Header("accept"))) {
     TableObjects include = ParseIncludeObject(req.Query("includeObject"));

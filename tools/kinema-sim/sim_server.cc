@@ -5,6 +5,7 @@
 
 #include "tools/kinema-sim/discovery.h"
 #include "tools/kinema-sim/kubeconfig_writer.h"
+#include "tools/kinema-sim/openapi.h"
 #include "tools/kinema-sim/report.h"
 #include "tools/kinema-sim/snapshot_loader.h"
 #include "tools/kinema-sim/tls_certs.h"
@@ -129,6 +130,12 @@ HandlerResult SimServer::HandleDiscovery(const HttpRequest& req, bool* handled) 
   std::string path = p.size() > 1 && p.back() == '/' ? p.substr(0, p.size() - 1) : p;
   if (path == "/api") return {JsonResponse(200, CoreApiVersions(ServerUrl().substr(ServerUrl().find("//") + 2))), nullptr};
   if (path == "/apis") return {JsonResponse(200, ApiGroupList()), nullptr};
+  if (path == "/openapi/v3") return {JsonResponse(200, OpenApiV3Root()), nullptr};
+  if (path.rfind("/openapi/v3/", 0) == 0) {
+    auto doc = OpenApiV3GroupVersion(path.substr(12));
+    if (!doc) return {ErrorResponse(ApiError::NotFoundRaw("", "")), nullptr};
+    return {JsonResponse(200, *doc), nullptr};
+  }
   if (path == "/api/v1") return {JsonResponse(200, *ApiResourceList("", "v1")), nullptr};
   if (path.rfind("/apis/", 0) == 0) {
     std::string rest = path.substr(6);

@@ -72,7 +72,8 @@ ApiResult<Json> EvictPod(Registry* registry, SimStats* stats, const std::string&
   } catch (const std::exception& e) {
     return ApiError::BadRequest(std::string("error decoding Eviction: ") + e.what());
   }
-  if (!eviction.is_object() || eviction.value("kind", "") != "Eviction") {
+  // A body without kind/apiVersion decodes as the endpoint's type (Eviction).
+  if (!eviction.is_object() || (eviction.contains("kind") && eviction.value("kind", "") != "Eviction")) {
     return ApiError::BadRequest("the body of the request must be an Eviction (policy/v1)");
   }
   std::string body_name = eviction.contains("metadata") ? eviction["metadata"].value("name", "") : "";
