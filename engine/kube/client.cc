@@ -133,13 +133,15 @@ StatusOr<RawResponse> Client::Do(const RawRequest& request, ApiError* api_error)
   bool reauthenticated = false;
   int attempts = 0;
   while (true) {
+    limiter_.Acquire(std::chrono::steady_clock::time_point::max());
+    // Checked right before each send (after any rate-limit wait), so a lease
+    // lost while waiting still stops the write.
     if (mutating && !request.bypass_mutation_gate) {
       const EpochProvider* gate = gate_.load();
       if (gate != nullptr && !gate->Current().has_value()) {
         return Status::PermissionDenied(what + ": refused: this process does not hold the leader lease");
       }
     }
-    limiter_.Acquire(std::chrono::steady_clock::time_point::max());
     auto token = credentials_.Token();
     if (!token.ok()) return token.status().WithContext(what);
     ++attempts;

@@ -274,6 +274,49 @@ TEST_F(SimTest, InformerFollowsChangesAndRelistsOnExpiredVersion) {
   EXPECT_TRUE(r.gone) << r.status.ToString();
 }
 
+TEST_F(SimTest, InformerRelistsWhenItsResumePointFellOutOfHistory) {
+  SimOptions o;
+  o.snapshot = kinema::testing::SmallSnapshot();
+  o.catalog = kinema::testing::SmallCatalog();
+  o.watch_history = 3;  // tiny: any pause in watching loses the resume point
+  o.faults = {{"rules", Json::array({{{"verb", "watch"}, {"resource", "pods"}, {"watchDropRate", 1.0},
+                                      {"watchDropAfterMs", 100}}})}};
+  ASSERT_NO_FATAL_FAILURE(StartSim(o));
+  InformerOptions io;
+  io.ns = "shop";
+  io.min_backoff = milliseconds(400);  // the drop is followed by a pause ...
+  io.max_backoff = milliseconds(800);
+  Informer informer(client_.get(), resources::kPods, io);
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(milliseconds(5000)));
+  // ... during which more than 3 writes happen.
+  for (int round = 0; round < 6 && informer.stats().relists_after_gone == 0; ++round) {
+    for (int i = 0; i < 8; ++i) {
+      ASSERT_TRUE(client_->Patch(resources::kPods, "shop", "web-5d8f-" + std::to_string(i % 6), PatchType::kMerge,
+                                 {{"metadata", {{"labels", {{"round", std::to_string(round * 10 + i)}}}}}})
+                      .ok());
+    }
+    std::this_thread::sleep_for(milliseconds(300));
+  }
+  EXPECT_TRUE(Eventually([&] { return informer.stats().relists_after_gone >= 1; }));
+  auto truth = client_->List(resources::kPods, "shop");
+  ASSERT_TRUE(truth.ok());
+  EXPECT_TRUE(Eventually([&] {
+    for (const auto& p : truth->items) {
+      auto cached = informer.Get(obj::Key(p));
+      if (!cached || obj::Labels(*cached)["round"] != obj::Labels(p)["round"]) return false;
+    }
+    return informer.Size() == truth->items.size();
+  }));
+  informer.Stop();
+
+  // A continue token the server no longer knows is a typed 410.
+  ListOptions lo;
+  lo.limit = 2;
+  auto page = client_->ListPageOf(resources::kPods, "", lo, "eyJzIjo5OTk5OTksIm8iOjB9");
+  EXPECT_EQ(page.status().code(), Status::Code::kFailedPrecondition) << page.status().ToString();
+}
+
 TEST_F(SimTest, LeaderElectionHandsOverAndFencesAHungLeader) {
   ASSERT_NO_FATAL_FAILURE(StartDefault());
   auto make = [&](const std::string& id) {

@@ -78,6 +78,10 @@ Status SimProcess::Start(const SimOptions& options) {
                                    "--write-kubeconfig", kubeconfig_,
                                    "--seed", std::to_string(options.seed)};
   if (options.tls) args.push_back("--tls");
+  if (options.watch_history > 0) {
+    args.push_back("--watch-history");
+    args.push_back(std::to_string(options.watch_history));
+  }
   if (!options.faults.is_null()) {
     std::ofstream(dir_ + "/faults.json") << options.faults.dump();
     args.push_back("--faults");

@@ -26,6 +26,7 @@ struct SimOptions {
   bool tls = false;
   kube::Json faults;    // null = no --faults
   int seed = 1;
+  int watch_history = 0;  // 0 = the sim's default
 };
 
 class SimProcess {
