@@ -201,7 +201,11 @@ ApiResult<Mutation> Registry::PrepareUpdate(const ResourceType& rt, const std::s
   if (rt.namespaced) md["namespace"] = ns;
   md["resourceVersion"] = std::to_string(current.rv);
   ApplyDefaults(rt, result);
-  if (rt.uses_generation && result.value("spec", Json()) != cur.value("spec", Json())) {
+  // Compare against the defaulted current object, so that defaulting alone
+  // (objects written by controllers bypassing admission) is not a spec change.
+  Json cur_defaulted = cur;
+  ApplyDefaults(rt, cur_defaulted);
+  if (rt.uses_generation && result.value("spec", Json()) != cur_defaulted.value("spec", Json())) {
     md["generation"] = cur["metadata"].value("generation", 0) + 1;
   }
   auto causes = Validate(rt, result, &cur);

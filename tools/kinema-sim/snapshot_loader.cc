@@ -1,5 +1,7 @@
 #include "tools/kinema-sim/snapshot_loader.h"
 
+#include "tools/kinema-sim/admission.h"
+
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -94,6 +96,7 @@ StatusOr<SnapshotSummary> LoadSnapshotText(const std::string& text, Registry* re
     if (rt->uses_generation && !m.contains("generation")) m["generation"] = 1;
     m.erase("resourceVersion");
     m.erase("managedFields");
+    ApplyDefaults(*rt, obj);  // as if the objects had been created through the API
     items.emplace_back(rt, std::move(obj));
   }
   // Namespaces first (explicit ones from the snapshot win).
