@@ -176,7 +176,7 @@ struct Pattern {
 }  // namespace
 
 CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_duals, const Solution& incumbent,
-                             double time_limit_seconds, uint64_t seed) {
+                             double time_limit_seconds, uint64_t seed, int max_iterations) {
   (void)start_duals;
   (void)seed;
   auto t0 = std::chrono::steady_clock::now();
@@ -285,7 +285,7 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
   int64_t node_limit = 4000;
   bool converged = false;
   int it = 0;
-  for (; elapsed() < time_limit_seconds; ++it) {
+  for (; elapsed() < time_limit_seconds && (max_iterations < 0 || it < max_iterations); ++it) {
     set_timeout(lp, std::max<long>(1, static_cast<long>(time_limit_seconds - elapsed() + 1)));
     int ret = solve(lp);
     if (ret != OPTIMAL && ret != PRESOLVED) break;

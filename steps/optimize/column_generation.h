@@ -37,6 +37,6 @@ struct CgResult {
 };
 
 CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_duals, const Solution& incumbent,
-                             double time_limit_seconds, uint64_t seed);
+                             double time_limit_seconds, uint64_t seed, int max_iterations = -1);
 
 }  // namespace kinema::opt

@@ -8,8 +8,82 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <tuple>
 
 namespace kinema::opt {
+
+double FractionalKnapsackBound(const std::vector<int>& items, const std::vector<double>& v,
+                               const std::vector<double>& ub, const std::vector<Resources>& req, const double cap[3]) {
+  auto dim = [](const Resources& r, int k) {
+    return k == 0 ? double(r.cpu_milli) : k == 1 ? double(r.memory_bytes) : double(r.pods);
+  };
+  double best = 0;
+  for (int d : items) best += v[d] * ub[d];
+  std::vector<std::pair<double, int>> ord;
+  for (int k = 0; k < 3; ++k) {
+    ord.clear();
+    double val = 0;
+    for (int d : items) {
+      double w = dim(req[d], k);
+      if (w <= 0)
+        val += v[d] * ub[d];
+      else
+        ord.push_back({-v[d] / w, d});
+    }
+    std::sort(ord.begin(), ord.end());
+    double c = cap[k];
+    for (auto& [negdens, d] : ord) {
+      if (c <= 0) break;
+      double w = dim(req[d], k);
+      double take = std::min(ub[d], c / w);
+      val += take * v[d];
+      c -= take * w;
+    }
+    best = std::min(best, val);
+  }
+  return best;
+}
+
+double LagrangianBound(const Problem& p, const std::vector<double>& pi) {
+  const int D = static_cast<int>(p.classes.size());
+  std::vector<Resources> req(D);
+  std::vector<double> n_ub(D);
+  double sum_pin = 0;
+  for (int d = 0; d < D; ++d) {
+    req[d] = p.classes[d].req;
+    sum_pin += pi[d] * p.classes[d].n();
+  }
+  auto ub_of = [&](const Kind& k, double nodes) {
+    std::vector<int> items;
+    std::vector<double> ub(D, 0.0);
+    for (int d = 0; d < D; ++d)
+      if (k.compat[d] && pi[d] > 0) {
+        items.push_back(d);
+        double cap = p.classes[d].cap >= INT64_MAX / 4 ? 1e300 : double(p.classes[d].cap) * nodes;
+        ub[d] = std::min<double>(p.classes[d].n(), cap);
+      }
+    double cap[3] = {double(k.free.cpu_milli) * nodes, double(k.free.memory_bytes) * nodes,
+                     double(k.free.pods) * nodes};
+    return FractionalKnapsackBound(items, pi, ub, req, cap);
+  };
+  double theta = 1.0;
+  std::vector<double> new_ub;
+  for (size_t k = p.num_existing; k < p.kinds.size(); ++k) {
+    double u = ub_of(p.kinds[k], 1);
+    if (u > 0) theta = std::min(theta, p.kinds[k].price / u);
+  }
+  double lb = theta * sum_pin;
+  for (const auto& g : p.groups) {
+    const Kind& k = p.kinds[g[0]];
+    lb += static_cast<double>(g.size()) * std::min(0.0, k.price - theta * ub_of(k, 1));
+  }
+  for (int j = 0; j < p.num_existing; ++j) {
+    const Kind& k = p.kinds[j];
+    if (!k.forced) continue;
+    lb += k.price - theta * ub_of(k, 1);
+  }
+  return lb;
+}
 
 FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
   auto t0 = std::chrono::steady_clock::now();
@@ -22,22 +96,36 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     bool forced = false;
     double cap[3] = {0, 0, 0};  // per node (or aggregate residual)
     int count = 1;         // nodes behind a forced aggregate
-    const std::vector<uint8_t>* compat = nullptr;
+    std::vector<uint8_t> compat;
   };
   std::vector<LpBin> bins;
   // Forced nodes with equal compatibility form one aggregate (a relaxation).
   std::map<std::vector<uint8_t>, int> forced_agg;
-  for (const auto& g : p.groups) {
-    const Kind& k = p.kinds[g[0]];
-    LpBin b;
-    b.price = k.price;
-    b.ub = static_cast<double>(g.size());
-    b.cap[0] = static_cast<double>(k.free.cpu_milli);
-    b.cap[1] = static_cast<double>(k.free.memory_bytes);
-    b.cap[2] = static_cast<double>(k.free.pods);
-    b.compat = &k.compat;
-    bins.push_back(b);
-  }
+  // Nodes of equal price and capacity (existing groups across zones and pools;
+  // new kinds across zones) are merged with the union of their compatibility:
+  // a relaxation that keeps the bound valid, costs little strength (only
+  // zone-pinned classes lose the separation) and shrinks the LP a lot.
+  std::map<std::tuple<int, double, int64_t, int64_t, int64_t>, int> merged;
+  auto merge_in = [&](int bounded, const Kind& k, double count) {
+    auto key = std::make_tuple(bounded, k.price, k.free.cpu_milli, k.free.memory_bytes, k.free.pods);
+    auto it = merged.find(key);
+    if (it == merged.end()) {
+      LpBin b;
+      b.price = k.price;
+      b.ub = bounded ? 0 : -1;
+      b.cap[0] = static_cast<double>(k.free.cpu_milli);
+      b.cap[1] = static_cast<double>(k.free.memory_bytes);
+      b.cap[2] = static_cast<double>(k.free.pods);
+      b.compat.assign(D, 0);
+      it = merged.emplace(key, static_cast<int>(bins.size())).first;
+      bins.push_back(b);
+    }
+    LpBin& b = bins[it->second];
+    if (bounded) b.ub += count;
+    for (int d = 0; d < D; ++d) b.compat[d] |= k.compat[d];
+  };
+  for (const auto& g : p.groups) merge_in(1, p.kinds[g[0]], static_cast<double>(g.size()));
+  for (size_t k = p.num_existing; k < p.kinds.size(); ++k) merge_in(0, p.kinds[k], 0);
   for (int j = 0; j < p.num_existing; ++j) {
     const Kind& k = p.kinds[j];
     if (!k.forced) continue;
@@ -48,7 +136,7 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
       b.forced = true;
       b.ub = 0;
       b.count = 0;
-      b.compat = &k.compat;
+      b.compat = k.compat;
       it = forced_agg.emplace(k.compat, static_cast<int>(bins.size())).first;
       bins.push_back(b);
     }
@@ -57,16 +145,6 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     b.cap[1] += static_cast<double>(k.free.memory_bytes);
     b.cap[2] += static_cast<double>(k.free.pods);
     b.count += 1;
-  }
-  for (size_t k = p.num_existing; k < p.kinds.size(); ++k) {
-    const Kind& kd = p.kinds[k];
-    LpBin b;
-    b.price = kd.price;
-    b.cap[0] = static_cast<double>(kd.free.cpu_milli);
-    b.cap[1] = static_cast<double>(kd.free.memory_bytes);
-    b.cap[2] = static_cast<double>(kd.free.pods);
-    b.compat = &kd.compat;
-    bins.push_back(b);
   }
   // Rows: 1..D demand, then 3 capacity rows per bin; per-node cap rows are
   // appended when a flow column that needs one enters.
@@ -118,7 +196,7 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
   for (int d = 0; d < D; ++d) {
     double cheapest = 0;
     for (int b = 0; b < B; ++b)
-      if ((*bins[b].compat)[d] && !bins[b].forced && (cheapest == 0 || bins[b].price < cheapest)) cheapest = bins[b].price;
+      if (bins[b].compat[d] && !bins[b].forced && (cheapest == 0 || bins[b].price < cheapest)) cheapest = bins[b].price;
     double v[2] = {cheapest > 0 ? cheapest : 1e-6, 1.0};
     int ix[2] = {0, d + 1};
     add_columnex(lp, 2, v, ix);
@@ -150,7 +228,7 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
   for (int d = 0; d < D; ++d) {
     std::vector<std::pair<double, int>> cand;
     for (int b = 0; b < B; ++b) {
-      if (!(*bins[b].compat)[d]) continue;
+      if (!bins[b].compat[d]) continue;
       double share = 0;
       for (int k = 0; k < 3; ++k)
         if (size_of(d, k) > 0) share = std::max(share, size_of(d, k) / std::max(1.0, bins[b].cap[k]));
@@ -165,6 +243,7 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
   bool converged = false;
   int ret = -1;
   int rounds = 0;
+  std::vector<double> last_duals;
   for (int round = 0; round < 200; ++round, ++rounds) {
     double left = time_limit_seconds -
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -178,13 +257,15 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     if (ret != OPTIMAL && ret != PRESOLVED) break;
     REAL* duals = nullptr;
     if (!get_ptr_sensitivity_rhs(lp, &duals, nullptr, nullptr) || !duals) break;
+    last_duals.assign(D, 0.0);
+    for (int d = 0; d < D; ++d) last_duals[d] = std::max(0.0, static_cast<double>(duals[d]));
     // Price every omitted flow column: rc = -pi_d - sum_k (r_dk / C_bk) y_bk.
     int added = 0;
     for (int d = 0; d < D; ++d) {
       double pi = duals[d];
       std::vector<std::pair<double, int>> neg;
       for (int b = 0; b < B; ++b) {
-        if (in_lp[d][b] || !(*bins[b].compat)[d]) continue;
+        if (in_lp[d][b] || !bins[b].compat[d]) continue;
         double rc = -pi;
         for (int k = 0; k < 3; ++k) {
           double sz = size_of(d, k);
@@ -201,6 +282,19 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     if (added == 0) {
       converged = true;
       break;
+    }
+  }
+  if (!converged && !last_duals.empty()) {
+    // Cut short: the restricted LP's value is not a bound, but its last prices
+    // are good Lagrangian multipliers.
+    {
+      res.duals = last_duals;
+      double lb = LagrangianBound(p, res.duals);
+      if (lb > 0) {
+        res.ok = true;
+        res.lagrangian = true;
+        res.lower_bound = std::max(0.0, lb - 1e-7 * std::fabs(lb) - 1e-9);
+      }
     }
   }
   if (converged) {

@@ -179,38 +179,52 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
   std::vector<std::string> notes = snap.warnings;
   notes.insert(notes.end(), p.notes.begin(), p.notes.end());
 
-  // 1. Fluid LP: bound and duals.
-  opt::FluidResult fluid = opt::SolveFluidLp(p, std::max(1.0, budget * 0.3));
+  // 1. First valid plan: bin-centric greedy priced by each class's cheapest
+  // per-pod node cost (no LP yet), so a plan exists within milliseconds.
+  Solution quick;
+  {
+    Packer quick_packer(p, std::vector<double>(), opt.seed);
+    if (!quick_packer.Greedy(&quick)) return Status::FailedPrecondition(UnplacedMessage(p, snap, quick));
+  }
+  double first_plan_seconds = clock.Elapsed();
+  notes.push_back("phase first-plan: " + std::to_string(first_plan_seconds) + " s, cost " +
+                  std::to_string(quick.Cost(p)));
+
+  // 2. Fluid LP: bound and duals.
+  opt::FluidResult fluid = opt::SolveFluidLp(p, std::max(0.5, budget * 0.5 - clock.Elapsed()));
   std::optional<double> lower;
   std::string bound_source;
   if (fluid.ok) {
     lower = fluid.lower_bound;
-    bound_source = "fluid-lp";
+    bound_source = fluid.lagrangian ? "fluid-lp-lagrangian" : "fluid-lp";
   } else {
     notes.push_back("fluid LP not solved (" + fluid.message + "); no lower bound from it");
   }
 
   notes.push_back("phase fluid-lp: " + std::to_string(clock.Elapsed()) + " s, " +
                   (fluid.ok ? "bound " + std::to_string(fluid.lower_bound) : fluid.message));
-  // 2. LP-priced greedy first plan.
+  // 3. LP-priced greedy.
   Packer pk(p, fluid.ok ? fluid.duals : std::vector<double>(), opt.seed);
   Solution greedy;
   if (!pk.Greedy(&greedy)) return Status::FailedPrecondition(UnplacedMessage(p, snap, greedy));
+  if (Better(p, quick, greedy)) greedy = quick;
   pk.Improve(&greedy);
-  double first_plan_seconds = clock.Elapsed();
-  notes.push_back("phase greedy: " + std::to_string(first_plan_seconds) + " s, cost " +
-                  std::to_string(greedy.Cost(p)));
+  notes.push_back("phase greedy: " + std::to_string(clock.Elapsed()) + " s, cost " + std::to_string(greedy.Cost(p)));
 
-  // 3. Column generation: stronger bound, and patterns for an integer plan.
+  // 4. Column generation: stronger bound, and patterns for an integer plan.
   Solution best = greedy;
   Solution current;
   bool current_ok = pk.FromCurrent(&current, false);
   if (current_ok && Better(p, current, best)) best = current;
   double time_left = budget - clock.Elapsed();
   opt::CgResult cg;
-  if (time_left > 0.05) {
+  // Column generation pays off on small and medium instances (stronger bound
+  // where pods are large relative to nodes); at scale the fluid bound is
+  // nearly as tight and the time is better spent in LNS.
+  if (time_left > 0.05 && p.classes.size() <= 400) {
     cg = opt::RunColumnGeneration(p, fluid.ok ? fluid.duals : std::vector<double>(), best,
-                                  std::min(time_left * 0.35, budget * 0.35), opt.seed);
+                                  std::min(time_left * 0.35, budget * 0.35), opt.seed,
+                                  opt.max_iterations >= 0 ? 25 : -1);
     if (cg.lower_bound && (!lower || *cg.lower_bound > *lower)) {
       lower = cg.lower_bound;
       bound_source = cg.converged ? "column-generation" : "column-generation-farley";
@@ -231,7 +245,7 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
     return c <= *lower * (1 + opt.gap_target) + 1e-9;
   };
 
-  // 4. Large-neighbourhood search on the best plan.
+  // 5. Large-neighbourhood search on the best plan.
   int64_t iterations = 0;
   const bool churn_limited = opt.max_moves.has_value();
   double lns_end = churn_limited ? budget * 0.6 : budget;
@@ -243,7 +257,7 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
   }
   Finalize(p, &pk, &best);
 
-  // 5. Churn budget: consolidate from the current placement within max-moves.
+  // 6. Churn budget: consolidate from the current placement within max-moves.
   if (churn_limited && best.Moves(p) > *opt.max_moves) {
     if (!current_ok) return Status::FailedPrecondition(UnplacedMessage(p, snap, current));
     Finalize(p, &pk, &current);
@@ -266,7 +280,7 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
     notes.push_back("churn budget: plan limited to " + std::to_string(*opt.max_moves) + " moves");
   }
 
-  // 6. Minimum savings: otherwise return the no-change plan.
+  // 7. Minimum savings: otherwise return the no-change plan.
   bool no_change = false;
   if (opt.min_savings > 0 && p.cost_before > 0) {
     double saving = (p.cost_before - best.Cost(p)) / p.cost_before;

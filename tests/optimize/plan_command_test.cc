@@ -1,0 +1,114 @@
+#include "tools/plan/plan_command.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "tests/optimize/independent_validator.h"
+#include "tests/optimize/test_cluster.h"
+
+namespace kinema {
+namespace {
+
+using namespace kinema::testing_util;
+using json = nlohmann::json;
+
+class PlanCommandTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = ::testing::TempDir() + "/plan_cmd_" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  int Run(std::vector<std::string> args) {
+    std::stringstream out, err;
+    auto* old_out = std::cout.rdbuf(out.rdbuf());
+    auto* old_err = std::cerr.rdbuf(err.rdbuf());
+    int rc = RunPlanCommand(args);
+    std::cout.rdbuf(old_out);
+    std::cerr.rdbuf(old_err);
+    out_ = out.str();
+    err_ = err.str();
+    return rc;
+  }
+  json Cluster() {
+    return List({Node("a", "small", "2", "8Gi"), Node("b", "small", "2", "8Gi"), Pod("web-1", "a", "500m", "1Gi"),
+                 Pod("web-2", "b", "500m", "1Gi")});
+  }
+  std::string out_, err_;
+};
+
+TEST_F(PlanCommandTest, PrintsAValidJsonPlanAndExitsZero) {
+  std::string snap = Write("snap.json", Cluster().dump());
+  std::string cat = Write("cat.json", TwoTypeCatalog().dump());
+  ASSERT_EQ(Run({"--snapshot", snap, "--catalog", cat, "--json", "--time-limit", "0.5"}), 0) << err_;
+  json plan = json::parse(out_);
+  for (const char* f : {"status", "costPerHourBefore", "costPerHourAfter", "lowerBound", "solveSeconds", "nodes",
+                        "placements", "moves"})
+    EXPECT_TRUE(plan.contains(f)) << f;
+  auto rep = validator::ValidatePlan(Cluster(), TwoTypeCatalog(), plan);
+  EXPECT_TRUE(rep.ok()) << rep.Summary();
+  EXPECT_LT(plan["costPerHourAfter"].get<double>(), plan["costPerHourBefore"].get<double>());
+}
+
+TEST_F(PlanCommandTest, HumanSummaryWithoutJson) {
+  std::string snap = Write("snap.json", Cluster().dump());
+  std::string cat = Write("cat.json", TwoTypeCatalog().dump());
+  ASSERT_EQ(Run({"--snapshot=" + snap, "--catalog=" + cat, "--time-limit=0.3"}), 0) << err_;
+  EXPECT_NE(out_.find("Cost:"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("Lower bound:"), std::string::npos) << out_;
+}
+
+TEST_F(PlanCommandTest, InvalidInputExitsTwoWithOneLineNamingTheField) {
+  json bad = Cluster();
+  bad["items"][3]["spec"]["containers"][0]["resources"]["requests"]["memory"] = "lots";
+  std::string snap = Write("bad.json", bad.dump());
+  std::string cat = Write("cat.json", TwoTypeCatalog().dump());
+  EXPECT_EQ(Run({"--snapshot", snap, "--catalog", cat}), 2);
+  EXPECT_NE(err_.find("items[3].spec.containers[0].resources.requests.memory"), std::string::npos) << err_;
+  EXPECT_EQ(std::count(err_.begin(), err_.end(), '\n'), 1) << err_;
+  EXPECT_EQ(Run({"--snapshot", Write("junk.json", "{not json"), "--catalog", cat}), 2);
+  EXPECT_EQ(Run({"--snapshot", snap}), 2);                        // missing --catalog
+  EXPECT_EQ(Run({"--snapshot", snap, "--catalog", cat, "--frobnicate"}), 2);
+  EXPECT_EQ(Run({"--snapshot", snap, "--catalog", cat, "--time-limit", "soon"}), 2);
+  json badcat = TwoTypeCatalog();
+  badcat["machineTypes"][1]["pricePerHour"].erase("onDemand");
+  EXPECT_EQ(Run({"--snapshot", Write("snap.json", Cluster().dump()), "--catalog", Write("badcat.json", badcat.dump())}), 2);
+  EXPECT_NE(err_.find("machineTypes[1].pricePerHour.onDemand"), std::string::npos) << err_;
+}
+
+TEST_F(PlanCommandTest, InfeasibleExitsThreeNamingThePod) {
+  json c = Cluster();
+  c["items"].push_back(Pod("huge-1", "", "100", "1Gi"));
+  std::string snap = Write("inf.json", c.dump());
+  std::string cat = Write("cat.json", TwoTypeCatalog().dump());
+  EXPECT_EQ(Run({"--snapshot", snap, "--catalog", cat, "--json"}), 3);
+  EXPECT_NE(err_.find("shop/huge-1"), std::string::npos) << err_;
+  EXPECT_EQ(json::parse(out_)["status"], "infeasible");
+}
+
+TEST_F(PlanCommandTest, MinSavingsGivesNoChangePlan) {
+  std::string snap = Write("snap.json", Cluster().dump());
+  std::string cat = Write("cat.json", TwoTypeCatalog().dump());
+  ASSERT_EQ(Run({"--snapshot", snap, "--catalog", cat, "--json", "--min-savings", "0.9", "--time-limit", "0.3"}), 0);
+  json plan = json::parse(out_);
+  EXPECT_EQ(plan["moves"], 0);
+  EXPECT_NEAR(plan["costPerHourAfter"].get<double>(), plan["costPerHourBefore"].get<double>(), 1e-12);
+}
+
+TEST_F(PlanCommandTest, MaxMovesZeroKeepsEveryPod) {
+  std::string snap = Write("snap.json", Cluster().dump());
+  std::string cat = Write("cat.json", TwoTypeCatalog().dump());
+  ASSERT_EQ(Run({"--snapshot", snap, "--catalog", cat, "--json", "--max-moves", "0", "--time-limit", "0.3"}), 0) << err_;
+  json plan = json::parse(out_);
+  EXPECT_EQ(plan["moves"], 0);
+  auto rep = validator::ValidatePlan(Cluster(), TwoTypeCatalog(), plan);
+  EXPECT_TRUE(rep.ok()) << rep.Summary();
+}
+
+}  // namespace
+}  // namespace kinema
