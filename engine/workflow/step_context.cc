@@ -1,6 +1,7 @@
 #include "engine/workflow/step_context.h"
 
 #include "engine/workflow/workflow_engine.h"
+#include "storage/event.h"
 #include "storage/workflow_view.h"
 
 namespace kinema {
@@ -45,6 +46,14 @@ Status StepContext::CheckEpoch() {
 
 Status StepContext::SleepFor(const std::string& timer_name, std::chrono::milliseconds duration) {
   return engine_->SleepFor(*this, timer_name, duration);
+}
+
+StatusOr<int64_t> StepContext::DeadlineFor(const std::string& timer_name, std::chrono::milliseconds duration) {
+  return engine_->DeadlineFor(*this, timer_name, duration);
+}
+
+Status StepContext::Pause(std::chrono::milliseconds duration) {
+  return engine_->InterruptibleWaitUntil(view_->id, NowMs() + duration.count(), true);
 }
 
 void StepContext::Hook(const char* point) { engine_->CallHook(point, view_->id, step_index_); }

@@ -49,6 +49,13 @@ class StepContext {
   Status Checkpoint();
   Status CheckEpoch();
   Status SleepFor(const std::string& timer_name, std::chrono::milliseconds duration);
+  // A durable deadline without sleeping: the first call journals now+duration
+  // under `timer_name`; later calls (also after a restart) return the same
+  // absolute deadline, in ms since the Unix epoch.
+  StatusOr<int64_t> DeadlineFor(const std::string& timer_name, std::chrono::milliseconds duration);
+  // Sleeps `duration` (not journaled) unless interrupted; returns the same
+  // errors as Checkpoint(). For polling loops inside a step.
+  Status Pause(std::chrono::milliseconds duration);
   // Test hook (crash campaign): lets a harness act at named points.
   void Hook(const char* point);
 

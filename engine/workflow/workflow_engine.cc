@@ -114,23 +114,28 @@ Status WorkflowEngine::InterruptibleWaitUntil(const std::string& id, int64_t dea
   }
 }
 
-Status WorkflowEngine::SleepFor(StepContext& ctx, const std::string& timer_name, std::chrono::milliseconds d) {
+StatusOr<int64_t> WorkflowEngine::DeadlineFor(StepContext& ctx, const std::string& timer_name,
+                                              std::chrono::milliseconds d) {
   auto v = journal_->View(ctx.workflow_id());
   if (!v.ok()) return v.status();
   std::string key = std::to_string(ctx.step_index()) + "/" + timer_name;
-  int64_t deadline;
   auto it = v->timers.find(key);
   if (it != v->timers.end()) {
-    deadline = it->second;
     spdlog::info("workflow {} step {}: durable timer '{}' continues, {} ms left", ctx.workflow_id(), ctx.step_name(),
-                 timer_name, std::max<int64_t>(0, deadline - NowMs()));
-  } else {
-    deadline = NowMs() + d.count();
-    auto w = Append(ctx.workflow_id(), {MakeEvent(event_kind::kTimerSet, ctx.step_index(), ctx.step_name(),
-                                                  ctx.attempt(), {{"name", timer_name}, {"deadlineMs", deadline}})});
-    if (!w.ok()) return w.status();
+                 timer_name, std::max<int64_t>(0, it->second - NowMs()));
+    return it->second;
   }
-  return InterruptibleWaitUntil(ctx.workflow_id(), deadline, true);
+  int64_t deadline = NowMs() + d.count();
+  auto w = Append(ctx.workflow_id(), {MakeEvent(event_kind::kTimerSet, ctx.step_index(), ctx.step_name(),
+                                                ctx.attempt(), {{"name", timer_name}, {"deadlineMs", deadline}})});
+  if (!w.ok()) return w.status();
+  return deadline;
+}
+
+Status WorkflowEngine::SleepFor(StepContext& ctx, const std::string& timer_name, std::chrono::milliseconds d) {
+  auto deadline = DeadlineFor(ctx, timer_name, d);
+  if (!deadline.ok()) return deadline.status();
+  return InterruptibleWaitUntil(ctx.workflow_id(), *deadline, true);
 }
 
 StatusOr<WorkflowView> WorkflowEngine::PauseOnce(const WorkflowView& view, const std::string& reason) {

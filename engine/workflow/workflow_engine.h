@@ -79,6 +79,7 @@ class WorkflowEngine {
   Status ControlStatus(const std::string& id);  // Checkpoint() semantics
   Status InterruptibleWaitUntil(const std::string& id, int64_t deadline_ms, bool honour_commands);
   Status SleepFor(StepContext& ctx, const std::string& timer_name, std::chrono::milliseconds d);
+  StatusOr<int64_t> DeadlineFor(StepContext& ctx, const std::string& timer_name, std::chrono::milliseconds d);
   StatusOr<WorkflowView> Append(const std::string& id, std::vector<Event> events);
   StatusOr<WorkflowView> RunCompensations(const WorkflowType& type, WorkflowView view);
   StatusOr<WorkflowView> PauseOnce(const WorkflowView& view, const std::string& reason);
