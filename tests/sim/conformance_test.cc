@@ -335,5 +335,25 @@ TEST(SimFaults, InjectedErrorsConflictsAndRetryAfter) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SimFaults, WatchStreamsAreDroppedAbruptly) {
+  char tmpl[] = "/tmp/kinema-simtest-drop-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string faults = dir + "/faults.json";
+  std::ofstream(faults) << R"({"rules":[{"verb":"watch","resource":"pods","watchDropRate":1.0,"watchDropAfterMs":300}]})";
+  SimProcess sim({"--faults", faults});
+  ASSERT_TRUE(sim.ok()) << sim.Log();
+  auto start = std::chrono::steady_clock::now();
+  // A graceful end would be exit 0 after timeoutSeconds=10; an abrupt cut is curl error 18.
+  auto r = RunCommand(sim.Curl() + " '" + sim.Url() + "/api/v1/pods?watch=1&timeoutSeconds=10'");
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 18) << r.err;
+  EXPECT_LT(secs, 5.0);
+  EXPECT_NE(r.out.find(R"("type":"ADDED")"), std::string::npos);
+  // Node watches are not affected by a pods rule.
+  r = RunCommand(sim.Curl() + " '" + sim.Url() + "/api/v1/nodes?watch=1&timeoutSeconds=1'");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace kinema::simtest
