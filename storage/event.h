@@ -15,7 +15,7 @@
 //   abort_requested    {reason, by, via}
 //   compensation_intent {}                                          (step set)
 //   compensated        {result}                                     (step set)
-//   completed          {}
+//   completed          {outcome?, reason?}   (pending steps become skipped)
 //   aborted            {reason}
 //   failed             {error}
 //   terminated         {reason, by, via}

@@ -67,7 +67,7 @@ std::optional<WorkflowView> FoldWorkflow(SQLite::Database& db, const std::string
 std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string& workflow_id) {
   SQLite::Statement q(db,
                       "SELECT id, type, status, created_ms, updated_ms, input, last_error, pause_reason, "
-                      "abort_requested, terminated, last_seq FROM workflows WHERE id = ?");
+                      "abort_requested, terminated, last_seq, outcome FROM workflows WHERE id = ?");
   q.bind(1, workflow_id);
   if (!q.executeStep()) return std::nullopt;
   WorkflowView v;
@@ -82,6 +82,7 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
   v.abort_requested = q.getColumn(8).getInt() != 0;
   v.terminated = q.getColumn(9).getInt() != 0;
   v.last_seq = q.getColumn(10).getInt64();
+  v.outcome = NullableText(q.getColumn(11));
 
   SQLite::Statement s(db,
                       "SELECT step_index, name, status, attempts, started_ms, finished_ms, error, idempotency_key, "
@@ -112,13 +113,13 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
 void WriteDerived(SQLite::Database& db, const WorkflowView& v) {
   SQLite::Statement w(db,
                       "INSERT INTO workflows(id, type, status, created_ms, updated_ms, current_step, "
-                      "current_step_index, input, last_error, pause_reason, abort_requested, terminated, last_seq) "
-                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET type=excluded.type, "
+                      "current_step_index, input, last_error, pause_reason, abort_requested, terminated, last_seq, outcome) "
+                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET type=excluded.type, "
                       "status=excluded.status, created_ms=excluded.created_ms, updated_ms=excluded.updated_ms, "
                       "current_step=excluded.current_step, current_step_index=excluded.current_step_index, "
                       "input=excluded.input, last_error=excluded.last_error, pause_reason=excluded.pause_reason, "
                       "abort_requested=excluded.abort_requested, terminated=excluded.terminated, "
-                      "last_seq=excluded.last_seq");
+                      "last_seq=excluded.last_seq, outcome=excluded.outcome");
   w.bind(1, v.id);
   w.bind(2, v.type);
   w.bind(3, v.status);
@@ -138,6 +139,7 @@ void WriteDerived(SQLite::Database& db, const WorkflowView& v) {
   w.bind(11, v.abort_requested ? 1 : 0);
   w.bind(12, v.terminated ? 1 : 0);
   w.bind(13, static_cast<int64_t>(v.last_seq));
+  if (v.outcome.empty()) w.bind(14); else w.bind(14, v.outcome);
   w.exec();
 
   SQLite::Statement s(db,

@@ -41,7 +41,8 @@ StatusOr<std::vector<WorkflowSummary>> JournalReader::List(const ListFilter& fil
   try {
     ReadTxn txn(*db_);
     std::string sql =
-        "SELECT id, type, status, created_ms, updated_ms, current_step, last_error, pause_reason, abort_requested "
+        "SELECT id, type, status, created_ms, updated_ms, current_step, last_error, pause_reason, abort_requested, "
+        "outcome "
         "FROM workflows WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR type = ?2) ORDER BY created_ms, id";
     SQLite::Statement q(*db_, sql);
     q.bind(1, filter.status);
@@ -58,6 +59,7 @@ StatusOr<std::vector<WorkflowSummary>> JournalReader::List(const ListFilter& fil
       s.last_error = q.getColumn(6).isNull() ? "" : q.getColumn(6).getString();
       s.pause_reason = q.getColumn(7).isNull() ? "" : q.getColumn(7).getString();
       s.abort_requested = q.getColumn(8).getInt() != 0;
+      s.outcome = q.getColumn(9).isNull() ? "" : q.getColumn(9).getString();
       out.push_back(std::move(s));
     }
     return out;

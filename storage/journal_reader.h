@@ -33,6 +33,7 @@ struct WorkflowSummary {
   std::string last_error;
   std::string pause_reason;
   bool abort_requested = false;
+  std::string outcome;
 };
 
 struct ListFilter {

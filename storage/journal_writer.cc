@@ -19,7 +19,11 @@ StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::string& 
     if (!qc.ok()) return qc.WithContext("journal " + path);
   }
   const auto& migrations = options.migrations ? *options.migrations : BuiltinMigrations();
+  auto before = ReadSchemaVersion(**db);
+  if (!before.ok()) return before.status();
   KINEMA_RETURN_IF_ERROR(ApplyMigrations(**db, path, migrations));
+  auto after = ReadSchemaVersion(**db);
+  if (!after.ok()) return after.status();
 
   std::unique_ptr<JournalWriter> w(new JournalWriter());
   w->path_ = path;
@@ -30,6 +34,13 @@ StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::string& 
   } catch (const std::exception& e) {
     // A journal built with only the earliest migrations has no fence table.
     w->fence_epoch_ = 0;
+  }
+  if (*before > 0 && *after > *before) {
+    // Derived tables are a cache of the events; a schema upgrade may have
+    // added columns to them, so they are rebuilt from the events.
+    KINEMA_RETURN_IF_ERROR(w->RebuildDerived());
+    spdlog::info("journal {}: upgraded from schema {} to {}; derived tables rebuilt from events", path, *before,
+                 *after);
   }
   return w;
 }

@@ -4,6 +4,8 @@
 //   - Open() takes the exclusive "<path>.lock" (see file_lock.h), opens the
 //     file with WAL + synchronous=FULL, runs quick_check, applies pending
 //     migrations and loads the leader fence. A second writer is refused.
+//     After upgrading an existing journal it rebuilds the derived tables
+//     from the events (they are a cache and may have gained columns).
 //   - Append() writes a batch of events for one workflow and the derived rows
 //     they change in ONE BEGIN IMMEDIATE transaction; when it returns OK the
 //     events are durable (fsynced). Events illegal in the workflow's state

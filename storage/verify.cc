@@ -33,6 +33,7 @@ std::string CompareViews(const WorkflowView& folded, const WorkflowView& stored)
     return diff("last_seq", std::to_string(folded.last_seq), std::to_string(stored.last_seq));
   if (folded.abort_requested != stored.abort_requested) return "abort_requested differs";
   if (folded.terminated != stored.terminated) return "terminated differs";
+  if (folded.outcome != stored.outcome) return diff("outcome", folded.outcome, stored.outcome);
   if (folded.last_error != stored.last_error) return diff("last_error", folded.last_error, stored.last_error);
   if (folded.steps.size() != stored.steps.size())
     return diff("step count", std::to_string(folded.steps.size()), std::to_string(stored.steps.size()));

@@ -123,6 +123,10 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
     s->finished_ms = e.at_ms;
   } else if (k == kCompleted) {
     v->status = "completed";
+    v->outcome = DetailString(e.detail, "outcome");
+    for (auto& s : v->steps) {
+      if (s.status == "pending") s.status = "skipped";  // finished early
+    }
   } else if (k == kAborted) {
     v->status = "aborted";
     for (auto& s : v->steps) {

@@ -51,6 +51,7 @@ struct WorkflowView {
   std::string pause_reason;
   bool abort_requested = false;
   bool terminated = false;
+  std::string outcome;  // from the completed event's detail (may be empty)
   int64_t last_seq = 0;
   std::vector<StepView> steps;
   std::map<std::string, int64_t> timers;  // "<step>/<name>" -> deadline ms

@@ -24,8 +24,18 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+check_kubectl() {
+  # kubectl 1.32 is a real client of kinema-sim in the conformance tests. It
+  # ships with this machine image (Google Cloud SDK), not with Debian
+  # (Debian's kubernetes-client is far older), so it is checked, not installed.
+  if ! command -v kubectl >/dev/null 2>&1; then
+    echo "install-deps: WARNING: kubectl not found on PATH; the kinema-sim conformance tests need kubectl >= 1.30" >&2
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+  check_kubectl
   exit 0
 fi
 
@@ -35,3 +45,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+check_kubectl

@@ -210,10 +210,22 @@ StatusOr<WorkflowView> WorkflowEngine::Run(const std::string& id) {
 
     StatusOr<nlohmann::json> result = reconciling ? def.reconcile(ctx) : def.run(ctx);
     if (result.ok()) {
-      auto after = Append(id, {MakeEvent(event_kind::kStepResult, idx, def.name, attempt,
-                                         {{"result", *result}, {"reconciled", reconciling}})});
+      std::vector<Event> events = {MakeEvent(event_kind::kStepResult, idx, def.name, attempt,
+                                             {{"result", *result}, {"reconciled", reconciling}})};
+      bool finish = result->is_object() && result->contains("finishWorkflow");
+      if (finish) {
+        // The step ended the iteration early (e.g. "no action"): the rest is skipped.
+        nlohmann::json done = {{"outcome", result->value("finishWorkflow", "")},
+                               {"reason", result->value("reason", "")},
+                               {"finishedBy", def.name}};
+        events.push_back(MakeEvent(event_kind::kCompleted, -1, "", 0, done));
+        spdlog::info("workflow {} completed early at step {}: {} ({})", id, def.name, done["outcome"].get<std::string>(),
+                     done["reason"].get<std::string>());
+      }
+      auto after = Append(id, std::move(events));
       if (!after.ok()) return after.status();
       CallHook("after_result", id, idx);
+      if (finish) return after;
       continue;
     }
 

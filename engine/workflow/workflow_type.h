@@ -14,6 +14,9 @@
 //                succeeded or were interrupted, in reverse order; must be
 //                idempotent and tolerate a partially applied step.
 //   intent_input — optional: the inputs recorded in the intent (audit).
+// A step result that is a JSON object with "finishWorkflow": "<outcome>"
+// (and optionally "reason") completes the workflow right after that step;
+// the remaining steps are recorded as skipped.
 // Invariant: step names are unique within a type; positions are what the
 // determinism guard compares against the journal.
 // Thread-safety: immutable after registration.

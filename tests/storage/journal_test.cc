@@ -51,16 +51,21 @@ TEST(Journal, UpgradesAJournalMadeByAnEarlierBinary) {
   TempDir d;
   std::vector<Migration> first(BuiltinMigrations().begin(), BuiltinMigrations().begin() + 1);
   {
-    JournalWriterOptions o;
-    o.migrations = &first;
-    auto w = JournalWriter::Open(d.File("j.db"), o);
-    ASSERT_TRUE(w.ok()) << w.status().ToString();
-    StartTwoStepWorkflow(w->get(), "old-1", 0);
-    auto r = (*w)->Append("old-1", {Ev(event_kind::kStepIntent, 0, "a", 1, {{"idempotencyKey", "old-1/0/a"}})}, 0);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-  }
-  {
-    SQLite::Database db(d.File("j.db"));
+    // What a binary that knew only migration 1 left behind: its schema, its
+    // events and its derived rows (no outcome column, no fence, no timers).
+    SQLite::Database db(d.File("j.db"), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_TRUE(ApplyMigrations(db, d.File("j.db"), first).ok());
+    db.exec(R"(INSERT INTO events(workflow_id, at_ms, kind, step_index, step_name, epoch, attempt, detail) VALUES
+      ('old-1', 1000, 'workflow_started', NULL, NULL, 0, 0, '{"type":"t","input":{},"steps":["a","b"]}'),
+      ('old-1', 1001, 'step_intent', 0, 'a', 0, 1, '{"idempotencyKey":"old-1/0/a"}'),
+      ('old-2', 1002, 'workflow_started', NULL, NULL, 0, 0, '{"type":"t","input":{},"steps":["a"]}'),
+      ('old-2', 1003, 'step_intent', 0, 'a', 0, 1, '{"idempotencyKey":"old-2/0/a"}'),
+      ('old-2', 1004, 'step_result', 0, 'a', 0, 1, '{"result":1}'),
+      ('old-2', 1005, 'completed', NULL, NULL, 0, 0, '{}'))");
+    db.exec(R"(INSERT INTO workflows(id, type, status, created_ms, updated_ms, current_step, current_step_index,
+      input, abort_requested, terminated, last_seq) VALUES
+      ('old-1', 't', 'running', 1000, 1001, 'a', 0, '{}', 0, 0, 2),
+      ('old-2', 't', 'completed', 1002, 1005, NULL, NULL, '{}', 0, 0, 6))");
     EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 1);
   }
   auto w = JournalWriter::Open(d.File("j.db"), {});
@@ -68,9 +73,15 @@ TEST(Journal, UpgradesAJournalMadeByAnEarlierBinary) {
   auto v = (*w)->View("old-1");
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->steps[0].status, "running");
+  EXPECT_TRUE(v->steps[0].has_open_intent);
   auto after = (*w)->Append("old-1", {Ev(event_kind::kStepResult, 0, "a", 1, {{"result", 7}})}, 1);
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   w->reset();
+  {
+    SQLite::Database db(d.File("j.db"));
+    EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), LatestSchemaVersion());
+    EXPECT_EQ(db.execAndGet("SELECT count(*) FROM steps").getInt(), 3) << "derived rows rebuilt from events";
+  }
   auto r = JournalReader::Open(d.File("j.db"));
   ASSERT_TRUE(r.ok());
   auto checks = (*r)->Verify();

@@ -426,3 +426,31 @@ TEST(RetryPolicy, BackoffGrowsExponentiallyWithJitterUpToTheCap) {
 
 }  // namespace
 }  // namespace kinema
+
+namespace kinema {
+namespace {
+
+TEST_F(EngineTest, AStepCanFinishTheWorkflowEarlyWithAnOutcome) {
+  StepDefinition decide = RecordingStep("decide", &rec_);
+  decide.run = [&](StepContext&) -> StatusOr<nlohmann::json> {
+    rec_.Add("run:decide");
+    return nlohmann::json{{"finishWorkflow", "no_action"}, {"reason", "saving 2% below 10%"}};
+  };
+  Register({RecordingStep("plan", &rec_), decide, RecordingStep("boot", &rec_), RecordingStep("drain", &rec_)});
+  ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
+  auto v = engine_->Run("wf");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->outcome, "no_action");
+  EXPECT_EQ(v->steps[2].status, "skipped");
+  EXPECT_EQ(v->steps[3].status, "skipped");
+  EXPECT_EQ(rec_.Count("run:boot"), 0);
+  auto r = JournalReader::Open(dir_.File("j.db"));
+  auto list = (*r)->List({});
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].outcome, "no_action");
+  ExpectVerifies();
+}
+
+}  // namespace
+}  // namespace kinema

@@ -109,7 +109,10 @@ int CmdList(const FlagSet& f, const std::string& db, bool json) {
   int64_t now = NowMs();
   Table t({"ID", "TYPE", "STATUS", "CURRENT STEP", "CREATED", "UPDATED", "NOTE"});
   for (const auto& s : *list) {
-    std::string note = !s.pause_reason.empty() ? s.pause_reason : (s.abort_requested && s.status == "running" ? "abort requested" : s.last_error);
+    std::string note = !s.pause_reason.empty() ? s.pause_reason
+                       : (s.abort_requested && s.status == "running") ? "abort requested"
+                       : !s.outcome.empty() ? s.outcome
+                                            : s.last_error;
     if (note.size() > 80) note = note.substr(0, 77) + "...";
     t.AddRow({s.id, s.type, s.status, s.current_step.empty() ? "-" : s.current_step, RelativeTime(s.created_ms, now),
               RelativeTime(s.updated_ms, now), note});

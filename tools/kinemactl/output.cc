@@ -21,6 +21,7 @@ nlohmann::json SummaryJson(const WorkflowSummary& s) {
   if (!s.last_error.empty()) j["lastError"] = s.last_error;
   if (!s.pause_reason.empty()) j["pauseReason"] = s.pause_reason;
   if (s.abort_requested) j["abortRequested"] = true;
+  if (!s.outcome.empty()) j["outcome"] = s.outcome;
   return j;
 }
 
@@ -64,6 +65,7 @@ nlohmann::json ShowJson(const WorkflowView& v, const std::vector<Event>& events)
           {"pauseReason", v.pause_reason.empty() ? nlohmann::json() : nlohmann::json(v.pause_reason)},
           {"abortRequested", v.abort_requested},
           {"terminated", v.terminated},
+          {"outcome", v.outcome.empty() ? nlohmann::json() : nlohmann::json(v.outcome)},
           {"steps", steps},
           {"events", ev}};
 }
@@ -124,7 +126,8 @@ std::string ShowText(const WorkflowView& v, const std::vector<Event>& events, bo
          (v.abort_requested && !v.IsTerminal() ? " (abort requested)" : "") + "\n";
   out += "Created:   " + FormatRfc3339(v.created_ms) + " (" + RelativeTime(v.created_ms, now_ms) + ")\n";
   out += "Updated:   " + FormatRfc3339(v.updated_ms) + " (" + RelativeTime(v.updated_ms, now_ms) + ")\n";
-  if (!v.CurrentStepName().empty()) out += "Current:   " + v.CurrentStepName() + "\n";
+  if (!v.outcome.empty()) out += "Outcome:   " + v.outcome + "\n";
+  if (!v.CurrentStepName().empty() && !v.IsTerminal()) out += "Current:   " + v.CurrentStepName() + "\n";
   if (!v.pause_reason.empty()) out += "Paused:    " + v.pause_reason + "\n";
   if (!v.last_error.empty()) out += "Error:     " + v.last_error + "\n";
   out += "\nSteps:\n";

@@ -1,0 +1,34 @@
+#include "engine/snapshot/cluster_snapshot.h"
+
+#include "storage/event.h"
+
+namespace kinema {
+
+std::vector<nlohmann::json> ClusterSnapshot::items() const {
+  return list.value("items", nlohmann::json::array()).get<std::vector<nlohmann::json>>();
+}
+
+StatusOr<ClusterSnapshot> TakeClusterSnapshot(kube::Client& client) {
+  using namespace kube::resources;
+  const kube::ResourceKind* kinds[] = {&kNodes,       &kPods,       &kDeployments,
+                                       &kReplicaSets, &kStatefulSets, &kDaemonSets,
+                                       &kPodDisruptionBudgets, &kHorizontalPodAutoscalers};
+  ClusterSnapshot snap;
+  snap.taken_ms = NowMs();
+  nlohmann::json items = nlohmann::json::array();
+  for (const kube::ResourceKind* k : kinds) {
+    auto list = client.List(*k, "");
+    if (!list.ok()) return list.status().WithContext("snapshot: list " + k->QualifiedName());
+    for (auto& item : list->items) {
+      item["kind"] = std::string(k->kind);
+      item["apiVersion"] = k->ApiVersion();
+      items.push_back(std::move(item));
+    }
+    if (k == &kNodes) snap.nodes = static_cast<int>(list->items.size());
+    if (k == &kPods) snap.pods = static_cast<int>(list->items.size());
+  }
+  snap.list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", std::move(items)}};
+  return snap;
+}
+
+}  // namespace kinema
