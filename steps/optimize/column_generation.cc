@@ -56,8 +56,9 @@ struct PricingResult {
 // Depth-first branch and bound for one node kind.
 class Pricer {
  public:
-  Pricer(const Problem& p, int kind, const std::vector<double>& pi, int64_t node_limit)
-      : p_(p), kind_(p.kinds[kind]), pi_(pi), limit_(node_limit) {}
+  Pricer(const Problem& p, int kind, const std::vector<double>& pi, int64_t node_limit,
+         const std::vector<int>* max_count = nullptr)
+      : p_(p), kind_(p.kinds[kind]), pi_(pi), limit_(node_limit), max_count_(max_count) {}
 
   PricingResult Solve() {
     const int D = static_cast<int>(p_.classes.size());
@@ -66,7 +67,7 @@ class Pricer {
     for (int d = 0; d < D; ++d) {
       req_[d] = p_.classes[d].req;
       if (!kind_.compat[d] || pi_[d] <= 1e-12) continue;
-      int64_t u = std::min<int64_t>(p_.classes[d].cap, p_.classes[d].n());
+      int64_t u = std::min<int64_t>(p_.classes[d].cap, max_count_ ? (*max_count_)[d] : p_.classes[d].n());
       for (int k = 0; k < 3; ++k)
         if (Dim(req_[d], k) > 0) u = std::min<int64_t>(u, static_cast<int64_t>(Dim(kind_.free, k) / Dim(req_[d], k)));
       if (u <= 0) continue;
@@ -149,6 +150,7 @@ class Pricer {
   const Kind& kind_;
   const std::vector<double>& pi_;
   int64_t limit_;
+  const std::vector<int>* max_count_;
   int64_t nodes_ = 0;
   std::vector<int> items_;
   std::vector<double> ub_;
@@ -160,6 +162,18 @@ class Pricer {
   double best_ = 0;
   std::vector<std::pair<int, int>> best_items_;
 };
+
+}  // namespace
+
+std::vector<std::pair<int, int>> BestFill(const Problem& p, int kind, const std::vector<double>& value,
+                                          const std::vector<int>& max_count, int64_t node_limit, double* value_out) {
+  Pricer pr(p, kind, value, node_limit, &max_count);
+  PricingResult r = pr.Solve();
+  if (value_out) *value_out = r.value;
+  return r.items;
+}
+
+namespace {
 
 struct PBin {            // a pricing unit: a new kind or a group of existing nodes
   int kind;              // representative kind
@@ -350,27 +364,24 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
   res.columns = static_cast<int>(patterns.size());
   res.converged = converged;
   if (best_lb > 0) res.lower_bound = best_lb * (1 - 1e-7) - 1e-9;
-  // Integerise: floor of the LP pattern values, then residual greedy.
-  int ret = solve(lp);
-  if (ret == OPTIMAL || ret == PRESOLVED) {
-    REAL* x = nullptr;
-    get_ptr_variables(lp, &x);
+  // Integerise: (a) floor of the LP pattern values + residual greedy;
+  // (b) when the master is small, lp_solve's branch and bound on the
+  // restricted master IP (patterns integer, forced capacity still fluid) under
+  // a short timeout, + residual greedy for what forced nodes must take.
+  Packer pk(p, pi, seed);
+  auto build = [&](const std::vector<double>& xs, Solution* out) {
     Solution s;
     std::vector<int> rem(D);
     for (int d = 0; d < D; ++d) rem[d] = p.classes[d].n();
     std::vector<size_t> group_used(p.groups.size(), 0);
-    std::vector<uint8_t> node_open(p.num_existing, 0);
     for (int j = 0; j < p.num_existing; ++j)
       if (p.kinds[j].forced) {
         Bin b;
         b.kind = j;
         s.bins.push_back(b);
-        node_open[j] = 1;
       }
-    Packer pk(p, pi, seed);
     for (size_t c = 0; c < patterns.size(); ++c) {
-      double v = x[first_pattern_col - 1 + c];
-      int copies = static_cast<int>(std::floor(v + 1e-6));
+      int copies = static_cast<int>(std::floor(xs[c] + 1e-6));
       const Pattern& pt = patterns[c];
       for (int r = 0; r < copies; ++r) {
         int kind = pbins[pt.pbin].kind;
@@ -379,7 +390,6 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
           size_t& u = group_used[pbins[pt.pbin].group];
           if (u >= nodes.size()) break;
           kind = nodes[u++];
-          node_open[kind] = 1;
         }
         Bin b;
         b.kind = kind;
@@ -393,9 +403,37 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
         if (!b.items.empty()) s.bins.push_back(std::move(b));
       }
     }
-    if (pk.Repack(&s, rem)) {
+    if (!pk.Repack(&s, rem)) return false;
+    *out = std::move(s);
+    return true;
+  };
+  int ret = solve(lp);
+  if (ret == OPTIMAL || ret == PRESOLVED) {
+    REAL* x = nullptr;
+    get_ptr_variables(lp, &x);
+    std::vector<double> xs(patterns.size());
+    for (size_t c = 0; c < patterns.size(); ++c) xs[c] = x[first_pattern_col - 1 + c];
+    Solution s;
+    if (build(xs, &s)) {
       res.has_solution = true;
       res.solution = std::move(s);
+    }
+    double left = time_limit_seconds - elapsed();
+    if (patterns.size() <= 400 && left > 0.5) {
+      for (size_t c = 0; c < patterns.size(); ++c) set_int(lp, first_pattern_col + static_cast<int>(c), TRUE);
+      for (int d = 0; d < D; ++d) set_upbo(lp, d + 1, 0.0);  // no artificial columns in the IP
+      set_bb_floorfirst(lp, BRANCH_CEILING);
+      set_timeout(lp, std::max<long>(1, static_cast<long>(std::min(left, 5.0))));
+      int ip = solve(lp);
+      if (ip == OPTIMAL || ip == SUBOPTIMAL || ip == PRESOLVED) {
+        get_ptr_variables(lp, &x);
+        for (size_t c = 0; c < patterns.size(); ++c) xs[c] = std::round(x[first_pattern_col - 1 + c]);
+        Solution t;
+        if (build(xs, &t) && (!res.has_solution || Better(p, t, res.solution))) {
+          res.has_solution = true;
+          res.solution = std::move(t);
+        }
+      }
     }
   }
   delete_lp(lp);

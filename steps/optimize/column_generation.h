@@ -36,6 +36,12 @@ struct CgResult {
   double seconds = 0;
 };
 
+// Best-value contents of one empty node of `kind`: max sum value_d a_d with
+// a_d <= max_count_d, per-node caps, capacity, compatibility and conflicts;
+// exact unless the branch and bound hits node_limit.
+std::vector<std::pair<int, int>> BestFill(const Problem& p, int kind, const std::vector<double>& value,
+                                          const std::vector<int>& max_count, int64_t node_limit, double* value_out);
+
 CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_duals, const Solution& incumbent,
                              double time_limit_seconds, uint64_t seed, int max_iterations = -1);
 

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "steps/optimize/column_generation.h"
+#include "steps/optimize/exact_search.h"
 #include "steps/optimize/fluid_lp.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
@@ -172,6 +173,7 @@ bool IsInfeasible(const Status& s) {
 
 StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const PlanOptions& opt) {
   Clock clock;
+  const auto start_time = std::chrono::steady_clock::now();
   const double budget = std::max(0.05, opt.time_limit_seconds);
   auto problem = opt::BuildProblem(snap, cat, opt);
   if (!problem.ok()) return problem.status();
@@ -205,6 +207,9 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
                   (fluid.ok ? "bound " + std::to_string(fluid.lower_bound) : fluid.message));
   // 3. LP-priced greedy.
   Packer pk(p, fluid.ok ? fluid.duals : std::vector<double>(), opt.seed);
+  // Leave a little of the budget for the final move reduction and output.
+  pk.SetDeadline(start_time + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>(budget * 0.95)));
   Solution greedy;
   if (!pk.Greedy(&greedy)) return Status::FailedPrecondition(UnplacedMessage(p, snap, greedy));
   if (Better(p, quick, greedy)) greedy = quick;
@@ -236,8 +241,26 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
     if (cg.has_solution) {
       Solution s = cg.solution;
       pk.Improve(&s);
+      notes.push_back("phase column-generation plan: cost " + std::to_string(s.Cost(p)));
       if (Better(p, s, best)) best = s;
     }
+  }
+  // 4b. Tiny instances: exact search proves the optimum.
+  bool proven_optimal = false;
+  int64_t movable_pods = 0;
+  for (const auto& c : p.classes) movable_pods += c.n();
+  if (movable_pods <= 16 && p.num_existing <= 40) {
+    auto deadline = start_time + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::chrono::duration<double>(budget * 0.6));
+    Solution exact = best;
+    if (opt::ExactSearch(p, &pk, &exact, deadline, 20000000)) {
+      proven_optimal = true;
+      if (Better(p, exact, best)) best = exact;
+      double c = best.Cost(p);
+      lower = c;  // the proven optimum bounds every plan from below
+      bound_source = "exact-search";
+    }
+    notes.push_back(std::string("phase exact-search: ") + (proven_optimal ? "optimum proven" : "stopped early"));
   }
   auto gap_reached = [&](const Solution& s) {
     if (!lower) return false;
@@ -246,15 +269,20 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
   };
 
   // 5. Large-neighbourhood search on the best plan.
-  int64_t iterations = 0;
+  int64_t iterations = 0, improvements = 0;
+  const double lns_start = clock.Elapsed();
+  const double cost_before_lns = best.Cost(p);
   const bool churn_limited = opt.max_moves.has_value();
-  double lns_end = churn_limited ? budget * 0.6 : budget;
+  double lns_end = churn_limited ? budget * 0.6 : budget * 0.95;
   while (!gap_reached(best) && clock.Elapsed() < lns_end &&
          (opt.max_iterations < 0 || iterations < opt.max_iterations)) {
-    pk.LnsStep(&best, -1);
+    if (pk.LnsStep(&best, -1)) ++improvements;
     ++iterations;
     if (iterations % 200 == 0) pk.Improve(&best);
   }
+  notes.push_back("phase lns: " + std::to_string(clock.Elapsed() - lns_start) + " s, " +
+                  std::to_string(iterations) + " iterations, " + std::to_string(improvements) + " improvements, cost " +
+                  std::to_string(cost_before_lns) + " -> " + std::to_string(best.Cost(p)));
   Finalize(p, &pk, &best);
 
   // 6. Churn budget: consolidate from the current placement within max-moves.
@@ -268,7 +296,7 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
           " moves needed just to place pending pods and pods that cannot stay on their node");
     Solution limited = current;
     int64_t it2 = 0;
-    while (!gap_reached(limited) && clock.Elapsed() < budget &&
+    while (!gap_reached(limited) && clock.Elapsed() < budget * 0.95 &&
            (opt.max_iterations < 0 || it2 < opt.max_iterations)) {
       pk.LnsStep(&limited, *opt.max_moves);
       ++it2;

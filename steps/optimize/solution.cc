@@ -1,5 +1,7 @@
 #include "steps/optimize/solution.h"
 
+#include "steps/optimize/column_generation.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -191,6 +193,13 @@ bool Packer::OpenGreedy(Solution* s, std::vector<int>& rem, std::vector<uint8_t>
     }
     for (int k = p_.num_existing; k < K; ++k) consider(k, false);
     if (best_kind < 0) return false;
+    {
+      // Re-pack the chosen kind exactly (bounded branch and bound on the same values).
+      double greedy_val = 0, exact_val = 0;
+      for (auto& [d, n] : best_items) greedy_val += v_[d] * n;
+      auto exact = BestFill(p_, best_kind, v_, rem, 2000, &exact_val);
+      if (!exact.empty() && exact_val > greedy_val * (1 + 1e-9)) best_items = exact;
+    }
     int64_t reps = INT64_MAX;
     for (auto& [d, n] : best_items) reps = std::min<int64_t>(reps, rem[d] / n);
     reps = std::max<int64_t>(1, reps);
@@ -373,7 +382,7 @@ bool Packer::Eliminate(Solution* s, int bi) {
 }
 
 void Packer::Improve(Solution* s) {
-  for (int round = 0; round < 4; ++round) {
+  for (int round = 0; round < 4 && !PastDeadline(); ++round) {
     bool changed = false;
     // Drop empty non-forced bins.
     auto& bins = s->bins;
@@ -396,8 +405,10 @@ void Packer::Improve(Solution* s) {
     std::vector<int> victims;
     for (auto& [u, i] : util) victims.push_back(i);
     std::sort(victims.rbegin(), victims.rend());  // erase from the back
-    for (int i : victims)
+    for (int i : victims) {
+      if (PastDeadline()) return;
       if (i < static_cast<int>(bins.size()) && Eliminate(s, i)) changed = true;
+    }
     // Downsize every bin to the cheapest kind that holds it.
     std::vector<uint8_t> node_open(p_.num_existing, 0);
     for (const auto& b : bins)

@@ -11,6 +11,7 @@
 // Thread-safety: plain values; the Packer is single-threaded.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <random>
 #include <utility>
@@ -61,6 +62,10 @@ class Packer {
   // Reduces moves at equal cost: pulls pods back onto kept existing nodes.
   void ReduceMoves(Solution* s);
 
+  // Improve() stops early once this instant has passed.
+  void SetDeadline(std::chrono::steady_clock::time_point t) { deadline_ = t; }
+  bool PastDeadline() const { return std::chrono::steady_clock::now() > deadline_; }
+
   // Fits `t` more pods of class d into bin b? (capacity, cap, compat, conflicts)
   bool CanAdd(const Bin& b, int d, int t) const;
   void Add(Bin* b, int d, int t) const;
@@ -82,6 +87,7 @@ class Packer {
   std::vector<uint8_t> order_done_;
   std::vector<int> group_rep_;           // group -> a node index
   std::mt19937_64 rng_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
 }  // namespace kinema::opt

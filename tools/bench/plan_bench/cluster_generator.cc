@@ -195,14 +195,16 @@ json GenerateCluster(const ClusterSpec& spec) {
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
   while (used_cpu / total_cpu < target && used_mem / total_mem < target) {
     // Heavy tails: Pareto replicas, log-normal requests.
-    int replicas = std::min<int>(spec.max_replicas, static_cast<int>(std::floor(1.0 / std::pow(uni(1e-3, 1.0), 0.8))));
+    // Pareto(alpha ~1.2, min 2) replica counts: many small deployments, a few huge.
+    int replicas = std::min<int>(spec.max_replicas, static_cast<int>(std::floor(3.0 / std::pow(uni(1e-4, 1.0), 0.83))));
     replicas = std::max(1, replicas);
-    int64_t cpu = static_cast<int64_t>(std::exp(uni(std::log(50.0), std::log(2500.0))));
-    if (rng() % 10 == 0) cpu = static_cast<int64_t>(uni(2000, 6000));
+    // Log-uniform requests 10m-600m, with a 10% tail of 0.5-3 CPU pods.
+    int64_t cpu = static_cast<int64_t>(std::exp(uni(std::log(10.0), std::log(600.0))));
+    if (rng() % 10 == 0) cpu = static_cast<int64_t>(uni(500, 3000));
     cpu = std::max<int64_t>(10, cpu / 10 * 10);
-    double gib_per_core = std::exp(uni(std::log(0.5), std::log(8.0)));
+    double gib_per_core = std::exp(uni(std::log(0.5), std::log(5.0)));
     int64_t mem = static_cast<int64_t>(cpu / 1000.0 * gib_per_core * (1 << 30));
-    mem = std::max<int64_t>(32 << 20, mem / (1 << 20) * (1 << 20));
+    mem = std::max<int64_t>(16 << 20, mem / (1 << 20) * (1 << 20));
     std::string ns = "ns" + std::to_string(dep % 7);
     std::string app = "app" + std::to_string(dep);
     bool tol_spot = spec.constraints && rng() % 10 < 4;

@@ -165,16 +165,17 @@ double BruteForce(const std::vector<MicroType>& types, const std::vector<MicroPo
       return;
     }
     const MicroPod& p = pods[i];
-    for (auto& o : open) {
+    for (size_t oi = 0; oi < open.size(); ++oi) {  // by index: deeper calls push_back
+      Open& o = open[oi];
       const MicroType& t = types[o.t];
       if ((t.spot && !p.tolerates_spot) || o.cpu + p.cpu > t.cpu || o.mem + p.mem > t.mem || o.pods + 1 > 110) continue;
-      o.cpu += p.cpu;
-      o.mem += p.mem;
-      o.pods++;
+      open[oi].cpu += p.cpu;
+      open[oi].mem += p.mem;
+      open[oi].pods++;
       dfs(i + 1, cost);
-      o.cpu -= p.cpu;
-      o.mem -= p.mem;
-      o.pods--;
+      open[oi].cpu -= p.cpu;
+      open[oi].mem -= p.mem;
+      open[oi].pods--;
     }
     for (size_t ti = 0; ti < types.size(); ++ti) {
       const MicroType& t = types[ti];
