@@ -167,6 +167,10 @@ TEST(CrashCampaign, AbortsAppliedWhileNoControllerRunsCompensateExactlyOnceUnder
     bool abort_sent = false;
     s.RunToCompletionUnderKills(std::min(20, target - kills), [&](int) {
       if (abort_sent) return;
+      // A kill can land before the journal or the workflow exists; abort once
+      // the workflow is there.
+      auto exists = RunProcess({BinPath("kinemactl"), "--db", s.dir().File("j.db"), "show", Id(1)});
+      if (exists.exit_code != 0) return;
       abort_sent = true;
       auto r = RunProcess({BinPath("kinemactl"), "--db", s.dir().File("j.db"), "--json", "abort", Id(1), "--reason",
                            "crash campaign", "--identity", "tester"});
