@@ -1,10 +1,13 @@
 #include "steps/optimize/column_generation.h"
 
+#include "steps/optimize/fluid_lp.h"
+
 #include <lp_lib.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -228,6 +231,7 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
   if (!lp) return res;
   set_verbose(lp, NEUTRAL);
   set_minim(lp);
+  set_pivoting(lp, PRICER_DEVEX);  // no PRICE_ADAPTIVE: its random perturbation is time-seeded
   double max_price = 0;
   for (const auto& k : p.kinds) max_price = std::max(max_price, k.price);
   for (int d = 0; d < D; ++d) {
@@ -301,6 +305,7 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
   int it = 0;
   for (; elapsed() < time_limit_seconds && (max_iterations < 0 || it < max_iterations); ++it) {
     set_timeout(lp, std::max<long>(1, static_cast<long>(time_limit_seconds - elapsed() + 1)));
+    SeedLpSolveRandom();
     int ret = solve(lp);
     if (ret != OPTIMAL && ret != PRESOLVED) break;
     REAL* duals = nullptr;
@@ -407,6 +412,7 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
     *out = std::move(s);
     return true;
   };
+  SeedLpSolveRandom();
   int ret = solve(lp);
   if (ret == OPTIMAL || ret == PRESOLVED) {
     REAL* x = nullptr;
@@ -419,11 +425,14 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
       res.solution = std::move(s);
     }
     double left = time_limit_seconds - elapsed();
-    if (patterns.size() <= 400 && left > 0.5) {
+    // The IP stops on lp_solve's wall-clock timeout, so it is skipped when the
+    // caller asked for an iteration-bounded (reproducible) run.
+    if (patterns.size() <= 400 && left > 0.5 && max_iterations < 0) {
       for (size_t c = 0; c < patterns.size(); ++c) set_int(lp, first_pattern_col + static_cast<int>(c), TRUE);
       for (int d = 0; d < D; ++d) set_upbo(lp, d + 1, 0.0);  // no artificial columns in the IP
       set_bb_floorfirst(lp, BRANCH_CEILING);
       set_timeout(lp, std::max<long>(1, static_cast<long>(std::min(left, 5.0))));
+      SeedLpSolveRandom();
       int ip = solve(lp);
       if (ip == OPTIMAL || ip == SUBOPTIMAL || ip == PRESOLVED) {
         get_ptr_variables(lp, &x);

@@ -8,9 +8,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <tuple>
 
+extern "C" REAL rand_uniform(lprec* lp, REAL range);  // exported by liblpsolve55
+
 namespace kinema::opt {
+
+void SeedLpSolveRandom() {
+  static std::once_flag once;
+  std::call_once(once, [] { rand_uniform(nullptr, 1.0); });
+  std::srand(1);
+}
 
 double FractionalKnapsackBound(const std::vector<int>& items, const std::vector<double>& v,
                                const std::vector<double>& ub, const std::vector<Resources>& req, const double cap[3]) {
@@ -238,6 +247,7 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     for (size_t i = 0; i < cand.size() && i < 3; ++i) add_flow(d, cand[i].second);
   }
   set_minim(lp);
+  set_pivoting(lp, PRICER_DEVEX);  // no PRICE_ADAPTIVE: its random perturbation is time-seeded
   // Duals come from the final basis; full sensitivity analysis
   // (PRESOLVE_SENSDUALS) is not needed and costs more than the solve.
   bool converged = false;
@@ -250,13 +260,16 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     if (left <= 0) break;
     set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(left))));
     auto ts = std::chrono::steady_clock::now();
+    SeedLpSolveRandom();
     ret = solve(lp);
     if (getenv("KINEMA_LP_TRACE"))
       fprintf(stderr, "fluid round %d: %d cols %d rows solve %.3fs\n", round, get_Ncolumns(lp), get_Nrows(lp),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count());
     if (ret != OPTIMAL && ret != PRESOLVED) break;
-    REAL* duals = nullptr;
-    if (!get_ptr_sensitivity_rhs(lp, &duals, nullptr, nullptr) || !duals) break;
+    REAL* duals_ptr = nullptr;
+    if (!get_ptr_sensitivity_rhs(lp, &duals_ptr, nullptr, nullptr) || !duals_ptr) break;
+    // Copy: lp_solve frees this array when columns are added below.
+    const std::vector<double> duals(duals_ptr, duals_ptr + get_Nrows(lp));
     last_duals.assign(D, 0.0);
     for (int d = 0; d < D; ++d) last_duals[d] = std::max(0.0, static_cast<double>(duals[d]));
     // Price every omitted flow column: rc = -pi_d - sum_k (r_dk / C_bk) y_bk.

@@ -33,6 +33,12 @@ struct FluidResult {
   bool lagrangian = false;     // bound from LagrangianBound (LP cut short)
 };
 
+// lp_solve perturbs degenerate LPs with rand(), seeding it from the clock on
+// first use (commonlib rand_uniform). Call before every solve(): it triggers
+// that one-time seeding early and then resets rand() to a fixed seed, so
+// equal inputs give equal bases, duals and plans.
+void SeedLpSolveRandom();
+
 FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds);
 
 // A lower bound valid for ANY prices pi >= 0 (Lagrangian relaxation of the

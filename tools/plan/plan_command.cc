@@ -20,7 +20,7 @@ constexpr int kExitInfeasible = 3;
 const char* kUsage =
     "usage: kinemactl plan --snapshot FILE --catalog FILE [--json] [--time-limit SECONDS] [--max-moves N] "
     "[--min-savings FRACTION] [--unknown-node-price P] [--seed N] [--allow-types T1,T2] [--no-spot] "
-    "[--zones Z1,Z2]";
+    "[--zones Z1,Z2] [--max-iterations N]";
 
 std::vector<std::string> SplitList(const std::string& s) {
   std::vector<std::string> out;
@@ -158,6 +158,10 @@ int RunPlanCommand(const std::vector<std::string>& raw) {
       int64_t s;
       if (!value(&v) || !ParseInt(v, &s)) return Usage("--seed needs an integer");
       opt.seed = static_cast<uint64_t>(s);
+    } else if (a == "--max-iterations") {
+      int64_t n;
+      if (!value(&v) || !ParseInt(v, &n) || n < 0) return Usage("--max-iterations needs an integer >= 0");
+      opt.max_iterations = n;
     } else if (a == "--allow-types") {
       if (!value(&v)) return Usage("--allow-types needs a comma-separated list");
       for (auto& t : SplitList(v)) opt.allow_types.push_back(t);
