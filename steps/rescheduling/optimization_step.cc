@@ -1,0 +1,59 @@
+// Step 2: optimization — the placement optimizer on a fresh snapshot with the
+// predicted requests. Journals the plan, its lower bound and gap, and the
+// identity of the cluster it was computed on (node names, pod uids) for the
+// decision step. Journal-only: reconcile re-runs it (a new snapshot, a new
+// plan; nothing outside the journal was touched).
+#include <spdlog/spdlog.h>
+
+#include "engine/snapshot/cluster_snapshot.h"
+#include "engine/workflow/step_context.h"
+#include "steps/optimize/plan.h"
+#include "steps/rescheduling/decision.h"
+#include "steps/rescheduling/rescheduling_workflow.h"
+
+namespace kinema::rescheduling {
+
+StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
+  StepDefinition s;
+  s.name = "optimization";
+  s.retry.max_attempts = 3;
+  s.run = [deps](StepContext& ctx) -> StatusOr<nlohmann::json> {
+    auto snap = TakeClusterSnapshot(*deps.kube);
+    if (!snap.ok()) return snap.status();
+    auto parsed = ParseSnapshot(snap->list);
+    if (!parsed.ok()) return Status::InvalidArgument("cluster snapshot: " + parsed.status().message());
+    const auto& oc = deps.config.optimizer;
+    PlanOptions po;
+    po.time_limit_seconds = static_cast<double>(oc.time_limit.count()) / 1000.0;
+    if (oc.max_moves >= 0) po.max_moves = oc.max_moves;
+    po.seed = oc.seed;
+    po.allow_types = oc.allow_types;
+    po.no_spot = oc.no_spot;
+    po.zones = deps.config.cloud.zones;
+    po.new_node_prefix = deps.config.cloud.instance_prefix + "-";
+    auto plan = OptimizePlacement(*parsed, *deps.catalog, po);
+    ClusterIdentity id = IdentityOf(snap->items());
+    nlohmann::json identity = {{"nodes", id.nodes}, {"pods", id.pods}};
+    if (!plan.ok()) {
+      if (IsInfeasible(plan.status())) {
+        return nlohmann::json{{"finishWorkflow", "infeasible"}, {"reason", plan.status().message()},
+                              {"identity", identity}};
+      }
+      return plan.status();
+    }
+    nlohmann::json pj = PlanToJson(*plan);
+    double gap = plan->lower_bound && *plan->lower_bound > 0
+                     ? (plan->cost_after - *plan->lower_bound) / *plan->lower_bound
+                     : -1;
+    spdlog::info("workflow {}: plan {} $/h -> {} $/h (lower bound {}, gap {:.2f}%), {} moves, solved in {:.2f} s",
+                 ctx.workflow_id(), plan->cost_before, plan->cost_after,
+                 plan->lower_bound ? std::to_string(*plan->lower_bound) : "none", gap * 100, plan->moves,
+                 plan->solve_seconds);
+    return nlohmann::json{{"plan", pj}, {"gap", gap}, {"identity", identity},
+                          {"snapshot", {{"nodes", snap->nodes}, {"pods", snap->pods}, {"takenMs", snap->taken_ms}}}};
+  };
+  s.reconcile = ReconcileByRerunning(s.run);
+  return s;
+}
+
+}  // namespace kinema::rescheduling

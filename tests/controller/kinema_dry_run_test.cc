@@ -1,0 +1,135 @@
+// The kinema controller as a real process against a real kinema-sim API
+// server: one dry-run iteration on an over-provisioned scenario, through
+// leader election, the journal and kinemactl.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/test_support.h"
+
+namespace kinema {
+namespace {
+
+using kinema::testing::BinPath;
+using kinema::testing::RunProcess;
+using kinema::testing::StartProcess;
+using kinema::testing::TempDir;
+using kinema::testing::WaitForFile;
+using kinema::testing::WaitProcess;
+
+std::string Source(const std::string& rel) {
+  const char* d = std::getenv("KINEMA_SOURCE_DIR");
+  return std::string(d ? d : ".") + "/" + rel;
+}
+
+class KinemaDryRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto gen = RunProcess({"/usr/bin/env", "python3", Source("tools/scenarios/make_scenario.py"), "--out", dir_.path()});
+    ASSERT_EQ(gen.exit_code, 0) << gen.err;
+    sim_ = StartProcess({BinPath("kinema-sim"), "--snapshot", dir_.File("snapshot.json"), "--catalog",
+                         dir_.File("catalog.json"), "--listen", "127.0.0.1:0", "--write-kubeconfig",
+                         dir_.File("kubeconfig")},
+                        dir_.File("sim"));
+    ASSERT_TRUE(WaitForFile(dir_.File("kubeconfig"), 20000)) << kinema::testing::ReadFile(dir_.File("sim.err"));
+  }
+  void TearDown() override {
+    if (sim_ > 0) {
+      ::kill(sim_, SIGTERM);
+      WaitProcess(sim_);
+    }
+  }
+  std::string WriteConfig(const std::string& extra) {
+    std::ofstream f(dir_.File("kinema.yaml"));
+    f << "kubeconfig: " << dir_.File("kubeconfig") << "\n"
+      << "journal: " << dir_.File("kinema.db") << "\n"
+      << "catalog: " << dir_.File("catalog.json") << "\n"
+      << "stability:\n  quietWindow: 1s\n  pollInterval: 200ms\n"
+      << "optimizer:\n  timeLimit: 3s\n"
+      << "leaderElection:\n  namespace: kube-system\n"
+      << extra;
+    return dir_.File("kinema.yaml");
+  }
+  TempDir dir_;
+  pid_t sim_ = -1;
+};
+
+TEST_F(KinemaDryRunTest, OneIterationPlansJournalsTheDecisionAndMutatesNothing) {
+  std::string cfg = WriteConfig("decision:\n  maxNodesRetired: 25\n  maxPodsMoved: 1000\n");
+  auto r = RunProcess({BinPath("kinema"), "--config", cfg, "--once", "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto list = RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "--json", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  auto j = nlohmann::json::parse(list.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["type"], "kinema-rescheduling");
+  EXPECT_EQ(j[0]["status"], "completed");
+  EXPECT_EQ(j[0]["outcome"], "dry_run");
+  auto show = nlohmann::json::parse(
+      RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "--json", "show", j[0]["id"]}).out);
+  ASSERT_EQ(show["steps"].size(), 4u);
+  for (const auto& s : show["steps"]) EXPECT_EQ(s["status"], "succeeded") << s.dump();
+  const auto& decision = show["steps"][3];
+  EXPECT_EQ(decision["name"], "decision");
+  // The numbers behind the decision are in the journal.
+  const auto& d = decision["result"];
+  EXPECT_EQ(d["verdict"], "proceed");
+  EXPECT_GT(d["savings"].get<double>(), 0.10);
+  EXPECT_GT(d["nodesRetired"].get<int>(), 0);
+  EXPECT_DOUBLE_EQ(d["change"].get<double>(), 0.0);
+  const auto& plan = show["steps"][2]["result"]["plan"];
+  EXPECT_LE(plan["lowerBound"].get<double>(), plan["costPerHourAfter"].get<double>() + 1e-9);
+  // The epoch came from the Lease, and nothing in the cluster was touched.
+  EXPECT_GE(show["steps"][0]["epoch"].get<int64_t>(), 1);
+  std::string kc = kinema::testing::ReadFile(dir_.File("kubeconfig"));
+  size_t at = kc.find("http");
+  ASSERT_NE(at, std::string::npos);
+  std::string server = kc.substr(at, kc.find_first_of("\"' \n", at) - at);
+  auto rep = RunProcess({"/usr/bin/curl", "-s", server + "/sim/v1/report"});
+  auto rj = nlohmann::json::parse(rep.out, nullptr, false);
+  ASSERT_FALSE(rj.is_discarded()) << rep.out;
+  EXPECT_EQ(rj["nodes"], 20);
+  EXPECT_EQ(rj["cloud"]["instancesCreated"], 0);
+  EXPECT_EQ(rj["evictions"]["accepted"], 0);
+  EXPECT_EQ(RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "verify"}).exit_code, 0);
+}
+
+TEST_F(KinemaDryRunTest, DisruptionBeyondTheRetireBudgetCompletesAsNoAction) {
+  std::string cfg = WriteConfig("decision:\n  maxNodesRetired: 2\n");
+  auto r = RunProcess({BinPath("kinema"), "--config", cfg, "--once", "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(
+      RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "--json", "show",
+                  nlohmann::json::parse(RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "--json",
+                                                    "list"}).out)[0]["id"]}).out);
+  EXPECT_EQ(j["outcome"], "no_action");
+  EXPECT_NE(j["steps"][3]["result"]["reason"].get<std::string>().find("budget is 2"), std::string::npos);
+}
+
+TEST_F(KinemaDryRunTest, HighMinSavingsCompletesAsNoAction) {
+  std::string cfg = WriteConfig("decision:\n  minSavings: 0.95\n");
+  auto r = RunProcess({BinPath("kinema"), "--config", cfg, "--once", "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(
+      RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "--json", "list"}).out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["outcome"], "no_action");
+}
+
+TEST_F(KinemaDryRunTest, BadConfigAndFlagsAreRejectedWithExitCode2) {
+  EXPECT_EQ(RunProcess({BinPath("kinema"), "--help"}).exit_code, 0);
+  EXPECT_EQ(RunProcess({BinPath("kinema"), "--bogus"}).exit_code, 2);
+  std::string cfg = WriteConfig("decision:\n  minSaving: 0.2\n");
+  auto r = RunProcess({BinPath("kinema"), "--config", cfg, "--once", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("decision.minSaving: unknown key (did you mean minSavings?)"), std::string::npos) << r.err;
+  std::string good = WriteConfig("");
+  auto live = RunProcess({BinPath("kinema"), "--config", good, "--once"});
+  EXPECT_EQ(live.exit_code, 2) << "this build refuses to run without --dry-run";
+  EXPECT_FALSE(WaitForFile(dir_.File("kinema.db"), 0));
+}
+
+}  // namespace
+}  // namespace kinema

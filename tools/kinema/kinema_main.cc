@@ -1,0 +1,234 @@
+// kinema: the controller (operations.md).
+//
+//   kinema --config FILE [--once] [--dry-run]
+//
+// Opens the journal (the only writer), elects a leader through the
+// kube-system/kinema Lease (its epoch fences the journal), and runs
+// rescheduling iterations as durable workflows: an unfinished one is resumed
+// first; then, with --once, the process exits 0 after one iteration reaches
+// a terminal state; otherwise it loops with loop.cooldown between
+// iterations until SIGTERM (safe-point stop, exit 0).
+//
+// This build contains the planning half of the iteration (stability wait,
+// prediction, optimization, decision); it runs in dry-run mode and refuses
+// to start without it (exit 2) rather than pretend to execute a plan.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "engine/catalog/catalog.h"
+#include "engine/common/flags.h"
+#include "engine/common/logging.h"
+#include "engine/config/controller_config.h"
+#include "engine/kube/client.h"
+#include "engine/kube/leader_elector.h"
+#include "engine/kube/rest_config.h"
+#include "engine/runtime/workflow_service.h"
+#include "engine/workflow/forwarding_epoch_provider.h"
+#include "engine/workflow/static_epoch_provider.h"
+#include "steps/rescheduling/rescheduling_workflow.h"
+
+using namespace kinema;
+
+namespace {
+
+const char* kUsage =
+    "Usage: kinema --config FILE [--once] [--dry-run]\n"
+    "Kinema: durable, cost-aware rescheduling of a Kubernetes cluster.\n"
+    "Each iteration (stability wait, prediction, optimization, decision, ...) is a\n"
+    "durable workflow journaled to SQLite; inspect and steer it with kinemactl.\n\nFlags:\n";
+
+std::string IterationId() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "iteration-%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+std::string Identity(const ControllerConfig& c) {
+  if (!c.leader_election.identity.empty()) return c.leader_election.identity;
+  const char* pod = std::getenv("POD_NAME");
+  char host[256] = {0};
+  ::gethostname(host, sizeof(host) - 1);
+  return std::string(pod && *pod ? pod : host) + "-" + std::to_string(::getpid());
+}
+
+// Set once the process is shutting down on purpose (lease release is not a loss).
+std::atomic<bool>& stopping_flag() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+// Waits until the epoch provider holds an epoch (or stop). False on stop.
+bool AwaitLeadership(WorkflowEngine& engine, const EpochProvider& epochs) {
+  bool logged = false;
+  while (!engine.stop_requested()) {
+    if (epochs.Current()) return true;
+    if (!logged) spdlog::info("waiting to become leader");
+    logged = true;
+    engine.WaitForWork(500);
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  FlagSet flags;
+  flags.AddString("config", "", "YAML configuration (see README: configuration reference)");
+  flags.AddBool("once", "run one iteration (resuming an unfinished one first) and exit");
+  flags.AddBool("dry-run", "plan and journal, mutate nothing");
+  flags.AddBool("help", "show this help");
+  Status ps = flags.Parse(std::vector<std::string>(argv + 1, argv + argc), 0);
+  if (!ps.ok()) {
+    std::fprintf(stderr, "kinema: %s (see --help)\n", ps.message().c_str());
+    return 2;
+  }
+  if (flags.GetBool("help")) {
+    std::cout << kUsage << flags.Usage();
+    return 0;
+  }
+  if (flags.Get("config").empty()) {
+    std::fprintf(stderr, "kinema: --config FILE is required (see --help)\n");
+    return 2;
+  }
+  auto cfg = LoadControllerConfig(flags.Get("config"));
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "kinema: %s\n", cfg.status().message().c_str());
+    return 2;
+  }
+  bool dry_run = flags.GetBool("dry-run") || cfg->dry_run;
+  if (!dry_run) {
+    std::fprintf(stderr,
+                 "kinema: this build plans only (node boot, labeling, deployment patch and drain are not in it "
+                 "yet); run with --dry-run or dryRun: true\n");
+    return 2;
+  }
+  SetupLogging(cfg->logging.format, cfg->logging.level);
+
+  auto catalog = LoadCatalogFile(cfg->catalog);
+  if (!catalog.ok()) {
+    spdlog::error("catalog {}: {}", cfg->catalog, catalog.status().message());
+    return 1;
+  }
+  auto rest = cfg->kubeconfig.empty() ? kube::LoadInClusterConfig() : kube::LoadKubeconfig(cfg->kubeconfig);
+  if (!rest.ok()) {
+    spdlog::error("kubernetes config: {}", rest.status().message());
+    return 1;
+  }
+  auto client = kube::Client::Create(*rest);
+  if (!client.ok()) {
+    spdlog::error("kubernetes client: {}", client.status().message());
+    return 1;
+  }
+
+  rescheduling::ReschedulingDeps deps;
+  deps.kube = client->get();
+  deps.catalog = &*catalog;
+  deps.config = *cfg;
+  deps.dry_run = dry_run;
+  WorkflowRegistry registry;
+  Status rs = registry.Register(rescheduling::MakeReschedulingWorkflow(deps));
+  if (!rs.ok()) {
+    spdlog::error("{}", rs.ToString());
+    return 1;
+  }
+
+  ForwardingEpochProvider epochs;
+  ServiceOptions so;
+  so.journal_path = cfg->journal;
+  WorkflowService service(so, &registry, &epochs, EngineOptions{});
+  Status os = service.Open();
+  if (!os.ok()) {
+    spdlog::error("cannot start: {}", os.ToString());
+    return 1;
+  }
+
+  std::unique_ptr<kube::LeaderElector> elector;
+  StaticEpochProvider single(service.journal().FenceEpoch() + 1, "single");
+  if (cfg->leader_election.enabled) {
+    kube::LeaderElectionConfig lc;
+    lc.lease_namespace = cfg->leader_election.namespace_;
+    lc.lease_name = cfg->leader_election.name;
+    lc.identity = Identity(*cfg);
+    lc.lease_duration = cfg->leader_election.lease_duration;
+    lc.renew_deadline = cfg->leader_election.renew_deadline;
+    lc.retry_period = cfg->leader_election.retry_period;
+    lc.min_epoch = service.journal().FenceEpoch() + 1;
+    WorkflowEngine* engine = &service.engine();
+
+    lc.on_started_leading = [](const Epoch& e) { spdlog::info("leading with epoch {}", e.value); };
+    lc.on_stopped_leading = [engine](const Epoch& e) {
+      if (stopping_flag().load()) {
+        spdlog::info("released the leader lease (epoch {})", e.value);
+        return;
+      }
+      spdlog::error("lost leadership (epoch {}): stopping all work", e.value);
+      engine->RequestStop();
+    };
+    auto el = kube::LeaderElector::Create(client->get(), lc);
+    if (!el.ok()) {
+      spdlog::error("leader election: {}", el.status().message());
+      return 1;
+    }
+    elector = std::move(*el);
+    (*client)->SetMutationGate(elector.get());
+    epochs.SetTarget(elector.get());
+    elector->Start();
+  } else {
+    spdlog::warn("leader election disabled: this process assumes it is the only controller (epoch {})",
+                 single.Current()->value);
+    epochs.SetTarget(&single);
+  }
+
+  bool once = flags.GetBool("once");
+  int rc = service.Run([&](WorkflowEngine& engine) -> Status {
+    while (!engine.stop_requested()) {
+      if (!AwaitLeadership(engine, epochs)) return Status::OK();
+      // Resume unfinished iterations first.
+      auto running = engine.journal()->WorkflowIds("running");
+      if (!running.ok()) return running.status();
+      std::string id;
+      if (!running->empty()) {
+        id = running->front();
+        spdlog::info("resuming unfinished iteration {}", id);
+      } else {
+        auto paused = engine.journal()->WorkflowIds("paused");
+        if (!paused.ok()) return paused.status();
+        if (!paused->empty()) {
+          // Never start a new iteration over a paused one (it may be mid-rollout).
+          if (once) {
+            return Status::FailedPrecondition("iteration " + paused->front() +
+                                              " is paused; resume or abort it with kinemactl");
+          }
+          spdlog::warn("iteration {} is paused; no new iteration starts until it is resumed or aborted",
+                       paused->front());
+          engine.WaitForWork(static_cast<int>(cfg->loop.cooldown.count()));
+          continue;
+        }
+        id = IterationId();
+        auto v = engine.Start(rescheduling::kWorkflowType, id, {{"dryRun", dry_run}});
+        if (!v.ok()) return v.status();
+      }
+      auto v = engine.Run(id);
+      if (!v.ok()) return v.status();
+      spdlog::info("iteration {} is {}{}", id, v->status, v->outcome.empty() ? "" : " (" + v->outcome + ")");
+      if (once && v->IsTerminal()) return Status::OK();
+      if (once && !v->IsTerminal() && engine.stop_requested()) return Status::OK();
+      if (v->status == "running") continue;  // e.g. interrupted; re-evaluate
+      engine.WaitForWork(static_cast<int>(cfg->loop.cooldown.count()));
+    }
+    return Status::OK();
+  });
+  if (elector) {
+    stopping_flag().store(true);
+    elector->Stop();
+  }
+  return rc;
+}
