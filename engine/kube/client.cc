@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -324,8 +326,15 @@ StatusOr<Json> Client::GetAndUpdate(const ResourceKind& kind, std::string_view n
     if (updated.ok()) return updated;
     last = updated.status();
     if (last.code() != Status::Code::kConflict) return last;
-    spdlog::info("kube update {}: conflict on attempt {} of {}, re-reading", ObjectRef(kind, ns, name), attempt,
-                 max_attempts);
+    if (attempt == max_attempts) break;
+    // Full jitter (5 ms .. 5 ms * 2^attempt, capped at 320 ms) so writers that
+    // collided do not collide again in lockstep.
+    thread_local std::mt19937 rng{std::random_device{}()};
+    const int cap_ms = std::min(320, 5 << std::min(attempt, 6));
+    const int wait_ms = std::uniform_int_distribution<int>(5, cap_ms)(rng);
+    spdlog::info("kube update {}: conflict on attempt {} of {}, re-reading in {} ms", ObjectRef(kind, ns, name),
+                 attempt, max_attempts, wait_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
   }
   return Status::Conflict("update " + ObjectRef(kind, ns, name) + ": still conflicting after " +
                           std::to_string(max_attempts) + " attempts: " + last.message());
