@@ -8,7 +8,7 @@ namespace kinema::sim {
 
 const char* SimUsage() {
   return "Usage: kinema-sim --snapshot FILE --catalog FILE --listen HOST:PORT --write-kubeconfig PATH\n"
-         "                  [--time-scale X] [--faults FILE] [--seed N] [--tls]\n"
+         "                  [--time-scale X] [--faults FILE] [--seed N] [--tls] [--scenario FILE]\n"
          "\n"
          "An in-memory Kubernetes API server (a simulated cluster) for Kinema's tests.\n"
          "\n"
@@ -18,7 +18,8 @@ const char* SimUsage() {
          "  --write-kubeconfig PATH  write a kubeconfig for this server (after it listens)\n"
          "  --time-scale X           simulated seconds per wall-clock second (default 1)\n"
          "  --faults FILE            fault-injection rules (JSON; see tools/kinema-sim/README.md)\n"
-         "  --seed N                 seed for fault injection (default 1)\n"
+         "  --seed N                 seed for fault injection and the simulated world (default 1)\n"
+         "  --scenario FILE          usage profiles, cloud settings, timed events (JSON; tools/scenarios/README.md)\n"
          "  --tls                    serve HTTPS with a self-signed CA written beside the kubeconfig\n"
          "  --token TOKEN            bearer token to require (default: random)\n"
          "  --watch-history N        events kept for watch resumption before 410 Gone (default 20000)\n"
@@ -44,6 +45,7 @@ ParseOutcome ParseSimOptions(int argc, char** argv, SimOptions* out, std::string
       {"--catalog", [&](const std::string& v) { out->catalog = v; return !v.empty(); }},
       {"--write-kubeconfig", [&](const std::string& v) { out->kubeconfig = v; return !v.empty(); }},
       {"--faults", [&](const std::string& v) { out->faults = v; return !v.empty(); }},
+      {"--scenario", [&](const std::string& v) { out->scenario = v; return !v.empty(); }},
       {"--token", [&](const std::string& v) { out->token = v; return !v.empty(); }},
       {"--log-level", [&](const std::string& v) { out->log_level = v; return !v.empty(); }},
       {"--listen",

@@ -1,6 +1,8 @@
 // Command-line flags of kinema-sim (operations.md):
 //   --snapshot FILE --catalog FILE --listen HOST:PORT --write-kubeconfig PATH
 //   [--time-scale X] [--faults FILE] [--seed N] [--tls]
+// plus --scenario FILE (usage profiles, cloud settings, timed events: see
+// tools/scenarios/README.md; each sim component reads its own section),
 // plus simulator-specific extras: --token T (fixed bearer token; default
 // random), --watch-history N (events kept for watch resumption; default
 // 20000), --threads N (io threads; default 2), --log-level LEVEL.
@@ -21,6 +23,7 @@ struct SimOptions {
   std::string kubeconfig;
   double time_scale = 1.0;
   std::string faults;
+  std::string scenario;
   uint64_t seed = 1;
   bool tls = false;
   std::string token;

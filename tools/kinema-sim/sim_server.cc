@@ -1,6 +1,8 @@
 #include "tools/kinema-sim/sim_server.h"
 
 #include <openssl/rand.h>
+#include <fstream>
+#include <sstream>
 #include <spdlog/spdlog.h>
 
 #include "tools/kinema-sim/discovery.h"
@@ -36,6 +38,17 @@ HttpResponse TextResponse(int status, const std::string& text) {
 
 }  // namespace
 
+StatusOr<nlohmann::json> LoadScenarioFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("scenario " + path + ": cannot open");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  nlohmann::json doc = nlohmann::json::parse(buf.str(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Status::InvalidArgument("scenario " + path + ": not valid JSON");
+  if (!doc.is_object()) return Status::InvalidArgument("scenario " + path + ": top level must be an object");
+  return doc;
+}
+
 SimServer::SimServer(SimOptions options)
     : options_(std::move(options)),
       clock_(options_.time_scale),
@@ -66,6 +79,11 @@ Status SimServer::Start() {
     faults_ = std::make_unique<FaultInjector>(rules.value(), options_.seed);
     spdlog::info("fault injection: {} rule(s), seed {}", rules.value().size(), options_.seed);
   }
+  if (!options_.scenario.empty()) {
+    auto scenario = LoadScenarioFile(options_.scenario);
+    if (!scenario.ok()) return scenario.status();
+    scenario_ = std::move(scenario).value();
+  }
   auto summary = LoadSnapshotFile(options_.snapshot, &registry_);
   if (!summary.ok()) return summary.status();
   std::string counts;
@@ -94,6 +112,11 @@ Status SimServer::Start() {
     terminator_ = std::make_unique<PodTerminator>(&registry_, &http_->io());
     terminator_->Start();
   }
+  for (SimComponent* c : components_) {
+    KINEMA_RETURN_IF_ERROR(c->Start(*this).WithContext("start " + c->Name()));
+    ++started_components_;
+    spdlog::info("sim component {} started", c->Name());
+  }
   KubeconfigParams kp{ServerUrl(), token_, ca_path};
   KINEMA_RETURN_IF_ERROR(
       WriteFileAtomically(options_.kubeconfig, RenderKubeconfig(kp), 0600).WithContext("write kubeconfig"));
@@ -103,6 +126,7 @@ Status SimServer::Start() {
 }
 
 void SimServer::Stop() {
+  while (started_components_ > 0) components_[--started_components_]->Stop();
   if (terminator_) terminator_->Stop();
   if (http_) http_->Stop();
 }

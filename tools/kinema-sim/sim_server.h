@@ -20,6 +20,8 @@
 #pragma once
 
 #include <functional>
+
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,11 +34,16 @@
 #include "tools/kinema-sim/pod_terminator.h"
 #include "tools/kinema-sim/pricing.h"
 #include "tools/kinema-sim/registry.h"
+#include "tools/kinema-sim/sim_component.h"
 #include "tools/kinema-sim/sim_clock.h"
 #include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/sim_stats.h"
 
 namespace kinema::sim {
+
+// Reads a --scenario file: a JSON object (NotFound / InvalidArgument naming
+// the file otherwise).
+StatusOr<nlohmann::json> LoadScenarioFile(const std::string& path);
 
 class SimServer : public RequestHandler {
  public:
@@ -48,6 +55,8 @@ class SimServer : public RequestHandler {
   // Serves every path starting with `prefix`. Register before Start().
   void AddRoute(const std::string& prefix, bool require_auth, RouteHandler handler);
   bool builtin_pod_terminator = true;
+  // Registers a component (not owned; must outlive the server). Before Start().
+  void AddComponent(SimComponent* component) { components_.push_back(component); }
 
   // Loads snapshot, catalog and faults, listens, writes the kubeconfig.
   Status Start();
@@ -63,6 +72,9 @@ class SimServer : public RequestHandler {
   SimStats& stats() { return stats_; }
   const NodePricer& pricer() const { return pricer_; }
   boost::asio::io_context& io() { return http_->io(); }
+  const SimOptions& options() const { return options_; }
+  // The --scenario document (a JSON object; {} when no scenario was given).
+  const nlohmann::json& scenario() const { return scenario_; }
 
   // RequestHandler
   std::chrono::milliseconds DelayFor(const HttpRequest& req) override;
@@ -88,6 +100,9 @@ class SimServer : public RequestHandler {
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<PodTerminator> terminator_;
   std::vector<Route> routes_;
+  std::vector<SimComponent*> components_;
+  size_t started_components_ = 0;
+  nlohmann::json scenario_ = nlohmann::json::object();
   std::string token_;
   std::string tls_cert_pem_, tls_key_pem_;
 };
