@@ -41,8 +41,13 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   kinema::sim::SimServer server(options);
+  // Living-cluster parts (issue 4): each registers its routes here and is
+  // started by server.Start() in registration order (sim_component.h).
+  // -- parts begin
+  // -- parts end
   kinema::Status st = server.Start();
   if (!st.ok()) {
+    server.Stop();
     std::fprintf(stderr, "kinema-sim: %s\n", st.ToString().c_str());
     bool usage = st.code() == kinema::Status::Code::kInvalidArgument || st.code() == kinema::Status::Code::kNotFound;
     return usage ? 2 : 1;
