@@ -32,6 +32,27 @@ const nlohmann::json& StepContext::ResultOf(const std::string& name) const {
   return kNull;
 }
 
+const nlohmann::json& StepContext::IntentInput() const {
+  static const nlohmann::json kNull;
+  for (const auto& s : view_->steps) {
+    if (s.index == step_index_) return s.intent_input;
+  }
+  return kNull;
+}
+
+Status StepContext::AbortWorkflow(const std::string& reason) {
+  OperatorCommand cmd;
+  cmd.command = "abort";
+  cmd.workflow_id = view_->id;
+  cmd.reason = "step " + step_name_ + ": " + reason;
+  cmd.identity = "kinema";
+  cmd.via = "step";
+  auto outcome = engine_->Command(cmd);
+  if (!outcome.ok()) return outcome.status().WithContext("request abort of " + view_->id);
+  if (!outcome->accepted) return Status::FailedPrecondition("abort of " + view_->id + " refused: " + outcome->message);
+  return Status::Aborted(reason);
+}
+
 Status StepContext::Checkpoint() { return engine_->ControlStatus(view_->id); }
 
 Status StepContext::CheckEpoch() {

@@ -46,6 +46,18 @@ class StepContext {
   // Result of an earlier step of this workflow (null if it has none).
   const nlohmann::json& ResultOf(const std::string& step_name) const;
 
+  // The input journaled with this step's latest intent (null if none). While
+  // StepDefinition::intent_input runs it is the PREVIOUS attempt's input, so
+  // a step can carry facts recorded before its first effect (e.g. the
+  // original spec of what it is about to patch) across retries and restarts.
+  const nlohmann::json& IntentInput() const;
+
+  // The step gives up on the whole workflow: journals an abort request
+  // (audited as identity "kinema", via "step") and returns Aborted(reason),
+  // which the step must return unchanged; the engine then runs the
+  // compensations of the started steps, as for `kinemactl abort`.
+  Status AbortWorkflow(const std::string& reason);
+
   Status Checkpoint();
   Status CheckEpoch();
   Status SleepFor(const std::string& timer_name, std::chrono::milliseconds duration);

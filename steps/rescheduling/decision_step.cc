@@ -36,7 +36,7 @@ StepDefinition MakeDecisionStep(const ReschedulingDeps& deps) {
       out["finishWorkflow"] = "discarded";
     } else if (d.verdict == "no_action") {
       out["finishWorkflow"] = "no_action";
-    } else if (deps.dry_run) {
+    } else if (deps.dry_run || ctx.workflow_input().value("dryRun", false)) {
       out["finishWorkflow"] = "dry_run";
       out["reason"] = "dry run: would proceed — " + d.reason;
     }
@@ -50,7 +50,8 @@ WorkflowType MakeReschedulingWorkflow(const ReschedulingDeps& deps) {
   WorkflowType t;
   t.name = kWorkflowType;
   t.steps = {MakeStabilityWaitStep(deps), MakePredictionStep(deps), MakeOptimizationStep(deps),
-             MakeDecisionStep(deps)};
+             MakeDecisionStep(deps),     MakeNodeBootStep(deps),   MakeLabelingStep(deps),
+             MakeDeploymentPatchStep(deps), MakeDrainDeleteStep(deps)};
   return t;
 }
 

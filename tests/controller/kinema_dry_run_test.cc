@@ -69,8 +69,9 @@ TEST_F(KinemaDryRunTest, OneIterationPlansJournalsTheDecisionAndMutatesNothing) 
   EXPECT_EQ(j[0]["outcome"], "dry_run");
   auto show = nlohmann::json::parse(
       RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "--json", "show", j[0]["id"]}).out);
-  ASSERT_EQ(show["steps"].size(), 4u);
-  for (const auto& s : show["steps"]) EXPECT_EQ(s["status"], "succeeded") << s.dump();
+  ASSERT_EQ(show["steps"].size(), 8u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(show["steps"][i]["status"], "succeeded") << show["steps"][i].dump();
+  for (int i = 4; i < 8; ++i) EXPECT_EQ(show["steps"][i]["status"], "skipped") << show["steps"][i].dump();
   const auto& decision = show["steps"][3];
   EXPECT_EQ(decision["name"], "decision");
   // The numbers behind the decision are in the journal.
@@ -125,9 +126,10 @@ TEST_F(KinemaDryRunTest, BadConfigAndFlagsAreRejectedWithExitCode2) {
   auto r = RunProcess({BinPath("kinema"), "--config", cfg, "--once", "--dry-run"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("decision.minSaving: unknown key (did you mean minSavings?)"), std::string::npos) << r.err;
-  std::string good = WriteConfig("");
-  auto live = RunProcess({BinPath("kinema"), "--config", good, "--once"});
-  EXPECT_EQ(live.exit_code, 2) << "this build refuses to run without --dry-run";
+  std::string aws = WriteConfig("cloud:\n  provider: aws\n  project: p\n");
+  auto bad_cloud = RunProcess({BinPath("kinema"), "--config", aws, "--once"});
+  EXPECT_EQ(bad_cloud.exit_code, 2);
+  EXPECT_NE(bad_cloud.err.find("cloud.provider: 'aws' is not one of gce"), std::string::npos) << bad_cloud.err;
   EXPECT_FALSE(WaitForFile(dir_.File("kinema.db"), 0));
 }
 

@@ -9,9 +9,9 @@
 // a terminal state; otherwise it loops with loop.cooldown between
 // iterations until SIGTERM (safe-point stop, exit 0).
 //
-// This build contains the planning half of the iteration (stability wait,
-// prediction, optimization, decision); it runs in dry-run mode and refuses
-// to start without it (exit 2) rather than pretend to execute a plan.
+// The cloud provider (GCE Compute REST) is built from the cloud.* keys;
+// without cloud.project the controller still runs, and a plan that boots or
+// deletes an instance fails its step with that reason.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -21,6 +21,8 @@
 #include <iostream>
 
 #include "engine/catalog/catalog.h"
+#include "engine/cloud/gce_provider.h"
+#include "engine/cloud/token_source.h"
 #include "engine/common/flags.h"
 #include "engine/common/logging.h"
 #include "engine/config/controller_config.h"
@@ -77,6 +79,30 @@ bool AwaitLeadership(WorkflowEngine& engine, const EpochProvider& epochs) {
   return false;
 }
 
+// The GCE provider from config: tokens from cloud.tokenFile, else — for the
+// real endpoint — the metadata server; a custom endpoint without a token
+// file (a simulator or a proxy that adds credentials) gets no token.
+StatusOr<std::unique_ptr<cloud::CloudProvider>> MakeCloudProvider(const ControllerConfig::Cloud& c) {
+  if (c.project.empty()) return std::unique_ptr<cloud::CloudProvider>();
+  if (c.provider != "gce") return Status::InvalidArgument("cloud.provider: unsupported provider '" + c.provider + "' (gce)");
+  auto http = std::make_shared<const http::HttpClient>();
+  std::unique_ptr<cloud::TokenSource> tokens;
+  if (!c.token_file.empty()) {
+    tokens = cloud::NewFileTokenSource(c.token_file);
+  } else if (c.endpoint.empty()) {
+    tokens = std::make_unique<cloud::MetadataTokenSource>(http, cloud::MetadataTokenOptions{});
+  } else {
+    tokens = cloud::NewNoTokenSource();
+  }
+  cloud::GceOptions o;
+  if (!c.endpoint.empty()) o.endpoint = c.endpoint;
+  o.project = c.project;
+  o.zones = c.zones;
+  auto p = cloud::GceCloudProvider::Create(o, std::move(tokens), http);
+  if (!p.ok()) return p.status();
+  return std::unique_ptr<cloud::CloudProvider>(std::move(*p));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,12 +130,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   bool dry_run = flags.GetBool("dry-run") || cfg->dry_run;
-  if (!dry_run) {
-    std::fprintf(stderr,
-                 "kinema: this build plans only (node boot, labeling, deployment patch and drain are not in it "
-                 "yet); run with --dry-run or dryRun: true\n");
-    return 2;
-  }
   SetupLogging(cfg->logging.format, cfg->logging.level);
 
   auto catalog = LoadCatalogFile(cfg->catalog);
@@ -128,8 +148,20 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  auto cloud = MakeCloudProvider(cfg->cloud);
+  if (!cloud.ok()) {
+    spdlog::error("cloud: {}", cloud.status().message());
+    return cloud.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  if (*cloud) {
+    spdlog::info("cloud provider: {}", (*cloud)->Describe());
+  } else {
+    spdlog::warn("cloud.project is not set: iterations that boot or delete instances will fail at that step");
+  }
+
   rescheduling::ReschedulingDeps deps;
   deps.kube = client->get();
+  deps.cloud = cloud->get();
   deps.catalog = &*catalog;
   deps.config = *cfg;
   deps.dry_run = dry_run;
