@@ -5,6 +5,8 @@
 // plan; nothing outside the journal was touched).
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "engine/snapshot/cluster_snapshot.h"
 #include "engine/workflow/step_context.h"
 #include "steps/optimize/plan.h"
@@ -13,6 +15,38 @@
 
 namespace kinema::rescheduling {
 
+namespace {
+
+// Operator exclusions (exclusions.namespaces, exclusions.labelSelector) make
+// pods immovable for the planner, exactly like kinema.io/do-not-disrupt:
+// the annotation is added to the snapshot copy (never to the cluster). The
+// label selector is evaluated by the API server (labelSelector on a list),
+// so its syntax is Kubernetes' own. Returns how many pods were excluded.
+StatusOr<int> ApplyExclusions(const ReschedulingDeps& deps, nlohmann::json* list) {
+  const auto& ex = deps.config.exclusions;
+  std::set<std::string> namespaces(ex.namespaces.begin(), ex.namespaces.end());
+  std::set<std::string> uids;
+  if (!ex.label_selector.empty()) {
+    kube::ListOptions lo;
+    lo.label_selector = ex.label_selector;
+    auto pods = deps.kube->List(kube::resources::kPods, "", lo);
+    if (!pods.ok()) return pods.status().WithContext("exclusions.labelSelector " + ex.label_selector);
+    for (const auto& p : pods->items) uids.insert(p["metadata"].value("uid", ""));
+  }
+  int n = 0;
+  for (auto& item : (*list)["items"]) {
+    if (item.value("kind", "") != "Pod") continue;
+    auto& meta = item["metadata"];
+    if (!namespaces.count(meta.value("namespace", "")) && !uids.count(meta.value("uid", ""))) continue;
+    if (!meta.contains("annotations") || !meta["annotations"].is_object()) meta["annotations"] = nlohmann::json::object();
+    meta["annotations"]["kinema.io/do-not-disrupt"] = "true";
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
 StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
   StepDefinition s;
   s.name = "optimization";
@@ -20,6 +54,8 @@ StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
   s.run = [deps](StepContext& ctx) -> StatusOr<nlohmann::json> {
     auto snap = TakeClusterSnapshot(*deps.kube);
     if (!snap.ok()) return snap.status();
+    auto excluded = ApplyExclusions(deps, &snap->list);
+    if (!excluded.ok()) return excluded.status();
     auto parsed = ParseSnapshot(snap->list);
     if (!parsed.ok()) return Status::InvalidArgument("cluster snapshot: " + parsed.status().message());
     const auto& oc = deps.config.optimizer;
@@ -49,7 +85,7 @@ StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
                  ctx.workflow_id(), plan->cost_before, plan->cost_after,
                  plan->lower_bound ? std::to_string(*plan->lower_bound) : "none", gap * 100, plan->moves,
                  plan->solve_seconds);
-    return nlohmann::json{{"plan", pj}, {"gap", gap}, {"identity", identity},
+    return nlohmann::json{{"plan", pj}, {"gap", gap}, {"identity", identity}, {"excludedPods", *excluded},
                           {"snapshot", {{"nodes", snap->nodes}, {"pods", snap->pods}, {"takenMs", snap->taken_ms}}}};
   };
   s.reconcile = ReconcileByRerunning(s.run);

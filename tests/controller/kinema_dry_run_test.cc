@@ -49,6 +49,7 @@ class KinemaDryRunTest : public ::testing::Test {
       << "stability:\n  quietWindow: 1s\n  pollInterval: 200ms\n"
       << "optimizer:\n  timeLimit: 3s\n"
       << "leaderElection:\n  namespace: kube-system\n"
+      << "server:\n  address: 127.0.0.1:0\n"
       << extra;
     return dir_.File("kinema.yaml");
   }

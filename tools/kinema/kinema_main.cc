@@ -30,6 +30,8 @@
 #include "engine/kube/leader_elector.h"
 #include "engine/kube/rest_config.h"
 #include "engine/runtime/workflow_service.h"
+#include "engine/status/metrics.h"
+#include "engine/status/status_server.h"
 #include "engine/workflow/forwarding_epoch_provider.h"
 #include "engine/workflow/static_epoch_provider.h"
 #include "steps/rescheduling/rescheduling_workflow.h"
@@ -101,6 +103,40 @@ StatusOr<std::unique_ptr<cloud::CloudProvider>> MakeCloudProvider(const Controll
   auto p = cloud::GceCloudProvider::Create(o, std::move(tokens), http);
   if (!p.ok()) return p.status();
   return std::unique_ptr<cloud::CloudProvider>(std::move(*p));
+}
+
+void DescribeMetrics(Metrics& m) {
+  m.Describe("kinema_leader", "gauge", "1 while this process holds the leader lease (and so may act).");
+  m.Describe("kinema_iterations_total", "counter", "Iterations that reached a terminal state, by outcome.");
+  m.Describe("kinema_cost_per_hour", "gauge",
+             "Cluster cost per hour of the last planned iteration: before, and as planned.");
+  m.Describe("kinema_nodes_booted_total", "counter", "Nodes booted by iterations.");
+  m.Describe("kinema_nodes_retired_total", "counter", "Nodes drained and deleted by iterations.");
+  m.Describe("kinema_deployments_patched_total", "counter", "Deployment rollouts started by iterations.");
+  m.Describe("kinema_plan_gap", "gauge", "Relative gap between the last plan and its lower bound.");
+}
+
+// Updates the metrics from a workflow that just ran (terminal or not).
+void RecordIteration(Metrics& m, const WorkflowView& v) {
+  if (!v.IsTerminal()) return;
+  m.Add("kinema_iterations_total", {{"outcome", v.outcome.empty() ? v.status : v.outcome}});
+  for (const auto& s : v.steps) {
+    if (s.status != "succeeded" || !s.result.is_object()) continue;
+    if (s.name == "optimization" && s.result.contains("plan")) {
+      m.Set("kinema_cost_per_hour", {{"phase", "before"}}, s.result["plan"].value("costPerHourBefore", 0.0));
+      m.Set("kinema_cost_per_hour", {{"phase", "planned"}}, s.result["plan"].value("costPerHourAfter", 0.0));
+      m.Set("kinema_plan_gap", {}, s.result.value("gap", -1.0));
+    } else if (s.name == "node-boot") {
+      m.Add("kinema_nodes_booted_total", {}, static_cast<double>(s.result.value("booted", nlohmann::json::array()).size()));
+    } else if (s.name == "deployment-patch") {
+      m.Add("kinema_deployments_patched_total", {},
+            static_cast<double>(s.result.value("deployments", nlohmann::json::array()).size()));
+    } else if (s.name == "drain-and-delete") {
+      int n = 0;
+      for (const auto& e : s.result.value("nodes", nlohmann::json::array())) n += e.value("outcome", "") != "kept";
+      m.Add("kinema_nodes_retired_total", {}, n);
+    }
+  }
 }
 
 }  // namespace
@@ -219,6 +255,31 @@ int main(int argc, char** argv) {
     epochs.SetTarget(&single);
   }
 
+  // /healthz: the process serves; /readyz: the journal is open and this
+  // process either leads or is a healthy standby; /metrics: Prometheus text.
+  Metrics metrics;
+  DescribeMetrics(metrics);
+  std::unique_ptr<StatusServer> status_server;
+  if (!cfg->server.address.empty()) {
+    StatusServer::Handlers h;
+    h.healthz = [] { return StatusReply{200, "text/plain; charset=utf-8", "ok\n"}; };
+    h.readyz = [&epochs] {
+      return StatusReply{200, "text/plain; charset=utf-8",
+                         epochs.Current() ? "ok: leading\n" : "ok: standby (not leading)\n"};
+    };
+    h.metrics = [&metrics, &epochs] {
+      metrics.Set("kinema_leader", {}, epochs.Current() ? 1 : 0);
+      return StatusReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render()};
+    };
+    auto started = StatusServer::Start(cfg->server.address, std::move(h));
+    if (!started.ok()) {
+      spdlog::error("{}", started.status().message());
+      return 1;
+    }
+    status_server = std::move(*started);
+    spdlog::info("serving /healthz /readyz /metrics on {} (port {})", cfg->server.address, status_server->port());
+  }
+
   bool once = flags.GetBool("once");
   int rc = service.Run([&](WorkflowEngine& engine) -> Status {
     while (!engine.stop_requested()) {
@@ -250,6 +311,7 @@ int main(int argc, char** argv) {
       }
       auto v = engine.Run(id);
       if (!v.ok()) return v.status();
+      RecordIteration(metrics, *v);
       spdlog::info("iteration {} is {}{}", id, v->status, v->outcome.empty() ? "" : " (" + v->outcome + ")");
       if (once && v->IsTerminal()) return Status::OK();
       if (once && !v->IsTerminal() && engine.stop_requested()) return Status::OK();
@@ -262,5 +324,6 @@ int main(int argc, char** argv) {
     stopping_flag().store(true);
     elector->Stop();
   }
+  if (status_server) status_server->Stop();
   return rc;
 }

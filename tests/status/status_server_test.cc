@@ -1,0 +1,71 @@
+// The controller's /healthz, /readyz and /metrics endpoint, over real HTTP.
+#include <gtest/gtest.h>
+
+#include "engine/http/http_client.h"
+#include "engine/status/metrics.h"
+#include "engine/status/status_server.h"
+
+namespace kinema {
+namespace {
+
+StatusOr<http::Response> Fetch(int port, const std::string& path, const std::string& method = "GET") {
+  http::HttpClient client;
+  http::Request req;
+  req.method = method;
+  req.url = "http://127.0.0.1:" + std::to_string(port) + path;
+  return client.Do(req);
+}
+
+TEST(StatusServerTest, ServesProbesAndPrometheusText) {
+  Metrics m;
+  m.Describe("kinema_iterations_total", "counter", "Iterations by outcome.");
+  m.Add("kinema_iterations_total", {{"outcome", "completed"}});
+  m.Add("kinema_iterations_total", {{"outcome", "completed"}});
+  m.Add("kinema_iterations_total", {{"outcome", "no_action"}});
+  bool ready = false;
+  StatusServer::Handlers h;
+  h.healthz = [] { return StatusReply{200, "text/plain", "ok\n"}; };
+  h.readyz = [&] { return ready ? StatusReply{200, "text/plain", "ok\n"} : StatusReply{503, "text/plain", "no\n"}; };
+  h.metrics = [&] { return StatusReply{200, "text/plain; version=0.0.4", m.Render()}; };
+  auto server = StatusServer::Start("127.0.0.1:0", h);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  int port = (*server)->port();
+  ASSERT_GT(port, 0);
+
+  auto health = Fetch(port, "/healthz");
+  ASSERT_TRUE(health.ok()) << health.status().ToString();
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(Fetch(port, "/readyz")->status, 503);
+  ready = true;
+  EXPECT_EQ(Fetch(port, "/readyz")->status, 200);
+  auto metrics = Fetch(port, "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("# TYPE kinema_iterations_total counter"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("kinema_iterations_total{outcome=\"completed\"} 2\n"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("kinema_iterations_total{outcome=\"no_action\"} 1\n"), std::string::npos);
+  EXPECT_EQ(Fetch(port, "/nope")->status, 404);
+  EXPECT_EQ(Fetch(port, "/healthz", "POST")->status, 405);
+  (*server)->Stop();
+  EXPECT_FALSE(Fetch(port, "/healthz").ok()) << "stopped server still answers";
+}
+
+TEST(StatusServerTest, RejectsBadAddressesWithTheKeyValue) {
+  StatusServer::Handlers h;
+  auto bad = StatusServer::Start("nonsense", h);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("server.address 'nonsense'"), std::string::npos);
+  auto busy = StatusServer::Start("127.0.0.1:0", h);
+  ASSERT_TRUE(busy.ok());
+  auto clash = StatusServer::Start("127.0.0.1:" + std::to_string((*busy)->port()), h);
+  EXPECT_FALSE(clash.ok()) << "two servers on one port";
+}
+
+TEST(StatusServerTest, LabelValuesAreEscaped) {
+  Metrics m;
+  m.Set("g", {{"why", "a \"quoted\"\nline\\"}}, 1.5);
+  EXPECT_EQ(m.Render(), "g{why=\"a \\\"quoted\\\"\\nline\\\\\"} 1.5\n");
+}
+
+}  // namespace
+}  // namespace kinema
