@@ -7,6 +7,7 @@
 #include "engine/snapshot/cluster_snapshot.h"
 #include "engine/workflow/step_context.h"
 #include "steps/rescheduling/decision.h"
+#include "steps/rescheduling/events.h"
 #include "steps/rescheduling/rescheduling_workflow.h"
 
 namespace kinema::rescheduling {
@@ -32,10 +33,10 @@ StepDefinition MakeDecisionStep(const ReschedulingDeps& deps) {
     Decision d = Decide(opt["plan"], at_plan, IdentityOf(snap->items()), o);
     nlohmann::json out = d.ToJson();
     spdlog::info("workflow {}: decision {}: {}", ctx.workflow_id(), d.verdict, d.reason);
-    if (d.verdict == "discard") {
-      out["finishWorkflow"] = "discarded";
-    } else if (d.verdict == "no_action") {
-      out["finishWorkflow"] = "no_action";
+    if (d.verdict == "discard" || d.verdict == "no_action") {
+      out["finishWorkflow"] = d.verdict == "discard" ? "discarded" : "no_action";
+      AnnounceEvent(deps, ControllerLeaseRef(deps), "Normal", "KinemaPlanRejected",
+                    ctx.workflow_id() + ": " + d.verdict + ": " + d.reason);
     } else if (deps.dry_run || ctx.workflow_input().value("dryRun", false)) {
       out["finishWorkflow"] = "dry_run";
       out["reason"] = "dry run: would proceed — " + d.reason;

@@ -28,6 +28,7 @@
 #include "engine/workflow/step_context.h"
 #include "storage/event.h"
 #include "steps/rescheduling/execution.h"
+#include "steps/rescheduling/events.h"
 #include "steps/rescheduling/rescheduling_workflow.h"
 
 namespace kinema::rescheduling {
@@ -136,6 +137,11 @@ StatusOr<json> PatchDeployments(const ReschedulingDeps& deps, StepContext& ctx) 
       }
       if (!updated.ok() && updated.status().code() != Status::Code::kCancelled) {
         return updated.status().WithContext("deployment-patch: patch deployment " + key);
+      }
+      if (patched && updated.ok()) {
+        AnnounceEvent(deps, *updated, "Normal", "KinemaRollout",
+                      "rolling update by " + ctx.workflow_id() + " to move pods off retiring nodes (preferred " +
+                          kIterationLabel + "=" + iteration + ")");
       }
       spdlog::info("workflow {}: deployment {} {} (preferred affinity {}={})", ctx.workflow_id(), key,
                    patched ? "patched; rolling update started" : "already patched by this iteration", kIterationLabel,

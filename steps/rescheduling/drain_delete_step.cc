@@ -23,6 +23,7 @@
 #include "engine/workflow/step_context.h"
 #include "storage/event.h"
 #include "steps/rescheduling/execution.h"
+#include "steps/rescheduling/events.h"
 #include "steps/rescheduling/rescheduling_workflow.h"
 
 namespace kinema::rescheduling {
@@ -127,6 +128,8 @@ StatusOr<json> DrainAndDelete(const ReschedulingDeps& deps, StepContext& ctx) {
 
     // 2. delete the Node
     if (!node_gone) {
+      AnnounceEvent(deps, json{{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", node}, {"uid", uid}}}},
+                    "Normal", "KinemaNodeRetired", "drained by " + ctx.workflow_id() + "; deleting the node and its instance");
       KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
       kube::DeleteOptions dopt;
       dopt.precondition_uid = uid;

@@ -23,6 +23,7 @@
 
 #include "engine/workflow/step_context.h"
 #include "steps/rescheduling/execution.h"
+#include "steps/rescheduling/events.h"
 #include "steps/rescheduling/rescheduling_workflow.h"
 
 namespace kinema::rescheduling {
@@ -113,6 +114,10 @@ StatusOr<json> LabelNodes(const ReschedulingDeps& deps, StepContext& ctx) {
       return updated.status().WithContext("labeling: taint node " + name);
     }
     const json& n = *updated;
+    AnnounceEvent(deps, n, "Normal", "KinemaRetiring",
+                  "retired by " + ctx.workflow_id() + ": tainted " + kRetireTaintKey + "=" + iteration +
+                      ":NoSchedule; plan " + std::to_string(plan.value("costPerHourBefore", 0.0)) + " -> " +
+                      std::to_string(plan.value("costPerHourAfter", 0.0)) + " $/h");
     result["retiring"].push_back({{"node", name},
                                   {"uid", n["metadata"].value("uid", "")},
                                   {"providerID", n.value("spec", json::object()).value("providerID", "")}});

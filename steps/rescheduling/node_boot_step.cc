@@ -25,6 +25,7 @@
 #include "engine/cloud/cloud_provider.h"
 #include "engine/workflow/step_context.h"
 #include "steps/rescheduling/execution.h"
+#include "steps/rescheduling/events.h"
 #include "steps/rescheduling/rescheduling_workflow.h"
 
 namespace kinema::rescheduling {
@@ -200,6 +201,15 @@ StatusOr<json> BootNodes(const ReschedulingDeps& deps, StepContext& ctx) {
       if (node.ok() && NodeIsReady(*node)) {
         is_ready = true;
         spdlog::info("workflow {}: node {} registered and Ready", ctx.workflow_id(), name);
+        for (const auto& b : boots) {
+          if (b.target.instance_name != name) continue;
+          auto price = deps.catalog->Price(b.machine_type, b.target.capacity == "spot" ? CapacityType::kSpot
+                                                                                       : CapacityType::kOnDemand);
+          AnnounceEvent(deps, *node, "Normal", "KinemaNodeBooted",
+                        "booted by " + ctx.workflow_id() + " as " + b.machine_type + " (" + b.target.capacity +
+                            ") in " + b.zone + " for planned node " + b.target.planned +
+                            (price ? ", " + std::to_string(*price) + " $/h" : std::string()));
+        }
         continue;
       }
       if (!node.ok() && node.status().code() != Status::Code::kNotFound) {
