@@ -21,6 +21,7 @@ const char* SimUsage() {
          "  --seed N                 seed for fault injection and the simulated world (default 1)\n"
          "  --scenario FILE          usage profiles, cloud settings, timed events (JSON; tools/scenarios/README.md)\n"
          "  --tls                    serve HTTPS with a self-signed CA written beside the kubeconfig\n"
+         "  --audit-log FILE         append one JSON line per API request (verb, resource, user agent, code)\n"
          "  --token TOKEN            bearer token to require (default: random)\n"
          "  --watch-history N        events kept for watch resumption before 410 Gone (default 20000)\n"
          "  --threads N              io threads (default 2)\n"
@@ -46,6 +47,7 @@ ParseOutcome ParseSimOptions(int argc, char** argv, SimOptions* out, std::string
       {"--write-kubeconfig", [&](const std::string& v) { out->kubeconfig = v; return !v.empty(); }},
       {"--faults", [&](const std::string& v) { out->faults = v; return !v.empty(); }},
       {"--scenario", [&](const std::string& v) { out->scenario = v; return !v.empty(); }},
+      {"--audit-log", [&](const std::string& v) { out->audit_log = v; return !v.empty(); }},
       {"--token", [&](const std::string& v) { out->token = v; return !v.empty(); }},
       {"--log-level", [&](const std::string& v) { out->log_level = v; return !v.empty(); }},
       {"--listen",

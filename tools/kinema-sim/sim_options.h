@@ -24,6 +24,7 @@ struct SimOptions {
   double time_scale = 1.0;
   std::string faults;
   std::string scenario;
+  std::string audit_log;  // --audit-log FILE: one JSON line per API request
   uint64_t seed = 1;
   bool tls = false;
   std::string token;

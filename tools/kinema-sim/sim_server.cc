@@ -84,6 +84,10 @@ Status SimServer::Start() {
     if (!scenario.ok()) return scenario.status();
     scenario_ = std::move(scenario).value();
   }
+  if (!options_.audit_log.empty()) {
+    audit_ = std::make_unique<std::ofstream>(options_.audit_log, std::ios::app);
+    if (!*audit_) return Status::InvalidArgument("--audit-log " + options_.audit_log + ": cannot open for writing");
+  }
   auto summary = LoadSnapshotFile(options_.snapshot, &registry_);
   if (!summary.ok()) return summary.status();
   std::string counts;
@@ -185,6 +189,22 @@ HandlerResult SimServer::HandleDiscovery(const HttpRequest& req, bool* handled) 
   return {};
 }
 
+// One JSON line per resource request, flushed at once (tests read the file
+// while the server runs): what was asked, by which client, with what result.
+void SimServer::Audit(const HttpRequest& req, const RequestInfo& info, int code) {
+  nlohmann::json line = {{"time", SimClock::FormatMicroTime(clock_.Now())},
+                         {"verb", info.verb},
+                         {"group", info.resource ? info.resource->group : ""},
+                         {"resource", info.FaultResource()},
+                         {"namespace", info.ns},
+                         {"name", info.name},
+                         {"userAgent", req.Header("user-agent")},
+                         {"code", code}};
+  std::lock_guard<std::mutex> l(audit_mu_);
+  *audit_ << line.dump() << '\n';
+  audit_->flush();
+}
+
 HandlerResult SimServer::Handle(const HttpRequest& req) {
   stats_.requests++;
   const std::string& path = req.path;
@@ -215,6 +235,7 @@ HandlerResult SimServer::Handle(const HttpRequest& req) {
     return {ErrorResponse(info.error()), nullptr};
   }
   HandlerResult r = api_->Handle(req, info.value());
+  if (audit_) Audit(req, info.value(), r.stream ? 200 : r.response.status);
   if (!r.stream && r.response.status >= 500) {
     spdlog::warn("{} {} -> {}", req.method, req.target, r.response.status);
   }

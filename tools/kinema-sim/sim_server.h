@@ -19,7 +19,9 @@
 // Thread-safety: configure before Start(); Stop() once.
 #pragma once
 
+#include <fstream>
 #include <functional>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 #include <memory>
@@ -88,6 +90,7 @@ class SimServer : public RequestHandler {
   };
   bool Authorized(const HttpRequest& req) const;
   HandlerResult HandleDiscovery(const HttpRequest& req, bool* handled);
+  void Audit(const HttpRequest& req, const RequestInfo& info, int code);
 
   SimOptions options_;
   SimClock clock_;
@@ -101,6 +104,8 @@ class SimServer : public RequestHandler {
   std::unique_ptr<PodTerminator> terminator_;
   std::vector<Route> routes_;
   std::vector<SimComponent*> components_;
+  std::mutex audit_mu_;
+  std::unique_ptr<std::ofstream> audit_;
   size_t started_components_ = 0;
   nlohmann::json scenario_ = nlohmann::json::object();
   std::string token_;

@@ -178,7 +178,10 @@ int main(int argc, char** argv) {
     spdlog::error("kubernetes config: {}", rest.status().message());
     return 1;
   }
-  auto client = kube::Client::Create(*rest);
+  // The identity in the User-Agent lets API audit logs tell replicas apart.
+  kube::ClientOptions client_options;
+  client_options.user_agent = "kinema/0.1 (" + Identity(*cfg) + ")";
+  auto client = kube::Client::Create(*rest, client_options);
   if (!client.ok()) {
     spdlog::error("kubernetes client: {}", client.status().message());
     return 1;
