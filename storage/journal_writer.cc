@@ -1,5 +1,8 @@
 #include "storage/journal_writer.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <spdlog/spdlog.h>
 
@@ -100,6 +103,11 @@ void RollbackQuietly(SQLite::Database& db) {
 }
 }  // namespace
 
+JournalWriter::CommitStats JournalWriter::commit_stats() {
+  std::lock_guard<std::mutex> l(mu_);
+  return commit_stats_;
+}
+
 StatusOr<WorkflowView> JournalWriter::Append(const std::string& workflow_id, std::vector<Event> events,
                                              int64_t epoch) {
   std::vector<std::pair<std::string, std::vector<Event>>> one;
@@ -124,6 +132,7 @@ Status JournalWriter::AppendMany(std::vector<std::pair<std::string, std::vector<
     next.emplace(b.first, **cached);
   }
   int64_t now = NowMs();
+  auto started = std::chrono::steady_clock::now();
   try {
     db_->exec("BEGIN IMMEDIATE");
     try {
@@ -141,6 +150,10 @@ Status JournalWriter::AppendMany(std::vector<std::pair<std::string, std::vector<
         }
       }
       db_->exec("COMMIT");
+      double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      commit_stats_.commits++;
+      commit_stats_.total_seconds += took;
+      commit_stats_.max_seconds = std::max(commit_stats_.max_seconds, took);
     } catch (...) {
       RollbackQuietly(*db_);
       throw;

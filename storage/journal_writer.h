@@ -72,6 +72,15 @@ class JournalWriter {
   // The highest epoch that ever wrote this journal.
   int64_t FenceEpoch();
 
+  // Append transactions committed by this writer and the time they took
+  // (BEGIN IMMEDIATE to COMMIT, fsync included), for /metrics.
+  struct CommitStats {
+    uint64_t commits = 0;
+    double total_seconds = 0;
+    double max_seconds = 0;
+  };
+  CommitStats commit_stats();
+
   // Drops and rewrites every derived row from the events (repair tool).
   Status RebuildDerived();
 
@@ -88,6 +97,7 @@ class JournalWriter {
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<SQLite::Database> db_;
   std::mutex mu_;
+  CommitStats commit_stats_;  // guarded by mu_
   int64_t fence_epoch_ = 0;
   std::map<std::string, WorkflowView> cache_;  // workflows touched by this process
 };

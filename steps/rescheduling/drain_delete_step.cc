@@ -66,6 +66,7 @@ StatusOr<json> DrainAndDelete(const ReschedulingDeps& deps, StepContext& ctx) {
     if (!deadline.ok()) return deadline.status();
     std::string keep_reason;
     bool node_gone = false;
+    int evicted = 0;
     for (;;) {
       auto current = deps.kube->Get(kube::resources::kNodes, "", node);
       if (!current.ok() && current.status().code() == Status::Code::kNotFound) {
@@ -106,6 +107,7 @@ StatusOr<json> DrainAndDelete(const ReschedulingDeps& deps, StepContext& ctx) {
         eo.max_wait = std::chrono::milliseconds(10000);
         Status st = deps.kube->Evict(p["metadata"].value("namespace", ""), p["metadata"].value("name", ""), eo);
         if (st.ok()) {
+          ++evicted;
           spdlog::info("workflow {}: evicted pod {} from {}", ctx.workflow_id(), Key(p), node);
         } else if (st.code() == Status::Code::kResourceExhausted) {
           spdlog::info("workflow {}: eviction of {} refused by its PodDisruptionBudget for now; retrying",
@@ -116,6 +118,7 @@ StatusOr<json> DrainAndDelete(const ReschedulingDeps& deps, StepContext& ctx) {
       }
       KINEMA_RETURN_IF_ERROR(ctx.Pause(std::chrono::milliseconds(1000)));
     }
+    entry["evicted"] = evicted;
     if (!keep_reason.empty()) {
       spdlog::warn("workflow {}: keeping node {}: {}", ctx.workflow_id(), node, keep_reason);
       KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());

@@ -13,6 +13,7 @@
 // without cloud.project the controller still runs, and a plan that boots or
 // deletes an instance fails its step with that reason.
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -114,27 +115,56 @@ void DescribeMetrics(Metrics& m) {
   m.Describe("kinema_nodes_retired_total", "counter", "Nodes drained and deleted by iterations.");
   m.Describe("kinema_deployments_patched_total", "counter", "Deployment rollouts started by iterations.");
   m.Describe("kinema_plan_gap", "gauge", "Relative gap between the last plan and its lower bound.");
+  m.Describe("kinema_solver_seconds", "gauge", "Wall-clock seconds the optimizer took for the last plan.");
+  m.Describe("kinema_savings_ratio", "gauge", "Planned saving of the last plan: 1 - after/before.");
+  m.Describe("kinema_pods_moved_total", "counter", "Pods the executed plans moved (plan moves of completed iterations).");
+  m.Describe("kinema_evictions_total", "counter", "Pods evicted by iterations (Eviction API).");
+  m.Describe("kinema_step_duration_seconds_sum", "counter", "Total seconds spent in each step (first start to finish).");
+  m.Describe("kinema_step_duration_seconds_count", "counter", "Finished steps, by step.");
+  m.Describe("kinema_step_retries_total", "counter", "Step attempts beyond the first, by step.");
+  m.Describe("kinema_workflows", "gauge", "Workflows in the journal, by status.");
+  m.Describe("kinema_journal_commits_total", "counter", "Journal transactions committed (each fsynced).");
+  m.Describe("kinema_journal_commit_seconds_sum", "counter", "Total seconds spent committing journal transactions.");
+  m.Describe("kinema_journal_commit_seconds_max", "gauge", "Slowest journal commit so far.");
+  m.Describe("kinema_journal_wal_bytes", "gauge", "Size of the journal's write-ahead log file.");
+  m.Describe("kinema_lease_transitions_total", "counter", "Times this process acquired the leader lease.");
 }
 
 // Updates the metrics from a workflow that just ran (terminal or not).
 void RecordIteration(Metrics& m, const WorkflowView& v) {
   if (!v.IsTerminal()) return;
-  m.Add("kinema_iterations_total", {{"outcome", v.outcome.empty() ? v.status : v.outcome}});
+  std::string outcome = v.outcome.empty() ? v.status : v.outcome;
+  m.Add("kinema_iterations_total", {{"outcome", outcome}});
   for (const auto& s : v.steps) {
+    if (s.attempts > 1) m.Add("kinema_step_retries_total", {{"step", s.name}}, s.attempts - 1);
+    if (s.started_ms > 0 && s.finished_ms >= s.started_ms) {
+      m.Add("kinema_step_duration_seconds_sum", {{"step", s.name}}, (s.finished_ms - s.started_ms) / 1000.0);
+      m.Add("kinema_step_duration_seconds_count", {{"step", s.name}});
+    }
     if (s.status != "succeeded" || !s.result.is_object()) continue;
     if (s.name == "optimization" && s.result.contains("plan")) {
-      m.Set("kinema_cost_per_hour", {{"phase", "before"}}, s.result["plan"].value("costPerHourBefore", 0.0));
-      m.Set("kinema_cost_per_hour", {{"phase", "planned"}}, s.result["plan"].value("costPerHourAfter", 0.0));
+      const auto& plan = s.result["plan"];
+      double before = plan.value("costPerHourBefore", 0.0), after = plan.value("costPerHourAfter", 0.0);
+      m.Set("kinema_cost_per_hour", {{"phase", "before"}}, before);
+      m.Set("kinema_cost_per_hour", {{"phase", "planned"}}, after);
+      m.Set("kinema_savings_ratio", {}, before > 0 ? 1 - after / before : 0);
+      m.Set("kinema_solver_seconds", {}, plan.value("solveSeconds", 0.0));
       m.Set("kinema_plan_gap", {}, s.result.value("gap", -1.0));
+      if (v.status == "completed" && v.outcome.empty()) m.Add("kinema_pods_moved_total", {}, plan.value("moves", 0));
     } else if (s.name == "node-boot") {
       m.Add("kinema_nodes_booted_total", {}, static_cast<double>(s.result.value("booted", nlohmann::json::array()).size()));
     } else if (s.name == "deployment-patch") {
       m.Add("kinema_deployments_patched_total", {},
             static_cast<double>(s.result.value("deployments", nlohmann::json::array()).size()));
+      m.Add("kinema_evictions_total", {}, static_cast<double>(s.result.value("evicted", nlohmann::json::array()).size()));
     } else if (s.name == "drain-and-delete") {
-      int n = 0;
-      for (const auto& e : s.result.value("nodes", nlohmann::json::array())) n += e.value("outcome", "") != "kept";
+      int n = 0, evicted = 0;
+      for (const auto& e : s.result.value("nodes", nlohmann::json::array())) {
+        n += e.value("outcome", "") != "kept";
+        evicted += e.value("evicted", 0);
+      }
       m.Add("kinema_nodes_retired_total", {}, n);
+      m.Add("kinema_evictions_total", {}, evicted);
     }
   }
 }
@@ -221,6 +251,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  Metrics metrics;
+  DescribeMetrics(metrics);
   std::unique_ptr<kube::LeaderElector> elector;
   StaticEpochProvider single(service.journal().FenceEpoch() + 1, "single");
   if (cfg->leader_election.enabled) {
@@ -234,7 +266,10 @@ int main(int argc, char** argv) {
     lc.min_epoch = service.journal().FenceEpoch() + 1;
     WorkflowEngine* engine = &service.engine();
 
-    lc.on_started_leading = [](const Epoch& e) { spdlog::info("leading with epoch {}", e.value); };
+    lc.on_started_leading = [&metrics](const Epoch& e) {
+      spdlog::info("leading with epoch {}", e.value);
+      metrics.Add("kinema_lease_transitions_total", {});
+    };
     lc.on_stopped_leading = [engine](const Epoch& e) {
       if (stopping_flag().load()) {
         spdlog::info("released the leader lease (epoch {})", e.value);
@@ -260,8 +295,6 @@ int main(int argc, char** argv) {
 
   // /healthz: the process serves; /readyz: the journal is open and this
   // process either leads or is a healthy standby; /metrics: Prometheus text.
-  Metrics metrics;
-  DescribeMetrics(metrics);
   std::unique_ptr<StatusServer> status_server;
   if (!cfg->server.address.empty()) {
     StatusServer::Handlers h;
@@ -270,8 +303,20 @@ int main(int argc, char** argv) {
       return StatusReply{200, "text/plain; charset=utf-8",
                          epochs.Current() ? "ok: leading\n" : "ok: standby (not leading)\n"};
     };
-    h.metrics = [&metrics, &epochs] {
+    JournalWriter* journal = &service.journal();
+    h.metrics = [&metrics, &epochs, journal] {
       metrics.Set("kinema_leader", {}, epochs.Current() ? 1 : 0);
+      for (const char* st : {"running", "paused", "completed", "aborted", "failed"}) {
+        auto ids = journal->WorkflowIds(st);
+        if (ids.ok()) metrics.Set("kinema_workflows", {{"status", st}}, static_cast<double>(ids->size()));
+      }
+      auto cs = journal->commit_stats();
+      metrics.Set("kinema_journal_commits_total", {}, static_cast<double>(cs.commits));
+      metrics.Set("kinema_journal_commit_seconds_sum", {}, cs.total_seconds);
+      metrics.Set("kinema_journal_commit_seconds_max", {}, cs.max_seconds);
+      struct stat wal {};
+      metrics.Set("kinema_journal_wal_bytes", {},
+                  ::stat((journal->path() + "-wal").c_str(), &wal) == 0 ? static_cast<double>(wal.st_size) : 0);
       return StatusReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render()};
     };
     auto started = StatusServer::Start(cfg->server.address, std::move(h));
