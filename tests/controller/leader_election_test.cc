@@ -59,6 +59,19 @@ int WorkflowCount(const std::string& db) {
   return j.is_array() ? static_cast<int>(j.size()) : 0;
 }
 
+// The status port a controller logged ("serving /healthz ... (port N)").
+int StatusPort(const std::string& log_path) {
+  std::string log = kinema::testing::ReadFile(log_path);
+  size_t at = log.find("/metrics on ");
+  if (at == std::string::npos) return 0;
+  at = log.find("(port ", at);
+  return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 6);
+}
+
+std::string Scrape(int port, const std::string& path) {
+  return RunProcess({"/usr/bin/curl", "-s", "http://127.0.0.1:" + std::to_string(port) + path}).out;
+}
+
 class LeaderElectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -117,6 +130,21 @@ TEST_F(LeaderElectionTest, OnlyTheLeaseHolderEverMutatesOrJournalsAndTheStandbyT
   EXPECT_EQ(WorkflowCount(dir_.File("ctrl-b.db")), 0) << "the standby journaled a workflow";
   int a_workflows = WorkflowCount(dir_.File("ctrl-a.db"));
   EXPECT_GE(a_workflows, 2) << "the leader keeps iterating";
+
+  // Probes and metrics tell leader from standby.
+  int pa = StatusPort(dir_.File("a.err")), pb = StatusPort(dir_.File("b.err"));
+  ASSERT_GT(pa, 0) << kinema::testing::ReadFile(dir_.File("a.err"));
+  ASSERT_GT(pb, 0) << kinema::testing::ReadFile(dir_.File("b.err"));
+  EXPECT_EQ(Scrape(pa, "/healthz"), "ok\n");
+  EXPECT_EQ(Scrape(pa, "/readyz"), "ok: leading\n");
+  EXPECT_EQ(Scrape(pb, "/readyz"), "ok: standby (not leading)\n");
+  std::string ma = Scrape(pa, "/metrics"), mb = Scrape(pb, "/metrics");
+  EXPECT_NE(ma.find("\nkinema_leader 1\n"), std::string::npos) << ma;
+  EXPECT_NE(mb.find("\nkinema_leader 0\n"), std::string::npos) << mb;
+  EXPECT_NE(ma.find("kinema_iterations_total{outcome="), std::string::npos) << ma;
+  EXPECT_NE(ma.find("kinema_lease_transitions_total 1\n"), std::string::npos) << ma;
+  EXPECT_NE(ma.find("kinema_step_duration_seconds_count{step=\"optimization\"}"), std::string::npos) << ma;
+  EXPECT_EQ(mb.find("kinema_iterations_total{"), std::string::npos) << "the standby iterated: " << mb;
 
   // Kill the leader without releasing the lease: b takes over once it expires.
   ::kill(a_, SIGKILL);
