@@ -146,6 +146,7 @@ StatusOr<json> PatchDeployments(const ReschedulingDeps& deps, StepContext& ctx) 
       spdlog::info("workflow {}: deployment {} {} (preferred affinity {}={})", ctx.workflow_id(), key,
                    patched ? "patched; rolling update started" : "already patched by this iteration", kIterationLabel,
                    iteration);
+      ctx.Hook("deployment_patched");
     }
     // Wait for the wave to roll out.
     for (const auto& key : wave) {

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <thread>
 
 #include "engine/catalog/catalog.h"
 #include "engine/cloud/gce_provider.h"
@@ -104,6 +105,29 @@ StatusOr<std::unique_ptr<cloud::CloudProvider>> MakeCloudProvider(const Controll
   auto p = cloud::GceCloudProvider::Create(o, std::move(tokens), http);
   if (!p.ok()) return p.status();
   return std::unique_ptr<cloud::CloudProvider>(std::move(*p));
+}
+
+// Test hook for end-to-end tests: KINEMA_TEST_DELAY="<point>:<step index>:<ms>"
+// sleeps at that engine hook point ("after_result", "after_intent", or a
+// step's own point such as "deployment_patched") so a test can act at a
+// known moment (change the cluster mid-plan, abort mid-rollout). Unset in
+// production; logged loudly when set.
+std::function<void(const std::string&, const std::string&, int)> TestDelayHook() {
+  const char* spec = std::getenv("KINEMA_TEST_DELAY");
+  if (!spec || !*spec) return nullptr;
+  std::string s = spec;
+  size_t a = s.find(':'), b = s.rfind(':');
+  if (a == std::string::npos || b == a) {
+    spdlog::warn("KINEMA_TEST_DELAY='{}' ignored: want <point>:<step index>:<ms>", s);
+    return nullptr;
+  }
+  std::string point = s.substr(0, a);
+  int step = std::atoi(s.substr(a + 1, b - a - 1).c_str());
+  int ms = std::atoi(s.substr(b + 1).c_str());
+  spdlog::warn("test hook: sleeping {} ms at {} of step {} (KINEMA_TEST_DELAY)", ms, point, step);
+  return [point, step, ms](const std::string& p, const std::string&, int idx) {
+    if (p == point && idx == step) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  };
 }
 
 void DescribeMetrics(Metrics& m) {
@@ -244,7 +268,9 @@ int main(int argc, char** argv) {
   ForwardingEpochProvider epochs;
   ServiceOptions so;
   so.journal_path = cfg->journal;
-  WorkflowService service(so, &registry, &epochs, EngineOptions{});
+  EngineOptions eo;
+  eo.hook = TestDelayHook();
+  WorkflowService service(so, &registry, &epochs, eo);
   Status os = service.Open();
   if (!os.ok()) {
     spdlog::error("cannot start: {}", os.ToString());

@@ -1,0 +1,175 @@
+#include "tests/e2e/e2e_cluster.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+namespace kinema::e2e {
+
+using testing::BinPath;
+using testing::ProcessResult;
+using testing::ReadFile;
+using testing::RunProcess;
+using testing::StartProcess;
+using testing::WaitForFile;
+using testing::WaitProcess;
+
+namespace {
+
+std::string Source(const std::string& rel) {
+  const char* d = std::getenv("KINEMA_SOURCE_DIR");
+  return std::string(d ? d : ".") + "/" + rel;
+}
+
+std::string Tail(const std::string& text, size_t n = 3000) {
+  return text.size() <= n ? text : "..." + text.substr(text.size() - n);
+}
+
+int FreePort() {
+  // Let the kernel pick: bind port 0, read it, close. Racy in theory, fine here.
+  auto r = RunProcess({"/usr/bin/env", "python3", "-c",
+                       "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])"});
+  return std::atoi(r.out.c_str());
+}
+
+}  // namespace
+
+E2eCluster::E2eCluster(E2eOptions options) : options_(std::move(options)) {}
+
+E2eCluster::~E2eCluster() {
+  for (pid_t p : {prom_, sim_}) {
+    if (p > 0) {
+      ::kill(p, SIGTERM);
+      WaitProcess(p);
+    }
+  }
+}
+
+std::string E2eCluster::Start() {
+  auto gen = RunProcess({"/usr/bin/env", "python3", Source("tools/scenarios/make_scenario.py"), "--out", dir(),
+                         "--nodes", std::to_string(options_.nodes), "--scale", std::to_string(options_.scale)});
+  if (gen.exit_code != 0) return "make_scenario.py: " + gen.err;
+  {
+    std::ofstream f(File("scenario.json"));
+    f << options_.scenario_json;
+  }
+  sim_ = StartProcess({BinPath("kinema-sim"), "--snapshot", File("snapshot.json"), "--catalog", File("catalog.json"),
+                       "--listen", "127.0.0.1:0", "--write-kubeconfig", File("kubeconfig"), "--time-scale",
+                       std::to_string(options_.time_scale), "--scenario", File("scenario.json"), "--audit-log",
+                       File("audit.jsonl")},
+                      File("sim"));
+  if (!WaitForFile(File("kubeconfig"), 30000)) return "kinema-sim did not start: " + Tail(ReadFile(File("sim.err")));
+  std::string kc = ReadFile(File("kubeconfig"));
+  size_t at = kc.find("server: ");
+  if (at == std::string::npos) return "no server in kubeconfig";
+  at += 8;
+  server_ = kc.substr(at, kc.find_first_of("\"' \n", at) - at);
+
+  std::string prom_url;
+  if (options_.prometheus && ::access("/usr/bin/prometheus", X_OK) == 0) {
+    int port = FreePort();
+    std::string hostport = server_.substr(server_.find("//") + 2);
+    std::ofstream f(File("prometheus.yml"));
+    f << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+      << "scrape_configs:\n  - job_name: kinema-sim\n    metrics_path: /metrics\n"
+      << "    static_configs:\n      - targets: ['" << hostport << "']\n";
+    f.close();
+    prom_ = StartProcess({"/usr/bin/prometheus", "--config.file=" + File("prometheus.yml"),
+                          "--storage.tsdb.path=" + File("prom-data"),
+                          "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                         File("prometheus"));
+    prom_url = "http://127.0.0.1:" + std::to_string(port);
+    bool ready = false;
+    for (int i = 0; i < 100 && !ready; ++i) {
+      ready = RunProcess({"/usr/bin/curl", "-sf", prom_url + "/-/ready"}).exit_code == 0;
+      if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!ready) return "prometheus did not become ready: " + Tail(ReadFile(File("prometheus.err")));
+  }
+
+  journal_ = File("kinema.db");
+  config_ = File("kinema.yaml");
+  std::ofstream f(config_);
+  f << "kubeconfig: " << File("kubeconfig") << "\n"
+    << "journal: " << journal_ << "\n"
+    << "catalog: " << File("catalog.json") << "\n";
+  if (!prom_url.empty()) f << "prometheus:\n  url: " << prom_url << "\n";
+  f << "cloud:\n  provider: gce\n  endpoint: " << server_ << "/compute/v1\n  project: shop-project\n"
+    << "stability:\n  quietWindow: 2s\n  pollInterval: 200ms\n  deadline: 2m\n"
+    << "prediction:\n  window: 30s\n  horizon: 5m\n  step: 2s\n"
+    << "optimizer:\n  timeLimit: 3s\n"
+    << "decision:\n  minSavings: " << options_.min_savings << "\n  maxChange: " << options_.max_change
+    << "\n  maxNodesRetired: 25\n  maxPodsMoved: 1000\n"
+    << "boot:\n  timeout: 2m\n"
+    << "rollout:\n  timeout: 2m\n"
+    << "drain:\n  timeout: 2m\n"
+    << "server:\n  address: 127.0.0.1:0\n"
+    << "leaderElection:\n  namespace: kube-system\n  " << options_.lease << "\n"
+    << options_.extra_config;
+  return "";
+}
+
+nlohmann::json E2eCluster::Report() const {
+  auto r = RunProcess({"/usr/bin/curl", "-sf", server_ + "/sim/v1/report"});
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  return j.is_discarded() ? nlohmann::json() : j;
+}
+
+ProcessResult E2eCluster::Kubectl(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {"/usr/bin/kubectl", "--kubeconfig", File("kubeconfig")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv);
+}
+
+nlohmann::json E2eCluster::KubectlJson(const std::vector<std::string>& args) const {
+  std::vector<std::string> a = args;
+  a.push_back("-o");
+  a.push_back("json");
+  auto r = Kubectl(a);
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  return r.exit_code != 0 || j.is_discarded() ? nlohmann::json() : j;
+}
+
+nlohmann::json E2eCluster::Kinemactl(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {BinPath("kinemactl"), "--db", journal_, "--json"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = RunProcess(argv);
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  return j.is_discarded() ? nlohmann::json() : j;
+}
+
+ProcessResult E2eCluster::RunKinemaOnce(const std::vector<std::string>& extra) const {
+  std::vector<std::string> argv = {BinPath("kinema"), "--config", config_, "--once"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return RunProcess(argv);
+}
+
+pid_t E2eCluster::StartKinema(const std::vector<std::string>& args, const std::string& log_name) const {
+  std::vector<std::string> argv = {BinPath("kinema"), "--config", config_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return StartProcess(argv, File(log_name));
+}
+
+std::string E2eCluster::WaitForCurrentStep(const std::string& step, int timeout_ms) const {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < until) {
+    auto list = Kinemactl({"list"});
+    if (list.is_array() && !list.empty() && list[0].value("currentStep", "") == step) return list[0].value("id", "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return "";
+}
+
+std::string E2eCluster::Logs() const {
+  std::string out;
+  for (const char* name : {"sim.err", "prometheus.err", "kinema.err"}) {
+    std::string t = ReadFile(File(name));
+    if (!t.empty()) out += std::string("\n--- ") + name + "\n" + Tail(t);
+  }
+  return out;
+}
+
+}  // namespace kinema::e2e

@@ -1,0 +1,170 @@
+// End to end: the real kinema controller against kinema-sim's living cluster
+// (controllers, scheduler, kubelet, fake GCE) with a real Prometheus. Each
+// test checks the controller's journal (kinemactl) AND the simulator's own
+// account (/sim/v1/report), which the controller cannot write to.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "tests/e2e/e2e_cluster.h"
+
+namespace kinema::e2e {
+namespace {
+
+using nlohmann::json;
+using testing::RunProcess;
+using testing::WaitProcess;
+
+// Availability and safety, from the simulator's report.
+void ExpectNoHarm(const json& report) {
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report["availability"]["deploymentsBelowMinAvailable"], 0) << report.dump();
+  EXPECT_EQ(report["availability"]["secondsBelowMinAvailable"].get<double>(), 0.0) << report.dump();
+  EXPECT_EQ(report["pdbViolations"], 0) << report.dump();
+  EXPECT_EQ(report["cloud"]["orphanInstances"], 0) << report.dump();
+  EXPECT_EQ(report["cloud"]["duplicateCreateRequests"], 0) << report.dump();
+}
+
+std::vector<json> NodesWithKinemaMarks(const E2eCluster& c) {
+  std::vector<json> out;
+  json nodes = c.KubectlJson({"get", "nodes"});
+  for (const auto& n : nodes.value("items", json::array())) {
+    const json& labels = n["metadata"].value("labels", json::object());
+    bool marked = labels.contains("kinema.io/retire");
+    for (const auto& t : n.value("spec", json::object()).value("taints", json::array())) {
+      marked = marked || t.value("key", "") == "kinema.io/retire";
+    }
+    if (marked) out.push_back(n);
+  }
+  return out;
+}
+
+int PatchedDeployments(const E2eCluster& c) {
+  int n = 0;
+  json ds = c.KubectlJson({"get", "deployments", "-n", "shop"});
+  for (const auto& d : ds.value("items", json::array())) {
+    const json& ann = d["spec"]["template"]["metadata"].value("annotations", json::object());
+    if (ann.is_object() && ann.contains("kinema.io/iteration")) ++n;
+  }
+  return n;
+}
+
+TEST(EndToEndTest, FullIterationRunsAllEightStepsAndLowersCostWithoutHarm) {
+  E2eCluster c({});
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  json before = c.Report();
+  ASSERT_TRUE(before.is_object());
+
+  auto run = c.RunKinemaOnce();
+  ASSERT_EQ(run.exit_code, 0) << run.err.substr(run.err.size() > 4000 ? run.err.size() - 4000 : 0) << c.Logs();
+  json list = c.Kinemactl({"list"});
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0]["status"], "completed") << list.dump();
+  json show = c.Kinemactl({"show", list[0]["id"]});
+  ASSERT_EQ(show["steps"].size(), 8u);
+  for (const auto& s : show["steps"]) EXPECT_EQ(s["status"], "succeeded") << s.dump().substr(0, 2000);
+
+  const json& plan = show["steps"][2]["result"]["plan"];
+  json after = c.Report();
+  ExpectNoHarm(after);
+  EXPECT_LT(after["costPerHour"].get<double>(), before["costPerHour"].get<double>() * 0.9)
+      << "before " << before.dump() << "\nafter " << after.dump();
+  EXPECT_NEAR(after["costPerHour"].get<double>(), plan["costPerHourAfter"].get<double>(), 1e-3)
+      << "the cluster ends where the plan said";
+  EXPECT_EQ(after["pendingPods"], 0) << after.dump();
+  int retired = 0, booted = 0;
+  for (const auto& n : plan["nodes"]) {
+    retired += n["action"] == "retire";
+    booted += n["action"] == "boot";
+  }
+  EXPECT_EQ(after["cloud"]["instancesCreated"], booted);
+  EXPECT_EQ(after["cloud"]["instancesDeleted"], retired);
+  EXPECT_TRUE(NodesWithKinemaMarks(c).empty()) << "retiring nodes are gone, nothing else is marked";
+  EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
+}
+
+TEST(EndToEndTest, PlanIsDiscardedWhenTheClusterChangesMidPlan) {
+  E2eOptions o;
+  o.max_change = 0.02;
+  E2eCluster c(o);
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  // Hold the iteration for 4 s right after the optimization step's result
+  // (step 2), scale a Deployment meanwhile: the decision's re-snapshot sees it.
+  pid_t k = testing::StartProcess({"/usr/bin/env", "KINEMA_TEST_DELAY=after_result:2:4000", testing::BinPath("kinema"),
+                             "--config", c.config(), "--once"},
+                            c.File("kinema"));
+  std::string id = c.WaitForCurrentStep("decision", 60000);
+  ASSERT_NE(id, "") << c.Logs();
+  ASSERT_EQ(c.Kubectl({"-n", "shop", "scale", "deployment/frontend", "--replicas=40"}).exit_code, 0);
+  ASSERT_EQ(WaitProcess(k), 0) << c.Logs();
+  json list = c.Kinemactl({"list"});
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["status"], "completed");
+  EXPECT_EQ(list[0]["outcome"], "discarded") << list.dump();
+  json show = c.Kinemactl({"show", id});
+  EXPECT_EQ(show["steps"][3]["result"]["verdict"], "discard");
+  EXPECT_EQ(show["steps"][4]["status"], "skipped");
+  EXPECT_EQ(c.Report()["cloud"]["instancesCreated"], 0);
+}
+
+TEST(EndToEndTest, SavingsBelowTheMinimumCompleteAsNoActionAndTouchNothing) {
+  E2eOptions o;
+  o.min_savings = 0.95;
+  E2eCluster c(o);
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  auto run = c.RunKinemaOnce();
+  ASSERT_EQ(run.exit_code, 0) << c.Logs();
+  json list = c.Kinemactl({"list"});
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["outcome"], "no_action") << list.dump();
+  json report = c.Report();
+  EXPECT_EQ(report["cloud"]["instancesCreated"], 0);
+  EXPECT_EQ(report["evictions"]["accepted"], 0);
+  EXPECT_EQ(PatchedDeployments(c), 0);
+  // The rejection is an Event with the numbers.
+  auto events = c.Kubectl({"get", "events", "-n", "kube-system", "--field-selector", "reason=KinemaPlanRejected"});
+  EXPECT_NE(events.out.find("KinemaPlanRejected"), std::string::npos) << events.out << events.err;
+}
+
+TEST(EndToEndTest, AbortMidRolloutRestoresDeploymentsLabelsAndDeletesEmptyBootedNodes) {
+  E2eCluster c({});
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  json before_deploys = c.KubectlJson({"get", "deployments", "-n", "shop"});
+  // Sleep 3 s after each Deployment patch (step 6): time to abort mid-rollout.
+  pid_t k = testing::StartProcess({"/usr/bin/env", "KINEMA_TEST_DELAY=deployment_patched:6:3000",
+                                   testing::BinPath("kinema"), "--config", c.config(), "--once"},
+                                  c.File("kinema"));
+  std::string id = c.WaitForCurrentStep("deployment-patch", 120000);
+  ASSERT_NE(id, "") << c.Logs();
+  for (int i = 0; i < 100 && PatchedDeployments(c) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_GT(PatchedDeployments(c), 0) << c.Logs();
+  auto abort = RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "--json", "abort", id, "--reason",
+                           "e2e: abort mid-rollout"});
+  ASSERT_EQ(abort.exit_code, 0) << abort.out << abort.err;
+  ASSERT_EQ(WaitProcess(k), 0) << c.Logs();
+
+  json show = c.Kinemactl({"show", id});
+  EXPECT_EQ(show["status"], "aborted") << show.dump().substr(0, 3000);
+  for (int i : {4, 5, 6}) EXPECT_EQ(show["steps"][i]["status"], "compensated") << show["steps"][i].dump();
+  EXPECT_EQ(PatchedDeployments(c), 0) << "every patched Deployment is restored";
+  json after_deploys = c.KubectlJson({"get", "deployments", "-n", "shop"});
+  for (size_t i = 0; i < before_deploys["items"].size(); ++i) {
+    EXPECT_EQ(after_deploys["items"][i]["spec"]["template"]["spec"].value("affinity", json()),
+              before_deploys["items"][i]["spec"]["template"]["spec"].value("affinity", json()));
+  }
+  EXPECT_TRUE(NodesWithKinemaMarks(c).empty());
+  json nodes = c.KubectlJson({"get", "nodes", "-l", "kinema.io/iteration"});
+  EXPECT_TRUE(nodes["items"].empty()) << "iteration labels removed";
+  // Booted nodes that ended up hosting pods are kept; the others are gone.
+  json report = c.Report();
+  ExpectNoHarm(report);
+  EXPECT_EQ(report["pendingPods"], 0) << report.dump();
+}
+
+}  // namespace
+}  // namespace kinema::e2e

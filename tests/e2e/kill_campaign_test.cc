@@ -1,0 +1,89 @@
+// The kill -9 campaign on the real controller: SIGKILL `kinema` at random
+// instants across a whole iteration (KINEMA_E2E_KILLS, default 20), restart
+// it each time, and require the end state of an uninterrupted run: the
+// iteration completed with all eight steps, the cluster costs what the plan
+// said, no duplicate or orphan instance, no availability or PDB violation,
+// `kinemactl verify` ok.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <random>
+#include <thread>
+
+#include "tests/e2e/e2e_cluster.h"
+
+namespace kinema::e2e {
+namespace {
+
+using nlohmann::json;
+using testing::RunProcess;
+using testing::WaitProcess;
+
+int KillsWanted() {
+  const char* k = std::getenv("KINEMA_E2E_KILLS");
+  return k && *k ? std::atoi(k) : 20;
+}
+
+TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
+  E2eOptions o;
+  // Short leases: each restarted process (a new identity) waits out the
+  // killed one's lease before it may act.
+  o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
+  E2eCluster c(o);
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  const uint64_t seed = std::random_device{}();
+  std::mt19937_64 rng(seed);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+
+  const int wanted = KillsWanted();
+  int kills = 0;
+  std::vector<std::string> killed_in;  // the step running at each kill
+  for (int round = 0; kills < wanted && round < wanted * 3; ++round) {
+    json list = c.Kinemactl({"list"});
+    if (list.is_array() && !list.empty() && list[0].value("status", "") != "running") break;  // terminal
+    pid_t k = c.StartKinema({"--once"}, "kinema");
+    // Lease wait (~2 s) plus a random instant into the work.
+    int ms = std::uniform_int_distribution<int>(1500, 4500)(rng);
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    json now = c.Kinemactl({"list"});
+    ::kill(k, SIGKILL);
+    int rc = WaitProcess(k);
+    if (rc == -SIGKILL) {
+      ++kills;
+      killed_in.push_back(now.is_array() && !now.empty() ? now[0].value("currentStep", "?") : "before start");
+    }
+  }
+  // Run to the end without interruption.
+  auto final_run = c.RunKinemaOnce();
+  ASSERT_EQ(final_run.exit_code, 0) << c.Logs();
+  std::string where;
+  for (const auto& s : killed_in) where += s + " ";
+  RecordProperty("killed_in", where);
+  std::printf("kill campaign: %d kills (seed %llu) in steps: %s\n", kills, static_cast<unsigned long long>(seed),
+              where.c_str());
+  EXPECT_GE(kills, wanted) << "the iteration ended before enough kills: " << where;
+
+  json list = c.Kinemactl({"list"});
+  ASSERT_EQ(list.size(), 1u) << "one iteration, resumed across restarts: " << list.dump();
+  EXPECT_EQ(list[0]["status"], "completed");
+  json show = c.Kinemactl({"show", list[0]["id"]});
+  ASSERT_EQ(show["steps"].size(), 8u);
+  for (const auto& s : show["steps"]) EXPECT_EQ(s["status"], "succeeded") << s.dump().substr(0, 1500);
+  const json& plan = show["steps"][2]["result"]["plan"];
+  json report = c.Report();
+  EXPECT_NEAR(report["costPerHour"].get<double>(), plan["costPerHourAfter"].get<double>(), 1e-3) << report.dump();
+  EXPECT_EQ(report["cloud"]["duplicateCreateRequests"], 0) << report.dump();
+  EXPECT_EQ(report["cloud"]["orphanInstances"], 0) << report.dump();
+  EXPECT_EQ(report["availability"]["deploymentsBelowMinAvailable"], 0) << report.dump();
+  EXPECT_EQ(report["availability"]["secondsBelowMinAvailable"].get<double>(), 0.0) << report.dump();
+  EXPECT_EQ(report["pdbViolations"], 0) << report.dump();
+  EXPECT_EQ(report["pendingPods"], 0) << report.dump();
+  int booted = 0;
+  for (const auto& n : plan["nodes"]) booted += n["action"] == "boot";
+  EXPECT_EQ(report["cloud"]["instancesCreated"], booted) << "each planned node booted exactly once";
+  EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace kinema::e2e
