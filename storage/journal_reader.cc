@@ -1,5 +1,7 @@
 #include "storage/journal_reader.h"
 
+#include <unistd.h>
+
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "storage/journal_queries.h"
@@ -24,6 +26,20 @@ class ReadTxn {
   SQLite::Database& db_;
 };
 }  // namespace
+
+Status JournalReader::BackupTo(const std::string& target) {
+  if (::access(target.c_str(), F_OK) == 0) {
+    return Status::AlreadyExists("backup target " + target + " exists; choose a new file");
+  }
+  try {
+    SQLite::Statement st(*db_, "VACUUM INTO ?");
+    st.bind(1, target);
+    st.exec();
+  } catch (const std::exception& e) {
+    return StatusFromSqlite(e, "journal " + path_ + ": backup to " + target, false);
+  }
+  return Status::OK();
+}
 
 StatusOr<std::unique_ptr<JournalReader>> JournalReader::Open(const std::string& path) {
   auto db = OpenReadOnlyConnection(path, 10000);

@@ -58,6 +58,10 @@ class JournalReader {
   StatusOr<std::vector<Event>> Events(const std::string& workflow_id);
   // Integrity + journal invariants (see verify.cc for the list).
   StatusOr<std::vector<VerifyCheck>> Verify();
+  // A consistent, compacted copy of the whole journal at `target` (SQLite
+  // VACUUM INTO, from this read-only connection: safe while the controller
+  // writes). Refuses an existing target (AlreadyExists).
+  Status BackupTo(const std::string& target);
 
  private:
   JournalReader() = default;

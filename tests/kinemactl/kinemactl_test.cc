@@ -69,6 +69,19 @@ TEST_F(KinemactlTest, ListJsonHasTheContractFields) {
   EXPECT_EQ(by_type.size(), 2u);
 }
 
+TEST_F(KinemactlTest, BackupIsAConsistentJournalThatVerifiesAndListsTheSame) {
+  RunSample(3);
+  auto b = Ctl({"backup", dir_.File("backup.db")});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  auto orig = Json(Ctl({"--json", "list"}));
+  auto copy = Json(RunProcess({BinPath("kinemactl"), "--db", dir_.File("backup.db"), "--json", "list"}));
+  EXPECT_EQ(orig, copy);
+  EXPECT_EQ(RunProcess({BinPath("kinemactl"), "--db", dir_.File("backup.db"), "verify"}).exit_code, 0);
+  auto again = Ctl({"backup", dir_.File("backup.db")});
+  EXPECT_EQ(again.exit_code, 1) << "an existing target is refused";
+  EXPECT_NE(again.err.find("exists"), std::string::npos) << again.err;
+}
+
 TEST_F(KinemactlTest, ShowJsonHasStepsAndEvents) {
   RunSample(1, {"--flaky"});
   auto r = Ctl({"--json", "show", "sample-0001"});

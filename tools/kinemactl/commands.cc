@@ -33,6 +33,7 @@ const char* kUsage =
     "  events ID                      the workflow's journal events\n"
     "  export ID                      events as JSON lines\n"
     "  verify                         SQLite integrity + journal invariants (exit 0 iff ok)\n"
+    "  backup FILE                    consistent copy of the journal (VACUUM INTO; safe while running)\n"
     "Operating (sent to the running controller over its admin socket; applied\n"
     "directly under the writer lock when no controller runs):\n"
     "  abort ID --reason TEXT         cooperative abort, compensations run\n"
@@ -283,6 +284,19 @@ int RunKinemactl(const std::vector<std::string>& args) {
   if (cmd == "list" || cmd == "verify") {
     if (pos.size() != 1) return Fail(kExitUsage, cmd + " takes no arguments");
     return cmd == "list" ? CmdList(f, db, json) : CmdVerify(db, json);
+  }
+  if (cmd == "backup") {
+    if (pos.size() != 2) return Fail(kExitUsage, "backup needs exactly one target FILE");
+    std::unique_ptr<JournalReader> r;
+    if (int rc = OpenReader(db, &r)) return rc;
+    Status st = r->BackupTo(pos[1]);
+    if (!st.ok()) return Fail(st.code() == Status::Code::kAlreadyExists ? kExitRefused : ExitFor(st), st.message());
+    if (json) {
+      PrintJson({{"backup", pos[1]}, {"ok", true}});
+    } else {
+      std::cout << "journal " << db << " backed up to " << pos[1] << "\n";
+    }
+    return kExitOk;
   }
   if (cmd == "show" || cmd == "events" || cmd == "export" || cmd == "abort" || cmd == "resume" || cmd == "pause" ||
       cmd == "terminate") {
