@@ -224,6 +224,7 @@ Field Schema(ControllerConfig* c) {
       {"prediction", Map({{"window", Dur(&c->prediction.window)},
                           {"horizon", Dur(&c->prediction.horizon)},
                           {"step", Dur(&c->prediction.step)},
+                          {"rateWindow", Dur(&c->prediction.rate_window)},
                           {"factor", Num(&c->prediction.factor, 0, 1)},
                           {"headroom", Num(&c->prediction.headroom, 1, 10)},
                           {"source", OneOf(&c->prediction.source, {"prometheus", "vpa", "none"})}})},

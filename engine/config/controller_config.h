@@ -50,6 +50,7 @@ struct ControllerConfig {
     Duration window{900000};
     Duration horizon{900000};
     Duration step{30000};
+    Duration rate_window{60000};         // PromQL rate() range (>= 2 scrape intervals)
     double factor = 0.1;                 // move planning requests this far toward the forecast
     double headroom = 1.2;               // never below observed peak × headroom
     std::string source = "prometheus";  // prometheus | vpa | none
