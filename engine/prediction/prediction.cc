@@ -254,6 +254,9 @@ StatusOr<Prediction> PredictFromPrometheus(const prometheus::Client& client, con
   auto mem = client.QueryRange(MemoryQuery(ns_list), start, now, options.step);
   if (!mem.ok()) return mem.status().WithContext("prediction: memory usage");
 
+  const double start_s = std::chrono::duration<double>(start.time_since_epoch()).count();
+  const double step_s = options.step.count() / 1000.0;
+  const double rate_s = options.rate_window.count() / 1000.0;
   auto collect = [&](const prometheus::QueryResult& r, bool is_cpu) {
     for (const auto& s : r.series) {
       std::string ns = s.Label("namespace"), pod = s.Label("pod"), container = s.Label("container");
@@ -264,7 +267,17 @@ StatusOr<Prediction> PredictFromPrometheus(const prometheus::Client& client, con
       }
       Workload& w = workloads[*key];
       UsageSeries& dst = (is_cpu ? w.cpu : w.memory)[container][pod];
-      for (const auto& p : s.samples) dst.push_back({p.t, p.v});
+      // rate() under-reads while its range is not yet filled by a new
+      // series (a new container's counter starts inside the window), so the
+      // first rate_window of a series that starts inside the window is dropped.
+      double skip_until = -1;
+      if (is_cpu && !s.samples.empty() && s.samples.front().t > start_s + step_s / 2) {
+        skip_until = s.samples.front().t + rate_s;
+      }
+      for (const auto& p : s.samples) {
+        if (p.t < skip_until) continue;
+        dst.push_back({p.t, p.v});
+      }
     }
   };
   collect(*cpu, true);

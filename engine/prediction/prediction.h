@@ -13,6 +13,9 @@
 // and forecasts each container of each workload's pod template
 // (forecaster.h). Current requests come from the workload's pod template.
 //
+// rate() under-reads until its range is filled, so for a CPU series that
+// begins inside the window (a new pod) the first rate_window of samples is
+// dropped.
 // Missing data: a container without series keeps its request
 // (has_data = false, why = "no usage samples ...") and the workload is
 // listed in `notes`; series of pods that map to no workload are counted in

@@ -156,6 +156,35 @@ TEST(PredictionSourceTest, MapsPodsToDeploymentsAndForecastsPerContainer) {
   EXPECT_EQ(snap.list["items"][6]["spec"]["containers"][0]["resources"]["requests"]["cpu"], "100m");
 }
 
+TEST(PredictionSourceTest, NewPodsUnderReadingFirstRateWindowIsNotATrend) {
+  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1700000900));
+  const double start = 1700000000;
+  TestHttpServer server([&](const TestRequest& req) {
+    json result = json::array();
+    if (Decode(req.body).find("container_cpu_usage_seconds_total") != std::string::npos) {
+      // A pod born 5 minutes into the window: rate() ramps up over its first
+      // 60 s (0.1, 0.2, then 0.4 flat).
+      json values = json::array();
+      for (int i = 10; i <= 30; ++i) {
+        double v = i == 10 ? 0.1 : i == 11 ? 0.2 : 0.4;
+        values.push_back({start + 30.0 * i, std::to_string(v)});
+      }
+      result.push_back({{"metric", {{"namespace", "shop"}, {"pod", "web-5d4f8-aaaaa"}, {"container", "app"}}},
+                        {"values", values}});
+    }
+    TestResponse r;
+    r.body = json{{"status", "success"}, {"data", {{"resultType", "matrix"}, {"result", result}}}}.dump();
+    return r;
+  });
+  prometheus::Client client(Opts(server.base_url()));
+  auto p = PredictFromPrometheus(client, Snapshot(), PredictionOptions{}, now);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const auto& cpu = p->Find("shop", "Deployment", "web")->containers[0].cpu;
+  EXPECT_EQ(cpu.samples, 19);  // 21 points minus the first 60 s (2 points)
+  EXPECT_NEAR(cpu.slope_per_hour, 0.0, 1e-9);
+  EXPECT_NEAR(cpu.forecast, 0.4, 1e-9);
+}
+
 TEST(PredictionSourceTest, UnreachablePrometheusIsAnErrorNamingTheQuery) {
   // A port nobody listens on: bind a server, note its port, destroy it.
   int port;
