@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "engine/quantity/quantity.h"
@@ -29,7 +30,11 @@ Status ReadNumber(const json& obj, const std::string& key, const std::string& pa
   const json& v = obj[key];
   if (!v.is_number()) return Bad(path + "." + key, "must be a number");
   double d = v.get<double>();
-  if (!std::isfinite(d) || d < lo) return Bad(path + "." + key, "must be >= " + std::to_string(lo));
+  if (!std::isfinite(d) || d < lo) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", lo);
+    return Bad(path + "." + key, std::string("must be >= ") + buf);
+  }
   *out = d;
   return Status::OK();
 }
