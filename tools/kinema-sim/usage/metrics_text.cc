@@ -60,7 +60,11 @@ void MetricsWriter::Label(const char* name, const std::string& value, bool first
   if (!first) out_ += ',';
   out_ += name;
   out_ += "=\"";
-  out_ += EscapeLabelValue(value);
+  if (value.find_first_of("\\\"\n") == std::string::npos) {
+    out_ += value;
+  } else {
+    out_ += EscapeLabelValue(value);
+  }
   out_ += '"';
 }
 
@@ -75,7 +79,11 @@ void MetricsWriter::Value(double v) {
 void MetricsWriter::ContainerLabels(const PodSample& p, const ContainerSample& c) {
   out_ += '{';
   Label("container", c.name, true);
-  Label("id", "/kubepods/pod" + p.uid + "/" + c.name);
+  out_ += ",id=\"/kubepods/pod";
+  out_ += p.uid;
+  out_ += '/';
+  out_ += c.name;
+  out_ += '"';
   Label("image", c.image);
   Label("name", c.name);
   Label("namespace", p.ns);

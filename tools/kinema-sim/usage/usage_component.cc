@@ -68,7 +68,7 @@ Status UsageComponent::Start(SimServer& server) {
   model_ = std::make_unique<UsageModel>(std::move(scenario), server.options().seed);
   double scale = server.clock().time_scale();
   auto period = std::chrono::milliseconds(static_cast<int64_t>(5000.0 / std::max(scale, 1e-6)));
-  tick_period_ = std::clamp(period, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
+  tick_period_ = std::clamp(period, std::chrono::milliseconds(250), std::chrono::milliseconds(1000));
 
   std::lock_guard l(mu_);
   wall_start_ = std::chrono::steady_clock::now();
@@ -212,6 +212,12 @@ void UsageComponent::ApplyPod(const json& pod) {
 }
 
 void UsageComponent::ResolveWorkload(PodState& p) {
+  ResolveWorkloadName(p);
+  p.workload_key = p.s.workload_name.empty() ? "" : p.s.workload_kind + "/" + p.s.ns + "/" + p.s.workload_name;
+  p.profile = p.s.workload_name.empty() ? nullptr : model_->scenario().Find(p.s.ns, p.s.workload_name);
+}
+
+void UsageComponent::ResolveWorkloadName(PodState& p) {
   PodSample& s = p.s;
   p.workload_resolved = true;
   if (s.owner_kind == "ReplicaSet") {
@@ -279,7 +285,7 @@ std::vector<UsageComponent::OomKill> UsageComponent::AdvanceLocked() {
   for (auto& [key, p] : pods_) {
     if (!p.workload_resolved) ResolveWorkload(p);
     if (p.s.running && p.s.ready && !p.s.workload_name.empty()) {
-      running[p.s.workload_kind + "/" + p.s.ns + "/" + p.s.workload_name]++;
+      running[p.workload_key]++;
     }
   }
   std::unordered_map<std::string, double> share;
@@ -302,7 +308,7 @@ std::vector<UsageComponent::OomKill> UsageComponent::AdvanceLocked() {
     }
     double sh = 1.0;
     if (!p.s.workload_name.empty()) {
-      auto it = share.find(p.s.workload_kind + "/" + p.s.ns + "/" + p.s.workload_name);
+      auto it = share.find(p.workload_key);
       if (it != share.end()) sh = it->second;
     }
     for (auto& c : p.containers) {
@@ -312,7 +318,7 @@ std::vector<UsageComponent::OomKill> UsageComponent::AdvanceLocked() {
       in.t_s = t;
       in.age_s = std::max(0.0, t - c.started_t);
       in.load_share = sh;
-      Usage u = model_->Evaluate(p.s.ns, p.s.workload_name, c.noise_key, in);
+      Usage u = model_->Evaluate(p.s.ns, p.s.workload_name, p.profile, c.noise_key, in);
       if (c.s.cpu_limit_milli > 0) u.cpu_cores = std::min(u.cpu_cores, c.s.cpu_limit_milli / 1000.0);  // throttled
       double prev = c.last_cpu < 0 ? u.cpu_cores : c.last_cpu;
       c.s.cpu_seconds_total += 0.5 * (prev + u.cpu_cores) * dt;

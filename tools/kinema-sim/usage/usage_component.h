@@ -15,7 +15,7 @@
 // and OOM back-off run in simulated time.
 //
 // Integration happens on a periodic tick (every 5 simulated seconds, clamped
-// to 100 ms–1 s of wall time) and before every read, with the trapezoid rule.
+// to 250 ms–1 s of wall time) and before every read, with the trapezoid rule.
 // Thread-safety: all public methods are thread-safe (one internal mutex);
 // the tick runs on the server's io().
 #pragma once
@@ -96,6 +96,8 @@ class UsageComponent : public SimComponent {
     PodSample s;
     std::vector<ContainerState> containers;
     bool workload_resolved = false;
+    std::string workload_key;                  // "Kind/ns/name" or "" (cached)
+    const WorkloadUsage* profile = nullptr;    // the scenario's profile (cached)
   };
   struct OomKill {
     std::string ns, pod, container;
@@ -108,6 +110,7 @@ class UsageComponent : public SimComponent {
   void DrainEvents();
   void ApplyPod(const nlohmann::json& pod);
   void ResolveWorkload(PodState& p);
+  void ResolveWorkloadName(PodState& p);
   std::vector<OomKill> AdvanceLocked();
   void Advance();
   void RecordOomKills(const std::vector<OomKill>& kills);

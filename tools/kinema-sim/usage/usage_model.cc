@@ -47,9 +47,8 @@ double UsageModel::Noise(uint64_t key, double t_s) const {
   return a + (c - a) * s;
 }
 
-Usage UsageModel::Evaluate(const std::string& ns, const std::string& workload, uint64_t noise_key,
-                           const ContainerInputs& in) const {
-  const WorkloadUsage* w = workload.empty() ? nullptr : scenario_.Find(ns, workload);
+Usage UsageModel::Evaluate(const std::string& ns, const std::string& workload, const WorkloadUsage* w,
+                           uint64_t noise_key, const ContainerInputs& in) const {
   static const ResourceProfile kDefault;
   const ResourceProfile& cp = w ? w->cpu : kDefault;
   const ResourceProfile& mp = w ? w->memory : kDefault;

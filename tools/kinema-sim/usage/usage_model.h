@@ -48,7 +48,12 @@ class UsageModel {
 
   // `workload` is the owning Deployment/StatefulSet/DaemonSet name ("" for a bare pod).
   Usage Evaluate(const std::string& ns, const std::string& workload, uint64_t noise_key,
-                 const ContainerInputs& in) const;
+                 const ContainerInputs& in) const {
+    return Evaluate(ns, workload, workload.empty() ? nullptr : scenario_.Find(ns, workload), noise_key, in);
+  }
+  // Same, with the workload's profile already looked up (nullptr: defaults).
+  Usage Evaluate(const std::string& ns, const std::string& workload, const WorkloadUsage* profile,
+                 uint64_t noise_key, const ContainerInputs& in) const;
 
   // Smooth noise in [-1, 1].
   double Noise(uint64_t key, double t_s) const;
