@@ -194,6 +194,17 @@ TEST(SimPrometheusIntegrationTest, RateShowsScenarioUsageAndPredictionForecasts)
   EXPECT_EQ(bad.status().code(), Status::Code::kInvalidArgument) << bad.status().ToString();
   EXPECT_NE(bad.status().message().find("bad_data"), std::string::npos) << bad.status().ToString();
 
+  // kubectl top reads the same usage through metrics.k8s.io.
+  if (std::filesystem::exists("/usr/bin/kubectl") || std::filesystem::exists("/usr/local/bin/kubectl")) {
+    auto top = simtest::RunCommand(sim.Kubectl() + " top pods -n shop");
+    EXPECT_EQ(top.exit_code, 0) << top.err;
+    EXPECT_NE(top.out.find("web-5d4f8-0"), std::string::npos) << top.out;
+    EXPECT_NE(top.out.find("300m"), std::string::npos) << top.out;
+    auto nodes = simtest::RunCommand(sim.Kubectl() + " top nodes");
+    EXPECT_EQ(nodes.exit_code, 0) << nodes.err;
+    EXPECT_NE(nodes.out.find("node-a"), std::string::npos) << nodes.out;
+  }
+
   // Prediction from the same Prometheus, on a snapshot taken from the sim.
   auto rest = kube::LoadKubeconfig(sim.kubeconfig());
   ASSERT_TRUE(rest.ok()) << rest.status().ToString();
