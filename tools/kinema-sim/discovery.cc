@@ -32,6 +32,9 @@ std::string ApiGroupList() {
     nlohmann::json gv = {{"groupVersion", group + "/" + version}, {"version", version}};
     groups.push_back({{"name", group}, {"versions", {gv}}, {"preferredVersion", gv}});
   }
+  // The resource metrics API, served by the usage part (usage/metrics_api.h).
+  nlohmann::json metrics_gv = {{"groupVersion", "metrics.k8s.io/v1beta1"}, {"version", "v1beta1"}};
+  groups.push_back({{"name", "metrics.k8s.io"}, {"versions", {metrics_gv}}, {"preferredVersion", metrics_gv}});
   return nlohmann::json{{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}}.dump();
 }
 

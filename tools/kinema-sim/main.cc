@@ -8,6 +8,8 @@
 
 #include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/sim_server.h"
+#include "tools/kinema-sim/usage/hpa_controller.h"
+#include "tools/kinema-sim/usage/usage_component.h"
 
 int main(int argc, char** argv) {
   kinema::sim::SimOptions options;
@@ -44,6 +46,11 @@ int main(int argc, char** argv) {
   // Living-cluster parts (issue 4): each registers its routes here and is
   // started by server.Start() in registration order (sim_component.h).
   // -- parts begin
+  // usage: usage model, /metrics, metrics.k8s.io (tools/kinema-sim/usage/).
+  kinema::sim::usage::UsageComponent usage_model(&server);
+  server.AddComponent(&usage_model);
+  kinema::sim::usage::HpaController hpa(&usage_model);
+  server.AddComponent(&hpa);
   // -- parts end
   kinema::Status st = server.Start();
   if (!st.ok()) {
