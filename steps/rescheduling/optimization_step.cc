@@ -10,6 +10,7 @@
 #include "engine/snapshot/cluster_snapshot.h"
 #include "engine/workflow/step_context.h"
 #include "steps/optimize/plan.h"
+#include "steps/rescheduling/adjustments.h"
 #include "steps/rescheduling/decision.h"
 #include "steps/rescheduling/rescheduling_workflow.h"
 
@@ -56,6 +57,14 @@ StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
     if (!snap.ok()) return snap.status();
     auto excluded = ApplyExclusions(deps, &snap->list);
     if (!excluded.ok()) return excluded.status();
+    const nlohmann::json& prediction = ctx.ResultOf("prediction");
+    int adjusted = prediction.is_object() ? ApplyAdjustments(prediction.value("adjustments", nlohmann::json::object()),
+                                                             &snap->list)
+                                          : 0;
+    if (adjusted > 0) {
+      spdlog::info("workflow {}: planning with {} predicted container request(s) from the prediction step",
+                   ctx.workflow_id(), adjusted);
+    }
     auto parsed = ParseSnapshot(snap->list);
     if (!parsed.ok()) return Status::InvalidArgument("cluster snapshot: " + parsed.status().message());
     const auto& oc = deps.config.optimizer;
@@ -85,7 +94,7 @@ StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
                  ctx.workflow_id(), plan->cost_before, plan->cost_after,
                  plan->lower_bound ? std::to_string(*plan->lower_bound) : "none", gap * 100, plan->moves,
                  plan->solve_seconds);
-    return nlohmann::json{{"plan", pj}, {"gap", gap}, {"identity", identity}, {"excludedPods", *excluded},
+    return nlohmann::json{{"plan", pj}, {"gap", gap}, {"identity", identity}, {"excludedPods", *excluded}, {"adjustedRequests", adjusted},
                           {"snapshot", {{"nodes", snap->nodes}, {"pods", snap->pods}, {"takenMs", snap->taken_ms}}}};
   };
   s.reconcile = ReconcileByRerunning(s.run);

@@ -1,6 +1,7 @@
 // The executing half's pure decisions (steps/rescheduling/execution.h).
 #include <gtest/gtest.h>
 
+#include "steps/rescheduling/adjustments.h"
 #include "steps/rescheduling/execution.h"
 
 namespace kinema::rescheduling {
@@ -136,6 +137,32 @@ TEST(ExecutionTest, PodsWithoutControllerOrOptedOutAreNotMoved) {
   EXPECT_EQ(name, "node-1");
   EXPECT_FALSE(ParseGceProviderId("aws:///us-east-1a/i-1", &zone, &name));
   EXPECT_EQ(IterationValue("iteration-20261122T100000Z"), "iteration-20261122t100000z");
+}
+
+TEST(ExecutionTest, PredictedRequestsReachThePodsOfTheirWorkloadOnly) {
+  auto owner = [](const char* kind, const char* name) {
+    return json::array({{{"kind", kind}, {"name", name}, {"controller", true}}});
+  };
+  auto pod = [&](const char* name, json owners) {
+    return json{{"kind", "Pod"},
+                {"metadata", {{"name", name}, {"namespace", "shop"}, {"ownerReferences", owners}}},
+                {"spec", {{"containers", json::array({{{"name", "app"}, {"resources", {{"requests", {{"cpu", "100m"}}}}}}})}}}};
+  };
+  json list = {{"items", json::array({
+                             {{"kind", "ReplicaSet"},
+                              {"metadata", {{"name", "cart-abc"}, {"namespace", "shop"}, {"ownerReferences", owner("Deployment", "cart")}}}},
+                             pod("cart-abc-1", owner("ReplicaSet", "cart-abc")),
+                             pod("db-0", owner("StatefulSet", "db")),
+                             pod("other-1", owner("ReplicaSet", "unknown")),
+                         })}};
+  json adj = {{"shop/Deployment/cart", {{"app", {{"cpu", "250m"}, {"memory", "268435456"}}}}},
+              {"shop/StatefulSet/db", {{"app", {{"cpu", "1"}}}}}};
+  EXPECT_EQ(ApplyAdjustments(adj, &list), 3);
+  EXPECT_EQ(list["items"][1]["spec"]["containers"][0]["resources"]["requests"]["cpu"], "250m");
+  EXPECT_EQ(list["items"][1]["spec"]["containers"][0]["resources"]["requests"]["memory"], "268435456");
+  EXPECT_EQ(list["items"][2]["spec"]["containers"][0]["resources"]["requests"]["cpu"], "1");
+  EXPECT_EQ(list["items"][3]["spec"]["containers"][0]["resources"]["requests"]["cpu"], "100m");
+  EXPECT_EQ(ApplyAdjustments(adj, &list), 0) << "idempotent";
 }
 
 }  // namespace

@@ -1,0 +1,56 @@
+#include "steps/rescheduling/adjustments.h"
+
+#include <map>
+#include <string>
+
+#include "steps/rescheduling/execution.h"
+
+namespace kinema::rescheduling {
+
+using nlohmann::json;
+
+int ApplyAdjustments(const json& adjustments, json* list) {
+  if (!adjustments.is_object() || adjustments.empty() || !list->contains("items")) return 0;
+  // ReplicaSet → its Deployment.
+  std::map<std::string, std::string> rs_to_deploy;
+  for (const auto& item : (*list)["items"]) {
+    if (item.value("kind", "") != "ReplicaSet") continue;
+    OwnerRef o = ControllerOf(item);
+    if (o.kind == "Deployment") {
+      rs_to_deploy[item["metadata"].value("namespace", "") + "/" + item["metadata"].value("name", "")] = o.name;
+    }
+  }
+  int changed = 0;
+  for (auto& item : (*list)["items"]) {
+    if (item.value("kind", "") != "Pod") continue;
+    std::string ns = item["metadata"].value("namespace", "");
+    OwnerRef o = ControllerOf(item);
+    std::string key;
+    if (o.kind == "ReplicaSet") {
+      auto it = rs_to_deploy.find(ns + "/" + o.name);
+      if (it != rs_to_deploy.end()) key = ns + "/Deployment/" + it->second;
+    } else if (o.kind == "StatefulSet") {
+      key = ns + "/StatefulSet/" + o.name;
+    }
+    if (key.empty() || !adjustments.contains(key)) continue;
+    const json& per_container = adjustments[key];
+    if (!item.contains("spec") || !item["spec"].contains("containers")) continue;
+    for (auto& c : item["spec"]["containers"]) {
+      std::string name = c.value("name", "");
+      if (!per_container.contains(name)) continue;
+      const json& want = per_container[name];
+      json& requests = c["resources"]["requests"];
+      if (!requests.is_object()) requests = json::object();
+      for (const char* r : {"cpu", "memory"}) {
+        if (!want.contains(r)) continue;
+        if (!requests.contains(r) || requests[r] != want[r]) {
+          requests[r] = want[r];
+          ++changed;
+        }
+      }
+    }
+  }
+  return changed;
+}
+
+}  // namespace kinema::rescheduling

@@ -1,0 +1,21 @@
+// Applying the prediction step's journaled planning requests to a snapshot.
+//
+// `adjustments` is the prediction step's result["adjustments"]:
+//   {"<namespace>/<Kind>/<name>": {"<container>": {"cpu": "250m", "memory": "268435456"}}}
+// with Kind Deployment or StatefulSet. Each Running/Pending pod of such a
+// workload (pod → ReplicaSet → Deployment, or pod → StatefulSet, through the
+// snapshot's ownerReferences) gets those container requests in the planner's
+// copy of the snapshot; the cluster itself is never changed. Working from
+// the journaled JSON (not a live query) keeps a re-run optimization step on
+// the same numbers.
+// Returns the number of container requests changed.
+// Thread-safety: pure.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+namespace kinema::rescheduling {
+
+int ApplyAdjustments(const nlohmann::json& adjustments, nlohmann::json* snapshot_list);
+
+}  // namespace kinema::rescheduling
