@@ -66,7 +66,9 @@ std::string E2eCluster::Start() {
   size_t at = kc.find("server: ");
   if (at == std::string::npos) return "no server in kubeconfig";
   at += 8;
+  while (at < kc.size() && (kc[at] == '"' || kc[at] == '\'')) ++at;
   server_ = kc.substr(at, kc.find_first_of("\"' \n", at) - at);
+  if (server_.find("//") == std::string::npos) return "cannot read the server URL from the kubeconfig:\n" + kc;
 
   std::string prom_url;
   if (options_.prometheus && ::access("/usr/bin/prometheus", X_OK) == 0) {
