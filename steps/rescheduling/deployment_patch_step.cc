@@ -8,8 +8,14 @@
 // of the pod template — the controller's single preferred node-affinity term
 // on kinema.io/iteration=<iteration> (replacing an earlier iteration's term)
 // and the template annotation kinema.io/iteration=<iteration> — which starts
-// an ordinary rolling update, so the Deployment's own maxSurge/maxUnavailable
-// bound the disruption; the retire taint keeps new pods off retiring nodes.
+// an ordinary rolling update; the retire taint keeps new pods off retiring
+// nodes. For the move the RollingUpdate strategy is made surge-only
+// (maxUnavailable 0, maxSurge as it was or 1): a rollout is not an eviction,
+// PodDisruptionBudgets do not gate it, so only a surge-only rollout keeps
+// every replica available and every PDB satisfied. The original strategy is
+// put back once the Deployment has rolled out (a strategy change alone starts
+// no rollout). Recreate Deployments keep their strategy (their owners chose
+// downtime over two versions at once).
 // Then wait until it has rolled out (rollout.timeout, a durable deadline per
 // Deployment; ProgressDeadlineExceeded fails the step, which pauses the
 // workflow for an operator).
@@ -24,6 +30,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 
 #include "engine/workflow/step_context.h"
 #include "storage/event.h"
@@ -95,7 +102,40 @@ json OriginalOf(const json& d) {
   json affinity = tmpl.value("spec", json::object()).value("affinity", json());
   json ann = tmpl.value("metadata", json::object()).value("annotations", json::object());
   json iteration_ann = ann.is_object() && ann.contains(kIterationLabel) ? ann[kIterationLabel] : json();
-  return {{"affinity", affinity}, {"iterationAnnotation", iteration_ann}};
+  return {{"affinity", affinity}, {"iterationAnnotation", iteration_ann},
+          {"strategy", d["spec"].value("strategy", json())}};
+}
+
+bool IsZero(const json& v) { return v.is_null() || v == 0 || v == "0" || v == "0%"; }
+
+// The surge-only form of a RollingUpdate strategy (see the file comment);
+// Recreate (and an absent strategy's default, RollingUpdate 25%/25%) handled.
+json SurgeOnly(const json& strategy) {
+  if (strategy.is_object() && strategy.value("type", "RollingUpdate") == "Recreate") return strategy;
+  json surge = "25%";
+  if (strategy.is_object() && strategy.contains("rollingUpdate") && strategy["rollingUpdate"].contains("maxSurge")) {
+    surge = strategy["rollingUpdate"]["maxSurge"];
+  }
+  if (IsZero(surge)) surge = 1;
+  return {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", surge}, {"maxUnavailable", 0}}}};
+}
+
+// Puts the original strategy back (no-op when it is already there).
+Status RestoreStrategy(const ReschedulingDeps& deps, const std::string& key, const json& original) {
+  size_t slash = key.find('/');
+  auto updated = deps.kube->GetAndUpdate(kube::resources::kDeployments, key.substr(0, slash), key.substr(slash + 1),
+                                         [&](json& d) -> Status {
+                                           json want = original.value("strategy", json());
+                                           json have = d["spec"].value("strategy", json());
+                                           if (want.is_null() || have == want) return Status::Cancelled("unchanged");
+                                           d["spec"]["strategy"] = want;
+                                           return Status::OK();
+                                         });
+  if (!updated.ok() && updated.status().code() != Status::Code::kCancelled &&
+      updated.status().code() != Status::Code::kNotFound) {
+    return updated.status().WithContext("restore the rollout strategy of deployment " + key);
+  }
+  return Status::OK();
 }
 
 StatusOr<json> PatchDeployments(const ReschedulingDeps& deps, StepContext& ctx) {
@@ -126,6 +166,7 @@ StatusOr<json> PatchDeployments(const ReschedulingDeps& deps, StepContext& ctx) 
         if (ann.is_object() && ann.value(kIterationLabel, "") == iteration) return Status::Cancelled("already patched");
         if (!ann.is_object()) ann = json::object();
         ann[kIterationLabel] = iteration;
+        d["spec"]["strategy"] = SurgeOnly(d["spec"].value("strategy", json()));
         json& spec = tmpl["spec"];
         spec["affinity"] = AffinityPreferringIteration(spec.value("affinity", json()), iteration);
         patched = true;
@@ -170,6 +211,8 @@ StatusOr<json> PatchDeployments(const ReschedulingDeps& deps, StepContext& ctx) 
         }
         KINEMA_RETURN_IF_ERROR(ctx.Pause(std::chrono::milliseconds(1000)));
       }
+      KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
+      KINEMA_RETURN_IF_ERROR(RestoreStrategy(deps, key, originals[key]).WithContext("deployment-patch"));
       spdlog::info("workflow {}: deployment {} rolled out{}", ctx.workflow_id(), key, why.empty() ? "" : " (" + why + ")");
       result["deployments"].push_back({{"deployment", key}, {"outcome", why.empty() ? "rolled-out" : why}});
     }
@@ -217,6 +260,9 @@ Status RestoreDeployments(const ReschedulingDeps& deps, StepContext& ctx) {
       } else {
         tmpl["spec"]["affinity"] = original["affinity"];
       }
+      // Restoring the template rolls the pods again: surge-only as well; the
+      // original strategy comes back right after (below).
+      d["spec"]["strategy"] = SurgeOnly(original.value("strategy", json()));
       restored = true;
       return Status::OK();
     });
@@ -225,6 +271,18 @@ Status RestoreDeployments(const ReschedulingDeps& deps, StepContext& ctx) {
       return updated.status().WithContext("compensate deployment-patch: restore deployment " + key);
     }
     if (restored) spdlog::info("workflow {}: compensation restored deployment {}", ctx.workflow_id(), key);
+    // Wait for that rollback rollout, then put the original strategy back.
+    auto deadline = ctx.DeadlineFor("compensate rollout " + key, deps.config.rollout.timeout);
+    if (!deadline.ok()) return deadline.status();
+    for (;;) {
+      auto d = deps.kube->Get(kube::resources::kDeployments, ns, name);
+      if (!d.ok()) break;  // gone, or unreadable: the strategy restore below reports it
+      std::string why;
+      bool failed = false;
+      if (DeploymentRolledOut(*d, &why, &failed) || failed || NowMs() >= *deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    KINEMA_RETURN_IF_ERROR(RestoreStrategy(deps, key, original).WithContext("compensate deployment-patch"));
   }
   return Status::OK();
 }
