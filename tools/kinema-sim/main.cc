@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "tools/kinema-sim/scheduler/scheduler.h"
 #include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/sim_server.h"
 
@@ -44,6 +45,8 @@ int main(int argc, char** argv) {
   // Living-cluster parts (issue 4): each registers its routes here and is
   // started by server.Start() in registration order (sim_component.h).
   // -- parts begin
+  kinema::sim::sched::SchedulerComponent scheduler;  // simulated kube-scheduler
+  server.AddComponent(&scheduler);
   // -- parts end
   kinema::Status st = server.Start();
   if (!st.ok()) {

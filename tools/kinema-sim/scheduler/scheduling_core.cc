@@ -1,0 +1,369 @@
+#include "tools/kinema-sim/scheduler/scheduling_core.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace kinema::sim::sched {
+
+namespace {
+
+constexpr int64_t kMaxNodeScore = 100;
+constexpr int64_t kWeightTaintToleration = 3;
+constexpr int64_t kWeightNodeAffinity = 2;
+constexpr int64_t kWeightFit = 1;
+constexpr int64_t kWeightBalanced = 1;
+
+constexpr const char* kReasonUnschedulable = "node(s) were unschedulable";
+constexpr const char* kReasonNodeAffinity = "node(s) didn't match Pod's node affinity/selector";
+constexpr const char* kReasonTooManyPods = "Too many pods";
+constexpr const char* kReasonInsufficientCpu = "Insufficient cpu";
+constexpr const char* kReasonInsufficientMemory = "Insufficient memory";
+constexpr const char* kReasonSpread = "node(s) didn't match pod topology spread constraints";
+constexpr const char* kReasonSpreadLabel = "node(s) didn't match pod topology spread constraints (missing required label)";
+constexpr const char* kReasonExistingAnti = "node(s) didn't satisfy existing pods anti-affinity rules";
+constexpr const char* kReasonAnti = "node(s) didn't match pod anti-affinity rules";
+constexpr const char* kPreemptionNoVictims = "No preemption victims found for incoming pod";
+constexpr const char* kPreemptionNotHelpful = "Preemption is not helpful for scheduling";
+
+struct FilterOutcome {
+  bool ok = true;
+  bool unresolvable = false;
+  unsigned rejected = 0;
+  std::vector<std::string> reasons;
+  void Fail(std::string reason, unsigned by, bool unresolvable_) {
+    ok = false;
+    unresolvable = unresolvable_;
+    rejected |= by;
+    reasons.push_back(std::move(reason));
+  }
+};
+
+struct SpreadState {
+  const SpreadConstraint* c = nullptr;
+  std::vector<char> eligible;                   // by node ordinal
+  std::unordered_map<std::string, int> counts;  // topology value -> matching pods
+  std::unordered_set<std::string> domains;
+  int min_match = 0;
+  bool self_match = false;
+};
+
+struct PreFilterState {
+  std::vector<std::unordered_set<std::string>> anti_domains;  // per incoming anti-affinity term
+  std::unordered_map<std::string, std::unordered_set<std::string>> existing_anti;  // key -> values
+  std::vector<SpreadState> spread;  // DoNotSchedule constraints only
+};
+
+const std::string* LabelOf(const Labels& labels, const std::string& key) {
+  auto it = labels.find(key);
+  return it == labels.end() ? nullptr : &it->second;
+}
+
+bool ToleratesHardTaints(const SchedPod& pod, const SchedNode& node) {
+  for (const auto& t : node.taints) {
+    if (t.effect != "NoSchedule" && t.effect != "NoExecute") continue;
+    if (!pod.Tolerates(t)) return false;
+  }
+  return true;
+}
+
+PreFilterState PreFilter(const SchedPod& pod, ClusterState& state) {
+  PreFilterState s;
+  const auto& nodes = state.OrderedNodes();
+
+  // The incoming pod's anti-affinity: topology domains holding a matching pod.
+  for (const auto& term : pod.anti_affinity) {
+    std::unordered_set<std::string> domains;
+    state.ForEachCandidate(term.namespaces, term.all_namespaces, term.selector, [&](const SchedPod& other) {
+      if (!term.selector.Matches(other.labels)) return;
+      const NodeInfo* n = state.FindNode(other.node_name);
+      if (n == nullptr) return;
+      if (const std::string* v = LabelOf(n->node.labels, term.topology_key)) domains.insert(*v);
+    });
+    s.anti_domains.push_back(std::move(domains));
+  }
+
+  // Existing pods' anti-affinity terms that match the incoming pod.
+  for (const auto& [key, group] : state.anti_affinity_groups()) {
+    if (!group.term.AppliesToNamespace(pod.ns) || !group.term.selector.Matches(pod.labels)) continue;
+    for (const auto& [node_name, count] : group.pods_per_node) {
+      if (count <= 0) continue;
+      const NodeInfo* n = state.FindNode(node_name);
+      if (n == nullptr) continue;
+      if (const std::string* v = LabelOf(n->node.labels, group.term.topology_key))
+        s.existing_anti[group.term.topology_key].insert(*v);
+    }
+  }
+
+  // Topology spread (DoNotSchedule).
+  std::vector<const SpreadConstraint*> hard;
+  for (const auto& c : pod.spread)
+    if (c.do_not_schedule) hard.push_back(&c);
+  if (hard.empty()) return s;
+  for (const SpreadConstraint* c : hard) {
+    SpreadState st;
+    st.c = c;
+    st.eligible.assign(nodes.size(), 0);
+    st.self_match = c->selector.Matches(pod.labels);
+    s.spread.push_back(std::move(st));
+  }
+  for (const NodeInfo* n : nodes) {
+    bool has_keys = true;
+    for (const SpreadConstraint* c : hard)
+      if (LabelOf(n->node.labels, c->topology_key) == nullptr) has_keys = false;
+    if (!has_keys) continue;
+    bool affinity_ok = pod.MatchesNodeAffinity(n->node.name, n->node.labels);
+    bool taints_ok = ToleratesHardTaints(pod, n->node);
+    for (auto& st : s.spread) {
+      if (st.c->honor_node_affinity && !affinity_ok) continue;
+      if (st.c->honor_taints && !taints_ok) continue;
+      st.eligible[n->ordinal] = 1;
+      st.domains.insert(*LabelOf(n->node.labels, st.c->topology_key));
+    }
+  }
+  for (auto& st : s.spread) {
+    const SpreadConstraint& c = *st.c;
+    state.ForEachCandidate({pod.ns}, false, c.selector, [&](const SchedPod& other) {
+      if (other.terminating || !c.selector.Matches(other.labels)) return;
+      const NodeInfo* n = state.FindNode(other.node_name);
+      if (n == nullptr || n->ordinal >= st.eligible.size() || !st.eligible[n->ordinal]) return;
+      st.counts[*LabelOf(n->node.labels, c.topology_key)]++;
+    });
+    if (static_cast<int>(st.domains.size()) < c.min_domains) {
+      st.min_match = 0;
+    } else {
+      bool first = true;
+      for (const auto& d : st.domains) {
+        auto it = st.counts.find(d);
+        int v = it == st.counts.end() ? 0 : it->second;
+        if (first || v < st.min_match) st.min_match = v;
+        first = false;
+      }
+    }
+  }
+  return s;
+}
+
+FilterOutcome Filter(const SchedPod& pod, const NodeInfo& info, const PreFilterState& pre) {
+  FilterOutcome out;
+  const SchedNode& node = info.node;
+  // NodeUnschedulable
+  if (node.unschedulable && !pod.Tolerates(Taint{kTaintUnschedulable, "", "NoSchedule"})) {
+    out.Fail(kReasonUnschedulable, kRejectedNodeProperties, true);
+    return out;
+  }
+  // TaintToleration
+  for (const auto& t : node.taints) {
+    if (t.effect != "NoSchedule" && t.effect != "NoExecute") continue;
+    if (!pod.Tolerates(t)) {
+      out.Fail("node(s) had untolerated taint {" + t.key + ": " + t.value + "}", kRejectedNodeProperties, true);
+      return out;
+    }
+  }
+  // NodeAffinity
+  if (!pod.MatchesNodeAffinity(node.name, node.labels)) {
+    out.Fail(kReasonNodeAffinity, kRejectedNodeProperties, true);
+    return out;
+  }
+  // NodeResourcesFit
+  const Resources& req = pod.requests;
+  const Resources& used = info.usage.requested;
+  const Resources& alloc = node.allocatable;
+  if (used.pods + 1 > alloc.pods) out.Fail(kReasonTooManyPods, kRejectedResources, false);
+  if (req.milli_cpu > 0 && req.milli_cpu > alloc.milli_cpu - used.milli_cpu)
+    out.Fail(kReasonInsufficientCpu, kRejectedResources, false);
+  if (req.memory > 0 && req.memory > alloc.memory - used.memory)
+    out.Fail(kReasonInsufficientMemory, kRejectedResources, false);
+  if (!out.ok) return out;
+  // PodTopologySpread
+  if (!pre.spread.empty()) {
+    for (const auto& st : pre.spread) {
+      if (LabelOf(node.labels, st.c->topology_key) == nullptr) {
+        out.Fail(kReasonSpreadLabel, kRejectedNodeProperties, true);
+        return out;
+      }
+    }
+    for (const auto& st : pre.spread) {
+      const std::string& v = *LabelOf(node.labels, st.c->topology_key);
+      auto it = st.counts.find(v);
+      int match = it == st.counts.end() ? 0 : it->second;
+      int skew = match + (st.self_match ? 1 : 0) - st.min_match;
+      if (skew > st.c->max_skew) {
+        out.Fail(kReasonSpread, kRejectedSpread, false);
+        return out;
+      }
+    }
+  }
+  // InterPodAffinity (required anti-affinity)
+  for (const auto& [key, values] : pre.existing_anti) {
+    const std::string* v = LabelOf(node.labels, key);
+    if (v != nullptr && values.count(*v) > 0) {
+      out.Fail(kReasonExistingAnti, kRejectedAntiAffinity, false);
+      return out;
+    }
+  }
+  for (size_t i = 0; i < pod.anti_affinity.size(); ++i) {
+    const std::string* v = LabelOf(node.labels, pod.anti_affinity[i].topology_key);
+    if (v != nullptr && pre.anti_domains[i].count(*v) > 0) {
+      out.Fail(kReasonAnti, kRejectedAntiAffinity, false);
+      return out;
+    }
+  }
+  return out;
+}
+
+int64_t LeastAllocated(const SchedPod& pod, const NodeInfo& info) {
+  auto one = [](int64_t requested, int64_t allocatable) -> int64_t {
+    if (allocatable == 0 || requested > allocatable) return 0;
+    return (allocatable - requested) * kMaxNodeScore / allocatable;
+  };
+  int64_t cpu = one(info.usage.nonzero.milli_cpu + pod.nonzero.milli_cpu, info.node.allocatable.milli_cpu);
+  int64_t mem = one(info.usage.nonzero.memory + pod.nonzero.memory, info.node.allocatable.memory);
+  return (cpu + mem) / 2;
+}
+
+int64_t BalancedAllocation(const SchedPod& pod, const NodeInfo& info) {
+  std::vector<double> fractions;
+  auto add = [&](int64_t requested, int64_t allocatable) {
+    if (allocatable == 0) return;
+    fractions.push_back(std::min(1.0, static_cast<double>(requested) / static_cast<double>(allocatable)));
+  };
+  add(info.usage.requested.milli_cpu + pod.requests.milli_cpu, info.node.allocatable.milli_cpu);
+  add(info.usage.requested.memory + pod.requests.memory, info.node.allocatable.memory);
+  double std_dev = 0;
+  if (fractions.size() == 2) std_dev = std::abs((fractions[0] - fractions[1]) / 2);
+  return static_cast<int64_t>((1 - std_dev) * static_cast<double>(kMaxNodeScore));
+}
+
+int64_t IntolerablePreferNoSchedule(const SchedPod& pod, const SchedNode& node) {
+  int64_t n = 0;
+  for (const auto& t : node.taints) {
+    if (t.effect != "PreferNoSchedule") continue;
+    bool tolerated = false;
+    for (const auto& tol : pod.tolerations) {
+      if ((tol.effect.empty() || tol.effect == "PreferNoSchedule") && tol.Tolerates(t)) tolerated = true;
+    }
+    if (!tolerated) ++n;
+  }
+  return n;
+}
+
+int64_t PreferredAffinity(const SchedPod& pod, const SchedNode& node) {
+  int64_t sum = 0;
+  for (const auto& p : pod.preferred_terms)
+    if (p.weight != 0 && p.term.Matches(node.name, node.labels)) sum += p.weight;
+  return sum;
+}
+
+// "2 Insufficient cpu, 3 node(s) had ..." sorted like sortReasonsHistogram.
+std::string Histogram(const std::map<std::string, int>& counts) {
+  std::vector<std::string> parts;
+  for (const auto& [reason, n] : counts) parts.push_back(std::to_string(n) + " " + reason);
+  std::sort(parts.begin(), parts.end());
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
+  return out;
+}
+
+}  // namespace
+
+size_t NumFeasibleNodesToFind(size_t all_nodes) {
+  constexpr size_t kMinFeasibleNodesToFind = 100;
+  if (all_nodes < kMinFeasibleNodesToFind) return all_nodes;
+  long percentage = 50 - static_cast<long>(all_nodes) / 125;
+  if (percentage < 5) percentage = 5;
+  size_t n = all_nodes * static_cast<size_t>(percentage) / 100;
+  return std::max(n, kMinFeasibleNodesToFind);
+}
+
+ScheduleResult SchedulingCore::Schedule(const SchedPod& pod, ClusterState& state) {
+  ScheduleResult result;
+  if (!pod.parse_error.empty()) {
+    result.message = "pod is invalid: " + pod.parse_error;
+    result.rejected_by = kRejectedInvalidPod;
+    return result;
+  }
+  const auto& nodes = state.OrderedNodes();
+  if (nodes.empty()) {
+    result.message = "no nodes available to schedule pods";
+    result.rejected_by = kRejectedNodeProperties;
+    return result;
+  }
+  PreFilterState pre = PreFilter(pod, state);
+
+  const size_t n = nodes.size();
+  const size_t want = NumFeasibleNodesToFind(n);
+  std::vector<const NodeInfo*> feasible;
+  std::map<std::string, int> reasons;
+  int resolvable_nodes = 0, unresolvable_nodes = 0;
+  size_t start = next_start_index_ % n;
+  size_t processed = 0;
+  for (size_t i = 0; i < n && feasible.size() < want; ++i) {
+    const NodeInfo* info = nodes[(start + i) % n];
+    ++processed;
+    FilterOutcome f = Filter(pod, *info, pre);
+    if (f.ok) {
+      feasible.push_back(info);
+      continue;
+    }
+    result.rejected_by |= f.rejected;
+    for (const auto& r : f.reasons) reasons[r]++;
+    (f.unresolvable ? unresolvable_nodes : resolvable_nodes)++;
+  }
+  next_start_index_ = (start + processed) % n;
+  result.evaluated_nodes = processed;
+  result.feasible_nodes = feasible.size();
+
+  if (feasible.empty()) {
+    std::string total = std::to_string(n);
+    result.message = "0/" + total + " nodes are available: " + Histogram(reasons) + ".";
+    std::map<std::string, int> preemption;
+    if (resolvable_nodes > 0) preemption[kPreemptionNoVictims] = resolvable_nodes;
+    if (unresolvable_nodes > 0) preemption[kPreemptionNotHelpful] = unresolvable_nodes;
+    result.message += " preemption: 0/" + total + " nodes are available: " + Histogram(preemption) + ".";
+    return result;
+  }
+  if (feasible.size() == 1) {
+    result.scheduled = true;
+    result.node = feasible[0]->node.name;
+    return result;
+  }
+
+  // Score.
+  const size_t m = feasible.size();
+  std::vector<int64_t> taint(m), affinity(m), total(m);
+  int64_t max_taint = 0, max_affinity = 0;
+  for (size_t i = 0; i < m; ++i) {
+    taint[i] = IntolerablePreferNoSchedule(pod, feasible[i]->node);
+    affinity[i] = PreferredAffinity(pod, feasible[i]->node);
+    max_taint = std::max(max_taint, taint[i]);
+    max_affinity = std::max(max_affinity, affinity[i]);
+  }
+  for (size_t i = 0; i < m; ++i) {
+    // DefaultNormalizeScore: TaintToleration reversed, NodeAffinity straight.
+    int64_t t = max_taint == 0 ? kMaxNodeScore : kMaxNodeScore - taint[i] * kMaxNodeScore / max_taint;
+    int64_t a = max_affinity == 0 ? 0 : affinity[i] * kMaxNodeScore / max_affinity;
+    total[i] = kWeightTaintToleration * t + kWeightNodeAffinity * a +
+               kWeightFit * LeastAllocated(pod, *feasible[i]) + kWeightBalanced * BalancedAllocation(pod, *feasible[i]);
+  }
+  // selectHost: highest score, ties uniformly at random.
+  size_t best = 0;
+  int64_t ties = 0;
+  for (size_t i = 0; i < m; ++i) {
+    if (i == 0 || total[i] > total[best]) {
+      best = i;
+      ties = 1;
+    } else if (total[i] == total[best]) {
+      ++ties;
+      if (std::uniform_int_distribution<int64_t>(0, ties - 1)(rng_) == 0) best = i;
+    }
+  }
+  result.scheduled = true;
+  result.node = feasible[best]->node.name;
+  result.score = total[best];
+  return result;
+}
+
+}  // namespace kinema::sim::sched
