@@ -28,22 +28,27 @@ constexpr const char* kReasonAnti = "node(s) didn't match pod anti-affinity rule
 constexpr const char* kPreemptionNoVictims = "No preemption victims found for incoming pod";
 constexpr const char* kPreemptionNotHelpful = "Preemption is not helpful for scheduling";
 
+// Why one node was rejected: up to three fixed reasons (NodeResourcesFit can
+// report pods, cpu and memory at once) or one taint.
 struct FilterOutcome {
   bool ok = true;
   bool unresolvable = false;
   unsigned rejected = 0;
-  std::vector<std::string> reasons;
-  void Fail(std::string reason, unsigned by, bool unresolvable_) {
+  const char* reasons[3] = {nullptr, nullptr, nullptr};
+  int n = 0;
+  const Taint* taint = nullptr;  // "node(s) had untolerated taint {key: value}"
+  void Fail(const char* reason, unsigned by, bool unresolvable_) {
     ok = false;
     unresolvable = unresolvable_;
     rejected |= by;
-    reasons.push_back(std::move(reason));
+    if (n < 3) reasons[n++] = reason;
   }
 };
 
 struct SpreadState {
   const SpreadConstraint* c = nullptr;
   std::vector<char> eligible;                   // by node ordinal
+  std::vector<const std::string*> values;       // topology value by node ordinal (null: label missing)
   std::unordered_map<std::string, int> counts;  // topology value -> matching pods
   std::unordered_set<std::string> domains;
   int min_match = 0;
@@ -106,13 +111,16 @@ PreFilterState PreFilter(const SchedPod& pod, ClusterState& state) {
     SpreadState st;
     st.c = c;
     st.eligible.assign(nodes.size(), 0);
+    st.values.assign(nodes.size(), nullptr);
     st.self_match = c->selector.Matches(pod.labels);
     s.spread.push_back(std::move(st));
   }
   for (const NodeInfo* n : nodes) {
     bool has_keys = true;
-    for (const SpreadConstraint* c : hard)
-      if (LabelOf(n->node.labels, c->topology_key) == nullptr) has_keys = false;
+    for (auto& st : s.spread) {
+      st.values[n->ordinal] = LabelOf(n->node.labels, st.c->topology_key);
+      if (st.values[n->ordinal] == nullptr) has_keys = false;
+    }
     if (!has_keys) continue;
     bool affinity_ok = pod.MatchesNodeAffinity(n->node.name, n->node.labels);
     bool taints_ok = ToleratesHardTaints(pod, n->node);
@@ -120,7 +128,7 @@ PreFilterState PreFilter(const SchedPod& pod, ClusterState& state) {
       if (st.c->honor_node_affinity && !affinity_ok) continue;
       if (st.c->honor_taints && !taints_ok) continue;
       st.eligible[n->ordinal] = 1;
-      st.domains.insert(*LabelOf(n->node.labels, st.c->topology_key));
+      st.domains.insert(*st.values[n->ordinal]);
     }
   }
   for (auto& st : s.spread) {
@@ -129,7 +137,7 @@ PreFilterState PreFilter(const SchedPod& pod, ClusterState& state) {
       if (other.terminating || !c.selector.Matches(other.labels)) return;
       const NodeInfo* n = state.FindNode(other.node_name);
       if (n == nullptr || n->ordinal >= st.eligible.size() || !st.eligible[n->ordinal]) return;
-      st.counts[*LabelOf(n->node.labels, c.topology_key)]++;
+      st.counts[*st.values[n->ordinal]]++;
     });
     if (static_cast<int>(st.domains.size()) < c.min_domains) {
       st.min_match = 0;
@@ -158,7 +166,10 @@ FilterOutcome Filter(const SchedPod& pod, const NodeInfo& info, const PreFilterS
   for (const auto& t : node.taints) {
     if (t.effect != "NoSchedule" && t.effect != "NoExecute") continue;
     if (!pod.Tolerates(t)) {
-      out.Fail("node(s) had untolerated taint {" + t.key + ": " + t.value + "}", kRejectedNodeProperties, true);
+      out.ok = false;
+      out.unresolvable = true;
+      out.rejected |= kRejectedNodeProperties;
+      out.taint = &t;
       return out;
     }
   }
@@ -180,14 +191,13 @@ FilterOutcome Filter(const SchedPod& pod, const NodeInfo& info, const PreFilterS
   // PodTopologySpread
   if (!pre.spread.empty()) {
     for (const auto& st : pre.spread) {
-      if (LabelOf(node.labels, st.c->topology_key) == nullptr) {
+      if (st.values[info.ordinal] == nullptr) {
         out.Fail(kReasonSpreadLabel, kRejectedNodeProperties, true);
         return out;
       }
     }
     for (const auto& st : pre.spread) {
-      const std::string& v = *LabelOf(node.labels, st.c->topology_key);
-      auto it = st.counts.find(v);
+      auto it = st.counts.find(*st.values[info.ordinal]);
       int match = it == st.counts.end() ? 0 : it->second;
       int skew = match + (st.self_match ? 1 : 0) - st.min_match;
       if (skew > st.c->max_skew) {
@@ -225,15 +235,15 @@ int64_t LeastAllocated(const SchedPod& pod, const NodeInfo& info) {
 }
 
 int64_t BalancedAllocation(const SchedPod& pod, const NodeInfo& info) {
-  std::vector<double> fractions;
+  double fractions[2];
+  int n = 0;
   auto add = [&](int64_t requested, int64_t allocatable) {
     if (allocatable == 0) return;
-    fractions.push_back(std::min(1.0, static_cast<double>(requested) / static_cast<double>(allocatable)));
+    fractions[n++] = std::min(1.0, static_cast<double>(requested) / static_cast<double>(allocatable));
   };
   add(info.usage.requested.milli_cpu + pod.requests.milli_cpu, info.node.allocatable.milli_cpu);
   add(info.usage.requested.memory + pod.requests.memory, info.node.allocatable.memory);
-  double std_dev = 0;
-  if (fractions.size() == 2) std_dev = std::abs((fractions[0] - fractions[1]) / 2);
+  double std_dev = n == 2 ? std::abs((fractions[0] - fractions[1]) / 2) : 0.0;
   return static_cast<int64_t>((1 - std_dev) * static_cast<double>(kMaxNodeScore));
 }
 
@@ -296,6 +306,7 @@ ScheduleResult SchedulingCore::Schedule(const SchedPod& pod, ClusterState& state
   const size_t n = nodes.size();
   const size_t want = NumFeasibleNodesToFind(n);
   std::vector<const NodeInfo*> feasible;
+  std::unordered_map<const char*, int> fixed_reasons;
   std::map<std::string, int> reasons;
   int resolvable_nodes = 0, unresolvable_nodes = 0;
   size_t start = next_start_index_ % n;
@@ -309,7 +320,8 @@ ScheduleResult SchedulingCore::Schedule(const SchedPod& pod, ClusterState& state
       continue;
     }
     result.rejected_by |= f.rejected;
-    for (const auto& r : f.reasons) reasons[r]++;
+    for (int k = 0; k < f.n; ++k) fixed_reasons[f.reasons[k]]++;
+    if (f.taint != nullptr) reasons["node(s) had untolerated taint {" + f.taint->key + ": " + f.taint->value + "}"]++;
     (f.unresolvable ? unresolvable_nodes : resolvable_nodes)++;
   }
   next_start_index_ = (start + processed) % n;
@@ -317,6 +329,7 @@ ScheduleResult SchedulingCore::Schedule(const SchedPod& pod, ClusterState& state
   result.feasible_nodes = feasible.size();
 
   if (feasible.empty()) {
+    for (const auto& [reason, count] : fixed_reasons) reasons[reason] += count;
     std::string total = std::to_string(n);
     result.message = "0/" + total + " nodes are available: " + Histogram(reasons) + ".";
     std::map<std::string, int> preemption;
