@@ -160,6 +160,19 @@ TEST_F(SchedulerTest, PendingPodScheduledWhenBlockingPodDeletedOrNodeUncordoned)
   ASSERT_TRUE(RunUntil([&] { return NodeOf("second") == "c"; }, 2));
 }
 
+TEST_F(SchedulerTest, PendingPodScheduledWhenBoundPodShrinksInPlace) {
+  Load({NodeJson("n", "2"), Bound(PodJson("hog", "1500m"), "n"), PodJson("wait", "1")});
+  ASSERT_TRUE(RunUntil([&] { return !PodScheduled("wait").is_null(); }));
+  // The kubelet has applied a resize down (spec and allocated agree); written like etcd.
+  auto r = store_.Mutate(T("pods"), "shop", "hog", [](const ObjectPtr& cur) -> ApiResult<ObjectStore::Mutation> {
+    json next = cur->body;
+    next["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "500m";
+    return ObjectStore::Mutation{ObjectStore::Mutation::Action::kPut, std::move(next)};
+  });
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(RunUntil([&] { return NodeOf("wait") == "n"; }, 2));
+}
+
 TEST_F(SchedulerTest, RepeatedFailuresAggregateIntoOneEvent) {
   Load({NodeJson("n", "1"), PodJson("big", "2")}, SchedulerConfig{.max_unschedulable_seconds = 1,
                                                                      .flush_period_seconds = 1});

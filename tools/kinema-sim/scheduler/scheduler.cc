@@ -222,8 +222,15 @@ void Scheduler::HandlePod(const StoredObject& obj, bool deleted) {
     }
     bool added = bound == nullptr;
     bool relabelled = !added && bound->labels != pod.labels;
+    bool terminating = !added && !bound->terminating && pod.terminating;  // leaves spread counts
+    bool shrunk = !added && (pod.requests.milli_cpu < bound->requests.milli_cpu ||
+                             pod.requests.memory < bound->requests.memory);  // in-place resize down
     state_.UpsertPod(std::move(pod));
-    if (added || relabelled) MoveUnschedulable(kRejectedSpread | kRejectedAntiAffinity);
+    unsigned bits = 0;
+    if (added || relabelled) bits |= kRejectedSpread | kRejectedAntiAffinity;
+    if (terminating) bits |= kRejectedSpread;
+    if (shrunk) bits |= kRejectedResources;
+    if (bits != 0) MoveUnschedulable(bits);
     return;
   }
   // Unbound.
@@ -383,6 +390,8 @@ void Scheduler::ScheduleOne(const std::string& key) {
       RemovePending(key);
       failed_events_.erase(key);
       state_.UpsertPod(std::move(assumed));
+      // AssignedPodAdd: the new pod can lift a spread minimum.
+      MoveUnschedulable(kRejectedSpread);
       if (config_.record_events)
         RecordEvent(copy, "Normal", "Scheduled", "Binding", "Successfully assigned " + key + " to " + r.node);
       return;

@@ -21,10 +21,11 @@
 // Retries (the real scheduling queue): an unschedulable pod is moved back
 // when a cluster event could make it fit — a node added or changed in a
 // decision-relevant way (labels, taints, allocatable, cordon, readiness;
-// heartbeats are ignored), a bound pod deleted/finished/unbound (for pods
+// heartbeats are ignored), a bound pod deleted or finished (for pods
 // rejected on resources, spread or anti-affinity), a bound pod added or
-// relabelled (spread, anti-affinity), or the pod itself changed (generation
-// or labels) — after its per-pod exponential backoff (initial 1 s, max 10 s,
+// relabelled (spread, anti-affinity), terminating (spread) or resized down
+// in place (resources), or the pod itself changed (generation or labels) —
+// after its per-pod exponential backoff (initial 1 s, max 10 s,
 // simulated time), and at the latest after podMaxInUnschedulablePodsDuration
 // (5 min simulated). All simulated time comes from the Registry's SimClock.
 //
