@@ -318,14 +318,12 @@ void Scheduler::Requeue(PendingPod& p, TimePoint now) {
 
 void Scheduler::MoveUnschedulable(unsigned bits) {
   if (unschedulable_.empty()) return;
+  std::vector<PendingPod*> moving;
+  for (const auto& [key, p] : unschedulable_)
+    if (p->rejected_by & bits) moving.push_back(p);
+  if (moving.empty()) return;
   TimePoint now = clock_->Now();
-  std::vector<std::string> keys(unschedulable_.begin(), unschedulable_.end());
-  for (const auto& key : keys) {
-    auto it = pending_.find(key);
-    if (it == pending_.end()) continue;
-    if ((it->second.rejected_by & bits) == 0) continue;
-    Requeue(it->second, now);
-  }
+  for (PendingPod* p : moving) Requeue(*p, now);
 }
 
 void Scheduler::PromoteBackoff(TimePoint now) {
@@ -342,12 +340,10 @@ void Scheduler::PromoteBackoff(TimePoint now) {
 void Scheduler::FlushStale(TimePoint now) {
   if (now < next_flush_) return;
   next_flush_ = now + SimSeconds(config_.flush_period_seconds);
-  std::vector<std::string> keys(unschedulable_.begin(), unschedulable_.end());
-  for (const auto& key : keys) {
-    auto it = pending_.find(key);
-    if (it == pending_.end()) continue;
-    if (now - it->second.unschedulable_since >= SimSeconds(config_.max_unschedulable_seconds)) Requeue(it->second, now);
-  }
+  std::vector<PendingPod*> stale;
+  for (const auto& [key, p] : unschedulable_)
+    if (now - p->unschedulable_since >= SimSeconds(config_.max_unschedulable_seconds)) stale.push_back(p);
+  for (PendingPod* p : stale) Requeue(*p, now);
 }
 
 // ---------------------------------------------------------------- scheduling
@@ -409,7 +405,7 @@ void Scheduler::ScheduleOne(const std::string& key) {
     p.where = Where::kUnschedulable;
     p.rejected_by = ~0u;
     p.unschedulable_since = now;
-    unschedulable_.insert(key);
+    unschedulable_[key] = &p;
     Requeue(p, now);
     return;
   }
@@ -417,7 +413,7 @@ void Scheduler::ScheduleOne(const std::string& key) {
   p.where = Where::kUnschedulable;
   p.rejected_by = r.rejected_by;
   p.unschedulable_since = now;
-  unschedulable_.insert(key);
+  unschedulable_[key] = &p;
   auto last = failed_events_.find(key);
   if (last == failed_events_.end() || last->second.message != r.message)
     spdlog::info("scheduler: pod {} unschedulable: {}", key, r.message);

@@ -152,7 +152,7 @@ class Scheduler {
   std::unordered_map<std::string, PendingPod> pending_;
   std::set<ActiveKey> active_;
   std::set<std::pair<TimePoint, std::string>> backoff_;
-  std::unordered_set<std::string> unschedulable_;
+  std::unordered_map<std::string, PendingPod*> unschedulable_;  // values live in pending_
   std::unordered_set<std::string> gated_;
   struct LastEvent {
     std::string name, message;
