@@ -225,6 +225,32 @@ TEST_F(SchedulerTest, RequiredAntiAffinityOnHostnameSpreadsReplicas) {
   ASSERT_TRUE(RunUntil([&] { return NodeOf(pending) == "n4"; }, 2));
 }
 
+TEST_F(SchedulerTest, ReplicaSetPodsAreSpreadByDefault) {
+  json rs = {{"apiVersion", "apps/v1"},
+             {"kind", "ReplicaSet"},
+             {"metadata", {{"name", "web-abc"}, {"namespace", "shop"}}},
+             {"spec",
+              {{"replicas", 2},
+               {"selector", {{"matchLabels", {{"app", "web"}, {"pod-template-hash", "abc"}}}}},
+               {"template",
+                {{"metadata", {{"labels", {{"app", "web"}, {"pod-template-hash", "abc"}}}}},
+                 {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "i"}}})}}}}}}}};
+  std::vector<json> items = {NodeJson("big", "64", "256Gi"), NodeJson("small", "4", "16Gi"), rs};
+  for (int i = 0; i < 2; ++i) {
+    json p = WithLabels(PodJson("web-abc-" + std::to_string(i)), {{"app", "web"}, {"pod-template-hash", "abc"}});
+    p["metadata"]["ownerReferences"] = json::array(
+        {{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "web-abc"}, {"uid", "u"}, {"controller", true}}});
+    items.push_back(p);
+  }
+  items.push_back(PodJson("loose-0"));
+  Load(items);
+  ASSERT_TRUE(RunUntil([&] { return scheduler_->stats().scheduled == 3; }));
+  EXPECT_NE(NodeOf("web-abc-0"), NodeOf("web-abc-1"));
+  Create(PodJson("loose-1"));
+  ASSERT_TRUE(RunUntil([&] { return !NodeOf("loose-1").empty(); }));
+  EXPECT_EQ(NodeOf("loose-1"), "big");  // pods without an owner are not spread
+}
+
 TEST_F(SchedulerTest, HigherPriorityPodsGoFirst) {
   json low = PodJson("low", "1");
   low["spec"]["priority"] = 0;

@@ -347,6 +347,42 @@ TEST_F(CoreTest, PreferredAffinityWeightsAndPreferNoScheduleSteerPlacement) {
   EXPECT_EQ(Schedule(PodJson("q")).node, "spot");
 }
 
+TEST_F(CoreTest, DefaultSpreadingSpreadsReplicaSetPodsAcrossNodes) {
+  // "big" stays emptier after one pod, so LeastAllocated alone stacks pods there.
+  AddNode(NodeJson("big", "64", "256Gi"));
+  AddNode(NodeJson("small", "4", "16Gi"));
+  auto replica = [&](int i, bool owned) {
+    SchedPod p = ParsePod(WithLabels(PodJson("r-" + std::to_string(i)), {{"app", "r"}}));
+    if (owned) p.default_spread_selector = ParseSelector(json{{"matchLabels", {{"app", "r"}}}});
+    return p;
+  };
+  auto place = [&](SchedPod p) {
+    auto r = core_.Schedule(p, state_);
+    p.node_name = r.node;
+    if (r.scheduled) state_.UpsertPod(p);
+    return r.node;
+  };
+  EXPECT_EQ(place(replica(0, true)), "big");
+  EXPECT_EQ(place(replica(1, true)), "small");  // hostname spreading outweighs LeastAllocated
+  state_.RemovePod("shop/r-1");
+  EXPECT_EQ(place(replica(1, false)), "big");   // no owner selector: no default spreading
+}
+
+TEST_F(CoreTest, ScheduleAnywaySpreadPrefersEmptierZoneButNeverBlocks) {
+  AddNode(NodeJson("a1", "32", "128Gi", "zone-a"));
+  AddNode(NodeJson("b1", "4", "16Gi", "zone-b"));
+  auto pod = [](int i) {
+    json p = Spread(WithLabels(PodJson("s-" + std::to_string(i)), {{"app", "s"}}), kZoneLabel, 1, "s");
+    p["spec"]["topologySpreadConstraints"][0]["whenUnsatisfiable"] = "ScheduleAnyway";
+    return p;
+  };
+  EXPECT_EQ(Place(pod(0)), "a1");
+  EXPECT_EQ(Place(pod(1)), "b1");
+  AddPod(Bound(PodJson("filler", "3900m", "1Gi"), "b1"));  // b1 now full
+  EXPECT_EQ(Place(pod(2)), "a1");
+  EXPECT_EQ(Place(pod(3)), "a1");  // skew 3-1 > 1, but the constraint is soft
+}
+
 TEST_F(CoreTest, TieBreakIsReproducibleForASeed) {
   auto run = [](uint64_t seed) {
     ClusterState state;

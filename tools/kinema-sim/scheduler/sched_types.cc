@@ -365,6 +365,16 @@ SchedPod ParsePod(const json& pod) {
   p.scheduler_name = Str(spec, "schedulerName");
   if (p.scheduler_name.empty()) p.scheduler_name = "default-scheduler";
   p.phase = Str(Field(pod, "status"), "phase");
+  const json& owners = Field(md, "ownerReferences");
+  if (owners.is_array()) {
+    for (const auto& o : owners) {
+      const json& controller = Field(o, "controller");
+      if (controller.is_boolean() && controller.get<bool>()) {
+        p.owner_kind = Str(o, "kind");
+        p.owner_name = Str(o, "name");
+      }
+    }
+  }
   const json& prio = Field(spec, "priority");
   if (prio.is_number_integer()) p.priority = prio.get<int>();
   const json& gates = Field(spec, "schedulingGates");
@@ -471,6 +481,11 @@ SchedPod ParsePod(const json& pod) {
   }
   p.parse_error = errors.first;
   return p;
+}
+
+LabelSelectorSpec ParseSelector(const json& selector) {
+  Errors ignored;
+  return ParseLabelSelector(selector, "selector", &ignored);
 }
 
 SchedNode ParseNode(const json& node) {

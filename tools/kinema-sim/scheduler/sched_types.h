@@ -123,6 +123,12 @@ struct SchedPod {
   std::vector<Toleration> tolerations;
   std::vector<PodAffinityTerm> anti_affinity;  // required
   std::vector<SpreadConstraint> spread;        // all (DoNotSchedule and ScheduleAnyway)
+  std::string owner_kind, owner_name;          // controller ownerReference ("" if none)
+  // Selector for the system default spreading (ScheduleAnyway, hostname
+  // maxSkew 3, zone maxSkew 5) of a pod without topologySpreadConstraints:
+  // the owning ReplicaSet's/StatefulSet's selector, set by the Scheduler
+  // (null = no default spreading).
+  LabelSelectorSpec default_spread_selector;
   std::string parse_error;                     // non-empty when a field was malformed
 
   std::string Key() const { return ns + "/" + name; }
@@ -147,6 +153,8 @@ struct SchedNode {
 };
 
 SchedPod ParsePod(const nlohmann::json& pod);
+// A metav1.LabelSelector (null JSON = null selector). Malformed parts are dropped.
+LabelSelectorSpec ParseSelector(const nlohmann::json& selector);
 SchedNode ParseNode(const nlohmann::json& node);
 
 // Well-known names.

@@ -17,6 +17,8 @@ namespace {
 
 const ResourceType& Pods() { return *ResourceRegistry::Default().Find("", "v1", "pods"); }
 const ResourceType& Nodes() { return *ResourceRegistry::Default().Find("", "v1", "nodes"); }
+const ResourceType& ReplicaSets() { return *ResourceRegistry::Default().Find("apps", "v1", "replicasets"); }
+const ResourceType& StatefulSets() { return *ResourceRegistry::Default().Find("apps", "v1", "statefulsets"); }
 const ResourceType& Events() { return *ResourceRegistry::Default().Find("", "v1", "events"); }
 
 constexpr const char* kSchedulerName = "default-scheduler";
@@ -108,6 +110,12 @@ void Scheduler::Start() {
   nodes.resource = &Nodes();
   pod_watch_ = store_->Subscribe(pods, [this] { RequestPump(); });
   node_watch_ = store_->Subscribe(nodes, [this] { RequestPump(); });
+  WatchFilter rs;
+  rs.resource = &ReplicaSets();
+  rs_watch_ = store_->Subscribe(rs, [this] { RequestPump(); });
+  WatchFilter sts;
+  sts.resource = &StatefulSets();
+  sts_watch_ = store_->Subscribe(sts, [this] { RequestPump(); });
   boost::asio::post(strand_, [this] {
     if (stopped_) return;
     InitialSync();
@@ -120,6 +128,8 @@ void Scheduler::Stop() {
   if (stopped_.exchange(true)) return;
   if (pod_watch_) pod_watch_->Stop();
   if (node_watch_) node_watch_->Stop();
+  if (rs_watch_) rs_watch_->Stop();
+  if (sts_watch_) sts_watch_->Stop();
   boost::asio::post(strand_, [this] { timer_.cancel(); });
 }
 
@@ -145,6 +155,11 @@ void Scheduler::InitialSync() {
   WatchFilter nodes;
   nodes.resource = &Nodes();
   for (const auto& n : store_->List(nodes).items) HandleNode(*n, false);
+  for (const ResourceType* owners : {&ReplicaSets(), &StatefulSets()}) {
+    WatchFilter f;
+    f.resource = owners;
+    for (const auto& o : store_->List(f).items) HandleOwner(*o, false);
+  }
   WatchFilter pods;
   pods.resource = &Pods();
   for (const auto& p : store_->List(pods).items) HandlePod(*p, false);
@@ -159,6 +174,9 @@ void Scheduler::Drain() {
   // Nodes first: a pod bound to a just-added node then finds it.
   for (const WatchItem& item : node_watch_->Take())
     if (item.object) HandleNode(*item.object, item.type == "DELETED");
+  for (const auto& watch : {rs_watch_, sts_watch_})
+    for (const WatchItem& item : watch->Take())
+      if (item.object) HandleOwner(*item.object, item.type == "DELETED");
   for (const WatchItem& item : pod_watch_->Take())
     if (item.object) HandlePod(*item.object, item.type == "DELETED");
 }
@@ -183,6 +201,16 @@ void Scheduler::HandleNode(const StoredObject& obj, bool deleted) {
     spdlog::debug("scheduler: node {} {}; retrying unschedulable pods", obj.name, is_new ? "added" : "changed");
     MoveUnschedulable(~0u);
   }
+}
+
+void Scheduler::HandleOwner(const StoredObject& obj, bool deleted) {
+  std::string key = obj.type->kind + "/" + obj.ns + "/" + obj.name;
+  if (deleted) {
+    owner_selectors_.erase(key);
+    return;
+  }
+  const json& spec = obj.body.contains("spec") ? obj.body["spec"] : json();
+  owner_selectors_[key] = ParseSelector(spec.is_object() && spec.contains("selector") ? spec["selector"] : json());
 }
 
 void Scheduler::OnBoundPodGone(const SchedPod& pod) {
@@ -374,6 +402,11 @@ void Scheduler::ScheduleOne(const std::string& key) {
   p.attempts++;
   p.last_attempt = now;
   attempts_++;
+  p.pod.default_spread_selector = LabelSelectorSpec();
+  if (p.pod.owner_kind == "ReplicaSet" || p.pod.owner_kind == "StatefulSet") {
+    auto owner = owner_selectors_.find(p.pod.owner_kind + "/" + p.pod.ns + "/" + p.pod.owner_name);
+    if (owner != owner_selectors_.end()) p.pod.default_spread_selector = owner->second;
+  }
   ScheduleResult r = core_.Schedule(p.pod, state_);
   if (r.scheduled) {
     auto bound = Bind(p.pod, r.node);

@@ -29,6 +29,10 @@
 // simulated time), and at the latest after podMaxInUnschedulablePodsDuration
 // (5 min simulated). All simulated time comes from the Registry's SimClock.
 //
+// Pods owned by a ReplicaSet or StatefulSet are spread by the system default
+// topology spreading over their owner's selector (ReplicaSets and
+// StatefulSets are watched for it).
+//
 // Configuration: the --scenario document's "scheduler" section (all
 // optional): {"enabled": true, "initialBackoffSeconds": 1,
 // "maxBackoffSeconds": 10, "maxUnschedulableSeconds": 300,
@@ -118,6 +122,7 @@ class Scheduler {
   void Drain();
   void HandlePod(const StoredObject& obj, bool deleted);
   void HandleNode(const StoredObject& obj, bool deleted);
+  void HandleOwner(const StoredObject& obj, bool deleted);
   void OnBoundPodGone(const SchedPod& pod);
   // Moves unschedulable pods rejected by any of `bits` towards the active queue.
   void MoveUnschedulable(unsigned bits);
@@ -142,7 +147,7 @@ class Scheduler {
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer timer_;
   const SchedulerConfig config_;
-  std::shared_ptr<Watcher> pod_watch_, node_watch_;
+  std::shared_ptr<Watcher> pod_watch_, node_watch_, rs_watch_, sts_watch_;
   std::atomic<bool> pump_requested_{false};
   std::atomic<bool> stopped_{false};
 
@@ -154,6 +159,8 @@ class Scheduler {
   std::set<std::pair<TimePoint, std::string>> backoff_;
   std::unordered_map<std::string, PendingPod*> unschedulable_;  // values live in pending_
   std::unordered_set<std::string> gated_;
+  // "Kind/ns/name" of ReplicaSets and StatefulSets -> spec.selector (default spreading).
+  std::unordered_map<std::string, LabelSelectorSpec> owner_selectors_;
   struct LastEvent {
     std::string name, message;
   };

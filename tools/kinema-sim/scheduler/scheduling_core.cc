@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -13,6 +14,7 @@ namespace {
 constexpr int64_t kMaxNodeScore = 100;
 constexpr int64_t kWeightTaintToleration = 3;
 constexpr int64_t kWeightNodeAffinity = 2;
+constexpr int64_t kWeightSpread = 2;
 constexpr int64_t kWeightFit = 1;
 constexpr int64_t kWeightBalanced = 1;
 
@@ -267,6 +269,103 @@ int64_t PreferredAffinity(const SchedPod& pod, const SchedNode& node) {
   return sum;
 }
 
+// PodTopologySpread scoring (podtopologyspread/scoring.go): the pod's
+// ScheduleAnyway constraints, or — for a pod without any constraint — the
+// system defaults (hostname maxSkew 3, zone maxSkew 5) over its owner's
+// selector. Returns normalized 0..100 scores per feasible node, or an empty
+// vector when the plugin has nothing to score.
+std::vector<int64_t> SpreadScores(const SchedPod& pod, ClusterState& state,
+                                  const std::vector<const NodeInfo*>& feasible) {
+  std::vector<SpreadConstraint> constraints;
+  const bool require_all = !pod.spread.empty();
+  for (const auto& c : pod.spread)
+    if (!c.do_not_schedule) constraints.push_back(c);
+  if (pod.spread.empty() && !pod.default_spread_selector.null) {
+    SpreadConstraint host;
+    host.max_skew = 3;
+    host.topology_key = kHostnameLabel;
+    host.do_not_schedule = false;
+    host.selector = pod.default_spread_selector;
+    SpreadConstraint zone = host;
+    zone.max_skew = 5;
+    zone.topology_key = kZoneLabel;
+    constraints = {host, zone};
+  }
+  if (constraints.empty()) return {};
+  auto has_all = [&](const Labels& labels) {
+    for (const auto& c : constraints)
+      if (LabelOf(labels, c.topology_key) == nullptr) return false;
+    return true;
+  };
+  const size_t m = feasible.size();
+  std::vector<char> ignored(m, 0);
+  size_t ignored_count = 0;
+  // Per constraint: topology value (node name for hostname) -> matching pods;
+  // for other keys only the values of scored nodes are tracked.
+  std::vector<std::unordered_map<std::string, int64_t>> counts(constraints.size());
+  for (size_t i = 0; i < m; ++i) {
+    const Labels& labels = feasible[i]->node.labels;
+    if (require_all && !has_all(labels)) {
+      ignored[i] = 1;
+      ++ignored_count;
+      continue;
+    }
+    for (size_t k = 0; k < constraints.size(); ++k) {
+      if (constraints[k].topology_key == kHostnameLabel) continue;
+      if (const std::string* v = LabelOf(labels, constraints[k].topology_key)) counts[k].emplace(*v, 0);
+    }
+  }
+  std::vector<double> weights(constraints.size());
+  for (size_t k = 0; k < constraints.size(); ++k) {
+    size_t size = constraints[k].topology_key == kHostnameLabel ? m - ignored_count : counts[k].size();
+    weights[k] = std::log(static_cast<double>(size + 2));
+  }
+  for (size_t k = 0; k < constraints.size(); ++k) {
+    const SpreadConstraint& c = constraints[k];
+    const bool hostname = c.topology_key == kHostnameLabel;
+    state.ForEachCandidate({pod.ns}, false, c.selector, [&](const SchedPod& other) {
+      if (other.terminating || !c.selector.Matches(other.labels)) return;
+      const NodeInfo* n = state.FindNode(other.node_name);
+      if (n == nullptr) return;
+      if (hostname) {
+        counts[k][n->node.name]++;
+        return;
+      }
+      if (require_all && !has_all(n->node.labels)) return;
+      if (c.honor_node_affinity && !pod.MatchesNodeAffinity(n->node.name, n->node.labels)) return;
+      if (c.honor_taints && !ToleratesHardTaints(pod, n->node)) return;
+      const std::string* v = LabelOf(n->node.labels, c.topology_key);
+      if (v == nullptr) return;
+      auto it = counts[k].find(*v);
+      if (it != counts[k].end()) it->second++;
+    });
+  }
+  std::vector<int64_t> raw(m, 0);
+  int64_t min_score = INT64_MAX, max_score = 0;
+  for (size_t i = 0; i < m; ++i) {
+    if (ignored[i]) continue;
+    const SchedNode& node = feasible[i]->node;
+    double score = 0;
+    for (size_t k = 0; k < constraints.size(); ++k) {
+      const std::string* v = LabelOf(node.labels, constraints[k].topology_key);
+      if (v == nullptr) continue;
+      const std::string& key = constraints[k].topology_key == kHostnameLabel ? node.name : *v;
+      auto it = counts[k].find(key);
+      int64_t cnt = it == counts[k].end() ? 0 : it->second;
+      score += static_cast<double>(cnt) * weights[k] + static_cast<double>(constraints[k].max_skew - 1);
+    }
+    raw[i] = std::llround(score);
+    min_score = std::min(min_score, raw[i]);
+    max_score = std::max(max_score, raw[i]);
+  }
+  std::vector<int64_t> out(m, 0);
+  for (size_t i = 0; i < m; ++i) {
+    if (ignored[i]) continue;
+    out[i] = max_score == 0 ? kMaxNodeScore : kMaxNodeScore * (max_score + min_score - raw[i]) / max_score;
+  }
+  return out;
+}
+
 // "2 Insufficient cpu, 3 node(s) had ..." sorted like sortReasonsHistogram.
 std::string Histogram(const std::map<std::string, int>& counts) {
   std::vector<std::string> parts;
@@ -354,12 +453,14 @@ ScheduleResult SchedulingCore::Schedule(const SchedPod& pod, ClusterState& state
     max_taint = std::max(max_taint, taint[i]);
     max_affinity = std::max(max_affinity, affinity[i]);
   }
+  std::vector<int64_t> spread = SpreadScores(pod, state, feasible);
   for (size_t i = 0; i < m; ++i) {
     // DefaultNormalizeScore: TaintToleration reversed, NodeAffinity straight.
     int64_t t = max_taint == 0 ? kMaxNodeScore : kMaxNodeScore - taint[i] * kMaxNodeScore / max_taint;
     int64_t a = max_affinity == 0 ? 0 : affinity[i] * kMaxNodeScore / max_affinity;
     total[i] = kWeightTaintToleration * t + kWeightNodeAffinity * a +
-               kWeightFit * LeastAllocated(pod, *feasible[i]) + kWeightBalanced * BalancedAllocation(pod, *feasible[i]);
+               kWeightFit * LeastAllocated(pod, *feasible[i]) + kWeightBalanced * BalancedAllocation(pod, *feasible[i]) +
+               (spread.empty() ? 0 : kWeightSpread * spread[i]);
   }
   // selectHost: highest score, ties uniformly at random.
   size_t best = 0;

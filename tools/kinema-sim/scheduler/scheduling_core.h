@@ -19,11 +19,13 @@
 //                      "node(s) didn't match pod anti-affinity rules"
 // Scores (0..100 each, weighted as the default profile): TaintToleration x3
 // (fewer intolerable PreferNoSchedule taints is better), NodeAffinity x2
-// (preferred terms' weights, normalized), NodeResourcesFit x1
-// (LeastAllocated on cpu+memory with non-zero requests),
-// NodeResourcesBalancedAllocation x1. Not modelled: soft (ScheduleAnyway and
-// system-default) topology spreading scores, inter-pod affinity scores,
-// ImageLocality, required pod (positive) affinity, preemption, volumes, ports.
+// (preferred terms' weights, normalized), PodTopologySpread x2
+// (ScheduleAnyway constraints, or the system defaults — hostname maxSkew 3,
+// zone maxSkew 5 — over SchedPod::default_spread_selector for a pod without
+// constraints), NodeResourcesFit x1 (LeastAllocated on cpu+memory with
+// non-zero requests), NodeResourcesBalancedAllocation x1. Not modelled:
+// inter-pod affinity scores, ImageLocality, required pod (positive)
+// affinity, preemption, volumes, ports.
 // Node search as the real scheduler: the feasible-node search stops after
 // numFeasibleNodesToFind (adaptive percentageOfNodesToScore: all nodes below
 // 100, else max(100, n*max(5, 50 - n/125)/100)) and the next cycle starts
