@@ -1,6 +1,7 @@
 // sim_scheduler_bench: the simulated kube-scheduler at scale. Generates a
 // cluster (default 1,000 nodes in 3 zones, 2 DaemonSet pods per node bound,
-// the rest of 20,000 pods Pending in Deployments with a realistic mix of
+// the rest of 20,000 pods Pending, owned by ReplicaSets (so the system
+// default spreading applies), with a realistic mix of
 // constraints: plain, zone spread, hostname anti-affinity, spot tolerations
 // with preferred affinity, nodeSelector, hostname spread) and prints pods
 // scheduled per second:
@@ -40,6 +41,7 @@ struct Cluster {
   std::vector<json> nodes;
   std::vector<json> bound;    // DaemonSet pods
   std::vector<json> pending;  // Deployment pods
+  std::vector<json> owners;   // their ReplicaSets
 };
 
 json Node(const std::string& name, const std::string& zone, int cpu, int mem_gib, const std::string& pool, bool spot) {
@@ -108,8 +110,21 @@ Cluster Generate(int nodes, int pods, uint64_t seed) {
     int cpu = 100 + static_cast<int>(rng() % 5) * 100;
     int mem = 128 << (rng() % 4);
     int flavour = static_cast<int>(rng() % 20);
+    std::string rs_name = app + "-5d4f8";
+    json rs_labels = {{"app", app}, {"pod-template-hash", "5d4f8"}};
+    c.owners.push_back({{"apiVersion", "apps/v1"},
+                        {"kind", "ReplicaSet"},
+                        {"metadata", {{"name", rs_name}, {"namespace", ns}, {"labels", rs_labels}}},
+                        {"spec",
+                         {{"replicas", replicas},
+                          {"selector", {{"matchLabels", rs_labels}}},
+                          {"template",
+                           {{"metadata", {{"labels", rs_labels}}},
+                            {"spec", {{"containers", json::array({{{"name", "app"}, {"image", "app:1"}}})}}}}}}}});
     for (int r = 0; r < replicas; ++r) {
-      json p = Pod(ns, app + "-" + std::to_string(r), {{"app", app}}, cpu, mem);
+      json p = Pod(ns, rs_name + "-" + std::to_string(r), rs_labels, cpu, mem);
+      p["metadata"]["ownerReferences"] = json::array({{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"},
+                                                       {"name", rs_name}, {"uid", rs_name}, {"controller", true}}});
       json& spec = p["spec"];
       json selector = {{"matchLabels", {{"app", app}}}};
       if (flavour < 10) {
@@ -150,7 +165,12 @@ void BenchCore(const Cluster& c, uint64_t seed) {
   for (const auto& p : c.bound) state.UpsertPod(sched::ParsePod(p));
   std::vector<sched::SchedPod> pending;
   auto t0 = Clock::now();
-  for (const auto& p : c.pending) pending.push_back(sched::ParsePod(p));
+  for (const auto& p : c.pending) {
+    pending.push_back(sched::ParsePod(p));
+    // What the Scheduler does from the owning ReplicaSet: default spreading.
+    pending.back().default_spread_selector =
+        sched::ParseSelector(json{{"matchLabels", p["metadata"]["labels"]}});
+  }
   auto t1 = Clock::now();
   size_t scheduled = 0, failed = 0;
   for (auto& p : pending) {
@@ -175,6 +195,7 @@ void BenchScheduler(const Cluster& c, uint64_t seed, bool events) {
   kinema::sim::Registry registry(&store, &clock);
   json items = json::array();
   for (const auto& n : c.nodes) items.push_back(n);
+  for (const auto& o : c.owners) items.push_back(o);
   for (const auto& p : c.bound) items.push_back(p);
   for (const auto& p : c.pending) items.push_back(p);
   auto t0 = Clock::now();

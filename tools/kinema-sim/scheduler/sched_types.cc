@@ -307,6 +307,16 @@ bool NodeSelectorTerm::Matches(const std::string& node_name, const Labels& node_
   return true;
 }
 
+Taint MakeTaint(std::string key, std::string value, std::string effect) {
+  Taint t;
+  t.hard = effect == "NoSchedule" || effect == "NoExecute";
+  t.prefer = effect == "PreferNoSchedule";
+  t.key = std::move(key);
+  t.value = std::move(value);
+  t.effect = std::move(effect);
+  return t;
+}
+
 bool Toleration::Tolerates(const Taint& t) const {
   if (!effect.empty() && effect != t.effect) return false;
   if (key.empty()) return exists;  // empty key + Exists tolerates everything
@@ -339,6 +349,35 @@ bool SchedPod::MatchesNodeAffinity(const std::string& node, const Labels& node_l
   for (const auto& term : required_terms)
     if (term.Matches(node, node_labels)) return true;
   return false;
+}
+
+SchedNode& SchedNode::operator=(const SchedNode& o) {
+  if (this == &o) return *this;
+  name = o.name;
+  rv = o.rv;
+  labels = o.labels;
+  taints = o.taints;
+  unschedulable = o.unschedulable;
+  ready = o.ready;
+  allocatable = o.allocatable;
+  parse_error = o.parse_error;
+  CacheLabels();
+  return *this;
+}
+
+void SchedNode::CacheLabels() {
+  auto h = labels.find(kHostnameLabel);
+  hostname = h == labels.end() ? nullptr : &h->second;
+  auto z = labels.find(kZoneLabel);
+  zone = z == labels.end() ? nullptr : &z->second;
+}
+
+const std::string* SchedNode::Label(const std::string& key) const {
+  static const std::string kHostname = kHostnameLabel, kZone = kZoneLabel;
+  if (key.size() == kHostname.size() && key == kHostname) return hostname;
+  if (key.size() == kZone.size() && key == kZone) return zone;
+  auto it = labels.find(key);
+  return it == labels.end() ? nullptr : &it->second;
 }
 
 std::string SchedNode::Fingerprint() const {
@@ -501,7 +540,7 @@ SchedNode ParseNode(const json& node) {
   n.unschedulable = u.is_boolean() && u.get<bool>();
   const json& taints = Field(spec, "taints");
   if (taints.is_array()) {
-    for (const auto& t : taints) n.taints.push_back({Str(t, "key"), Str(t, "value"), Str(t, "effect")});
+    for (const auto& t : taints) n.taints.push_back(MakeTaint(Str(t, "key"), Str(t, "value"), Str(t, "effect")));
   }
   std::string ready_status;
   const json& conds = Field(status, "conditions");
@@ -514,14 +553,15 @@ SchedNode ParseNode(const json& node) {
     const char* key = ready_status == "Unknown" ? kTaintUnreachable : kTaintNotReady;
     bool present = false;
     for (const auto& t : n.taints)
-      if ((t.key == kTaintNotReady || t.key == kTaintUnreachable) && t.effect != "PreferNoSchedule") present = true;
-    if (!present) n.taints.push_back({key, "", "NoSchedule"});
+      if ((t.key == kTaintNotReady || t.key == kTaintUnreachable) && t.hard) present = true;
+    if (!present) n.taints.push_back(MakeTaint(key, "", "NoSchedule"));
   }
   const json& alloc = Field(status, "allocatable");
   Quantity(alloc, "cpu", true, &n.allocatable.milli_cpu, "status.allocatable", &errors);
   Quantity(alloc, "memory", false, &n.allocatable.memory, "status.allocatable", &errors);
   Quantity(alloc, "pods", false, &n.allocatable.pods, "status.allocatable", &errors);
   n.parse_error = errors.first;
+  n.CacheLabels();
   return n;
 }
 

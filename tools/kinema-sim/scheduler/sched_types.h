@@ -62,7 +62,10 @@ struct NodeSelectorTerm {
 
 struct Taint {
   std::string key, value, effect;  // effect: NoSchedule, PreferNoSchedule, NoExecute
+  bool hard = false;               // NoSchedule or NoExecute (blocks placement)
+  bool prefer = false;             // PreferNoSchedule (lowers the score)
 };
+Taint MakeTaint(std::string key, std::string value, std::string effect);
 
 struct Toleration {
   std::string key;
@@ -140,6 +143,8 @@ struct SchedPod {
 
 struct SchedNode {
   std::string name;
+  const std::string* hostname = nullptr;  // into labels (set by ParseNode/CacheLabels)
+  const std::string* zone = nullptr;
   uint64_t rv = 0;
   Labels labels;
   std::vector<Taint> taints;  // spec.taints plus the synthesized not-ready/unreachable taint
@@ -147,6 +152,16 @@ struct SchedNode {
   bool ready = false;
   Resources allocatable;
   std::string parse_error;
+  SchedNode() = default;
+  SchedNode(const SchedNode& o) { *this = o; }
+  SchedNode& operator=(const SchedNode& o);
+  // Moving a std::map keeps its nodes, so the cached pointers stay valid.
+  SchedNode(SchedNode&& o) noexcept = default;
+  SchedNode& operator=(SchedNode&& o) noexcept = default;
+  // Points hostname/zone into labels; call after changing labels.
+  void CacheLabels();
+  // The value of label `key` (null when absent); hostname and zone are cached.
+  const std::string* Label(const std::string& key) const;
   // Everything the scheduler's decisions depend on (not heartbeats):
   // equal fingerprints mean a node update cannot change any decision.
   std::string Fingerprint() const;

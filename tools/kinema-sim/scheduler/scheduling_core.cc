@@ -63,14 +63,9 @@ struct PreFilterState {
   std::vector<SpreadState> spread;  // DoNotSchedule constraints only
 };
 
-const std::string* LabelOf(const Labels& labels, const std::string& key) {
-  auto it = labels.find(key);
-  return it == labels.end() ? nullptr : &it->second;
-}
-
 bool ToleratesHardTaints(const SchedPod& pod, const SchedNode& node) {
   for (const auto& t : node.taints) {
-    if (t.effect != "NoSchedule" && t.effect != "NoExecute") continue;
+    if (!t.hard) continue;
     if (!pod.Tolerates(t)) return false;
   }
   return true;
@@ -87,7 +82,7 @@ PreFilterState PreFilter(const SchedPod& pod, ClusterState& state) {
       if (!term.selector.Matches(other.labels)) return;
       const NodeInfo* n = state.FindNode(other.node_name);
       if (n == nullptr) return;
-      if (const std::string* v = LabelOf(n->node.labels, term.topology_key)) domains.insert(*v);
+      if (const std::string* v = n->node.Label(term.topology_key)) domains.insert(*v);
     });
     s.anti_domains.push_back(std::move(domains));
   }
@@ -99,7 +94,7 @@ PreFilterState PreFilter(const SchedPod& pod, ClusterState& state) {
       if (count <= 0) continue;
       const NodeInfo* n = state.FindNode(node_name);
       if (n == nullptr) continue;
-      if (const std::string* v = LabelOf(n->node.labels, group.term.topology_key))
+      if (const std::string* v = n->node.Label(group.term.topology_key))
         s.existing_anti[group.term.topology_key].insert(*v);
     }
   }
@@ -120,7 +115,7 @@ PreFilterState PreFilter(const SchedPod& pod, ClusterState& state) {
   for (const NodeInfo* n : nodes) {
     bool has_keys = true;
     for (auto& st : s.spread) {
-      st.values[n->ordinal] = LabelOf(n->node.labels, st.c->topology_key);
+      st.values[n->ordinal] = n->node.Label(st.c->topology_key);
       if (st.values[n->ordinal] == nullptr) has_keys = false;
     }
     if (!has_keys) continue;
@@ -160,13 +155,14 @@ FilterOutcome Filter(const SchedPod& pod, const NodeInfo& info, const PreFilterS
   FilterOutcome out;
   const SchedNode& node = info.node;
   // NodeUnschedulable
-  if (node.unschedulable && !pod.Tolerates(Taint{kTaintUnschedulable, "", "NoSchedule"})) {
+  static const Taint kUnschedulableTaint = MakeTaint(kTaintUnschedulable, "", "NoSchedule");
+  if (node.unschedulable && !pod.Tolerates(kUnschedulableTaint)) {
     out.Fail(kReasonUnschedulable, kRejectedNodeProperties, true);
     return out;
   }
   // TaintToleration
   for (const auto& t : node.taints) {
-    if (t.effect != "NoSchedule" && t.effect != "NoExecute") continue;
+    if (!t.hard) continue;
     if (!pod.Tolerates(t)) {
       out.ok = false;
       out.unresolvable = true;
@@ -210,14 +206,14 @@ FilterOutcome Filter(const SchedPod& pod, const NodeInfo& info, const PreFilterS
   }
   // InterPodAffinity (required anti-affinity)
   for (const auto& [key, values] : pre.existing_anti) {
-    const std::string* v = LabelOf(node.labels, key);
+    const std::string* v = node.Label(key);
     if (v != nullptr && values.count(*v) > 0) {
       out.Fail(kReasonExistingAnti, kRejectedAntiAffinity, false);
       return out;
     }
   }
   for (size_t i = 0; i < pod.anti_affinity.size(); ++i) {
-    const std::string* v = LabelOf(node.labels, pod.anti_affinity[i].topology_key);
+    const std::string* v = node.Label(pod.anti_affinity[i].topology_key);
     if (v != nullptr && pre.anti_domains[i].count(*v) > 0) {
       out.Fail(kReasonAnti, kRejectedAntiAffinity, false);
       return out;
@@ -252,7 +248,7 @@ int64_t BalancedAllocation(const SchedPod& pod, const NodeInfo& info) {
 int64_t IntolerablePreferNoSchedule(const SchedPod& pod, const SchedNode& node) {
   int64_t n = 0;
   for (const auto& t : node.taints) {
-    if (t.effect != "PreferNoSchedule") continue;
+    if (!t.prefer) continue;
     bool tolerated = false;
     for (const auto& tol : pod.tolerations) {
       if ((tol.effect.empty() || tol.effect == "PreferNoSchedule") && tol.Tolerates(t)) tolerated = true;
@@ -292,9 +288,9 @@ std::vector<int64_t> SpreadScores(const SchedPod& pod, ClusterState& state,
     constraints = {host, zone};
   }
   if (constraints.empty()) return {};
-  auto has_all = [&](const Labels& labels) {
+  auto has_all = [&](const SchedNode& node) {
     for (const auto& c : constraints)
-      if (LabelOf(labels, c.topology_key) == nullptr) return false;
+      if (node.Label(c.topology_key) == nullptr) return false;
     return true;
   };
   const size_t m = feasible.size();
@@ -303,16 +299,19 @@ std::vector<int64_t> SpreadScores(const SchedPod& pod, ClusterState& state,
   // Per constraint: topology value (node name for hostname) -> matching pods;
   // for other keys only the values of scored nodes are tracked.
   std::vector<std::unordered_map<std::string, int64_t>> counts(constraints.size());
+  // Hostname constraints: matching pods per node, by node ordinal.
+  std::vector<std::vector<int64_t>> host_counts(constraints.size());
+  const size_t all_nodes = state.OrderedNodes().size();
   for (size_t i = 0; i < m; ++i) {
-    const Labels& labels = feasible[i]->node.labels;
-    if (require_all && !has_all(labels)) {
+    const SchedNode& node = feasible[i]->node;
+    if (require_all && !has_all(node)) {
       ignored[i] = 1;
       ++ignored_count;
       continue;
     }
     for (size_t k = 0; k < constraints.size(); ++k) {
       if (constraints[k].topology_key == kHostnameLabel) continue;
-      if (const std::string* v = LabelOf(labels, constraints[k].topology_key)) counts[k].emplace(*v, 0);
+      if (const std::string* v = node.Label(constraints[k].topology_key)) counts[k].emplace(*v, 0);
     }
   }
   std::vector<double> weights(constraints.size());
@@ -328,13 +327,14 @@ std::vector<int64_t> SpreadScores(const SchedPod& pod, ClusterState& state,
       const NodeInfo* n = state.FindNode(other.node_name);
       if (n == nullptr) return;
       if (hostname) {
-        counts[k][n->node.name]++;
+        if (host_counts[k].empty()) host_counts[k].assign(all_nodes, 0);
+        if (n->ordinal < all_nodes) host_counts[k][n->ordinal]++;
         return;
       }
-      if (require_all && !has_all(n->node.labels)) return;
+      if (require_all && !has_all(n->node)) return;
       if (c.honor_node_affinity && !pod.MatchesNodeAffinity(n->node.name, n->node.labels)) return;
       if (c.honor_taints && !ToleratesHardTaints(pod, n->node)) return;
-      const std::string* v = LabelOf(n->node.labels, c.topology_key);
+      const std::string* v = n->node.Label(c.topology_key);
       if (v == nullptr) return;
       auto it = counts[k].find(*v);
       if (it != counts[k].end()) it->second++;
@@ -347,11 +347,15 @@ std::vector<int64_t> SpreadScores(const SchedPod& pod, ClusterState& state,
     const SchedNode& node = feasible[i]->node;
     double score = 0;
     for (size_t k = 0; k < constraints.size(); ++k) {
-      const std::string* v = LabelOf(node.labels, constraints[k].topology_key);
+      const std::string* v = node.Label(constraints[k].topology_key);
       if (v == nullptr) continue;
-      const std::string& key = constraints[k].topology_key == kHostnameLabel ? node.name : *v;
-      auto it = counts[k].find(key);
-      int64_t cnt = it == counts[k].end() ? 0 : it->second;
+      int64_t cnt = 0;
+      if (constraints[k].topology_key == kHostnameLabel) {
+        if (!host_counts[k].empty()) cnt = host_counts[k][feasible[i]->ordinal];
+      } else {
+        auto it = counts[k].find(*v);
+        if (it != counts[k].end()) cnt = it->second;
+      }
       score += static_cast<double>(cnt) * weights[k] + static_cast<double>(constraints[k].max_skew - 1);
     }
     raw[i] = std::llround(score);
