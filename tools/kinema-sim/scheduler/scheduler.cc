@@ -368,6 +368,12 @@ void Scheduler::PromoteBackoff(TimePoint now) {
 void Scheduler::FlushStale(TimePoint now) {
   if (now < next_flush_) return;
   next_flush_ = now + SimSeconds(config_.flush_period_seconds);
+  std::string summary = std::to_string(pending_.size()) + " pod(s) pending: " + std::to_string(unschedulable_.size()) +
+                        " unschedulable, " + std::to_string(backoff_.size()) + " backing off";
+  if (summary != last_summary_) {
+    if (!pending_.empty() || !last_summary_.empty()) spdlog::info("scheduler: {}", summary);
+    last_summary_ = summary;
+  }
   std::vector<PendingPod*> stale;
   for (const auto& [key, p] : unschedulable_)
     if (now - p->unschedulable_since >= SimSeconds(config_.max_unschedulable_seconds)) stale.push_back(p);

@@ -168,6 +168,7 @@ class Scheduler {
   uint64_t next_seq_ = 0;
   uint64_t event_seq_ = 0;
   TimePoint next_flush_{};
+  std::string last_summary_;  // last periodic queue summary logged
 
   std::atomic<uint64_t> attempts_{0}, scheduled_{0}, unschedulable_count_{0}, bind_errors_{0}, pending_count_{0};
 };
