@@ -251,6 +251,18 @@ TEST_F(SchedulerTest, ReplicaSetPodsAreSpreadByDefault) {
   EXPECT_EQ(NodeOf("loose-1"), "big");  // pods without an owner are not spread
 }
 
+TEST_F(SchedulerTest, PodWithRequiredAffinityScheduledOnceItsPartnerIsBound) {
+  json web = PodJson("web");
+  web["spec"]["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = json::array(
+      {{{"labelSelector", {{"matchLabels", {{"app", "cache"}}}}}, {"topologyKey", "kubernetes.io/hostname"}}});
+  Load({NodeJson("n1"), NodeJson("n2"), NodeJson("n3"), web});
+  ASSERT_TRUE(RunUntil([&] { return !PodScheduled("web").is_null(); }));
+  EXPECT_EQ(PodScheduled("web")["status"], "False");
+  Create(WithLabels(PodJson("cache"), {{"app", "cache"}}));
+  ASSERT_TRUE(RunUntil([&] { return !NodeOf("cache").empty() && !NodeOf("web").empty(); }, 2));
+  EXPECT_EQ(NodeOf("web"), NodeOf("cache"));
+}
+
 TEST_F(SchedulerTest, HigherPriorityPodsGoFirst) {
   json low = PodJson("low", "1");
   low["spec"]["priority"] = 0;

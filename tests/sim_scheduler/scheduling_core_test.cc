@@ -200,21 +200,48 @@ TEST_F(CoreTest, RequiredAntiAffinityOnHostnameSpreadsReplicas) {
     nodes.insert(Place(p));
   }
   EXPECT_EQ(nodes, (std::set<std::string>{"n1", "n2", "n3"}));
+  // The incoming pod's own terms are checked before the existing pods' terms.
   auto r = Schedule(WithAntiAffinity(WithLabels(PodJson("web-3"), {{"app", "web"}}), "web"));
   ASSERT_FALSE(r.scheduled);
   EXPECT_EQ(r.message,
-            "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules. "
+            "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. "
             "preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.");
-  // The incoming pod's own term (existing pods have none).
-  json other = WithAntiAffinity(PodJson("solo"), "web");
-  r = Schedule(other);
+  // A web pod without terms of its own is still repelled by the existing pods' terms.
+  r = Schedule(WithLabels(PodJson("web-plain"), {{"app", "web"}}));
   ASSERT_FALSE(r.scheduled);
-  EXPECT_NE(r.message.find("3 node(s) didn't match pod anti-affinity rules"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("3 node(s) didn't satisfy existing pods anti-affinity rules"), std::string::npos)
+      << r.message;
   // Other namespaces are not covered by default.
   EXPECT_TRUE(Schedule(WithAntiAffinity(PodJson("elsewhere", "100m", "128Mi", "other"), "web")).scheduled);
   // Deleting one replica frees its node.
   state_.RemovePod("shop/web-1");
   EXPECT_TRUE(Schedule(WithAntiAffinity(WithLabels(PodJson("web-3"), {{"app", "web"}}), "web")).scheduled);
+}
+
+json WithAffinity(json pod, const std::string& app, const std::string& key = "kubernetes.io/hostname") {
+  pod["spec"]["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = json::array(
+      {{{"labelSelector", {{"matchLabels", {{"app", app}}}}}, {"topologyKey", key}}});
+  return pod;
+}
+
+TEST_F(CoreTest, RequiredPodAffinityCoLocatesAndWaitsForPartner) {
+  AddNode(NodeJson("a1", "4", "16Gi", "zone-a"));
+  AddNode(NodeJson("a2", "4", "16Gi", "zone-a"));
+  AddNode(NodeJson("b1", "4", "16Gi", "zone-b"));
+  // No cache pod anywhere and the pod does not match its own term: nowhere.
+  auto r = Schedule(WithAffinity(PodJson("web"), "cache"));
+  ASSERT_FALSE(r.scheduled);
+  EXPECT_EQ(r.message,
+            "0/3 nodes are available: 3 node(s) didn't match pod affinity rules. "
+            "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+  EXPECT_TRUE(r.rejected_by & kRejectedPodAffinity);
+  // The first pod of a self-affine group goes anywhere; the rest follow it.
+  std::string first = Place(WithAffinity(WithLabels(PodJson("cache-0"), {{"app", "cache"}}), "cache"));
+  ASSERT_FALSE(first.empty());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Place(WithAffinity(PodJson("web-" + std::to_string(i)), "cache")), first);
+  // Zone affinity: any node of the partner's zone.
+  AddPod(Bound(WithLabels(PodJson("db-0"), {{"app", "db"}}), "b1"));
+  EXPECT_EQ(Place(WithAffinity(PodJson("api"), "db", kZoneLabel)), "b1");
 }
 
 TEST_F(CoreTest, ExistingPodsAntiAffinityRepelsIncomingPod) {

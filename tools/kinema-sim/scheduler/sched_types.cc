@@ -459,14 +459,17 @@ SchedPod ParsePod(const json& pod) {
     }
   }
 
-  const json& anti = Field(Field(affinity, "podAntiAffinity"), "requiredDuringSchedulingIgnoredDuringExecution");
-  if (anti.is_array()) {
-    for (size_t i = 0; i < anti.size(); ++i) {
-      std::string where = "spec.affinity.podAntiAffinity.required[" + std::to_string(i) + "]";
+  for (const char* kind : {"podAffinity", "podAntiAffinity"}) {
+    const json& terms = Field(Field(affinity, kind), "requiredDuringSchedulingIgnoredDuringExecution");
+    if (!terms.is_array()) continue;
+    auto& out = std::string(kind) == "podAffinity" ? p.affinity : p.anti_affinity;
+    for (size_t i = 0; i < terms.size(); ++i) {
+      std::string where = std::string("spec.affinity.") + kind + ".required[" + std::to_string(i) + "]";
+      const json& term = terms[i];
       PodAffinityTerm t;
-      t.selector = ParseLabelSelector(Field(anti[i], "labelSelector"), where + ".labelSelector", &errors);
+      t.selector = ParseLabelSelector(Field(term, "labelSelector"), where + ".labelSelector", &errors);
       // matchLabelKeys: the incoming pod's values join the selector (KEP-3633).
-      const json& mlk = Field(anti[i], "matchLabelKeys");
+      const json& mlk = Field(term, "matchLabelKeys");
       if (mlk.is_array() && !t.selector.null) {
         for (const auto& k : mlk) {
           if (!k.is_string()) continue;
@@ -474,19 +477,19 @@ SchedPod ParsePod(const json& pod) {
           if (it != p.labels.end()) t.selector.expressions.push_back({it->first, Requirement::Op::kIn, {it->second}});
         }
       }
-      const json& nss = Field(anti[i], "namespaces");
+      const json& nss = Field(term, "namespaces");
       if (nss.is_array()) {
         for (const auto& n : nss)
           if (n.is_string()) t.namespaces.push_back(n.get<std::string>());
       }
-      // A namespaceSelector would need namespace labels; any selector is
-      // treated as "all namespaces" (more conservative, never less).
-      if (Field(anti[i], "namespaceSelector").is_object()) t.all_namespaces = true;
+      // A namespaceSelector would need namespace labels: any selector is
+      // treated as "all namespaces" (exact for {}).
+      if (Field(term, "namespaceSelector").is_object()) t.all_namespaces = true;
       if (t.namespaces.empty() && !t.all_namespaces) t.namespaces.push_back(p.ns);
       std::sort(t.namespaces.begin(), t.namespaces.end());
-      t.topology_key = Str(anti[i], "topologyKey");
+      t.topology_key = Str(term, "topologyKey");
       if (t.topology_key.empty()) errors.Add(where + ".topologyKey", "must be non-empty");
-      p.anti_affinity.push_back(std::move(t));
+      out.push_back(std::move(t));
     }
   }
 

@@ -11,8 +11,10 @@
 //     scheduler reserves. `nonzero` is the same with the scoring defaults
 //     (100m cpu / 200Mi memory for a container that requests nothing).
 //   - nodeSelector, required/preferred node affinity, tolerations, required
-//     pod anti-affinity terms, topology spread constraints (matchLabelKeys
-//     folded into the selector), priority, schedulingGates.
+//     pod (anti-)affinity terms, topology spread constraints (matchLabelKeys
+//     folded into the selector), priority, schedulingGates, required pod
+//     affinity terms. A namespaceSelector is taken as "all namespaces" (the
+//     scheduler does not watch namespace labels; exact for {}).
 //   - Node allocatable (cpu, memory, pods), labels, taints, spec.unschedulable,
 //     Ready condition. A node whose Ready condition is not True (or absent) is
 //     given the taint the node lifecycle controller would add
@@ -124,7 +126,8 @@ struct SchedPod {
   std::vector<NodeSelectorTerm> required_terms;  // ORed
   std::vector<PreferredTerm> preferred_terms;
   std::vector<Toleration> tolerations;
-  std::vector<PodAffinityTerm> anti_affinity;  // required
+  std::vector<PodAffinityTerm> affinity;       // required pod affinity
+  std::vector<PodAffinityTerm> anti_affinity;  // required pod anti-affinity
   std::vector<SpreadConstraint> spread;        // all (DoNotSchedule and ScheduleAnyway)
   std::string owner_kind, owner_name;          // controller ownerReference ("" if none)
   // Selector for the system default spreading (ScheduleAnyway, hostname

@@ -255,7 +255,7 @@ void Scheduler::HandlePod(const StoredObject& obj, bool deleted) {
                              pod.requests.memory < bound->requests.memory);  // in-place resize down
     state_.UpsertPod(std::move(pod));
     unsigned bits = 0;
-    if (added || relabelled) bits |= kRejectedSpread | kRejectedAntiAffinity;
+    if (added || relabelled) bits |= kRejectedSpread | kRejectedAntiAffinity | kRejectedPodAffinity;
     if (terminating) bits |= kRejectedSpread;
     if (shrunk) bits |= kRejectedResources;
     if (bits != 0) MoveUnschedulable(bits);
@@ -368,8 +368,8 @@ void Scheduler::PromoteBackoff(TimePoint now) {
 void Scheduler::FlushStale(TimePoint now) {
   if (now < next_flush_) return;
   next_flush_ = now + SimSeconds(config_.flush_period_seconds);
-  std::string summary = std::to_string(pending_.size()) + " pod(s) pending: " + std::to_string(unschedulable_.size()) +
-                        " unschedulable, " + std::to_string(backoff_.size()) + " backing off";
+  std::string summary = std::to_string(pending_.size()) + " pod(s) pending, " +
+                        std::to_string(unschedulable_.size() + backoff_.size()) + " of them found no node";
   if (summary != last_summary_) {
     if (!pending_.empty() || !last_summary_.empty()) spdlog::info("scheduler: {}", summary);
     last_summary_ = summary;
@@ -425,8 +425,9 @@ void Scheduler::ScheduleOne(const std::string& key) {
       RemovePending(key);
       failed_events_.erase(key);
       state_.UpsertPod(std::move(assumed));
-      // AssignedPodAdd: the new pod can lift a spread minimum.
-      MoveUnschedulable(kRejectedSpread);
+      // AssignedPodAdd: the new pod can lift a spread minimum or be the
+      // partner a pod with required affinity waits for.
+      MoveUnschedulable(kRejectedSpread | kRejectedPodAffinity);
       if (config_.record_events)
         RecordEvent(copy, "Normal", "Scheduled", "Binding", "Successfully assigned " + key + " to " + r.node);
       return;

@@ -27,6 +27,7 @@ constexpr const char* kReasonSpread = "node(s) didn't match pod topology spread 
 constexpr const char* kReasonSpreadLabel = "node(s) didn't match pod topology spread constraints (missing required label)";
 constexpr const char* kReasonExistingAnti = "node(s) didn't satisfy existing pods anti-affinity rules";
 constexpr const char* kReasonAnti = "node(s) didn't match pod anti-affinity rules";
+constexpr const char* kReasonAffinity = "node(s) didn't match pod affinity rules";
 constexpr const char* kPreemptionNoVictims = "No preemption victims found for incoming pod";
 constexpr const char* kPreemptionNotHelpful = "Preemption is not helpful for scheduling";
 
@@ -58,6 +59,11 @@ struct SpreadState {
 };
 
 struct PreFilterState {
+  // Required pod affinity: per term, the domains holding a pod that matches
+  // every term; `affinity_matches` is false when no such pod exists at all.
+  std::vector<std::unordered_set<std::string>> affinity_domains;
+  bool affinity_matches = false;
+  bool affinity_self_match = false;
   std::vector<std::unordered_set<std::string>> anti_domains;  // per incoming anti-affinity term
   std::unordered_map<std::string, std::unordered_set<std::string>> existing_anti;  // key -> values
   std::vector<SpreadState> spread;  // DoNotSchedule constraints only
@@ -74,6 +80,29 @@ bool ToleratesHardTaints(const SchedPod& pod, const SchedNode& node) {
 PreFilterState PreFilter(const SchedPod& pod, ClusterState& state) {
   PreFilterState s;
   const auto& nodes = state.OrderedNodes();
+
+  // The incoming pod's affinity.
+  if (!pod.affinity.empty()) {
+    s.affinity_domains.resize(pod.affinity.size());
+    auto matches_all = [&](const SchedPod& other) {
+      for (const auto& term : pod.affinity)
+        if (!term.AppliesToNamespace(other.ns) || !term.selector.Matches(other.labels)) return false;
+      return true;
+    };
+    const PodAffinityTerm& first = pod.affinity[0];
+    state.ForEachCandidate(first.namespaces, first.all_namespaces, first.selector, [&](const SchedPod& other) {
+      if (!matches_all(other)) return;
+      const NodeInfo* n = state.FindNode(other.node_name);
+      if (n == nullptr) return;
+      for (size_t k = 0; k < pod.affinity.size(); ++k) {
+        if (const std::string* v = n->node.Label(pod.affinity[k].topology_key)) {
+          s.affinity_domains[k].insert(*v);
+          s.affinity_matches = true;
+        }
+      }
+    });
+    s.affinity_self_match = matches_all(pod);
+  }
 
   // The incoming pod's anti-affinity: topology domains holding a matching pod.
   for (const auto& term : pod.anti_affinity) {
@@ -204,11 +233,20 @@ FilterOutcome Filter(const SchedPod& pod, const NodeInfo& info, const PreFilterS
       }
     }
   }
-  // InterPodAffinity (required anti-affinity)
-  for (const auto& [key, values] : pre.existing_anti) {
-    const std::string* v = node.Label(key);
-    if (v != nullptr && values.count(*v) > 0) {
-      out.Fail(kReasonExistingAnti, kRejectedAntiAffinity, false);
+  // InterPodAffinity: affinity, the pod's anti-affinity, existing pods' anti-affinity.
+  if (!pod.affinity.empty()) {
+    bool exists = true;
+    for (size_t k = 0; k < pod.affinity.size(); ++k) {
+      const std::string* v = node.Label(pod.affinity[k].topology_key);
+      if (v == nullptr) {
+        out.Fail(kReasonAffinity, kRejectedPodAffinity, true);
+        return out;
+      }
+      if (pre.affinity_domains[k].count(*v) == 0) exists = false;
+    }
+    // The first pod of a group with affinity to itself may go anywhere.
+    if (!exists && (pre.affinity_matches || !pre.affinity_self_match)) {
+      out.Fail(kReasonAffinity, kRejectedPodAffinity, true);
       return out;
     }
   }
@@ -216,6 +254,13 @@ FilterOutcome Filter(const SchedPod& pod, const NodeInfo& info, const PreFilterS
     const std::string* v = node.Label(pod.anti_affinity[i].topology_key);
     if (v != nullptr && pre.anti_domains[i].count(*v) > 0) {
       out.Fail(kReasonAnti, kRejectedAntiAffinity, false);
+      return out;
+    }
+  }
+  for (const auto& [key, values] : pre.existing_anti) {
+    const std::string* v = node.Label(key);
+    if (v != nullptr && values.count(*v) > 0) {
+      out.Fail(kReasonExistingAnti, kRejectedAntiAffinity, false);
       return out;
     }
   }

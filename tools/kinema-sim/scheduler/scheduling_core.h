@@ -14,9 +14,13 @@
 //   PodTopologySpread  DoNotSchedule constraints (maxSkew, minDomains, node
 //                      inclusion policies, matchLabelKeys)
 //                      "node(s) didn't match pod topology spread constraints"
-//   InterPodAffinity   required anti-affinity, both directions, any topology key
-//                      "node(s) didn't satisfy existing pods anti-affinity rules",
-//                      "node(s) didn't match pod anti-affinity rules"
+//   InterPodAffinity   required pod affinity (a domain holding a pod that matches
+//                      every term; the first pod of a self-affine group may go
+//                      anywhere), then required anti-affinity in both
+//                      directions, any topology key
+//                      "node(s) didn't match pod affinity rules",
+//                      "node(s) didn't match pod anti-affinity rules",
+//                      "node(s) didn't satisfy existing pods anti-affinity rules"
 // Scores (0..100 each, weighted as the default profile): TaintToleration x3
 // (fewer intolerable PreferNoSchedule taints is better), NodeAffinity x2
 // (preferred terms' weights, normalized), PodTopologySpread x2
@@ -24,8 +28,7 @@
 // zone maxSkew 5 — over SchedPod::default_spread_selector for a pod without
 // constraints), NodeResourcesFit x1 (LeastAllocated on cpu+memory with
 // non-zero requests), NodeResourcesBalancedAllocation x1. Not modelled:
-// inter-pod affinity scores, ImageLocality, required pod (positive)
-// affinity, preemption, volumes, ports.
+// inter-pod affinity scores, ImageLocality, preemption, volumes, ports.
 // Node search as the real scheduler: the feasible-node search stops after
 // numFeasibleNodesToFind (adaptive percentageOfNodesToScore: all nodes below
 // 100, else max(100, n*max(5, 50 - n/125)/100)) and the next cycle starts
@@ -51,6 +54,7 @@ enum RejectedBy : unsigned {
   kRejectedSpread = 1u << 2,
   kRejectedAntiAffinity = 1u << 3,
   kRejectedInvalidPod = 1u << 4,
+  kRejectedPodAffinity = 1u << 5,
 };
 
 struct ScheduleResult {
