@@ -58,6 +58,28 @@ spec:
   EXPECT_EQ(r.out, "Unschedulable");
 }
 
+TEST(SchedulerWithKubectl, CordonedNodesAreAvoidedAndUncordonRetries) {
+  SimProcess sim({"--time-scale", "60"});
+  ASSERT_TRUE(sim.ok()) << sim.Log();
+  for (const char* node : {"node-a", "node-b", "node-c"}) {
+    auto r = RunCommand(sim.Kubectl() + " cordon " + node);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  auto r = RunCommand(sim.Kubectl() + " run waiting -n shop --image=nginx --restart=Never");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string reason;
+  for (int i = 0; i < 50 && reason.empty(); ++i) {
+    reason = RunCommand(sim.Kubectl() +
+                        " get pod -n shop waiting -o jsonpath='{.status.conditions[?(@.type==\"PodScheduled\")].message}'")
+                 .out;
+    if (reason.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(reason.find("0/3 nodes are available: 3 node(s) were unschedulable."), std::string::npos) << reason;
+  r = RunCommand(sim.Kubectl() + " uncordon node-b");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(WaitForNodeName(sim, "waiting"), "node-b");
+}
+
 TEST(SchedulerWithKubectl, ScenarioCanDisableTheScheduler) {
   char tmpl[] = "/tmp/kinema-sched-scenario-XXXXXX";
   std::string dir = mkdtemp(tmpl);
