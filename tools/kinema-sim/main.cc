@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "tools/kinema-sim/scheduler/scheduler.h"
 #include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/sim_server.h"
 #include "tools/kinema-sim/usage/hpa_controller.h"
@@ -51,6 +52,8 @@ int main(int argc, char** argv) {
   server.AddComponent(&usage_model);
   kinema::sim::usage::HpaController hpa(&usage_model);
   server.AddComponent(&hpa);
+  kinema::sim::sched::SchedulerComponent scheduler;  // simulated kube-scheduler
+  server.AddComponent(&scheduler);
   // -- parts end
   kinema::Status st = server.Start();
   if (!st.ok()) {
