@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "tools/kinema-sim/cluster/cluster_parts.h"
 #include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/sim_server.h"
 
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
   // Living-cluster parts (issue 4): each registers its routes here and is
   // started by server.Start() in registration order (sim_component.h).
   // -- parts begin
+  // Controllers, kubelet, PodGC, scale events (cluster/); its kubelet takes
+  // over pod termination from the built-in PodTerminator.
+  kinema::sim::cluster::ClusterParts cluster;
+  cluster.Register(server);
   // -- parts end
   kinema::Status st = server.Start();
   if (!st.ok()) {
