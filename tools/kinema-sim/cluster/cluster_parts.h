@@ -11,12 +11,14 @@
 // it be destroyed) before the parts go away.
 #pragma once
 
+#include "tools/kinema-sim/cluster/daemonset_controller.h"
 #include "tools/kinema-sim/cluster/deployment_controller.h"
 #include "tools/kinema-sim/cluster/kubelet.h"
 #include "tools/kinema-sim/cluster/pdb_controller.h"
 #include "tools/kinema-sim/cluster/pod_gc.h"
 #include "tools/kinema-sim/cluster/replicaset_controller.h"
 #include "tools/kinema-sim/cluster/scale_events.h"
+#include "tools/kinema-sim/cluster/statefulset_controller.h"
 
 namespace kinema::sim::cluster {
 
@@ -24,13 +26,16 @@ struct ClusterParts {
   Kubelet kubelet;
   ReplicaSetController replicasets;
   DeploymentController deployments;
+  StatefulSetController statefulsets;
+  DaemonSetController daemonsets;
   PdbController pdbs;
   PodGc pod_gc;
   ScaleEvents scale_events;
 
   void Register(SimServer& server) {
     server.builtin_pod_terminator = false;  // the kubelet finishes pod termination
-    for (SimComponent* c : std::initializer_list<SimComponent*>{&kubelet, &replicasets, &deployments, &pdbs, &pod_gc, &scale_events}) {
+    for (SimComponent* c : std::initializer_list<SimComponent*>{&kubelet, &replicasets, &deployments, &statefulsets,
+                                                                 &daemonsets, &pdbs, &pod_gc, &scale_events}) {
       server.AddComponent(c);
     }
   }
