@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "tools/kinema-sim/scheduler/scheduler.h"
+#include "tools/kinema-sim/cluster/cluster_parts.h"
 #include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/sim_server.h"
 #include "tools/kinema-sim/usage/hpa_controller.h"
@@ -54,6 +55,10 @@ int main(int argc, char** argv) {
   server.AddComponent(&hpa);
   kinema::sim::sched::SchedulerComponent scheduler;  // simulated kube-scheduler
   server.AddComponent(&scheduler);
+  // Controllers, kubelet, PodGC, scale events (cluster/); its kubelet takes
+  // over pod termination from the built-in PodTerminator.
+  kinema::sim::cluster::ClusterParts cluster;
+  cluster.Register(server);
   // -- parts end
   kinema::Status st = server.Start();
   if (!st.ok()) {

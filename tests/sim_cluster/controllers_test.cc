@@ -1,0 +1,463 @@
+// Behaviour of the simulated control plane (cluster/): ReplicaSet and
+// Deployment controllers, kubelet, PDB controller, PodGC, scale events and
+// the report accounting, driven through an in-process SimServer.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "tests/sim_cluster/cluster_harness.h"
+#include "tools/kinema-sim/cluster/kinds.h"
+#include "tools/kinema-sim/cluster/workload.h"
+#include "tools/kinema-sim/subresources.h"
+
+namespace kinema::sim::clustertest {
+namespace {
+
+using cluster::DeploymentsType;
+using cluster::IsPodReady;
+using cluster::IsTerminating;
+using cluster::NodesType;
+using cluster::PdbsType;
+using cluster::PodsType;
+using cluster::ReplicaSetsType;
+
+std::vector<Json> TwoNodes() { return {NodeItem("node-a"), NodeItem("node-b")}; }
+
+std::vector<Json> Concat(std::vector<Json> a, const std::vector<Json>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+int CountReady(const std::vector<ObjectPtr>& pods) {
+  int n = 0;
+  for (const auto& p : pods) n += (!IsTerminating(p->body) && IsPodReady(p->body)) ? 1 : 0;
+  return n;
+}
+
+int CountActive(const std::vector<ObjectPtr>& pods) {
+  int n = 0;
+  for (const auto& p : pods) n += IsTerminating(p->body) ? 0 : 1;
+  return n;
+}
+
+Json DeploymentStatus(Harness& h, const std::string& ns, const std::string& name) {
+  auto d = h.Get(DeploymentsType(), ns, name);
+  return d ? d->body.value("status", Json::object()) : Json::object();
+}
+
+std::string ConditionReason(const Json& status, const std::string& type) {
+  const Json* c = cluster::FindCondition(status, type);
+  return c ? c->value("reason", "") : "";
+}
+
+TEST(ClusterControllers, AdoptsConvergedSnapshotWithoutRestartingPods) {
+  Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 4, {"node-a", "node-b"})), {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  std::map<std::string, std::string> before;
+  for (const auto& p : h.Pods("shop")) before[p->name] = cluster::Uid(p->body);
+  ASSERT_EQ(before.size(), 4u);
+  ASSERT_TRUE(h.WaitFor(
+      [&] {
+        Json st = DeploymentStatus(h, "shop", "cart");
+        return ConditionReason(st, "Available") == "MinimumReplicasAvailable" &&
+               st.value("availableReplicas", 0) == 4 && st.value("updatedReplicas", 0) == 4;
+      },
+      30));
+  h.Sleep(10);
+  std::map<std::string, std::string> after;
+  for (const auto& p : h.Pods("shop")) after[p->name] = cluster::Uid(p->body);
+  EXPECT_EQ(before, after);
+  WatchFilter f;
+  f.resource = &ReplicaSetsType();
+  auto rses = h.store().List(f).items;
+  ASSERT_EQ(rses.size(), 1u);
+  EXPECT_EQ(rses[0]->name, "cart-6b7f9c5d4d");
+  auto d = h.Get(DeploymentsType(), "shop", "cart");
+  EXPECT_EQ(d->body["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "1");
+  EXPECT_EQ(d->body["status"]["observedGeneration"], d->body["metadata"]["generation"]);
+  Json report = h.Report();
+  EXPECT_EQ(report["availability"]["deploymentsBelowMinAvailable"], 0);
+  EXPECT_EQ(report["availability"]["secondsBelowMinAvailable"], 0.0);
+}
+
+TEST(ClusterControllers, DeletedPodIsReplaced) {
+  Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 3, {"node-a", "node-b"})), {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  auto pods = h.Pods("shop");
+  ASSERT_EQ(pods.size(), 3u);
+  std::string victim = pods[0]->name;
+  ASSERT_TRUE(h.registry().Delete(PodsType(), "shop", victim, DeleteOptions{}).ok());
+  // The kubelet finishes termination after min(grace 30s, terminationDelay 1s).
+  ASSERT_TRUE(h.WaitFor([&] { return h.Get(PodsType(), "shop", victim) == nullptr; }, 20));
+  ASSERT_TRUE(h.WaitFor(
+      [&] {
+        auto now = h.Pods("shop");
+        return now.size() == 3 && CountReady(now) == 3;
+      },
+      60));
+  for (const auto& p : h.Pods("shop")) {
+    if (p->name.rfind("cart-6b7f9c5d4d-p", 0) == 0) continue;
+    // The replacement: made from the RS template, bound, started by the kubelet.
+    EXPECT_EQ(p->body["metadata"]["generateName"], "cart-6b7f9c5d4d-");
+    EXPECT_EQ(p->body["metadata"]["labels"]["pod-template-hash"], "6b7f9c5d4d");
+    EXPECT_EQ(p->body["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
+    EXPECT_EQ(p->body["status"]["phase"], "Running");
+    EXPECT_FALSE(p->body["status"].value("podIP", "").empty());
+    EXPECT_EQ(p->body["status"]["containerStatuses"][0]["ready"], true);
+    EXPECT_TRUE(p->body["status"]["containerStatuses"][0]["state"].contains("running"));
+    for (const char* c : {"Initialized", "Ready", "ContainersReady", "PodScheduled"}) {
+      EXPECT_NE(cluster::FindCondition(p->body["status"], c), nullptr) << c;
+    }
+  }
+}
+
+TEST(ClusterControllers, SurplusPodsAreDeletedUnscheduledFirst) {
+  Harness::Options o;
+  o.binder = false;
+  Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 3, {"node-a", "node-b"})), o);
+  ASSERT_TRUE(h.ok()) << h.error();
+  // Scale up to 5: two new pods stay unscheduled (no scheduler) ...
+  ASSERT_TRUE(h.registry().Patch(DeploymentsType(), "shop", "cart", PatchType::kMerge, R"({"spec":{"replicas":5}})", "").ok());
+  ASSERT_TRUE(h.WaitFor([&] { return h.Pods("shop").size() == 5; }, 20));
+  // ... and scaling back to 3 removes exactly those.
+  ASSERT_TRUE(h.registry().Patch(DeploymentsType(), "shop", "cart", PatchType::kMerge, R"({"spec":{"replicas":3}})", "").ok());
+  ASSERT_TRUE(h.WaitFor([&] { return h.Pods("shop").size() == 3; }, 20));
+  for (const auto& p : h.Pods("shop")) EXPECT_EQ(p->name.rfind("cart-6b7f9c5d4d-p", 0), 0u) << p->name;
+}
+
+// Watches every pod event of the deployment and checks the rollout's
+// guarantees at each one.
+TEST(ClusterControllers, RollingUpdateNeverDropsBelowMaxUnavailable) {
+  Json strategy = {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", 1}, {"maxUnavailable", 1}}}};
+  Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 4, {"node-a", "node-b"}, strategy)), {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  std::mutex mu;
+  std::map<std::string, ObjectPtr> pods;
+  for (const auto& p : h.Pods("shop")) pods[p->name] = p;
+  int min_ready = 4, max_active = 4;
+  WatchFilter f;
+  f.resource = &PodsType();
+  f.ns = "shop";
+  std::shared_ptr<Watcher> w;
+  auto observe = [&] {
+    std::lock_guard<std::mutex> l(mu);
+    for (const auto& item : w->Take()) {
+      if (item.type == "DELETED") pods.erase(item.object->name);
+      else pods[item.object->name] = item.object;
+      std::vector<ObjectPtr> all;
+      for (const auto& [n, p] : pods) all.push_back(p);
+      min_ready = std::min(min_ready, CountReady(all));
+      if (CountActive(all) > max_active && std::getenv("SIMTEST_DEBUG")) {
+        for (const auto& p : all) {
+          fprintf(stderr, "  %s term=%d ready=%d phase=%s rv=%llu\n", p->name.c_str(), IsTerminating(p->body), IsPodReady(p->body),
+                  cluster::PodPhase(p->body).c_str(), (unsigned long long)p->rv);
+        }
+        fprintf(stderr, "--- event %s %s\n", item.type.c_str(), item.object->name.c_str());
+      }
+      max_active = std::max(max_active, CountActive(all));
+    }
+  };
+  w = h.store().Subscribe(f, nullptr);
+  ASSERT_TRUE(h.registry().Patch(DeploymentsType(), "shop", "cart", PatchType::kStrategic,
+                                 R"({"spec":{"template":{"spec":{"containers":[{"name":"app","image":"shop/cart:2.0"}]}}}})", "")
+                  .ok());
+  bool done = h.WaitFor(
+      [&] {
+        observe();
+        Json st = DeploymentStatus(h, "shop", "cart");
+        auto d = h.Get(DeploymentsType(), "shop", "cart");
+        if (st.value("observedGeneration", 0) != d->body["metadata"].value("generation", 0)) return false;
+        if (st.value("updatedReplicas", 0) != 4 || st.value("availableReplicas", 0) != 4 || st.value("replicas", 0) != 4) {
+          return false;
+        }
+        auto now = h.Pods("shop");
+        if (now.size() != 4) return false;
+        for (const auto& p : now) {
+          if (p->body["spec"]["containers"][0]["image"] != "shop/cart:2.0") return false;
+        }
+        return ConditionReason(st, "Progressing") == "NewReplicaSetAvailable";
+      },
+      300);
+  observe();
+  ASSERT_TRUE(done) << DeploymentStatus(h, "shop", "cart").dump();
+  EXPECT_GE(min_ready, 3);   // replicas - maxUnavailable
+  EXPECT_LE(max_active, 5);  // replicas + maxSurge
+  auto d = h.Get(DeploymentsType(), "shop", "cart");
+  EXPECT_EQ(d->body["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2");
+  WatchFilter rf;
+  rf.resource = &ReplicaSetsType();
+  auto rses = h.store().List(rf).items;
+  ASSERT_EQ(rses.size(), 2u);
+  for (const auto& rs : rses) {
+    if (rs->name == "cart-6b7f9c5d4d") {
+      EXPECT_EQ(rs->body["spec"]["replicas"], 0);
+    } else {
+      EXPECT_EQ(rs->body["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2");
+      std::string hash = rs->body["metadata"]["labels"]["pod-template-hash"];
+      EXPECT_EQ(rs->name, "cart-" + hash);
+      EXPECT_EQ(rs->body["spec"]["selector"]["matchLabels"]["pod-template-hash"], hash);
+    }
+  }
+  EXPECT_EQ(h.Report()["availability"]["secondsBelowMinAvailable"], 0.0);
+  w->Stop();
+}
+
+TEST(ClusterControllers, RecreateStopsOldPodsBeforeStartingNewOnes) {
+  Json strategy = {{"type", "Recreate"}};
+  Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 2, {"node-a", "node-b"}, strategy)), {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  ASSERT_TRUE(h.registry().Patch(DeploymentsType(), "shop", "cart", PatchType::kMerge,
+                                 R"({"spec":{"template":{"metadata":{"labels":{"app":"cart","v":"2"}}}}})", "")
+                  .ok());
+  bool mixed = false;
+  bool done = h.WaitFor(
+      [&] {
+        auto pods = h.Pods("shop");
+        int old_active = 0, fresh = 0;
+        for (const auto& p : pods) {
+          bool is_new = p->body["metadata"]["labels"].value("v", "") == "2";
+          if (is_new) fresh++;
+          else if (!IsTerminating(p->body)) old_active++;
+        }
+        if (old_active > 0 && fresh > 0) mixed = true;
+        return fresh == 2 && pods.size() == 2 && CountReady(pods) == 2;
+      },
+      120);
+  EXPECT_TRUE(done);
+  EXPECT_FALSE(mixed);
+}
+
+TEST(ClusterControllers, ProgressDeadlineExceededWhenPodsNeverStart) {
+  Harness::Options o;
+  o.binder = false;  // nothing schedules the new pods
+  auto items = TwoNodes();
+  auto dep = ConvergedDeployment("shop", "cart", 2, {"node-a", "node-b"});
+  dep[0]["spec"]["progressDeadlineSeconds"] = 30;
+  Harness h(Concat(items, dep), o);
+  ASSERT_TRUE(h.ok()) << h.error();
+  ASSERT_TRUE(h.registry().Patch(DeploymentsType(), "shop", "cart", PatchType::kStrategic,
+                                 R"({"spec":{"template":{"spec":{"containers":[{"name":"app","image":"x:2"}]}}}})", "")
+                  .ok());
+  ASSERT_TRUE(h.WaitFor(
+      [&] {
+        Json st = DeploymentStatus(h, "shop", "cart");
+        const Json* c = cluster::FindCondition(st, "Progressing");
+        return c && c->value("reason", "") == "ProgressDeadlineExceeded" && c->value("status", "") == "False";
+      },
+      120))
+      << DeploymentStatus(h, "shop", "cart").dump();
+}
+
+TEST(ClusterControllers, KubeletStartsBoundPodsAfterDelayAndFinishesTermination) {
+  Harness::Options o;
+  o.binder = false;
+  o.scenario = {{"kubelet", {{"podStartDelay", "20s"}, {"terminationDelay", "5s"}}}};
+  Harness h(TwoNodes(), o);
+  ASSERT_TRUE(h.ok()) << h.error();
+  Json pod = {{"metadata", {{"name", "solo"}}},
+              {"spec", {{"nodeName", "node-a"}, {"containers", Json::array({{{"name", "c"}, {"image", "i"}}})}}}};
+  auto created = h.registry().Create(PodsType(), "default", pod);
+  ASSERT_TRUE(created.ok());
+  h.Sleep(10);
+  EXPECT_EQ(h.Get(PodsType(), "default", "solo")->body["status"]["phase"], "Pending");
+  ASSERT_TRUE(h.WaitFor([&] { return h.Get(PodsType(), "default", "solo")->body["status"]["phase"] == "Running"; }, 60));
+  auto running = h.Get(PodsType(), "default", "solo");
+  EXPECT_TRUE(IsPodReady(running->body));
+  EXPECT_EQ(running->body["status"]["hostIP"], "10.0.0.9");
+  EXPECT_FALSE(running->body["status"].value("startTime", "").empty());
+  ASSERT_TRUE(h.registry().Delete(PodsType(), "default", "solo", DeleteOptions{}).ok());
+  h.Sleep(2);
+  ASSERT_NE(h.Get(PodsType(), "default", "solo"), nullptr);  // grace 30s, terminationDelay 5s
+  EXPECT_TRUE(h.WaitFor([&] { return h.Get(PodsType(), "default", "solo") == nullptr; }, 30));
+}
+
+TEST(ClusterControllers, SnapshotRunningPodsAreLeftUntouched) {
+  Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 2, {"node-a", "node-b"})), {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  std::map<std::string, uint64_t> rvs;
+  for (const auto& p : h.Pods("shop")) rvs[p->name] = p->rv;
+  h.Sleep(20);
+  for (const auto& p : h.Pods("shop")) EXPECT_EQ(rvs[p->name], p->rv) << p->name;
+}
+
+TEST(ClusterControllers, PodsOfNotReadyNodeStopBeingReady) {
+  Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 2, {"node-a", "node-b"})), {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  auto set_ready = [&](const char* v) {
+    return h.registry().Modify(
+        NodesType(), "", "node-a",
+        [&](Json& n) -> std::optional<ApiError> {
+          n["status"]["conditions"] = Json::array({{{"type", "Ready"}, {"status", v}}});
+          return std::nullopt;
+        },
+        "status");
+  };
+  ASSERT_TRUE(set_ready("False").ok());
+  auto on_a = [&] {
+    for (const auto& p : h.Pods("shop")) {
+      if (p->body["spec"]["nodeName"] == "node-a") return p;
+    }
+    return ObjectPtr();
+  };
+  ASSERT_TRUE(h.WaitFor([&] { return !IsPodReady(on_a()->body); }, 20));
+  EXPECT_EQ(h.Report()["pdbViolations"], 0);
+  ASSERT_TRUE(set_ready("True").ok());
+  EXPECT_TRUE(h.WaitFor([&] { return IsPodReady(on_a()->body); }, 20));
+}
+
+TEST(ClusterControllers, PodGcRemovesPodsOfDeletedNode) {
+  Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 2, {"node-a", "node-b"})), {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  std::string victim;
+  for (const auto& p : h.Pods("shop")) {
+    if (p->body["spec"]["nodeName"] == "node-a") victim = p->name;
+  }
+  ASSERT_FALSE(victim.empty());
+  ASSERT_TRUE(h.registry().Delete(NodesType(), "", "node-a", DeleteOptions{}).ok());
+  // Not Ready at once, still there during the 40 s quarantine ...
+  ASSERT_TRUE(h.WaitFor([&] { return !IsPodReady(h.Get(PodsType(), "shop", victim)->body); }, 10));
+  h.Sleep(20);
+  ASSERT_NE(h.Get(PodsType(), "shop", victim), nullptr);
+  // ... then deleted, and the ReplicaSet replaces it on the remaining node.
+  ASSERT_TRUE(h.WaitFor([&] { return h.Get(PodsType(), "shop", victim) == nullptr; }, 60));
+  ASSERT_TRUE(h.WaitFor(
+      [&] {
+        auto pods = h.Pods("shop");
+        if (pods.size() != 2 || CountReady(pods) != 2) return false;
+        for (const auto& p : pods) {
+          if (p->body["spec"]["nodeName"] != "node-b") return false;
+        }
+        return true;
+      },
+      60));
+}
+
+std::vector<Json> WithPdb(std::vector<Json> items, const Json& spec) {
+  items.push_back({{"apiVersion", "policy/v1"},
+                   {"kind", "PodDisruptionBudget"},
+                   {"metadata", {{"name", "cart-pdb"}, {"namespace", "shop"}, {"generation", 1}}},
+                   {"spec", spec}});
+  return items;
+}
+
+TEST(ClusterControllers, PdbStatusFollowsEvictionsAndCountsViolations) {
+  auto items = WithPdb(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 3, {"node-a", "node-b"})),
+                       {{"minAvailable", 2}, {"selector", {{"matchLabels", {{"app", "cart"}}}}}});
+  Harness h(items, {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  auto pdb_status = [&] { return h.Get(PdbsType(), "shop", "cart-pdb")->body.value("status", Json::object()); };
+  ASSERT_TRUE(h.WaitFor([&] { return pdb_status().value("disruptionsAllowed", -1) == 1; }, 20));
+  Json st = pdb_status();
+  EXPECT_EQ(st["currentHealthy"], 3);
+  EXPECT_EQ(st["desiredHealthy"], 2);
+  EXPECT_EQ(st["expectedPods"], 3);
+  EXPECT_EQ(st["observedGeneration"], 1);
+  EXPECT_EQ(ConditionReason(st, "DisruptionAllowed"), "SufficientPods");
+  // One eviction is allowed, the next one is refused until the replacement is Ready.
+  auto pods = h.Pods("shop");
+  ASSERT_TRUE(EvictPod(&h.registry(), &h.server().stats(), "shop", pods[0]->name,
+                       Json{{"metadata", {{"name", pods[0]->name}}}}.dump())
+                  .ok());
+  auto second = EvictPod(&h.registry(), &h.server().stats(), "shop", pods[1]->name,
+                         Json{{"metadata", {{"name", pods[1]->name}}}}.dump());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, 429);
+  ASSERT_TRUE(h.WaitFor(
+      [&] {
+        Json s = pdb_status();
+        return s.value("currentHealthy", 0) == 3 && s.value("disruptionsAllowed", 0) == 1 && !s.contains("disruptedPods");
+      },
+      60))
+      << pdb_status().dump();
+  EXPECT_EQ(h.Report()["pdbViolations"], 0);
+  // Deleting two pods directly breaks the budget: a violation.
+  pods = h.Pods("shop");
+  ASSERT_TRUE(h.registry().Delete(PodsType(), "shop", pods[0]->name, DeleteOptions{}).ok());
+  ASSERT_TRUE(h.registry().Delete(PodsType(), "shop", pods[1]->name, DeleteOptions{}).ok());
+  EXPECT_TRUE(h.WaitFor([&] { return h.Report()["pdbViolations"].get<int>() >= 1; }, 20));
+}
+
+TEST(ClusterControllers, PdbMaxUnavailableUsesDeploymentScale) {
+  auto items = WithPdb(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 4, {"node-a", "node-b"})),
+                       {{"maxUnavailable", "25%"}, {"selector", {{"matchLabels", {{"app", "cart"}}}}}});
+  Harness h(items, {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  ASSERT_TRUE(h.WaitFor(
+      [&] {
+        Json s = h.Get(PdbsType(), "shop", "cart-pdb")->body.value("status", Json::object());
+        return s.value("expectedPods", 0) == 4 && s.value("desiredHealthy", 0) == 3 && s.value("disruptionsAllowed", 0) == 1;
+      },
+      20));
+}
+
+TEST(ClusterControllers, NodeFailureIsNotAPdbViolation) {
+  auto items = WithPdb(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 2, {"node-a", "node-b"})),
+                       {{"minAvailable", 2}, {"selector", {{"matchLabels", {{"app", "cart"}}}}}});
+  Harness h(items, {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  std::string victim;
+  for (const auto& p : h.Pods("shop")) {
+    if (p->body["spec"]["nodeName"] == "node-a") victim = p->name;
+  }
+  ASSERT_TRUE(h.registry().Delete(NodesType(), "", "node-a", DeleteOptions{}).ok());
+  // The pod turns not Ready (budget broken by the simulator), PodGC deletes
+  // it after 40 s, the replacement comes up on node-b.
+  ASSERT_TRUE(h.WaitFor([&] { return h.Get(PodsType(), "shop", victim) == nullptr; }, 120));
+  ASSERT_TRUE(h.WaitFor([&] { return CountReady(h.Pods("shop")) == 2 && h.Pods("shop").size() == 2; }, 120));
+  EXPECT_EQ(h.Report()["pdbViolations"], 0);
+  // The same loss caused by a client deleting the pod is a violation.
+  ASSERT_TRUE(h.registry().Delete(PodsType(), "shop", h.Pods("shop")[0]->name, DeleteOptions{}).ok());
+  EXPECT_TRUE(h.WaitFor([&] { return h.Report()["pdbViolations"] == 1; }, 20));
+}
+
+TEST(ClusterControllers, ScaleEventScalesDeployment) {
+  Harness::Options o;
+  o.scenario = {{"events", Json::array({{{"at", "30s"}, {"kind", "scale"}, {"deployment", "shop/cart"}, {"replicas", 5}},
+                                        {{"at", "1s"}, {"kind", "loadSurge"}, {"deployment", "shop/cart"}}})}};
+  Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 2, {"node-a", "node-b"})), o);
+  ASSERT_TRUE(h.ok()) << h.error();
+  h.Sleep(10);
+  EXPECT_EQ(h.Get(DeploymentsType(), "shop", "cart")->body["spec"]["replicas"], 2);
+  ASSERT_TRUE(h.WaitFor([&] { return CountReady(h.Pods("shop")) == 5; }, 120));
+  EXPECT_EQ(h.Get(DeploymentsType(), "shop", "cart")->body["spec"]["replicas"], 5);
+}
+
+TEST(ClusterControllers, MalformedScaleEventIsRejectedNamingTheKey) {
+  Harness::Options o;
+  o.scenario = {{"events", Json::array({{{"at", "soon"}, {"kind", "scale"}, {"deployment", "shop/cart"}, {"replicas", 5}}})}};
+  Harness h(TwoNodes(), o);
+  EXPECT_FALSE(h.ok());
+  EXPECT_NE(h.error().find("events[0].at"), std::string::npos) << h.error();
+}
+
+TEST(ClusterControllers, DeploymentBelowMinimumIsAccountedInTheReport) {
+  Harness::Options o;
+  o.binder = false;
+  auto items = TwoNodes();
+  Json d = {{"apiVersion", "apps/v1"},
+            {"kind", "Deployment"},
+            {"metadata", {{"name", "api"}, {"namespace", "shop"}}},
+            {"spec", {{"replicas", 2}, {"selector", {{"matchLabels", {{"app", "api"}}}}}, {"template", PodTemplate("api", "api:1")}}}};
+  items.push_back(d);
+  Harness h(items, o);
+  ASSERT_TRUE(h.ok()) << h.error();
+  ASSERT_TRUE(h.WaitFor([&] { return h.Report()["availability"]["deploymentsBelowMinAvailable"] == 1; }, 20));
+  h.Sleep(10);
+  double secs = h.Report()["availability"]["secondsBelowMinAvailable"].get<double>();
+  EXPECT_GT(secs, 5.0);
+  EXPECT_EQ(h.Pods("shop").size(), 2u);  // created, never scheduled (no scheduler here)
+}
+
+TEST(ClusterControllers, DeletingADeploymentRemovesItsReplicaSetsAndPods) {
+  Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 2, {"node-a", "node-b"})), {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  ASSERT_TRUE(h.registry().Delete(DeploymentsType(), "shop", "cart", DeleteOptions{}).ok());
+  EXPECT_TRUE(h.WaitFor([&] { return h.Pods("shop").empty(); }, 30));
+  EXPECT_EQ(h.Get(ReplicaSetsType(), "shop", "cart-6b7f9c5d4d"), nullptr);
+  EXPECT_EQ(h.Report()["availability"]["deploymentsBelowMinAvailable"], 0);
+}
+
+}  // namespace
+}  // namespace kinema::sim::clustertest

@@ -1,0 +1,286 @@
+#include "tools/kinema-sim/cluster/kubelet.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "tools/kinema-sim/cluster/kinds.h"
+
+namespace kinema::sim::cluster {
+
+namespace {
+
+std::string NodeOf(const ObjectPtr& pod) {
+  if (!pod) return "";
+  auto s = pod->body.find("spec");
+  return s != pod->body.end() && s->is_object() ? s->value("nodeName", "") : "";
+}
+
+bool NodeObjectReady(const Json& node) {
+  return HasTrueCondition(node, "Ready");
+}
+
+std::string ContainerId(uint64_t n) {
+  char buf[80];
+  std::snprintf(buf, sizeof(buf), "containerd://%016llx%016llx", static_cast<unsigned long long>(n * 0x9e3779b97f4a7c15ULL),
+                static_cast<unsigned long long>(n));
+  return buf;
+}
+
+}  // namespace
+
+Status Kubelet::Setup(SimServer& server) {
+  const Json& sc = server.scenario();
+  if (sc.contains("kubelet")) {
+    const Json& k = sc["kubelet"];
+    if (!k.is_object()) return Status::InvalidArgument("scenario kubelet: must be an object");
+    for (auto it = k.begin(); it != k.end(); ++it) {
+      if (it.key() == "podStartDelay") {
+        auto v = ParseSeconds(it.value(), "kubelet.podStartDelay");
+        if (!v.ok()) return v.status();
+        start_delay_ = v.value();
+      } else if (it.key() == "terminationDelay") {
+        auto v = ParseSeconds(it.value(), "kubelet.terminationDelay");
+        if (!v.ok()) return v.status();
+        termination_delay_ = v.value();
+      } else {
+        return Status::InvalidArgument("scenario kubelet." + it.key() + ": unknown key");
+      }
+    }
+  }
+  nodes_ = std::make_unique<Informer>(&NodesType(), [this](const ObjectPtr& p, const ObjectPtr& c) { OnNode(p, c); });
+  pods_ = std::make_unique<Informer>(&PodsType(), [this](const ObjectPtr& p, const ObjectPtr& c) { OnPod(p, c); });
+  nodes_->Start(&server.store(), Notifier());
+  pods_->Start(&server.store(), Notifier());
+  spdlog::info("kubelet: pod start delay {}s, termination delay {}s", start_delay_, termination_delay_);
+  return Status::OK();
+}
+
+void Kubelet::Teardown() {
+  nodes_->Stop();
+  pods_->Stop();
+}
+
+void Kubelet::DrainAll() {
+  nodes_->Drain();
+  pods_->Drain();
+}
+
+bool Kubelet::NodeReady(const std::string& node) const {
+  auto it = node_ready_.find(node);
+  return it != node_ready_.end() && it->second;
+}
+
+std::string Kubelet::NodeIp(const std::string& node) const {
+  ObjectPtr n = nodes_->Get("", node);
+  if (n && n->body.contains("status") && n->body["status"].contains("addresses")) {
+    for (const auto& a : n->body["status"]["addresses"]) {
+      if (a.value("type", "") == "InternalIP") return a.value("address", "");
+    }
+  }
+  return "10.128.0.1";
+}
+
+std::string Kubelet::NextPodIp() {
+  uint64_t n = ++next_ip_;
+  return "10." + std::to_string(64 + (n >> 16) % 64) + "." + std::to_string((n >> 8) & 255) + "." +
+         std::to_string(n & 255);
+}
+
+void Kubelet::OnNode(const ObjectPtr& prev, const ObjectPtr& cur) {
+  const ObjectPtr& any = cur ? cur : prev;
+  bool was = prev && NodeObjectReady(prev->body);
+  bool now = cur && NodeObjectReady(cur->body);
+  if (cur) node_ready_[any->name] = now;
+  else node_ready_.erase(any->name);
+  if (was == now && prev && cur) return;
+  auto it = pods_by_node_.find(any->name);
+  if (it == pods_by_node_.end()) return;
+  for (const Key& k : it->second) pending_review_.insert(k);
+}
+
+void Kubelet::OnPod(const ObjectPtr& prev, const ObjectPtr& cur) {
+  const ObjectPtr& any = cur ? cur : prev;
+  Key key{any->ns, any->name};
+  std::string before = NodeOf(prev), after = NodeOf(cur);
+  if (before != after && !before.empty()) {
+    auto it = pods_by_node_.find(before);
+    if (it != pods_by_node_.end()) {
+      it->second.erase(key);
+      if (it->second.empty()) pods_by_node_.erase(it);
+    }
+  }
+  if (!after.empty()) pods_by_node_[after].insert(key);
+  if (!cur) {
+    starting_.erase(key);
+    terminating_.erase(key);
+    pending_review_.erase(key);
+    return;
+  }
+  pending_review_.insert(key);
+}
+
+void Kubelet::Pump() {
+  DrainAll();
+  auto review = std::move(pending_review_);
+  pending_review_.clear();
+  for (const Key& k : review) Consider(k);
+}
+
+void Kubelet::Consider(const Key& key) {
+  ObjectPtr pod = pods_->Get(key.first, key.second);
+  if (!pod) return;
+  const Json& b = pod->body;
+  std::string node = NodeOf(pod);
+  if (node.empty()) return;
+  std::string uid = Uid(b);
+  bool ready_node = NodeReady(node);
+  if (IsTerminating(b)) {
+    if (!ready_node) return;  // no kubelet to confirm; PodGC's job once the node is gone
+    auto it = terminating_.find(key);
+    if (it != terminating_.end() && it->second == uid) return;
+    terminating_[key] = uid;
+    long long grace = b["metadata"].value("deletionGracePeriodSeconds", 0LL);
+    SimClock::TimePoint deadline;
+    if (!SimClock::ParseTime(b["metadata"].value("deletionTimestamp", ""), &deadline)) deadline = Now();
+    auto started = deadline - std::chrono::seconds(grace);
+    double delay = std::min(static_cast<double>(grace), termination_delay_);
+    auto due = started + std::chrono::duration_cast<SimClock::TimePoint::duration>(std::chrono::duration<double>(delay));
+    At(due, [this, key, uid] { FinishTermination(key, uid); });
+    return;
+  }
+  std::string phase = PodPhase(b);
+  if (phase == "Pending") {
+    if (!ready_node) return;
+    auto it = starting_.find(key);
+    if (it != starting_.end() && it->second == uid) return;
+    starting_[key] = uid;
+    After(start_delay_, [this, key, uid] { StartPod(key, uid); });
+    return;
+  }
+  if (phase == "Running") {
+    bool ready = IsPodReady(b);
+    if (!ready_node && ready) {
+      SetPodReady(key, false);
+    } else if (ready_node && !ready) {
+      const Json* c = FindCondition(b["status"], "Ready");
+      if (c && c->value("reason", "") == "NodeNotReady") SetPodReady(key, true);
+    }
+  }
+}
+
+void Kubelet::StartPod(const Key& key, const std::string& uid) {
+  DrainAll();
+  auto it = starting_.find(key);
+  if (it == starting_.end() || it->second != uid) return;
+  starting_.erase(it);
+  ObjectPtr pod = pods_->Get(key.first, key.second);
+  if (!pod || Uid(pod->body) != uid || IsTerminating(pod->body) || PodPhase(pod->body) != "Pending") return;
+  std::string node = NodeOf(pod);
+  if (node.empty() || !NodeReady(node)) return;  // re-considered when the node turns Ready
+  auto now = Now();
+  std::string ts = SimClock::FormatTime(now);
+  std::string host_ip = NodeIp(node);
+  std::string pod_ip = NextPodIp();
+  auto r = server().registry().Modify(
+      PodsType(), key.first, key.second,
+      [&](Json& p) -> std::optional<ApiError> {
+        if (Uid(p) != uid || PodPhase(p) != "Pending" || IsTerminating(p)) {
+          return ApiError::Conflict(PodsType(), key.second, "pod changed");
+        }
+        Json& st = p["status"];
+        if (!st.is_object()) st = Json::object();
+        st["phase"] = "Running";
+        st["hostIP"] = host_ip;
+        st["hostIPs"] = Json::array({{{"ip", host_ip}}});
+        st["podIP"] = pod_ip;
+        st["podIPs"] = Json::array({{{"ip", pod_ip}}});
+        st["startTime"] = ts;
+        for (const char* c : {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"}) {
+          SetCondition(st, c, "True", "", "", now);
+          for (auto& cond : st["conditions"]) {
+            if (cond.value("type", "") == c) {
+              cond.erase("reason");
+              cond.erase("message");
+            }
+          }
+        }
+        Json statuses = Json::array();
+        const Json& spec = p["spec"];
+        if (spec.contains("containers")) {
+          for (const auto& c : spec["containers"]) {
+            std::string image = c.value("image", "");
+            Json res = c.value("resources", Json::object());
+            Json cs = {{"name", c.value("name", "")},
+                       {"image", image},
+                       {"imageID", "sim.local/" + image + "@sha256:0"},
+                       {"containerID", ContainerId(next_ip_ * 64 + statuses.size())},
+                       {"ready", true},
+                       {"started", true},
+                       {"restartCount", 0},
+                       {"state", {{"running", {{"startedAt", ts}}}}},
+                       {"resources", res}};
+            if (res.contains("requests")) cs["allocatedResources"] = res["requests"];
+            statuses.push_back(std::move(cs));
+          }
+        }
+        st["containerStatuses"] = std::move(statuses);
+        if (spec.contains("initContainers") && spec["initContainers"].is_array()) {
+          Json inits = Json::array();
+          for (const auto& c : spec["initContainers"]) {
+            inits.push_back({{"name", c.value("name", "")},
+                             {"image", c.value("image", "")},
+                             {"ready", true},
+                             {"restartCount", 0},
+                             {"state", {{"terminated", {{"exitCode", 0}, {"reason", "Completed"},
+                                                        {"startedAt", ts}, {"finishedAt", ts}}}}}});
+          }
+          st["initContainerStatuses"] = std::move(inits);
+        }
+        return std::nullopt;
+      },
+      "status");
+  if (r.ok()) spdlog::debug("kubelet {}: pod {}/{} running", node, key.first, key.second);
+}
+
+void Kubelet::FinishTermination(const Key& key, const std::string& uid) {
+  DrainAll();
+  auto it = terminating_.find(key);
+  if (it == terminating_.end() || it->second != uid) return;
+  terminating_.erase(it);
+  ObjectPtr pod = pods_->Get(key.first, key.second);
+  if (!pod || Uid(pod->body) != uid || !IsTerminating(pod->body)) return;
+  if (!NodeReady(NodeOf(pod))) return;
+  auto r = server().registry().FinishPodTermination(key.first, key.second);
+  if (r.ok() && r.value().removed) spdlog::debug("kubelet: pod {}/{} terminated", key.first, key.second);
+}
+
+void Kubelet::SetPodReady(const Key& key, bool ready) {
+  auto now = Now();
+  auto r = server().registry().Modify(
+      PodsType(), key.first, key.second,
+      [&](Json& p) -> std::optional<ApiError> {
+        Json& st = p["status"];
+        if (ready) {
+          SetCondition(st, "Ready", "True", "", "", now);
+          SetCondition(st, "ContainersReady", "True", "", "", now);
+          for (auto& c : st["conditions"]) {
+            std::string t = c.value("type", "");
+            if (t == "Ready" || t == "ContainersReady") {
+              c.erase("reason");
+              c.erase("message");
+            }
+          }
+        } else {
+          SetCondition(st, "Ready", "False", "NodeNotReady", "the node hosting this pod is not ready", now);
+        }
+        if (st.contains("containerStatuses")) {
+          for (auto& cs : st["containerStatuses"]) cs["ready"] = ready;
+        }
+        return std::nullopt;
+      },
+      "status");
+  if (r.ok()) spdlog::info("pod {}/{} {}", key.first, key.second, ready ? "ready again (node recovered)" : "not ready (node not ready)");
+}
+
+}  // namespace kinema::sim::cluster

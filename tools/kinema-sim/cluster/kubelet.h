@@ -1,0 +1,71 @@
+// Kubelet: the simulated kubelets of every node, KWOK-style stages in
+// simulated time (k8s-fidelity.md §1 "pod-ready", "pod-delete").
+//
+// Behaviour:
+//   - A pod bound to a Ready node (spec.nodeName set, phase Pending, not
+//     terminating) becomes Running after `kubelet.podStartDelay` (default
+//     2s): conditions PodReadyToStartContainers, Initialized, Ready,
+//     ContainersReady, PodScheduled; containerStatuses (ready, started,
+//     state.running.startedAt, allocatedResources, resources); startTime,
+//     hostIP(s), podIP(s).
+//   - A terminating pod (deletionTimestamp) on a Ready node is removed
+//     after min(its grace period, `kubelet.terminationDelay`, default 1s)
+//     via Registry::FinishPodTermination (finalizers respected). Pods on a
+//     NotReady or vanished node stay terminating (PodGC's job).
+//   - Pods of a node that turns NotReady or disappears stop being Ready
+//     (Ready=False, reason NodeNotReady — the node lifecycle controller's
+//     MarkPodsNotReady); they become Ready again if the node recovers.
+//   - Pods that are already Running (e.g. from the snapshot) are left alone.
+// Replaces the API server's built-in PodTerminator: set
+// SimServer::builtin_pod_terminator = false when registering it.
+// Thread-safety: runs on its own strand (ControllerLoop).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "tools/kinema-sim/cluster/controller_loop.h"
+#include "tools/kinema-sim/cluster/informer.h"
+#include "tools/kinema-sim/cluster/workload.h"
+
+namespace kinema::sim::cluster {
+
+class Kubelet : public ControllerLoop {
+ public:
+  std::string Name() const override { return "kubelet"; }
+  double pod_start_delay() const { return start_delay_; }
+  double termination_delay() const { return termination_delay_; }
+
+ protected:
+  Status Setup(SimServer& server) override;
+  void Pump() override;
+  void Teardown() override;
+
+ private:
+  using Key = Informer::Key;
+  void OnNode(const ObjectPtr& prev, const ObjectPtr& cur);
+  void OnPod(const ObjectPtr& prev, const ObjectPtr& cur);
+  void DrainAll();
+  void Consider(const Key& key);  // decide what this pod needs next
+  void StartPod(const Key& key, const std::string& uid);
+  void FinishTermination(const Key& key, const std::string& uid);
+  void SetPodReady(const Key& key, bool ready);
+  bool NodeReady(const std::string& node) const;
+  std::string NodeIp(const std::string& node) const;
+  std::string NextPodIp();
+
+  double start_delay_ = 2.0;
+  double termination_delay_ = 1.0;
+  std::unique_ptr<Informer> nodes_, pods_;
+  std::unordered_map<std::string, bool> node_ready_;
+  std::unordered_map<std::string, std::set<Key>> pods_by_node_;
+  std::set<Key> pending_review_;
+  std::map<Key, std::string> starting_;     // pod -> uid with a start queued
+  std::map<Key, std::string> terminating_;  // pod -> uid with a finish queued
+  uint64_t next_ip_ = 0;
+};
+
+}  // namespace kinema::sim::cluster
