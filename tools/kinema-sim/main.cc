@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "tools/kinema-sim/sim_options.h"
+#include "tools/kinema-sim/gce/fake_gce.h"
 #include "tools/kinema-sim/sim_server.h"
 
 int main(int argc, char** argv) {
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
   // Living-cluster parts (issue 4): each registers its routes here and is
   // started by server.Start() in registration order (sim_component.h).
   // -- parts begin
+  // gce: fake Compute Engine API under /compute/v1/, instances → Nodes,
+  // cloud accounting for the report (tools/kinema-sim/gce/).
+  kinema::sim::gce::FakeGce gce;
+  gce.Attach(server);
   // -- parts end
   kinema::Status st = server.Start();
   if (!st.ok()) {
