@@ -294,15 +294,10 @@ void FakeGce::IntegrateUnmanaged(TimePoint now) const {
   WatchFilter f;
   f.resource = &Nodes();
   double per_hour = 0;
+  std::set<std::string> backed;
+  for (const auto& [key, in] : instances_) backed.insert(in.name);
   for (const auto& obj : server_->store().List(f).items) {
-    bool backed = false;
-    for (const auto& [key, in] : instances_) {
-      if (in.name == obj->name) {
-        backed = true;
-        break;
-      }
-    }
-    if (!backed) per_hour += server_->pricer().PriceOf(obj->body);
+    if (!backed.count(obj->name)) per_hour += server_->pricer().PriceOf(obj->body);
   }
   unmanaged_cost_ += per_hour * std::chrono::duration<double>(now - unmanaged_at_).count() / 3600.0;
   unmanaged_at_ = now;
