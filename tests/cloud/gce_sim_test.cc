@@ -52,8 +52,9 @@ class GceSim {
   std::string Log() const { return sim_->Log(); }
   std::string Endpoint() const { return sim_->Url() + "/compute/v1"; }
 
-  std::unique_ptr<GceCloudProvider> Provider() {
+  std::unique_ptr<GceCloudProvider> Provider(BootTemplate boot = {}) {
     GceOptions o;
+    o.boot = std::move(boot);
     o.endpoint = Endpoint();
     o.project = kProject;
     o.poll_interval = 10ms;
@@ -201,6 +202,43 @@ TEST(GceSimTest, RetriedInsertWithSameRequestIdCreatesOneInstance) {
   json report = sim.Report();
   EXPECT_EQ(report["cloud"]["instancesCreated"], 1);
   EXPECT_EQ(report["cloud"]["duplicateCreateRequests"], 0);
+}
+
+TEST(GceSimTest, ConcurrentRetriesOfOneInsertShareOneOperation) {
+  GceSim sim(json::object());
+  ASSERT_TRUE(sim.ok()) << sim.Log();
+  auto gce = sim.Provider();
+  InstanceSpec spec = Spec("wf-2b/boot/0", "us-central1-b", "e2-standard-4", CapacityType::kOnDemand);
+  std::vector<std::string> names(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < names.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto op = gce->InsertInstance(spec);
+      if (op.ok()) names[i] = op->name;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& n : names) EXPECT_EQ(n, names[0]);
+  EXPECT_FALSE(names[0].empty());
+  json report = sim.Report();
+  EXPECT_EQ(report["cloud"]["instancesCreated"], 1);
+  EXPECT_EQ(report["cloud"]["duplicateCreateRequests"], 0);
+}
+
+TEST(GceSimTest, KubeLabelsMetadataBecomesNodeLabels) {
+  GceSim sim(json::object());
+  ASSERT_TRUE(sim.ok()) << sim.Log();
+  BootTemplate boot;
+  boot.metadata = {{"kube-labels", "kinema.io/iteration=it-7,team=platform"}, {"startup-script", "#!/bin/sh"}};
+  auto gce = sim.Provider(boot);
+  InstanceSpec spec = Spec("wf-2c/boot/0", "us-central1-a", "e2-standard-4", CapacityType::kOnDemand);
+  ASSERT_TRUE(EnsureInstance(*gce, spec, Deadline()).ok());
+  json node;
+  ASSERT_TRUE(GceSim::Eventually([&] { return !(node = sim.Node(spec.name)).is_null(); }));
+  EXPECT_EQ(node["metadata"]["labels"]["kinema.io/iteration"], "it-7");
+  EXPECT_EQ(node["metadata"]["labels"]["team"], "platform");
+  EXPECT_EQ(node["metadata"]["labels"]["kinema.io/capacity-type"], "on-demand");
+  EXPECT_FALSE(node["spec"].contains("taints"));  // on-demand e2-standard-4 has none in the catalog
 }
 
 TEST(GceSimTest, AlreadyExistsCountsAsDoneAndAsADuplicateCreateInTheReport) {
