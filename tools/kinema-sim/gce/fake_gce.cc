@@ -150,6 +150,9 @@ Status FakeGce::Start(SimServer& server) {
   rng_.seed(server.options().seed ^ 0x6763655f73696dULL);
   next_id_ = 4'000'000'000'000'000'000ULL + (rng_() % 1'000'000'000'000ULL) * 1000;
   for (const auto& mt : catalog_.machine_types) zones_.insert(mt.zones.begin(), mt.zones.end());
+  WatchFilter nodes_filter;
+  nodes_filter.resource = &Nodes();
+  node_watch_ = server.store().Subscribe(nodes_filter, nullptr);
   Adopt();
   started_ = true;
   stopping_ = false;
@@ -172,6 +175,7 @@ void FakeGce::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (node_watch_) node_watch_->Stop();
   if (server_ != nullptr && server_->stats().cloud_ledger() == this) server_->stats().SetCloudLedger(nullptr);
 }
 
@@ -269,6 +273,7 @@ void FakeGce::Adopt() {
       if (!r.ok()) spdlog::warn("gce: could not set providerID of node {}: {}", obj->name, r.error().message);
     }
     std::string key = in.project + "/" + in.zone + "/" + in.name;
+    Track(in);
     instances_.emplace(key, std::move(in));
   }
 }
@@ -277,8 +282,9 @@ void FakeGce::RunLoop() {
   std::unique_lock<std::mutex> l(mu_);
   while (!stopping_) {
     TimePoint now = server_->clock().Now();
+    IntegrateUnmanaged(now);
+    ObserveNodes();
     TimePoint next = Advance(now);
-    IntegrateUnmanaged(server_->clock().Now());
     // Sleep until the next due instant (in wall time), at most 50 ms.
     milliseconds wait(50);
     if (next != TimePoint::max()) {
@@ -291,16 +297,31 @@ void FakeGce::RunLoop() {
 
 void FakeGce::IntegrateUnmanaged(TimePoint now) const {
   if (now <= unmanaged_at_) return;
-  WatchFilter f;
-  f.resource = &Nodes();
   double per_hour = 0;
-  std::set<std::string> backed;
-  for (const auto& [key, in] : instances_) backed.insert(in.name);
-  for (const auto& obj : server_->store().List(f).items) {
-    if (!backed.count(obj->name)) per_hour += server_->pricer().PriceOf(obj->body);
-  }
+  for (const auto& [name, price] : unmanaged_) per_hour += price;
   unmanaged_cost_ += per_hour * std::chrono::duration<double>(now - unmanaged_at_).count() / 3600.0;
   unmanaged_at_ = now;
+}
+
+void FakeGce::Track(const InstanceRec& in) { instance_names_[in.name]++; }
+
+void FakeGce::Untrack(const InstanceRec& in) {
+  auto it = instance_names_.find(in.name);
+  if (it != instance_names_.end() && --it->second <= 0) instance_names_.erase(it);
+}
+
+void FakeGce::ObserveNodes() {
+  if (!node_watch_) return;
+  for (const WatchItem& item : node_watch_->Take()) {
+    if (!item.object) continue;
+    const std::string& name = item.object->name;
+    if (item.type == "DELETED") {
+      unmanaged_.erase(name);
+    } else if (item.type == "ADDED" && !instance_names_.count(name)) {
+      unmanaged_[name] = server_->pricer().PriceOf(item.object->body);
+      spdlog::info("gce: node {} has no instance behind it; billed as a node", name);
+    }
+  }
 }
 
 FakeGce::TimePoint FakeGce::Advance(TimePoint now) {
@@ -359,6 +380,7 @@ FakeGce::TimePoint FakeGce::Advance(TimePoint now) {
     if (in.gone_at && now >= *in.gone_at && node_done) {
       // Fully gone: keep its bill, forget it.
       closed_cost_ += BilledCost(in, now);
+      Untrack(in);
       it = instances_.erase(it);
       continue;
     }
@@ -747,8 +769,12 @@ HttpResponse FakeGce::Insert(const Ctx& c, const HttpRequest& req) {
   if (auto old = instances_.find(key); old != instances_.end()) {
     // A gone instance whose Node was still being removed: keep its bill.
     closed_cost_ += BilledCost(old->second, c.now);
+    Untrack(old->second);
     instances_.erase(old);
   }
+  IntegrateUnmanaged(c.now);
+  unmanaged_.erase(name);  // a Node of that name is now this instance's
+  Track(in);
   auto [it, ok] = instances_.emplace(key, std::move(in));
   server_->stats().instances_created++;
   const OpRec& op = NewOperation(c.project, c.zone, "insert", &it->second, name, request_id, c.now, it->second.running_at);

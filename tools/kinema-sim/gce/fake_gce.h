@@ -36,6 +36,7 @@
 
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -47,6 +48,7 @@
 #include "engine/catalog/catalog.h"
 #include "tools/kinema-sim/gce/cloud_scenario.h"
 #include "tools/kinema-sim/http_types.h"
+#include "tools/kinema-sim/object_store.h"
 #include "tools/kinema-sim/sim_clock.h"
 #include "tools/kinema-sim/sim_component.h"
 #include "tools/kinema-sim/sim_stats.h"
@@ -146,6 +148,9 @@ class FakeGce : public SimComponent, public CloudLedger {
   void Stopped(InstanceRec& in, End why, TimePoint at);
   void RegisterNode(InstanceRec& in, TimePoint now);
   void IntegrateUnmanaged(TimePoint now) const;
+  void ObserveNodes();  // drains node_watch_ into unmanaged_
+  void Track(const InstanceRec& in);    // instance_names_ bookkeeping
+  void Untrack(const InstanceRec& in);
   double BilledCost(const InstanceRec& in, TimePoint now) const;
   double SecondsSinceOrigin(TimePoint t) const;
   TimePoint At(double seconds_since_origin) const;
@@ -172,7 +177,11 @@ class FakeGce : public SimComponent, public CloudLedger {
   std::mt19937_64 rng_;
   double closed_cost_ = 0;  // billed cost of instances no longer tracked
   uint64_t preempted_ = 0, failed_ = 0;
-  // Nodes no instance backs (created through the API), integrated over time.
+  // Nodes no instance backs (created through the API): kept current from a
+  // store subscription (ADDED/DELETED), their price integrated over time.
+  std::shared_ptr<Watcher> node_watch_;
+  std::map<std::string, int> instance_names_;    // name -> instance records with it
+  std::map<std::string, double> unmanaged_;      // Node name -> price per hour
   mutable double unmanaged_cost_ = 0;
   mutable TimePoint unmanaged_at_{};
 };
