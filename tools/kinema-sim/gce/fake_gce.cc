@@ -358,7 +358,10 @@ FakeGce::TimePoint FakeGce::Advance(TimePoint now) {
           }
           return m;
         });
-        if (r.ok()) spdlog::info("gce: node {} NotReady (instance {} stopped)", in.name, StatusOf(in, now));
+        if (r.ok()) {
+          spdlog::info("gce: node {} NotReady: its instance {}/{} is {}", in.name, in.zone, in.name,
+                       Exists(in, now) ? StatusOf(in, now) : std::string("gone"));
+        }
         in.node = NodeState::kNotReady;
         in.node_remove_at = now + duration_cast<TimePoint::duration>(
                                       std::chrono::duration<double>(scenario_.node_remove_delay_s));
@@ -370,7 +373,10 @@ FakeGce::TimePoint FakeGce::Advance(TimePoint now) {
       if (now >= in.node_remove_at) {
         DeleteOptions opts;
         auto r = server_->registry().Delete(Nodes(), "", in.name, opts);
-        if (r.ok()) spdlog::info("gce: node {} removed (its instance is gone)", in.name);
+        if (r.ok()) {
+          spdlog::info("gce: node {} removed: its instance {}/{} is {}", in.name, in.zone, in.name,
+                       Exists(in, now) ? StatusOf(in, now) : std::string("gone"));
+        }
         in.node = NodeState::kRemoved;
       } else {
         next = std::min(next, in.node_remove_at);
