@@ -175,6 +175,9 @@ StatusOr<GceCloudProvider::CallResult> GceCloudProvider::Call(const std::string&
     if (transport.ok() && resp.status == 403 && GceErrorKind(resp.status, resp.body) == CloudErrorKind::kRateLimited) {
       effective = 429;  // API rate limits come as 403 rateLimitExceeded
     }
+    if (transport.ok() && resp.status == 400 && GceErrorKind(resp.status, resp.body) == CloudErrorKind::kUnavailable) {
+      effective = 503;  // 400 resourceNotReady: an operation on the resource is still running
+    }
     kube::RetryDecision d = kube::Decide(options_.retry, attempts, transport, effective,
                                          transport.ok() ? RetryAfter(resp) : std::nullopt, true, Jitter());
     if (d.retry && Remaining(call.deadline) > d.delay) {

@@ -13,7 +13,8 @@
 //     caller's deadline; if the endpoint does not implement .../wait (404/405/
 //     501 while GET of the operation works) it polls zoneOperations.get.
 //   - Retries: connection failures, request timeouts, 5xx (not 501), 429 and
-//     403 rateLimitExceeded are retried with jittered exponential backoff
+//     403 rateLimitExceeded and 400 resourceNotReady (another operation on
+//     the instance still running) are retried with jittered exponential backoff
 //     (options.retry, honouring Retry-After); no other 4xx is retried. One
 //     401 drops the cached token and retries with a fresh one. Every request
 //     has a timeout (options.request_timeout; wait calls get

@@ -69,7 +69,8 @@ CloudErrorKind KindFromReason(std::string_view reason) {
   if (r == "quotaexceeded" || r == "quota_exceeded" || r.find("quota_exceeded") != std::string::npos) {
     return CloudErrorKind::kQuotaExceeded;
   }
-  if (r == "backenderror" || r == "internalerror" || r == "unavailable" || r == "internal_error") {
+  if (r == "backenderror" || r == "internalerror" || r == "unavailable" || r == "internal_error" ||
+      r == "resourcenotready" || r == "resource_not_ready") {
     return CloudErrorKind::kUnavailable;
   }
   if (r == "invalid" || r == "badrequest" || r == "required" || r == "invalid_argument" ||

@@ -22,7 +22,9 @@
 //       ZONE_RESOURCE_POOL_EXHAUSTED[_WITH_DETAILS] / resourcePoolExhausted
 //         / stockout → kZoneResourcePoolExhausted;
 //       429, rateLimitExceeded, userRateLimitExceeded, RATE_LIMIT_EXCEEDED
-//         → kRateLimited; 5xx → kUnavailable; 401/403 → kPermissionDenied;
+//         → kRateLimited; resourceNotReady (400: another operation on the
+//         instance is still running) → kUnavailable; 5xx → kUnavailable;
+//         401/403 → kPermissionDenied;
 //       400 → kInvalid; any other → kOther.
 //     Message: "<what>: HTTP <code> <reason>: <message>", redacted.
 //   - OperationError() does the same for a DONE operation's

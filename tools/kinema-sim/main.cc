@@ -9,6 +9,7 @@
 #include "tools/kinema-sim/scheduler/scheduler.h"
 #include "tools/kinema-sim/cluster/cluster_parts.h"
 #include "tools/kinema-sim/sim_options.h"
+#include "tools/kinema-sim/gce/fake_gce.h"
 #include "tools/kinema-sim/sim_server.h"
 #include "tools/kinema-sim/usage/hpa_controller.h"
 #include "tools/kinema-sim/usage/usage_component.h"
@@ -59,6 +60,10 @@ int main(int argc, char** argv) {
   // over pod termination from the built-in PodTerminator.
   kinema::sim::cluster::ClusterParts cluster;
   cluster.Register(server);
+  // gce: fake Compute Engine API under /compute/v1/, instances → Nodes,
+  // cloud accounting for the report (tools/kinema-sim/gce/).
+  kinema::sim::gce::FakeGce gce;
+  gce.Attach(server);
   // -- parts end
   kinema::Status st = server.Start();
   if (!st.ok()) {

@@ -12,8 +12,16 @@ nlohmann::json BuildReport(const ObjectStore& store, const NodePricer& pricer, c
   WatchFilter pods_f;
   pods_f.resource = reg.Find("", "v1", "pods");
   auto nodes = store.List(nodes_f).items;
-  double cost = 0;
-  for (const auto& n : nodes) cost += pricer.PriceOf(n->body);
+  double nodes_cost = 0;
+  for (const auto& n : nodes) nodes_cost += pricer.PriceOf(n->body);
+  // With a cloud (the fake GCE), the cost is what the cloud bills: running
+  // instances, booting or not, plus Nodes no instance backs; without one,
+  // the Nodes' catalog prices and no integral.
+  const CloudLedger* ledger = stats.cloud_ledger();
+  CloudAccount account;
+  if (ledger != nullptr) account = ledger->Account();
+  double cost = ledger != nullptr ? account.cost_per_hour : nodes_cost;
+  auto round6 = [](double v) { return std::round(v * 1e6) / 1e6; };
   long long pending = 0, running = 0;
   for (const auto& p : store.List(pods_f).items) {
     std::string phase = p->body.contains("status") ? p->body["status"].value("phase", "") : "";
@@ -22,7 +30,9 @@ nlohmann::json BuildReport(const ObjectStore& store, const NodePricer& pricer, c
   }
   return nlohmann::json{
       {"time", SimClock::FormatTime(clock.Now())},
-      {"costPerHour", std::round(cost * 1e6) / 1e6},
+      {"costPerHour", round6(cost)},
+      {"totalCost", ledger != nullptr ? nlohmann::json(round6(account.total_cost)) : nlohmann::json(nullptr)},
+      {"nodesCostPerHour", round6(nodes_cost)},
       {"nodes", nodes.size()},
       {"pendingPods", pending},
       {"runningPods", running},
@@ -30,7 +40,10 @@ nlohmann::json BuildReport(const ObjectStore& store, const NodePricer& pricer, c
        {{"instancesCreated", stats.instances_created.load()},
         {"instancesDeleted", stats.instances_deleted.load()},
         {"duplicateCreateRequests", stats.duplicate_create_requests.load()},
-        {"orphanInstances", stats.orphan_instances.load()}}},
+        {"orphanInstances", ledger != nullptr ? account.orphan_instances : stats.orphan_instances.load()},
+        {"instances", account.instances},
+        {"instancesPreempted", account.instances_preempted},
+        {"instancesFailed", account.instances_failed}}},
       {"evictions",
        {{"accepted", stats.evictions_accepted.load()}, {"rejectedByPdb", stats.evictions_rejected_by_pdb.load()}}},
       {"availability",

@@ -1,7 +1,13 @@
 // SimStats: the simulator's own counters for /sim/v1/report. Components bump
 // them as things happen (evictions now; cloud, availability and PDB accounting
 // arrive with issue 4's controllers and fake GCE).
+//
+// CloudLedger: what the fake cloud computes at report time rather than
+// counts (cost of what is billed, the integral of that cost over simulated
+// time, orphan instances). The fake GCE registers itself with
+// SetCloudLedger() for its lifetime; without one the report prices Nodes.
 // Thread-safety: atomics / a mutex for the double; safe from any thread.
+// CloudLedger::Account() must be thread-safe.
 #pragma once
 
 #include <atomic>
@@ -9,6 +15,22 @@
 #include <mutex>
 
 namespace kinema::sim {
+
+struct CloudAccount {
+  double cost_per_hour = 0;        // billed instances + Nodes no instance backs
+  double nodes_cost_per_hour = 0;  // catalog price of the current Nodes alone
+  double total_cost = 0;           // integral of cost_per_hour over simulated time
+  uint64_t orphan_instances = 0;   // exist, no Node, not booting/joining/stopping
+  uint64_t instances = 0;          // existing instances, any status
+  uint64_t instances_preempted = 0;  // spot preemptions (scenario events)
+  uint64_t instances_failed = 0;     // host failures (scenario events)
+};
+
+class CloudLedger {
+ public:
+  virtual ~CloudLedger() = default;
+  virtual CloudAccount Account() const = 0;
+};
 
 struct SimStats {
   std::atomic<uint64_t> evictions_accepted{0};
@@ -20,6 +42,10 @@ struct SimStats {
   std::atomic<uint64_t> deployments_below_min_available{0};
   std::atomic<uint64_t> pdb_violations{0};
   std::atomic<uint64_t> requests{0};
+
+  // Registered by the fake cloud (nullptr to unregister).
+  void SetCloudLedger(const CloudLedger* ledger) { cloud_ledger_.store(ledger); }
+  const CloudLedger* cloud_ledger() const { return cloud_ledger_.load(); }
 
   void AddSecondsBelowMinAvailable(double s) {
     std::lock_guard<std::mutex> l(mu);
@@ -33,6 +59,7 @@ struct SimStats {
  private:
   mutable std::mutex mu;
   double seconds_below_min_available = 0;
+  std::atomic<const CloudLedger*> cloud_ledger_{nullptr};
 };
 
 }  // namespace kinema::sim

@@ -1,0 +1,189 @@
+// FakeGce: a fake Google Compute Engine API (Compute REST v1 subset) inside
+// kinema-sim, and the cloud half of the simulated world: instances boot,
+// register their Node, die, and are billed. Behaviour and scenario format:
+// README.md in this folder.
+//
+// Served under /compute/v1/ (any bearer token or none):
+//   GET    projects/P/zones[/Z]                         zones.list / zones.get
+//   POST   projects/P/zones/Z/instances?requestId=R      instances.insert
+//   GET    projects/P/zones/Z/instances[?filter&maxResults&pageToken]
+//   GET    projects/P/zones/Z/instances/N
+//   DELETE projects/P/zones/Z/instances/N?requestId=R    instances.delete
+//   GET    projects/P/aggregated/instances[?filter&maxResults&pageToken]
+//   GET    projects/P/zones/Z/operations/O               zoneOperations.get
+//   POST   projects/P/zones/Z/operations/O/wait          zoneOperations.wait
+//   GET    projects/P/zones/Z/machineTypes[/T]           from the catalog
+//
+// Invariants:
+//   - A requestId names at most one operation per project, forever: a repeat
+//     returns that operation whatever the body, and never creates or deletes
+//     anything (GCE keeps them >= 60 minutes; the sim never forgets).
+//   - An instance name is unique per project and zone while the instance
+//     exists (until its delete operation is DONE).
+//   - Operation times (start, done) are fixed when the operation is created;
+//     states are a function of simulated time, so answers never depend on
+//     when the background thread last ran.
+//   - SimStats: instances_created counts inserts that created an instance
+//     (not quota/stockout failures, not repeats); instances_deleted counts
+//     accepted deletes; duplicate_create_requests counts inserts refused with
+//     409 alreadyExists (a name that exists, under another or no requestId).
+// Thread-safety: the HTTP handler runs on the server's io threads, the
+// lifecycle on FakeGce's own thread; all state is behind one mutex, which is
+// never held while waiting. Lock order: FakeGce's mutex, then the store's.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/catalog/catalog.h"
+#include "tools/kinema-sim/gce/cloud_scenario.h"
+#include "tools/kinema-sim/http_types.h"
+#include "tools/kinema-sim/object_store.h"
+#include "tools/kinema-sim/sim_clock.h"
+#include "tools/kinema-sim/sim_component.h"
+#include "tools/kinema-sim/sim_stats.h"
+
+namespace kinema::sim {
+class SimServer;
+}
+
+namespace kinema::sim::gce {
+
+class FakeGce : public SimComponent, public CloudLedger {
+ public:
+  FakeGce() = default;
+  ~FakeGce() override;
+
+  // Registers the /compute/v1/ route and the component with `server`
+  // (before server.Start()). `server` must outlive this object's use.
+  void Attach(SimServer& server);
+
+  // SimComponent
+  std::string Name() const override { return "gce"; }
+  Status Start(SimServer& server) override;
+  void Stop() override;
+
+  // CloudLedger
+  CloudAccount Account() const override;
+
+  HttpResponse Handle(const HttpRequest& req);
+
+  // How long zoneOperations.wait may hold a server thread (wall time), at
+  // most: real GCE waits up to 2 minutes; the sim waits up to 2 simulated
+  // minutes but never longer than this, since the request blocks an io thread.
+  static constexpr std::chrono::milliseconds kMaxWaitWall{500};
+
+ private:
+  using TimePoint = SimClock::TimePoint;
+  enum class End { kNone, kDeleted, kFailed, kPreempted };
+  enum class NodeState { kPending, kSkipped, kRegistered, kNotReady, kRemoved };
+
+  struct InstanceRec {
+    std::string project, zone, name, machine_type;
+    uint64_t id = 0;
+    bool spot = false;
+    bool adopted = false;
+    double price = 0;
+    int64_t vcpus = 0;  // for the CPUS quota
+    std::string internal_ip;
+    nlohmann::json body;  // insert body as received (disks, metadata, scheduling, ...)
+    std::map<std::string, std::string> node_labels;
+    TimePoint created, running_at, join_at;
+    End end = End::kNone;
+    TimePoint stop_at;              // valid when end != kNone
+    bool delete_requested = false;  // an instances.delete (or spot DELETE action) is under way
+    std::optional<TimePoint> gone_at;
+    bool delete_on_preemption = true;
+    NodeState node = NodeState::kPending;
+    TimePoint node_not_ready_at, node_remove_at;
+  };
+
+  struct OpRec {
+    std::string name, project, zone, type, target_name, request_id;
+    uint64_t id = 0, target_id = 0;
+    TimePoint insert_time, start_time, done_time;
+    std::string error_code, error_message;
+    int http_error = 0;
+    std::string http_error_message;
+  };
+
+  struct Ctx;  // per-request: base URL, project, zone
+
+  // HTTP (mu_ held unless noted)
+  HttpResponse Route(const HttpRequest& req, const std::vector<std::string>& seg);
+  HttpResponse Insert(const Ctx& c, const HttpRequest& req);
+  HttpResponse Delete(const Ctx& c, const std::string& name, const HttpRequest& req);
+  HttpResponse GetInstance(const Ctx& c, const std::string& name);
+  HttpResponse ListInstances(const Ctx& c, const HttpRequest& req, bool aggregated);
+  HttpResponse MachineTypes(const Ctx& c, const std::string& name, const HttpRequest& req);
+  HttpResponse Zones(const Ctx& c, const std::string& zone);
+  HttpResponse WaitOperation(const Ctx& c, const std::string& op);  // takes mu_ itself
+
+  nlohmann::json InstanceJson(const Ctx& c, const InstanceRec& in, TimePoint now) const;
+  nlohmann::json OperationJson(const Ctx& c, const OpRec& op, TimePoint now) const;
+  std::string StatusOf(const InstanceRec& in, TimePoint now) const;
+  bool Exists(const InstanceRec& in, TimePoint now) const { return !in.gone_at || *in.gone_at > now; }
+  InstanceRec* FindLive(const std::string& project, const std::string& zone, const std::string& name, TimePoint now);
+  const OpRec& NewOperation(const std::string& project, const std::string& zone, const std::string& type,
+                            const InstanceRec* target, const std::string& target_name,
+                            const std::string& request_id, TimePoint now, TimePoint done);
+  std::string CapacityError(const std::string& zone, const MachineType& type, bool spot, int64_t vcpus,
+                            TimePoint now, std::string* message) const;
+
+  // Lifecycle (mu_ held)
+  void Adopt();
+  void RunLoop();
+  TimePoint Advance(TimePoint now);  // returns the next instant something is due
+  void ApplyEvent(const CloudEvent& ev, TimePoint at);
+  void Stopped(InstanceRec& in, End why, TimePoint at);
+  void RegisterNode(InstanceRec& in, TimePoint now);
+  void IntegrateUnmanaged(TimePoint now) const;
+  void ObserveNodes();  // drains node_watch_ into unmanaged_
+  void Track(const InstanceRec& in);    // instance_names_ bookkeeping
+  void Untrack(const InstanceRec& in);
+  double BilledCost(const InstanceRec& in, TimePoint now) const;
+  double SecondsSinceOrigin(TimePoint t) const;
+  TimePoint At(double seconds_since_origin) const;
+  std::string Timestamp(TimePoint t) const;
+
+  SimServer* server_ = nullptr;
+  CloudScenario scenario_;
+  Catalog catalog_;
+  TimePoint origin_{};
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool started_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+  std::set<std::string> projects_;
+  std::set<std::string> zones_;
+  std::map<std::string, InstanceRec> instances_;    // key project/zone/name
+  std::map<std::string, OpRec> ops_;                // key operation name
+  std::map<std::string, std::string> request_ids_;  // project/requestId -> operation name
+  size_t next_event_ = 0;
+  uint64_t next_id_ = 0;
+  uint64_t next_ip_ = 0;
+  std::mt19937_64 rng_;
+  double closed_cost_ = 0;  // billed cost of instances no longer tracked
+  uint64_t preempted_ = 0, failed_ = 0;
+  // Nodes no instance backs (created through the API): kept current from a
+  // store subscription (ADDED/DELETED), their price integrated over time.
+  std::shared_ptr<Watcher> node_watch_;
+  std::map<std::string, int> instance_names_;    // name -> instance records with it
+  std::map<std::string, double> unmanaged_;      // Node name -> price per hour
+  mutable double unmanaged_cost_ = 0;
+  mutable TimePoint unmanaged_at_{};
+};
+
+}  // namespace kinema::sim::gce
