@@ -137,7 +137,15 @@ void UsageComponent::DrainEvents() {
 }
 
 void UsageComponent::ApplyPod(const json& pod) {
-  const json& md = pod["metadata"];
+  try {
+    ApplyPodUnchecked(pod);
+  } catch (const std::exception& e) {  // a malformed pod must not stop the simulator
+    spdlog::warn("usage: ignoring a malformed pod: {}", e.what());
+  }
+}
+
+void UsageComponent::ApplyPodUnchecked(const json& pod) {
+  const json& md = pod.at("metadata");
   std::string key = md.value("namespace", "") + "/" + md.value("name", "");
   PodState& p = pods_[key];
   PodSample& s = p.s;
@@ -232,7 +240,7 @@ void UsageComponent::ResolveWorkloadName(PodState& p) {
         return;
       }
       std::string dep;
-      const json& md = rs->body["metadata"];
+      const json& md = rs->body.at("metadata");
       if (md.contains("ownerReferences") && md["ownerReferences"].is_array()) {
         for (const auto& r : md["ownerReferences"]) {
           if (r.value("kind", "") == "Deployment") dep = r.value("name", "");
@@ -267,6 +275,7 @@ int UsageComponent::ReferenceReplicas(const std::string& kind, const std::string
   auto obj = server_->store().Get(*rt, ns, name);
   if (!obj) return 0;  // not known yet: no sharing until it is
   int replicas = 1;
+  if (!obj->body.contains("spec")) return 0;
   const json& spec = obj->body["spec"];
   if (spec.contains("replicas") && spec["replicas"].is_number_integer()) replicas = spec["replicas"].get<int>();
   reference_replicas_[key] = replicas;
