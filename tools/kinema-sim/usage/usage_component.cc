@@ -414,30 +414,33 @@ std::string UsageComponent::RenderMetrics() {
   std::lock_guard l(mu_);
   MetricsWriter w;
   w.Reserve(pods_.size());
+  std::vector<const PodState*> pods;
+  pods.reserve(pods_.size());
+  for (const auto& [key, p] : pods_) pods.push_back(&p);
   w.BeginContainerCpu();
-  for (const auto& [key, p] : pods_) {
-    if (!p.s.running) continue;
-    for (const auto& c : p.containers) w.ContainerCpu(p.s, c.s);
+  for (const PodState* p : pods) {
+    if (!p->s.running) continue;
+    for (const auto& c : p->containers) w.ContainerCpu(p->s, c.s);
   }
   w.BeginContainerMemory();
-  for (const auto& [key, p] : pods_) {
-    if (!p.s.running) continue;
-    for (const auto& c : p.containers) w.ContainerMemory(p.s, c.s);
+  for (const PodState* p : pods) {
+    if (!p->s.running) continue;
+    for (const auto& c : p->containers) w.ContainerMemory(p->s, c.s);
   }
   w.BeginRequests();
-  for (const auto& [key, p] : pods_) {
-    for (const auto& c : p.containers) w.Requests(p.s, c.s);
+  for (const PodState* p : pods) {
+    for (const auto& c : p->containers) w.Requests(p->s, c.s);
   }
   w.BeginLimits();
-  for (const auto& [key, p] : pods_) {
-    for (const auto& c : p.containers) w.Limits(p.s, c.s);
+  for (const PodState* p : pods) {
+    for (const auto& c : p->containers) w.Limits(p->s, c.s);
   }
   w.BeginRestarts();
-  for (const auto& [key, p] : pods_) {
-    for (const auto& c : p.containers) w.Restarts(p.s, c.s);
+  for (const PodState* p : pods) {
+    for (const auto& c : p->containers) w.Restarts(p->s, c.s);
   }
   w.BeginOwners();
-  for (const auto& [key, p] : pods_) w.Owner(p.s);
+  for (const PodState* p : pods) w.Owner(p->s);
   w.KubeState(objs);
   return w.Take();
 }
