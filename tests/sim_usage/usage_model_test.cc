@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "tools/kinema-sim/usage/hpa_algorithm.h"
+#include "tools/kinema-sim/usage/metrics_text.h"
 #include "tools/kinema-sim/usage/usage_model.h"
 #include "tools/kinema-sim/usage/usage_scenario.h"
 
@@ -221,6 +222,29 @@ TEST(HpaAlgorithmTest, MinReplicasIsAFloor) {
                                              ScalingRules::FromJson(json{{"stabilizationWindowSeconds", 0}}, false), 0, &h);
   EXPECT_EQ(d.desired, 2);
   EXPECT_EQ(d.limited_reason, "TooFewReplicas");
+}
+
+TEST(MetricsTextTest, LabelValuesAreEscapedAndFamiliesTyped) {
+  EXPECT_EQ(EscapeLabelValue("plain"), "plain");
+  EXPECT_EQ(EscapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  PodSample p;
+  p.ns = "ns";
+  p.name = "pod\"x";
+  p.uid = "u1";
+  p.node = "n1";
+  ContainerSample c;
+  c.name = "app";
+  c.image = "img";
+  c.cpu_seconds_total = 1.5;
+  MetricsWriter w;
+  w.BeginContainerCpu();
+  w.ContainerCpu(p, c);
+  std::string out = w.Take();
+  EXPECT_NE(out.find("# TYPE container_cpu_usage_seconds_total counter\n"), std::string::npos);
+  EXPECT_NE(out.find("container_cpu_usage_seconds_total{container=\"app\",id=\"/kubepods/podu1/app\",image=\"img\","
+                     "name=\"app\",namespace=\"ns\",node=\"n1\",pod=\"pod\\\"x\"} 1.5\n"),
+            std::string::npos)
+      << out;
 }
 
 }  // namespace

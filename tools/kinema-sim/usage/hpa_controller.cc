@@ -95,7 +95,21 @@ int HpaController::SyncAll() {
   int rescaled = 0;
 
   for (const auto& h : hpas) {
-    const json& spec = h->body["spec"];
+    try {
+      rescaled += SyncOne(h, pods, now_s, now);
+    } catch (const std::exception& e) {  // a malformed object must not stop the controller
+      spdlog::warn("hpa {}/{}: skipped: {}", h->ns, h->name, e.what());
+    }
+  }
+  return rescaled;
+}
+
+int HpaController::SyncOne(const ObjectPtr& h, const std::vector<PodSample>& pods, double now_s,
+                           const std::string& now) {
+  const ResourceType* hpa_rt = ResourceRegistry::Default().Find("autoscaling", "v2", "horizontalpodautoscalers");
+  int rescaled = 0;
+  {
+    const json& spec = h->body.at("spec");
     const json& ref = spec.contains("scaleTargetRef") ? spec["scaleTargetRef"] : json::object();
     const std::string target_kind = ref.value("kind", "");
     const std::string target_name = ref.value("name", "");
@@ -115,13 +129,13 @@ int HpaController::SyncAll() {
                                 (trt ? std::string("not found") : "unsupported scaleTargetRef " + target_kind)});
       desired = old_status.value("desiredReplicas", 0);
     } else {
-      const json& ts = target->body["spec"];
+      const json& ts = target->body.at("spec");
       int spec_replicas = ts.contains("replicas") && ts["replicas"].is_number_integer() ? ts["replicas"].get<int>() : 1;
       const json& tst = target->body.contains("status") ? target->body["status"] : json::object();
       current = tst.contains("replicas") && tst["replicas"].is_number_integer() ? tst["replicas"].get<int>() : spec_replicas;
       // The scale subresource's status.replicas lags spec while a rollout runs;
       // upstream uses it too.
-      HpaHistory& hist = history_[h->body["metadata"].value("uid", h->ns + "/" + h->name)];
+      HpaHistory& hist = history_[h->body.at("metadata").value("uid", h->ns + "/" + h->name)];
       std::string rescale_reason;
       if (spec_replicas == 0) {
         desired = 0;
@@ -242,7 +256,7 @@ int HpaController::SyncAll() {
               json ev = {{"metadata", {{"name", h->name + "." + server_->registry().NewUid().substr(0, 8)}, {"namespace", h->ns}}},
                          {"involvedObject", {{"apiVersion", "autoscaling/v2"}, {"kind", "HorizontalPodAutoscaler"},
                                              {"namespace", h->ns}, {"name", h->name},
-                                             {"uid", h->body["metadata"].value("uid", "")}}},
+                                             {"uid", h->body.at("metadata").value("uid", "")}}},
                          {"reason", "SuccessfulRescale"},
                          {"message", "New size: " + std::to_string(desired) + "; reason: " + rescale_reason},
                          {"type", "Normal"},

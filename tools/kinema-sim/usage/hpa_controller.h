@@ -26,7 +26,9 @@
 #include <mutex>
 #include <string>
 
+#include "tools/kinema-sim/object_store.h"
 #include "tools/kinema-sim/sim_component.h"
+#include "tools/kinema-sim/usage/usage_component.h"
 #include "tools/kinema-sim/usage/hpa_algorithm.h"
 
 namespace kinema::sim {
@@ -50,6 +52,7 @@ class HpaController : public SimComponent {
 
  private:
   void ScheduleSync();
+  int SyncOne(const ObjectPtr& hpa, const std::vector<PodSample>& pods, double now_s, const std::string& now);
 
   UsageComponent* usage_;
   SimServer* server_ = nullptr;

@@ -120,7 +120,7 @@ HttpResponse HandleMetricsApi(UsageComponent& usage, SimServer& server, const Ht
   json items = json::array();
   for (const auto& n : server.store().List(f).items) {
     if (!name.empty() && n->name != name) continue;
-    const json& md = n->body["metadata"];
+    const json& md = n->body.at("metadata");
     json labels = md.contains("labels") ? md["labels"] : json::object();
     if (name.empty() && !selector.value().Matches(labels)) continue;
     auto u = per_node[n->name];

@@ -60,8 +60,10 @@ void MetricsWriter::Label(const char* name, const std::string& value, bool first
   if (!first) out_ += ',';
   out_ += name;
   out_ += "=\"";
-  if (value.find_first_of("\\\"\n") == std::string::npos) {
-    out_ += value;
+  bool plain = true;
+  for (char ch : value) plain &= ch != '\\' && ch != '"' && ch != '\n';
+  if (plain) {
+    out_.append(value);
   } else {
     out_ += EscapeLabelValue(value);
   }

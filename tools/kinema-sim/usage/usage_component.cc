@@ -137,7 +137,15 @@ void UsageComponent::DrainEvents() {
 }
 
 void UsageComponent::ApplyPod(const json& pod) {
-  const json& md = pod["metadata"];
+  try {
+    ApplyPodUnchecked(pod);
+  } catch (const std::exception& e) {  // a malformed pod must not stop the simulator
+    spdlog::warn("usage: ignoring a malformed pod: {}", e.what());
+  }
+}
+
+void UsageComponent::ApplyPodUnchecked(const json& pod) {
+  const json& md = pod.at("metadata");
   std::string key = md.value("namespace", "") + "/" + md.value("name", "");
   PodState& p = pods_[key];
   PodSample& s = p.s;
@@ -232,7 +240,7 @@ void UsageComponent::ResolveWorkloadName(PodState& p) {
         return;
       }
       std::string dep;
-      const json& md = rs->body["metadata"];
+      const json& md = rs->body.at("metadata");
       if (md.contains("ownerReferences") && md["ownerReferences"].is_array()) {
         for (const auto& r : md["ownerReferences"]) {
           if (r.value("kind", "") == "Deployment") dep = r.value("name", "");
@@ -267,6 +275,7 @@ int UsageComponent::ReferenceReplicas(const std::string& kind, const std::string
   auto obj = server_->store().Get(*rt, ns, name);
   if (!obj) return 0;  // not known yet: no sharing until it is
   int replicas = 1;
+  if (!obj->body.contains("spec")) return 0;
   const json& spec = obj->body["spec"];
   if (spec.contains("replicas") && spec["replicas"].is_number_integer()) replicas = spec["replicas"].get<int>();
   reference_replicas_[key] = replicas;
@@ -405,30 +414,33 @@ std::string UsageComponent::RenderMetrics() {
   std::lock_guard l(mu_);
   MetricsWriter w;
   w.Reserve(pods_.size());
+  std::vector<const PodState*> pods;
+  pods.reserve(pods_.size());
+  for (const auto& [key, p] : pods_) pods.push_back(&p);
   w.BeginContainerCpu();
-  for (const auto& [key, p] : pods_) {
-    if (!p.s.running) continue;
-    for (const auto& c : p.containers) w.ContainerCpu(p.s, c.s);
+  for (const PodState* p : pods) {
+    if (!p->s.running) continue;
+    for (const auto& c : p->containers) w.ContainerCpu(p->s, c.s);
   }
   w.BeginContainerMemory();
-  for (const auto& [key, p] : pods_) {
-    if (!p.s.running) continue;
-    for (const auto& c : p.containers) w.ContainerMemory(p.s, c.s);
+  for (const PodState* p : pods) {
+    if (!p->s.running) continue;
+    for (const auto& c : p->containers) w.ContainerMemory(p->s, c.s);
   }
   w.BeginRequests();
-  for (const auto& [key, p] : pods_) {
-    for (const auto& c : p.containers) w.Requests(p.s, c.s);
+  for (const PodState* p : pods) {
+    for (const auto& c : p->containers) w.Requests(p->s, c.s);
   }
   w.BeginLimits();
-  for (const auto& [key, p] : pods_) {
-    for (const auto& c : p.containers) w.Limits(p.s, c.s);
+  for (const PodState* p : pods) {
+    for (const auto& c : p->containers) w.Limits(p->s, c.s);
   }
   w.BeginRestarts();
-  for (const auto& [key, p] : pods_) {
-    for (const auto& c : p.containers) w.Restarts(p.s, c.s);
+  for (const PodState* p : pods) {
+    for (const auto& c : p->containers) w.Restarts(p->s, c.s);
   }
   w.BeginOwners();
-  for (const auto& [key, p] : pods_) w.Owner(p.s);
+  for (const PodState* p : pods) w.Owner(p->s);
   w.KubeState(objs);
   return w.Take();
 }

@@ -109,6 +109,7 @@ class UsageComponent : public SimComponent {
   // Both with mu_ held.
   void DrainEvents();
   void ApplyPod(const nlohmann::json& pod);
+  void ApplyPodUnchecked(const nlohmann::json& pod);
   void ResolveWorkload(PodState& p);
   void ResolveWorkloadName(PodState& p);
   std::vector<OomKill> AdvanceLocked();
