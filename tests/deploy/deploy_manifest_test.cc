@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -184,6 +185,33 @@ TEST_F(DeployManifests, ServiceAccountIsBoundToBothRolesAndUsedByThePod) {
     EXPECT_EQ(b["subjects"][0]["namespace"].as<std::string>(), "kube-system");
     One(role_kind, role_name);
   }
+}
+
+TEST_F(DeployManifests, KubectlKustomizeRendersEveryObjectIntoKubeSystem) {
+  // The real kustomize (built into kubectl) must accept deploy/ as is.
+  if (std::system("kubectl version --client >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "kubectl not on PATH (tools/install-deps.sh expects it)";
+  }
+  const std::string cmd = "kubectl kustomize '" + DeployDir().string() + "' 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << out;
+  size_t rendered = 0;
+  for (const YAML::Node& doc : YAML::LoadAll(out)) {
+    if (doc.IsNull()) continue;
+    ++rendered;
+    const std::string kind = doc["kind"].as<std::string>();
+    SCOPED_TRACE(kind + " " + doc["metadata"]["name"].as<std::string>());
+    EXPECT_EQ(doc["metadata"]["labels"]["app.kubernetes.io/name"].as<std::string>(), "kinema");
+    if (!kClusterScopedKinds.count(kind)) {
+      EXPECT_EQ(doc["metadata"]["namespace"].as<std::string>(), "kube-system");
+    }
+  }
+  EXPECT_EQ(rendered, objects_->size());
 }
 
 // ---- StatefulSet -----------------------------------------------------------
