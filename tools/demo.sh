@@ -1,27 +1,125 @@
 #!/usr/bin/env bash
-# The main job. Until the Kinema rescheduling demo lands, it runs the sample
-# ledger workflow through the real durable engine: builds, runs three
-# workflows (one step fails once and is retried), kills the controller with
-# SIGKILL between a step's intent and its effect, restarts it (the step is
-# reconciled, not re-run), then shows the journal with kinemactl.
+# The main job: Kinema on a simulated over-provisioned cluster.
+#   1. installs the Debian packages and builds (Release)
+#   2. generates the demo cluster (20 e2-standard-8 nodes running a 12-service
+#      shop at ~35% of their requests; tools/scenarios/) and starts kinema-sim
+#      on it (simulated time 10x), plus a real Prometheus scraping it if installed
+#   3. runs one Kinema iteration (kinema --once): stability wait, prediction,
+#      optimization, decision, node boot, labeling, deployment patch,
+#      drain-and-delete — every step journaled
+#   4. prints the cost per hour before and after (from the simulator's own
+#      report), nodes booted and retired, pods moved, time taken, and the
+#      journal (kinemactl list / show)
+# Flags: --keep  leave kinema-sim and Prometheus running afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
+KEEP=0
+for a in "$@"; do
+  case "$a" in
+    --keep) KEEP=1 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "demo.sh: unknown flag $a" >&2; exit 2 ;;
+  esac
+done
+
 ./tools/install-deps.sh
+echo "== build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"${KINEMA_JOBS:-2}" --target kinema-sample kinemactl
+cmake --build build -j"${KINEMA_JOBS:-2}" --target kinema kinema-sim kinemactl
 
 OUT="${KINEMA_DEMO_DIR:-out/demo}"
 rm -rf "$OUT" && mkdir -p "$OUT"
-DB="$OUT/kinema.db"
-echo "== run 1: the controller is killed (SIGKILL) right after journaling the 5th step intent"
-./build/bin/kinema-sample --db "$DB" --ledger "$OUT/ledger" --workflows 3 --flaky --crash-at after_intent:5 || true
-echo "== run 2: restart; unfinished workflows resume, the interrupted step is reconciled"
-./build/bin/kinema-sample --db "$DB" --ledger "$OUT/ledger" --workflows 3 --flaky
+OUT="$(cd "$OUT" && pwd)"
+PIDS=()
+cleanup() {
+  if [ "$KEEP" = 0 ]; then
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+echo "== demo cluster: 20 nodes, 12 services (tools/scenarios/make_scenario.py)"
+python3 tools/scenarios/make_scenario.py --out "$OUT" --nodes 20 --scale 4
+./build/bin/kinema-sim --snapshot "$OUT/snapshot.json" --catalog "$OUT/catalog.json" \
+  --scenario tools/scenarios/demo/scenario.json --listen 127.0.0.1:0 \
+  --write-kubeconfig "$OUT/kubeconfig" --time-scale 10 --log-level warn 2>"$OUT/sim.log" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -f "$OUT/kubeconfig" ] && break; sleep 0.1; done
+[ -f "$OUT/kubeconfig" ] || { echo "kinema-sim did not start:"; cat "$OUT/sim.log"; exit 1; }
+SERVER="$(sed -n 's/^ *server: *//p' "$OUT/kubeconfig" | head -1 | tr -d '"')"
+echo "kinema-sim: $SERVER (kubectl --kubeconfig $OUT/kubeconfig get nodes)"
+
+PROM_YAML=""
+if [ -x /usr/bin/prometheus ]; then
+  PORT="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
+  cat >"$OUT/prometheus.yml" <<YML
+global: {scrape_interval: 2s, evaluation_interval: 2s}
+scrape_configs:
+  - job_name: kinema-sim
+    static_configs: [{targets: ['${SERVER#http://}']}]
+YML
+  /usr/bin/prometheus --config.file="$OUT/prometheus.yml" --storage.tsdb.path="$OUT/prom-data" \
+    --web.listen-address="127.0.0.1:$PORT" --log.level=warn 2>"$OUT/prometheus.log" &
+  PIDS+=($!)
+  PROM_YAML="prometheus:
+  url: http://127.0.0.1:$PORT"
+  echo "prometheus: http://127.0.0.1:$PORT (scraping the simulated cAdvisor metrics)"
+  sleep 20  # a short usage history for the prediction step
+else
+  echo "prometheus: not installed; the prediction step plans on requests as they are"
+fi
+
+cat >"$OUT/kinema.yaml" <<YML
+kubeconfig: $OUT/kubeconfig
+journal: $OUT/kinema.db
+catalog: $OUT/catalog.json
+$PROM_YAML
+cloud:
+  provider: gce
+  endpoint: $SERVER/compute/v1
+  project: shop-project
+stability:
+  quietWindow: 5s
+prediction:
+  window: 20s
+  horizon: 15m
+  step: 2s
+optimizer:
+  timeLimit: 10s
+decision:
+  minSavings: 0.10
+  maxNodesRetired: 20
+  maxPodsMoved: 500
+server:
+  address: 127.0.0.1:0
+YML
+
+BEFORE="$(curl -s "$SERVER/sim/v1/report")"
+echo "== before: $(echo "$BEFORE" | json 'f"{d[\"nodes\"]} nodes, {d[\"runningPods\"]} running pods, {d[\"costPerHour\"]:.2f} \$/h"')"
+echo "== kinema --once (log: $OUT/kinema.log)"
+START=$(date +%s)
+./build/bin/kinema --config "$OUT/kinema.yaml" --once 2>"$OUT/kinema.log" || {
+  echo "kinema failed; last log lines:"; tail -30 "$OUT/kinema.log"; exit 1; }
+END=$(date +%s)
+AFTER="$(curl -s "$SERVER/sim/v1/report")"
+ID="$(./build/bin/kinemactl --db "$OUT/kinema.db" --json list | json 'd[0]["id"]')"
+SHOW="$(./build/bin/kinemactl --db "$OUT/kinema.db" --json show "$ID")"
+
+echo
+echo "== result of $ID ($((END - START)) s)"
+echo "$BEFORE" | json 'f"cost before : {d[\"costPerHour\"]:.2f} \$/h on {d[\"nodes\"]} nodes"'
+echo "$AFTER" | json 'f"cost after  : {d[\"costPerHour\"]:.2f} \$/h on {d[\"nodes\"]} nodes ({d[\"pendingPods\"]} pending, {d[\"runningPods\"]} running pods)"'
+echo "$SHOW" | json '"outcome     : " + (d.get("outcome") or d["status"])'
+echo "$SHOW" | json 'next((f"plan        : {s[\"result\"][\"plan\"][\"costPerHourBefore\"]:.2f} -> {s[\"result\"][\"plan\"][\"costPerHourAfter\"]:.2f} \$/h, lower bound {s[\"result\"][\"plan\"][\"lowerBound\"]}, {s[\"result\"][\"plan\"][\"moves\"]} pods to move" for s in d["steps"] if s["name"]=="optimization" and s.get("result")), "plan        : none")'
+echo "$AFTER" | json 'f"nodes       : {d[\"cloud\"][\"instancesCreated\"]} booted, {d[\"cloud\"][\"instancesDeleted\"]} retired; {d[\"evictions\"][\"accepted\"]} evictions ({d[\"evictions\"][\"rejectedByPdb\"]} refused by PDBs)"'
+echo "$AFTER" | json 'f"harm        : {d[\"availability\"][\"secondsBelowMinAvailable\"]} s below minAvailable, {d[\"pdbViolations\"]} PDB violations, {d[\"cloud\"][\"orphanInstances\"]} orphan and {d[\"cloud\"][\"duplicateCreateRequests\"]} duplicate instances"'
+echo
 echo "== kinemactl list"
-./build/bin/kinemactl --db "$DB" list
-echo "== kinemactl show sample-0001"
-./build/bin/kinemactl --db "$DB" show sample-0001
-echo "== kinemactl verify"
-./build/bin/kinemactl --db "$DB" verify
-echo "== the ledger (each side effect exactly once)"
-cat "$OUT/ledger"
+./build/bin/kinemactl --db "$OUT/kinema.db" list
+echo "== kinemactl show $ID"
+./build/bin/kinemactl --db "$OUT/kinema.db" show "$ID"
+./build/bin/kinemactl --db "$OUT/kinema.db" verify >/dev/null && echo "== kinemactl verify: ok"
+if [ "$KEEP" = 1 ]; then echo "still running (--keep): kubectl --kubeconfig $OUT/kubeconfig get nodes"; fi

@@ -565,7 +565,7 @@ TEST(GceSimTest, NodeFailureAndSpotPreemptionEventsTerminateInstancesAndRemoveNo
   GceSim sim(json{{"cloud", {{"nodeNotReadyDelay", "40s"}, {"nodeRemoveDelay", "5s"}}},
                   {"events", json::array({{{"kind", "nodeFailure"}, {"at", "10s"}, {"node", "node-b"}},
                                           {{"kind", "spotPreemption"}, {"at", 10}, {"count", 1}},
-                                          {{"kind", "loadSurge"}, {"at", "1m"}}})}});
+                                          {{"kind", "loadSurge"}, {"at", "1m"}, {"deployment", "shop/web"}, {"factor", 2}, {"duration", "1m"}}})}});
   ASSERT_TRUE(sim.ok()) << sim.Log();
   ASSERT_TRUE(GceSim::Eventually([&] { return sim.Node("node-b").is_null() && sim.Node("node-c").is_null(); }))
       << sim.Log();

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
+#include <set>
 #include <thread>
 
+#include "engine/kube/permissions.h"
 #include "tests/e2e/e2e_cluster.h"
 
 namespace kinema::e2e {
@@ -50,6 +53,31 @@ int PatchedDeployments(const E2eCluster& c) {
   return n;
 }
 
+// Every request the controller sent (the simulator's audit log, by
+// User-Agent) must be allowed by the permissions deploy/ grants
+// (engine/kube/permissions.h; tests/deploy checks the manifests equal them).
+void ExpectEveryRequestIsGrantedByRbac(const E2eCluster& c) {
+  auto perms = kube::ControllerPermissions("kinema");
+  std::ifstream in(c.File("audit.jsonl"));
+  std::string line;
+  int checked = 0;
+  std::set<std::string> seen;
+  while (std::getline(in, line)) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || j.value("userAgent", "").rfind("kinema/", 0) != 0) continue;
+    kube::RequestAttributes a{j.value("verb", ""), j.value("group", ""), j.value("resource", ""),
+                              j.value("namespace", ""), j.value("name", "")};
+    Status st = kube::CheckRequest(perms, a, "kube-system");
+    EXPECT_TRUE(st.ok()) << st.ToString() << " for " << line;
+    seen.insert(a.verb + " " + (a.api_group.empty() ? "" : a.api_group + "/") + a.resource);
+    ++checked;
+  }
+  EXPECT_GT(checked, 50) << "the audit log holds the controller's requests";
+  EXPECT_TRUE(seen.count("update nodes")) << "labeling writes nodes";
+  EXPECT_TRUE(seen.count("delete nodes")) << "drain-and-delete deletes nodes";
+  EXPECT_TRUE(seen.count("update apps/deployments")) << "deployment-patch updates deployments";
+}
+
 TEST(EndToEndTest, FullIterationRunsAllEightStepsAndLowersCostWithoutHarm) {
   E2eCluster c({});
   std::string err = c.Start();
@@ -83,6 +111,11 @@ TEST(EndToEndTest, FullIterationRunsAllEightStepsAndLowersCostWithoutHarm) {
   EXPECT_EQ(after["cloud"]["instancesDeleted"], retired);
   EXPECT_TRUE(NodesWithKinemaMarks(c).empty()) << "retiring nodes are gone, nothing else is marked";
   EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
+  ExpectEveryRequestIsGrantedByRbac(c);
+  // The prediction came from the real Prometheus when it is installed.
+  if (c.has_prometheus()) {
+    EXPECT_EQ(show["steps"][1]["result"]["source"], "prometheus") << show["steps"][1].dump().substr(0, 1500);
+  }
 }
 
 TEST(EndToEndTest, PlanIsDiscardedWhenTheClusterChangesMidPlan) {

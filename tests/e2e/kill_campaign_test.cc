@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <random>
+#include <set>
 #include <thread>
 
 #include "tests/e2e/e2e_cluster.h"
@@ -43,8 +44,10 @@ TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
     json list = c.Kinemactl({"list"});
     if (list.is_array() && !list.empty() && list[0].value("status", "") != "running") break;  // terminal
     pid_t k = c.StartKinema({"--once"}, "kinema");
-    // Lease wait (~2 s) plus a random instant into the work.
-    int ms = std::uniform_int_distribution<int>(1500, 4500)(rng);
+    // Lease wait (~2 s) plus a random instant into the work, long enough
+    // that journaled progress carries the iteration past its planning half
+    // (a kill during optimization re-runs that step from scratch).
+    int ms = std::uniform_int_distribution<int>(1500, 9000)(rng);
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     json now = c.Kinemactl({"list"});
     ::kill(k, SIGKILL);
@@ -63,6 +66,8 @@ TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
   std::printf("kill campaign: %d kills (seed %llu) in steps: %s\n", kills, static_cast<unsigned long long>(seed),
               where.c_str());
   EXPECT_GE(kills, wanted) << "the iteration ended before enough kills: " << where;
+  std::set<std::string> distinct(killed_in.begin(), killed_in.end());
+  EXPECT_GE(distinct.size(), 3u) << "kills should land across the iteration, not in one step: " << where;
 
   json list = c.Kinemactl({"list"});
   ASSERT_EQ(list.size(), 1u) << "one iteration, resumed across restarts: " << list.dump();

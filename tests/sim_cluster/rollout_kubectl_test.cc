@@ -98,10 +98,11 @@ TEST(ClusterKubectl, RolloutStatusSucceedsWithKubectl) {
 TEST(ClusterKubectl, RolloutStatusReportsProgressDeadlineExceeded) {
   SimProcess sim({"--time-scale", "20"});
   ASSERT_TRUE(sim.ok()) << sim.Log();
-  // No binder: the new pods are never scheduled.
+  // The new template selects no node: its pods are never scheduled.
   std::string k = sim.Kubectl() + " -n shop ";
   auto r = RunCommand(k + "patch deployment web --type=merge -p "
-                          "'{\"spec\":{\"progressDeadlineSeconds\":30,\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\",\"v\":\"2\"}}}}}'");
+                          "'{\"spec\":{\"progressDeadlineSeconds\":30,\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\",\"v\":\"2\"}},"
+                          "\"spec\":{\"nodeSelector\":{\"kinema.io/no-such-node\":\"x\"}}}}}'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = RunCommand(k + "rollout status deployment/web --timeout=60s");
   EXPECT_NE(r.exit_code, 0);

@@ -6,10 +6,10 @@
 
 #include <cstdio>
 
-#include "tools/kinema-sim/scheduler/scheduler.h"
 #include "tools/kinema-sim/cluster/cluster_parts.h"
-#include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/gce/fake_gce.h"
+#include "tools/kinema-sim/scheduler/scheduler.h"
+#include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/sim_server.h"
 #include "tools/kinema-sim/usage/hpa_controller.h"
 #include "tools/kinema-sim/usage/usage_component.h"

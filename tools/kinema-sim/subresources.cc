@@ -197,8 +197,16 @@ ApiResult<Json> BindPod(Registry* registry, const std::string& ns, const std::st
     next["spec"]["nodeName"] = node;
     Json& conds = next["status"]["conditions"];
     if (!conds.is_array()) conds = Json::array();
-    conds.push_back({{"type", "PodScheduled"}, {"status", "True"},
-                     {"lastTransitionTime", SimClock::FormatTime(registry->clock()->Now())}});
+    Json scheduled = {{"type", "PodScheduled"}, {"status", "True"},
+                      {"lastTransitionTime", SimClock::FormatTime(registry->clock()->Now())}};
+    bool replaced = false;
+    for (auto& c : conds) {  // one condition per type, like the real kubelet/scheduler
+      if (c.value("type", "") == "PodScheduled") {
+        c = scheduled;
+        replaced = true;
+      }
+    }
+    if (!replaced) conds.push_back(scheduled);
     return ObjectStore::Mutation{ObjectStore::Mutation::Action::kPut, std::move(next)};
   });
   if (!r.ok()) return r.error();

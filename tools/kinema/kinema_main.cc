@@ -368,13 +368,21 @@ int main(int argc, char** argv) {
       } else {
         auto paused = engine.journal()->WorkflowIds("paused");
         if (!paused.ok()) return paused.status();
+        // A failed iteration that was not terminated is resumable and may be
+        // mid-rollout: like a paused one, it blocks new iterations.
+        auto failed = engine.journal()->WorkflowIds("failed");
+        if (!failed.ok()) return failed.status();
+        for (const auto& fid : *failed) {
+          auto fv = engine.journal()->View(fid);
+          if (fv.ok() && !fv->terminated) paused->push_back(fid);
+        }
         if (!paused->empty()) {
           // Never start a new iteration over a paused one (it may be mid-rollout).
           if (once) {
             return Status::FailedPrecondition("iteration " + paused->front() +
-                                              " is paused; resume or abort it with kinemactl");
+                                              " is paused or failed; resume or abort it with kinemactl");
           }
-          spdlog::warn("iteration {} is paused; no new iteration starts until it is resumed or aborted",
+          spdlog::warn("iteration {} is paused or failed; no new iteration starts until it is resumed or aborted",
                        paused->front());
           engine.WaitForWork(static_cast<int>(cfg->loop.cooldown.count()));
           continue;
@@ -388,6 +396,11 @@ int main(int argc, char** argv) {
       RecordIteration(metrics, *v);
       spdlog::info("iteration {} is {}{}", id, v->status, v->outcome.empty() ? "" : " (" + v->outcome + ")");
       if (once && v->IsTerminal()) return Status::OK();
+      if (once && (v->status == "paused" || v->status == "failed")) {
+        return Status::FailedPrecondition("iteration " + id + " is " + v->status + ": " +
+                                          (v->pause_reason.empty() ? v->last_error : v->pause_reason) +
+                                          " (resume or abort it with kinemactl)");
+      }
       if (once && !v->IsTerminal() && engine.stop_requested()) return Status::OK();
       if (v->status == "running") continue;  // e.g. interrupted; re-evaluate
       engine.WaitForWork(static_cast<int>(cfg->loop.cooldown.count()));

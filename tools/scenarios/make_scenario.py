@@ -6,7 +6,11 @@ GCE-like catalog (planning.md §2; E2 standard/highcpu/highmem, us-central1
 on-demand list prices, spot about 70% cheaper).
 
 Usage: make_scenario.py --out DIR [--nodes 20] [--seed 7] [--scale 4] [--type e2-standard-8]
+                        [--services N] [--namespaces K]
 Creates DIR/snapshot.json and DIR/catalog.json. Standard library only.
+--services N (> 12) adds N-12 generated services (replicas 2-24, 100m-2 CPU,
+128Mi-4Gi) spread over K namespaces, for large clusters, e.g.
+  make_scenario.py --out big --nodes 1000 --services 600 --namespaces 40 --scale 2
 """
 import argparse
 import hashlib
@@ -60,8 +64,15 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--type", default="e2-standard-8")
     ap.add_argument("--scale", type=int, default=4, help="replica multiplier (4: requests fill ~35%%)")
+    ap.add_argument("--services", type=int, default=len(SERVICES), help="services in total (>= 12)")
+    ap.add_argument("--namespaces", type=int, default=1, help="namespaces for generated services")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
+    services = [(n, r, c, m, "shop") for (n, r, c, m) in SERVICES]
+    for i in range(max(0, a.services - len(SERVICES))):
+        services.append((f"svc-{i:04d}", rnd.randint(1, 6), rnd.choice([100, 150, 200, 250, 300, 500, 750, 1000, 2000]),
+                         rnd.choice([128, 256, 384, 512, 768, 1024, 1536, 2048, 4096]),
+                         f"team-{i % max(1, a.namespaces):02d}"))
     os.makedirs(a.out, exist_ok=True)
     ts = "2026-11-22T08:00:00Z"
     items = []
@@ -97,8 +108,13 @@ def main():
                   "status": {"desiredNumberScheduled": a.nodes, "currentNumberScheduled": a.nodes,
                              "numberReady": a.nodes, "numberAvailable": a.nodes, "updatedNumberScheduled": a.nodes,
                              "observedGeneration": 1}})
+    used_names = set()
     for n in nodes:
-        pname = f"log-agent-{hashlib.sha1(n.encode()).hexdigest()[:5]}"
+        digest = hashlib.sha1(n.encode()).hexdigest()
+        pname = f"log-agent-{digest[:5]}"
+        if pname in used_names:  # 5 hex digits collide on thousands of nodes
+            pname = f"log-agent-{digest[:10]}"
+        used_names.add(pname)
         items.append({"apiVersion": "v1", "kind": "Pod",
                       "metadata": {"name": pname, "namespace": "kube-system", "uid": uid("pod", pname),
                                    "creationTimestamp": ts, "labels": {"app": "log-agent"},
@@ -108,7 +124,7 @@ def main():
                       "spec": dict(ds_tmpl["spec"], nodeName=n),
                       "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}})
     node_i = 0
-    for name, base_replicas, cpu, mem_mib in SERVICES:
+    for name, base_replicas, cpu, mem_mib, ns in services:
         replicas = base_replicas * a.scale
         labels = {"app": name}
         h = hashlib.sha1(name.encode()).hexdigest()[:10]
@@ -118,7 +134,7 @@ def main():
                                                        "limits": {"memory": f"{mem_mib * 2}Mi"}}}]}}
         dep_uid, rs_uid = uid("deploy", name), uid("rs", name)
         items.append({"apiVersion": "apps/v1", "kind": "Deployment",
-                      "metadata": {"name": name, "namespace": "shop", "uid": dep_uid, "generation": 1,
+                      "metadata": {"name": name, "namespace": ns, "uid": dep_uid, "generation": 1,
                                    "creationTimestamp": ts, "labels": dict(labels),
                                    "annotations": {"deployment.kubernetes.io/revision": "1"}},
                       "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
@@ -133,7 +149,7 @@ def main():
                                                  "reason": "NewReplicaSetAvailable"}]}})
         rs_labels = dict(labels, **{"pod-template-hash": h})
         items.append({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                      "metadata": {"name": f"{name}-{h}", "namespace": "shop", "uid": rs_uid, "generation": 1,
+                      "metadata": {"name": f"{name}-{h}", "namespace": ns, "uid": rs_uid, "generation": 1,
                                    "creationTimestamp": ts, "labels": rs_labels,
                                    "annotations": {"deployment.kubernetes.io/revision": "1"},
                                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
@@ -144,7 +160,7 @@ def main():
                                  "fullyLabeledReplicas": replicas, "observedGeneration": 1}})
         if replicas >= 3:
             items.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-                          "metadata": {"name": name, "namespace": "shop", "uid": uid("pdb", name), "generation": 1},
+                          "metadata": {"name": name, "namespace": ns, "uid": uid("pdb", name), "generation": 1},
                           "spec": {"maxUnavailable": 1, "selector": {"matchLabels": dict(labels)}},
                           "status": {"observedGeneration": 1, "currentHealthy": replicas,
                                      "desiredHealthy": replicas - 1, "disruptionsAllowed": 1,
@@ -155,7 +171,7 @@ def main():
             node = nodes[node_i % len(nodes)]
             node_i += 1
             items.append({"apiVersion": "v1", "kind": "Pod",
-                          "metadata": {"name": pname, "namespace": "shop", "uid": uid("pod", pname),
+                          "metadata": {"name": pname, "namespace": ns, "uid": uid("pod", pname),
                                        "creationTimestamp": ts, "labels": rs_labels,
                                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
                                                             "name": f"{name}-{h}", "uid": rs_uid,
