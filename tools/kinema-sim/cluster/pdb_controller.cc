@@ -52,7 +52,7 @@ bool PdbController::NodeReady(const std::string& node) const {
 }
 
 bool PdbController::Matches(const Budget& b, const ObjectPtr& pod) const {
-  return pod && b.has_selector && b.selector.Matches(pod->body["metadata"].value("labels", Json()));
+  return pod && b.has_selector && b.selector.Matches(LabelsOf(pod->body));
 }
 
 void PdbController::OnNode(const ObjectPtr& prev, const ObjectPtr& cur) {
@@ -143,6 +143,7 @@ int PdbController::ExpectedScale(const std::vector<ObjectPtr>& pods) {
   std::set<std::string> seen;
   int expected = 0;
   ObjectStore& store = server().store();
+  std::set<std::string> seen_refs;
   for (const auto& p : pods) {
     const Json* ref = ControllerRef(p->body);
     if (!ref) {
@@ -150,6 +151,7 @@ int PdbController::ExpectedScale(const std::vector<ObjectPtr>& pods) {
       continue;
     }
     std::string kind = ref->value("kind", ""), name = ref->value("name", ""), uid = ref->value("uid", "");
+    if ((kind == "ReplicaSet" || kind == "StatefulSet") && !seen_refs.insert(uid).second) continue;
     ObjectPtr owner;
     if (kind == "ReplicaSet") {
       ObjectPtr rs = store.Get(ReplicaSetsType(), p->ns, name);

@@ -101,7 +101,7 @@ void ReplicaSetController::OnPod(const ObjectPtr& prev, const ObjectPtr& cur) {
         ObjectPtr rs = rs_->Get(rk.first, rk.second);
         if (!rs) continue;
         auto sel = LabelSelector::FromJson(rs->body["spec"].value("selector", Json::object()));
-        if (sel.ok() && !sel.value().Empty() && sel.value().Matches(cur->body["metadata"].value("labels", Json()))) {
+        if (sel.ok() && !sel.value().Empty() && sel.value().Matches(LabelsOf(cur->body))) {
           dirty_.insert(rk);
         }
       }
@@ -175,7 +175,7 @@ void ReplicaSetController::AdoptOrphans(const StoredObject& rs, const Json& sele
   for (const Key& k : candidates) {
     ObjectPtr pod = pods_->Get(k.first, k.second);
     if (!pod || !IsActivePod(pod->body) || ControllerRef(pod->body)) continue;
-    if (!sel.value().Matches(pod->body["metadata"].value("labels", Json()))) continue;
+    if (!sel.value().Matches(LabelsOf(pod->body))) continue;
     auto r = server().registry().Modify(
         PodsType(), k.first, k.second,
         [&](Json& p) -> std::optional<ApiError> {
@@ -286,10 +286,10 @@ void ReplicaSetController::Sync(const Key& key) {
   long long fully = 0, ready = 0, available = 0;
   std::optional<SimClock::TimePoint> next_check;
   for (const auto& p : active) {
-    const Json& labels = p->body["metadata"].value("labels", Json::object());
+    const Json& labels = LabelsOf(p->body);
     bool all = true;
     for (auto it = tmpl_labels.begin(); it != tmpl_labels.end(); ++it) {
-      if (!labels.contains(it.key()) || labels[it.key()] != it.value()) {
+      if (!labels.is_object() || !labels.contains(it.key()) || labels[it.key()] != it.value()) {
         all = false;
         break;
       }
