@@ -87,7 +87,7 @@ void ReplicaSetController::OnPod(const ObjectPtr& prev, const ObjectPtr& cur) {
     if (rs != rs_by_uid_.end()) dirty_.insert(rs->second);
   }
   if (!after.empty()) {
-    pods_by_owner_[after].insert(key);
+    pods_by_owner_[after][key] = cur;
     auto rs = rs_by_uid_.find(after);
     if (rs != rs_by_uid_.end()) dirty_.insert(rs->second);
   }
@@ -145,9 +145,8 @@ bool ReplicaSetController::NeedsScaleDown(const Key& key) const {
   if (it == pods_by_owner_.end()) return false;
   long long replicas = SpecInt(rs->body, "replicas", 1);
   long long active = 0;
-  for (const Key& k : it->second) {
-    ObjectPtr p = pods_->Get(k.first, k.second);
-    if (p && IsActivePod(p->body) && ++active > replicas) return true;
+  for (const auto& [k, p] : it->second) {
+    if (IsActivePod(p->body) && ++active > replicas) return true;
   }
   return false;
 }
@@ -156,7 +155,8 @@ void ReplicaSetController::CollectGarbage(const std::string& owner_uid) {
   if (rs_by_uid_.count(owner_uid)) return;
   auto it = pods_by_owner_.find(owner_uid);
   if (it == pods_by_owner_.end()) return;
-  std::vector<Key> keys(it->second.begin(), it->second.end());
+  std::vector<Key> keys;
+  for (const auto& [k, p] : it->second) keys.push_back(k);
   for (const Key& k : keys) {
     ObjectPtr pod = pods_->Get(k.first, k.second);
     if (!pod || IsTerminating(pod->body)) continue;
@@ -265,9 +265,8 @@ void ReplicaSetController::Sync(const Key& key) {
     std::vector<ObjectPtr> active;
     auto it = pods_by_owner_.find(Uid(rs->body));
     if (it == pods_by_owner_.end()) return active;
-    for (const Key& k : it->second) {
-      ObjectPtr p = pods_->Get(k.first, k.second);
-      if (p && IsActivePod(p->body)) active.push_back(p);
+    for (const auto& [k, p] : it->second) {
+      if (IsActivePod(p->body)) active.push_back(p);
     }
     return active;
   };
