@@ -461,3 +461,67 @@ TEST(ClusterControllers, DeletingADeploymentRemovesItsReplicaSetsAndPods) {
 
 }  // namespace
 }  // namespace kinema::sim::clustertest
+
+namespace kinema::sim::clustertest {
+namespace {
+
+Json ResizablePod(const std::string& name, const std::string& cpu) {
+  return {{"metadata", {{"name", name}}},
+          {"spec",
+           {{"nodeName", "node-a"},
+            {"containers",
+             Json::array({{{"name", "c"},
+                           {"image", "i"},
+                           {"resources", {{"requests", {{"cpu", cpu}, {"memory", "64Mi"}}},
+                                          {"limits", {{"cpu", "4"}, {"memory", "128Mi"}}}}}}})}}}};
+}
+
+std::string PendingReason(const ObjectPtr& pod) {
+  const Json* c = cluster::FindCondition(pod->body["status"], "PodResizePending");
+  return c ? c->value("reason", "") : "";
+}
+
+TEST(ClusterKubelet, InPlaceResizeIsActuatedDeferredOrInfeasible) {
+  Harness::Options o;
+  o.binder = false;
+  Harness h(TwoNodes(), o);  // node-a: 3920m allocatable
+  ASSERT_TRUE(h.ok()) << h.error();
+  ASSERT_TRUE(h.registry().Create(PodsType(), "default", ResizablePod("a", "100m")).ok());
+  ASSERT_TRUE(h.registry().Create(PodsType(), "default", ResizablePod("b", "1")).ok());
+  auto running = [&](const char* n) { return cluster::PodPhase(h.Get(PodsType(), "default", n)->body) == "Running"; };
+  ASSERT_TRUE(h.WaitFor([&] { return running("a") && running("b"); }, 30));
+  auto resize = [&](const std::string& cpu) {
+    return h.registry().Patch(PodsType(), "default", "a", PatchType::kStrategic,
+                              R"({"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":")" + cpu + R"("}}}]}})",
+                              "resize");
+  };
+  // Fits: allocated at once, actuated after the resize delay.
+  ASSERT_TRUE(resize("500m").ok());
+  ASSERT_TRUE(h.WaitFor(
+      [&] {
+        auto p = h.Get(PodsType(), "default", "a");
+        const Json& cs = p->body["status"]["containerStatuses"][0];
+        return cs["resources"]["requests"]["cpu"] == "500m" && cs["allocatedResources"]["cpu"] == "500m" &&
+               cluster::FindCondition(p->body["status"], "PodResizeInProgress") == nullptr;
+      },
+      30))
+      << h.Get(PodsType(), "default", "a")->body.dump();
+  // Needs more than the node minus pod b: Deferred.
+  ASSERT_TRUE(resize("3500m").ok());
+  ASSERT_TRUE(h.WaitFor([&] { return PendingReason(h.Get(PodsType(), "default", "a")) == "Deferred"; }, 30));
+  EXPECT_EQ(h.Get(PodsType(), "default", "a")->body["status"]["containerStatuses"][0]["resources"]["requests"]["cpu"], "500m");
+  // Room appears (pod b goes): the deferred resize is retried and actuated.
+  ASSERT_TRUE(h.registry().Delete(PodsType(), "default", "b", DeleteOptions{}).ok());
+  ASSERT_TRUE(h.WaitFor(
+      [&] {
+        auto p = h.Get(PodsType(), "default", "a");
+        return p->body["status"]["containerStatuses"][0]["resources"]["requests"]["cpu"] == "3500m" && PendingReason(p).empty();
+      },
+      60));
+  // More than the node has at all: Infeasible.
+  ASSERT_TRUE(resize("3950m").ok());  // limit is 4; allocatable 3920m
+  EXPECT_TRUE(h.WaitFor([&] { return PendingReason(h.Get(PodsType(), "default", "a")) == "Infeasible"; }, 30));
+}
+
+}  // namespace
+}  // namespace kinema::sim::clustertest

@@ -10,11 +10,16 @@
 
 namespace kinema::sim::cluster {
 
+namespace {
+constexpr auto kCoalesceWindow = std::chrono::milliseconds(2);
+}  // namespace
+
 Status ControllerLoop::Start(SimServer& server) {
   server_ = &server;
   strand_ = std::make_unique<boost::asio::strand<boost::asio::io_context::executor_type>>(
       boost::asio::make_strand(server.io()));
   timer_ = std::make_unique<boost::asio::steady_timer>(*strand_);
+  kick_timer_ = std::make_unique<boost::asio::steady_timer>(*strand_);
   KINEMA_RETURN_IF_ERROR(Setup(server));
   Kick();
   return Status::OK();
@@ -26,6 +31,7 @@ void ControllerLoop::Stop() {
   auto fut = done.get_future();
   boost::asio::dispatch(*strand_, [this, &done] {
     timer_->cancel();
+    kick_timer_->cancel();
     due_.clear();
     Teardown();
     done.set_value();
@@ -37,10 +43,16 @@ void ControllerLoop::Stop() {
 
 void ControllerLoop::Kick() {
   if (stopped_.load() || kicked_.exchange(true)) return;
+  // Wait a moment so that a burst of store events (a drain, a rollout, a
+  // node's pods going) is handled by one Pump, like a workqueue's batching.
   boost::asio::post(*strand_, [this] {
-    kicked_.store(false);
     if (stopped_.load()) return;
-    Pump();
+    kick_timer_->expires_after(kCoalesceWindow);
+    kick_timer_->async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopped_.load()) return;
+      kicked_.store(false);
+      Pump();
+    });
   });
 }
 

@@ -6,7 +6,7 @@
 //   - Everything a controller does (draining informers, syncing, timers)
 //     runs on its strand, one thing at a time; subclasses need no locks.
 //   - Kick() is thread-safe and cheap (an atomic flag): many store events
-//     cause one Pump().
+//     cause one Pump(), run 2 ms (wall) after the first of them.
 //   - At(t, fn) runs fn on the strand once simulated time reaches t; one
 //     Asio timer serves the whole queue (20k pending pod starts cost one
 //     timer, not 20k).
@@ -66,6 +66,7 @@ class ControllerLoop : public SimComponent {
   SimServer* server_ = nullptr;
   std::unique_ptr<boost::asio::strand<boost::asio::io_context::executor_type>> strand_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
+  std::unique_ptr<boost::asio::steady_timer> kick_timer_;
   std::multimap<SimClock::TimePoint, std::function<void()>> due_;
   SimClock::TimePoint armed_for_{};
   bool armed_ = false;

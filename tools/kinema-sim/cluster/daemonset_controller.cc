@@ -20,7 +20,8 @@ std::string OwnerUid(const ObjectPtr& pod) {
 bool NodeRelevantChange(const ObjectPtr& prev, const ObjectPtr& cur) {
   if (!prev || !cur) return true;
   return prev->body["metadata"].value("labels", Json()) != cur->body["metadata"].value("labels", Json()) ||
-         prev->body.value("spec", Json()) != cur->body.value("spec", Json());
+         prev->body.value("spec", Json()) != cur->body.value("spec", Json()) ||
+         IsTerminating(prev->body) != IsTerminating(cur->body);
 }
 
 }  // namespace
@@ -54,6 +55,7 @@ void DaemonSetController::OnSet(const ObjectPtr& prev, const ObjectPtr& cur) {
     std::string uid = Uid(prev->body);
     set_by_uid_.erase(uid);
     revisions_.Forget(uid);
+    eligible_cache_.erase(uid);
     auto it = pods_by_owner_.find(uid);
     if (it != pods_by_owner_.end()) {
       for (const Key& k : std::vector<Key>(it->second.begin(), it->second.end())) {
@@ -68,6 +70,7 @@ void DaemonSetController::OnSet(const ObjectPtr& prev, const ObjectPtr& cur) {
 
 void DaemonSetController::OnNode(const ObjectPtr& prev, const ObjectPtr& cur) {
   if (!NodeRelevantChange(prev, cur)) return;
+  nodes_version_++;
   for (const auto& [uid, key] : set_by_uid_) dirty_.insert(key);
 }
 
@@ -156,10 +159,17 @@ void DaemonSetController::Sync(const Key& key) {
     }
   }
   std::string rev = revisions_.RevisionOf(ds.body, snapshot_rev);
-  std::set<std::string> eligible;
-  for (const auto& [k, node] : nodes_->items()) {
-    if (!IsTerminating(node->body) && DaemonPodFitsNode(tmpl_spec, node->body)) eligible.insert(k.second);
+  Eligibility& cache = eligible_cache_[Uid(ds.body)];
+  long long generation = ds.body["metadata"].value("generation", 0LL);
+  if (cache.generation != generation || cache.nodes_version != nodes_version_) {
+    cache.nodes.clear();
+    for (const auto& [k, node] : nodes_->items()) {
+      if (!IsTerminating(node->body) && DaemonPodFitsNode(tmpl_spec, node->body)) cache.nodes.insert(k.second);
+    }
+    cache.generation = generation;
+    cache.nodes_version = nodes_version_;
   }
+  const std::set<std::string> eligible = cache.nodes;
   // Create, deduplicate, remove misscheduled and failed pods.
   for (const auto& [k, node] : nodes_->items()) {
     const std::string& name = k.second;

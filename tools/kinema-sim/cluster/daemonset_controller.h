@@ -56,6 +56,15 @@ class DaemonSetController : public ControllerLoop {
   std::unordered_map<std::string, std::set<Key>> pods_by_owner_;
   std::set<Key> dirty_;
   RevisionTracker revisions_;
+  // Eligible nodes per DaemonSet, recomputed only when nodes or the set's
+  // spec change (pod events are far more frequent).
+  struct Eligibility {
+    long long generation = -1;
+    uint64_t nodes_version = 0;
+    std::set<std::string> nodes;
+  };
+  uint64_t nodes_version_ = 1;
+  std::map<std::string, Eligibility> eligible_cache_;  // DaemonSet uid -> eligible nodes
 };
 
 }  // namespace kinema::sim::cluster

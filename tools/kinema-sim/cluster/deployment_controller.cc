@@ -26,7 +26,17 @@ long long Revision(const Json& obj) {
 }
 
 int SpecReplicas(const ObjectPtr& rs) { return rs ? static_cast<int>(SpecInt(rs->body, "replicas", 1)) : 0; }
-int Avail(const ObjectPtr& rs) { return rs ? static_cast<int>(StatusInt(rs->body, "availableReplicas")) : 0; }
+// availableReplicas; a status written without it (older clients, hand-made
+// snapshots) is read as readyReplicas, which it equals without minReadySeconds.
+long long AvailableOf(const Json& rs) {
+  auto st = rs.find("status");
+  if (st != rs.end() && st->is_object() && !st->contains("availableReplicas") &&
+      SpecInt(rs, "minReadySeconds", 0) == 0) {
+    return StatusInt(rs, "readyReplicas");
+  }
+  return StatusInt(rs, "availableReplicas");
+}
+int Avail(const ObjectPtr& rs) { return rs ? static_cast<int>(AvailableOf(rs->body)) : 0; }
 
 bool OlderFirst(const ObjectPtr& a, const ObjectPtr& b) {
   std::string ta = a->body["metadata"].value("creationTimestamp", "");
@@ -456,7 +466,7 @@ void DeploymentController::Sync(const Key& key) {
     total_spec += SpecReplicas(rs);
     actual += StatusInt(rs->body, "replicas");
     ready += StatusInt(rs->body, "readyReplicas");
-    available += StatusInt(rs->body, "availableReplicas");
+    available += AvailableOf(rs->body);
   }
   long long updated = new_rs ? StatusInt(new_rs->body, "replicas") : 0;
   long long generation = d.body["metadata"].value("generation", 0LL);

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "engine/quantity/quantity.h"
 #include "tools/kinema-sim/cluster/kinds.h"
 
 namespace kinema::sim::cluster {
@@ -43,6 +44,14 @@ Status Kubelet::Setup(SimServer& server) {
         auto v = ParseSeconds(it.value(), "kubelet.terminationDelay");
         if (!v.ok()) return v.status();
         termination_delay_ = v.value();
+      } else if (it.key() == "resizeDelay") {
+        auto v = ParseSeconds(it.value(), "kubelet.resizeDelay");
+        if (!v.ok()) return v.status();
+        resize_delay_ = v.value();
+      } else if (it.key() == "resizeRetry") {
+        auto v = ParseSeconds(it.value(), "kubelet.resizeRetry");
+        if (!v.ok()) return v.status();
+        resize_retry_ = v.value();
       } else {
         return Status::InvalidArgument("scenario kubelet." + it.key() + ": unknown key");
       }
@@ -159,6 +168,7 @@ void Kubelet::Consider(const Key& key) {
     return;
   }
   if (phase == "Running") {
+    if (ready_node) ConsiderResize(key, pod);
     bool ready = IsPodReady(b);
     if (!ready_node && ready) {
       SetPodReady(key, false);
@@ -253,6 +263,198 @@ void Kubelet::FinishTermination(const Key& key, const std::string& uid) {
   if (!NodeReady(NodeOf(pod))) return;
   auto r = server().registry().FinishPodTermination(key.first, key.second);
   if (r.ok() && r.value().removed) spdlog::debug("kubelet: pod {}/{} terminated", key.first, key.second);
+}
+
+namespace {
+
+// What a container runs with: containerStatuses[].resources, else its spec
+// at start (pods started before resize support carry no status resources).
+Json ActualResources(const Json& pod, size_t i) {
+  const Json& st = pod.value("status", Json::object());
+  if (st.contains("containerStatuses") && st["containerStatuses"].is_array()) {
+    const std::string name = pod["spec"]["containers"][i].value("name", "");
+    for (const auto& cs : st["containerStatuses"]) {
+      if (cs.value("name", "") == name && cs.contains("resources")) return cs["resources"];
+    }
+  }
+  return Json();
+}
+
+std::pair<int64_t, int64_t> Requests(const Json& resources_list) {
+  int64_t cpu = 0, mem = 0;
+  for (const auto& res : resources_list) {
+    Json req = res.is_object() ? res.value("requests", Json::object()) : Json::object();
+    if (req.contains("cpu")) {
+      auto v = ParseQuantityMilli(req["cpu"].is_string() ? req["cpu"].get<std::string>() : req["cpu"].dump());
+      if (v.ok()) cpu += v.value();
+    }
+    if (req.contains("memory")) {
+      auto v = ParseQuantityValue(req["memory"].is_string() ? req["memory"].get<std::string>() : req["memory"].dump());
+      if (v.ok()) mem += v.value();
+    }
+  }
+  return {cpu, mem};
+}
+
+// The resources the pod currently asks for, one entry per container.
+Json DesiredResources(const Json& pod) {
+  Json out = Json::array();
+  for (const auto& c : pod["spec"].value("containers", Json::array())) out.push_back(c.value("resources", Json::object()));
+  return out;
+}
+
+// Admitted requests: allocatedResources where known, else the desired ones.
+Json AdmittedResources(const Json& pod) {
+  Json out = Json::array();
+  const auto containers = pod["spec"].value("containers", Json::array());
+  for (size_t i = 0; i < containers.size(); ++i) {
+    Json actual = ActualResources(pod, i);
+    out.push_back(actual.is_null() ? containers[i].value("resources", Json::object()) : actual);
+  }
+  return out;
+}
+
+int64_t Allocatable(const Json& node, const char* what) {
+  const Json a = node.value("status", Json::object()).value("allocatable", Json::object());
+  if (!a.contains(what)) return INT64_MAX;
+  std::string v = a[what].is_string() ? a[what].get<std::string>() : a[what].dump();
+  auto q = std::string(what) == "cpu" ? ParseQuantityMilli(v) : ParseQuantityValue(v);
+  return q.ok() ? q.value() : INT64_MAX;
+}
+
+}  // namespace
+
+std::pair<int64_t, int64_t> Kubelet::NodeRequests(const std::string& node, const Key& except) const {
+  int64_t cpu = 0, mem = 0;
+  auto it = pods_by_node_.find(node);
+  if (it == pods_by_node_.end()) return {0, 0};
+  for (const Key& k : it->second) {
+    if (k == except) continue;
+    ObjectPtr p = pods_->Get(k.first, k.second);
+    if (!p || !IsActivePod(p->body)) continue;
+    auto r = Requests(AdmittedResources(p->body));
+    cpu += r.first;
+    mem += r.second;
+  }
+  return {cpu, mem};
+}
+
+void Kubelet::ConsiderResize(const Key& key, const ObjectPtr& pod) {
+  const Json& b = pod->body;
+  const auto containers = b["spec"].value("containers", Json::array());
+  bool differs = false;
+  for (size_t i = 0; i < containers.size(); ++i) {
+    Json actual = ActualResources(b, i);
+    if (!actual.is_null() && actual != containers[i].value("resources", Json::object())) differs = true;
+  }
+  if (!differs || resizing_.count(key)) return;
+  std::string node = NodeOf(pod);
+  ObjectPtr n = nodes_->Get("", node);
+  if (!n) return;
+  auto want = Requests(DesiredResources(b));
+  auto others = NodeRequests(node, key);
+  int64_t cpu_alloc = Allocatable(n->body, "cpu"), mem_alloc = Allocatable(n->body, "memory");
+  std::string uid = Uid(b);
+  auto now = Now();
+  long long generation = b["metadata"].value("generation", 0LL);
+  if (want.first > cpu_alloc || want.second > mem_alloc) {
+    server().registry().Modify(
+        PodsType(), key.first, key.second,
+        [&](Json& p) -> std::optional<ApiError> {
+          SetCondition(p["status"], "PodResizePending", "True", "Infeasible",
+                       "Node didn't have enough capacity: the pod's requests exceed the node's allocatable", now);
+          return std::nullopt;
+        },
+        "status");
+    return;  // not retried until the spec changes again
+  }
+  if (want.first + others.first > cpu_alloc || want.second + others.second > mem_alloc) {
+    server().registry().Modify(
+        PodsType(), key.first, key.second,
+        [&](Json& p) -> std::optional<ApiError> {
+          SetCondition(p["status"], "PodResizePending", "True", "Deferred",
+                       "Node didn't have enough resource: the other pods leave no room", now);
+          return std::nullopt;
+        },
+        "status");
+    resizing_.insert(key);
+    After(resize_retry_, [this, key] {
+      resizing_.erase(key);
+      pending_review_.insert(key);
+      Pump();
+    });
+    return;
+  }
+  // Admit: allocatedResources now, actuation after resizeDelay.
+  auto r = server().registry().Modify(
+      PodsType(), key.first, key.second,
+      [&](Json& p) -> std::optional<ApiError> {
+        if (Uid(p) != uid) return ApiError::Conflict(PodsType(), key.second, "pod changed");
+        Json& st = p["status"];
+        Json& conds = st["conditions"];
+        if (conds.is_array()) {
+          for (auto it = conds.begin(); it != conds.end(); ++it) {
+            if (it->value("type", "") == "PodResizePending") {
+              conds.erase(it);
+              break;
+            }
+          }
+        }
+        SetCondition(st, "PodResizeInProgress", "True", "", "", now);
+        for (auto& c : st["conditions"]) {
+          if (c.value("type", "") == "PodResizeInProgress") {
+            c.erase("reason");
+            c.erase("message");
+            c["observedGeneration"] = generation;
+          }
+        }
+        if (st.contains("containerStatuses")) {
+          for (auto& cs : st["containerStatuses"]) {
+            for (const auto& c : p["spec"]["containers"]) {
+              if (c.value("name", "") != cs.value("name", "")) continue;
+              Json res = c.value("resources", Json::object());
+              if (res.contains("requests")) cs["allocatedResources"] = res["requests"];
+            }
+          }
+        }
+        return std::nullopt;
+      },
+      "status");
+  if (!r.ok()) return;
+  spdlog::info("kubelet {}: resizing pod {}/{}", node, key.first, key.second);
+  resizing_.insert(key);
+  After(resize_delay_, [this, key, uid] { FinishResize(key, uid); });
+}
+
+void Kubelet::FinishResize(const Key& key, const std::string& uid) {
+  resizing_.erase(key);
+  auto r = server().registry().Modify(
+      PodsType(), key.first, key.second,
+      [&](Json& p) -> std::optional<ApiError> {
+        if (Uid(p) != uid) return ApiError::Conflict(PodsType(), key.second, "pod changed");
+        Json& st = p["status"];
+        if (st.contains("containerStatuses")) {
+          for (auto& cs : st["containerStatuses"]) {
+            for (const auto& c : p["spec"]["containers"]) {
+              if (c.value("name", "") == cs.value("name", "")) cs["resources"] = c.value("resources", Json::object());
+            }
+          }
+        }
+        Json& conds = st["conditions"];
+        if (conds.is_array()) {
+          for (auto it = conds.begin(); it != conds.end(); ++it) {
+            if (it->value("type", "") == "PodResizeInProgress") {
+              conds.erase(it);
+              break;
+            }
+          }
+        }
+        return std::nullopt;
+      },
+      "status");
+  if (r.ok()) spdlog::info("kubelet: pod {}/{} resized", key.first, key.second);
+  pending_review_.insert(key);  // a newer resize may have arrived meanwhile
+  Pump();
 }
 
 void Kubelet::SetPodReady(const Key& key, bool ready) {

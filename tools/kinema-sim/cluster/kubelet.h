@@ -16,6 +16,15 @@
 //     (Ready=False, reason NodeNotReady — the node lifecycle controller's
 //     MarkPodsNotReady); they become Ready again if the node recovers.
 //   - Pods that are already Running (e.g. from the snapshot) are left alone.
+//   - In-place resize (KEP-1287): when a Running pod's container resources
+//     (spec, changed through pods/resize) differ from what it runs with
+//     (containerStatuses[].resources, or the spec it started with), the
+//     kubelet admits the new requests if the node's allocatable fits them:
+//     Infeasible (PodResizePending reason Infeasible) when the pod alone
+//     exceeds allocatable, Deferred (retried every `kubelet.resizeRetry`,
+//     default 5s) when the other pods leave no room, else allocatedResources
+//     is set with PodResizeInProgress, and after `kubelet.resizeDelay`
+//     (default 1s) the containers' resources follow and the condition goes.
 // Replaces the API server's built-in PodTerminator: set
 // SimServer::builtin_pod_terminator = false when registering it.
 // Thread-safety: runs on its own strand (ControllerLoop).
@@ -53,12 +62,19 @@ class Kubelet : public ControllerLoop {
   void StartPod(const Key& key, const std::string& uid);
   void FinishTermination(const Key& key, const std::string& uid);
   void SetPodReady(const Key& key, bool ready);
+  void ConsiderResize(const Key& key, const ObjectPtr& pod);
+  void FinishResize(const Key& key, const std::string& uid);
+  // Sum of admitted cpu (milli) and memory (bytes) requests of the other pods on `node`.
+  std::pair<int64_t, int64_t> NodeRequests(const std::string& node, const Key& except) const;
   bool NodeReady(const std::string& node) const;
   std::string NodeIp(const std::string& node) const;
   std::string NextPodIp();
 
   double start_delay_ = 2.0;
   double termination_delay_ = 1.0;
+  double resize_delay_ = 1.0;
+  double resize_retry_ = 5.0;
+  std::set<Key> resizing_;  // resize actuation or retry queued
   std::unique_ptr<Informer> nodes_, pods_;
   std::unordered_map<std::string, bool> node_ready_;
   std::unordered_map<std::string, std::set<Key>> pods_by_node_;

@@ -89,35 +89,43 @@ bool MatchesRequiredNodeAffinity(const Json& spec, const Json& node) {
   return false;
 }
 
-Json DaemonTolerations() {
-  Json out = Json::array();
-  for (const char* key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}) {
-    out.push_back({{"key", key}, {"operator", "Exists"}, {"effect", "NoExecute"}});
-  }
-  for (const char* key : {"node.kubernetes.io/disk-pressure", "node.kubernetes.io/memory-pressure",
-                          "node.kubernetes.io/pid-pressure", "node.kubernetes.io/unschedulable",
-                          "node.kubernetes.io/network-unavailable"}) {
-    out.push_back({{"key", key}, {"operator", "Exists"}, {"effect", "NoSchedule"}});
-  }
-  return out;
+const Json& DaemonTolerations() {
+  static const Json kTolerations = [] {
+    Json out = Json::array();
+    for (const char* key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}) {
+      out.push_back({{"key", key}, {"operator", "Exists"}, {"effect", "NoExecute"}});
+    }
+    for (const char* key : {"node.kubernetes.io/disk-pressure", "node.kubernetes.io/memory-pressure",
+                            "node.kubernetes.io/pid-pressure", "node.kubernetes.io/unschedulable",
+                            "node.kubernetes.io/network-unavailable"}) {
+      out.push_back({{"key", key}, {"operator", "Exists"}, {"effect", "NoSchedule"}});
+    }
+    return out;
+  }();
+  return kTolerations;
 }
 
 bool DaemonPodFitsNode(const Json& spec, const Json& node) {
   if (!MatchesRequiredNodeAffinity(spec, node)) return false;
-  Json taints = node.value("spec", Json::object()).value("taints", Json::array());
-  if (!taints.is_array()) return true;
-  Json tolerations = spec.value("tolerations", Json::array());
-  if (!tolerations.is_array()) tolerations = Json::array();
-  for (const auto& t : DaemonTolerations()) tolerations.push_back(t);
-  for (const auto& taint : taints) {
+  auto ns = node.find("spec");
+  if (ns == node.end() || !ns->is_object()) return true;
+  auto taints = ns->find("taints");
+  if (taints == ns->end() || !taints->is_array() || taints->empty()) return true;
+  static const Json kNone = Json::array();
+  auto own = spec.find("tolerations");
+  const Json& tolerations = own != spec.end() && own->is_array() ? *own : kNone;
+  for (const auto& taint : *taints) {
     std::string effect = taint.value("effect", "");
     if (effect != "NoSchedule" && effect != "NoExecute") continue;
     bool ok = false;
-    for (const auto& t : tolerations) {
-      if (Tolerates(t, taint)) {
-        ok = true;
-        break;
+    for (const Json* list : {&tolerations, &DaemonTolerations()}) {
+      for (const auto& t : *list) {
+        if (Tolerates(t, taint)) {
+          ok = true;
+          break;
+        }
       }
+      if (ok) break;
     }
     if (!ok) return false;
   }

@@ -17,6 +17,6 @@ bool Tolerates(const nlohmann::json& toleration, const nlohmann::json& taint);
 bool MatchesRequiredNodeAffinity(const nlohmann::json& pod_spec, const nlohmann::json& node);
 bool DaemonPodFitsNode(const nlohmann::json& pod_spec, const nlohmann::json& node);
 // The tolerations the DaemonSet controller adds to every daemon pod.
-nlohmann::json DaemonTolerations();
+const nlohmann::json& DaemonTolerations();
 
 }  // namespace kinema::sim::cluster

@@ -52,7 +52,22 @@ bool PdbController::NodeReady(const std::string& node) const {
 }
 
 bool PdbController::Matches(const Budget& b, const ObjectPtr& pod) const {
-  return pod && b.has_selector && b.selector.Matches(pod->body["metadata"].value("labels", Json()));
+  return pod && b.has_selector && b.selector.Matches(LabelsOf(pod->body));
+}
+
+void PdbController::AddMember(Budget& b, const ObjectPtr& pod, int sign) {
+  if (Healthy(pod)) b.healthy += sign;
+  const Json* ref = ControllerRef(pod->body);
+  std::string kind = ref ? ref->value("kind", "") : "";
+  if (kind != "ReplicaSet" && kind != "StatefulSet") {
+    b.uncontrolled += sign;  // no scale: the pod itself
+    return;
+  }
+  std::string uid = ref->value("uid", "");
+  auto& entry = b.owners[uid];
+  if (entry.second == 0) entry.first = *ref;
+  entry.second += sign;
+  if (entry.second <= 0) b.owners.erase(uid);
 }
 
 void PdbController::OnNode(const ObjectPtr& prev, const ObjectPtr& cur) {
@@ -79,6 +94,9 @@ void PdbController::OnPdb(const ObjectPtr& prev, const ObjectPtr& cur) {
   if (selector_changed) {
     b.has_selector = false;
     b.members.clear();
+    b.healthy = 0;
+    b.uncontrolled = 0;
+    b.owners.clear();
     if (sel.is_object() && !sel.empty()) {
       auto ls = LabelSelector::FromJson(sel);
       if (ls.ok() && !ls.value().Empty()) {
@@ -88,7 +106,11 @@ void PdbController::OnPdb(const ObjectPtr& prev, const ObjectPtr& cur) {
     }
     if (b.has_selector) {
       for (const Key& pk : pods_by_ns_[key.first]) {
-        if (Matches(b, pods_->Get(pk.first, pk.second))) b.members.insert(pk);
+        ObjectPtr pod = pods_->Get(pk.first, pk.second);
+        if (Matches(b, pod)) {
+          b.members.insert(pk);
+          AddMember(b, pod, +1);
+        }
       }
     }
     if (prev) b.non_sim_loss = true;  // a new selector may break the budget: not the simulator's doing
@@ -115,8 +137,13 @@ void PdbController::OnPod(const ObjectPtr& prev, const ObjectPtr& cur) {
     bool was = b.members.count(key) > 0;
     bool is = Matches(b, cur);
     if (!was && !is) continue;
-    if (is) b.members.insert(key);
-    else b.members.erase(key);
+    if (was) AddMember(b, prev, -1);
+    if (is) {
+      b.members.insert(key);
+      AddMember(b, cur, +1);
+    } else {
+      b.members.erase(key);
+    }
     dirty_.insert(pk);
     bool lost = was && Healthy(prev) && !(is && Healthy(cur));
     if (!lost) continue;
@@ -139,36 +166,28 @@ void PdbController::Pump() {
   }
 }
 
-int PdbController::ExpectedScale(const std::vector<ObjectPtr>& pods) {
+int PdbController::ExpectedScale(const Budget& b, const std::string& ns) {
   std::set<std::string> seen;
-  int expected = 0;
+  int expected = b.uncontrolled;
   ObjectStore& store = server().store();
-  for (const auto& p : pods) {
-    const Json* ref = ControllerRef(p->body);
-    if (!ref) {
-      expected++;
-      continue;
-    }
-    std::string kind = ref->value("kind", ""), name = ref->value("name", ""), uid = ref->value("uid", "");
+  for (const auto& [uid, entry] : b.owners) {
+    const Json& ref = entry.first;
+    std::string kind = ref.value("kind", ""), name = ref.value("name", "");
     ObjectPtr owner;
     if (kind == "ReplicaSet") {
-      ObjectPtr rs = store.Get(ReplicaSetsType(), p->ns, name);
+      ObjectPtr rs = store.Get(ReplicaSetsType(), ns, name);
       if (!rs || Uid(rs->body) != uid) continue;
       const Json* dref = ControllerRef(rs->body);
       if (dref && dref->value("kind", "") == "Deployment") {
-        ObjectPtr d = store.Get(DeploymentsType(), p->ns, dref->value("name", ""));
+        ObjectPtr d = store.Get(DeploymentsType(), ns, dref->value("name", ""));
         if (d && Uid(d->body) == dref->value("uid", "")) owner = d;
       }
       if (!owner) owner = rs;
-    } else if (kind == "StatefulSet") {
-      owner = store.Get(StatefulSetsType(), p->ns, name);
     } else {
-      expected++;  // DaemonSets and others have no scale: the pod itself
-      continue;
+      owner = store.Get(StatefulSetsType(), ns, name);
+      if (owner && Uid(owner->body) != uid) owner = nullptr;
     }
-    if (!owner) continue;
-    std::string ouid = Uid(owner->body);
-    if (!seen.insert(ouid).second) continue;
+    if (!owner || !seen.insert(Uid(owner->body)).second) continue;
     expected += static_cast<int>(SpecInt(owner->body, "replicas", 1));
   }
   return expected;
@@ -180,19 +199,16 @@ void PdbController::Sync(const Key& key) {
   if (!pdb || bit == budgets_.end()) return;
   Budget& b = bit->second;
   auto now = Now();
-  std::vector<ObjectPtr> pods;
-  for (const Key& pk : b.members) {
-    if (ObjectPtr p = pods_->Get(pk.first, pk.second)) pods.push_back(p);
-  }
   const Json spec = pdb->body.value("spec", Json::object());
   const Json old_status = pdb->body.value("status", Json::object());
   // disruptedPods: keep entries of pods still present, not terminating, younger than the timeout.
   Json disrupted = Json::object();
   std::optional<SimClock::TimePoint> next_expiry;
+  int disrupted_healthy = 0;
   if (old_status.contains("disruptedPods") && old_status["disruptedPods"].is_object()) {
-    for (const auto& p : pods) {
-      auto it = old_status["disruptedPods"].find(p->name);
-      if (it == old_status["disruptedPods"].end() || IsTerminating(p->body)) continue;
+    for (auto it = old_status["disruptedPods"].begin(); it != old_status["disruptedPods"].end(); ++it) {
+      ObjectPtr p = b.members.count({key.first, it.key()}) ? pods_->Get(key.first, it.key()) : nullptr;
+      if (!p || IsTerminating(p->body)) continue;
       SimClock::TimePoint t;
       if (!it->is_string() || !SimClock::ParseTime(it->get<std::string>(), &t)) continue;
       auto expiry = t + std::chrono::seconds(kDeletionTimeoutSeconds);
@@ -201,27 +217,24 @@ void PdbController::Sync(const Key& key) {
                      kDeletionTimeoutSeconds);
         continue;
       }
-      disrupted[p->name] = *it;
+      disrupted[p->name] = it.value();
+      if (Healthy(p)) disrupted_healthy++;
       if (!next_expiry || expiry < *next_expiry) next_expiry = expiry;
     }
   }
-  int healthy = 0, ready_not_terminating = 0;
-  for (const auto& p : pods) {
-    if (!Healthy(p)) continue;
-    ready_not_terminating++;
-    if (!disrupted.contains(p->name)) healthy++;
-  }
+  int ready_not_terminating = b.healthy;
+  int healthy = b.healthy - disrupted_healthy;
   int expected = 0, desired = 0;
   if (spec.contains("maxUnavailable") && !spec["maxUnavailable"].is_null()) {
-    expected = ExpectedScale(pods);
+    expected = ExpectedScale(b, key.first);
     int max_unavailable = ResolveIntOrPercent(spec["maxUnavailable"], expected, true);
     desired = std::max(0, expected - max_unavailable);
   } else if (spec.contains("minAvailable") && !spec["minAvailable"].is_null()) {
     if (spec["minAvailable"].is_number_integer()) {
       desired = spec["minAvailable"].get<int>();
-      expected = static_cast<int>(pods.size());
+      expected = static_cast<int>(b.members.size());
     } else {
-      expected = ExpectedScale(pods);
+      expected = ExpectedScale(b, key.first);
       desired = ResolveIntOrPercent(spec["minAvailable"], expected, true);
     }
   }

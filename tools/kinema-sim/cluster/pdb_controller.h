@@ -48,12 +48,18 @@ class PdbController : public ControllerLoop {
 
  private:
   using Key = Informer::Key;
+  // Per-budget counters kept up to date on every pod event, so a sync costs
+  // O(owners + disruptedPods), not O(matching pods).
   struct Budget {
     bool has_selector = false;
     LabelSelector selector;
     std::set<Key> members;
+    int healthy = 0;          // members Ready and not terminating
+    int uncontrolled = 0;     // members without a ReplicaSet/StatefulSet controller
+    std::map<std::string, std::pair<Json, int>> owners;  // controller uid -> (ref, member count)
     bool non_sim_loss = false;
   };
+  void AddMember(Budget& b, const ObjectPtr& pod, int sign);
   void OnPdb(const ObjectPtr& prev, const ObjectPtr& cur);
   void OnPod(const ObjectPtr& prev, const ObjectPtr& cur);
   void OnNode(const ObjectPtr& prev, const ObjectPtr& cur);
@@ -61,7 +67,7 @@ class PdbController : public ControllerLoop {
   void Sync(const Key& key);
   bool Matches(const Budget& b, const ObjectPtr& pod) const;
   bool NodeReady(const std::string& node) const;
-  int ExpectedScale(const std::vector<ObjectPtr>& pods);
+  int ExpectedScale(const Budget& b, const std::string& ns);
 
   std::unique_ptr<Informer> pdbs_, pods_, nodes_;
   std::map<Key, Budget> budgets_;

@@ -87,7 +87,7 @@ void ReplicaSetController::OnPod(const ObjectPtr& prev, const ObjectPtr& cur) {
     if (rs != rs_by_uid_.end()) dirty_.insert(rs->second);
   }
   if (!after.empty()) {
-    pods_by_owner_[after].insert(key);
+    pods_by_owner_[after][key] = cur;
     auto rs = rs_by_uid_.find(after);
     if (rs != rs_by_uid_.end()) dirty_.insert(rs->second);
   }
@@ -101,7 +101,7 @@ void ReplicaSetController::OnPod(const ObjectPtr& prev, const ObjectPtr& cur) {
         ObjectPtr rs = rs_->Get(rk.first, rk.second);
         if (!rs) continue;
         auto sel = LabelSelector::FromJson(rs->body["spec"].value("selector", Json::object()));
-        if (sel.ok() && !sel.value().Empty() && sel.value().Matches(cur->body["metadata"].value("labels", Json()))) {
+        if (sel.ok() && !sel.value().Empty() && sel.value().Matches(LabelsOf(cur->body))) {
           dirty_.insert(rk);
         }
       }
@@ -145,9 +145,8 @@ bool ReplicaSetController::NeedsScaleDown(const Key& key) const {
   if (it == pods_by_owner_.end()) return false;
   long long replicas = SpecInt(rs->body, "replicas", 1);
   long long active = 0;
-  for (const Key& k : it->second) {
-    ObjectPtr p = pods_->Get(k.first, k.second);
-    if (p && IsActivePod(p->body) && ++active > replicas) return true;
+  for (const auto& [k, p] : it->second) {
+    if (IsActivePod(p->body) && ++active > replicas) return true;
   }
   return false;
 }
@@ -156,7 +155,8 @@ void ReplicaSetController::CollectGarbage(const std::string& owner_uid) {
   if (rs_by_uid_.count(owner_uid)) return;
   auto it = pods_by_owner_.find(owner_uid);
   if (it == pods_by_owner_.end()) return;
-  std::vector<Key> keys(it->second.begin(), it->second.end());
+  std::vector<Key> keys;
+  for (const auto& [k, p] : it->second) keys.push_back(k);
   for (const Key& k : keys) {
     ObjectPtr pod = pods_->Get(k.first, k.second);
     if (!pod || IsTerminating(pod->body)) continue;
@@ -175,7 +175,7 @@ void ReplicaSetController::AdoptOrphans(const StoredObject& rs, const Json& sele
   for (const Key& k : candidates) {
     ObjectPtr pod = pods_->Get(k.first, k.second);
     if (!pod || !IsActivePod(pod->body) || ControllerRef(pod->body)) continue;
-    if (!sel.value().Matches(pod->body["metadata"].value("labels", Json()))) continue;
+    if (!sel.value().Matches(LabelsOf(pod->body))) continue;
     auto r = server().registry().Modify(
         PodsType(), k.first, k.second,
         [&](Json& p) -> std::optional<ApiError> {
@@ -265,9 +265,8 @@ void ReplicaSetController::Sync(const Key& key) {
     std::vector<ObjectPtr> active;
     auto it = pods_by_owner_.find(Uid(rs->body));
     if (it == pods_by_owner_.end()) return active;
-    for (const Key& k : it->second) {
-      ObjectPtr p = pods_->Get(k.first, k.second);
-      if (p && IsActivePod(p->body)) active.push_back(p);
+    for (const auto& [k, p] : it->second) {
+      if (IsActivePod(p->body)) active.push_back(p);
     }
     return active;
   };
@@ -286,10 +285,10 @@ void ReplicaSetController::Sync(const Key& key) {
   long long fully = 0, ready = 0, available = 0;
   std::optional<SimClock::TimePoint> next_check;
   for (const auto& p : active) {
-    const Json& labels = p->body["metadata"].value("labels", Json::object());
+    const Json& labels = LabelsOf(p->body);
     bool all = true;
     for (auto it = tmpl_labels.begin(); it != tmpl_labels.end(); ++it) {
-      if (!labels.contains(it.key()) || labels[it.key()] != it.value()) {
+      if (!labels.is_object() || !labels.contains(it.key()) || labels[it.key()] != it.value()) {
         all = false;
         break;
       }

@@ -52,7 +52,7 @@ class ReplicaSetController : public ControllerLoop {
   std::unique_ptr<Informer> rs_, pods_;
   std::unordered_map<std::string, Key> rs_by_uid_;
   std::map<std::string, std::set<Key>> rs_by_ns_;
-  std::unordered_map<std::string, std::set<Key>> pods_by_owner_;  // controller uid -> pods
+  std::unordered_map<std::string, std::map<Key, ObjectPtr>> pods_by_owner_;  // controller uid -> pods
   std::map<std::string, std::set<Key>> orphans_by_ns_;
   std::set<Key> dirty_;
   std::set<std::string> garbage_owners_;  // removed ReplicaSet uids whose pods must go

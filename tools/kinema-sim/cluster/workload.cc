@@ -183,6 +183,14 @@ bool SetCondition(Json& status, const std::string& type, const std::string& valu
   return true;
 }
 
+const Json& LabelsOf(const Json& obj) {
+  static const Json kNull;
+  auto md = obj.find("metadata");
+  if (md == obj.end() || !md->is_object()) return kNull;
+  auto l = md->find("labels");
+  return l == md->end() ? kNull : *l;
+}
+
 long long SpecInt(const Json& obj, const char* field, long long def) {
   auto s = obj.find("spec");
   if (s == obj.end() || !s->is_object()) return def;

@@ -57,6 +57,9 @@ const Json* FindCondition(Json&& status, const std::string& type) = delete;  // 
 // True when obj.status.conditions has `type` with status "True".
 bool HasTrueCondition(const Json& obj, const std::string& type);
 
+// metadata.labels by reference (a null json when absent; never copies).
+const Json& LabelsOf(const Json& obj);
+
 long long SpecInt(const Json& obj, const char* field, long long def);
 long long StatusInt(const Json& obj, const char* field);
 
