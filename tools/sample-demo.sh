@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"${KINEMA_JOBS:-2}" --target kinema-sample kinemactl
 
-OUT="${KINEMA_DEMO_DIR:-out/demo}"
+OUT="${KINEMA_DEMO_DIR:-out/sample-demo}"
 rm -rf "$OUT" && mkdir -p "$OUT"
 DB="$OUT/kinema.db"
 echo "== run 1: the controller is killed (SIGKILL) right after journaling the 5th step intent"

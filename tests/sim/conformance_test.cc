@@ -22,7 +22,9 @@ using nlohmann::json;
 class SimConformance : public ::testing::Test {
  protected:
   void SetUp() override {
-    sim_ = std::make_unique<SimProcess>(std::vector<std::string>{"--tls"});
+    // The API server alone: these tests pin API semantics, with no
+    // controller replacing evicted pods or scheduler binding pending ones.
+    sim_ = std::make_unique<SimProcess>(std::vector<std::string>{"--tls", "--api-only"});
     ASSERT_TRUE(sim_->ok()) << "kinema-sim did not start";
   }
   CommandResult Kubectl(const std::string& args) { return RunCommand(sim_->Kubectl() + " " + args); }
@@ -282,7 +284,7 @@ TEST(SimCommandLine, HelpUnknownFlagAndBadSnapshot) {
 }
 
 TEST(SimPlainHttp, KubectlWorksAndWrongTokenIsRejected) {
-  SimProcess sim;
+  SimProcess sim({"--api-only"});
   ASSERT_TRUE(sim.ok());
   auto r = RunCommand(sim.Kubectl() + " get nodes -o name");
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -297,7 +299,7 @@ TEST(SimPlainHttp, KubectlWorksAndWrongTokenIsRejected) {
 }
 
 TEST(SimWatchHistory, TooOldResourceVersionGets410Expired) {
-  SimProcess sim({"--watch-history", "2"});
+  SimProcess sim({"--watch-history", "2", "--api-only"});
   ASSERT_TRUE(sim.ok());
   std::string k = sim.Kubectl();
   auto list = json::parse(RunCommand(sim.Curl() + " " + sim.Url() + "/api/v1/nodes").out);
@@ -318,7 +320,7 @@ TEST(SimFaults, InjectedErrorsConflictsAndRetryAfter) {
     {"verb":"list","resource":"pods","error429Rate":1.0,"retryAfterSeconds":7},
     {"verb":"patch","resource":"deployments","conflictRate":1.0},
     {"verb":"list","resource":"deployments","latencyMs":300}]})";
-  SimProcess sim({"--faults", faults, "--seed", "42"});
+  SimProcess sim({"--faults", faults, "--seed", "42", "--api-only"});
   ASSERT_TRUE(sim.ok()) << sim.Log();
   auto r = RunCommand(sim.Curl() + " -o /dev/null -w '%{http_code}' " + sim.Url() + "/api/v1/nodes/node-a");
   EXPECT_EQ(r.out, "500");
@@ -340,7 +342,7 @@ TEST(SimFaults, WatchStreamsAreDroppedAbruptly) {
   std::string dir = mkdtemp(tmpl);
   std::string faults = dir + "/faults.json";
   std::ofstream(faults) << R"({"rules":[{"verb":"watch","resource":"pods","watchDropRate":1.0,"watchDropAfterMs":300}]})";
-  SimProcess sim({"--faults", faults});
+  SimProcess sim({"--faults", faults, "--api-only"});
   ASSERT_TRUE(sim.ok()) << sim.Log();
   auto start = std::chrono::steady_clock::now();
   // A graceful end would be exit 0 after timeoutSeconds=10; an abrupt cut is curl error 18.

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <memory>
 
 #include "tools/kinema-sim/cluster/cluster_parts.h"
 #include "tools/kinema-sim/gce/fake_gce.h"
@@ -49,21 +50,27 @@ int main(int argc, char** argv) {
   // Living-cluster parts (issue 4): each registers its routes here and is
   // started by server.Start() in registration order (sim_component.h).
   // -- parts begin
-  // usage: usage model, /metrics, metrics.k8s.io (tools/kinema-sim/usage/).
-  kinema::sim::usage::UsageComponent usage_model(&server);
-  server.AddComponent(&usage_model);
-  kinema::sim::usage::HpaController hpa(&usage_model);
-  server.AddComponent(&hpa);
-  kinema::sim::sched::SchedulerComponent scheduler;  // simulated kube-scheduler
-  server.AddComponent(&scheduler);
-  // Controllers, kubelet, PodGC, scale events (cluster/); its kubelet takes
-  // over pod termination from the built-in PodTerminator.
+  // --api-only leaves them all out (the API server alone, for conformance tests).
+  std::unique_ptr<kinema::sim::usage::UsageComponent> usage_model;
+  std::unique_ptr<kinema::sim::usage::HpaController> hpa;
+  kinema::sim::sched::SchedulerComponent scheduler;
   kinema::sim::cluster::ClusterParts cluster;
-  cluster.Register(server);
-  // gce: fake Compute Engine API under /compute/v1/, instances → Nodes,
-  // cloud accounting for the report (tools/kinema-sim/gce/).
   kinema::sim::gce::FakeGce gce;
-  gce.Attach(server);
+  if (!options.api_only) {
+    // usage: usage model, /metrics, metrics.k8s.io, HPA controller (usage/).
+    usage_model = std::make_unique<kinema::sim::usage::UsageComponent>(&server);
+    server.AddComponent(usage_model.get());
+    hpa = std::make_unique<kinema::sim::usage::HpaController>(usage_model.get());
+    server.AddComponent(hpa.get());
+    // scheduler: the simulated kube-scheduler (scheduler/).
+    server.AddComponent(&scheduler);
+    // Controllers, kubelet, PodGC, scale events (cluster/); its kubelet takes
+    // over pod termination from the built-in PodTerminator.
+    cluster.Register(server);
+    // gce: fake Compute Engine API under /compute/v1/, instances → Nodes,
+    // cloud accounting for the report (gce/).
+    gce.Attach(server);
+  }
   // -- parts end
   kinema::Status st = server.Start();
   if (!st.ok()) {

@@ -21,6 +21,8 @@ const char* SimUsage() {
          "  --seed N                 seed for fault injection and the simulated world (default 1)\n"
          "  --scenario FILE          usage profiles, cloud settings, timed events (JSON; tools/scenarios/README.md)\n"
          "  --tls                    serve HTTPS with a self-signed CA written beside the kubeconfig\n"
+         "  --api-only               serve the Kubernetes API alone: no controllers, scheduler, kubelet,\n"
+         "                           fake GCE or usage model (API conformance tests)\n"
          "  --audit-log FILE         append one JSON line per API request (verb, resource, user agent, code)\n"
          "  --token TOKEN            bearer token to require (default: random)\n"
          "  --watch-history N        events kept for watch resumption before 410 Gone (default 20000)\n"
@@ -86,6 +88,10 @@ ParseOutcome ParseSimOptions(int argc, char** argv, SimOptions* out, std::string
     if (arg == "--help" || arg == "-h") return ParseOutcome::kHelp;
     if (arg == "--tls") {
       out->tls = true;
+      continue;
+    }
+    if (arg == "--api-only") {
+      out->api_only = true;
       continue;
     }
     std::string name = arg, value;

@@ -27,6 +27,7 @@ struct SimOptions {
   std::string audit_log;  // --audit-log FILE: one JSON line per API request
   uint64_t seed = 1;
   bool tls = false;
+  bool api_only = false;  // --api-only: the API server alone (no controllers, scheduler, kubelet, GCE, usage)
   std::string token;
   size_t watch_history = 20000;
   int threads = 2;
