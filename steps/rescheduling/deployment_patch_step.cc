@@ -9,12 +9,15 @@
 // on kinema.io/iteration=<iteration> (replacing an earlier iteration's term)
 // and the template annotation kinema.io/iteration=<iteration> — which starts
 // an ordinary rolling update; the retire taint keeps new pods off retiring
-// nodes. For the move the RollingUpdate strategy is made surge-only
-// (maxUnavailable 0, maxSurge as it was or 1): a rollout is not an eviction,
-// PodDisruptionBudgets do not gate it, so only a surge-only rollout keeps
-// every replica available and every PDB satisfied. The original strategy is
-// put back once the Deployment has rolled out (a strategy change alone starts
-// no rollout). Recreate Deployments keep their strategy (their owners chose
+// nodes. A rollout is not an eviction — PodDisruptionBudgets do not gate it —
+// so for the move the RollingUpdate's maxUnavailable is lowered to what the
+// tightest PDB selecting the pods allows at full health (never above the
+// Deployment's own), maxSurge kept (at least 1 if maxUnavailable comes out
+// 0): the rollout never breaks a PDB nor the Deployment's own guarantee, and
+// with maxUnavailable >= 1 it always progresses, even when the plan packed
+// the target nodes too tightly for surge pods. The original strategy is put
+// back once the Deployment has rolled out (a strategy change alone starts no
+// rollout). Recreate Deployments keep their strategy (their owners chose
 // downtime over two versions at once).
 // Then wait until it has rolled out (rollout.timeout, a durable deadline per
 // Deployment; ProgressDeadlineExceeded fails the step, which pauses the
@@ -106,18 +109,19 @@ json OriginalOf(const json& d) {
           {"strategy", d["spec"].value("strategy", json())}};
 }
 
-bool IsZero(const json& v) { return v.is_null() || v == 0 || v == "0" || v == "0%"; }
-
-// The surge-only form of a RollingUpdate strategy (see the file comment);
-// Recreate (and an absent strategy's default, RollingUpdate 25%/25%) handled.
-json SurgeOnly(const json& strategy) {
-  if (strategy.is_object() && strategy.value("type", "RollingUpdate") == "Recreate") return strategy;
-  json surge = "25%";
-  if (strategy.is_object() && strategy.contains("rollingUpdate") && strategy["rollingUpdate"].contains("maxSurge")) {
-    surge = strategy["rollingUpdate"]["maxSurge"];
+// The strategy for moving (or moving back) Deployment `d`: its own, bounded by
+// the PDBs of its namespace that select its pods (RolloutStrategyWithinBudgets).
+StatusOr<json> BoundedStrategy(const ReschedulingDeps& deps, const std::string& ns, const json& d,
+                               const json& strategy) {
+  kube::ListOptions lo;
+  auto pdbs = deps.kube->List(kube::resources::kPodDisruptionBudgets, ns, lo);
+  if (!pdbs.ok()) return pdbs.status().WithContext("list poddisruptionbudgets in " + ns);
+  json labels = d["spec"]["template"]["metadata"].value("labels", json::object());
+  std::vector<json> selecting;
+  for (const auto& pdb : pdbs->items) {
+    if (PdbSelects(pdb, labels)) selecting.push_back(pdb);
   }
-  if (IsZero(surge)) surge = 1;
-  return {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", surge}, {"maxUnavailable", 0}}}};
+  return RolloutStrategyWithinBudgets(strategy, d["spec"].value("replicas", int64_t{1}), selecting);
 }
 
 // Puts the original strategy back (no-op when it is already there).
@@ -126,8 +130,12 @@ Status RestoreStrategy(const ReschedulingDeps& deps, const std::string& key, con
   auto updated = deps.kube->GetAndUpdate(kube::resources::kDeployments, key.substr(0, slash), key.substr(slash + 1),
                                          [&](json& d) -> Status {
                                            json want = original.value("strategy", json());
+                                           if (want.is_null()) {  // the API server's default
+                                             want = {{"type", "RollingUpdate"},
+                                                     {"rollingUpdate", {{"maxSurge", "25%"}, {"maxUnavailable", "25%"}}}};
+                                           }
                                            json have = d["spec"].value("strategy", json());
-                                           if (want.is_null() || have == want) return Status::Cancelled("unchanged");
+                                           if (have == want) return Status::Cancelled("unchanged");
                                            d["spec"]["strategy"] = want;
                                            return Status::OK();
                                          });
@@ -160,13 +168,21 @@ StatusOr<json> PatchDeployments(const ReschedulingDeps& deps, StepContext& ctx) 
       KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
       auto [ns, name] = SplitKey(key);
       bool patched = false;
+      auto current = deps.kube->Get(kube::resources::kDeployments, ns, name);
+      if (!current.ok() && current.status().code() == Status::Code::kNotFound) {
+        result["deployments"].push_back({{"deployment", key}, {"outcome", "gone"}});
+        continue;
+      }
+      if (!current.ok()) return current.status().WithContext("deployment-patch: get deployment " + key);
+      auto strategy = BoundedStrategy(deps, ns, *current, originals[key].value("strategy", json()));
+      if (!strategy.ok()) return strategy.status().WithContext("deployment-patch: " + key);
       auto updated = deps.kube->GetAndUpdate(kube::resources::kDeployments, ns, name, [&](json& d) -> Status {
         json& tmpl = d["spec"]["template"];
         json& ann = tmpl["metadata"]["annotations"];
         if (ann.is_object() && ann.value(kIterationLabel, "") == iteration) return Status::Cancelled("already patched");
         if (!ann.is_object()) ann = json::object();
         ann[kIterationLabel] = iteration;
-        d["spec"]["strategy"] = SurgeOnly(d["spec"].value("strategy", json()));
+        d["spec"]["strategy"] = *strategy;
         json& spec = tmpl["spec"];
         spec["affinity"] = AffinityPreferringIteration(spec.value("affinity", json()), iteration);
         patched = true;
@@ -246,6 +262,13 @@ Status RestoreDeployments(const ReschedulingDeps& deps, StepContext& ctx) {
     KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
     auto [ns, name] = SplitKey(key);
     bool restored = false;
+    json strategy = original.value("strategy", json());
+    auto current = deps.kube->Get(kube::resources::kDeployments, ns, name);
+    if (current.ok()) {
+      auto bounded = BoundedStrategy(deps, ns, *current, strategy);
+      if (!bounded.ok()) return bounded.status().WithContext("compensate deployment-patch: " + key);
+      strategy = *bounded;
+    }
     auto updated = deps.kube->GetAndUpdate(kube::resources::kDeployments, ns, name, [&](json& d) -> Status {
       json& tmpl = d["spec"]["template"];
       json& ann = tmpl["metadata"]["annotations"];
@@ -260,9 +283,9 @@ Status RestoreDeployments(const ReschedulingDeps& deps, StepContext& ctx) {
       } else {
         tmpl["spec"]["affinity"] = original["affinity"];
       }
-      // Restoring the template rolls the pods again: surge-only as well; the
-      // original strategy comes back right after (below).
-      d["spec"]["strategy"] = SurgeOnly(original.value("strategy", json()));
+      // Restoring the template rolls the pods again, within the PDBs as
+      // well; the original strategy comes back right after (below).
+      if (!strategy.is_null()) d["spec"]["strategy"] = strategy;
       restored = true;
       return Status::OK();
     });

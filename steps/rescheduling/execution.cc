@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 
 #include "engine/cloud/cloud_provider.h"
 
@@ -220,6 +222,87 @@ bool DeploymentRolledOut(const json& d, std::string* why, bool* failed) {
   }
   why->clear();
   return true;
+}
+
+bool SelectorMatches(const json& selector, const json& labels) {
+  if (!selector.is_object()) return false;
+  const json& ml = selector.value("matchLabels", json::object());
+  const json& me = selector.value("matchExpressions", json::array());
+  if ((!ml.is_object() || ml.empty()) && (!me.is_array() || me.empty())) return false;
+  auto label = [&](const std::string& k, std::string* v) {
+    if (!labels.is_object() || !labels.contains(k) || !labels[k].is_string()) return false;
+    *v = labels[k].get<std::string>();
+    return true;
+  };
+  if (ml.is_object()) {
+    for (auto it = ml.begin(); it != ml.end(); ++it) {
+      std::string v;
+      if (!label(it.key(), &v) || !it.value().is_string() || v != it.value().get<std::string>()) return false;
+    }
+  }
+  if (me.is_array()) {
+    for (const auto& e : me) {
+      std::string key = e.value("key", ""), op = e.value("operator", ""), v;
+      bool has = label(key, &v);
+      std::set<std::string> values;
+      for (const auto& x : e.value("values", json::array())) {
+        if (x.is_string()) values.insert(x.get<std::string>());
+      }
+      if (op == "In" && !(has && values.count(v))) return false;
+      if (op == "NotIn" && has && values.count(v)) return false;
+      if (op == "Exists" && !has) return false;
+      if (op == "DoesNotExist" && has) return false;
+    }
+  }
+  return true;
+}
+
+bool PdbSelects(const json& pdb, const json& pod_labels) {
+  const json& sel = pdb.value("spec", json::object()).value("selector", json());
+  if (!sel.is_object()) return false;
+  const json& ml = sel.value("matchLabels", json::object());
+  const json& me = sel.value("matchExpressions", json::array());
+  if ((!ml.is_object() || ml.empty()) && (!me.is_array() || me.empty())) return true;  // {} selects all
+  return SelectorMatches(sel, pod_labels);
+}
+
+int64_t ScaledValue(const json& v, int64_t total, bool round_up, int64_t fallback) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (!v.is_string()) return fallback;
+  std::string s = v.get<std::string>();
+  if (s.empty()) return fallback;
+  if (s.back() == '%') {
+    char* end = nullptr;
+    double pct = std::strtod(s.c_str(), &end);
+    if (end != s.c_str() + s.size() - 1) return fallback;
+    double x = pct * static_cast<double>(total) / 100.0;
+    return static_cast<int64_t>(round_up ? std::ceil(x - 1e-9) : std::floor(x + 1e-9));
+  }
+  char* end = nullptr;
+  long long n = std::strtoll(s.c_str(), &end, 10);
+  return end == s.c_str() + s.size() ? n : fallback;
+}
+
+json RolloutStrategyWithinBudgets(const json& strategy, int64_t replicas, const std::vector<json>& pdbs) {
+  if (strategy.is_object() && strategy.value("type", "RollingUpdate") == "Recreate") return strategy;
+  json ru = strategy.is_object() ? strategy.value("rollingUpdate", json::object()) : json::object();
+  json surge = ru.contains("maxSurge") ? ru["maxSurge"] : json("25%");
+  int64_t unavailable = ScaledValue(ru.contains("maxUnavailable") ? ru["maxUnavailable"] : json("25%"), replicas,
+                                    /*round_up=*/false, 0);
+  for (const auto& pdb : pdbs) {
+    const json& spec = pdb.value("spec", json::object());
+    int64_t allowed = unavailable;
+    if (spec.contains("maxUnavailable")) {
+      allowed = ScaledValue(spec["maxUnavailable"], replicas, /*round_up=*/true, 0);
+    } else if (spec.contains("minAvailable")) {
+      allowed = replicas - ScaledValue(spec["minAvailable"], replicas, /*round_up=*/true, replicas);
+    }
+    unavailable = std::min(unavailable, std::max<int64_t>(0, allowed));
+  }
+  unavailable = std::max<int64_t>(0, unavailable);
+  int64_t surge_n = ScaledValue(surge, replicas, /*round_up=*/true, 1);
+  if (unavailable == 0 && surge_n < 1) surge = 1;
+  return {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", surge}, {"maxUnavailable", unavailable}}}};
 }
 
 }  // namespace kinema::rescheduling

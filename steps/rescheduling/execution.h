@@ -115,4 +115,23 @@ nlohmann::json AffinityPreferringIteration(const nlohmann::json& affinity, const
 // ProgressDeadlineExceeded sets *failed.
 bool DeploymentRolledOut(const nlohmann::json& deployment, std::string* why, bool* failed);
 
+// Does a LabelSelector (matchLabels + matchExpressions In/NotIn/Exists/
+// DoesNotExist) select these labels? An empty selector selects nothing.
+bool SelectorMatches(const nlohmann::json& selector, const nlohmann::json& labels);
+// A policy/v1 PDB's selector against pod labels (empty selector: all pods).
+bool PdbSelects(const nlohmann::json& pdb, const nlohmann::json& pod_labels);
+
+// Kubernetes' IntOrString scaling: "25%" of total (rounded up or down), or
+// the integer itself.
+int64_t ScaledValue(const nlohmann::json& int_or_percent, int64_t total, bool round_up, int64_t fallback);
+
+// The RollingUpdate strategy a move uses for a Deployment with `replicas`
+// replicas whose pods the given PDBs select: maxUnavailable = the smaller of
+// the Deployment's own and what the tightest PDB allows at full health, so a
+// rollout is never a PDB violation (rollouts are not evictions: PDBs do not
+// gate them); maxSurge as the Deployment's, at least 1 when maxUnavailable
+// comes out 0. A Recreate strategy is returned unchanged.
+nlohmann::json RolloutStrategyWithinBudgets(const nlohmann::json& strategy, int64_t replicas,
+                                            const std::vector<nlohmann::json>& pdbs);
+
 }  // namespace kinema::rescheduling

@@ -102,7 +102,7 @@ std::string E2eCluster::Start() {
   f << "cloud:\n  provider: gce\n  endpoint: " << server_ << "/compute/v1\n  project: shop-project\n"
     << "stability:\n  quietWindow: 2s\n  pollInterval: 200ms\n  deadline: 2m\n"
     << "prediction:\n  window: 30s\n  horizon: 5m\n  step: 2s\n  rateWindow: 5s\n"
-    << "optimizer:\n  timeLimit: 3s\n"
+    << "optimizer:\n  timeLimit: " << options_.optimizer_time_limit << "\n"
     << "decision:\n  minSavings: " << options_.min_savings << "\n  maxChange: " << options_.max_change
     << "\n  maxNodesRetired: 25\n  maxPodsMoved: 1000\n"
     << "boot:\n  timeout: 2m\n"

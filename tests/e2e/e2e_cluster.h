@@ -25,6 +25,7 @@ struct E2eOptions {
   std::string scenario_json = "{}";  // --scenario document (cloud delays etc.)
   double min_savings = 0.10;   // decision.minSavings
   double max_change = 0.10;    // decision.maxChange
+  std::string optimizer_time_limit = "3s";
   std::string lease = "leaseDuration: 4s\n  renewDeadline: 3s\n  retryPeriod: 500ms";
   std::string extra_config;    // appended to kinema.yaml (top-level keys not written above)
 };

@@ -139,6 +139,31 @@ TEST(ExecutionTest, PodsWithoutControllerOrOptedOutAreNotMoved) {
   EXPECT_EQ(IterationValue("iteration-20261122T100000Z"), "iteration-20261122t100000z");
 }
 
+TEST(ExecutionTest, RolloutsStayWithinTheTightestPdb) {
+  json strategy = {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", "25%"}, {"maxUnavailable", "25%"}}}};
+  json pdb_max1 = {{"spec", {{"maxUnavailable", 1}, {"selector", {{"matchLabels", {{"app", "web"}}}}}}}};
+  json pdb_min_all = {{"spec", {{"minAvailable", "100%"}, {"selector", {{"matchLabels", {{"app", "web"}}}}}}}};
+  auto s = RolloutStrategyWithinBudgets(strategy, 8, {pdb_max1});
+  EXPECT_EQ(s["rollingUpdate"]["maxUnavailable"], 1);
+  EXPECT_EQ(s["rollingUpdate"]["maxSurge"], "25%");
+  auto none = RolloutStrategyWithinBudgets(strategy, 8, {});
+  EXPECT_EQ(none["rollingUpdate"]["maxUnavailable"], 2) << "25% of 8, the Deployment's own";
+  auto zero = RolloutStrategyWithinBudgets(
+      {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", 0}, {"maxUnavailable", 1}}}}, 4, {pdb_min_all});
+  EXPECT_EQ(zero["rollingUpdate"]["maxUnavailable"], 0);
+  EXPECT_EQ(zero["rollingUpdate"]["maxSurge"], 1) << "a rollout needs room to progress";
+  json recreate = {{"type", "Recreate"}};
+  EXPECT_EQ(RolloutStrategyWithinBudgets(recreate, 4, {pdb_max1}), recreate);
+  EXPECT_TRUE(PdbSelects(pdb_max1, {{"app", "web"}, {"tier", "x"}}));
+  EXPECT_FALSE(PdbSelects(pdb_max1, {{"app", "cart"}}));
+  json in_expr = {{"matchExpressions", json::array({{{"key", "tier"}, {"operator", "In"}, {"values", {"a", "b"}}}})}};
+  EXPECT_TRUE(SelectorMatches(in_expr, {{"tier", "b"}}));
+  EXPECT_FALSE(SelectorMatches(in_expr, {{"tier", "c"}}));
+  EXPECT_EQ(ScaledValue("30%", 10, true, 0), 3);
+  EXPECT_EQ(ScaledValue("25%", 10, true, 0), 3);
+  EXPECT_EQ(ScaledValue("25%", 10, false, 0), 2);
+}
+
 TEST(ExecutionTest, PredictedRequestsReachThePodsOfTheirWorkloadOnly) {
   auto owner = [](const char* kind, const char* name) {
     return json::array({{{"kind", kind}, {"name", name}, {"controller", true}}});
