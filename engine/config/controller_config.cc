@@ -230,6 +230,7 @@ Field Schema(ControllerConfig* c) {
                           {"source", OneOf(&c->prediction.source, {"prometheus", "vpa", "none"})}})},
       {"optimizer", Map({{"timeLimit", Dur(&c->optimizer.time_limit)},
                          {"maxMoves", Int(&c->optimizer.max_moves, -1, 10000000)},
+                         {"headroom", Num(&c->optimizer.headroom, 0, 1)},
                          {"seed", Int(&c->optimizer.seed, 0, INT64_MAX)},
                          {"allowTypes", StrList(&c->optimizer.allow_types)},
                          {"noSpot", Bool(&c->optimizer.no_spot)}})},

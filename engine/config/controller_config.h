@@ -59,6 +59,7 @@ struct ControllerConfig {
   struct Optimizer {
     Duration time_limit{30000};
     int max_moves = -1;                  // -1: no cap
+    double headroom = 0.1;               // plan with requests × (1 + headroom): slack for the scheduler's own packing
     uint64_t seed = 1;
     std::vector<std::string> allow_types;
     bool no_spot = false;

@@ -1,7 +1,10 @@
 #include "steps/rescheduling/adjustments.h"
 
+#include <cmath>
 #include <map>
 #include <string>
+
+#include "engine/quantity/quantity.h"
 
 #include "steps/rescheduling/execution.h"
 
@@ -46,6 +49,36 @@ int ApplyAdjustments(const json& adjustments, json* list) {
         if (!requests.contains(r) || requests[r] != want[r]) {
           requests[r] = want[r];
           ++changed;
+        }
+      }
+    }
+  }
+  return changed;
+}
+
+int InflateRequests(double fraction, json* list) {
+  if (fraction <= 0 || !list->contains("items")) return 0;
+  int changed = 0;
+  for (auto& item : (*list)["items"]) {
+    if (item.value("kind", "") != "Pod" || !item.contains("spec")) continue;
+    for (const char* group : {"containers", "initContainers"}) {
+      if (!item["spec"].contains(group)) continue;
+      for (auto& c : item["spec"][group]) {
+        if (!c.contains("resources") || !c["resources"].contains("requests")) continue;
+        json& requests = c["resources"]["requests"];
+        if (requests.contains("cpu") && requests["cpu"].is_string()) {
+          auto m = ParseQuantityMilli(requests["cpu"].get<std::string>());
+          if (m.ok()) {
+            requests["cpu"] = FormatMilliCpu(static_cast<int64_t>(std::ceil(*m * (1 + fraction))));
+            ++changed;
+          }
+        }
+        if (requests.contains("memory") && requests["memory"].is_string()) {
+          auto b = ParseQuantityValue(requests["memory"].get<std::string>());
+          if (b.ok()) {
+            requests["memory"] = std::to_string(static_cast<int64_t>(std::ceil(*b * (1 + fraction))));
+            ++changed;
+          }
         }
       }
     }

@@ -18,4 +18,12 @@ namespace kinema::rescheduling {
 
 int ApplyAdjustments(const nlohmann::json& adjustments, nlohmann::json* snapshot_list);
 
+// Multiplies every container's cpu and memory request of the Pods in the
+// planner's copy of the snapshot by (1 + fraction): the plan then leaves
+// that much slack per node for the scheduler, whose own (spreading) choices
+// differ from the plan's packing — without it the last pods of a move can
+// find no node with room although the plan's sum fits. Returns the number of
+// requests changed; unparseable quantities are left as they are.
+int InflateRequests(double fraction, nlohmann::json* snapshot_list);
+
 }  // namespace kinema::rescheduling

@@ -12,10 +12,11 @@
 // nodes. A rollout is not an eviction — PodDisruptionBudgets do not gate it —
 // so for the move the RollingUpdate's maxUnavailable is lowered to what the
 // tightest PDB selecting the pods allows at full health (never above the
-// Deployment's own), maxSurge kept (at least 1 if maxUnavailable comes out
-// 0): the rollout never breaks a PDB nor the Deployment's own guarantee, and
-// with maxUnavailable >= 1 it always progresses, even when the plan packed
-// the target nodes too tightly for surge pods. The original strategy is put
+// Deployment's own) and maxSurge to 0 (1 if maxUnavailable comes out 0): the
+// rollout never breaks a PDB nor the Deployment's own guarantee, and each old
+// pod's place is freed before its replacement is created, so the move needs
+// no capacity the plan did not reserve (surge pods stalled rollouts when the
+// plan packed the target nodes tightly). The original strategy is put
 // back once the Deployment has rolled out (a strategy change alone starts no
 // rollout). Recreate Deployments keep their strategy (their owners chose
 // downtime over two versions at once).

@@ -300,8 +300,10 @@ json RolloutStrategyWithinBudgets(const json& strategy, int64_t replicas, const 
     unavailable = std::min(unavailable, std::max<int64_t>(0, allowed));
   }
   unavailable = std::max<int64_t>(0, unavailable);
-  int64_t surge_n = ScaledValue(surge, replicas, /*round_up=*/true, 1);
-  if (unavailable == 0 && surge_n < 1) surge = 1;
+  // Replace-in-place when any unavailability is allowed: no surge pod needs
+  // room the plan did not reserve; each old pod's place is freed first.
+  if (unavailable >= 1) surge = 0;
+  else if (ScaledValue(surge, replicas, /*round_up=*/true, 1) < 1) surge = 1;
   return {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", surge}, {"maxUnavailable", unavailable}}}};
 }
 

@@ -129,8 +129,10 @@ int64_t ScaledValue(const nlohmann::json& int_or_percent, int64_t total, bool ro
 // replicas whose pods the given PDBs select: maxUnavailable = the smaller of
 // the Deployment's own and what the tightest PDB allows at full health, so a
 // rollout is never a PDB violation (rollouts are not evictions: PDBs do not
-// gate them); maxSurge as the Deployment's, at least 1 when maxUnavailable
-// comes out 0. A Recreate strategy is returned unchanged.
+// gate them); maxSurge 0 when maxUnavailable >= 1 (each pod's place is freed
+// before its replacement is created, so the move needs no capacity the plan
+// did not reserve), else the Deployment's, at least 1. A Recreate strategy is
+// returned unchanged.
 nlohmann::json RolloutStrategyWithinBudgets(const nlohmann::json& strategy, int64_t replicas,
                                             const std::vector<nlohmann::json>& pdbs);
 

@@ -65,6 +65,7 @@ StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
       spdlog::info("workflow {}: planning with {} predicted container request(s) from the prediction step",
                    ctx.workflow_id(), adjusted);
     }
+    InflateRequests(deps.config.optimizer.headroom, &snap->list);
     auto parsed = ParseSnapshot(snap->list);
     if (!parsed.ok()) return Status::InvalidArgument("cluster snapshot: " + parsed.status().message());
     const auto& oc = deps.config.optimizer;

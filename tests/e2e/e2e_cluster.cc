@@ -105,9 +105,9 @@ std::string E2eCluster::Start() {
     << "optimizer:\n  timeLimit: " << options_.optimizer_time_limit << "\n"
     << "decision:\n  minSavings: " << options_.min_savings << "\n  maxChange: " << options_.max_change
     << "\n  maxNodesRetired: 25\n  maxPodsMoved: 1000\n"
-    << "boot:\n  timeout: 2m\n"
-    << "rollout:\n  timeout: 2m\n"
-    << "drain:\n  timeout: 2m\n"
+    << "boot:\n  timeout: " << options_.step_timeout << "\n"
+    << "rollout:\n  timeout: " << options_.step_timeout << "\n"
+    << "drain:\n  timeout: " << options_.step_timeout << "\n"
     << "server:\n  address: 127.0.0.1:0\n"
     << "leaderElection:\n  namespace: kube-system\n  " << options_.lease << "\n"
     << options_.extra_config;

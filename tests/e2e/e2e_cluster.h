@@ -26,6 +26,7 @@ struct E2eOptions {
   double min_savings = 0.10;   // decision.minSavings
   double max_change = 0.10;    // decision.maxChange
   std::string optimizer_time_limit = "3s";
+  std::string step_timeout = "2m";  // boot.timeout, rollout.timeout, drain.timeout
   std::string lease = "leaseDuration: 4s\n  renewDeadline: 3s\n  retryPeriod: 500ms";
   std::string extra_config;    // appended to kinema.yaml (top-level keys not written above)
 };

@@ -145,7 +145,7 @@ TEST(ExecutionTest, RolloutsStayWithinTheTightestPdb) {
   json pdb_min_all = {{"spec", {{"minAvailable", "100%"}, {"selector", {{"matchLabels", {{"app", "web"}}}}}}}};
   auto s = RolloutStrategyWithinBudgets(strategy, 8, {pdb_max1});
   EXPECT_EQ(s["rollingUpdate"]["maxUnavailable"], 1);
-  EXPECT_EQ(s["rollingUpdate"]["maxSurge"], "25%");
+  EXPECT_EQ(s["rollingUpdate"]["maxSurge"], 0) << "replace in place: no surge capacity needed";
   auto none = RolloutStrategyWithinBudgets(strategy, 8, {});
   EXPECT_EQ(none["rollingUpdate"]["maxUnavailable"], 2) << "25% of 8, the Deployment's own";
   auto zero = RolloutStrategyWithinBudgets(
