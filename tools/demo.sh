@@ -39,8 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-
 echo "== demo cluster: 20 nodes, 12 services (tools/scenarios/make_scenario.py)"
 python3 tools/scenarios/make_scenario.py --out "$OUT" --nodes 20 --scale 4
 ./build/bin/kinema-sim --snapshot "$OUT/snapshot.json" --catalog "$OUT/catalog.json" \
@@ -97,25 +95,44 @@ server:
   address: 127.0.0.1:0
 YML
 
-BEFORE="$(curl -s "$SERVER/sim/v1/report")"
-echo "== before: $(echo "$BEFORE" | json 'f"{d[\"nodes\"]} nodes, {d[\"runningPods\"]} running pods, {d[\"costPerHour\"]:.2f} \$/h"')"
+curl -s "$SERVER/sim/v1/report" >"$OUT/report-before.json"
+python3 - "$OUT/report-before.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("== before: %d nodes, %d running pods, %.2f $/h" % (d["nodes"], d["runningPods"], d["costPerHour"]))
+PY
 echo "== kinema --once (log: $OUT/kinema.log)"
 START=$(date +%s)
 ./build/bin/kinema --config "$OUT/kinema.yaml" --once 2>"$OUT/kinema.log" || {
   echo "kinema failed; last log lines:"; tail -30 "$OUT/kinema.log"; exit 1; }
 END=$(date +%s)
-AFTER="$(curl -s "$SERVER/sim/v1/report")"
-ID="$(./build/bin/kinemactl --db "$OUT/kinema.db" --json list | json 'd[0]["id"]')"
-SHOW="$(./build/bin/kinemactl --db "$OUT/kinema.db" --json show "$ID")"
+curl -s "$SERVER/sim/v1/report" >"$OUT/report-after.json"
+ID="$(./build/bin/kinemactl --db "$OUT/kinema.db" --json list | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')"
+./build/bin/kinemactl --db "$OUT/kinema.db" --json show "$ID" >"$OUT/show.json"
 
 echo
 echo "== result of $ID ($((END - START)) s)"
-echo "$BEFORE" | json 'f"cost before : {d[\"costPerHour\"]:.2f} \$/h on {d[\"nodes\"]} nodes"'
-echo "$AFTER" | json 'f"cost after  : {d[\"costPerHour\"]:.2f} \$/h on {d[\"nodes\"]} nodes ({d[\"pendingPods\"]} pending, {d[\"runningPods\"]} running pods)"'
-echo "$SHOW" | json '"outcome     : " + (d.get("outcome") or d["status"])'
-echo "$SHOW" | json 'next((f"plan        : {s[\"result\"][\"plan\"][\"costPerHourBefore\"]:.2f} -> {s[\"result\"][\"plan\"][\"costPerHourAfter\"]:.2f} \$/h, lower bound {s[\"result\"][\"plan\"][\"lowerBound\"]}, {s[\"result\"][\"plan\"][\"moves\"]} pods to move" for s in d["steps"] if s["name"]=="optimization" and s.get("result")), "plan        : none")'
-echo "$AFTER" | json 'f"nodes       : {d[\"cloud\"][\"instancesCreated\"]} booted, {d[\"cloud\"][\"instancesDeleted\"]} retired; {d[\"evictions\"][\"accepted\"]} evictions ({d[\"evictions\"][\"rejectedByPdb\"]} refused by PDBs)"'
-echo "$AFTER" | json 'f"harm        : {d[\"availability\"][\"secondsBelowMinAvailable\"]} s below minAvailable, {d[\"pdbViolations\"]} PDB violations, {d[\"cloud\"][\"orphanInstances\"]} orphan and {d[\"cloud\"][\"duplicateCreateRequests\"]} duplicate instances"'
+python3 - "$OUT/report-before.json" "$OUT/report-after.json" "$OUT/show.json" <<'PY'
+import json, sys
+before, after, show = (json.load(open(f)) for f in sys.argv[1:4])
+print("cost before : %.2f $/h on %d nodes" % (before["costPerHour"], before["nodes"]))
+print("cost after  : %.2f $/h on %d nodes (%d pending, %d running pods)"
+      % (after["costPerHour"], after["nodes"], after["pendingPods"], after["runningPods"]))
+print("outcome     : %s" % (show.get("outcome") or show["status"]))
+steps = {s["name"]: s for s in show["steps"]}
+opt = steps.get("optimization", {}).get("result") or {}
+if "plan" in opt:
+    p = opt["plan"]
+    print("plan        : %.2f -> %.2f $/h, lower bound %s, %d pods to move"
+          % (p["costPerHourBefore"], p["costPerHourAfter"], p.get("lowerBound"), p.get("moves", 0)))
+pred = steps.get("prediction", {}).get("result") or {}
+print("prediction  : %s" % (pred.get("source", "-") if pred.get("source") != "requests" else "requests (" + pred.get("reason", "") + ")"))
+c, e, a = after["cloud"], after["evictions"], after["availability"]
+print("nodes       : %d booted, %d retired; %d evictions (%d refused by PDBs)"
+      % (c["instancesCreated"], c["instancesDeleted"], e["accepted"], e["rejectedByPdb"]))
+print("harm        : %.1f s below minAvailable, %d PDB violations, %d orphan and %d duplicate instances"
+      % (a["secondsBelowMinAvailable"], after["pdbViolations"], c["orphanInstances"], c["duplicateCreateRequests"]))
+PY
 echo
 echo "== kinemactl list"
 ./build/bin/kinemactl --db "$OUT/kinema.db" list
