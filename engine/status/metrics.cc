@@ -68,11 +68,12 @@ std::string Metrics::Render() const {
       if (!labels.empty()) {
         out += "{";
         for (size_t i = 0; i < labels.size(); ++i) {
-          out += (i ? "," : "") + labels[i].first + "=\"" + Escape(labels[i].second) + "\"";
+          if (i) out += ',';
+          out.append(labels[i].first).append("=\"").append(Escape(labels[i].second)).append("\"");
         }
         out += "}";
       }
-      out += " " + FormatValue(value) + "\n";
+      out.append(" ").append(FormatValue(value)).append("\n");
     }
   }
   return out;
