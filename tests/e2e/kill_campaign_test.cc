@@ -28,11 +28,12 @@ int KillsWanted() {
 TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
   E2eOptions o;
   // Short leases: each restarted process (a new identity) waits out the
-  // killed one's lease before it may act. Simulated time 5x (boots, joins and
-  // rollouts take wall seconds), so that kills land in every step of one
-  // iteration; kills during optimization re-run the planner.
+  // killed one's lease before it may act. Simulated time 3x (boots, joins and
+  // rollouts take wall seconds: a minute of work for >= 20 kills at ~2 s
+  // apart), a 2 s optimizer budget (kills during optimization re-run it).
   o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
-  o.time_scale = 5;
+  o.time_scale = 3;
+  o.optimizer_time_limit = "2s";
   o.step_timeout = "10m";  // durable deadlines keep running while killed processes' leases expire
   E2eCluster c(o);
   std::string err = c.Start();
