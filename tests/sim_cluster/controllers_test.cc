@@ -523,5 +523,80 @@ TEST(ClusterKubelet, InPlaceResizeIsActuatedDeferredOrInfeasible) {
   EXPECT_TRUE(h.WaitFor([&] { return PendingReason(h.Get(PodsType(), "default", "a")) == "Infeasible"; }, 30));
 }
 
+ObjectPtr NodeLease(Harness& h, const std::string& node) {
+  return h.Get(cluster::LeasesType(), "kube-node-lease", node);
+}
+
+std::string RenewTime(Harness& h, const std::string& node) {
+  ObjectPtr l = NodeLease(h, node);
+  return l ? l->body["spec"].value("renewTime", "") : "";
+}
+
+TEST(ClusterKubelet, ReadyNodesRenewTheirLeaseAndReportStatus) {
+  Harness::Options o;
+  o.binder = false;
+  o.scenario = {{"kubelet", {{"leaseRenewInterval", "10s"}, {"nodeStatusReportFrequency", "1m"}}}};
+  Harness h(TwoNodes(), o);
+  ASSERT_TRUE(h.ok()) << h.error();
+  ASSERT_TRUE(h.WaitFor([&] { return NodeLease(h, "node-a") && NodeLease(h, "node-b"); }, 15));
+  ObjectPtr lease = NodeLease(h, "node-a");
+  EXPECT_EQ(lease->body["spec"]["holderIdentity"], "node-a");
+  EXPECT_EQ(lease->body["spec"]["leaseDurationSeconds"], 40);
+  const Json& owner = lease->body["metadata"]["ownerReferences"][0];
+  EXPECT_EQ(owner["kind"], "Node");
+  EXPECT_EQ(owner["uid"], cluster::Uid(h.Get(NodesType(), "", "node-a")->body));
+  // Renewed every 10 s (MicroTime: microseconds, so each renewal differs).
+  const std::string first = RenewTime(h, "node-a");
+  ASSERT_TRUE(h.WaitFor([&] { return RenewTime(h, "node-a") > first; }, 15));
+  // The Node's conditions carry the kubelet's heartbeat.
+  const Json* ready = cluster::FindCondition(h.Get(NodesType(), "", "node-a")->body["status"], "Ready");
+  ASSERT_NE(ready, nullptr);
+  const std::string beat = ready->value("lastHeartbeatTime", "");
+  EXPECT_FALSE(beat.empty());
+  ASSERT_TRUE(h.WaitFor(
+      [&] {
+        const Json* c = cluster::FindCondition(h.Get(NodesType(), "", "node-a")->body["status"], "Ready");
+        return c && c->value("lastHeartbeatTime", "") > beat;
+      },
+      75));
+}
+
+TEST(ClusterKubelet, HeartbeatsStopWhileANodeIsNotReadyAndItsLeaseGoesWithIt) {
+  Harness::Options o;
+  o.binder = false;
+  o.scenario = {{"kubelet", {{"leaseRenewInterval", "5s"}}}};
+  Harness h(TwoNodes(), o);
+  ASSERT_TRUE(h.ok()) << h.error();
+  ASSERT_TRUE(h.WaitFor([&] { return NodeLease(h, "node-a") != nullptr; }, 10));
+  auto set_ready = [&](const char* v) {
+    return h.registry().Modify(
+        NodesType(), "", "node-a",
+        [&](Json& n) -> std::optional<ApiError> {
+          n["status"]["conditions"] = Json::array({{{"type", "Ready"}, {"status", v}}});
+          return std::nullopt;
+        },
+        "status");
+  };
+  ASSERT_TRUE(set_ready("Unknown").ok());
+  h.Sleep(6);  // a renewal already under way may still land
+  const std::string stale = RenewTime(h, "node-a");
+  h.Sleep(20);
+  EXPECT_EQ(RenewTime(h, "node-a"), stale) << "a NotReady node's kubelet is gone";
+  EXPECT_GT(RenewTime(h, "node-b"), stale) << "the other node keeps beating";
+  ASSERT_TRUE(set_ready("True").ok());
+  EXPECT_TRUE(h.WaitFor([&] { return RenewTime(h, "node-a") > stale; }, 10)) << "heartbeats resume when Ready again";
+  ASSERT_TRUE(h.registry().Delete(NodesType(), "", "node-a", DeleteOptions{}).ok());
+  EXPECT_TRUE(h.WaitFor([&] { return NodeLease(h, "node-a") == nullptr; }, 10));
+  EXPECT_NE(NodeLease(h, "node-b"), nullptr);
+}
+
+TEST(ClusterKubelet, LeaseRenewalMustBeShorterThanTheLease) {
+  Harness::Options o;
+  o.scenario = {{"kubelet", {{"leaseRenewInterval", "40s"}, {"leaseDuration", "40s"}}}};
+  Harness h(TwoNodes(), o);
+  EXPECT_FALSE(h.ok());
+  EXPECT_NE(h.error().find("kubelet.leaseRenewInterval"), std::string::npos) << h.error();
+}
+
 }  // namespace
 }  // namespace kinema::sim::clustertest

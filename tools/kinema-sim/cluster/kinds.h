@@ -11,6 +11,9 @@ inline const ResourceType& ReplicaSetsType() { return *ResourceRegistry::Default
 inline const ResourceType& DeploymentsType() { return *ResourceRegistry::Default().Find("apps", "v1", "deployments"); }
 inline const ResourceType& StatefulSetsType() { return *ResourceRegistry::Default().Find("apps", "v1", "statefulsets"); }
 inline const ResourceType& DaemonSetsType() { return *ResourceRegistry::Default().Find("apps", "v1", "daemonsets"); }
+inline const ResourceType& LeasesType() {
+  return *ResourceRegistry::Default().Find("coordination.k8s.io", "v1", "leases");
+}
 inline const ResourceType& PdbsType() {
   return *ResourceRegistry::Default().Find("policy", "v1", "poddisruptionbudgets");
 }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <functional>
 
 #include "engine/quantity/quantity.h"
 #include "tools/kinema-sim/cluster/kinds.h"
@@ -52,6 +53,19 @@ Status Kubelet::Setup(SimServer& server) {
         auto v = ParseSeconds(it.value(), "kubelet.resizeRetry");
         if (!v.ok()) return v.status();
         resize_retry_ = v.value();
+      } else if (it.key() == "leaseRenewInterval") {
+        auto v = ParseSeconds(it.value(), "kubelet.leaseRenewInterval");
+        if (!v.ok()) return v.status();
+        lease_renew_interval_ = v.value();
+      } else if (it.key() == "leaseDuration") {
+        auto v = ParseSeconds(it.value(), "kubelet.leaseDuration");
+        if (!v.ok()) return v.status();
+        if (v.value() < 1) return Status::InvalidArgument("scenario kubelet.leaseDuration: must be at least 1s");
+        lease_duration_ = v.value();
+      } else if (it.key() == "nodeStatusReportFrequency") {
+        auto v = ParseSeconds(it.value(), "kubelet.nodeStatusReportFrequency");
+        if (!v.ok()) return v.status();
+        node_status_report_ = v.value();
       } else {
         return Status::InvalidArgument("scenario kubelet." + it.key() + ": unknown key");
       }
@@ -61,7 +75,13 @@ Status Kubelet::Setup(SimServer& server) {
   pods_ = std::make_unique<Informer>(&PodsType(), [this](const ObjectPtr& p, const ObjectPtr& c) { OnPod(p, c); });
   nodes_->Start(&server.store(), Notifier());
   pods_->Start(&server.store(), Notifier());
-  spdlog::info("kubelet: pod start delay {}s, termination delay {}s", start_delay_, termination_delay_);
+  if (lease_renew_interval_ > 0 && lease_renew_interval_ >= lease_duration_) {
+    return Status::InvalidArgument("scenario kubelet.leaseRenewInterval: must be shorter than kubelet.leaseDuration (" +
+                                   std::to_string(lease_duration_) + "s)");
+  }
+  spdlog::info("kubelet: pod start delay {}s, termination delay {}s, lease renewal every {}s (duration {}s), node "
+               "status every {}s",
+               start_delay_, termination_delay_, lease_renew_interval_, lease_duration_, node_status_report_);
   return Status::OK();
 }
 
@@ -102,6 +122,11 @@ void Kubelet::OnNode(const ObjectPtr& prev, const ObjectPtr& cur) {
   bool now = cur && NodeObjectReady(cur->body);
   if (cur) node_ready_[any->name] = now;
   else node_ready_.erase(any->name);
+  if (now && !was) StartHeartbeat(any->name);
+  if (!cur) {
+    status_reported_.erase(any->name);
+    DeleteLease(any->name);
+  }
   if (was == now && prev && cur) return;
   auto it = pods_by_node_.find(any->name);
   if (it == pods_by_node_.end()) return;
@@ -483,6 +508,93 @@ void Kubelet::SetPodReady(const Key& key, bool ready) {
       },
       "status");
   if (r.ok()) spdlog::info("pod {}/{} {}", key.first, key.second, ready ? "ready again (node recovered)" : "not ready (node not ready)");
+}
+
+// --- heartbeats -------------------------------------------------------------
+
+void Kubelet::StartHeartbeat(const std::string& node) {
+  if (lease_renew_interval_ <= 0 || !heartbeating_.insert(node).second) return;  // off, or already queued
+  // Each node beats on its own phase, one of kHeartbeatSlots fractions of
+  // the interval picked from its name: a thousand nodes neither renew in one
+  // burst nor wake the strand a thousand times per interval.
+  constexpr size_t kHeartbeatSlots = 20;
+  double phase = static_cast<double>(std::hash<std::string>{}(node) % kHeartbeatSlots) / kHeartbeatSlots;
+  auto due = Now() + std::chrono::duration_cast<SimClock::TimePoint::duration>(
+                         std::chrono::duration<double>(phase * lease_renew_interval_));
+  At(due, [this, node, due] { Heartbeat(node, due); });
+}
+
+void Kubelet::Heartbeat(const std::string& node, SimClock::TimePoint due) {
+  heartbeating_.erase(node);
+  ObjectPtr n = nodes_->Get("", node);
+  if (!n) return;                          // deleted: OnNode removed its Lease
+  if (!NodeObjectReady(n->body)) return;   // no kubelet posts for it; resumes when Ready again
+  if (RenewLease(n)) heartbeats_++;
+  auto last = status_reported_.find(node);
+  if (last == status_reported_.end() ||
+      Now() - last->second >= std::chrono::duration_cast<SimClock::TimePoint::duration>(
+                                   std::chrono::duration<double>(node_status_report_))) {
+    ReportNodeStatus(node);
+  }
+  // Next beat one interval after this one was due (not after it ran), so
+  // nodes of one slot stay together.
+  auto next = due + std::chrono::duration_cast<SimClock::TimePoint::duration>(
+                        std::chrono::duration<double>(lease_renew_interval_));
+  if (next < Now()) next = Now();
+  heartbeating_.insert(node);
+  At(next, [this, node, next] { Heartbeat(node, next); });
+}
+
+bool Kubelet::RenewLease(const ObjectPtr& node) {
+  static const std::string kNs = "kube-node-lease";
+  const std::string renew = SimClock::FormatMicroTime(Now());
+  const long long duration = static_cast<long long>(lease_duration_);
+  Json owner = {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node->name}, {"uid", Uid(node->body)}};
+  auto r = server().registry().Modify(
+      LeasesType(), kNs, node->name,
+      [&](Json& l) -> std::optional<ApiError> {
+        l["metadata"]["ownerReferences"] = Json::array({owner});
+        Json& spec = l["spec"];
+        spec["holderIdentity"] = node->name;
+        spec["leaseDurationSeconds"] = duration;
+        spec["renewTime"] = renew;
+        return std::nullopt;
+      },
+      "");
+  if (r.ok()) return true;
+  if (r.error().code != 404) {
+    spdlog::warn("kubelet {}: renew lease {}/{}: {}", node->name, kNs, node->name, r.error().message);
+    return false;
+  }
+  Json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                {"kind", "Lease"},
+                {"metadata", {{"name", node->name}, {"namespace", kNs}, {"ownerReferences", Json::array({owner})}}},
+                {"spec", {{"holderIdentity", node->name}, {"leaseDurationSeconds", duration}, {"renewTime", renew}}}};
+  auto c = server().registry().Create(LeasesType(), kNs, std::move(lease));
+  if (!c.ok()) {
+    spdlog::warn("kubelet {}: create lease {}/{}: {}", node->name, kNs, node->name, c.error().message);
+    return false;
+  }
+  return true;
+}
+
+void Kubelet::ReportNodeStatus(const std::string& node) {
+  const SimClock::TimePoint now = Now();
+  const std::string ts = SimClock::FormatTime(now);
+  auto r = server().registry().Modify(
+      NodesType(), "", node,
+      [&](Json& n) -> std::optional<ApiError> {
+        if (!NodeObjectReady(n)) return ApiError::Conflict(NodesType(), node, "node is not Ready");
+        for (auto& c : n["status"]["conditions"]) c["lastHeartbeatTime"] = ts;
+        return std::nullopt;
+      },
+      "status");
+  if (r.ok()) status_reported_[node] = now;
+}
+
+void Kubelet::DeleteLease(const std::string& node) {
+  auto r = server().registry().Delete(LeasesType(), "kube-node-lease", node, DeleteOptions{});
+  if (r.ok()) spdlog::info("kubelet: lease kube-node-lease/{} deleted with its node", node);
 }
 
 }  // namespace kinema::sim::cluster

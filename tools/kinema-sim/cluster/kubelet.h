@@ -25,11 +25,25 @@
 //     default 5s) when the other pods leave no room, else allocatedResources
 //     is set with PodResizeInProgress, and after `kubelet.resizeDelay`
 //     (default 1s) the containers' resources follow and the condition goes.
+//   - Heartbeats (KEP-589), while a node is Ready=True: its kubelet renews
+//     the Lease kube-node-lease/<node> (holderIdentity = node name,
+//     leaseDurationSeconds `kubelet.leaseDuration`, default 40s; owned by
+//     the Node) every `kubelet.leaseRenewInterval` (default 10s, the real
+//     kubelet's 0.25 x lease duration; each node on its own phase), and
+//     refreshes lastHeartbeatTime of the Node's conditions every
+//     `kubelet.nodeStatusReportFrequency` (default 5m, the real default:
+//     the Lease carries liveness). A node that is not Ready=True (the fake
+//     cloud marks a node whose instance died Ready=Unknown, playing the node
+//     lifecycle controller) has no kubelet: its heartbeats stop, and resume
+//     if it turns Ready again. A deleted node's Lease is deleted (the
+//     garbage collector's job, by its ownerReference). An interval of 0
+//     turns the heartbeat off.
 // Replaces the API server's built-in PodTerminator: set
 // SimServer::builtin_pod_terminator = false when registering it.
 // Thread-safety: runs on its own strand (ControllerLoop).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <set>
@@ -47,6 +61,7 @@ class Kubelet : public ControllerLoop {
   std::string Name() const override { return "kubelet"; }
   double pod_start_delay() const { return start_delay_; }
   double termination_delay() const { return termination_delay_; }
+  uint64_t heartbeats() const { return heartbeats_.load(); }  // Lease renewals so far (any thread)
 
  protected:
   Status Setup(SimServer& server) override;
@@ -69,11 +84,23 @@ class Kubelet : public ControllerLoop {
   bool NodeReady(const std::string& node) const;
   std::string NodeIp(const std::string& node) const;
   std::string NextPodIp();
+  // Heartbeats (on the strand).
+  void StartHeartbeat(const std::string& node);
+  void Heartbeat(const std::string& node, SimClock::TimePoint due);
+  bool RenewLease(const ObjectPtr& node);
+  void ReportNodeStatus(const std::string& node);
+  void DeleteLease(const std::string& node);
 
   double start_delay_ = 2.0;
   double termination_delay_ = 1.0;
   double resize_delay_ = 1.0;
   double resize_retry_ = 5.0;
+  double lease_renew_interval_ = 10.0;
+  double lease_duration_ = 40.0;
+  double node_status_report_ = 300.0;
+  std::set<std::string> heartbeating_;  // nodes with a heartbeat queued
+  std::unordered_map<std::string, SimClock::TimePoint> status_reported_;  // node -> last lastHeartbeatTime write
+  std::atomic<uint64_t> heartbeats_{0};
   std::set<Key> resizing_;  // resize actuation or retry queued
   std::unique_ptr<Informer> nodes_, pods_;
   std::unordered_map<std::string, bool> node_ready_;
