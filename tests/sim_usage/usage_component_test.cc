@@ -13,6 +13,7 @@
 #include "engine/http/http_client.h"
 #include "tools/kinema-sim/resource_types.h"
 #include "tools/kinema-sim/sim_server.h"
+#include "tools/kinema-sim/table.h"
 #include "tools/kinema-sim/usage/hpa_controller.h"
 #include "tools/kinema-sim/usage/usage_component.h"
 
@@ -209,6 +210,10 @@ TEST(UsageComponentTest, HpaScalesTheDeploymentOutUnderALoadSurge) {
   auto hpa = sim.Object("autoscaling", "v2", "horizontalpodautoscalers", "shop", "web");
   ASSERT_TRUE(hpa->body["status"].contains("currentMetrics")) << hpa->body.dump();
   EXPECT_EQ(hpa->body["status"]["currentMetrics"][0]["resource"]["current"]["averageUtilization"], 50);
+  // kubectl get hpa's TARGETS column (server-side printing).
+  json table = json::parse(RenderTable(*ResourceRegistry::Default().Find("autoscaling", "v2", "horizontalpodautoscalers"),
+                                       {hpa}, 1, "", TableObjects::kNone, sim.server().clock()));
+  EXPECT_EQ(table["rows"][0]["cells"][2], "cpu: 50%/70%") << table.dump();
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <string>
+
 namespace kinema::sim {
 
 namespace {
@@ -139,6 +142,57 @@ Json PodCells(const Json& p, const SimClock& clock) {
                       spec.value("nodeName", "<none>"), status.value("nominatedNodeName", "<none>"), "<none>"});
 }
 
+// kubectl's TARGETS column (the server-side printer's formatHPAMetrics):
+// "cpu: 45%/70%" per metric, the i-th status read against the i-th spec,
+// "<unknown>" until the controller reports; at most two, then "+ N more...".
+std::string HpaTargets(const Json& hpa) {
+  const Json specs = hpa.contains("spec") ? hpa["spec"].value("metrics", Json::array()) : Json::array();
+  const Json statuses = hpa.contains("status") ? hpa["status"].value("currentMetrics", Json::array()) : Json::array();
+  if (!specs.is_array() || specs.empty()) return "<none>";
+  auto value = [](const Json& j) -> std::string {
+    if (j.is_string()) return j.get<std::string>();
+    if (j.is_number()) return j.dump();
+    return "";
+  };
+  std::string out;
+  size_t shown = 0;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (shown == 2) return out + " + " + std::to_string(specs.size() - shown) + " more...";
+    const Json& spec = specs[i];
+    const Json status = statuses.is_array() && i < statuses.size() ? statuses[i] : Json::object();
+    std::string type = spec.value("type", "");
+    std::string item;
+    if (type == "Resource" || type == "ContainerResource") {
+      const char* field = type == "Resource" ? "resource" : "containerResource";
+      const Json src = spec.value(field, Json::object());
+      const Json target = src.value("target", Json::object());
+      const Json cur = status.contains(field) ? status[field].value("current", Json::object()) : Json::object();
+      std::string current = "<unknown>", goal;
+      if (target.contains("averageValue")) {
+        if (cur.contains("averageValue")) current = value(cur["averageValue"]);
+        goal = value(target["averageValue"]);
+      } else {
+        if (cur.contains("averageUtilization")) current = value(cur["averageUtilization"]) + "%";
+        goal = target.contains("averageUtilization") ? value(target["averageUtilization"]) + "%" : "<auto>";
+      }
+      item = src.value("name", "") + ": " + current + "/" + goal;
+    } else {
+      // Pods, Object, External: the target's value against the current one.
+      std::string field = type.empty() ? "" : std::string(1, static_cast<char>(std::tolower(type[0]))) + type.substr(1);
+      const Json src = spec.value(field, Json::object());
+      const Json target = src.value("target", Json::object());
+      const Json cur = status.contains(field) ? status[field].value("current", Json::object()) : Json::object();
+      const char* key = target.contains("averageValue") ? "averageValue" : "value";
+      item = (cur.contains(key) ? value(cur[key]) : std::string("<unknown>")) + "/" +
+             (target.contains(key) ? value(target[key]) : std::string("<unknown>"));
+      if (target.contains("averageValue") && type != "Pods") item += " (avg)";
+    }
+    out += (out.empty() ? "" : ", ") + item;
+    ++shown;
+  }
+  return out;
+}
+
 std::string IntOrString(const Json& spec, const char* key) {
   if (!spec.contains(key)) return "N/A";
   return spec[key].is_string() ? spec[key].get<std::string>() : spec[key].dump();
@@ -188,7 +242,7 @@ Json Cells(const StoredObject& o, const SimClock& clock) {
   if (kind == "HorizontalPodAutoscaler") {
     return Json::array({name,
                         Str(b, {"spec", "scaleTargetRef", "kind"}) + "/" + Str(b, {"spec", "scaleTargetRef", "name"}),
-                        "<unknown>", Str(b, {"spec", "minReplicas"}, "1"), Int(b, {"spec", "maxReplicas"}),
+                        HpaTargets(b), Str(b, {"spec", "minReplicas"}, "1"), Int(b, {"spec", "maxReplicas"}),
                         Int(b, {"status", "currentReplicas"}), Age(b, clock)});
   }
   if (kind == "Namespace") return Json::array({name, Str(b, {"status", "phase"}, "Active"), Age(b, clock)});
