@@ -282,18 +282,22 @@ TEST(ClusterControllers, SnapshotRunningPodsAreLeftUntouched) {
   for (const auto& p : h.Pods("shop")) EXPECT_EQ(rvs[p->name], p->rv) << p->name;
 }
 
+// Sets the node's only condition to Ready=`status` (as a node lifecycle
+// controller or a kubelet would).
+ApiResult<ObjectPtr> SetNodeReady(Harness& h, const std::string& node, const char* status) {
+  return h.registry().Modify(
+      NodesType(), "", node,
+      [&](Json& n) -> std::optional<ApiError> {
+        n["status"]["conditions"] = Json::array({{{"type", "Ready"}, {"status", status}}});
+        return std::nullopt;
+      },
+      "status");
+}
+
 TEST(ClusterControllers, PodsOfNotReadyNodeStopBeingReady) {
   Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 2, {"node-a", "node-b"})), {});
   ASSERT_TRUE(h.ok()) << h.error();
-  auto set_ready = [&](const char* v) {
-    return h.registry().Modify(
-        NodesType(), "", "node-a",
-        [&](Json& n) -> std::optional<ApiError> {
-          n["status"]["conditions"] = Json::array({{{"type", "Ready"}, {"status", v}}});
-          return std::nullopt;
-        },
-        "status");
-  };
+  auto set_ready = [&](const char* v) { return SetNodeReady(h, "node-a", v); };
   ASSERT_TRUE(set_ready("False").ok());
   auto on_a = [&] {
     for (const auto& p : h.Pods("shop")) {
@@ -568,15 +572,7 @@ TEST(ClusterKubelet, HeartbeatsStopWhileANodeIsNotReadyAndItsLeaseGoesWithIt) {
   Harness h(TwoNodes(), o);
   ASSERT_TRUE(h.ok()) << h.error();
   ASSERT_TRUE(h.WaitFor([&] { return NodeLease(h, "node-a") != nullptr; }, 10));
-  auto set_ready = [&](const char* v) {
-    return h.registry().Modify(
-        NodesType(), "", "node-a",
-        [&](Json& n) -> std::optional<ApiError> {
-          n["status"]["conditions"] = Json::array({{{"type", "Ready"}, {"status", v}}});
-          return std::nullopt;
-        },
-        "status");
-  };
+  auto set_ready = [&](const char* v) { return SetNodeReady(h, "node-a", v); };
   ASSERT_TRUE(set_ready("Unknown").ok());
   h.Sleep(6);  // a renewal already under way may still land
   const std::string stale = RenewTime(h, "node-a");

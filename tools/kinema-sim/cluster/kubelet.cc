@@ -36,40 +36,21 @@ Status Kubelet::Setup(SimServer& server) {
   if (sc.contains("kubelet")) {
     const Json& k = sc["kubelet"];
     if (!k.is_object()) return Status::InvalidArgument("scenario kubelet: must be an object");
+    const std::map<std::string, double*> durations = {{"podStartDelay", &start_delay_},
+                                                      {"terminationDelay", &termination_delay_},
+                                                      {"resizeDelay", &resize_delay_},
+                                                      {"resizeRetry", &resize_retry_},
+                                                      {"leaseRenewInterval", &lease_renew_interval_},
+                                                      {"leaseDuration", &lease_duration_},
+                                                      {"nodeStatusReportFrequency", &node_status_report_}};
     for (auto it = k.begin(); it != k.end(); ++it) {
-      if (it.key() == "podStartDelay") {
-        auto v = ParseSeconds(it.value(), "kubelet.podStartDelay");
-        if (!v.ok()) return v.status();
-        start_delay_ = v.value();
-      } else if (it.key() == "terminationDelay") {
-        auto v = ParseSeconds(it.value(), "kubelet.terminationDelay");
-        if (!v.ok()) return v.status();
-        termination_delay_ = v.value();
-      } else if (it.key() == "resizeDelay") {
-        auto v = ParseSeconds(it.value(), "kubelet.resizeDelay");
-        if (!v.ok()) return v.status();
-        resize_delay_ = v.value();
-      } else if (it.key() == "resizeRetry") {
-        auto v = ParseSeconds(it.value(), "kubelet.resizeRetry");
-        if (!v.ok()) return v.status();
-        resize_retry_ = v.value();
-      } else if (it.key() == "leaseRenewInterval") {
-        auto v = ParseSeconds(it.value(), "kubelet.leaseRenewInterval");
-        if (!v.ok()) return v.status();
-        lease_renew_interval_ = v.value();
-      } else if (it.key() == "leaseDuration") {
-        auto v = ParseSeconds(it.value(), "kubelet.leaseDuration");
-        if (!v.ok()) return v.status();
-        if (v.value() < 1) return Status::InvalidArgument("scenario kubelet.leaseDuration: must be at least 1s");
-        lease_duration_ = v.value();
-      } else if (it.key() == "nodeStatusReportFrequency") {
-        auto v = ParseSeconds(it.value(), "kubelet.nodeStatusReportFrequency");
-        if (!v.ok()) return v.status();
-        node_status_report_ = v.value();
-      } else {
-        return Status::InvalidArgument("scenario kubelet." + it.key() + ": unknown key");
-      }
+      auto field = durations.find(it.key());
+      if (field == durations.end()) return Status::InvalidArgument("scenario kubelet." + it.key() + ": unknown key");
+      auto v = ParseSeconds(it.value(), "kubelet." + it.key());
+      if (!v.ok()) return v.status();
+      *field->second = v.value();
     }
+    if (lease_duration_ < 1) return Status::InvalidArgument("scenario kubelet.leaseDuration: must be at least 1s");
   }
   nodes_ = std::make_unique<Informer>(&NodesType(), [this](const ObjectPtr& p, const ObjectPtr& c) { OnNode(p, c); });
   pods_ = std::make_unique<Informer>(&PodsType(), [this](const ObjectPtr& p, const ObjectPtr& c) { OnPod(p, c); });
