@@ -258,9 +258,15 @@ TEST(ClusterSets, StatefulSetDoesNotAdoptWhileTheSetIsBeingDeleted) {
   ASSERT_TRUE(h.registry().Delete(StatefulSetsType(), "shop", "db", DeleteOptions{}).ok());
   ASSERT_TRUE(IsTerminating(h.Get(StatefulSetsType(), "shop", "db")->body));
   // A member-named matching orphan appears while the set is being deleted.
-  ASSERT_TRUE(h.registry().Create(PodsType(), "shop", OrphanPod("db-1", {{"app", "db"}})).ok());
+  auto orphan = h.registry().Create(PodsType(), "shop", OrphanPod("db-1", {{"app", "db"}}));
+  ASSERT_TRUE(orphan.ok());
   h.Sleep(10);
-  EXPECT_EQ(ControllerOf(h.Get(PodsType(), "shop", "db-1")), nullptr);
+  // Neither adopted nor (as an adopted surplus ordinal would be) deleted.
+  ObjectPtr p = h.Get(PodsType(), "shop", "db-1");
+  ASSERT_TRUE(p) << "db-1 was adopted and scaled down";
+  EXPECT_EQ(cluster::Uid(p->body), cluster::Uid(orphan.value()->body));
+  EXPECT_FALSE(IsTerminating(p->body));
+  EXPECT_EQ(ControllerOf(p), nullptr) << p->body["metadata"].dump();
 }
 
 TEST(ClusterSets, StatefulSetDoesNotAdoptAPodBeingDeletedAndRecreatesItsOrdinalOnceGone) {
@@ -274,6 +280,7 @@ TEST(ClusterSets, StatefulSetDoesNotAdoptAPodBeingDeletedAndRecreatesItsOrdinalO
   ASSERT_TRUE(h.registry().Delete(PodsType(), "shop", "db-0", Immediately()).ok());
   ASSERT_TRUE(IsTerminating(h.Get(PodsType(), "shop", "db-0")->body));
   ASSERT_TRUE(h.registry().Create(StatefulSetsType(), "shop", StatefulSet("db", 1)).ok());
+  ASSERT_TRUE(h.WaitFor([&] { return StatusOf(h, "db", "replicas") == 0; }, 30));
   h.Sleep(15);
   ObjectPtr p = h.Get(PodsType(), "shop", "db-0");
   ASSERT_TRUE(p);
