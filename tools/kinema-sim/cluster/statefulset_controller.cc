@@ -2,7 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
+
+#include "tools/kinema-sim/cluster/controller_ref.h"
 #include "tools/kinema-sim/cluster/kinds.h"
+#include "tools/kinema-sim/selectors.h"
 
 namespace kinema::sim::cluster {
 
@@ -23,6 +28,10 @@ int OrdinalOf(const std::string& set, const std::string& pod) {
 }
 
 bool RunningAndReady(const Json& pod) { return PodPhase(pod) == "Running" && IsPodReady(pod) && !IsTerminating(pod); }
+
+// The workqueue's per-item exponential backoff
+// (workqueue.DefaultControllerRateLimiter): 5 ms * 2^failures, at most 1000 s.
+double BackoffSeconds(int failures) { return std::min(0.005 * std::ldexp(1.0, std::min(failures, 30)), 1000.0); }
 
 }  // namespace
 
@@ -50,6 +59,8 @@ void StatefulSetController::OnSet(const ObjectPtr& prev, const ObjectPtr& cur) {
   if (!cur) {
     std::string uid = Uid(prev->body);
     set_by_uid_.erase(uid);
+    sets_by_ns_[key.first].erase(key);
+    sync_failures_.erase(key);
     revisions_.Forget(uid);
     // Garbage collection of the set's pods (background propagation).
     auto it = pods_by_owner_.find(uid);
@@ -61,6 +72,7 @@ void StatefulSetController::OnSet(const ObjectPtr& prev, const ObjectPtr& cur) {
     return;
   }
   set_by_uid_[Uid(cur->body)] = key;
+  sets_by_ns_[key.first].insert(key);
   if (!prev || prev->body.value("spec", Json()) != cur->body.value("spec", Json()) || IsTerminating(cur->body)) {
     dirty_.insert(key);
   }
@@ -80,6 +92,25 @@ void StatefulSetController::OnPod(const ObjectPtr& prev, const ObjectPtr& cur) {
     auto s = set_by_uid_.find(after);
     if (s != set_by_uid_.end()) dirty_.insert(s->second);
   }
+  // Orphans (no controller of any kind): the sets whose selector matches
+  // may adopt them. Like the real addPod/updatePod, only a new orphan or a
+  // change of its labels or controller wakes them; an orphan's deletion
+  // wakes no one.
+  if (!cur || ControllerRef(cur->body)) {
+    auto it = orphans_by_ns_.find(key.first);
+    if (it != orphans_by_ns_.end()) it->second.erase(key);
+    return;
+  }
+  orphans_by_ns_[key.first].insert(key);
+  bool changed = !prev || LabelsOf(prev->body) != LabelsOf(cur->body) || ControllerRef(prev->body) != nullptr;
+  auto ns_it = sets_by_ns_.find(key.first);
+  if (!changed || ns_it == sets_by_ns_.end()) return;
+  for (const Key& sk : ns_it->second) {
+    ObjectPtr set = sets_->Get(sk.first, sk.second);
+    if (!set) continue;
+    auto sel = LabelSelector::FromJson(set->body["spec"].value("selector", Json::object()));
+    if (sel.ok() && !sel.value().Empty() && sel.value().Matches(LabelsOf(cur->body))) dirty_.insert(sk);
+  }
 }
 
 void StatefulSetController::Pump() {
@@ -92,7 +123,8 @@ void StatefulSetController::Pump() {
   }
 }
 
-bool StatefulSetController::CreatePod(const StoredObject& set, int ordinal, const std::string& revision) {
+std::optional<ApiError> StatefulSetController::CreatePod(const StoredObject& set, int ordinal,
+                                                         const std::string& revision) {
   const Json& spec = set.body["spec"];
   Json tmpl = spec.value("template", Json::object());
   std::string name = set.name + "-" + std::to_string(ordinal);
@@ -115,17 +147,107 @@ bool StatefulSetController::CreatePod(const StoredObject& set, int ordinal, cons
   }
   auto r = server().registry().Create(PodsType(), set.ns, pod);
   if (!r.ok()) {
-    if (r.error().code != 409) spdlog::warn("statefulset {}/{}: create pod {}: {}", set.ns, set.name, name, r.error().message);
-    return false;
+    spdlog::warn("statefulset {}/{}: create pod {}: {} {} ({})", set.ns, set.name, name, r.error().code,
+                 r.error().reason, r.error().message);
+    return r.error();
   }
   spdlog::info("statefulset {}/{}: created pod {} (revision {})", set.ns, set.name, name, revision);
+  return std::nullopt;
+}
+
+bool StatefulSetController::ClaimPods(const StoredObject& set) {
+  auto sel = LabelSelector::FromJson(set.body["spec"].value("selector", Json::object()));
+  if (!sel.ok()) {
+    // A non-transient error: the real controller does not sync (nor retry) such a set.
+    spdlog::warn("statefulset {}/{}: invalid selector: {}", set.ns, set.name, sel.error().message);
+    return false;
+  }
+  // The apiserver rejects sets without a selector; a snapshot may still
+  // hold one. Claiming with it would release every pod, so such a set just
+  // keeps the pods that name it as their controller.
+  if (sel.value().Empty()) return true;
+  const LabelSelector& selector = sel.value();
+  auto matches = [&](const ObjectPtr& p) {
+    return selector.Matches(LabelsOf(p->body)) && OrdinalOf(set.name, p->name) >= 0;  // isMemberOf
+  };
+  Registry& reg = server().registry();
+  const std::string uid = Uid(set.body);
+  bool wrote = false;
+  // Owned pods that no longer match are released.
+  auto owned = pods_by_owner_.find(uid);
+  if (owned != pods_by_owner_.end()) {
+    for (const Key& k : std::vector<Key>(owned->second.begin(), owned->second.end())) {
+      ObjectPtr p = pods_->Get(k.first, k.second);
+      if (!p || DecideClaim(set.body, p->body, matches(p)) != ClaimAction::kRelease) continue;
+      auto r = ReleaseObject(reg, PodsType(), k.first, k.second, Uid(p->body), uid);
+      if (!r.ok()) {
+        spdlog::warn("statefulset {}/{}: release pod {}: {} ({})", set.ns, set.name, k.second, r.error().code,
+                     r.error().message);
+      } else if (r.value()) {
+        wrote = true;
+        spdlog::info("statefulset {}/{}: released pod {} ({})", set.ns, set.name, k.second,
+                     OrdinalOf(set.name, k.second) < 0 ? "its name is not a member of the set"
+                                                       : "its labels no longer match the selector");
+      }
+    }
+  }
+  // Matching orphans are adopted, once a fresh read of the set (the real
+  // controller's uncached quorum read, RecheckDeletionTimestamp) shows it is
+  // still the same set and not being deleted.
+  auto orphans = orphans_by_ns_.find(set.ns);
+  if (orphans != orphans_by_ns_.end()) {
+    bool checked = false;
+    for (const Key& k : std::vector<Key>(orphans->second.begin(), orphans->second.end())) {
+      ObjectPtr p = pods_->Get(k.first, k.second);
+      if (!p || DecideClaim(set.body, p->body, matches(p)) != ClaimAction::kAdopt) continue;
+      if (!checked) {
+        ObjectPtr fresh = server().store().Get(StatefulSetsType(), set.ns, set.name);
+        if (!fresh || Uid(fresh->body) != uid) {
+          spdlog::info("statefulset {}/{}: not adopting pod {}: the set is gone (uid {})", set.ns, set.name, k.second,
+                       uid);
+          return false;
+        }
+        if (IsTerminating(fresh->body)) {
+          spdlog::info("statefulset {}/{}: not adopting pod {}: the set is being deleted", set.ns, set.name,
+                       k.second);
+          return false;
+        }
+        checked = true;
+      }
+      auto r = AdoptObject(reg, PodsType(), k.first, k.second, Uid(p->body), set.body, "StatefulSet");
+      if (!r.ok()) {
+        if (r.error().code != 404) {
+          spdlog::warn("statefulset {}/{}: adopt pod {}: {} ({})", set.ns, set.name, k.second, r.error().code,
+                       r.error().message);
+        }
+        continue;
+      }
+      wrote = true;
+      spdlog::info("statefulset {}/{}: adopted pod {}", set.ns, set.name, k.second);
+    }
+  }
+  if (wrote) DrainAll();
   return true;
+}
+
+void StatefulSetController::RetryLater(const Key& key) {
+  int failures = sync_failures_[key]++;
+  if (!retry_pending_.insert(key).second) return;
+  double delay = BackoffSeconds(failures);
+  spdlog::debug("statefulset {}/{}: sync failed ({} in a row), retrying in {}s", key.first, key.second, failures + 1,
+                delay);
+  After(delay, [this, key] {
+    retry_pending_.erase(key);
+    dirty_.insert(key);
+    Pump();
+  });
 }
 
 void StatefulSetController::Sync(const Key& key) {
   ObjectPtr sp = sets_->Get(key.first, key.second);
   if (!sp || IsTerminating(sp->body)) return;
   const StoredObject& set = *sp;
+  if (!ClaimPods(set)) return;
   const Json& spec = set.body["spec"];
   Json status = set.body.value("status", Json::object());
   if (!status.is_object()) status = Json::object();
@@ -145,25 +267,23 @@ void StatefulSetController::Sync(const Key& key) {
   Registry& reg = server().registry();
 
   auto collect = [&]() {
+    // Owned members (non-members were released by ClaimPods; one whose
+    // release failed is not counted either).
     std::map<int, ObjectPtr> by_ordinal;
-    std::vector<ObjectPtr> strays;
     auto it = pods_by_owner_.find(Uid(set.body));
     if (it != pods_by_owner_.end()) {
       for (const Key& k : it->second) {
         ObjectPtr p = pods_->Get(k.first, k.second);
         if (!p) continue;
         int ord = OrdinalOf(set.name, p->name);
-        if (ord < 0) strays.push_back(p);
-        else by_ordinal[ord] = p;
+        if (ord >= 0) by_ordinal[ord] = p;
       }
     }
-    return std::make_pair(by_ordinal, strays);
+    return by_ordinal;
   };
-  auto [pods, strays] = collect();
-  for (const auto& p : strays) {
-    if (!IsTerminating(p->body)) reg.Delete(PodsType(), p->ns, p->name, DeleteOptions{});
-  }
+  std::map<int, ObjectPtr> pods = collect();
   bool acted = false;
+  bool failed = false;  // a create failed: the sync is retried with backoff
   // Failed pods are deleted and recreated.
   for (const auto& [ord, p] : pods) {
     std::string phase = PodPhase(p->body);
@@ -180,7 +300,7 @@ void StatefulSetController::Sync(const Key& key) {
       if (it == pods.end()) {
         if (!parallel && !all_ready_so_far) break;
         std::string rev = (rolling && ord < partition) ? current_rev : update_rev;
-        CreatePod(set, ord, rev);
+        if (CreatePod(set, ord, rev)) failed = true;
         acted = true;
         if (!parallel) break;
         continue;
@@ -230,8 +350,7 @@ void StatefulSetController::Sync(const Key& key) {
     }
   }
   DrainAll();
-  auto fresh = collect();
-  pods = fresh.first;
+  pods = collect();
   long long count = 0, ready = 0, available = 0, current = 0, updated = 0;
   long long min_ready = SpecInt(set.body, "minReadySeconds", 0);
   auto now = Now();
@@ -284,6 +403,11 @@ void StatefulSetController::Sync(const Key& key) {
         },
         "status");
     if (!r.ok() && r.error().code != 404) spdlog::warn("statefulset {}/{}: status update: {}", set.ns, set.name, r.error().message);
+  }
+  if (failed) {
+    RetryLater(key);
+  } else {
+    sync_failures_.erase(key);
   }
 }
 
