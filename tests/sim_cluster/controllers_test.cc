@@ -113,6 +113,26 @@ TEST(ClusterControllers, DeletedPodIsReplaced) {
   }
 }
 
+TEST(ClusterControllers, RelabelledPodIsReleasedAndReplaced) {
+  Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 2, {"node-a", "node-b"})), {});
+  ASSERT_TRUE(h.ok()) << h.error();
+  const std::string pulled = h.Pods("shop")[0]->name;
+  // Take a pod out of service by relabelling it (a common debugging move).
+  ASSERT_TRUE(h.registry()
+                  .Patch(PodsType(), "shop", pulled, PatchType::kMerge, R"({"metadata":{"labels":{"app":"debug"}}})", "")
+                  .ok());
+  ASSERT_TRUE(h.WaitFor([&] { return cluster::ControllerRef(h.Get(PodsType(), "shop", pulled)->body) == nullptr; }, 10))
+      << h.Get(PodsType(), "shop", pulled)->body.dump();
+  ASSERT_TRUE(h.WaitFor([&] { return CountReady(h.Pods("shop", "app=cart")) == 2; }, 30));
+  EXPECT_FALSE(IsTerminating(h.Get(PodsType(), "shop", pulled)->body)) << "released, not deleted";
+  // Labelled back, it matches again: adopted, and the surplus pod goes.
+  ASSERT_TRUE(h.registry()
+                  .Patch(PodsType(), "shop", pulled, PatchType::kMerge, R"({"metadata":{"labels":{"app":"cart"}}})", "")
+                  .ok());
+  ASSERT_TRUE(h.WaitFor([&] { return CountActive(h.Pods("shop", "app=cart")) == 2; }, 30));
+  EXPECT_NE(cluster::ControllerRef(h.Get(PodsType(), "shop", pulled)->body), nullptr);
+}
+
 TEST(ClusterControllers, SurplusPodsAreDeletedUnscheduledFirst) {
   Harness::Options o;
   o.binder = false;

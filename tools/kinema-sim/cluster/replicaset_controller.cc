@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "tools/kinema-sim/cluster/controller_ref.h"
 #include "tools/kinema-sim/cluster/kinds.h"
 #include "tools/kinema-sim/selectors.h"
 
@@ -165,27 +166,33 @@ void ReplicaSetController::CollectGarbage(const std::string& owner_uid) {
   }
 }
 
-void ReplicaSetController::AdoptOrphans(const StoredObject& rs, const Json& selector) {
+void ReplicaSetController::ClaimPods(const StoredObject& rs, const LabelSelector& selector) {
+  Registry& reg = server().registry();
+  // Release owned pods whose labels no longer match (e.g. relabelled out of
+  // service): they live on as orphans and the ReplicaSet replaces them.
+  auto owned_it = pods_by_owner_.find(Uid(rs.body));
+  if (owned_it != pods_by_owner_.end()) {
+    std::vector<ObjectPtr> owned;
+    for (const auto& [k, p] : owned_it->second) owned.push_back(p);
+    for (const ObjectPtr& pod : owned) {
+      bool matches = selector.Matches(LabelsOf(pod->body));
+      if (DecideClaim(rs.body, pod->body, matches) != ClaimAction::kRelease) continue;
+      auto r = ReleaseObject(reg, PodsType(), pod->ns, pod->name, Uid(pod->body), Uid(rs.body));
+      if (r.ok() && r.value()) {
+        spdlog::info("replicaset {}/{} released pod {} (its labels no longer match the selector)", rs.ns, rs.name,
+                     pod->name);
+      }
+    }
+  }
   auto it = orphans_by_ns_.find(rs.ns);
   if (it == orphans_by_ns_.end() || it->second.empty()) return;
-  auto sel = LabelSelector::FromJson(selector);
-  if (!sel.ok() || sel.value().Empty()) return;
   std::vector<Key> candidates(it->second.begin(), it->second.end());
-  Json ref = OwnerReference(rs.body, "ReplicaSet");
   for (const Key& k : candidates) {
     ObjectPtr pod = pods_->Get(k.first, k.second);
-    if (!pod || !IsActivePod(pod->body) || ControllerRef(pod->body)) continue;
-    if (!sel.value().Matches(LabelsOf(pod->body))) continue;
-    auto r = server().registry().Modify(
-        PodsType(), k.first, k.second,
-        [&](Json& p) -> std::optional<ApiError> {
-          if (ControllerRef(p)) return ApiError::Conflict(PodsType(), k.second, "already owned");
-          Json& refs = p["metadata"]["ownerReferences"];
-          if (!refs.is_array()) refs = Json::array();
-          refs.push_back(ref);
-          return std::nullopt;
-        },
-        "");
+    if (!pod || !IsActivePod(pod->body)) continue;
+    bool matches = selector.Matches(LabelsOf(pod->body));
+    if (DecideClaim(rs.body, pod->body, matches) != ClaimAction::kAdopt) continue;
+    auto r = AdoptObject(reg, PodsType(), k.first, k.second, Uid(pod->body), rs.body, "ReplicaSet");
     if (r.ok()) spdlog::info("replicaset {}/{} adopted pod {}", rs.ns, rs.name, k.second);
   }
 }
@@ -259,8 +266,11 @@ void ReplicaSetController::Sync(const Key& key) {
   ObjectPtr rs = rs_->Get(key.first, key.second);
   if (!rs || IsTerminating(rs->body)) return;
   const Json& spec = rs->body.value("spec", Json::object());
-  AdoptOrphans(*rs, spec.value("selector", Json::object()));
-  DrainAll();
+  auto selector = LabelSelector::FromJson(spec.value("selector", Json::object()));
+  if (selector.ok() && !selector.value().Empty()) {  // the API rejects both; a snapshot might not
+    ClaimPods(*rs, selector.value());
+    DrainAll();
+  }
   auto collect = [&]() {
     std::vector<ObjectPtr> active;
     auto it = pods_by_owner_.find(Uid(rs->body));

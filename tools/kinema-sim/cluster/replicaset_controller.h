@@ -8,8 +8,10 @@
 //     pod-template-hash); deletes surplus pods preferring unassigned, then
 //     Pending, not-ready, more-crowded-node, shorter-ready, more-restarted,
 //     newer pods (controller.ActivePodsWithRanks).
-//   - Adopts orphan pods matching its selector; a pod whose ReplicaSet is
-//     gone is deleted (the garbage collector's background propagation).
+//   - Adopts orphan pods matching its selector and releases owned pods whose
+//     labels stopped matching (which it then replaces), as ClaimPods does
+//     (controller_ref.h); a pod whose ReplicaSet is gone is deleted (the
+//     garbage collector's background propagation).
 //   - status: replicas (active pods), fullyLabeledReplicas, readyReplicas,
 //     availableReplicas (Ready for spec.minReadySeconds), observedGeneration;
 //     re-checked when a pod's minReadySeconds elapse.
@@ -26,6 +28,7 @@
 #include "tools/kinema-sim/cluster/controller_loop.h"
 #include "tools/kinema-sim/cluster/informer.h"
 #include "tools/kinema-sim/cluster/workload.h"
+#include "tools/kinema-sim/selectors.h"
 
 namespace kinema::sim::cluster {
 
@@ -45,7 +48,9 @@ class ReplicaSetController : public ControllerLoop {
   void DrainAll();
   void Sync(const Key& key);
   bool NeedsScaleDown(const Key& key) const;
-  void AdoptOrphans(const StoredObject& rs, const Json& selector);
+  // ControllerRefManager.ClaimPods: release owned pods that stopped matching,
+  // adopt matching orphans of the namespace.
+  void ClaimPods(const StoredObject& rs, const LabelSelector& selector);
   void ManageReplicas(const StoredObject& rs, int diff, const std::vector<ObjectPtr>& active);
   void CollectGarbage(const std::string& owner_uid);
 
