@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -34,6 +35,7 @@ TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
   o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
   o.time_scale = 3;
   o.optimizer_time_limit = "2s";
+  o.scenario_json = R"({"cloud": {"deleteDelay": "15s"}})";  // a drain long enough for its share of kills
   o.step_timeout = "10m";  // durable deadlines keep running while killed processes' leases expire
   E2eCluster c(o);
   std::string err = c.Start();
@@ -49,6 +51,8 @@ TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
   const int wanted = KillsWanted();
   int kills = 0;
   std::vector<std::string> killed_in;  // the step running at each kill
+  std::map<std::string, int> kills_in;  // per step
+  const int per_step_cap = (wanted + 3) / 4;
   for (int round = 0; kills < wanted && round < wanted * 3; ++round) {
     std::string st = first_status();
     if (!st.empty() && st != "running") break;  // the iteration ended
@@ -67,12 +71,28 @@ TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
     }
     int ms = std::uniform_int_distribution<int>(100, 4000)(rng);
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    // Spread the kills over the iteration: a step that already took its
+    // share runs on until the next step begins, which is then hit at a
+    // random instant of its own (the last step takes whatever is left).
+    auto current_step = [&] {
+      json l = c.Kinemactl({"list"});
+      return l.is_array() && !l.empty() ? l[0].value("currentStep", "?") : std::string("before start");
+    };
+    for (std::string step = current_step(); step != "drain-and-delete" && kills_in[step] >= per_step_cap;
+         step = current_step()) {
+      if (first_status() != "running" && !first_status().empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (current_step() != step) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 1500)(rng)));
+      }
+    }
     json now = c.Kinemactl({"list"});
     ::kill(k, SIGKILL);
     int rc = WaitProcess(k);
     if (rc == -SIGKILL) {
       ++kills;
       killed_in.push_back(now.is_array() && !now.empty() ? now[0].value("currentStep", "?") : "before start");
+      ++kills_in[killed_in.back()];
     }
   }
   // Run to the end without interruption (unless a process finished it).
@@ -91,7 +111,7 @@ TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
               where.c_str());
   EXPECT_GE(kills, wanted) << "the iteration ended before enough kills: " << where;
   std::set<std::string> distinct(killed_in.begin(), killed_in.end());
-  EXPECT_GE(distinct.size(), 3u) << "kills should land across the iteration, not in one step: " << where;
+  EXPECT_GE(distinct.size(), 4u) << "kills should land across the iteration, not in one step: " << where;
 
   json list = c.Kinemactl({"list"});
   ASSERT_EQ(list.size(), 1u) << "one iteration, resumed across restarts: " << list.dump();
