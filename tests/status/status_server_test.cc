@@ -67,5 +67,23 @@ TEST(StatusServerTest, LabelValuesAreEscaped) {
   EXPECT_EQ(m.Render(), "g{why=\"a \\\"quoted\\\"\\nline\\\\\"} 1.5\n");
 }
 
+TEST(StatusServerTest, HistogramsHaveCumulativeBucketsSumAndCount) {
+  Metrics m;
+  m.DescribeHistogram("step_seconds", "Step time.", {0.1, 1, 10});
+  m.Observe("step_seconds", {{"step", "a"}}, 0.05);
+  m.Observe("step_seconds", {{"step", "a"}}, 0.1);  // on a bound: counted in it (le is <=)
+  m.Observe("step_seconds", {{"step", "a"}}, 5);
+  m.Observe("step_seconds", {{"step", "a"}}, 60);
+  EXPECT_EQ(m.Render(),
+            "# HELP step_seconds Step time.\n"
+            "# TYPE step_seconds histogram\n"
+            "step_seconds_bucket{step=\"a\",le=\"0.1\"} 2\n"
+            "step_seconds_bucket{step=\"a\",le=\"1\"} 2\n"
+            "step_seconds_bucket{step=\"a\",le=\"10\"} 3\n"
+            "step_seconds_bucket{step=\"a\",le=\"+Inf\"} 4\n"
+            "step_seconds_sum{step=\"a\"} 65.15\n"
+            "step_seconds_count{step=\"a\"} 4\n");
+}
+
 }  // namespace
 }  // namespace kinema

@@ -143,8 +143,8 @@ void DescribeMetrics(Metrics& m) {
   m.Describe("kinema_savings_ratio", "gauge", "Planned saving of the last plan: 1 - after/before.");
   m.Describe("kinema_pods_moved_total", "counter", "Pods the executed plans moved (plan moves of completed iterations).");
   m.Describe("kinema_evictions_total", "counter", "Pods evicted by iterations (Eviction API).");
-  m.Describe("kinema_step_duration_seconds_sum", "counter", "Total seconds spent in each step (first start to finish).");
-  m.Describe("kinema_step_duration_seconds_count", "counter", "Finished steps, by step.");
+  m.DescribeHistogram("kinema_step_duration_seconds", "Seconds from a step's first start to its finish, by step.",
+                      {0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600});
   m.Describe("kinema_step_retries_total", "counter", "Step attempts beyond the first, by step.");
   m.Describe("kinema_workflows", "gauge", "Workflows in the journal, by status.");
   m.Describe("kinema_journal_commits_total", "counter", "Journal transactions committed (each fsynced).");
@@ -162,8 +162,7 @@ void RecordIteration(Metrics& m, const WorkflowView& v) {
   for (const auto& s : v.steps) {
     if (s.attempts > 1) m.Add("kinema_step_retries_total", {{"step", s.name}}, s.attempts - 1);
     if (s.started_ms > 0 && s.finished_ms >= s.started_ms) {
-      m.Add("kinema_step_duration_seconds_sum", {{"step", s.name}}, (s.finished_ms - s.started_ms) / 1000.0);
-      m.Add("kinema_step_duration_seconds_count", {{"step", s.name}});
+      m.Observe("kinema_step_duration_seconds", {{"step", s.name}}, (s.finished_ms - s.started_ms) / 1000.0);
     }
     if (s.status != "succeeded" || !s.result.is_object()) continue;
     if (s.name == "optimization" && s.result.contains("plan")) {
