@@ -133,6 +133,24 @@ TEST(ComputeFaultsSimTest, LostInsertResponseStillCreatesTheInstanceExactlyOnce)
   EXPECT_EQ(report["cloud"]["duplicateCreateRequests"], 1);
 }
 
+TEST(ComputeFaultsSimTest, LostDeleteResponseStillDeletesExactlyOnce) {
+  FaultySim sim(json{{"rules", {{{"verb", "delete"}, {"resource", "compute.instances"}, {"lostResponseRate", 1}}}}});
+  ASSERT_TRUE(sim.ok()) << sim.Log();
+  // node-a: an instance adopted from the snapshot.
+  const std::string del = kZonePath + "/instances/node-a?requestId=" + kRequestId;
+  ExpectGceError(sim.Do("DELETE", del), 503, "backendError", "global");
+  EXPECT_EQ(sim.Report()["cloud"]["instancesDeleted"], 1);
+  auto got = sim.Do("GET", kZonePath + "/instances/node-a");
+  if (got.status == 200) {
+    EXPECT_EQ(json::parse(got.body)["status"], "STOPPING") << got.body;
+  } else {
+    EXPECT_EQ(got.status, 404) << got.body;  // already gone (deleteDelay passed)
+  }
+  ExpectGceError(sim.Do("DELETE", del), 503, "backendError", "global");  // the retry
+  EXPECT_EQ(sim.Report()["cloud"]["instancesDeleted"], 1);
+  EXPECT_NE(sim.Log().find("delete requestId " + kRequestId + " repeated"), std::string::npos) << sim.Log();
+}
+
 TEST(ComputeFaultsSimTest, RetryAfterLostResponseReturnsTheSameOperation) {
   FaultySim sim(json{{"rules", {{{"resource", "compute.instances"}, {"lostResponseRate", 0.5}}}}}, 11);
   ASSERT_TRUE(sim.ok()) << sim.Log();
