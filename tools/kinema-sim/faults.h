@@ -4,17 +4,18 @@
 // field optional:
 //
 //   {"rules": [
-//     {"verb": "update",            // get|list|watch|create|update|patch|delete|deletecollection|wait|* (default *)
+//     {"verb": "update",            // get|list|watch|create|update|patch|delete|deletecollection|* (default *);
+//                                   //   Compute: get|list|create|delete|wait|*
 //      "resource": "pods",          // see "Resources" below (default *)
 //      "error500Rate": 0.1,         // fraction answered 500 (K8s InternalError; GCE backendError)
 //      "error503Rate": 0.1,         // fraction answered 503 (K8s ServiceUnavailable; GCE backendError)
 //      "error429Rate": 0.05,        // fraction rate-limited: K8s 429 TooManyRequests with Retry-After;
 //      "retryAfterSeconds": 1,      //   GCE 403 rateLimitExceeded (what Compute answers; no Retry-After)
-//      "conflictRate": 0.2,         // fraction of K8s update/patch answered 409 Conflict (GCE: ignored)
+//      "conflictRate": 0.2,         // fraction of K8s update/patch answered 409 Conflict (K8s only)
 //      "lostResponseRate": 0.3,     // GCE only: fraction carried out whose answer is lost (see below)
 //      "latencyMs": 250,            // added latency ...
 //      "latencyRate": 1.0,          // ... on this fraction of matching requests (default 1)
-//      "watchDropRate": 0.5,        // fraction of watch streams cut abruptly (no final chunk) ...
+//      "watchDropRate": 0.5,        // K8s: fraction of watch streams cut abruptly (no final chunk) ...
 //      "watchDropAfterMs": 2000}    // ... at a uniform time in [0, this] after they start (default 5000)
 //   ]}
 //
