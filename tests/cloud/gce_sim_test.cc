@@ -35,13 +35,18 @@ constexpr const char* kProject = "demo";
 
 class GceSim {
  public:
-  explicit GceSim(const json& scenario, double time_scale = 1000) {
+  // `faults`, when not null, is written to a --faults file (seeded by `seed`).
+  explicit GceSim(const json& scenario, double time_scale = 1000, const json& faults = nullptr, int seed = 0) {
     char tmpl[] = "/tmp/kinema-gce-test-XXXXXX";
     dir_ = mkdtemp(tmpl);
     std::string path = dir_ + "/scenario.json";
     std::ofstream(path) << scenario.dump();
-    sim_ = std::make_unique<SimProcess>(
-        std::vector<std::string>{"--scenario", path, "--time-scale", std::to_string(time_scale)});
+    std::vector<std::string> args{"--scenario", path, "--time-scale", std::to_string(time_scale)};
+    if (!faults.is_null()) {
+      std::ofstream(dir_ + "/faults.json") << faults.dump();
+      args.insert(args.end(), {"--faults", dir_ + "/faults.json", "--seed", std::to_string(seed)});
+    }
+    sim_ = std::make_unique<SimProcess>(args);
   }
   ~GceSim() {
     sim_.reset();
@@ -52,8 +57,9 @@ class GceSim {
   std::string Log() const { return sim_->Log(); }
   std::string Endpoint() const { return sim_->Url() + "/compute/v1"; }
 
-  std::unique_ptr<GceCloudProvider> Provider(BootTemplate boot = {}) {
+  std::unique_ptr<GceCloudProvider> Provider(BootTemplate boot = {}, int max_attempts = 5) {
     GceOptions o;
+    o.retry.max_attempts = max_attempts;
     o.boot = std::move(boot);
     o.endpoint = Endpoint();
     o.project = kProject;
@@ -584,6 +590,60 @@ TEST(GceSimTest, NodeFailureAndSpotPreemptionEventsTerminateInstancesAndRemoveNo
   EXPECT_EQ(report["cloud"]["orphanInstances"], 0);  // TERMINATED is not an orphan
   EXPECT_EQ(report["cloud"]["instancesDeleted"], 0);
   EXPECT_NEAR(report["costPerHour"].get<double>(), 0.134023, 1e-6);  // only node-a is billed
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// An unreliable cloud (kinema-sim --faults on compute.*): half the answers
+// are lost after the request was carried out, a fifth of the requests fail
+// with 500 backendError. The client's retries with the same requestId still
+// create and delete each instance exactly once.
+TEST(GceSimTest, CreateAndDeleteSucceedThroughLostResponsesAndServerErrors) {
+  json faults{{"rules", {{{"resource", "compute.*"}, {"lostResponseRate", 0.5}, {"error500Rate", 0.2}}}}};
+  GceSim sim(json::object(), 1000, faults, /*seed=*/7);
+  ASSERT_TRUE(sim.ok()) << sim.Log();
+  // 60% of attempts fail: 20 attempts all fail with probability 4e-5 per
+  // call. (The seed fixes the draws, but how many waits an operation takes
+  // depends on timing, so which call sees which draw may vary.)
+  auto gce = sim.Provider({}, /*max_attempts=*/20);
+  std::vector<InstanceSpec> specs;
+  for (int i = 0; i < 3; ++i) {
+    specs.push_back(Spec("wf-faults/boot/" + std::to_string(i), i % 2 ? "us-central1-b" : "us-central1-a",
+                         "e2-standard-4", CapacityType::kOnDemand));
+    auto in = EnsureInstance(*gce, specs.back(), Deadline(30000ms));
+    ASSERT_TRUE(in.ok()) << in.status().ToString();
+    EXPECT_EQ(in->status, "RUNNING");
+    EXPECT_EQ(in->name, specs.back().name);
+  }
+  for (const auto& spec : specs) {
+    EXPECT_TRUE(GceSim::Eventually([&] { return !sim.Node(spec.name).is_null(); })) << spec.name;
+  }
+  json report = sim.Report();
+  EXPECT_EQ(report["cloud"]["instancesCreated"], 3);
+  EXPECT_EQ(report["cloud"]["duplicateCreateRequests"], 0);
+  EXPECT_EQ(report["cloud"]["orphanInstances"], 0);
+
+  for (size_t i = 0; i < specs.size(); ++i) {
+    Status s = EnsureInstanceDeleted(*gce, specs[i].zone, specs[i].name, "wf-faults/delete/" + std::to_string(i),
+                                     Deadline(30000ms));
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  EXPECT_TRUE(GceSim::Eventually([&] { return sim.Report()["cloud"]["instances"] == 3; }))  // the adopted ones
+      << sim.Report().dump();
+  report = sim.Report();
+  EXPECT_EQ(report["cloud"]["instancesCreated"], 3);
+  EXPECT_EQ(report["cloud"]["instancesDeleted"], 3);
+  EXPECT_EQ(report["cloud"]["duplicateCreateRequests"], 0);
+  EXPECT_EQ(report["cloud"]["orphanInstances"], 0);
+  // The faults did happen, on the mutations too.
+  std::string log = sim.Log();
+  EXPECT_GT(Count(log, "fault: create compute.instances -> 503 backendError"), 0u) << log;
+  EXPECT_GT(Count(log, "response lost"), 0u) << log;
+  EXPECT_GT(Count(log, "-> 500 backendError"), 0u) << log;
 }
 
 TEST(GceSimTest, BadScenarioIsRejectedNamingTheKey) {

@@ -7,6 +7,8 @@
 
 namespace kinema::sim {
 
+bool IsComputeResource(const std::string& resource) { return resource.rfind("compute.", 0) == 0; }
+
 StatusOr<std::vector<FaultRule>> FaultInjector::ParseFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::NotFound("faults file " + path + ": cannot open");
@@ -27,8 +29,9 @@ StatusOr<std::vector<FaultRule>> FaultInjector::ParseText(const std::string& tex
   if (!j.is_object() || !j.contains("rules") || !j["rules"].is_array()) {
     return Status::InvalidArgument("expected an object with a \"rules\" array");
   }
-  static const char* kKnown[] = {"verb", "resource", "error500Rate", "error429Rate", "retryAfterSeconds",
-                                 "conflictRate", "latencyMs", "latencyRate", "watchDropRate", "watchDropAfterMs"};
+  static const char* kKnown[] = {"verb",         "resource",         "error500Rate", "error503Rate",
+                                 "error429Rate", "retryAfterSeconds", "conflictRate", "lostResponseRate",
+                                 "latencyMs",    "latencyRate",      "watchDropRate", "watchDropAfterMs"};
   std::vector<FaultRule> rules;
   size_t i = 0;
   for (const auto& r : j["rules"]) {
@@ -44,9 +47,11 @@ StatusOr<std::vector<FaultRule>> FaultInjector::ParseText(const std::string& tex
       fr.verb = r.value("verb", "*");
       fr.resource = r.value("resource", "*");
       fr.error500_rate = r.value("error500Rate", 0.0);
+      fr.error503_rate = r.value("error503Rate", 0.0);
       fr.error429_rate = r.value("error429Rate", 0.0);
       fr.retry_after_seconds = r.value("retryAfterSeconds", 1);
       fr.conflict_rate = r.value("conflictRate", 0.0);
+      fr.lost_response_rate = r.value("lostResponseRate", 0.0);
       fr.latency_ms = r.value("latencyMs", 0LL);
       fr.latency_rate = r.value("latencyRate", 1.0);
       fr.watch_drop_rate = r.value("watchDropRate", 0.0);
@@ -54,13 +59,39 @@ StatusOr<std::vector<FaultRule>> FaultInjector::ParseText(const std::string& tex
     } catch (const std::exception& e) {
       return Status::InvalidArgument(where + ": " + e.what());
     }
-    for (double rate : {fr.error500_rate, fr.error429_rate, fr.conflict_rate, fr.latency_rate, fr.watch_drop_rate}) {
+    for (double rate : {fr.error500_rate, fr.error503_rate, fr.error429_rate, fr.conflict_rate,
+                        fr.lost_response_rate, fr.latency_rate, fr.watch_drop_rate}) {
       if (rate < 0 || rate > 1) return Status::InvalidArgument(where + ": rates must be within [0, 1]");
     }
+    bool compute = IsComputeResource(fr.resource);
+    if (compute) {
+      static const char* kComputeResources[] = {"compute.*", "compute.instances", "compute.operations",
+                                                "compute.machineTypes", "compute.zones"};
+      bool ok = false;
+      for (const char* c : kComputeResources) ok = ok || fr.resource == c;
+      if (!ok) {
+        return Status::InvalidArgument(where + ": unknown Compute resource \"" + fr.resource +
+                                       "\" (compute.instances, compute.operations, compute.machineTypes, "
+                                       "compute.zones or compute.*)");
+      }
+      if (fr.conflict_rate > 0 || fr.watch_drop_rate > 0) {
+        return Status::InvalidArgument(where + ": conflictRate and watchDropRate have no meaning for " + fr.resource);
+      }
+    } else if (fr.lost_response_rate > 0) {
+      return Status::InvalidArgument(where + ": lostResponseRate applies to Compute resources only (compute.*), not \"" +
+                                     fr.resource + "\"");
+    }
     static const char* kVerbs[] = {"*", "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"};
+    static const char* kComputeVerbs[] = {"*", "get", "list", "create", "delete", "wait"};
     bool verb_ok = false;
-    for (const char* v : kVerbs) verb_ok = verb_ok || fr.verb == v;
-    if (!verb_ok) return Status::InvalidArgument(where + ": unknown verb \"" + fr.verb + "\"");
+    if (compute) {
+      for (const char* v : kComputeVerbs) verb_ok = verb_ok || fr.verb == v;
+    } else {
+      for (const char* v : kVerbs) verb_ok = verb_ok || fr.verb == v;
+    }
+    if (!verb_ok) {
+      return Status::InvalidArgument(where + ": unknown verb \"" + fr.verb + "\" for resource \"" + fr.resource + "\"");
+    }
     rules.push_back(fr);
   }
   return rules;
@@ -69,7 +100,10 @@ StatusOr<std::vector<FaultRule>> FaultInjector::ParseText(const std::string& tex
 FaultInjector::FaultInjector(std::vector<FaultRule> rules, uint64_t seed) : rules_(std::move(rules)), rng_(seed) {}
 
 bool FaultInjector::Matches(const FaultRule& r, const std::string& verb, const std::string& resource) const {
-  return (r.verb == "*" || r.verb == verb) && (r.resource == "*" || r.resource == resource);
+  if (r.verb != "*" && r.verb != verb) return false;
+  if (r.resource == "*") return !IsComputeResource(resource);  // "*" is every Kubernetes resource
+  if (r.resource == "compute.*") return IsComputeResource(resource);
+  return r.resource == resource;
 }
 
 double FaultInjector::Draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
@@ -95,6 +129,14 @@ std::optional<ApiError> FaultInjector::DecideError(const std::string& verb, cons
     if (r.error500_rate > 0 && Draw() < r.error500_rate) {
       injected_++;
       return ApiError::Internal("Internal error occurred: injected fault (kinema-sim --faults)");
+    }
+    if (r.error503_rate > 0 && Draw() < r.error503_rate) {
+      injected_++;
+      ApiError e;
+      e.code = 503;
+      e.reason = "ServiceUnavailable";
+      e.message = "the server is currently unable to handle the request: injected fault (kinema-sim --faults)";
+      return e;
     }
     if (r.error429_rate > 0 && Draw() < r.error429_rate) {
       injected_++;
@@ -130,6 +172,37 @@ std::optional<std::chrono::milliseconds> FaultInjector::DecideWatchDrop(const st
     }
   }
   return std::nullopt;
+}
+
+ComputeFaultDecision FaultInjector::DecideCompute(const std::string& verb, const std::string& resource) {
+  ComputeFaultDecision d;
+  if (rules_.empty()) return d;
+  // Bodies as real Compute Engine sends them (domain "global" for server
+  // errors; rate quotas are 403 rateLimitExceeded in domain usageLimits).
+  static const ComputeFault kInternal{500, "backendError", "global",
+                                      "Internal error. Please try again or contact Google Support."};
+  static const ComputeFault kUnavailable{503, "backendError", "global", "The service is currently unavailable."};
+  static const ComputeFault kRateLimited{403, "rateLimitExceeded", "usageLimits", "Rate Limit Exceeded"};
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& r : rules_) {
+    if (!Matches(r, verb, resource)) continue;
+    if (r.error500_rate > 0 && Draw() < r.error500_rate) d.error = kInternal;
+    else if (r.error503_rate > 0 && Draw() < r.error503_rate) d.error = kUnavailable;
+    else if (r.error429_rate > 0 && Draw() < r.error429_rate) d.error = kRateLimited;
+    if (d.error) {
+      injected_++;
+      return d;
+    }
+  }
+  for (const auto& r : rules_) {
+    if (r.lost_response_rate <= 0 || !Matches(r, verb, resource)) continue;
+    if (Draw() < r.lost_response_rate) {
+      injected_++;
+      d.lost_response = kUnavailable;
+      return d;
+    }
+  }
+  return d;
 }
 
 uint64_t FaultInjector::injected() const {

@@ -1,24 +1,42 @@
 // FaultInjector: reproducible API failures for testing clients (--faults FILE,
-// seeded by --seed). File format (JSON), every field optional:
+// seeded by --seed). It serves two APIs: Kubernetes (ApiHandler) and the fake
+// GCE Compute API under /compute/v1/ (gce/FakeGce). File format (JSON), every
+// field optional:
 //
 //   {"rules": [
-//     {"verb": "update",            // get|list|watch|create|update|patch|delete|deletecollection|* (default *)
-//      "resource": "pods",          // plural, "pods/eviction" for a subresource, or * (default *)
-//      "error500Rate": 0.1,         // fraction answered 500 InternalError
-//      "error429Rate": 0.05,        // fraction answered 429 TooManyRequests ...
-//      "retryAfterSeconds": 1,      // ... with this Retry-After (default 1)
-//      "conflictRate": 0.2,         // fraction of update/patch answered 409 Conflict
+//     {"verb": "update",            // get|list|watch|create|update|patch|delete|deletecollection|* (default *);
+//                                   //   Compute: get|list|create|delete|wait|*
+//      "resource": "pods",          // see "Resources" below (default *)
+//      "error500Rate": 0.1,         // fraction answered 500 (K8s InternalError; GCE backendError)
+//      "error503Rate": 0.1,         // fraction answered 503 (K8s ServiceUnavailable; GCE backendError)
+//      "error429Rate": 0.05,        // fraction rate-limited: K8s 429 TooManyRequests with Retry-After;
+//      "retryAfterSeconds": 1,      //   GCE 403 rateLimitExceeded (what Compute answers; no Retry-After)
+//      "conflictRate": 0.2,         // fraction of K8s update/patch answered 409 Conflict (K8s only)
+//      "lostResponseRate": 0.3,     // GCE only: fraction carried out whose answer is lost (see below)
 //      "latencyMs": 250,            // added latency ...
 //      "latencyRate": 1.0,          // ... on this fraction of matching requests (default 1)
-//      "watchDropRate": 0.5,        // fraction of watch streams cut abruptly (no final chunk) ...
+//      "watchDropRate": 0.5,        // K8s: fraction of watch streams cut abruptly (no final chunk) ...
 //      "watchDropAfterMs": 2000}    // ... at a uniform time in [0, this] after they start (default 5000)
 //   ]}
 //
+// Resources: a Kubernetes plural ("pods"), a subresource ("pods/eviction"),
+// "*" (every Kubernetes resource, never a Compute one, so fault files written
+// for the Kubernetes API keep their meaning), or a Compute collection:
+// "compute.instances" (verbs get, list, create = instances.insert, delete),
+// "compute.operations" (get = zoneOperations.get, wait = zoneOperations.wait),
+// "compute.machineTypes" and "compute.zones" (get, list), or "compute.*".
+// A rule for "pods" does not match "pods/eviction" (name the subresource).
+//
 // Every rule whose verb and resource match applies; errors are drawn in the
-// order 500, 429, 409 and the first hit wins; latencies of matching rules add
-// up. A rule for "pods" does not match "pods/eviction" (name the subresource).
+// order 500, 503, 429, 409 and the first hit wins; latencies of matching
+// rules add up. An injected error is answered instead of carrying the request
+// out (nothing changes). lostResponseRate is the "timeout after the effect"
+// case: the request IS carried out (an instance inserted or deleted, its
+// operation created) and then the client gets 503 backendError instead of the
+// answer; it is drawn only when no error was. A Compute rule may not use
+// conflictRate/watchDrop*, a Kubernetes one may not use lostResponseRate.
 // Draws come from one PRNG seeded with --seed, so a single-threaded client
-// sees the same faults on every run.
+// sees the same faults on every run; requests that match no rule draw nothing.
 // Thread-safety: Decide*() are thread-safe.
 #pragma once
 
@@ -39,13 +57,38 @@ struct FaultRule {
   std::string verb = "*";
   std::string resource = "*";
   double error500_rate = 0;
+  double error503_rate = 0;
   double error429_rate = 0;
   int retry_after_seconds = 1;
   double conflict_rate = 0;
+  double lost_response_rate = 0;  // Compute resources only
   long long latency_ms = 0;
   double latency_rate = 1.0;
   double watch_drop_rate = 0;
   long long watch_drop_after_ms = 5000;
+};
+
+// What a fault rule is matched against: "get" + "pods", "create" + "compute.instances".
+struct FaultTarget {
+  std::string verb;
+  std::string resource;
+};
+
+// True for the fake GCE's resources ("compute.instances", ...).
+bool IsComputeResource(const std::string& resource);
+
+// A fault for the Compute API, rendered by the fake GCE as a GCE error body
+// {"error":{"code","message","errors":[{"message","domain","reason"}]}}.
+struct ComputeFault {
+  int code = 503;
+  std::string reason;   // "backendError", "rateLimitExceeded"
+  std::string domain;   // "global", "usageLimits"
+  std::string message;
+};
+
+struct ComputeFaultDecision {
+  std::optional<ComputeFault> error;          // answer this instead of carrying the request out
+  std::optional<ComputeFault> lost_response;  // carry it out, then answer this instead
 };
 
 class FaultInjector {
@@ -62,8 +105,11 @@ class FaultInjector {
   std::optional<ApiError> DecideError(const std::string& verb, const std::string& resource, const std::string& group,
                                       const std::string& name);
   std::optional<std::chrono::milliseconds> DecideWatchDrop(const std::string& resource);
+  // For a Compute request: `verb` get|list|create|delete|wait, `resource`
+  // "compute.instances" etc. Counts what it injects.
+  ComputeFaultDecision DecideCompute(const std::string& verb, const std::string& resource);
 
-  uint64_t injected() const;
+  uint64_t injected() const;  // faults injected so far (errors, latencies, drops, lost responses)
 
  private:
   bool Matches(const FaultRule& r, const std::string& verb, const std::string& resource) const;

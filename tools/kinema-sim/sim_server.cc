@@ -59,8 +59,9 @@ SimServer::SimServer(SimOptions options)
 
 SimServer::~SimServer() { Stop(); }
 
-void SimServer::AddRoute(const std::string& prefix, bool require_auth, RouteHandler handler) {
-  routes_.push_back(Route{prefix, require_auth, std::move(handler)});
+void SimServer::AddRoute(const std::string& prefix, bool require_auth, RouteHandler handler,
+                         FaultClassifier classify) {
+  routes_.push_back(Route{prefix, require_auth, std::move(handler), std::move(classify)});
 }
 
 std::string SimServer::ServerUrl() const {
@@ -147,6 +148,14 @@ bool SimServer::Authorized(const HttpRequest& req) const {
 
 std::chrono::milliseconds SimServer::DelayFor(const HttpRequest& req) {
   if (faults_->empty()) return std::chrono::milliseconds(0);
+  for (const auto& route : routes_) {  // the same precedence as Handle()
+    if (req.path.rfind(route.prefix, 0) != 0) continue;
+    std::optional<FaultTarget> target = route.classify ? route.classify(req) : std::nullopt;
+    if (!target) return std::chrono::milliseconds(0);
+    auto delay = faults_->DecideLatency(target->verb, target->resource);
+    if (delay.count() > 0) spdlog::info("fault: {} {} delayed {} ms", target->verb, target->resource, delay.count());
+    return delay;
+  }
   auto info = ParseResourceRequest(req);
   if (!info.ok()) return std::chrono::milliseconds(0);
   return faults_->DecideLatency(info.value().verb, info.value().FaultResource());

@@ -50,12 +50,18 @@ StatusOr<nlohmann::json> LoadScenarioFile(const std::string& path);
 class SimServer : public RequestHandler {
  public:
   using RouteHandler = std::function<HttpResponse(const HttpRequest&)>;
+  // Names what a request on an extension route is, for --faults latency
+  // rules (nullopt: no rule applies). Errors are the route handler's to inject.
+  using FaultClassifier = std::function<std::optional<FaultTarget>(const HttpRequest&)>;
 
   explicit SimServer(SimOptions options);
   ~SimServer() override;
 
   // Serves every path starting with `prefix`. Register before Start().
-  void AddRoute(const std::string& prefix, bool require_auth, RouteHandler handler);
+  // With `classify`, latency fault rules apply to the route's requests (on
+  // the server's timer, before `handler` runs, never blocking an io thread).
+  void AddRoute(const std::string& prefix, bool require_auth, RouteHandler handler,
+                FaultClassifier classify = nullptr);
   bool builtin_pod_terminator = true;
   // Registers a component (not owned; must outlive the server). Before Start().
   void AddComponent(SimComponent* component) { components_.push_back(component); }
@@ -72,6 +78,9 @@ class SimServer : public RequestHandler {
   Registry& registry() { return registry_; }
   const SimClock& clock() const { return clock_; }
   SimStats& stats() { return stats_; }
+  // The --faults injector (never null; without --faults it injects nothing).
+  // Replaced by Start(): take it from there on, not before.
+  FaultInjector& faults() { return *faults_; }
   const NodePricer& pricer() const { return pricer_; }
   boost::asio::io_context& io() { return http_->io(); }
   const SimOptions& options() const { return options_; }
@@ -87,6 +96,7 @@ class SimServer : public RequestHandler {
     std::string prefix;
     bool require_auth;
     RouteHandler handler;
+    FaultClassifier classify;
   };
   bool Authorized(const HttpRequest& req) const;
   HandlerResult HandleDiscovery(const HttpRequest& req, bool* handled);

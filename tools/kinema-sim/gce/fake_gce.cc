@@ -41,6 +41,13 @@ HttpResponse GceError(int code, const std::string& reason, const std::string& me
 
 HttpResponse Invalid(const std::string& message) { return GceError(400, "invalid", message); }
 
+HttpResponse FaultResponse(const ComputeFault& f) {
+  return Json(f.code, json{{"error",
+                            {{"code", f.code},
+                             {"message", f.message},
+                             {"errors", json::array({{{"message", f.message}, {"domain", f.domain}, {"reason", f.reason}}})}}}});
+}
+
 HttpResponse NotFoundResource(const std::string& path) {
   return GceError(404, "notFound", "The resource '" + path + "' was not found");
 }
@@ -117,6 +124,36 @@ StatusOr<Page> Paginate(const HttpRequest& req, size_t total) {
 
 }  // namespace
 
+std::optional<FaultTarget> ClassifyComputeRequest(const HttpRequest& req) {
+  const std::string prefix = "/compute/v1/";
+  if (req.path.rfind(prefix, 0) != 0) return std::nullopt;
+  std::vector<std::string> seg = Split(req.path.substr(prefix.size()));
+  const std::string& m = req.method;
+  auto target = [](const char* verb, const char* resource) { return FaultTarget{verb, resource}; };
+  if (seg.size() < 3 || seg[0] != "projects") return std::nullopt;
+  if (seg.size() == 4 && seg[2] == "aggregated" && seg[3] == "instances" && m == "GET") {
+    return target("list", "compute.instances");
+  }
+  if (seg[2] != "zones") return std::nullopt;
+  if (seg.size() == 3 && m == "GET") return target("list", "compute.zones");
+  if (seg.size() == 4 && m == "GET") return target("get", "compute.zones");
+  if (seg.size() < 5) return std::nullopt;
+  const std::string& coll = seg[4];
+  if (coll == "instances") {
+    if (seg.size() == 5 && m == "POST") return target("create", "compute.instances");
+    if (seg.size() == 5 && m == "GET") return target("list", "compute.instances");
+    if (seg.size() == 6 && m == "GET") return target("get", "compute.instances");
+    if (seg.size() == 6 && m == "DELETE") return target("delete", "compute.instances");
+  } else if (coll == "operations") {
+    if (seg.size() == 6 && m == "GET") return target("get", "compute.operations");
+    if (seg.size() == 7 && seg[6] == "wait" && m == "POST") return target("wait", "compute.operations");
+  } else if (coll == "machineTypes" && m == "GET") {
+    if (seg.size() == 5) return target("list", "compute.machineTypes");
+    if (seg.size() == 6) return target("get", "compute.machineTypes");
+  }
+  return std::nullopt;
+}
+
 struct FakeGce::Ctx {
   std::string base;     // http://host/compute/v1
   std::string project;
@@ -130,7 +167,9 @@ FakeGce::~FakeGce() { Stop(); }
 
 void FakeGce::Attach(SimServer& server) {
   server_ = &server;
-  server.AddRoute("/compute/v1/", /*require_auth=*/false, [this](const HttpRequest& req) { return Handle(req); });
+  server.AddRoute(
+      "/compute/v1/", /*require_auth=*/false, [this](const HttpRequest& req) { return Handle(req); },
+      ClassifyComputeRequest);
   server.AddComponent(this);
 }
 
@@ -525,6 +564,25 @@ CloudAccount FakeGce::Account() const {
 // ---------------------------------------------------------------- HTTP
 
 HttpResponse FakeGce::Handle(const HttpRequest& req) {
+  std::optional<FaultTarget> target = ClassifyComputeRequest(req);
+  ComputeFaultDecision fault;
+  if (target && server_ != nullptr) fault = server_->faults().DecideCompute(target->verb, target->resource);
+  if (fault.error) {
+    spdlog::info("fault: {} {} -> {} {} (gce {} {}, not carried out)", target->verb, target->resource,
+                 fault.error->code, fault.error->reason, req.method, req.target);
+    return FaultResponse(*fault.error);
+  }
+  HttpResponse r = Serve(req);
+  if (fault.lost_response) {
+    spdlog::info("fault: {} {} -> {} {} (gce {} {} carried out with {}; response lost)", target->verb,
+                 target->resource, fault.lost_response->code, fault.lost_response->reason, req.method, req.target,
+                 r.status);
+    return FaultResponse(*fault.lost_response);
+  }
+  return r;
+}
+
+HttpResponse FakeGce::Serve(const HttpRequest& req) {
   const std::string prefix = "/compute/v1/";
   std::vector<std::string> seg = Split(req.path.substr(std::min(req.path.size(), prefix.size())));
   // zoneOperations.wait blocks without the lock.

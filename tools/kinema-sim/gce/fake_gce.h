@@ -23,13 +23,19 @@
 //   - Operation times (start, done) are fixed when the operation is created;
 //     states are a function of simulated time, so answers never depend on
 //     when the background thread last ran.
+//   - --faults rules on compute.* resources (tools/kinema-sim/faults.h) apply
+//     to every request ClassifyComputeRequest() names: an injected error is
+//     answered before anything is looked at; a lost response is answered
+//     after the request was carried out in full. Latency is waited by the
+//     HTTP server's timer before Handle() runs.
 //   - SimStats: instances_created counts inserts that created an instance
 //     (not quota/stockout failures, not repeats); instances_deleted counts
 //     accepted deletes; duplicate_create_requests counts inserts refused with
 //     409 alreadyExists (a name that exists, under another or no requestId).
 // Thread-safety: the HTTP handler runs on the server's io threads, the
 // lifecycle on FakeGce's own thread; all state is behind one mutex, which is
-// never held while waiting. Lock order: FakeGce's mutex, then the store's.
+// never held while waiting. Lock order: FakeGce's mutex, then the store's;
+// the FaultInjector is consulted without FakeGce's mutex.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -46,6 +52,7 @@
 #include <vector>
 
 #include "engine/catalog/catalog.h"
+#include "tools/kinema-sim/faults.h"
 #include "tools/kinema-sim/gce/cloud_scenario.h"
 #include "tools/kinema-sim/http_types.h"
 #include "tools/kinema-sim/object_store.h"
@@ -58,6 +65,11 @@ class SimServer;
 }
 
 namespace kinema::sim::gce {
+
+// The fault target of a /compute/v1/ request: verb get|list|create|delete|wait
+// on compute.instances|operations|machineTypes|zones; nullopt for paths and
+// methods the fake does not serve (those answer 404/405, never a fault).
+std::optional<FaultTarget> ClassifyComputeRequest(const HttpRequest& req);
 
 class FakeGce : public SimComponent, public CloudLedger {
  public:
@@ -118,6 +130,8 @@ class FakeGce : public SimComponent, public CloudLedger {
   };
 
   struct Ctx;  // per-request: base URL, project, zone
+
+  HttpResponse Serve(const HttpRequest& req);  // Handle() without faults; takes mu_ itself
 
   // HTTP (mu_ held unless noted)
   HttpResponse Route(const HttpRequest& req, const std::vector<std::string>& seg);
