@@ -56,11 +56,17 @@ std::string E2eCluster::Start() {
     std::ofstream f(File("scenario.json"));
     f << options_.scenario_json;
   }
-  sim_ = StartProcess({BinPath("kinema-sim"), "--snapshot", File("snapshot.json"), "--catalog", File("catalog.json"),
-                       "--listen", "127.0.0.1:0", "--write-kubeconfig", File("kubeconfig"), "--time-scale",
-                       std::to_string(options_.time_scale), "--scenario", File("scenario.json"), "--audit-log",
-                       File("audit.jsonl")},
-                      File("sim"));
+  std::vector<std::string> sim_args = {BinPath("kinema-sim"),  "--snapshot",    File("snapshot.json"),
+                                       "--catalog",            File("catalog.json"), "--listen",
+                                       "127.0.0.1:0",          "--write-kubeconfig", File("kubeconfig"),
+                                       "--time-scale",         std::to_string(options_.time_scale),
+                                       "--scenario",           File("scenario.json"), "--audit-log",
+                                       File("audit.jsonl")};
+  if (!options_.faults_json.empty()) {
+    std::ofstream(File("faults.json")) << options_.faults_json;
+    sim_args.insert(sim_args.end(), {"--faults", File("faults.json")});
+  }
+  sim_ = StartProcess(sim_args, File("sim"));
   if (!WaitForFile(File("kubeconfig"), 30000)) return "kinema-sim did not start: " + Tail(ReadFile(File("sim.err")));
   std::string kc = ReadFile(File("kubeconfig"));
   size_t at = kc.find("server: ");

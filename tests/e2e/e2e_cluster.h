@@ -23,6 +23,7 @@ struct E2eOptions {
   double time_scale = 10;      // simulated seconds per wall second
   bool prometheus = true;      // start /usr/bin/prometheus when installed
   std::string scenario_json = "{}";  // --scenario document (cloud delays etc.)
+  std::string faults_json;           // kinema-sim --faults document (empty: no faults)
   double min_savings = 0.10;   // decision.minSavings
   double max_change = 0.10;    // decision.maxChange
   std::string optimizer_time_limit = "3s";

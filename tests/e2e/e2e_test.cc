@@ -118,6 +118,49 @@ TEST(EndToEndTest, FullIterationRunsAllEightStepsAndLowersCostWithoutHarm) {
   }
 }
 
+TEST(EndToEndTest, IterationCompletesThroughAnUnreliableCloudAndApiServer) {
+  E2eOptions o;
+  // GCE: a third of the calls are carried out but their answer is lost, a
+  // tenth fail with 500; Kubernetes: writes sometimes fail with 500 or 429.
+  o.faults_json = R"({"rules": [
+      {"resource": "compute.*", "lostResponseRate": 0.3, "error500Rate": 0.1},
+      {"verb": "update", "resource": "*", "error500Rate": 0.05},
+      {"verb": "patch", "resource": "*", "error429Rate": 0.05, "retryAfterSeconds": 1},
+      {"verb": "create", "resource": "pods/eviction", "error500Rate": 0.05}]})";
+  E2eCluster c(o);
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  auto run = c.RunKinemaOnce();
+  ASSERT_EQ(run.exit_code, 0) << run.err.substr(run.err.size() > 4000 ? run.err.size() - 4000 : 0) << c.Logs();
+  json list = c.Kinemactl({"list"});
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0]["status"], "completed") << list.dump();
+  json show = c.Kinemactl({"show", list[0]["id"]});
+  ASSERT_EQ(show["steps"].size(), 8u);
+  const json& plan = show["steps"][2]["result"]["plan"];
+  json report = c.Report();
+  ExpectNoHarm(report);  // includes: no duplicate create, no orphan instance
+  EXPECT_NEAR(report["costPerHour"].get<double>(), plan["costPerHourAfter"].get<double>(), 1e-3) << report.dump();
+  int retired = 0, booted = 0;
+  for (const auto& n : plan["nodes"]) {
+    retired += n["action"] == "retire";
+    booted += n["action"] == "boot";
+  }
+  EXPECT_EQ(report["cloud"]["instancesCreated"], booted) << "each planned node booted exactly once";
+  EXPECT_EQ(report["cloud"]["instancesDeleted"], retired);
+  // The faults really happened (the simulator logs each one).
+  std::string sim_log = testing::ReadFile(c.File("sim.err")) + testing::ReadFile(c.File("sim.out"));
+  auto count = [&](const std::string& what) {
+    int n = 0;
+    for (size_t at = sim_log.find(what); at != std::string::npos; at = sim_log.find(what, at + 1)) ++n;
+    return n;
+  };
+  std::printf("unreliable world: %d faults injected, %d of them lost GCE responses\n", count("fault: "),
+              count("response lost"));
+  EXPECT_GT(count("response lost"), 0) << "no lost GCE response was injected";
+  EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
+}
+
 TEST(EndToEndTest, PlanIsDiscardedWhenTheClusterChangesMidPlan) {
   E2eOptions o;
   o.max_change = 0.02;
