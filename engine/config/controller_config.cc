@@ -136,7 +136,7 @@ Field Num(double* out, double lo, double hi) {
                  std::string v;
                  KINEMA_RETURN_IF_ERROR(Scalar(n, p, &v));
                  size_t used = 0;
-                 double d;
+                 double d = 0;
                  try {
                    d = std::stod(v, &used);
                  } catch (...) {
