@@ -24,10 +24,6 @@ std::string Source(const std::string& rel) {
   return std::string(d ? d : ".") + "/" + rel;
 }
 
-std::string Tail(const std::string& text, size_t n = 3000) {
-  return text.size() <= n ? text : "..." + text.substr(text.size() - n);
-}
-
 int FreePort() {
   // Let the kernel pick: bind port 0, read it, close. Racy in theory, fine here.
   auto r = RunProcess({"/usr/bin/env", "python3", "-c",
@@ -178,6 +174,19 @@ std::string E2eCluster::Logs() const {
     if (!t.empty()) out += std::string("\n--- ") + name + "\n" + Tail(t);
   }
   return out;
+}
+
+std::string Tail(const std::string& text, size_t n) {
+  return text.size() <= n ? text : "..." + text.substr(text.size() - n);
+}
+
+PlanActions CountPlanActions(const nlohmann::json& plan) {
+  PlanActions a;
+  for (const auto& n : plan.value("nodes", nlohmann::json::array())) {
+    a.boot += n.value("action", "") == "boot";
+    a.retire += n.value("action", "") == "retire";
+  }
+  return a;
 }
 
 }  // namespace kinema::e2e

@@ -74,4 +74,13 @@ class E2eCluster {
   pid_t sim_ = -1, prom_ = -1;
 };
 
+// The last `n` characters of `text` ("..." first when cut).
+std::string Tail(const std::string& text, size_t n = 3000);
+
+// How many nodes a plan (the optimization step's result.plan) boots and retires.
+struct PlanActions {
+  int boot = 0, retire = 0;
+};
+PlanActions CountPlanActions(const nlohmann::json& plan);
+
 }  // namespace kinema::e2e

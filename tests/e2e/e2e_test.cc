@@ -78,6 +78,21 @@ void ExpectEveryRequestIsGrantedByRbac(const E2eCluster& c) {
   EXPECT_TRUE(seen.count("update apps/deployments")) << "deployment-patch updates deployments";
 }
 
+// Runs `kinema --once` to completion and returns `kinemactl show` of the
+// one iteration it must leave, completed with eight steps (null after a
+// failed expectation).
+json RunOneCompletedIteration(const E2eCluster& c) {
+  auto run = c.RunKinemaOnce();
+  EXPECT_EQ(run.exit_code, 0) << Tail(run.err, 4000) << c.Logs();
+  json list = c.Kinemactl({"list"});
+  EXPECT_EQ(list.size(), 1u) << list.dump();
+  if (run.exit_code != 0 || list.size() != 1) return json();
+  EXPECT_EQ(list[0]["status"], "completed") << list.dump();
+  json show = c.Kinemactl({"show", list[0]["id"]});
+  EXPECT_EQ(show["steps"].size(), 8u);
+  return show["steps"].size() == 8 ? show : json();
+}
+
 TEST(EndToEndTest, FullIterationRunsAllEightStepsAndLowersCostWithoutHarm) {
   E2eCluster c({});
   std::string err = c.Start();
@@ -85,13 +100,8 @@ TEST(EndToEndTest, FullIterationRunsAllEightStepsAndLowersCostWithoutHarm) {
   json before = c.Report();
   ASSERT_TRUE(before.is_object());
 
-  auto run = c.RunKinemaOnce();
-  ASSERT_EQ(run.exit_code, 0) << run.err.substr(run.err.size() > 4000 ? run.err.size() - 4000 : 0) << c.Logs();
-  json list = c.Kinemactl({"list"});
-  ASSERT_EQ(list.size(), 1u) << list.dump();
-  EXPECT_EQ(list[0]["status"], "completed") << list.dump();
-  json show = c.Kinemactl({"show", list[0]["id"]});
-  ASSERT_EQ(show["steps"].size(), 8u);
+  json show = RunOneCompletedIteration(c);
+  ASSERT_FALSE(show.is_null());
   for (const auto& s : show["steps"]) EXPECT_EQ(s["status"], "succeeded") << s.dump().substr(0, 2000);
 
   const json& plan = show["steps"][2]["result"]["plan"];
@@ -102,13 +112,9 @@ TEST(EndToEndTest, FullIterationRunsAllEightStepsAndLowersCostWithoutHarm) {
   EXPECT_NEAR(after["costPerHour"].get<double>(), plan["costPerHourAfter"].get<double>(), 1e-3)
       << "the cluster ends where the plan said";
   EXPECT_EQ(after["pendingPods"], 0) << after.dump();
-  int retired = 0, booted = 0;
-  for (const auto& n : plan["nodes"]) {
-    retired += n["action"] == "retire";
-    booted += n["action"] == "boot";
-  }
-  EXPECT_EQ(after["cloud"]["instancesCreated"], booted);
-  EXPECT_EQ(after["cloud"]["instancesDeleted"], retired);
+  const PlanActions planned = CountPlanActions(plan);
+  EXPECT_EQ(after["cloud"]["instancesCreated"], planned.boot);
+  EXPECT_EQ(after["cloud"]["instancesDeleted"], planned.retire);
   EXPECT_TRUE(NodesWithKinemaMarks(c).empty()) << "retiring nodes are gone, nothing else is marked";
   EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
   ExpectEveryRequestIsGrantedByRbac(c);
@@ -130,24 +136,15 @@ TEST(EndToEndTest, IterationCompletesThroughAnUnreliableCloudAndApiServer) {
   E2eCluster c(o);
   std::string err = c.Start();
   ASSERT_EQ(err, "") << err;
-  auto run = c.RunKinemaOnce();
-  ASSERT_EQ(run.exit_code, 0) << run.err.substr(run.err.size() > 4000 ? run.err.size() - 4000 : 0) << c.Logs();
-  json list = c.Kinemactl({"list"});
-  ASSERT_EQ(list.size(), 1u) << list.dump();
-  EXPECT_EQ(list[0]["status"], "completed") << list.dump();
-  json show = c.Kinemactl({"show", list[0]["id"]});
-  ASSERT_EQ(show["steps"].size(), 8u);
+  json show = RunOneCompletedIteration(c);
+  ASSERT_FALSE(show.is_null());
   const json& plan = show["steps"][2]["result"]["plan"];
   json report = c.Report();
   ExpectNoHarm(report);  // includes: no duplicate create, no orphan instance
   EXPECT_NEAR(report["costPerHour"].get<double>(), plan["costPerHourAfter"].get<double>(), 1e-3) << report.dump();
-  int retired = 0, booted = 0;
-  for (const auto& n : plan["nodes"]) {
-    retired += n["action"] == "retire";
-    booted += n["action"] == "boot";
-  }
-  EXPECT_EQ(report["cloud"]["instancesCreated"], booted) << "each planned node booted exactly once";
-  EXPECT_EQ(report["cloud"]["instancesDeleted"], retired);
+  const PlanActions planned = CountPlanActions(plan);
+  EXPECT_EQ(report["cloud"]["instancesCreated"], planned.boot) << "each planned node booted exactly once";
+  EXPECT_EQ(report["cloud"]["instancesDeleted"], planned.retire);
   // The faults really happened (the simulator logs each one).
   std::string sim_log = testing::ReadFile(c.File("sim.err")) + testing::ReadFile(c.File("sim.out"));
   auto count = [&](const std::string& what) {

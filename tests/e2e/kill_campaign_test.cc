@@ -44,9 +44,21 @@ TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
   std::mt19937_64 rng(seed);
   SCOPED_TRACE("seed " + std::to_string(seed));
 
-  auto first_status = [&]() -> std::string {
-    json list = c.Kinemactl({"list"});
-    return list.is_array() && !list.empty() ? list[0].value("status", "") : "";
+  // The iteration's status and current step, from one `kinemactl list`.
+  struct Progress {
+    std::string status, step;
+    bool ended() const { return !status.empty() && status != "running"; }
+  };
+  auto progress = [&] {
+    json l = c.Kinemactl({"list"});
+    if (!l.is_array() || l.empty()) return Progress{"", "before start"};
+    return Progress{l[0].value("status", ""), l[0].value("currentStep", "?")};
+  };
+  auto leaderships = [&] {
+    std::string log = testing::ReadFile(c.File("kinema.err"));  // appended by every run
+    size_t n = 0;
+    for (size_t at = log.find("leading with epoch"); at != std::string::npos; at = log.find("leading with epoch", at + 1)) ++n;
+    return n;
   };
   const int wanted = KillsWanted();
   int kills = 0;
@@ -54,14 +66,7 @@ TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
   std::map<std::string, int> kills_in;  // per step
   const int per_step_cap = (wanted + 3) / 4;
   for (int round = 0; kills < wanted && round < wanted * 3; ++round) {
-    std::string st = first_status();
-    if (!st.empty() && st != "running") break;  // the iteration ended
-    auto leaderships = [&] {
-      std::string log = testing::ReadFile(c.File("kinema.err"));  // appended by every run
-      size_t n = 0;
-      for (size_t at = log.find("leading with epoch"); at != std::string::npos; at = log.find("leading with epoch", at + 1)) ++n;
-      return n;
-    };
+    if (progress().ended()) break;
     const size_t led_before = leaderships();
     pid_t k = c.StartKinema({"--once"}, "kinema");
     // Wait until it leads (the killed predecessor's lease expires first),
@@ -74,32 +79,30 @@ TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
     // Spread the kills over the iteration: a step that already took its
     // share runs on until the next step begins, which is then hit at a
     // random instant of its own (the last step takes whatever is left).
-    auto current_step = [&] {
-      json l = c.Kinemactl({"list"});
-      return l.is_array() && !l.empty() ? l[0].value("currentStep", "?") : std::string("before start");
-    };
-    for (std::string step = current_step(); step != "drain-and-delete" && kills_in[step] >= per_step_cap;
-         step = current_step()) {
-      if (first_status() != "running" && !first_status().empty()) break;
+    Progress p = progress();
+    while (!p.ended() && p.step != "drain-and-delete" && kills_in[p.step] >= per_step_cap) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (current_step() != step) {
+      Progress next = progress();
+      if (next.step != p.step) {
         std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 1500)(rng)));
+        next = progress();
       }
+      p = next;
     }
-    json now = c.Kinemactl({"list"});
+    const std::string step = progress().step;
     ::kill(k, SIGKILL);
     int rc = WaitProcess(k);
     if (rc == -SIGKILL) {
       ++kills;
-      killed_in.push_back(now.is_array() && !now.empty() ? now[0].value("currentStep", "?") : "before start");
-      ++kills_in[killed_in.back()];
+      killed_in.push_back(step);
+      ++kills_in[step];
     }
   }
   // Run to the end without interruption (unless a process finished it).
-  if (first_status() == "running" || first_status().empty()) {
+  if (!progress().ended()) {
     auto final_run = c.RunKinemaOnce();
-    ASSERT_EQ(final_run.exit_code, 0) << final_run.err.substr(final_run.err.size() > 3000 ? final_run.err.size() - 3000 : 0)
-                                      << "\n" << c.Kinemactl({"list"}).dump() << "\n"
+    ASSERT_EQ(final_run.exit_code, 0) << Tail(final_run.err, 3000) << "\n"
+                                      << c.Kinemactl({"list"}).dump() << "\n"
                                       << c.Kubectl({"get", "pods", "-A", "-o", "wide"}).out << "\n"
                                       << c.Kubectl({"get", "nodes"}).out << "\n"
                                       << c.Kubectl({"get", "deployment", "-n", "shop", "-o", "yaml"}).out;
@@ -128,9 +131,7 @@ TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
   EXPECT_EQ(report["availability"]["secondsBelowMinAvailable"].get<double>(), 0.0) << report.dump();
   EXPECT_EQ(report["pdbViolations"], 0) << report.dump();
   EXPECT_EQ(report["pendingPods"], 0) << report.dump();
-  int booted = 0;
-  for (const auto& n : plan["nodes"]) booted += n["action"] == "boot";
-  EXPECT_EQ(report["cloud"]["instancesCreated"], booted) << "each planned node booted exactly once";
+  EXPECT_EQ(report["cloud"]["instancesCreated"], CountPlanActions(plan).boot) << "each planned node booted exactly once";
   EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
 }
 

@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -17,6 +16,7 @@
 
 #include "engine/http/http_client.h"
 #include "tests/sim/sim_process.h"
+#include "tests/support/test_support.h"
 
 namespace kinema::sim {
 namespace {
@@ -31,17 +31,9 @@ const std::string kRequestId = "6f1c2a8e-1b2d-4c3e-9f40-0a1b2c3d4e5f";
 class FaultySim {
  public:
   explicit FaultySim(const json& faults, int seed = 7) {
-    char tmpl[] = "/tmp/kinema-gce-faults-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    std::string path = dir_ + "/faults.json";
-    std::ofstream(path) << faults.dump();
-    sim_ = std::make_unique<SimProcess>(
-        std::vector<std::string>{"--faults", path, "--seed", std::to_string(seed), "--time-scale", "1000"});
-  }
-  ~FaultySim() {
-    sim_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    std::ofstream(dir_.File("faults.json")) << faults.dump();
+    sim_ = std::make_unique<SimProcess>(std::vector<std::string>{"--faults", dir_.File("faults.json"), "--seed",
+                                                                 std::to_string(seed), "--time-scale", "1000"});
   }
   bool ok() const { return sim_->ok(); }
   std::string Log() const { return sim_->Log(); }
@@ -60,7 +52,7 @@ class FaultySim {
   json Report() { return json::parse(Do("GET", "/sim/v1/report").body, nullptr, false); }
 
  private:
-  std::string dir_;
+  testing::TempDir dir_;  // outlives the process (declared first)
   std::unique_ptr<SimProcess> sim_;
   std::shared_ptr<http::HttpClient> http_ = std::make_shared<http::HttpClient>();
 };

@@ -510,7 +510,7 @@ void Kubelet::Heartbeat(const std::string& node, SimClock::TimePoint due) {
   ObjectPtr n = nodes_->Get("", node);
   if (!n) return;                          // deleted: OnNode removed its Lease
   if (!NodeObjectReady(n->body)) return;   // no kubelet posts for it; resumes when Ready again
-  if (RenewLease(n)) heartbeats_++;
+  RenewLease(n);
   auto last = status_reported_.find(node);
   if (last == status_reported_.end() ||
       Now() - last->second >= std::chrono::duration_cast<SimClock::TimePoint::duration>(
@@ -526,7 +526,7 @@ void Kubelet::Heartbeat(const std::string& node, SimClock::TimePoint due) {
   At(next, [this, node, next] { Heartbeat(node, next); });
 }
 
-bool Kubelet::RenewLease(const ObjectPtr& node) {
+void Kubelet::RenewLease(const ObjectPtr& node) {
   static const std::string kNs = "kube-node-lease";
   const std::string renew = SimClock::FormatMicroTime(Now());
   const long long duration = static_cast<long long>(lease_duration_);
@@ -542,21 +542,17 @@ bool Kubelet::RenewLease(const ObjectPtr& node) {
         return std::nullopt;
       },
       "");
-  if (r.ok()) return true;
+  if (r.ok()) return;
   if (r.error().code != 404) {
     spdlog::warn("kubelet {}: renew lease {}/{}: {}", node->name, kNs, node->name, r.error().message);
-    return false;
+    return;
   }
   Json lease = {{"apiVersion", "coordination.k8s.io/v1"},
                 {"kind", "Lease"},
                 {"metadata", {{"name", node->name}, {"namespace", kNs}, {"ownerReferences", Json::array({owner})}}},
                 {"spec", {{"holderIdentity", node->name}, {"leaseDurationSeconds", duration}, {"renewTime", renew}}}};
   auto c = server().registry().Create(LeasesType(), kNs, std::move(lease));
-  if (!c.ok()) {
-    spdlog::warn("kubelet {}: create lease {}/{}: {}", node->name, kNs, node->name, c.error().message);
-    return false;
-  }
-  return true;
+  if (!c.ok()) spdlog::warn("kubelet {}: create lease {}/{}: {}", node->name, kNs, node->name, c.error().message);
 }
 
 void Kubelet::ReportNodeStatus(const std::string& node) {

@@ -43,7 +43,6 @@
 // Thread-safety: runs on its own strand (ControllerLoop).
 #pragma once
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <set>
@@ -61,7 +60,6 @@ class Kubelet : public ControllerLoop {
   std::string Name() const override { return "kubelet"; }
   double pod_start_delay() const { return start_delay_; }
   double termination_delay() const { return termination_delay_; }
-  uint64_t heartbeats() const { return heartbeats_.load(); }  // Lease renewals so far (any thread)
 
  protected:
   Status Setup(SimServer& server) override;
@@ -87,7 +85,7 @@ class Kubelet : public ControllerLoop {
   // Heartbeats (on the strand).
   void StartHeartbeat(const std::string& node);
   void Heartbeat(const std::string& node, SimClock::TimePoint due);
-  bool RenewLease(const ObjectPtr& node);
+  void RenewLease(const ObjectPtr& node);
   void ReportNodeStatus(const std::string& node);
   void DeleteLease(const std::string& node);
 
@@ -100,7 +98,6 @@ class Kubelet : public ControllerLoop {
   double node_status_report_ = 300.0;
   std::set<std::string> heartbeating_;  // nodes with a heartbeat queued
   std::unordered_map<std::string, SimClock::TimePoint> status_reported_;  // node -> last lastHeartbeatTime write
-  std::atomic<uint64_t> heartbeats_{0};
   std::set<Key> resizing_;  // resize actuation or retry queued
   std::unique_ptr<Informer> nodes_, pods_;
   std::unordered_map<std::string, bool> node_ready_;
