@@ -20,6 +20,11 @@
 //   failed             {error}
 //   terminated         {reason, by, via}
 //   operator_command   {command, reason, identity, via}
+//   disruption_claimed {reason, nodeCount, retire:[node], nodes:[node],   (step set) what the
+//                       pods:[{pod, node}], budget:{...}}                 disruption ledger granted
+//   disruption_released {retire:[node], nodes:[node], pods:[pod]}        (step set) no longer held
+//   kind_requested     {target, input, requestId}                         (step set) ask another
+//                                                                         kind to run
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -45,6 +50,9 @@ inline constexpr const char* kAborted = "aborted";
 inline constexpr const char* kFailed = "failed";
 inline constexpr const char* kTerminated = "terminated";
 inline constexpr const char* kOperatorCommand = "operator_command";
+inline constexpr const char* kDisruptionClaimed = "disruption_claimed";
+inline constexpr const char* kDisruptionReleased = "disruption_released";
+inline constexpr const char* kKindRequested = "kind_requested";
 }  // namespace event_kind
 
 bool IsKnownEventKind(const std::string& kind);
@@ -60,10 +68,5 @@ struct Event {
   int attempt = 0;
   nlohmann::json detail = nlohmann::json::object();
 };
-
-// Milliseconds since the Unix epoch, from the system clock.
-int64_t NowMs();
-// RFC 3339 UTC with millisecond precision: "2026-11-22T10:00:00.123Z".
-std::string FormatRfc3339(int64_t ms);
 
 }  // namespace kinema

@@ -1,5 +1,7 @@
 #include "storage/journal_queries.h"
 
+#include <set>
+
 namespace kinema::journal_sql {
 
 namespace {
@@ -110,7 +112,17 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
   return v;
 }
 
-void WriteDerived(SQLite::Database& db, const WorkflowView& v) {
+void DerivedChange::Note(const Event& e) {
+  using namespace event_kind;
+  if (e.kind == kCompleted || e.kind == kAborted || e.kind == kTerminated || e.kind == kWorkflowStarted ||
+      e.kind == kResumed) {
+    all_steps = true;
+  }
+  if (e.kind == kTimerSet) timers = true;
+  if (e.step_index >= 0) steps.insert(e.step_index);
+}
+
+void WriteDerived(SQLite::Database& db, const WorkflowView& v, const DerivedChange* change) {
   SQLite::Statement w(db,
                       "INSERT INTO workflows(id, type, status, created_ms, updated_ms, current_step, "
                       "current_step_index, input, last_error, pause_reason, abort_requested, terminated, last_seq, outcome) "
@@ -150,6 +162,7 @@ void WriteDerived(SQLite::Database& db, const WorkflowView& v) {
                       "finished_ms=excluded.finished_ms, error=excluded.error, "
                       "idempotency_key=excluded.idempotency_key, epoch=excluded.epoch, result=excluded.result");
   for (const StepView& st : v.steps) {
+    if (change && !change->all_steps && !change->steps.count(st.index)) continue;
     s.reset();
     s.clearBindings();
     s.bind(1, v.id);
@@ -165,7 +178,7 @@ void WriteDerived(SQLite::Database& db, const WorkflowView& v) {
     if (st.result.is_null()) s.bind(11); else s.bind(11, st.result.dump());
     s.exec();
   }
-  if (v.timers.empty()) return;
+  if (v.timers.empty() || (change && !change->timers)) return;
   SQLite::Statement t(db,
                       "INSERT INTO timers(workflow_id, name, deadline_ms) VALUES (?,?,?) "
                       "ON CONFLICT(workflow_id, name) DO UPDATE SET deadline_ms=excluded.deadline_ms");
@@ -184,6 +197,115 @@ std::vector<std::string> WorkflowIdsWithStatus(SQLite::Database& db, const std::
   std::vector<std::string> ids;
   while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
   return ids;
+}
+
+namespace {
+
+constexpr const char* kSummaryColumns =
+    "id, type, status, created_ms, updated_ms, current_step, last_error, pause_reason, abort_requested, outcome, "
+    "terminated";
+
+WorkflowSummary SummaryFromRow(SQLite::Statement& q) {
+  WorkflowSummary s;
+  s.id = q.getColumn(0).getString();
+  s.type = q.getColumn(1).getString();
+  s.status = q.getColumn(2).getString();
+  s.created_ms = q.getColumn(3).getInt64();
+  s.updated_ms = q.getColumn(4).getInt64();
+  s.current_step = q.getColumn(5).isNull() ? "" : q.getColumn(5).getString();
+  s.last_error = q.getColumn(6).isNull() ? "" : q.getColumn(6).getString();
+  s.pause_reason = q.getColumn(7).isNull() ? "" : q.getColumn(7).getString();
+  s.abort_requested = q.getColumn(8).getInt() != 0;
+  s.outcome = q.getColumn(9).isNull() ? "" : q.getColumn(9).getString();
+  s.terminated = q.getColumn(10).getInt() != 0;
+  return s;
+}
+
+}  // namespace
+
+std::vector<WorkflowSummary> ListWorkflows(SQLite::Database& db, const std::string& status, const std::string& type) {
+  SQLite::Statement q(db, std::string("SELECT ") + kSummaryColumns +
+                              " FROM workflows WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR type = ?2) "
+                              "ORDER BY created_ms, id");
+  q.bind(1, status);
+  q.bind(2, type);
+  std::vector<WorkflowSummary> out;
+  while (q.executeStep()) out.push_back(SummaryFromRow(q));
+  return out;
+}
+
+std::vector<WorkflowSummary> UnfinishedWorkflows(SQLite::Database& db) {
+  SQLite::Statement q(db, std::string("SELECT ") + kSummaryColumns +
+                              " FROM workflows WHERE status IN ('running', 'paused') OR "
+                              "(status = 'failed' AND terminated = 0) ORDER BY created_ms, id");
+  std::vector<WorkflowSummary> out;
+  while (q.executeStep()) out.push_back(SummaryFromRow(q));
+  return out;
+}
+
+std::vector<std::string> PrunableWorkflows(SQLite::Database& db, int64_t ended_before_ms, int limit) {
+  SQLite::Statement q(db,
+                      "SELECT w.id FROM workflows w WHERE w.updated_ms < ?1 AND "
+                      "(w.status IN ('completed', 'aborted') OR (w.status = 'failed' AND w.terminated = 1)) AND "
+                      "NOT EXISTS (SELECT 1 FROM events e WHERE e.workflow_id = w.id AND ("
+                      "  (e.kind = 'step_intent' AND COALESCE(json_extract(e.detail, '$.journalOnly'), 0) != 1) OR "
+                      "  e.kind IN ('disruption_claimed', 'kind_requested', 'compensation_intent'))) "
+                      "ORDER BY w.updated_ms LIMIT ?2");
+  q.bind(1, static_cast<int64_t>(ended_before_ms));
+  q.bind(2, limit);
+  std::vector<std::string> ids;
+  while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
+  return ids;
+}
+
+void PruneWorkflow(SQLite::Database& db, const std::string& id, int64_t now_ms) {
+  SQLite::Statement rec(db,
+                        "INSERT OR REPLACE INTO pruned(id, type, status, outcome, created_ms, ended_ms, events, pruned_ms) "
+                        "SELECT id, type, status, outcome, created_ms, updated_ms, "
+                        "(SELECT COUNT(*) FROM events WHERE workflow_id = ?1), ?2 FROM workflows WHERE id = ?1");
+  rec.bind(1, id);
+  rec.bind(2, static_cast<int64_t>(now_ms));
+  rec.exec();
+  for (const char* sql : {"DELETE FROM timers WHERE workflow_id = ?", "DELETE FROM steps WHERE workflow_id = ?",
+                          "DELETE FROM workflows WHERE id = ?", "DELETE FROM events WHERE workflow_id = ?"}) {
+    SQLite::Statement d(db, sql);
+    d.bind(1, id);
+    d.exec();
+  }
+}
+
+std::vector<KindRequest> PendingKindRequests(SQLite::Database& db, int64_t since_ms) {
+  std::set<std::string> consumed;
+  {
+    SQLite::Statement q(db, "SELECT detail FROM events WHERE kind = 'workflow_started' AND at_ms >= ?");
+    q.bind(1, static_cast<int64_t>(since_ms));
+    while (q.executeStep()) {
+      auto d = nlohmann::json::parse(q.getColumn(0).getString(), nullptr, false);
+      if (!d.is_object() || !d.contains("input") || !d["input"].is_object()) continue;
+      auto reqs = d["input"].find("requests");
+      if (reqs == d["input"].end() || !reqs->is_array()) continue;
+      for (const auto& r : *reqs) {
+        if (r.is_object() && r.contains("requestId") && r["requestId"].is_string()) {
+          consumed.insert(r["requestId"].get<std::string>());
+        }
+      }
+    }
+  }
+  std::vector<KindRequest> out;
+  SQLite::Statement q(db, "SELECT at_ms, detail FROM events WHERE kind = 'kind_requested' AND at_ms >= ? ORDER BY seq");
+  q.bind(1, static_cast<int64_t>(since_ms));
+  while (q.executeStep()) {
+    auto d = nlohmann::json::parse(q.getColumn(1).getString(), nullptr, false);
+    if (!d.is_object()) continue;
+    KindRequest r;
+    r.at_ms = q.getColumn(0).getInt64();
+    r.id = d.value("requestId", "");
+    r.target = d.value("target", "");
+    r.input = d.value("input", nlohmann::json());
+    if (r.id.empty() || r.target.empty() || consumed.count(r.id)) continue;
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 }  // namespace kinema::journal_sql

@@ -6,6 +6,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,40 @@ std::optional<WorkflowView> FoldWorkflow(SQLite::Database& db, const std::string
 // Reads the derived rows (workflows, steps, timers) of one workflow.
 std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string& workflow_id);
 
-// Writes the derived rows of `v` (upsert workflow, steps and timers).
-void WriteDerived(SQLite::Database& db, const WorkflowView& v);
+// What a batch of events changed in the derived rows: the workflow row
+// always; steps by index; every step when the workflow ended (pending steps
+// become skipped); timers when one was set.
+struct DerivedChange {
+  std::set<int> steps;
+  bool all_steps = false;
+  bool timers = false;
+  void Note(const Event& e);
+};
+
+// Writes the derived rows of `v` (upsert workflow, steps and timers): all of
+// them when `change` is null, else only what it names.
+void WriteDerived(SQLite::Database& db, const WorkflowView& v, const DerivedChange* change);
 
 std::vector<std::string> WorkflowIdsWithStatus(SQLite::Database& db, const std::string& status);
+
+// Rows of the workflows table, optionally filtered by status and type
+// ("" = any), oldest first.
+std::vector<WorkflowSummary> ListWorkflows(SQLite::Database& db, const std::string& status, const std::string& type);
+
+// Workflows that are not terminal (running, paused, failed and not
+// terminated), oldest first.
+std::vector<WorkflowSummary> UnfinishedWorkflows(SQLite::Database& db);
+
+// Terminal workflows last updated before `ended_before_ms` whose every
+// step intent is journalOnly and that never claimed a disruption or
+// requested a kind; at most `limit`, oldest first.
+std::vector<std::string> PrunableWorkflows(SQLite::Database& db, int64_t ended_before_ms, int limit);
+// Deletes one workflow's events and derived rows and records it in
+// `pruned` (prune_guard must be active in the same transaction).
+void PruneWorkflow(SQLite::Database& db, const std::string& id, int64_t now_ms);
+
+// kind_requested events since `since_ms` that no workflow_started event
+// lists in its input's "requests" (by requestId).
+std::vector<KindRequest> PendingKindRequests(SQLite::Database& db, int64_t since_ms);
 
 }  // namespace kinema::journal_sql

@@ -56,28 +56,7 @@ JournalReader::~JournalReader() = default;
 StatusOr<std::vector<WorkflowSummary>> JournalReader::List(const ListFilter& filter) {
   try {
     ReadTxn txn(*db_);
-    std::string sql =
-        "SELECT id, type, status, created_ms, updated_ms, current_step, last_error, pause_reason, abort_requested, "
-        "outcome "
-        "FROM workflows WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR type = ?2) ORDER BY created_ms, id";
-    SQLite::Statement q(*db_, sql);
-    q.bind(1, filter.status);
-    q.bind(2, filter.type);
-    std::vector<WorkflowSummary> out;
-    while (q.executeStep()) {
-      WorkflowSummary s;
-      s.id = q.getColumn(0).getString();
-      s.type = q.getColumn(1).getString();
-      s.status = q.getColumn(2).getString();
-      s.created_ms = q.getColumn(3).getInt64();
-      s.updated_ms = q.getColumn(4).getInt64();
-      s.current_step = q.getColumn(5).isNull() ? "" : q.getColumn(5).getString();
-      s.last_error = q.getColumn(6).isNull() ? "" : q.getColumn(6).getString();
-      s.pause_reason = q.getColumn(7).isNull() ? "" : q.getColumn(7).getString();
-      s.abort_requested = q.getColumn(8).getInt() != 0;
-      s.outcome = q.getColumn(9).isNull() ? "" : q.getColumn(9).getString();
-      out.push_back(std::move(s));
-    }
+    auto out = journal_sql::ListWorkflows(*db_, filter.status, filter.type);
     return out;
   } catch (const std::exception& e) {
     return StatusFromSqlite(e, "list workflows in " + path_, false);

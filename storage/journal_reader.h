@@ -23,19 +23,6 @@ class Database;
 
 namespace kinema {
 
-struct WorkflowSummary {
-  std::string id;
-  std::string type;
-  std::string status;
-  int64_t created_ms = 0;
-  int64_t updated_ms = 0;
-  std::string current_step;
-  std::string last_error;
-  std::string pause_reason;
-  bool abort_requested = false;
-  std::string outcome;
-};
-
 struct ListFilter {
   std::string status;  // empty: any
   std::string type;    // empty: any

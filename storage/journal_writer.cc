@@ -1,5 +1,7 @@
 #include "storage/journal_writer.h"
 
+#include <set>
+
 #include <algorithm>
 #include <chrono>
 
@@ -8,6 +10,7 @@
 
 #include "storage/journal_queries.h"
 #include "storage/sqlite_env.h"
+#include "engine/common/time.h"
 
 namespace kinema {
 
@@ -76,21 +79,22 @@ StatusOr<WorkflowView*> JournalWriter::CachedViewLocked(const std::string& workf
 
 Status JournalWriter::AppendLocked(const std::string& workflow_id, std::vector<Event>* events, int64_t epoch,
                                   int64_t now, WorkflowView* next) {
+  // `next` is the caller's copy: on an illegal event the whole transaction
+  // is rolled back and the copy discarded, so folding in place is safe.
+  journal_sql::DerivedChange change;
   for (Event& e : *events) {
     e.workflow_id = workflow_id;
     e.epoch = epoch;
     if (e.at_ms == 0) e.at_ms = now;
     if (!IsKnownEventKind(e.kind)) return Status::InvalidArgument("unknown event kind " + e.kind);
-    // Fold first so an illegal event never reaches the file.
-    WorkflowView probe = *next;
-    e.seq = next->last_seq + 1;  // provisional, replaced below
-    Status s = ApplyEvent(&probe, e);
+    e.seq = next->last_seq + 1;  // provisional: the fold sees the order
+    Status s = ApplyEvent(next, e);
     if (!s.ok()) return s.WithContext("journal " + path_ + ": workflow " + workflow_id);
     e.seq = journal_sql::InsertEvent(*db_, e);
-    Status applied = ApplyEvent(next, e);
-    (void)applied;  // identical to the probe above
+    next->last_seq = e.seq;
+    change.Note(e);
   }
-  journal_sql::WriteDerived(*db_, *next);
+  journal_sql::WriteDerived(*db_, *next, &change);
   return Status::OK();
 }
 
@@ -110,11 +114,58 @@ JournalWriter::CommitStats JournalWriter::commit_stats() {
 
 StatusOr<WorkflowView> JournalWriter::Append(const std::string& workflow_id, std::vector<Event> events,
                                              int64_t epoch) {
-  std::vector<std::pair<std::string, std::vector<Event>>> one;
-  one.emplace_back(workflow_id, std::move(events));
-  KINEMA_RETURN_IF_ERROR(AppendMany(std::move(one), epoch));
+  PendingAppend mine{workflow_id, std::move(events), epoch, false, Status::OK()};
+  {
+    std::unique_lock<std::mutex> g(group_mu_);
+    group_queue_.push_back(&mine);
+    while (!mine.done) {
+      if (group_committing_) {
+        group_cv_.wait(g);
+        continue;
+      }
+      // Become the leader: commit everything queued so far in one go.
+      group_committing_ = true;
+      std::vector<PendingAppend*> group;
+      group.swap(group_queue_);
+      g.unlock();
+      CommitGroup(group);
+      g.lock();
+      group_committing_ = false;
+      group_cv_.notify_all();
+    }
+  }
+  KINEMA_RETURN_IF_ERROR(mine.status);
   std::lock_guard<std::mutex> l(mu_);
   return cache_.at(workflow_id);
+}
+
+void JournalWriter::CommitGroup(std::vector<PendingAppend*>& group) {
+  // One transaction for the group when every member has the same epoch and
+  // a workflow appears once; an illegal batch makes the group fall back to
+  // one transaction per member, so only the offender fails.
+  bool together = group.size() > 1;
+  std::set<std::string> ids;
+  for (auto* p : group) {
+    together = together && p->epoch == group.front()->epoch && ids.insert(p->workflow_id).second;
+  }
+  if (together) {
+    std::vector<std::pair<std::string, std::vector<Event>>> batches;
+    for (auto* p : group) batches.emplace_back(p->workflow_id, p->events);
+    Status s = AppendMany(std::move(batches), group.front()->epoch);
+    if (s.ok() || s.code() == Status::Code::kPermissionDenied) {
+      for (auto* p : group) {
+        p->status = s;
+        p->done = true;
+      }
+      return;
+    }
+  }
+  for (auto* p : group) {
+    std::vector<std::pair<std::string, std::vector<Event>>> one;
+    one.emplace_back(p->workflow_id, std::move(p->events));
+    p->status = AppendMany(std::move(one), p->epoch);
+    p->done = true;
+  }
 }
 
 Status JournalWriter::AppendMany(std::vector<std::pair<std::string, std::vector<Event>>> batches, int64_t epoch) {
@@ -186,6 +237,56 @@ StatusOr<std::vector<std::string>> JournalWriter::WorkflowIds(const std::string&
   }
 }
 
+StatusOr<std::vector<WorkflowSummary>> JournalWriter::Unfinished() {
+  std::lock_guard<std::mutex> l(mu_);
+  try {
+    return journal_sql::UnfinishedWorkflows(*db_);
+  } catch (const std::exception& e) {
+    return StatusFromSqlite(e, "list unfinished workflows", false);
+  }
+}
+
+StatusOr<std::vector<KindRequest>> JournalWriter::PendingKindRequests(int64_t since_ms) {
+  std::lock_guard<std::mutex> l(mu_);
+  try {
+    return journal_sql::PendingKindRequests(*db_, since_ms);
+  } catch (const std::exception& e) {
+    return StatusFromSqlite(e, "list kind requests", false);
+  }
+}
+
+StatusOr<int> JournalWriter::PruneEndedWithoutEffect(int64_t ended_before_ms, int max_workflows, int64_t epoch) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (epoch < fence_epoch_) {
+    return Status::PermissionDenied("journal " + path_ + ": epoch " + std::to_string(epoch) +
+                                    " is older than the fence; not pruning");
+  }
+  int pruned = 0;
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+    try {
+      std::vector<std::string> ids = journal_sql::PrunableWorkflows(*db_, ended_before_ms, max_workflows);
+      if (!ids.empty()) {
+        db_->exec("UPDATE prune_guard SET active = 1 WHERE id = 1");
+        const int64_t now = NowMs();
+        for (const auto& id : ids) {
+          journal_sql::PruneWorkflow(*db_, id, now);
+          cache_.erase(id);
+          ++pruned;
+        }
+        db_->exec("UPDATE prune_guard SET active = 0 WHERE id = 1");
+      }
+      db_->exec("COMMIT");
+    } catch (...) {
+      RollbackQuietly(*db_);
+      throw;
+    }
+  } catch (const std::exception& e) {
+    return StatusFromSqlite(e, "journal " + path_ + ": prune", true);
+  }
+  return pruned;
+}
+
 int64_t JournalWriter::FenceEpoch() {
   std::lock_guard<std::mutex> l(mu_);
   return fence_epoch_;
@@ -208,7 +309,7 @@ Status JournalWriter::RebuildDerived() {
       for (const auto& id : ids) {
         Status fold_error;
         auto v = journal_sql::FoldWorkflow(*db_, id, &fold_error);
-        if (v) journal_sql::WriteDerived(*db_, *v);
+        if (v) journal_sql::WriteDerived(*db_, *v, nullptr);
       }
       db_->exec("COMMIT");
     } catch (...) {

@@ -20,6 +20,7 @@
 // mutex serialises access to the single connection and the view cache).
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,6 +58,9 @@ class JournalWriter {
 
   // Appends `events` (all for `workflow_id`), stamping seq, at_ms (if 0),
   // epoch and workflow_id. On success returns the workflow's new view.
+  // Group commit: appends from several threads that arrive while a commit
+  // is in flight are committed together in the next transaction (one
+  // fsync); a batch that is illegal for its workflow fails alone.
   StatusOr<WorkflowView> Append(const std::string& workflow_id, std::vector<Event> events, int64_t epoch);
 
   // Group commit: appends batches for several workflows in ONE transaction
@@ -68,6 +72,19 @@ class JournalWriter {
 
   // Ids of workflows whose derived status is `status`, oldest first.
   StatusOr<std::vector<std::string>> WorkflowIds(const std::string& status);
+
+  // Workflows that are not terminal (running, paused, failed and not
+  // terminated), oldest first.
+  StatusOr<std::vector<WorkflowSummary>> Unfinished();
+  // Requests for a kind to run (kind_requested) since `since_ms` that no
+  // started workflow has taken yet, oldest first.
+  StatusOr<std::vector<KindRequest>> PendingKindRequests(int64_t since_ms);
+
+  // Retention: deletes up to `max_workflows` workflows that ended before
+  // `ended_before_ms` without any effect outside the journal (every step
+  // intent journalOnly, no disruption claim, no kind request), keeping one
+  // row each in `pruned`. Fenced like Append. Returns how many were pruned.
+  StatusOr<int> PruneEndedWithoutEffect(int64_t ended_before_ms, int max_workflows, int64_t epoch);
 
   // The highest epoch that ever wrote this journal.
   int64_t FenceEpoch();
@@ -92,6 +109,21 @@ class JournalWriter {
   // illegal events (the caller rolls back).
   Status AppendLocked(const std::string& workflow_id, std::vector<Event>* events, int64_t epoch, int64_t now,
                       WorkflowView* next);
+
+  // One caller waiting in Append's group commit.
+  struct PendingAppend {
+    std::string workflow_id;
+    std::vector<Event> events;
+    int64_t epoch = 0;
+    bool done = false;
+    Status status;
+  };
+  void CommitGroup(std::vector<PendingAppend*>& group);
+
+  std::mutex group_mu_;               // guards group_queue_ and group_committing_
+  std::condition_variable group_cv_;
+  std::vector<PendingAppend*> group_queue_;
+  bool group_committing_ = false;
 
   std::string path_;
   std::unique_ptr<FileLock> lock_;

@@ -22,6 +22,51 @@ std::string DetailString(const nlohmann::json& d, const char* key) {
   return it->get<std::string>();
 }
 
+std::vector<std::string> Strings(const nlohmann::json& d, const char* key) {
+  std::vector<std::string> out;
+  auto it = d.find(key);
+  if (it == d.end() || !it->is_array()) return out;
+  for (const auto& x : *it) {
+    if (x.is_string()) out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
+std::string NamespaceOf(const std::string& pod_key) {
+  size_t slash = pod_key.find('/');
+  return slash == std::string::npos ? "" : pod_key.substr(0, slash);
+}
+
+void FoldClaim(DisruptionHolds* h, const nlohmann::json& d) {
+  if (h->reason.empty()) h->reason = DetailString(d, "reason");
+  if (h->node_count == 0) {
+    auto nc = d.find("nodeCount");
+    if (nc != d.end() && nc->is_number_integer()) h->node_count = nc->get<int64_t>();
+  }
+  for (const auto& n : Strings(d, "retire")) {
+    if (h->retiring.insert(n).second) ++h->nodes_retired_claimed;
+  }
+  for (const auto& n : Strings(d, "nodes")) h->nodes.insert(n);
+  auto pods = d.find("pods");
+  if (pods != d.end() && pods->is_array()) {
+    for (const auto& p : *pods) {
+      if (!p.is_object()) continue;
+      std::string key = DetailString(p, "pod"), node = DetailString(p, "node");
+      if (key.empty() || h->pods.count(key)) continue;
+      h->pods[key] = node;
+      ++h->pods_claimed;
+      ++h->pods_claimed_per_node[node];
+      ++h->pods_claimed_per_namespace[NamespaceOf(key)];
+    }
+  }
+}
+
+void FoldRelease(DisruptionHolds* h, const nlohmann::json& d) {
+  for (const auto& n : Strings(d, "retire")) h->retiring.erase(n);
+  for (const auto& n : Strings(d, "nodes")) h->nodes.erase(n);
+  for (const auto& p : Strings(d, "pods")) h->pods.erase(p);
+}
+
 }  // namespace
 
 int WorkflowView::CurrentStepIndex() const {
@@ -145,6 +190,20 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
     }
   } else if (k == kOperatorCommand) {
     // Audit only; the effect is carried by the event that follows it.
+  } else if (k == kDisruptionClaimed) {
+    if (v->IsTerminal()) return Status::FailedPrecondition("disruption claim by terminal workflow " + v->id);
+    FoldClaim(&v->holds, e.detail);
+  } else if (k == kDisruptionReleased) {
+    FoldRelease(&v->holds, e.detail);
+  } else if (k == kKindRequested) {
+    if (v->IsTerminal()) return Status::FailedPrecondition("kind request by terminal workflow " + v->id);
+    KindRequest r;
+    r.id = DetailString(e.detail, "requestId");
+    r.target = DetailString(e.detail, "target");
+    r.input = e.detail.value("input", nlohmann::json());
+    r.at_ms = e.at_ms;
+    if (r.id.empty() || r.target.empty()) return Status::FailedPrecondition("kind_requested without requestId or target");
+    v->requests.push_back(std::move(r));
   } else {
     return Status::FailedPrecondition("unknown event kind " + k);
   }

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,30 @@ struct StepView {
   nlohmann::json intent_input;
 };
 
+// What a workflow holds in the shared disruption ledger (folded from
+// disruption_claimed / disruption_released events). The *_claimed counters
+// never decrease: eviction limits and node budgets are per workflow.
+struct DisruptionHolds {
+  std::string reason;                        // the kind's disruption reason
+  int64_t node_count = 0;                    // cluster nodes at the first claim (budgets' base)
+  std::set<std::string> retiring;            // nodes being drained or retired now
+  std::set<std::string> nodes;               // other nodes it acts on (evictions, resizes)
+  std::map<std::string, std::string> pods;   // pod "ns/name" -> node, claimed and not released
+  int64_t nodes_retired_claimed = 0;         // retire grants ever
+  int64_t pods_claimed = 0;                  // pod grants ever
+  std::map<std::string, int64_t> pods_claimed_per_node;
+  std::map<std::string, int64_t> pods_claimed_per_namespace;
+  bool empty() const { return retiring.empty() && nodes.empty() && pods.empty(); }
+};
+
+// A request from one workflow for another kind to run (kind_requested).
+struct KindRequest {
+  std::string id;      // unique: "<workflow>/<step>/<n>"
+  std::string target;  // workflow type
+  nlohmann::json input;
+  int64_t at_ms = 0;
+};
+
 struct WorkflowView {
   std::string id;
   std::string type;
@@ -55,11 +80,28 @@ struct WorkflowView {
   int64_t last_seq = 0;
   std::vector<StepView> steps;
   std::map<std::string, int64_t> timers;  // "<step>/<name>" -> deadline ms
+  DisruptionHolds holds;                  // not persisted: folded from events
+  std::vector<KindRequest> requests;      // not persisted: folded from events
 
   // First step that has not succeeded (or -1 when all did).
   int CurrentStepIndex() const;
   std::string CurrentStepName() const;
   bool IsTerminal() const;
+};
+
+// One row of the workflows table, for listing and scheduling.
+struct WorkflowSummary {
+  std::string id;
+  std::string type;
+  std::string status;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  std::string current_step;
+  std::string last_error;
+  std::string pause_reason;
+  bool abort_requested = false;
+  bool terminated = false;
+  std::string outcome;
 };
 
 // Folds `e` into `v`. Returns FailedPrecondition for an event that is not

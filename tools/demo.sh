@@ -91,6 +91,8 @@ decision:
   minSavings: 0.10
   maxNodesRetired: 20
   maxPodsMoved: 500
+budgets:
+  - nodes: "100%"
 server:
   address: 127.0.0.1:0
 YML

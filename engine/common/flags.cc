@@ -3,13 +3,32 @@
 namespace kinema {
 
 void FlagSet::AddString(const std::string& name, const std::string& def, const std::string& help) {
-  flags_[name] = Flag{false, def, help, false};
+  Flag f;
+  f.value = def;
+  f.help = help;
+  flags_[name] = f;
   order_.push_back(name);
 }
 
 void FlagSet::AddBool(const std::string& name, const std::string& help) {
-  flags_[name] = Flag{true, "", help, false};
+  Flag f;
+  f.is_bool = true;
+  f.help = help;
+  flags_[name] = f;
   order_.push_back(name);
+}
+
+void FlagSet::AddList(const std::string& name, const std::string& help) {
+  Flag f;
+  f.help = help;
+  f.is_list = true;
+  flags_[name] = f;
+  order_.push_back(name);
+}
+
+std::vector<std::string> FlagSet::GetList(const std::string& name) const {
+  auto it = flags_.find(name);
+  return it == flags_.end() ? std::vector<std::string>{} : it->second.values;
 }
 
 Status FlagSet::Parse(const std::vector<std::string>& args, size_t max_positionals) {
@@ -35,6 +54,7 @@ Status FlagSet::Parse(const std::vector<std::string>& args, size_t max_positiona
         if (i + 1 >= args.size()) return Status::InvalidArgument("flag --" + name + " needs a value");
         f.value = args[++i];
       }
+      if (f.is_list) f.values.push_back(f.value);
       f.set = true;
     } else if (a.size() > 1 && a[0] == '-' && a != "-") {
       return Status::InvalidArgument("unknown flag " + a);
@@ -62,7 +82,7 @@ std::string FlagSet::Usage() const {
   std::string out;
   for (const auto& n : order_) {
     const Flag& f = flags_.at(n);
-    std::string left = "  --" + n + (f.is_bool ? "" : " VALUE");
+    std::string left = "  --" + n + (f.is_bool ? "" : " VALUE") + (f.is_list ? "..." : "");
     if (left.size() < 28) left.resize(28, ' ');
     out += left + " " + f.help;
     if (!f.is_bool && !f.value.empty()) out += " (default: " + f.value + ")";

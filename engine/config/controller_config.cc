@@ -1,213 +1,90 @@
 #include "engine/config/controller_config.h"
 
-#include <yaml-cpp/yaml.h>
-
-#include <algorithm>
-#include <fstream>
-#include <functional>
-#include <map>
-#include <set>
-#include <sstream>
-
 namespace kinema {
 
-StatusOr<Duration> ParseDuration(const std::string& s) {
-  if (s.empty()) return Status::InvalidArgument("empty duration");
-  size_t i = 0;
-  double total_ms = 0;
-  bool any = false;
-  while (i < s.size()) {
-    size_t start = i;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (start == i) return Status::InvalidArgument("bad duration '" + s + "' (use e.g. 500ms, 10s, 15m, 1h)");
-    double v = std::stod(s.substr(start, i - start));
-    size_t ustart = i;
-    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
-    std::string unit = s.substr(ustart, i - ustart);
-    double mult;
-    if (unit == "ms") mult = 1;
-    else if (unit == "s") mult = 1000;
-    else if (unit == "m") mult = 60000;
-    else if (unit == "h") mult = 3600000;
-    else return Status::InvalidArgument("bad duration '" + s + "': unit must be ms, s, m or h");
-    total_ms += v * mult;
-    any = true;
-  }
-  if (!any) return Status::InvalidArgument("bad duration '" + s + "'");
-  return Duration(static_cast<int64_t>(total_ms + 0.5));
-}
-
-std::string FormatDuration(Duration d) {
-  int64_t ms = d.count();
-  if (ms % 3600000 == 0 && ms > 0) return std::to_string(ms / 3600000) + "h";
-  if (ms % 60000 == 0 && ms > 0) return std::to_string(ms / 60000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
+using namespace config;
 
 namespace {
 
-// Edit distance, for "did you mean" hints.
-size_t Distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
+// `journal: PATH` or `journal: {path: PATH, retention: 7d}`.
+Field JournalField(ControllerConfig* c) {
+  Field mapping = Map({{"path", Str(&c->journal)}, {"retention", Dur(&c->journal_retention)}});
+  return Custom([c, mapping](const YAML::Node& n, const std::string& p) -> Status {
+    if (n.IsScalar()) return ScalarAt(n, p, &c->journal);
+    return Walk(n, mapping, p);
+  });
 }
 
-// A schema node: either a mapping of named children or a leaf setter.
-struct Field {
-  std::function<Status(const YAML::Node&, const std::string& path)> set;  // leaf
-  std::map<std::string, Field> children;                                   // mapping
-};
-
-Status Walk(const YAML::Node& node, const Field& schema, const std::string& path) {
-  if (schema.set) return schema.set(node, path);
-  if (node.IsNull()) return Status::OK();
-  if (!node.IsMap()) return Status::InvalidArgument((path.empty() ? "config" : path) + ": must be a mapping");
-  for (const auto& kv : node) {
-    std::string key = kv.first.as<std::string>();
-    std::string full = path.empty() ? key : path + "." + key;
-    auto it = schema.children.find(key);
-    if (it == schema.children.end()) {
-      std::string best;
-      size_t best_d = 3;
-      for (const auto& [known, f] : schema.children) {
-        size_t d = Distance(key, known);
-        if (d < best_d) {
-          best_d = d;
-          best = known;
-        }
-      }
-      return Status::InvalidArgument(full + ": unknown key" + (best.empty() ? "" : " (did you mean " + best + "?)"));
+Status ParseBudget(const YAML::Node& n, const std::string& p, NodeBudget* out) {
+  if (!n.IsMap()) return Status::InvalidArgument(p + ": must be a mapping with nodes, reasons, schedule, duration");
+  std::string nodes = "10%", schedule;
+  std::vector<std::string> reasons;
+  Duration duration{0};
+  bool has_nodes = false, has_duration = false;
+  Field schema = Map({{"nodes", Custom([&](const YAML::Node& v, const std::string& vp) {
+                         has_nodes = true;
+                         return ScalarAt(v, vp, &nodes);
+                       })},
+                      {"reasons", StrList(&reasons)},
+                      {"schedule", Str(&schedule)},
+                      {"duration", Custom([&](const YAML::Node& v, const std::string& vp) {
+                         has_duration = true;
+                         return Walk(v, Dur(&duration), vp);
+                       })}});
+  KINEMA_RETURN_IF_ERROR(Walk(n, schema, p));
+  if (!has_nodes) return Status::InvalidArgument(p + ".nodes: required (a count such as 3 or a percent such as \"10%\")");
+  auto b = NodeBudget::FromNodes(nodes);
+  if (!b.ok()) return Status::InvalidArgument(p + ".nodes: " + b.status().message());
+  for (const auto& r : reasons) {
+    if (!KnownDisruptionReasons().count(r)) {
+      std::vector<std::string> known(KnownDisruptionReasons().begin(), KnownDisruptionReasons().end());
+      std::string hint = ClosestName(r, known);
+      return Status::InvalidArgument(p + ".reasons: unknown reason '" + r + "'" +
+                                     (hint.empty() ? " (rescheduling, spot, rebalance, resize)" : " (did you mean " + hint + "?)"));
     }
-    KINEMA_RETURN_IF_ERROR(Walk(kv.second, it->second, full));
+    b->reasons.insert(r);
   }
+  if (!schedule.empty()) {
+    auto cron = CronSchedule::Parse(schedule);
+    if (!cron.ok()) return Status::InvalidArgument(p + ".schedule: " + cron.status().message());
+    if (!has_duration || duration.count() <= 0) {
+      return Status::InvalidArgument(p + ".duration: required with schedule (how long the budget applies after each firing)");
+    }
+    b->schedule = *cron;
+    b->duration = duration;
+  } else if (has_duration) {
+    return Status::InvalidArgument(p + ".duration: only meaningful with schedule");
+  }
+  *out = *b;
   return Status::OK();
 }
 
-Status Scalar(const YAML::Node& n, const std::string& path, std::string* out) {
-  if (!n.IsScalar()) return Status::InvalidArgument(path + ": must be a string");
-  *out = n.Scalar();
-  return Status::OK();
+}  // namespace
+
+Field BudgetsField(std::vector<NodeBudget>* out) {
+  return Custom([out](const YAML::Node& n, const std::string& p) -> Status {
+    if (!n.IsSequence()) return Status::InvalidArgument(p + ": must be a list of budgets ({nodes: \"10%\", ...})");
+    std::vector<NodeBudget> budgets;
+    for (size_t i = 0; i < n.size(); ++i) {
+      NodeBudget b;
+      KINEMA_RETURN_IF_ERROR(ParseBudget(n[i], p + "[" + std::to_string(i) + "]", &b));
+      budgets.push_back(std::move(b));
+    }
+    *out = std::move(budgets);
+    return Status::OK();
+  });
 }
 
-Field Str(std::string* out) {
-  return Field{[out](const YAML::Node& n, const std::string& p) { return Scalar(n, p, out); }, {}};
+Field EvictionLimitsField(EvictionLimits* out) {
+  return Map({{"perNode", Int64(&out->per_node, -1, 1000000)},
+              {"perNamespace", Int64(&out->per_namespace, -1, 1000000)},
+              {"total", Int64(&out->total, -1, 10000000)}});
 }
 
-Field OneOf(std::string* out, std::set<std::string> allowed) {
-  return Field{[out, allowed](const YAML::Node& n, const std::string& p) -> Status {
-                 std::string v;
-                 KINEMA_RETURN_IF_ERROR(Scalar(n, p, &v));
-                 if (!allowed.count(v)) {
-                   std::string list;
-                   for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-                   return Status::InvalidArgument(p + ": '" + v + "' is not one of " + list);
-                 }
-                 *out = v;
-                 return Status::OK();
-               },
-               {}};
-}
-
-Field Dur(Duration* out) {
-  return Field{[out](const YAML::Node& n, const std::string& p) -> Status {
-                 std::string v;
-                 KINEMA_RETURN_IF_ERROR(Scalar(n, p, &v));
-                 auto d = ParseDuration(v);
-                 if (!d.ok()) return Status::InvalidArgument(p + ": " + d.status().message());
-                 if (d->count() < 0) return Status::InvalidArgument(p + ": must not be negative");
-                 *out = *d;
-                 return Status::OK();
-               },
-               {}};
-}
-
-Field Num(double* out, double lo, double hi) {
-  return Field{[out, lo, hi](const YAML::Node& n, const std::string& p) -> Status {
-                 std::string v;
-                 KINEMA_RETURN_IF_ERROR(Scalar(n, p, &v));
-                 size_t used = 0;
-                 double d = 0;
-                 try {
-                   d = std::stod(v, &used);
-                 } catch (...) {
-                   used = 0;
-                 }
-                 if (used == 0 || used != v.size()) return Status::InvalidArgument(p + ": '" + v + "' is not a number");
-                 if (d < lo || d > hi) {
-                   std::ostringstream os;
-                   os << p << ": " << v << " is outside [" << lo << ", " << hi << "]";
-                   return Status::InvalidArgument(os.str());
-                 }
-                 *out = d;
-                 return Status::OK();
-               },
-               {}};
-}
-
-template <typename I>
-Field Int(I* out, int64_t lo, int64_t hi) {
-  return Field{[out, lo, hi](const YAML::Node& n, const std::string& p) -> Status {
-                 std::string v;
-                 KINEMA_RETURN_IF_ERROR(Scalar(n, p, &v));
-                 size_t used = 0;
-                 long long d = 0;
-                 try {
-                   d = std::stoll(v, &used);
-                 } catch (...) {
-                   used = 0;
-                 }
-                 if (used == 0 || used != v.size()) return Status::InvalidArgument(p + ": '" + v + "' is not an integer");
-                 if (d < lo || d > hi) {
-                   return Status::InvalidArgument(p + ": " + v + " is outside [" + std::to_string(lo) + ", " +
-                                                  std::to_string(hi) + "]");
-                 }
-                 *out = static_cast<I>(d);
-                 return Status::OK();
-               },
-               {}};
-}
-
-Field Bool(bool* out) {
-  return Field{[out](const YAML::Node& n, const std::string& p) -> Status {
-                 std::string v;
-                 KINEMA_RETURN_IF_ERROR(Scalar(n, p, &v));
-                 if (v == "true") *out = true;
-                 else if (v == "false") *out = false;
-                 else return Status::InvalidArgument(p + ": '" + v + "' must be true or false");
-                 return Status::OK();
-               },
-               {}};
-}
-
-Field StrList(std::vector<std::string>* out) {
-  return Field{[out](const YAML::Node& n, const std::string& p) -> Status {
-                 if (!n.IsSequence()) return Status::InvalidArgument(p + ": must be a list of strings");
-                 out->clear();
-                 for (size_t i = 0; i < n.size(); ++i) {
-                   if (!n[i].IsScalar()) return Status::InvalidArgument(p + "[" + std::to_string(i) + "]: must be a string");
-                   out->push_back(n[i].Scalar());
-                 }
-                 return Status::OK();
-               },
-               {}};
-}
-
-Field Map(std::map<std::string, Field> children) { return Field{nullptr, std::move(children)}; }
-
-Field Schema(ControllerConfig* c) {
-  return Map({
+Fields GlobalConfigFields(ControllerConfig* c) {
+  return {
       {"kubeconfig", Str(&c->kubeconfig)},
-      {"journal", Str(&c->journal)},
+      {"journal", JournalField(c)},
       {"catalog", Str(&c->catalog)},
       {"dryRun", Bool(&c->dry_run)},
       {"prometheus", Map({{"url", Str(&c->prometheus.url)}, {"timeout", Dur(&c->prometheus.timeout)}})},
@@ -217,34 +94,11 @@ Field Schema(ControllerConfig* c) {
                      {"zones", StrList(&c->cloud.zones)},
                      {"tokenFile", Str(&c->cloud.token_file)},
                      {"instancePrefix", Str(&c->cloud.instance_prefix)}})},
-      {"stability", Map({{"quietWindow", Dur(&c->stability.quiet_window)},
-                         {"deadline", Dur(&c->stability.deadline)},
-                         {"pollInterval", Dur(&c->stability.poll_interval)},
-                         {"maxHpaUtilization", Num(&c->stability.max_hpa_utilization, 0, 10)}})},
-      {"prediction", Map({{"window", Dur(&c->prediction.window)},
-                          {"horizon", Dur(&c->prediction.horizon)},
-                          {"step", Dur(&c->prediction.step)},
-                          {"rateWindow", Dur(&c->prediction.rate_window)},
-                          {"factor", Num(&c->prediction.factor, 0, 1)},
-                          {"headroom", Num(&c->prediction.headroom, 1, 10)},
-                          {"source", OneOf(&c->prediction.source, {"prometheus", "vpa", "none"})}})},
-      {"optimizer", Map({{"timeLimit", Dur(&c->optimizer.time_limit)},
-                         {"maxMoves", Int(&c->optimizer.max_moves, -1, 10000000)},
-                         {"headroom", Num(&c->optimizer.headroom, 0, 1)},
-                         {"seed", Int(&c->optimizer.seed, 0, INT64_MAX)},
-                         {"allowTypes", StrList(&c->optimizer.allow_types)},
-                         {"noSpot", Bool(&c->optimizer.no_spot)}})},
-      {"decision", Map({{"minSavings", Num(&c->decision.min_savings, 0, 1)},
-                        {"maxChange", Num(&c->decision.max_change, 0, 1)},
-                        {"maxNodesRetired", Int(&c->decision.max_nodes_retired, 0, 100000)},
-                        {"maxPodsMoved", Int(&c->decision.max_pods_moved, 0, 10000000)}})},
-      {"boot", Map({{"timeout", Dur(&c->boot.timeout)}, {"parallelism", Int(&c->boot.parallelism, 1, 1000)}})},
-      {"rollout", Map({{"maxConcurrent", Int(&c->rollout.max_concurrent, 1, 1000)},
-                       {"timeout", Dur(&c->rollout.timeout)}})},
-      {"drain", Map({{"timeout", Dur(&c->drain.timeout)}})},
-      {"loop", Map({{"cooldown", Dur(&c->loop.cooldown)}})},
       {"exclusions", Map({{"namespaces", StrList(&c->exclusions.namespaces)},
                           {"labelSelector", Str(&c->exclusions.label_selector)}})},
+      {"budgets", BudgetsField(&c->budgets)},
+      {"evictionLimits", EvictionLimitsField(&c->eviction_limits)},
+      {"scheduler", Map({{"workers", Int(&c->scheduler.workers, 1, 64)}})},
       {"server", Map({{"address", Str(&c->server.address)}})},
       {"leaderElection", Map({{"enabled", Bool(&c->leader_election.enabled)},
                               {"namespace", Str(&c->leader_election.namespace_)},
@@ -255,25 +109,10 @@ Field Schema(ControllerConfig* c) {
                               {"retryPeriod", Dur(&c->leader_election.retry_period)}})},
       {"logging", Map({{"format", OneOf(&c->logging.format, {"text", "json"})},
                        {"level", OneOf(&c->logging.level, {"trace", "debug", "info", "warn", "error"})}})},
-  });
+  };
 }
 
-}  // namespace
-
-StatusOr<ControllerConfig> ParseControllerConfig(const std::string& yaml_text) {
-  ControllerConfig c;
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument("config is not valid YAML: " + std::string(e.what()));
-  }
-  if (!root.IsNull() && !root.IsMap()) return Status::InvalidArgument("config: top level must be a mapping");
-  try {
-    KINEMA_RETURN_IF_ERROR(Walk(root, Schema(&c), ""));
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument("config: " + std::string(e.what()));
-  }
+Status ValidateGlobalConfig(const ControllerConfig& c) {
   if (c.catalog.empty()) return Status::InvalidArgument("catalog: required (path to the machine-type catalog JSON)");
   if (c.journal.empty()) return Status::InvalidArgument("journal: must not be empty");
   const auto& le = c.leader_election;
@@ -282,17 +121,7 @@ StatusOr<ControllerConfig> ParseControllerConfig(const std::string& yaml_text) {
         "leaderElection: need retryPeriod < renewDeadline < leaseDuration (got " + FormatDuration(le.retry_period) +
         ", " + FormatDuration(le.renew_deadline) + ", " + FormatDuration(le.lease_duration) + ")");
   }
-  return c;
-}
-
-StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound("config file " + path + " cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto c = ParseControllerConfig(ss.str());
-  if (!c.ok()) return c.status().WithContext(path);
-  return c;
+  return Status::OK();
 }
 
 }  // namespace kinema

@@ -1,32 +1,48 @@
-// ControllerConfig: the `kinema --config FILE` YAML (operations.md), with a
-// working default for every key that outside checks do not set.
+// ControllerConfig: the global part of the `kinema --config FILE` YAML
+// (operations.md): what every workflow kind shares — the cluster, the
+// journal, the cloud, the disruption budget, the server, leader election,
+// logging. Each workflow kind owns its own sections (steps/<kind>/); the
+// kind registry (engine/kinds/kind_registry.h) reads the whole file against
+// the global fields and every kind's sections at once.
 //
 // Contract:
 //   - Every key is known: an unknown or mistyped key is an error naming its
 //     full path ("decision.minSaving: unknown key (did you mean minSavings?)").
-//   - Type and range errors name the key and the offending value.
-//   - Durations are Go-style strings: "500ms", "10s", "15m", "1h", "1h30m".
-//   - LoadControllerConfig never touches the network or the cluster.
+//   - Type and range errors name the key and the offending value; numbers
+//     must be finite.
+//   - Durations are Go-style strings: "500ms", "10s", "15m", "1h30m", "7d".
+//   - Parsing never touches the network or the cluster.
 // Thread-safety: plain value.
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "engine/budget/disruption_budget.h"
 #include "engine/common/status.h"
+#include "engine/common/time.h"
+#include "engine/config/schema.h"
 
 namespace kinema {
 
-using Duration = std::chrono::milliseconds;
+// The scheduling settings every workflow kind's section carries.
+struct KindSettings {
+  bool enabled = false;
+  Duration interval{300000};
+};
 
 struct ControllerConfig {
   std::string kubeconfig;  // empty: in-cluster config
   std::string journal = "/var/lib/kinema/kinema.db";
+  // Workflows that ended without any effect are pruned after this long;
+  // every workflow with an effect is kept. 0 disables pruning.
+  Duration journal_retention{7LL * 24 * 3600 * 1000};
   std::string catalog;     // required
 
   struct Prometheus {
-    std::string url;       // empty: prediction uses requests as they are
+    std::string url;       // empty: kinds that need usage plan on requests as they are
     Duration timeout{10000};
   } prometheus;
 
@@ -39,61 +55,18 @@ struct ControllerConfig {
     std::string instance_prefix = "kinema";
   } cloud;
 
-  struct Stability {
-    Duration quiet_window{60000};
-    Duration deadline{1800000};          // give up waiting (iteration completes as "unstable")
-    Duration poll_interval{2000};
-    double max_hpa_utilization = 0.9;    // current/target above this = not stable
-  } stability;
-
-  struct Prediction {
-    Duration window{900000};
-    Duration horizon{900000};
-    Duration step{30000};
-    Duration rate_window{60000};         // PromQL rate() range (>= 2 scrape intervals)
-    double factor = 0.1;                 // move planning requests this far toward the forecast
-    double headroom = 1.2;               // never below observed peak × headroom
-    std::string source = "prometheus";  // prometheus | vpa | none
-  } prediction;
-
-  struct Optimizer {
-    Duration time_limit{30000};
-    int max_moves = -1;                  // -1: no cap
-    double headroom = 0.1;               // plan with requests × (1 + headroom): slack for the scheduler's own packing
-    uint64_t seed = 1;
-    std::vector<std::string> allow_types;
-    bool no_spot = false;
-  } optimizer;
-
-  struct Decision {
-    double min_savings = 0.10;
-    double max_change = 0.10;
-    int max_nodes_retired = 10;
-    int max_pods_moved = 500;
-  } decision;
-
-  struct Boot {
-    Duration timeout{600000};
-    int parallelism = 10;
-  } boot;
-
-  struct Rollout {
-    int max_concurrent = 3;
-    Duration timeout{900000};
-  } rollout;
-
-  struct Drain {
-    Duration timeout{900000};
-  } drain;
-
-  struct Loop {
-    Duration cooldown{300000};
-  } loop;
-
   struct Exclusions {
     std::vector<std::string> namespaces = {"kube-system"};
     std::string label_selector;          // pods matching it are never moved
   } exclusions;
+
+  // The disruption budget every kind shares (operations.md).
+  std::vector<NodeBudget> budgets = DefaultNodeBudgets();
+  EvictionLimits eviction_limits;
+
+  struct Scheduler {
+    int workers = 4;                     // workflows running at once
+  } scheduler;
 
   struct Server {
     std::string address = "127.0.0.1:8080";
@@ -115,13 +88,20 @@ struct ControllerConfig {
   } logging;
 
   bool dry_run = false;
+
+  // Per workflow type: enabled and interval (filled by the kind registry).
+  std::map<std::string, KindSettings> kinds;
 };
 
-// Parses "1h30m", "10s", "250ms". InvalidArgument on anything else.
-StatusOr<Duration> ParseDuration(const std::string& s);
-std::string FormatDuration(Duration d);
+// The global keys, writing into `c`.
+config::Fields GlobalConfigFields(ControllerConfig* c);
+// Checks that span several global keys (catalog required, leader election
+// timings ordered, ...).
+Status ValidateGlobalConfig(const ControllerConfig& c);
 
-StatusOr<ControllerConfig> ParseControllerConfig(const std::string& yaml_text);
-StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path);
+// The `budgets:` list and an `evictionLimits:` mapping, as leaves a kind may
+// also use for its own overrides (`rebalance.evictionLimits`).
+config::Field BudgetsField(std::vector<NodeBudget>* out);
+config::Field EvictionLimitsField(EvictionLimits* out);
 
 }  // namespace kinema

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "engine/http/redact.h"
-#include "engine/kube/time_format.h"
+#include "engine/common/time.h"
 
 namespace kinema::kube {
 

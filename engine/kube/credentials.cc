@@ -17,7 +17,7 @@
 
 #include "engine/http/redact.h"
 #include "engine/kube/base64.h"
-#include "engine/kube/time_format.h"
+#include "engine/common/time.h"
 
 extern char** environ;
 

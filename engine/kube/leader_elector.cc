@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "engine/kube/time_format.h"
+#include "engine/common/time.h"
 
 namespace kinema::kube {
 

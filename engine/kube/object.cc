@@ -1,5 +1,9 @@
 #include "engine/kube/object.h"
 
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
 namespace kinema::kube {
 
 namespace {
@@ -88,6 +92,15 @@ std::string Phase(const Json& p) { return obj::StringAt(p, "status.phase"); }
 bool IsReady(const Json& p) { return ConditionTrue(p, "Ready"); }
 bool IsDaemonSetPod(const Json& p) { return obj::ControllerKind(p) == "DaemonSet"; }
 bool IsMirrorPod(const Json& p) { return obj::Annotations(p).count("kubernetes.io/config.mirror") > 0; }
+bool IsFinished(const Json& p) {
+  if (obj::IsTerminating(p)) return true;
+  std::string phase = Phase(p);
+  return phase == "Succeeded" || phase == "Failed";
+}
+bool IsActive(const Json& p) {
+  std::string phase = Phase(p);
+  return !obj::IsTerminating(p) && (phase == "Pending" || phase == "Running");
+}
 }  // namespace pod
 
 namespace node {
@@ -107,5 +120,86 @@ std::string Allocatable(const Json& n, const std::string& resource) {
 }
 std::string ProviderId(const Json& n) { return obj::StringAt(n, "spec.providerID"); }
 }  // namespace node
+
+namespace selector {
+bool Matches(const Json& sel, const Json& labels, bool empty_selects_all) {
+  if (!sel.is_object()) return empty_selects_all && sel.is_null();
+  auto ml_it = sel.find("matchLabels");
+  auto me_it = sel.find("matchExpressions");
+  bool has_ml = ml_it != sel.end() && ml_it->is_object() && !ml_it->empty();
+  bool has_me = me_it != sel.end() && me_it->is_array() && !me_it->empty();
+  if (!has_ml && !has_me) return empty_selects_all;
+  auto label = [&](const std::string& k, std::string* v) {
+    if (!labels.is_object()) return false;
+    auto it = labels.find(k);
+    if (it == labels.end() || !it->is_string()) return false;
+    *v = it->get<std::string>();
+    return true;
+  };
+  if (has_ml) {
+    for (auto it = ml_it->begin(); it != ml_it->end(); ++it) {
+      std::string v;
+      if (!it.value().is_string() || !label(it.key(), &v) || v != it.value().get<std::string>()) return false;
+    }
+  }
+  if (has_me) {
+    for (const auto& e : *me_it) {
+      if (!e.is_object()) return false;
+      auto key_it = e.find("key");
+      auto op_it = e.find("operator");
+      if (key_it == e.end() || !key_it->is_string() || op_it == e.end() || !op_it->is_string()) return false;
+      std::set<std::string> values;
+      if (auto vs = e.find("values"); vs != e.end() && vs->is_array()) {
+        for (const auto& x : *vs) {
+          if (!x.is_string()) return false;
+          values.insert(x.get<std::string>());
+        }
+      }
+      std::string v;
+      bool has = label(key_it->get<std::string>(), &v);
+      const std::string op = op_it->get<std::string>();
+      if (op == "In") {
+        if (!has || !values.count(v)) return false;
+      } else if (op == "NotIn") {
+        if (has && values.count(v)) return false;
+      } else if (op == "Exists") {
+        if (!has) return false;
+      } else if (op == "DoesNotExist") {
+        if (has) return false;
+      } else {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+}  // namespace selector
+
+namespace pdb {
+bool Selects(const Json& pdb, const Json& pod_labels) {
+  const Json* sel = At(pdb, "spec.selector");
+  if (sel == nullptr || !sel->is_object()) return false;  // policy/v1: a null selector selects nothing
+  return selector::Matches(*sel, pod_labels, /*empty_selects_all=*/true);
+}
+}  // namespace pdb
+
+namespace intstr {
+int64_t Scaled(const Json& v, int64_t total, bool round_up, int64_t fallback) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (!v.is_string()) return fallback;
+  const std::string s = v.get<std::string>();
+  if (s.empty()) return fallback;
+  if (s.back() == '%') {
+    char* end = nullptr;
+    double pct = std::strtod(s.c_str(), &end);
+    if (end != s.c_str() + s.size() - 1 || !std::isfinite(pct) || pct < 0) return fallback;
+    double x = pct * static_cast<double>(total) / 100.0;
+    return static_cast<int64_t>(round_up ? std::ceil(x - 1e-9) : std::floor(x + 1e-9));
+  }
+  char* end = nullptr;
+  long long n = std::strtoll(s.c_str(), &end, 10);
+  return end == s.c_str() + s.size() ? n : fallback;
+}
+}  // namespace intstr
 
 }  // namespace kinema::kube

@@ -41,6 +41,10 @@ std::string Phase(const Json& p);          // Pending, Running, Succeeded, Faile
 bool IsReady(const Json& p);               // condition Ready=True
 bool IsDaemonSetPod(const Json& p);
 bool IsMirrorPod(const Json& p);           // kubernetes.io/config.mirror annotation
+// Succeeded or Failed, or being deleted: it no longer counts as running work.
+bool IsFinished(const Json& p);
+// Pending or Running and not being deleted: it counts (schedulers, plans).
+bool IsActive(const Json& p);
 }  // namespace pod
 
 namespace node {
@@ -49,5 +53,27 @@ bool IsReady(const Json& n);
 std::string Allocatable(const Json& n, const std::string& resource);  // e.g. "cpu" → "3920m"
 std::string ProviderId(const Json& n);
 }  // namespace node
+
+namespace selector {
+// Does a metav1.LabelSelector (matchLabels + matchExpressions In / NotIn /
+// Exists / DoesNotExist) select `labels` (a JSON object of strings)? An
+// empty or absent selector selects nothing for workloads (`empty_selects_all`
+// false) and everything for PodDisruptionBudgets (true), as in Kubernetes.
+// A malformed selector (unknown operator, non-string values) selects nothing.
+bool Matches(const Json& selector, const Json& labels, bool empty_selects_all);
+}  // namespace selector
+
+namespace pdb {
+// Does the policy/v1 PDB select a pod with these labels (same namespace
+// assumed)?
+bool Selects(const Json& pdb, const Json& pod_labels);
+}  // namespace pdb
+
+namespace intstr {
+// Kubernetes' IntOrString scaling (intstr.GetScaledValueFromIntOrPercent):
+// "25%" of `total` rounded up or down, or the integer itself; `fallback`
+// when absent or malformed.
+int64_t Scaled(const Json& int_or_percent, int64_t total, bool round_up, int64_t fallback);
+}  // namespace intstr
 
 }  // namespace kinema::kube

@@ -8,47 +8,13 @@ const char* PermissionScopeName(PermissionScope s) {
   return s == PermissionScope::kCluster ? "cluster" : "lease-namespace";
 }
 
-std::vector<Permission> ControllerPermissions(const std::string& lease_name) {
+std::vector<Permission> EnginePermissions(const std::string& lease_name) {
   using S = PermissionScope;
   return {
-      // Nodes (cluster-scoped).
-      //   list:   engine/snapshot TakeClusterSnapshot (stability-wait, decision);
-      //           steps/rescheduling/labeling_step.cc (nodes of the plan, compensation).
-      //   get:    node_boot_step.cc (waits for booted nodes to register);
-      //           drain_delete_step.cc (is the node still there); Client::GetAndUpdate.
-      //   update: Client::GetAndUpdate (PUT) in labeling_step.cc (plan labels,
-      //           retire taint, their removal) and drain_delete_step.cc (cordon).
-      //   delete: drain_delete_step.cc (retired node); node_boot_step.cc
-      //           (compensation: the Node of an instance it deleted).
-      {"", "nodes", {"delete", "get", "list", "update"}, S::kCluster, {}, "snapshot, labeling, node-boot, drain-and-delete"},
-      // Pods: list only (all namespaces; label and field selectors).
-      //   engine/snapshot TakeClusterSnapshot; optimization_step.cc
-      //   (exclusions.labelSelector); labeling_step.cc; deployment_patch_step.cc;
-      //   node_boot_step.cc and drain_delete_step.cc (pods on a node).
-      {"", "pods", {"list"}, S::kCluster, {}, "snapshot, optimization, labeling, node-boot, deployment-patch, drain-and-delete"},
-      // Evictions: Client::Evict (POST pods/NAME/eviction, policy/v1) from
-      // drain_delete_step.cc and deployment_patch_step.cc. RBAC sees a create
-      // on the pods/eviction subresource of the core group.
-      {"", "pods/eviction", {"create"}, S::kCluster, {}, "deployment-patch, drain-and-delete (Client::Evict)"},
       // Events: Client::RecordEvent creates core/v1 Events in the namespace of
       // the object it is about (a Deployment's namespace; "default" for
       // Nodes), so this must be cluster-wide, not a kube-system Role.
-      {"", "events", {"create"}, S::kCluster, {}, "Client::RecordEvent (Events on Nodes and Deployments)"},
-      // Deployments.
-      //   list:   engine/snapshot TakeClusterSnapshot.
-      //   get:    deployment_patch_step.cc (rollout progress); Client::GetAndUpdate.
-      //   update: Client::GetAndUpdate (PUT) in deployment_patch_step.cc
-      //           (node affinity toward the plan, and restoring the original).
-      {"apps", "deployments", {"get", "list", "update"}, S::kCluster, {}, "snapshot, deployment-patch"},
-      // ReplicaSets: engine/snapshot; deployment_patch_step.cc (pod → Deployment).
-      {"apps", "replicasets", {"list"}, S::kCluster, {}, "snapshot, deployment-patch"},
-      // StatefulSets, DaemonSets: engine/snapshot (stability, pod owners).
-      {"apps", "statefulsets", {"list"}, S::kCluster, {}, "snapshot"},
-      {"apps", "daemonsets", {"list"}, S::kCluster, {}, "snapshot"},
-      // PodDisruptionBudgets: engine/snapshot (the planner respects them).
-      {"policy", "poddisruptionbudgets", {"list"}, S::kCluster, {}, "snapshot"},
-      // HPAs (autoscaling/v2): engine/snapshot (stability: HPAs settled).
-      {"autoscaling", "horizontalpodautoscalers", {"list"}, S::kCluster, {}, "snapshot"},
+      {"", "events", {"create"}, S::kCluster, {}, "Client::RecordEvent (Events on the objects workflows touch)"},
       // The leader Lease, engine/kube/leader_elector.cc: GET every retry
       // period, PUT to acquire/renew/release — restricted to its name.
       {"coordination.k8s.io", "leases", {"get", "update"}, S::kLeaseNamespace, {lease_name},
@@ -57,6 +23,26 @@ std::vector<Permission> ControllerPermissions(const std::string& lease_name) {
       // by resourceNames (the name is not part of the request URL).
       {"coordination.k8s.io", "leases", {"create"}, S::kLeaseNamespace, {}, "LeaderElector (first acquire)"},
   };
+}
+
+std::vector<Permission> MergePermissions(const std::vector<Permission>& permissions) {
+  std::vector<Permission> out;
+  for (const auto& p : permissions) {
+    auto same = std::find_if(out.begin(), out.end(), [&](const Permission& o) {
+      return o.api_group == p.api_group && o.resource == p.resource && o.scope == p.scope &&
+             o.resource_names == p.resource_names;
+    });
+    if (same == out.end()) {
+      out.push_back(p);
+      same = out.end() - 1;
+    } else {
+      same->verbs.insert(same->verbs.end(), p.verbs.begin(), p.verbs.end());
+      if (same->used_by.find(p.used_by) == std::string::npos) same->used_by += "; " + p.used_by;
+    }
+    std::sort(same->verbs.begin(), same->verbs.end());
+    same->verbs.erase(std::unique(same->verbs.begin(), same->verbs.end()), same->verbs.end());
+  }
+  return out;
 }
 
 namespace {
@@ -100,7 +86,7 @@ Status CheckPermission(const std::vector<Permission>& permissions, std::string_v
   for (const Permission& p : permissions) {
     if (p.api_group == group && p.resource == resource && Contains(p.verbs, verb)) return Status::OK();
   }
-  return Status::PermissionDenied("not declared in ControllerPermissions(): " + Describe(group, resource, verb));
+  return Status::PermissionDenied("not declared by any workflow kind or the engine: " + Describe(group, resource, verb));
 }
 
 StatusOr<RequestAttributes> RequestAttributesOf(std::string_view method, std::string_view path,
@@ -161,7 +147,7 @@ Status CheckRequest(const std::vector<Permission>& permissions, const RequestAtt
   }
   std::string where = r.ns.empty() ? "cluster-wide" : "in namespace " + r.ns;
   if (!r.name.empty()) where += ", name " + r.name;
-  return Status::PermissionDenied("not declared in ControllerPermissions(): " +
+  return Status::PermissionDenied("not declared by any workflow kind or the engine: " +
                                   Describe(r.api_group, r.resource, r.verb) + " (" + where + ")");
 }
 

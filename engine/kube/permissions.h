@@ -1,13 +1,15 @@
 // Permissions: the Kubernetes RBAC permissions the controller's code uses —
-// the single declaration deploy/ (ClusterRole + Role) is checked against.
+// the declaration deploy/ (ClusterRole + Role) is checked against.
 //
 // What:
-//   - ControllerPermissions() lists every (apiGroup, resource[/subresource],
-//     verbs, scope) that some code path of `kinema` sends to the API server;
-//     each entry names the code that needs it. Nothing more: a verb no code
-//     sends is not declared (least privilege), and a request the code sends
-//     that is not declared is a bug in this list (the controller would get
-//     403 Forbidden in a real cluster).
+//   - Each part of the code declares the (apiGroup, resource[/subresource],
+//     verbs, scope) it sends to the API server, each entry naming the code
+//     that needs it: EnginePermissions() here (leader Lease, Events), the
+//     snapshot (engine/snapshot), and every workflow kind (steps/<kind>);
+//     the kind registry unions them with MergePermissions(). Nothing more: a
+//     verb no code sends is not declared (least privilege), and a request
+//     the code sends that is not declared is a bug in a declaration (the
+//     controller would get 403 Forbidden in a real cluster).
 //   - RequestAttributesOf() maps an HTTP request (method, path, query) to the
 //     RBAC attributes the API server's authorizer sees (same rules as the
 //     apiserver's RequestInfoFactory: GET on a collection is list, or watch
@@ -18,7 +20,7 @@
 //   - CheckPermission()/CheckRequest() return OK when a declared rule allows
 //     the request, else kPermissionDenied naming what is missing.
 //
-// Invariants of ControllerPermissions(): no wildcards ("*") anywhere; verbs
+// Invariants of every declaration: no wildcards ("*") anywhere; verbs
 // are Kubernetes RBAC verbs; resource_names only on verbs that RBAC can
 // restrict by name (never create, list, watch, deletecollection).
 // Thread-safety: pure functions over values.
@@ -47,8 +49,13 @@ struct Permission {
   std::string used_by;                    // the code that sends these requests
 };
 
-// The declaration. `lease_name` is leaderElection.name (default "kinema").
-std::vector<Permission> ControllerPermissions(const std::string& lease_name = "kinema");
+// The engine's own requests: the leader Lease (`lease_name` is
+// leaderElection.name) and Events.
+std::vector<Permission> EnginePermissions(const std::string& lease_name = "kinema");
+
+// Merges declarations: one entry per (group, resource, scope, resource
+// names) with the sorted union of verbs and of `used_by`.
+std::vector<Permission> MergePermissions(const std::vector<Permission>& permissions);
 
 // OK iff some permission allows `verb` on `group`/`resource` (any scope, any
 // name). kPermissionDenied names the missing (group, resource, verb).

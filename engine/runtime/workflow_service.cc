@@ -31,6 +31,19 @@ Status WorkflowService::Open() {
   return admin_->Listen();
 }
 
+Status WorkflowService::LoadLedger(DisruptionLedger* ledger) {
+  auto unfinished = journal_->Unfinished();
+  if (!unfinished.ok()) return unfinished.status();
+  std::vector<WorkflowView> views;
+  for (const auto& w : *unfinished) {
+    auto v = journal_->View(w.id);
+    if (!v.ok()) return v.status();
+    views.push_back(std::move(*v));
+  }
+  ledger->Load(views);
+  return Status::OK();
+}
+
 nlohmann::json WorkflowService::HandleAdmin(const nlohmann::json& req) {
   std::string command = req.value("command", "");
   if (command == "ping") return {{"ok", true}, {"pid", static_cast<int>(::getpid())}};

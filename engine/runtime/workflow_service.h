@@ -38,6 +38,8 @@ class WorkflowService {
   ~WorkflowService();
 
   Status Open();
+  // Rebuilds `ledger` from the holds of the journal's unfinished workflows.
+  Status LoadLedger(DisruptionLedger* ledger);
   WorkflowEngine& engine() { return *engine_; }
   JournalWriter& journal() { return *journal_; }
 

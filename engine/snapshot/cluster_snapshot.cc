@@ -1,6 +1,7 @@
 #include "engine/snapshot/cluster_snapshot.h"
 
 #include "storage/event.h"
+#include "engine/common/time.h"
 
 namespace kinema {
 
@@ -29,6 +30,21 @@ StatusOr<ClusterSnapshot> TakeClusterSnapshot(kube::Client& client) {
   }
   snap.list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", std::move(items)}};
   return snap;
+}
+
+std::vector<kube::Permission> SnapshotPermissions() {
+  using S = kube::PermissionScope;
+  const std::string who = "TakeClusterSnapshot (engine/snapshot)";
+  return {
+      {"", "nodes", {"list"}, S::kCluster, {}, who},
+      {"", "pods", {"list"}, S::kCluster, {}, who},
+      {"apps", "deployments", {"list"}, S::kCluster, {}, who},
+      {"apps", "replicasets", {"list"}, S::kCluster, {}, who},
+      {"apps", "statefulsets", {"list"}, S::kCluster, {}, who},
+      {"apps", "daemonsets", {"list"}, S::kCluster, {}, who},
+      {"policy", "poddisruptionbudgets", {"list"}, S::kCluster, {}, who},
+      {"autoscaling", "horizontalpodautoscalers", {"list"}, S::kCluster, {}, who},
+  };
 }
 
 }  // namespace kinema

@@ -13,6 +13,7 @@
 
 #include "engine/common/status.h"
 #include "engine/kube/client.h"
+#include "engine/kube/permissions.h"
 
 namespace kinema {
 
@@ -24,5 +25,8 @@ struct ClusterSnapshot {
 };
 
 StatusOr<ClusterSnapshot> TakeClusterSnapshot(kube::Client& client);
+
+// The RBAC rules TakeClusterSnapshot needs (list of each kind, cluster-wide).
+std::vector<kube::Permission> SnapshotPermissions();
 
 }  // namespace kinema

@@ -3,6 +3,7 @@
 #include "engine/workflow/workflow_engine.h"
 #include "storage/event.h"
 #include "storage/workflow_view.h"
+#include "engine/common/time.h"
 
 namespace kinema {
 
@@ -78,5 +79,29 @@ Status StepContext::Pause(std::chrono::milliseconds duration) {
 }
 
 void StepContext::Hook(const char* point) { engine_->CallHook(point, view_->id, step_index_); }
+
+}  // namespace kinema
+
+namespace kinema {
+
+StatusOr<ClaimGrant> StepContext::Claim(const ClaimRequest& request) { return engine_->Claim(*this, request); }
+
+Status StepContext::ReleaseClaims(const nlohmann::json& released) { return engine_->ReleaseClaims(*this, released); }
+
+StatusOr<DisruptionHolds> StepContext::Holds() const {
+  auto v = engine_->journal()->View(view_->id);
+  if (!v.ok()) return v.status();
+  return v->holds;
+}
+
+NodeAllowance StepContext::NodesAvailable(const std::string& reason, int64_t node_count) const {
+  return engine_->NodesAvailable(view_->id, reason, node_count);
+}
+
+const LedgerOptions* StepContext::ledger_options() const { return engine_->ledger_options(); }
+
+Status StepContext::RequestKind(const std::string& target, const std::string& key, const nlohmann::json& input) {
+  return engine_->RequestKind(*this, target, key, input);
+}
 
 }  // namespace kinema

@@ -15,6 +15,13 @@
 //     and, after a restart, the wait continues with the remaining time. It
 //     returns the same errors as Checkpoint() when interrupted.
 //   - CheckEpoch() must be called right before every mutation of the world.
+//   - Claim() asks the shared disruption ledger before the step disrupts
+//     nodes or pods; what was granted is journaled (disruption_claimed)
+//     before it returns, so the grant survives a crash and counts for every
+//     workflow. Act only on what was granted.
+//   - RequestKind() journals a request for another workflow kind to run with
+//     an input (kind_requested); the scheduler hands it to that kind's next
+//     workflow. Idempotent per `key` within the workflow.
 // Thread-safety: used only by the thread running the step.
 #pragma once
 
@@ -23,6 +30,7 @@
 #include <chrono>
 #include <string>
 
+#include "engine/budget/disruption_ledger.h"
 #include "engine/common/status.h"
 
 namespace kinema {
@@ -70,6 +78,20 @@ class StepContext {
   Status Pause(std::chrono::milliseconds duration);
   // Test hook (crash campaign): lets a harness act at named points.
   void Hook(const char* point);
+
+  // The shared disruption budget (see the contract above).
+  StatusOr<ClaimGrant> Claim(const ClaimRequest& request);
+  // Journals that this workflow no longer holds these nodes or pods
+  // ({"retire":[..], "nodes":[..], "pods":[..]}).
+  Status ReleaseClaims(const nlohmann::json& released);
+  // What this workflow holds now (from the journal).
+  StatusOr<DisruptionHolds> Holds() const;
+  // Nodes `reason` may retire now out of `node_count`, after what the other
+  // workflows hold (for planning within the budget); unlimited without a
+  // ledger.
+  NodeAllowance NodesAvailable(const std::string& reason, int64_t node_count) const;
+  const LedgerOptions* ledger_options() const;
+  Status RequestKind(const std::string& target, const std::string& key, const nlohmann::json& input);
 
  private:
   WorkflowEngine* engine_;

@@ -1,4 +1,5 @@
 #include "engine/workflow/workflow_engine.h"
+#include "engine/common/time.h"
 
 #include <spdlog/spdlog.h>
 
@@ -39,7 +40,74 @@ StatusOr<int64_t> WorkflowEngine::CurrentEpoch() const {
 StatusOr<WorkflowView> WorkflowEngine::Append(const std::string& id, std::vector<Event> events) {
   auto epoch = CurrentEpoch();
   if (!epoch.ok()) return epoch.status();
-  return journal_->Append(id, std::move(events), *epoch);
+  auto v = journal_->Append(id, std::move(events), *epoch);
+  if (v.ok() && v->IsTerminal()) {
+    if (options_.ledger) options_.ledger->Forget(id);
+    if (options_.on_terminal) options_.on_terminal(*v);
+  }
+  return v;
+}
+
+std::chrono::milliseconds WorkflowEngine::Backoff(const RetryPolicy& policy, int attempt) {
+  std::lock_guard<std::mutex> l(rng_mu_);
+  return policy.BackoffFor(attempt, rng_);
+}
+
+StatusOr<ClaimGrant> WorkflowEngine::Claim(StepContext& ctx, const ClaimRequest& request) {
+  if (options_.ledger == nullptr) {
+    return Status::FailedPrecondition("no disruption ledger in this process; " + ctx.step_name() + " cannot disrupt");
+  }
+  KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
+  auto view = journal_->View(ctx.workflow_id());
+  if (!view.ok()) return view.status();
+  auto grant = options_.ledger->Claim(
+      ctx.workflow_id(), view->holds, request,
+      [&](const ClaimGrant& g) -> Status {
+        auto v = Append(ctx.workflow_id(), {MakeEvent(event_kind::kDisruptionClaimed, ctx.step_index(), ctx.step_name(),
+                                                      ctx.attempt(), g.ToJson(request))});
+        return v.status();
+      },
+      NowMs());
+  if (grant.ok()) {
+    spdlog::info("workflow {} step {}: disruption budget granted {} node(s) to retire, {} pod(s), refused {} ({})",
+                 ctx.workflow_id(), ctx.step_name(), grant->retire.size(), grant->pods.size(), grant->refused.size(),
+                 grant->binding);
+  }
+  return grant;
+}
+
+Status WorkflowEngine::ReleaseClaims(StepContext& ctx, const nlohmann::json& released) {
+  auto v = Append(ctx.workflow_id(), {MakeEvent(event_kind::kDisruptionReleased, ctx.step_index(), ctx.step_name(),
+                                                ctx.attempt(), released)});
+  if (!v.ok()) return v.status();
+  if (options_.ledger) options_.ledger->Release(ctx.workflow_id(), released);
+  return Status::OK();
+}
+
+NodeAllowance WorkflowEngine::NodesAvailable(const std::string& id, const std::string& reason,
+                                             int64_t node_count) const {
+  if (options_.ledger == nullptr) return NodeAllowance{INT64_MAX, "no disruption ledger"};
+  return options_.ledger->NodesAvailable(reason, node_count, id, NowMs());
+}
+
+Status WorkflowEngine::RequestKind(StepContext& ctx, const std::string& target, const std::string& key,
+                                   const nlohmann::json& input) {
+  auto view = journal_->View(ctx.workflow_id());
+  if (!view.ok()) return view.status();
+  const std::string request_id = ctx.workflow_id() + "/" + std::to_string(ctx.step_index()) + "/" + key;
+  for (const auto& r : view->requests) {
+    if (r.id == request_id) return Status::OK();  // already journaled
+  }
+  auto v = Append(ctx.workflow_id(), {MakeEvent(event_kind::kKindRequested, ctx.step_index(), ctx.step_name(),
+                                                ctx.attempt(), {{"target", target}, {"input", input}, {"requestId", request_id}})});
+  if (!v.ok()) return v.status();
+  if (options_.on_kind_request) {
+    for (const auto& r : v->requests) {
+      if (r.id == request_id) options_.on_kind_request(r);
+    }
+  }
+  Wake();
+  return Status::OK();
 }
 
 StatusOr<WorkflowView> WorkflowEngine::Start(const std::string& type_name, const std::string& id,
@@ -198,6 +266,7 @@ StatusOr<WorkflowView> WorkflowEngine::Run(const std::string& id) {
     CallHook("before_intent", id, idx);
     StepContext ctx(this, &view, idx, def.name, attempt, *epoch, reconciling);
     nlohmann::json intent_detail = {{"idempotencyKey", ctx.idempotency_key()}, {"reconcile", reconciling}};
+    if (def.journal_only) intent_detail["journalOnly"] = true;  // retention may prune such workflows
     if (def.intent_input) intent_detail["input"] = def.intent_input(ctx);
     auto after_intent = Append(id, {MakeEvent(event_kind::kStepIntent, idx, def.name, attempt, intent_detail)});
     if (!after_intent.ok()) return after_intent.status();
@@ -254,7 +323,7 @@ StatusOr<WorkflowView> WorkflowEngine::Run(const std::string& id) {
     nlohmann::json detail = {{"error", err.message()}, {"code", Status::CodeName(err.code())},
                              {"retryable", retryable}};
     if (retryable && attempt < def.retry.max_attempts) {
-      auto delay = def.retry.BackoffFor(attempt, rng_);
+      auto delay = Backoff(def.retry, attempt);
       detail["retryAtMs"] = NowMs() + delay.count();
       spdlog::warn("workflow {} step {} attempt {}/{} failed: {}; retrying in {} ms", id, def.name, attempt,
                    def.retry.max_attempts, err.ToString(), delay.count());
@@ -304,7 +373,7 @@ StatusOr<WorkflowView> WorkflowEngine::RunCompensations(const WorkflowType& type
         return PauseOnce(view, "compensation of step " + def.name + " failed after " + std::to_string(attempt) +
                                    " attempts: " + st.ToString() + " (abort continues on resume)");
       }
-      Status w = InterruptibleWaitUntil(id, NowMs() + def.retry.BackoffFor(attempt, rng_).count(), false);
+      Status w = InterruptibleWaitUntil(id, NowMs() + Backoff(def.retry, attempt).count(), false);
       if (!w.ok()) return journal_->View(id);
     }
     auto v = Append(id, {MakeEvent(event_kind::kCompensated, i, def.name, sv.attempts)});

@@ -16,8 +16,10 @@
 //   Every journal write carries the epoch from the EpochProvider; without an
 //   epoch nothing is journaled or executed (PermissionDenied).
 //
-// Thread-safety: Run() for a given workflow must be called from one thread at
-// a time; commands (Abort, Pause, ...) and RequestStop() may be called from any
+// Thread-safety: Run() may be called from several threads at once for
+// different workflows (the journal serialises writes; the jitter RNG is
+// guarded); Run() for a given workflow must be called from one thread at a
+// time. Commands (Abort, Pause, ...) and RequestStop() may be called from any
 // thread and wake waiting steps.
 #pragma once
 
@@ -44,6 +46,13 @@ struct EngineOptions {
   std::function<void(const std::string& point, const std::string& workflow_id, int step_index)> hook;
   // How often a blocked wait re-reads the journal for commands (ms).
   int poll_ms = 200;
+  // The shared disruption budget; null: StepContext::Claim fails with
+  // FailedPrecondition (engines that run no disrupting workflow).
+  DisruptionLedger* ledger = nullptr;
+  // Called after a workflow reached a terminal state (metrics, scheduler).
+  std::function<void(const WorkflowView&)> on_terminal;
+  // Called after a step journaled a request for another kind to run.
+  std::function<void(const KindRequest&)> on_kind_request;
 };
 
 class WorkflowEngine {
@@ -72,6 +81,7 @@ class WorkflowEngine {
   void WaitForWork(int ms);
 
   JournalWriter* journal() { return journal_; }
+  DisruptionLedger* ledger() { return options_.ledger; }
 
  private:
   friend class StepContext;
@@ -84,12 +94,19 @@ class WorkflowEngine {
   StatusOr<WorkflowView> RunCompensations(const WorkflowType& type, WorkflowView view);
   StatusOr<WorkflowView> PauseOnce(const WorkflowView& view, const std::string& reason);
   void CallHook(const std::string& point, const std::string& id, int step);
+  std::chrono::milliseconds Backoff(const RetryPolicy& policy, int attempt);
+  StatusOr<ClaimGrant> Claim(StepContext& ctx, const ClaimRequest& request);
+  Status ReleaseClaims(StepContext& ctx, const nlohmann::json& released);
+  NodeAllowance NodesAvailable(const std::string& id, const std::string& reason, int64_t node_count) const;
+  const LedgerOptions* ledger_options() const { return options_.ledger ? &options_.ledger->options() : nullptr; }
+  Status RequestKind(StepContext& ctx, const std::string& target, const std::string& key, const nlohmann::json& input);
 
   JournalWriter* journal_;
   const WorkflowRegistry* registry_;
   const EpochProvider* epochs_;
   EngineOptions options_;
-  std::mt19937_64 rng_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_;  // guarded by rng_mu_
   std::atomic<bool> stop_{false};
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;

@@ -14,6 +14,10 @@
 //                succeeded or were interrupted, in reverse order; must be
 //                idempotent and tolerate a partially applied step.
 //   intent_input — optional: the inputs recorded in the intent (audit).
+//   journal_only — the step has no effect outside the journal (pure
+//                computation, durable waits). A workflow whose every
+//                started step is journal-only may be pruned after
+//                journal.retention; any other step keeps it for good.
 // A step result that is a JSON object with "finishWorkflow": "<outcome>"
 // (and optionally "reason") completes the workflow right after that step;
 // the remaining steps are recorded as skipped.
@@ -46,6 +50,7 @@ struct StepDefinition {
   CompensateFunction compensate;  // may be empty: nothing to undo
   RetryPolicy retry;
   std::function<nlohmann::json(StepContext&)> intent_input;  // may be empty
+  bool journal_only = false;  // see above; ReconcileByRerunning steps usually are
 };
 
 // For steps whose only effects are in the journal (pure computation, durable

@@ -91,5 +91,8 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snapshot, const Catalog& catalo
 bool IsInfeasible(const Status& s);
 
 nlohmann::json PlanToJson(const Plan& plan);
+// The inverse of PlanToJson (journaled plans are read back typed);
+// InvalidArgument naming the field when `j` is not a plan.
+StatusOr<Plan> PlanFromJson(const nlohmann::json& j);
 
 }  // namespace kinema

@@ -4,9 +4,8 @@
 #include <map>
 #include <string>
 
+#include "engine/kube/object.h"
 #include "engine/quantity/quantity.h"
-
-#include "steps/rescheduling/execution.h"
 
 namespace kinema::rescheduling {
 
@@ -18,22 +17,21 @@ int ApplyAdjustments(const json& adjustments, json* list) {
   std::map<std::string, std::string> rs_to_deploy;
   for (const auto& item : (*list)["items"]) {
     if (item.value("kind", "") != "ReplicaSet") continue;
-    OwnerRef o = ControllerOf(item);
-    if (o.kind == "Deployment") {
-      rs_to_deploy[item["metadata"].value("namespace", "") + "/" + item["metadata"].value("name", "")] = o.name;
+    if (kube::obj::ControllerKind(item) == "Deployment") {
+      rs_to_deploy[kube::obj::Key(item)] = kube::obj::ControllerName(item);
     }
   }
   int changed = 0;
   for (auto& item : (*list)["items"]) {
     if (item.value("kind", "") != "Pod") continue;
     std::string ns = item["metadata"].value("namespace", "");
-    OwnerRef o = ControllerOf(item);
+    const std::string owner_kind = kube::obj::ControllerKind(item), owner = kube::obj::ControllerName(item);
     std::string key;
-    if (o.kind == "ReplicaSet") {
-      auto it = rs_to_deploy.find(ns + "/" + o.name);
+    if (owner_kind == "ReplicaSet") {
+      auto it = rs_to_deploy.find(ns + "/" + owner);
       if (it != rs_to_deploy.end()) key = ns + "/Deployment/" + it->second;
-    } else if (o.kind == "StatefulSet") {
-      key = ns + "/StatefulSet/" + o.name;
+    } else if (owner_kind == "StatefulSet") {
+      key = ns + "/StatefulSet/" + owner;
     }
     if (key.empty() || !adjustments.contains(key)) continue;
     const json& per_container = adjustments[key];

@@ -15,9 +15,6 @@
 
 namespace kinema::rescheduling {
 
-void AnnounceEvent(const ReschedulingDeps& deps, const nlohmann::json& involved, const std::string& type,
-                   const std::string& reason, const std::string& message);
-
 // The controller's own Lease (leaderElection.namespace/name), the object
 // cluster-wide decisions are reported on.
 nlohmann::json ControllerLeaseRef(const ReschedulingDeps& deps);

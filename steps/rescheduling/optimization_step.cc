@@ -7,7 +7,9 @@
 
 #include <set>
 
+#include "engine/common/time.h"
 #include "engine/snapshot/cluster_snapshot.h"
+#include "steps/execute/disruption_policy.h"
 #include "engine/workflow/step_context.h"
 #include "steps/optimize/plan.h"
 #include "steps/rescheduling/adjustments.h"
@@ -35,9 +37,23 @@ StatusOr<int> ApplyExclusions(const ReschedulingDeps& deps, nlohmann::json* list
     for (const auto& p : pods->items) uids.insert(p["metadata"].value("uid", ""));
   }
   int n = 0;
+  const int64_t now = NowMs();
   for (auto& item : (*list)["items"]) {
-    if (item.value("kind", "") != "Pod") continue;
+    const std::string kind = item.value("kind", "");
+    if (kind != "Pod" && kind != "Node") continue;
     auto& meta = item["metadata"];
+    // kinema.io/do-not-disrupt may be a duration ("30m": protected until
+    // the object is that old): the planner reads "true" only, so resolve it
+    // for now (disruption_policy.h).
+    if (meta.contains("annotations") && meta["annotations"].is_object() &&
+        meta["annotations"].contains(execute::kDoNotDisrupt)) {
+      if (execute::DoNotDisruptReason(item, now).empty()) {
+        meta["annotations"].erase(execute::kDoNotDisrupt);
+      } else {
+        meta["annotations"][execute::kDoNotDisrupt] = "true";
+      }
+    }
+    if (kind != "Pod") continue;
     if (!namespaces.count(meta.value("namespace", "")) && !uids.count(meta.value("uid", ""))) continue;
     if (!meta.contains("annotations") || !meta["annotations"].is_object()) meta["annotations"] = nlohmann::json::object();
     meta["annotations"]["kinema.io/do-not-disrupt"] = "true";
@@ -65,10 +81,10 @@ StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
       spdlog::info("workflow {}: planning with {} predicted container request(s) from the prediction step",
                    ctx.workflow_id(), adjusted);
     }
-    InflateRequests(deps.config.optimizer.headroom, &snap->list);
+    InflateRequests(deps.settings.optimizer.headroom, &snap->list);
     auto parsed = ParseSnapshot(snap->list);
     if (!parsed.ok()) return Status::InvalidArgument("cluster snapshot: " + parsed.status().message());
-    const auto& oc = deps.config.optimizer;
+    const auto& oc = deps.settings.optimizer;
     PlanOptions po;
     po.time_limit_seconds = static_cast<double>(oc.time_limit.count()) / 1000.0;
     if (oc.max_moves >= 0) po.max_moves = oc.max_moves;
@@ -99,6 +115,7 @@ StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
                           {"snapshot", {{"nodes", snap->nodes}, {"pods", snap->pods}, {"takenMs", snap->taken_ms}}}};
   };
   s.reconcile = ReconcileByRerunning(s.run);
+  s.journal_only = true;
   return s;
 }
 

@@ -34,7 +34,7 @@ StepDefinition MakePredictionStep(const ReschedulingDeps& deps) {
   StepDefinition s;
   s.name = "prediction";
   s.run = [deps](StepContext& ctx) -> StatusOr<nlohmann::json> {
-    const auto& pc = deps.config.prediction;
+    const auto& pc = deps.settings.prediction;
     if (pc.source == "none") return AsRequests(ctx.workflow_id(), "prediction.source is none");
     if (pc.source == "vpa") {
       return AsRequests(ctx.workflow_id(), "prediction.source vpa: VPA recommendations are not read by this build");
@@ -68,6 +68,7 @@ StepDefinition MakePredictionStep(const ReschedulingDeps& deps) {
     return out;
   };
   s.reconcile = ReconcileByRerunning(s.run);
+  s.journal_only = true;
   return s;
 }
 

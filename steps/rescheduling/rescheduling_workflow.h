@@ -1,14 +1,16 @@
 // The Kinema rescheduling iteration as a durable workflow.
 //
-// Steps (one file each, seed "KINEMA"):
+// Steps (seed "KINEMA"); 0-3 are this folder's, one file each, 4-7 the
+// shared execution steps of steps/execute fed from the plan
+// (plan_execution.h):
 //   0 stability-wait   stability_wait_step.cc  (decision: stability.h)
 //   1 prediction       prediction_step.cc
 //   2 optimization     optimization_step.cc    (the optimizer: steps/optimize)
 //   3 decision         decision_step.cc        (decision: decision.h)
-//   4 node-boot        node_boot_step.cc       (decisions: execution.h)
-//   5 labeling         labeling_step.cc
-//   6 deployment-patch deployment_patch_step.cc
-//   7 drain-and-delete drain_delete_step.cc
+//   4 node-boot        steps/execute/node_boot.h
+//   5 labeling         steps/execute/node_marking.h
+//   6 deployment-patch steps/execute/workload_move.h
+//   7 drain-and-delete steps/execute/node_retirement.h
 // In dry-run mode the decision step completes the iteration with outcome
 // "dry_run" when it would otherwise proceed (nothing is mutated).
 // Every step's result is journaled; iterations that end early complete with
@@ -22,6 +24,7 @@
 #include "engine/config/controller_config.h"
 #include "engine/kube/client.h"
 #include "engine/workflow/workflow_type.h"
+#include "steps/rescheduling/settings.h"
 
 namespace kinema::rescheduling {
 
@@ -31,7 +34,8 @@ struct ReschedulingDeps {
   kube::Client* kube = nullptr;
   cloud::CloudProvider* cloud = nullptr;  // may be null when no plan boots or deletes an instance
   const Catalog* catalog = nullptr;
-  ControllerConfig config;
+  ControllerConfig config;                // the global settings (cloud, exclusions, leader election, ...)
+  ReschedulingSettings settings;          // this kind's own
   bool dry_run = true;
 };
 
@@ -42,9 +46,5 @@ StepDefinition MakeStabilityWaitStep(const ReschedulingDeps& deps);
 StepDefinition MakePredictionStep(const ReschedulingDeps& deps);
 StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps);
 StepDefinition MakeDecisionStep(const ReschedulingDeps& deps);
-StepDefinition MakeNodeBootStep(const ReschedulingDeps& deps);
-StepDefinition MakeLabelingStep(const ReschedulingDeps& deps);
-StepDefinition MakeDeploymentPatchStep(const ReschedulingDeps& deps);
-StepDefinition MakeDrainDeleteStep(const ReschedulingDeps& deps);
 
 }  // namespace kinema::rescheduling

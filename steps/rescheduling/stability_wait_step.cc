@@ -10,6 +10,7 @@
 #include "steps/rescheduling/rescheduling_workflow.h"
 #include "steps/rescheduling/stability.h"
 #include "storage/event.h"
+#include "engine/common/time.h"
 
 namespace kinema::rescheduling {
 
@@ -19,7 +20,7 @@ StepDefinition MakeStabilityWaitStep(const ReschedulingDeps& deps) {
   s.retry.initial = std::chrono::milliseconds(2000);
   s.retry.max_attempts = 10;
   s.run = [deps](StepContext& ctx) -> StatusOr<nlohmann::json> {
-    const auto& cfg = deps.config.stability;
+    const auto& cfg = deps.settings.stability;
     auto deadline = ctx.DeadlineFor("deadline", cfg.deadline);
     if (!deadline.ok()) return deadline.status();
     StabilityOptions opts;
@@ -65,6 +66,7 @@ StepDefinition MakeStabilityWaitStep(const ReschedulingDeps& deps) {
     }
   };
   s.reconcile = ReconcileByRerunning(s.run);
+  s.journal_only = true;
   return s;
 }
 

@@ -136,14 +136,16 @@ TEST_F(LeaderElectionTest, OnlyTheLeaseHolderEverMutatesOrJournalsAndTheStandbyT
   ASSERT_GT(pa, 0) << kinema::testing::ReadFile(dir_.File("a.err"));
   ASSERT_GT(pb, 0) << kinema::testing::ReadFile(dir_.File("b.err"));
   EXPECT_EQ(Scrape(pa, "/healthz"), "ok\n");
-  EXPECT_EQ(Scrape(pa, "/readyz"), "ok: leading\n");
+  EXPECT_EQ(Scrape(pa, "/readyz").rfind("ok: leading\nkinema-rescheduling: ", 0), 0u) << "leading, then each kind's state";
   EXPECT_EQ(Scrape(pb, "/readyz"), "ok: standby (not leading)\n");
   std::string ma = Scrape(pa, "/metrics"), mb = Scrape(pb, "/metrics");
   EXPECT_NE(ma.find("\nkinema_leader 1\n"), std::string::npos) << ma;
   EXPECT_NE(mb.find("\nkinema_leader 0\n"), std::string::npos) << mb;
-  EXPECT_NE(ma.find("kinema_iterations_total{outcome="), std::string::npos) << ma;
+  EXPECT_NE(ma.find("kinema_iterations_total{type=\"kinema-rescheduling\",outcome="), std::string::npos) << ma;
   EXPECT_NE(ma.find("kinema_lease_transitions_total 1\n"), std::string::npos) << ma;
-  EXPECT_NE(ma.find("kinema_step_duration_seconds_count{step=\"optimization\"}"), std::string::npos) << ma;
+  EXPECT_NE(ma.find("kinema_step_duration_seconds_count{type=\"kinema-rescheduling\",step=\"optimization\"}"),
+            std::string::npos)
+      << ma;
   EXPECT_EQ(mb.find("kinema_iterations_total{"), std::string::npos) << "the standby iterated: " << mb;
 
   // Kill the leader without releasing the lease: b takes over once it expires.

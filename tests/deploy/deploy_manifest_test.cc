@@ -24,6 +24,9 @@
 
 #include "engine/catalog/catalog.h"
 #include "engine/config/controller_config.h"
+#include "engine/kinds/kind_registry.h"
+#include "steps/kinds.h"
+#include "tests/support/declared_permissions.h"
 #include "engine/kube/permissions.h"
 #include "engine/kube/resource.h"
 
@@ -109,7 +112,9 @@ class DeployManifests : public ::testing::Test {
   }
 
   static ControllerConfig Config() {
-    auto c = ParseControllerConfig(ConfigMapData("kinema.yaml"));
+    KindRegistry kinds;
+    EXPECT_TRUE(RegisterKinds(&kinds).ok());
+    auto c = kinds.ParseConfig(ConfigMapData("kinema.yaml"));
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? *c : ControllerConfig{};
   }
@@ -338,7 +343,9 @@ TEST_F(DeployManifests, ConfigMapConfigLoadsWithTheControllerParser) {
   ASSERT_FALSE(yaml.empty());
   const fs::path tmp = fs::temp_directory_path() / ("kinema-deploy-test-" + std::to_string(::getpid()) + ".yaml");
   { std::ofstream(tmp) << yaml; }
-  auto loaded = LoadControllerConfig(tmp.string());
+  KindRegistry kinds;
+  ASSERT_TRUE(RegisterKinds(&kinds).ok());
+  auto loaded = kinds.LoadConfig(tmp.string());
   fs::remove(tmp);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_TRUE(loaded->kubeconfig.empty()) << "in cluster: no kubeconfig key (in-cluster config)";
@@ -394,7 +401,7 @@ TEST_F(DeployManifests, GceCredentialsSecretIsAnOptionalMountedVolume) {
   }
 }
 
-// ---- RBAC == ControllerPermissions() ---------------------------------------
+// ---- RBAC == the declared permissions ---------------------------------------
 
 // One grant: (scope, group, resource, resourceNames, verb).
 using Grant = std::tuple<std::string, std::string, std::string, std::string, std::string>;
@@ -458,12 +465,12 @@ std::string DiffGrants(const std::set<Grant>& declared, const std::set<Grant>& m
     if (!manifest.count(g)) out += "missing in manifest: " + Describe(g) + "\n";
   }
   for (const auto& g : manifest) {
-    if (!declared.count(g)) out += "not declared in ControllerPermissions(): " + Describe(g) + "\n";
+    if (!declared.count(g)) out += "not declared by the code: " + Describe(g) + "\n";
   }
   return out;
 }
 
-TEST_F(DeployManifests, RbacRulesEqualTheControllerPermissionsExactly) {
+TEST_F(DeployManifests, RbacRulesEqualTheDeclaredPermissionsExactly) {
   const ControllerConfig cfg = Config();
   std::set<Grant> manifest;
   std::vector<std::string> bad;
@@ -473,31 +480,31 @@ TEST_F(DeployManifests, RbacRulesEqualTheControllerPermissionsExactly) {
       << "the Lease Role must live in leaderElection.namespace";
   AddGrants(role["rules"], "lease-namespace", &manifest, &bad);
   EXPECT_TRUE(bad.empty()) << Join(bad);
-  const std::set<Grant> declared = GrantsOf(kube::ControllerPermissions(cfg.leader_election.name));
+  const std::set<Grant> declared = GrantsOf(testing_support::DeclaredPermissions(cfg.leader_election.name));
   EXPECT_EQ(DiffGrants(declared, manifest), "");
 }
 
 TEST_F(DeployManifests, RbacComparisonDetectsAnExtraOrMissingVerb) {
   // The comparison above must be able to fail: a manifest with one verb more
   // (patch deployments) and one less (delete nodes) is reported both ways.
-  auto perms = kube::ControllerPermissions();
+  auto perms = testing_support::DeclaredPermissions();
   std::set<Grant> declared = GrantsOf(perms);
   std::set<Grant> manifest = declared;
   manifest.insert({"cluster", "apps", "deployments", "", "patch"});
   manifest.erase({"cluster", "", "nodes", "", "delete"});
   const std::string diff = DiffGrants(declared, manifest);
   EXPECT_NE(diff.find("missing in manifest: cluster: delete nodes"), std::string::npos) << diff;
-  EXPECT_NE(diff.find("not declared in ControllerPermissions(): cluster: patch deployments.apps"),
+  EXPECT_NE(diff.find("not declared by the code: cluster: patch deployments.apps"),
             std::string::npos)
       << diff;
 }
 
 // ---- the declaration itself ------------------------------------------------
 
-TEST(ControllerPermissions, HaveNoWildcardsAndNoNameRestrictionRbacCannotEnforce) {
+TEST(DeclaredPermissions, HaveNoWildcardsAndNoNameRestrictionRbacCannotEnforce) {
   const std::set<std::string> rbac_verbs = {"get", "list", "watch", "create", "update", "patch", "delete",
                                             "deletecollection"};
-  for (const auto& p : kube::ControllerPermissions()) {
+  for (const auto& p : testing_support::DeclaredPermissions()) {
     SCOPED_TRACE(p.api_group + "/" + p.resource);
     EXPECT_FALSE(p.used_by.empty());
     EXPECT_EQ(p.resource.find('*'), std::string::npos);
@@ -514,8 +521,8 @@ TEST(ControllerPermissions, HaveNoWildcardsAndNoNameRestrictionRbacCannotEnforce
   }
 }
 
-TEST(ControllerPermissions, LeaseAccessIsLimitedToTheLeaseNamespaceAndName) {
-  const auto perms = kube::ControllerPermissions("kinema");
+TEST(DeclaredPermissions, LeaseAccessIsLimitedToTheLeaseNamespaceAndName) {
+  const auto perms = testing_support::DeclaredPermissions("kinema");
   const std::string ns = "kube-system";
   auto req = [](std::string verb, std::string ns, std::string name) {
     return kube::RequestAttributes{std::move(verb), "coordination.k8s.io", "leases", std::move(ns), std::move(name)};
@@ -531,8 +538,8 @@ TEST(ControllerPermissions, LeaseAccessIsLimitedToTheLeaseNamespaceAndName) {
   EXPECT_NE(denied.message().find("get leases.coordination.k8s.io"), std::string::npos) << denied.message();
 }
 
-TEST(ControllerPermissions, CheckPermissionAllowsDeclaredAndRefusesUndeclaredVerbs) {
-  const auto perms = kube::ControllerPermissions();
+TEST(DeclaredPermissions, CheckPermissionAllowsDeclaredAndRefusesUndeclaredVerbs) {
+  const auto perms = testing_support::DeclaredPermissions();
   EXPECT_TRUE(kube::CheckPermission(perms, "", "pods/eviction", "create").ok());
   EXPECT_TRUE(kube::CheckPermission(perms, "apps", "deployments", "update").ok());
   EXPECT_TRUE(kube::CheckPermission(perms, "", "nodes", "delete").ok());
@@ -544,7 +551,7 @@ TEST(ControllerPermissions, CheckPermissionAllowsDeclaredAndRefusesUndeclaredVer
   EXPECT_FALSE(kube::CheckPermission(perms, "apps", "pods", "list").ok()) << "the group matters";
 }
 
-TEST(ControllerPermissions, RequestPathsMapToTheVerbsTheApiServerAuthorizes) {
+TEST(DeclaredPermissions, RequestPathsMapToTheVerbsTheApiServerAuthorizes) {
   using namespace kube::resources;
   struct Case {
     std::string method, path, query;
@@ -580,11 +587,11 @@ TEST(ControllerPermissions, RequestPathsMapToTheVerbsTheApiServerAuthorizes) {
   EXPECT_FALSE(kube::RequestAttributesOf("GET", "/healthz").ok());
 }
 
-TEST(ControllerPermissions, EveryRequestShapeTheControllerSendsIsDeclared) {
+TEST(DeclaredPermissions, EveryRequestShapeTheControllerSendsIsDeclared) {
   // The requests engine/kube, engine/snapshot and steps/rescheduling build,
   // as paths (the lead's recording test checks the real traffic as well).
   using namespace kube::resources;
-  const auto perms = kube::ControllerPermissions("kinema");
+  const auto perms = testing_support::DeclaredPermissions("kinema");
   const std::vector<std::pair<std::string, std::string>> sent = {
       {"GET", kNodes.Path("")},           {"GET", kPods.Path("")},
       {"GET", kDeployments.Path("")},     {"GET", kReplicaSets.Path("")},
@@ -687,11 +694,12 @@ TEST(GrafanaDashboard, ParsesAndEveryPanelQueriesAKinemaMetric) {
 
 TEST(GrafanaDashboard, ShowsEveryMetricTheControllerDescribes) {
   // The controller registers its metric families with Describe("kinema_...")
-  // (tools/kinema/kinema_main.cc today); a new family without a panel fails here.
+  // (tools/kinema, the engine and every workflow kind under steps/); a new
+  // family without a panel fails here.
   const std::string dash = Dashboard().dump();
   const std::regex described(R"re(Describe\(\s*"(kinema_[a-z_]+)")re");
   std::set<std::string> names;
-  for (const char* dir : {"tools/kinema", "engine"}) {
+  for (const char* dir : {"tools/kinema", "engine", "steps"}) {
     for (const auto& e : fs::recursive_directory_iterator(SourceDir() / dir)) {
       if (e.path().extension() != ".cc") continue;
       const std::string text = ReadFile(e.path());
@@ -700,7 +708,7 @@ TEST(GrafanaDashboard, ShowsEveryMetricTheControllerDescribes) {
       }
     }
   }
-  ASSERT_FALSE(names.empty()) << "no Describe(\"kinema_...\") found under tools/kinema or engine";
+  ASSERT_FALSE(names.empty()) << "no Describe(\"kinema_...\") found under tools/kinema, engine or steps";
   for (const auto& name : names) {
     EXPECT_NE(dash.find(name), std::string::npos) << name << " has no panel in deploy/grafana-dashboard.json";
   }

@@ -107,6 +107,7 @@ std::string E2eCluster::Start() {
     << "optimizer:\n  timeLimit: " << options_.optimizer_time_limit << "\n"
     << "decision:\n  minSavings: " << options_.min_savings << "\n  maxChange: " << options_.max_change
     << "\n  maxNodesRetired: 25\n  maxPodsMoved: 1000\n"
+    << "budgets:\n  - nodes: \"" << options_.node_budget << "\"\n"
     << "boot:\n  timeout: " << options_.step_timeout << "\n"
     << "rollout:\n  timeout: " << options_.step_timeout << "\n"
     << "drain:\n  timeout: " << options_.step_timeout << "\n"

@@ -25,6 +25,7 @@ struct E2eOptions {
   std::string scenario_json = "{}";  // --scenario document (cloud delays etc.)
   std::string faults_json;           // kinema-sim --faults document (empty: no faults)
   double min_savings = 0.10;   // decision.minSavings
+  std::string node_budget = "100%";  // budgets: [{nodes: ...}] (the shared disruption budget)
   double max_change = 0.10;    // decision.maxChange
   std::string optimizer_time_limit = "3s";
   std::string step_timeout = "2m";  // boot.timeout, rollout.timeout, drain.timeout

@@ -11,6 +11,7 @@
 
 #include "engine/kube/permissions.h"
 #include "tests/e2e/e2e_cluster.h"
+#include "tests/support/declared_permissions.h"
 
 namespace kinema::e2e {
 namespace {
@@ -57,7 +58,7 @@ int PatchedDeployments(const E2eCluster& c) {
 // User-Agent) must be allowed by the permissions deploy/ grants
 // (engine/kube/permissions.h; tests/deploy checks the manifests equal them).
 void ExpectEveryRequestIsGrantedByRbac(const E2eCluster& c) {
-  auto perms = kube::ControllerPermissions("kinema");
+  auto perms = testing_support::DeclaredPermissions("kinema");
   std::ifstream in(c.File("audit.jsonl"));
   std::string line;
   int checked = 0;

@@ -4,7 +4,7 @@
 #include "engine/kube/api_error.h"
 #include "engine/kube/rate_limiter.h"
 #include "engine/kube/retry_policy.h"
-#include "engine/kube/time_format.h"
+#include "engine/common/time.h"
 
 namespace kinema::kube {
 namespace {

@@ -16,6 +16,7 @@
 
 #ifdef KINEMA_HAVE_PLAN
 #include "tools/plan/plan_command.h"
+#include "engine/common/time.h"
 #endif
 
 namespace kinema::ctl {
@@ -115,6 +116,7 @@ int CmdList(const FlagSet& f, const std::string& db, bool json) {
                        : !s.outcome.empty() ? s.outcome
                                             : s.last_error;
     if (note.size() > 80) note = note.substr(0, 77) + "...";
+    if (BlocksItsKind(s)) note = "BLOCKS new " + s.type + " workflows; " + note;
     t.AddRow({s.id, s.type, s.status, s.current_step.empty() ? "-" : s.current_step, RelativeTime(s.created_ms, now),
               RelativeTime(s.updated_ms, now), note});
   }

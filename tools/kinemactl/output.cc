@@ -1,4 +1,5 @@
 #include "tools/kinemactl/output.h"
+#include "engine/common/time.h"
 
 #include <unistd.h>
 
@@ -22,8 +23,11 @@ nlohmann::json SummaryJson(const WorkflowSummary& s) {
   if (!s.pause_reason.empty()) j["pauseReason"] = s.pause_reason;
   if (s.abort_requested) j["abortRequested"] = true;
   if (!s.outcome.empty()) j["outcome"] = s.outcome;
+  if (BlocksItsKind(s)) j["blocksKind"] = true;
   return j;
 }
+
+bool BlocksItsKind(const WorkflowSummary& s) { return s.status == "paused" || (s.status == "failed" && !s.terminated); }
 
 nlohmann::json EventJson(const Event& e) {
   return {{"seq", e.seq},

@@ -15,6 +15,9 @@
 namespace kinema::ctl {
 
 nlohmann::json SummaryJson(const WorkflowSummary& s);
+// A paused or failed (not terminated) workflow blocks new workflows of its
+// own type until it is resumed or aborted (the scheduler's rule); list says so.
+bool BlocksItsKind(const WorkflowSummary& s);
 nlohmann::json EventJson(const Event& e);
 nlohmann::json ShowJson(const WorkflowView& v, const std::vector<Event>& events);
 

@@ -6,7 +6,7 @@
 
 #include <future>
 
-#include "engine/config/controller_config.h"
+#include "engine/common/time.h"
 
 namespace kinema::sim::cluster {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <set>
 
-#include "engine/config/controller_config.h"
+#include "engine/common/time.h"
 
 namespace kinema::sim::gce {
 

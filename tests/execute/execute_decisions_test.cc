@@ -1,25 +1,20 @@
-// The executing half's pure decisions (steps/rescheduling/execution.h).
+// The shared execution steps' pure decisions and typed values
+// (steps/execute) and the object vocabulary they read (engine/kube/object.h).
 #include <gtest/gtest.h>
 
-#include "steps/rescheduling/adjustments.h"
-#include "steps/rescheduling/execution.h"
+#include "engine/common/time.h"
+#include "engine/kube/object.h"
+#include "steps/execute/disruption_policy.h"
+#include "steps/execute/marks.h"
+#include "steps/execute/node_boot.h"
+#include "steps/execute/node_marking.h"
+#include "steps/execute/node_retirement.h"
+#include "steps/execute/workload_move.h"
 
-namespace kinema::rescheduling {
+namespace kinema::execute {
 namespace {
 
 using nlohmann::json;
-
-json PlanWithBoots() {
-  return {{"nodes",
-           json::array({{{"name", "old-1"}, {"action", "retire"}, {"machineType", "e2-standard-8"}, {"zone", "z-a"}},
-                        {{"name", "keep-1"}, {"action", "keep"}},
-                        {{"name", "keep-2"}, {"action", "keep"}},
-                        {{"name", "kinema-new-1"}, {"action", "boot"}, {"machineType", "small"}, {"zone", "z-a"},
-                         {"capacityType", "on-demand"}}})},
-          {"placements", json::array({{{"pod", "shop/a"}, {"node", "keep-1"}},
-                                      {{"pod", "shop/b"}, {"node", "kinema-new-1"}},
-                                      {{"pod", "shop/c"}, {"node", "keep-2"}}})}};
-}
 
 Catalog TestCatalog() {
   Catalog c;
@@ -38,19 +33,7 @@ Catalog TestCatalog() {
   return c;
 }
 
-TEST(ExecutionTest, InstanceNamesAreStablePerWorkflowAndDistinctAcrossWorkflows) {
-  auto a = BootTargetsOf(PlanWithBoots(), "iteration-20261122T100000Z", "kinema");
-  auto again = BootTargetsOf(PlanWithBoots(), "iteration-20261122T100000Z", "kinema");
-  auto other = BootTargetsOf(PlanWithBoots(), "iteration-20261122T110000Z", "kinema");
-  ASSERT_EQ(a.size(), 1u);
-  EXPECT_EQ(a[0].planned, "kinema-new-1");
-  EXPECT_EQ(a[0].instance_name, again[0].instance_name);
-  EXPECT_NE(a[0].instance_name, other[0].instance_name);
-  EXPECT_LE(a[0].instance_name.size(), 63u);
-  EXPECT_EQ(a[0].instance_name.rfind("kinema-", 0), 0u);
-}
-
-TEST(ExecutionTest, BootOptionsTryOtherZonesThenLargerTypesCheapestFirst) {
+TEST(ExecuteDecisions, BootOptionsTryOtherZonesThenLargerTypesCheapestFirst) {
   BootTarget t{"kinema-new-1", "x", "small", "z-a", "on-demand"};
   auto opts = BootOptionsFor(TestCatalog(), t, {});
   std::vector<BootOption> want = {{"z-a", "small"}, {"z-b", "small"}, {"z-a", "medium"}, {"z-b", "medium"},
@@ -61,7 +44,7 @@ TEST(ExecutionTest, BootOptionsTryOtherZonesThenLargerTypesCheapestFirst) {
   EXPECT_EQ(only_a, want_a);
 }
 
-TEST(ExecutionTest, SpotBootOptionsSkipTypesWithoutSpotPrice) {
+TEST(ExecuteDecisions, SpotBootOptionsSkipTypesWithoutSpotPrice) {
   Catalog c = TestCatalog();
   c.machine_types[2].price_spot = 0.06;  // medium
   BootTarget t{"p", "x", "small", "z-a", "spot"};
@@ -69,14 +52,7 @@ TEST(ExecutionTest, SpotBootOptionsSkipTypesWithoutSpotPrice) {
   for (const auto& o : opts) EXPECT_TRUE(o.machine_type == "small" || o.machine_type == "medium") << o.machine_type;
 }
 
-TEST(ExecutionTest, OnlyKeptNodesThatReceiveMovedPodsAreTargets) {
-  std::map<std::string, std::string> now = {{"shop/a", "old-1"}, {"shop/b", "old-1"}, {"shop/c", "keep-2"}};
-  auto targets = KeptNodesReceivingPods(PlanWithBoots(), now);
-  EXPECT_EQ(targets, std::vector<std::string>{"keep-1"});
-  EXPECT_EQ(RetiringNodesOf(PlanWithBoots()), std::vector<std::string>{"old-1"});
-}
-
-TEST(ExecutionTest, AffinityTermsDoNotPileUpAcrossIterations) {
+TEST(ExecuteDecisions, AffinityTermsDoNotPileUpAcrossIterations) {
   json original = {{"nodeAffinity",
                     {{"preferredDuringSchedulingIgnoredDuringExecution",
                       json::array({{{"weight", 10},
@@ -95,7 +71,7 @@ TEST(ExecutionTest, AffinityTermsDoNotPileUpAcrossIterations) {
             1u);
 }
 
-TEST(ExecutionTest, RetireTaintReplacesAnEarlierOneAndIsRemovable) {
+TEST(ExecuteDecisions, RetireTaintReplacesAnEarlierOneAndIsRemovable) {
   json taints = json::array({{{"key", "dedicated"}, {"value", "x"}, {"effect", "NoSchedule"}},
                              {{"key", kRetireTaintKey}, {"value", "old"}, {"effect", "NoSchedule"}}});
   json with = TaintsWithRetire(taints, "new");
@@ -106,7 +82,7 @@ TEST(ExecutionTest, RetireTaintReplacesAnEarlierOneAndIsRemovable) {
   EXPECT_EQ(without[0]["key"], "dedicated");
 }
 
-TEST(ExecutionTest, RolloutIsDoneOnlyWhenEveryReplicaIsUpdatedAndAvailable) {
+TEST(ExecuteDecisions, RolloutIsDoneOnlyWhenEveryReplicaIsUpdatedAndAvailable) {
   json d = {{"metadata", {{"generation", 3}}},
             {"spec", {{"replicas", 3}}},
             {"status",
@@ -124,13 +100,17 @@ TEST(ExecutionTest, RolloutIsDoneOnlyWhenEveryReplicaIsUpdatedAndAvailable) {
   EXPECT_TRUE(failed);
 }
 
-TEST(ExecutionTest, PodsWithoutControllerOrOptedOutAreNotMoved) {
+TEST(ExecuteDecisions, PodsWithoutControllerOrOptedOutAreNotMoved) {
+  const int64_t now = NowMs();
   json bare = {{"metadata", {{"name", "p"}}}};
-  EXPECT_NE(WhyPodCannotMove(bare), "");
+  EXPECT_NE(WhyPodCannotMove(bare, now), "");
   json owned = {{"metadata", {{"ownerReferences", json::array({{{"kind", "ReplicaSet"}, {"name", "r"}, {"controller", true}}})}}}};
-  EXPECT_EQ(WhyPodCannotMove(owned), "");
+  EXPECT_EQ(WhyPodCannotMove(owned, now), "");
   owned["metadata"]["annotations"] = {{kDoNotDisrupt, "true"}};
-  EXPECT_NE(WhyPodCannotMove(owned), "");
+  EXPECT_NE(WhyPodCannotMove(owned, now), "");
+  json mirror = owned;
+  mirror["metadata"]["annotations"] = {{"kubernetes.io/config.mirror", "x"}};
+  EXPECT_EQ(WhyPodCannotMove(mirror, now), "mirror (static) pod");
   std::string zone, name;
   EXPECT_TRUE(ParseGceProviderId("gce://proj/us-central1-a/node-1", &zone, &name));
   EXPECT_EQ(zone, "us-central1-a");
@@ -139,7 +119,7 @@ TEST(ExecutionTest, PodsWithoutControllerOrOptedOutAreNotMoved) {
   EXPECT_EQ(IterationValue("iteration-20261122T100000Z"), "iteration-20261122t100000z");
 }
 
-TEST(ExecutionTest, RolloutsStayWithinTheTightestPdb) {
+TEST(ExecuteDecisions, RolloutsStayWithinTheTightestPdb) {
   json strategy = {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", "25%"}, {"maxUnavailable", "25%"}}}};
   json pdb_max1 = {{"spec", {{"maxUnavailable", 1}, {"selector", {{"matchLabels", {{"app", "web"}}}}}}}};
   json pdb_min_all = {{"spec", {{"minAvailable", "100%"}, {"selector", {{"matchLabels", {{"app", "web"}}}}}}}};
@@ -154,41 +134,74 @@ TEST(ExecutionTest, RolloutsStayWithinTheTightestPdb) {
   EXPECT_EQ(zero["rollingUpdate"]["maxSurge"], 1) << "a rollout needs room to progress";
   json recreate = {{"type", "Recreate"}};
   EXPECT_EQ(RolloutStrategyWithinBudgets(recreate, 4, {pdb_max1}), recreate);
-  EXPECT_TRUE(PdbSelects(pdb_max1, {{"app", "web"}, {"tier", "x"}}));
-  EXPECT_FALSE(PdbSelects(pdb_max1, {{"app", "cart"}}));
+  EXPECT_TRUE(kube::pdb::Selects(pdb_max1, {{"app", "web"}, {"tier", "x"}}));
+  EXPECT_FALSE(kube::pdb::Selects(pdb_max1, {{"app", "cart"}}));
   json in_expr = {{"matchExpressions", json::array({{{"key", "tier"}, {"operator", "In"}, {"values", {"a", "b"}}}})}};
-  EXPECT_TRUE(SelectorMatches(in_expr, {{"tier", "b"}}));
-  EXPECT_FALSE(SelectorMatches(in_expr, {{"tier", "c"}}));
-  EXPECT_EQ(ScaledValue("30%", 10, true, 0), 3);
-  EXPECT_EQ(ScaledValue("25%", 10, true, 0), 3);
-  EXPECT_EQ(ScaledValue("25%", 10, false, 0), 2);
+  EXPECT_TRUE(kube::selector::Matches(in_expr, {{"tier", "b"}}, false));
+  EXPECT_FALSE(kube::selector::Matches(in_expr, {{"tier", "c"}}, false));
+  EXPECT_FALSE(kube::selector::Matches(json::object(), {{"tier", "c"}}, false)) << "an empty workload selector selects nothing";
+  EXPECT_TRUE(kube::selector::Matches(json::object(), {{"tier", "c"}}, true)) << "an empty PDB selector selects all";
+  json bad_op = {{"matchExpressions", json::array({{{"key", "tier"}, {"operator", "Near"}, {"values", {"a"}}}})}};
+  EXPECT_FALSE(kube::selector::Matches(bad_op, {{"tier", "a"}}, true)) << "a malformed selector selects nothing";
+  EXPECT_EQ(kube::intstr::Scaled("30%", 10, true, 0), 3);
+  EXPECT_EQ(kube::intstr::Scaled("25%", 10, true, 0), 3);
+  EXPECT_EQ(kube::intstr::Scaled("25%", 10, false, 0), 2);
+  EXPECT_EQ(kube::intstr::Scaled("x%", 10, false, 7), 7);
 }
 
-TEST(ExecutionTest, PredictedRequestsReachThePodsOfTheirWorkloadOnly) {
-  auto owner = [](const char* kind, const char* name) {
-    return json::array({{{"kind", kind}, {"name", name}, {"controller", true}}});
-  };
-  auto pod = [&](const char* name, json owners) {
-    return json{{"kind", "Pod"},
-                {"metadata", {{"name", name}, {"namespace", "shop"}, {"ownerReferences", owners}}},
-                {"spec", {{"containers", json::array({{{"name", "app"}, {"resources", {{"requests", {{"cpu", "100m"}}}}}}})}}}};
-  };
-  json list = {{"items", json::array({
-                             {{"kind", "ReplicaSet"},
-                              {"metadata", {{"name", "cart-abc"}, {"namespace", "shop"}, {"ownerReferences", owner("Deployment", "cart")}}}},
-                             pod("cart-abc-1", owner("ReplicaSet", "cart-abc")),
-                             pod("db-0", owner("StatefulSet", "db")),
-                             pod("other-1", owner("ReplicaSet", "unknown")),
-                         })}};
-  json adj = {{"shop/Deployment/cart", {{"app", {{"cpu", "250m"}, {"memory", "268435456"}}}}},
-              {"shop/StatefulSet/db", {{"app", {{"cpu", "1"}}}}}};
-  EXPECT_EQ(ApplyAdjustments(adj, &list), 3);
-  EXPECT_EQ(list["items"][1]["spec"]["containers"][0]["resources"]["requests"]["cpu"], "250m");
-  EXPECT_EQ(list["items"][1]["spec"]["containers"][0]["resources"]["requests"]["memory"], "268435456");
-  EXPECT_EQ(list["items"][2]["spec"]["containers"][0]["resources"]["requests"]["cpu"], "1");
-  EXPECT_EQ(list["items"][3]["spec"]["containers"][0]["resources"]["requests"]["cpu"], "100m");
-  EXPECT_EQ(ApplyAdjustments(adj, &list), 0) << "idempotent";
+TEST(ExecuteDecisions, DoNotDisruptDurationProtectsOnlyUntilThePodIsThatOld) {
+  const int64_t created = 1'800'000'000'000;
+  json pod = {{"metadata",
+               {{"creationTimestamp", FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(created)), 0)},
+                {"annotations", {{kDoNotDisrupt, "30m"}}},
+                {"ownerReferences", json::array({{{"kind", "ReplicaSet"}, {"name", "r"}, {"controller", true}}})}}}};
+  EXPECT_NE(DoNotDisruptReason(pod, created + 29 * 60000), "") << "younger than 30m: protected";
+  EXPECT_EQ(DoNotDisruptReason(pod, created + 31 * 60000), "") << "older than 30m: may be disrupted";
+  EXPECT_EQ(WhyPodCannotMove(pod, created + 31 * 60000), "");
+  pod["metadata"]["annotations"][kDoNotDisrupt] = "soon";
+  EXPECT_NE(DoNotDisruptReason(pod, created + 100 * 60000).find("treated as true"), std::string::npos)
+      << "a value that is neither true, false nor a duration protects (fail safe)";
+  pod["metadata"]["annotations"][kDoNotDisrupt] = "false";
+  EXPECT_EQ(DoNotDisruptReason(pod, created), "");
+}
+
+TEST(ExecuteDecisions, TypedStepValuesRoundTripThroughTheJournalShape) {
+  BootResult boot;
+  boot.booted.push_back({"p1", "kinema-abc", "z-a", "small", "spot", "z-b", "tiny", json::array({json{{"zone", "z-b"}}})});
+  auto boot2 = BootResult::FromJson(boot.ToJson());
+  ASSERT_TRUE(boot2.ok()) << boot2.status().ToString();
+  EXPECT_EQ(boot2->ToJson(), boot.ToJson());
+  MarkResult marks;
+  marks.iteration = "it-1";
+  marks.targets = {{"n1", "it-0"}};
+  marks.retiring = {{"n2", "uid-2", "gce://p/z-a/n2"}};
+  marks.skipped = {{"n3", "gone"}};
+  auto marks2 = MarkResult::FromJson(marks.ToJson());
+  ASSERT_TRUE(marks2.ok());
+  EXPECT_EQ(marks2->ToJson(), marks.ToJson());
+  RetireResult retire;
+  retire.nodes = {{"n2", RetireOutcome::kDeleted, 3, "", "n2", "z-a"}, {"n4", RetireOutcome::kKept, 0, "pinned", "", ""}};
+  auto retire2 = RetireResult::FromJson(retire.ToJson());
+  ASSERT_TRUE(retire2.ok());
+  EXPECT_EQ(retire2->ToJson(), retire.ToJson());
+  EXPECT_EQ(retire2->Retired(), 1);
+  EXPECT_EQ(retire2->Evicted(), 3);
+  MoveResult move;
+  move.iteration = "it-1";
+  move.deployments = {{"shop/cart", "rolled-out"}};
+  move.evicted = {"shop/db-0"};
+  EXPECT_EQ(MoveResult::FromJson(move.ToJson())->ToJson(), move.ToJson());
+}
+
+TEST(ExecuteDecisions, MalformedJournaledResultsAreErrorsNotCrashes) {
+  for (const json& bad : {json(nullptr), json(42), json{{"booted", "x"}}, json{{"booted", json::array({1})}},
+                          json{{"booted", json::array({{{"planned", 7}}})}}}) {
+    EXPECT_FALSE(BootResult::FromJson(bad).ok()) << bad.dump();
+  }
+  EXPECT_FALSE(MarkResult::FromJson(json{{"retiring", json::array({{{"node", false}}})}}).ok());
+  EXPECT_FALSE(RetireResult::FromJson(json{{"nodes", 3}}).ok());
 }
 
 }  // namespace
-}  // namespace kinema::rescheduling
+}  // namespace kinema::execute
+

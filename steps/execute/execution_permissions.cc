@@ -1,0 +1,51 @@
+#include "steps/execute/execution_permissions.h"
+
+namespace kinema::execute {
+
+using S = kube::PermissionScope;
+
+std::vector<kube::Permission> NodeBootPermissions() {
+  return {
+      // get: waits for booted Nodes to register; delete: compensation deletes
+      // the Node of an instance it deleted.
+      {"", "nodes", {"delete", "get"}, S::kCluster, {}, "node-boot"},
+      // list (fieldSelector spec.nodeName): compensation keeps a node that hosts pods.
+      {"", "pods", {"list"}, S::kCluster, {}, "node-boot (compensation)"},
+  };
+}
+
+std::vector<kube::Permission> NodeMarkingPermissions() {
+  return {
+      // list: previous iteration labels, compensation; get+update:
+      // Client::GetAndUpdate (labels, the retire taint, their removal).
+      {"", "nodes", {"get", "list", "update"}, S::kCluster, {}, "labeling"},
+      // list: the kind's input finds kept nodes that receive moved pods.
+      {"", "pods", {"list"}, S::kCluster, {}, "labeling"},
+  };
+}
+
+std::vector<kube::Permission> WorkloadMovePermissions() {
+  return {
+      {"", "pods", {"list"}, S::kCluster, {}, "deployment-patch (pods on retiring nodes)"},
+      {"apps", "replicasets", {"list"}, S::kCluster, {}, "deployment-patch (pod -> Deployment)"},
+      // get: rollout progress; update: Client::GetAndUpdate (affinity toward
+      // the plan, strategy, and restoring the originals).
+      {"apps", "deployments", {"get", "update"}, S::kCluster, {}, "deployment-patch"},
+      {"policy", "poddisruptionbudgets", {"list"}, S::kCluster, {}, "deployment-patch (rollouts within PDBs)"},
+      // Client::Evict: POST pods/NAME/eviction (policy/v1); RBAC sees a
+      // create on the pods/eviction subresource of the core group.
+      {"", "pods/eviction", {"create"}, S::kCluster, {}, "deployment-patch (Client::Evict)"},
+  };
+}
+
+std::vector<kube::Permission> NodeRetirementPermissions() {
+  return {
+      // get: is the node still there; update: Client::GetAndUpdate removes
+      // the marks of a node it keeps; delete: the retired Node.
+      {"", "nodes", {"delete", "get", "update"}, S::kCluster, {}, "drain-and-delete"},
+      {"", "pods", {"list"}, S::kCluster, {}, "drain-and-delete (pods on a node)"},
+      {"", "pods/eviction", {"create"}, S::kCluster, {}, "drain-and-delete (Client::Evict)"},
+  };
+}
+
+}  // namespace kinema::execute

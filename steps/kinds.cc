@@ -1,0 +1,12 @@
+#include "steps/kinds.h"
+
+#include "steps/rescheduling/rescheduling_kind.h"
+
+namespace kinema {
+
+Status RegisterKinds(KindRegistry* registry) {
+  KINEMA_RETURN_IF_ERROR(registry->Add(rescheduling::NewReschedulingKind()));
+  return Status::OK();
+}
+
+}  // namespace kinema
