@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <iterator>
 
@@ -164,12 +165,18 @@ void NodeExporter::Render(std::string* out) const {
   size_t i = 0;
   for (const auto& [name, n] : nodes_) {
     const std::string& l = labels[i++];
-    const std::pair<const char*, std::string> modes[] = {
-        {"idle", Num(n.idle)}, {"system", Num(n.system)}, {"user", Num(n.user)}};
+    // Every CPU of a node has the same counters: render each mode's tail once.
+    const std::string tails[] = {"\"," + l + ",mode=\"idle\"} " + Num(n.idle) + "\n",
+                                 "\"," + l + ",mode=\"system\"} " + Num(n.system) + "\n",
+                                 "\"," + l + ",mode=\"user\"} " + Num(n.user) + "\n"};
     for (int cpu = 0; cpu < n.cpus; ++cpu) {
-      for (const auto& [mode, value] : modes) {
-        fmt::format_to(std::back_inserter(*out), "node_cpu_seconds_total{{cpu=\"{}\",{},mode=\"{}\"}} {}\n", cpu, l,
-                       mode, value);
+      char num[16];
+      auto [end, ec] = std::to_chars(num, num + sizeof num, cpu);
+      (void)ec;
+      for (const auto& tail : tails) {
+        out->append("node_cpu_seconds_total{cpu=\"");
+        out->append(num, end);
+        out->append(tail);
       }
     }
   }
