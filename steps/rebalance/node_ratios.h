@@ -9,6 +9,14 @@
 
 namespace kinema::rebalance {
 
+// The default node score (`rebalance.query`): the OpenShift operator's
+// profile the seed runs, min(1, 3·‖positive deviations‖₂) over utilisation and
+// gated pressure (deploy/prometheus/README.md, "The default query").
+inline constexpr const char* kDefaultScoreQuery =
+    "descheduler:node:linear_amplified_ideal_point_positive_distance:k3:avg1m";
+// The label that names the node on every recorded series.
+inline constexpr const char* kNodeLabel = "instance";
+
 // The recorded series the four ratios are read from.
 inline constexpr const char* kCpuUsageSeries = "descheduler:node:cpu_usage:ratio";
 inline constexpr const char* kCpuPressureSeries = "descheduler:node:cpu_pressure:psi";
