@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "steps/rebalance/node_ratios.h"
 #include "tests/support/test_support.h"
 
 namespace kinema {
@@ -95,6 +96,11 @@ TEST_F(PrometheusRulesTest, ShipsTheSeedsAlgorithmsAndTheDefaultQueryLabelledByI
     EXPECT_EQ(set.count(std::string("descheduler:node:") + algo + ":score"), 1u) << algo;
   }
   EXPECT_EQ(set.count("descheduler:node:linear_amplified_ideal_point_positive_distance:k3:avg1m"), 1u);
+  // What the workflow reads (steps/rebalance/node_ratios.h) is recorded.
+  for (const char* name : {rebalance::kDefaultScoreQuery, rebalance::kCpuUsageSeries, rebalance::kCpuPressureSeries,
+                           rebalance::kMemoryUsageSeries, rebalance::kMemoryPressureSeries}) {
+    EXPECT_EQ(set.count(name), 1u) << name;
+  }
   // #8 is computed by Kinema, and the file says so.
   EXPECT_EQ(set.count("descheduler:node:pareto_front:score"), 0u);
   EXPECT_NE(testing::ReadFile(PlainRules()).find("steps/rebalance/pareto.h"), std::string::npos);
