@@ -3,121 +3,27 @@
 // engine/prometheus; then PredictFromPrometheus on a snapshot taken from the
 // sim through the Kubernetes client. Skips only when Prometheus is missing.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
-#include "engine/http/http_client.h"
 #include "engine/kube/client.h"
 #include "engine/kube/rest_config.h"
 #include "engine/prediction/prediction.h"
 #include "engine/prometheus/client.h"
 #include "engine/snapshot/cluster_snapshot.h"
 #include "tests/sim/sim_process.h"
+#include "tests/support/prometheus_process.h"
 
 namespace kinema {
 namespace {
 
-constexpr const char* kPrometheus = "/usr/bin/prometheus";
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A Prometheus server process scraping one target every second.
-class PrometheusProcess {
- public:
-  PrometheusProcess(const std::string& dir, const std::string& target) : dir_(dir) {
-    port_ = FreePort();
-    std::ofstream(dir + "/prometheus.yml") << "global:\n"
-                                              "  scrape_interval: 1s\n"
-                                              "  scrape_timeout: 1s\n"
-                                              "  evaluation_interval: 1s\n"
-                                              "scrape_configs:\n"
-                                              "  - job_name: kinema-sim\n"
-                                              "    metrics_path: /metrics\n"
-                                              "    static_configs:\n"
-                                              "      - targets: ['"
-                                           << target << "']\n";
-    std::filesystem::create_directories(dir + "/tsdb");
-    std::vector<std::string> args = {kPrometheus,
-                                     "--config.file=" + dir + "/prometheus.yml",
-                                     "--storage.tsdb.path=" + dir + "/tsdb",
-                                     "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                                     "--log.level=warn"};
-    std::string log = dir + "/prometheus.log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* f = std::freopen(log.c_str(), "w", stderr);
-      (void)f;
-      f = std::freopen("/dev/null", "w", stdout);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~PrometheusProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status;
-      waitpid(pid_, &status, 0);
-    }
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::string Log() const { return ReadFile(dir_ + "/prometheus.log"); }
-
-  // Waits for /-/ready (true) or the deadline / process exit (false).
-  bool WaitReady(std::chrono::seconds timeout) {
-    http::HttpClient http;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      http::Request req;
-      req.url = url() + "/-/ready";
-      req.timeout = std::chrono::milliseconds(1000);
-      auto r = http.Do(req);
-      if (r.ok() && r->status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
-
- private:
-  std::string dir_;
-  int port_ = 0;
-  pid_t pid_ = -1;
-};
+using testing::PrometheusOptions;
+using testing::PrometheusProcess;
 
 // Constant CPU for web (300m per pod, no noise) and a rising memory trend;
 // every other container: 50% of its CPU request, 60% of memory, no noise.
@@ -134,7 +40,9 @@ constexpr const char* kScenario = R"({
 })";
 
 TEST(SimPrometheusIntegrationTest, RateShowsScenarioUsageAndPredictionForecasts) {
-  if (!std::filesystem::exists(kPrometheus)) GTEST_SKIP() << kPrometheus << " is not installed (Debian package prometheus)";
+  if (!PrometheusProcess::Installed()) {
+    GTEST_SKIP() << PrometheusProcess::kBinary << " is not installed (Debian package prometheus)";
+  }
   char tmpl[] = "/tmp/kinema-promtest-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   std::ofstream(dir + "/scenario.json") << kScenario;
@@ -158,7 +66,9 @@ TEST(SimPrometheusIntegrationTest, RateShowsScenarioUsageAndPredictionForecasts)
                            dir + "/snapshot.json"});
   ASSERT_TRUE(sim.ok()) << sim.Log();
   std::string target = sim.Url().substr(sim.Url().find("//") + 2);
-  PrometheusProcess prom(dir, target);
+  PrometheusOptions popts;
+  popts.targets = {target};
+  PrometheusProcess prom(dir, popts);
   ASSERT_TRUE(prom.WaitReady(std::chrono::seconds(30))) << prom.Log();
 
   prometheus::ClientOptions po;

@@ -79,6 +79,7 @@ Status UsageComponent::Start(SimServer& server) {
   auto list = server.store().List(pods_filter);
   listed_rv_ = list.rv;
   for (const auto& o : list.items) ApplyPod(o->body);
+  node_exporter_.Start(server.store());
   started_ = true;
   timer_ = std::make_unique<boost::asio::steady_timer>(server.io());
   ScheduleTick();
@@ -92,6 +93,7 @@ void UsageComponent::Stop() {
   stopped_ = true;
   if (timer_) timer_->cancel();
   if (watcher_) watcher_->Stop();
+  node_exporter_.Stop();
 }
 
 double UsageComponent::SimSeconds() const {
@@ -349,6 +351,17 @@ std::vector<UsageComponent::OomKill> UsageComponent::AdvanceLocked() {
       }
     }
   }
+  // Node series follow the pods: a node's load is what its running pods use now.
+  std::unordered_map<std::string, NodeDemand> demand;
+  for (const auto& [key, p] : pods_) {
+    if (!p.s.running) continue;
+    NodeDemand& d = demand[p.s.node];
+    for (const auto& c : p.containers) {
+      d.cpu_cores += c.s.cpu_cores;
+      d.memory_bytes += c.s.memory_bytes;
+    }
+  }
+  node_exporter_.Advance(dt, demand);
   return kills;
 }
 
@@ -442,7 +455,9 @@ std::string UsageComponent::RenderMetrics() {
   w.BeginOwners();
   for (const PodState* p : pods) w.Owner(p->s);
   w.KubeState(objs);
-  return w.Take();
+  std::string out = w.Take();
+  node_exporter_.Render(&out);
+  return out;
 }
 
 }  // namespace kinema::sim::usage

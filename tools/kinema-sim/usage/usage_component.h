@@ -5,7 +5,8 @@
 //
 //   GET /metrics                          Prometheus text exposition (no auth):
 //       container_cpu_usage_seconds_total, container_memory_working_set_bytes
-//       (cAdvisor shape) and kube-state-metrics-style series (metrics_text.h)
+//       (cAdvisor shape), kube-state-metrics-style series (metrics_text.h)
+//       and node-exporter-shaped node series (node_exporter.h)
 //   GET /apis/metrics.k8s.io[/v1beta1/...] PodMetrics / NodeMetrics (auth as
 //       for the API), so `kubectl top pods/nodes` works (metrics_api.h)
 //
@@ -33,6 +34,7 @@
 
 #include "tools/kinema-sim/object_store.h"
 #include "tools/kinema-sim/sim_component.h"
+#include "tools/kinema-sim/usage/node_exporter.h"
 #include "tools/kinema-sim/usage/usage_model.h"
 
 namespace kinema::sim {
@@ -131,6 +133,7 @@ class UsageComponent : public SimComponent {
   std::chrono::steady_clock::time_point last_wall_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   std::chrono::milliseconds tick_period_{1000};
+  NodeExporter node_exporter_;  // node series from the pods' usage (under mu_)
 };
 
 }  // namespace kinema::sim::usage
