@@ -91,6 +91,13 @@ class UsageComponent : public SimComponent {
     double last_cpu = -1;      // usage at the previous integration point (-1: none)
     double started_t = 0;      // simulated seconds (since Start) of the last (re)start
     double next_oom_t = 0;     // OOM back-off: no new kill before this
+    // The request the usage base is a fraction of: the workload container's
+    // request when first seen, so a resize (or a template change) alters
+    // the allocation, never what the application uses. -1: not yet taken.
+    double ref_cpu_request = -1, ref_memory_request = -1;
+    // What the container runs with (status.containerStatuses[].resources,
+    // else the spec): throttling and OOM kills follow the actuated limits.
+    int64_t actual_cpu_limit_milli = 0, actual_memory_limit = 0;
   };
   struct PodState {
     PodSample s;
@@ -98,6 +105,10 @@ class UsageComponent : public SimComponent {
     bool workload_resolved = false;
     std::string workload_key;                  // "Kind/ns/name" or "" (cached)
     const WorkloadUsage* profile = nullptr;    // the scenario's profile (cached)
+    // A VM's launcher pod (kubevirt/README.md): usage = allocation x
+    // utilization from its simulation.node-classifier.io/vm-* annotations.
+    bool vm = false;
+    double vm_cpu_cores = 0, vm_cpu_util = 0, vm_memory_bytes = 0, vm_memory_util = 0;
   };
   struct OomKill {
     std::string ns, pod, container;
@@ -128,6 +139,8 @@ class UsageComponent : public SimComponent {
   std::map<std::string, PodState> pods_;                              // "ns/name"
   std::unordered_map<std::string, std::string> rs_owner_;             // "ns/rs" -> deployment ("" = none)
   std::unordered_map<std::string, int> reference_replicas_;           // "Kind/ns/name"
+  // "<workload key or pod/ns/name>/<container>" -> (cpu cores, memory bytes) requests when first seen.
+  std::unordered_map<std::string, std::pair<double, double>> reference_requests_;
   std::chrono::steady_clock::time_point last_wall_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   std::chrono::milliseconds tick_period_{1000};
