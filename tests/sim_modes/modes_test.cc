@@ -8,6 +8,8 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "tests/sim/sim_process.h"
@@ -354,6 +356,78 @@ TEST(VmEvacuation, EvictingALauncherPodLiveMigratesTheVm) {
                             {"metadata", {{"name", shop_pod}, {"namespace", "shop"}}}}.dump() + "' " + sim.Url() +
                        "/api/v1/namespaces/shop/pods/" + shop_pod + "/eviction");
   EXPECT_EQ(ok.out, "201");
+}
+
+bool Tolerates(const Json& pod, const std::string& key) {
+  for (const auto& t : pod["spec"].value("tolerations", Json::array())) {
+    if (t.value("operator", "") == "Exists" && !t.contains("key")) return true;
+    if (t.value("key", "") == key) return true;
+  }
+  return false;
+}
+
+TEST(ModeScenarios, MixedSpotClusterKeepsIntolerantPodsOffSpotAndPreempts) {
+  Cluster c = Start("spot", "--nodes 6 --scale 1 --spot-nodes 2 --spot-tolerant 0.5 --spot-preemption 1m", "30");
+  ASSERT_TRUE(c.sim->ok()) << c.sim->Log();
+  const SimProcess& sim = *c.sim;
+  Json nodes = Get(sim, "nodes");
+  std::set<std::string> spot;
+  for (const auto& n : nodes["items"]) {
+    if (n["metadata"]["labels"].value("cloud.google.com/gke-spot", "") == "true") {
+      spot.insert(n["metadata"]["name"].get<std::string>());
+      EXPECT_EQ(n["metadata"]["labels"].value("kinema.io/capacity-type", ""), "spot");
+      ASSERT_TRUE(n["spec"].contains("taints"));
+      EXPECT_EQ(n["spec"]["taints"][0].value("key", ""), "kinema.io/spot");
+    }
+  }
+  ASSERT_EQ(spot.size(), 2u);
+  int tolerant_on_demand = 0;
+  Json pods = Get(sim, "pods -n shop");
+  for (const auto& p : pods["items"]) {
+    bool on_spot = spot.count(p["spec"].value("nodeName", "")) > 0;
+    bool tolerant = Tolerates(p, "kinema.io/spot");
+    if (on_spot) {
+      EXPECT_TRUE(tolerant) << p["metadata"]["name"];
+    }
+    if (tolerant && !on_spot) ++tolerant_on_demand;
+  }
+  EXPECT_GT(tolerant_on_demand, 0) << "spot-tolerant pods sitting on on-demand nodes";
+  // The spot nodes are priced as spot (30 % of on-demand in the generated catalog).
+  Json report = Report(sim);
+  EXPECT_NEAR(report.value("nodesCostPerHour", 0.0), 4 * 0.268024 + 2 * 0.268024 * 0.3, 1e-4) << report.dump();
+  // The preemption event at 1 minute takes one spot instance away.
+  ASSERT_TRUE(WaitFor([&] {
+    report = Report(sim);
+    return report["cloud"].value("instancesPreempted", 0) == 1;
+  }, 20)) << report.dump();
+}
+
+TEST(ModeScenarios, HotNodesHaveNormalRequestsButHighUsage) {
+  Cluster c = Start("hot", "--nodes 5 --scale 2 --hot-nodes 1", "20");
+  ASSERT_TRUE(c.sim->ok()) << c.sim->Log();
+  const SimProcess& sim = *c.sim;
+  std::map<std::string, double> requested, used;
+  Json pods = Get(sim, "pods -A");
+  for (const auto& p : pods["items"]) {
+    for (const auto& ctr : p["spec"]["containers"]) {
+      requested[p["spec"].value("nodeName", "")] +=
+          Cores(ctr["resources"].value("requests", Json::object()).value("cpu", "0"));
+    }
+  }
+  for (const auto& [node, req] : requested) {
+    auto r = RunCommand(sim.Kubectl() + " get --raw /apis/metrics.k8s.io/v1beta1/nodes/" + node);
+    Json m = Json::parse(r.out, nullptr, false);
+    used[node] = Cores(m["usage"].value("cpu", "0"));
+  }
+  const std::string hot = "gke-shop-pool-00";
+  double max_other_req = 0, max_other_used = 0;
+  for (const auto& [node, req] : requested) {
+    if (node == hot) continue;
+    max_other_req = std::max(max_other_req, req);
+    max_other_used = std::max(max_other_used, used[node]);
+  }
+  EXPECT_LE(requested[hot], max_other_req * 1.2) << "requests on the hot node look normal";
+  EXPECT_GT(used[hot], max_other_used * 1.5) << "but its usage is far higher";
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ Workflow-mode options (README.md "Mode scenarios"):
   --spot-preemption AT  a spotPreemption event at AT (repeatable; "8m" or "8m:node-name")
   --resize              resize workloads: a memory leak climbing to its limit, idle over-requested
                         pods, a RestartContainer resizePolicy, a Guaranteed pod, a full node
-  --hot-nodes K         K hot nodes: services placed there use 3x their requests (requests look normal)
+  --hot-nodes K         K hot nodes: services placed there use 1.6x their CPU requests (requests look normal)
   --vms N               N VirtualMachines with launcher pods, nodes labelled kubevirt.io/schedulable
   --shifting-load       diurnal CPU profiles with staggered phases (load moves between services)
   --strip-status        drop every status (a cluster dumped without statuses)
@@ -326,13 +326,23 @@ def main():
     on_demand = [n for n in nodes if n not in spot_nodes] or nodes
     hot_nodes = nodes[:a.hot_nodes]
     mode_placement = bool(a.spot_nodes or a.hot_nodes)
+    # Hot services: as many as fill the hot nodes' fair share of requests, so that requests per
+    # node stay even while those nodes' usage is 1.6x their requests (3x the other nodes').
+    hot_services = set()
+    if hot_nodes:
+        total = sum(r * a.scale * c for (_, r, c, _, _) in services)
+        budget, used_budget = total * len(hot_nodes) / len(nodes), 0
+        for i, (_, r, c, _, _) in enumerate(services):
+            if used_budget + r * a.scale * c <= budget:
+                hot_services.add(i)
+                used_budget += r * a.scale * c
     for svc_i, (name, base_replicas, cpu, mem_mib, ns) in enumerate(services):
         replicas = base_replicas * a.scale
         labels = {"app": name}
         tolerant = int((svc_i + 1) * a.spot_tolerant) > int(svc_i * a.spot_tolerant)
-        hot = bool(hot_nodes) and svc_i % 4 == 0
+        hot = svc_i in hot_services
         if hot:
-            usage[f"{ns}/{name}"] = {"cpu": {"level": f"{cpu * 3}m"}}
+            usage[f"{ns}/{name}"] = {"cpu": {"level": f"{int(cpu * 1.6)}m"}}
         if a.shifting_load:
             prof = usage.setdefault(f"{ns}/{name}", {})
             prof.setdefault("cpu", {})
@@ -384,7 +394,7 @@ def main():
             if mode_placement:
                 # Spot-intolerant pods only on on-demand nodes, hot services on the hot nodes, the
                 # rest on the least-requested allowed node (so requests per node stay even).
-                allowed = hot_nodes if hot else ([n for n in nodes if n not in hot_nodes] or nodes)
+                allowed = hot_nodes if hot else nodes
                 if a.spot_nodes and not tolerant:
                     allowed = [n for n in allowed if n not in spot_nodes] or on_demand
                 node = min(allowed, key=lambda n: (node_requests[n][0], nodes.index(n)))
