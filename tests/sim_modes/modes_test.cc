@@ -285,6 +285,30 @@ TEST(ResizeAndOom, KubeletOutcomesAndOomKillsAreCounted) {
     restarter = Get(sim, "pod " + rname + " -n resize");
     return restarter["status"]["containerStatuses"][0].value("restartCount", 0) == 1;
   }, 20)) << restarter.dump();
+  // 1.35: lowering a memory limit below the current usage is not actuated (Guaranteed: 460Mi used).
+  Json guaranteed = first_pod("guaranteed");
+  ASSERT_TRUE(guaranteed.is_object());
+  const std::string gname = guaranteed["metadata"]["name"];
+  r = RunCommand(sim.Kubectl() + " patch pod " + gname +
+                 " -n resize --subresource resize -p '{\"spec\":{\"containers\":[{\"name\":\"guaranteed\",\"resources\":"
+                 "{\"requests\":{\"memory\":\"256Mi\"},\"limits\":{\"memory\":\"256Mi\"}}}]}}'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string error;
+  ASSERT_TRUE(WaitFor([&] {
+    guaranteed = Get(sim, "pod " + gname + " -n resize");
+    for (const auto& cond : guaranteed["status"].value("conditions", Json::array())) {
+      if (cond.value("type", "") == "PodResizeInProgress" && cond.value("reason", "") == "Error") {
+        error = cond.value("message", "");
+        return true;
+      }
+    }
+    return false;
+  }, 20)) << guaranteed.dump();
+  EXPECT_EQ(error.rfind("cannot decrease memory limits: [attempting to set pod memory limit (268435456) below current usage (", 0),
+            0u) << error;
+  EXPECT_NE(error.find("attempting to set container \"guaranteed\" memory limit (268435456)"), std::string::npos) << error;
+  EXPECT_EQ(guaranteed["status"]["containerStatuses"][0]["resources"]["limits"].value("memory", ""), "512Mi")
+      << "not actuated";
   // The leak reaches its 512Mi limit after ~10 simulated minutes (10 s here): OOM kills.
   Json report;
   ASSERT_TRUE(WaitFor([&] {
@@ -292,7 +316,7 @@ TEST(ResizeAndOom, KubeletOutcomesAndOomKillsAreCounted) {
     return report.value("oomKills", 0) >= 1 && report["resizes"].value("deferred", 0) >= 1;
   }, 40)) << report.dump();
   EXPECT_EQ(report["resizes"].value("infeasible", 0), 1) << report.dump();
-  EXPECT_EQ(report["resizes"].value("accepted", 0), 2) << report.dump();  // idle shrink + restarter
+  EXPECT_EQ(report["resizes"].value("accepted", 0), 3) << report.dump();  // idle, restarter, guaranteed (admitted)
   Json leaky = first_pod("leaky");
   EXPECT_EQ(leaky["status"]["containerStatuses"][0]["lastState"]["terminated"].value("reason", ""), "OOMKilled");
 }

@@ -72,6 +72,11 @@ int main(int argc, char** argv) {
     // Controllers, kubelet, PodGC, scale events (cluster/); its kubelet takes
     // over pod termination from the built-in PodTerminator.
     cluster.Register(server);
+    // The kubelet's best-effort check before lowering a memory limit reads the usage model.
+    cluster.kubelet.SetMemoryUsageProbe(
+        [usage = usage_model.get()](const std::string& ns, const std::string& pod, const std::string& container) {
+          return usage->ContainerMemoryBytes(ns, pod, container);
+        });
     // gce: fake Compute Engine API under /compute/v1/, instances → Nodes,
     // cloud accounting for the report (gce/).
     gce.Attach(server);

@@ -546,9 +546,78 @@ void Kubelet::ConsiderResize(const Key& key, const ObjectPtr& pod) {
   After(resize_delay_, [this, key, uid] { FinishResize(key, uid); });
 }
 
+std::string Kubelet::MemoryDecreaseError(const Json& pod) const {
+  if (!memory_probe_) return "";
+  const Json st = pod.value("status", Json::object());
+  const Json statuses = st.value("containerStatuses", Json::array());
+  std::vector<std::string> errors;
+  double pod_limit = 0, pod_usage = 0;
+  bool decreasing = false, all_limited = true;
+  for (const auto& c : pod["spec"].value("containers", Json::array())) {
+    const std::string name = c.value("name", "");
+    int64_t want = 0, have = 0;
+    const Json want_limits = c.value("resources", Json::object()).value("limits", Json::object());
+    if (want_limits.contains("memory") && want_limits["memory"].is_string()) {
+      auto v = ParseQuantityValue(want_limits["memory"].get<std::string>());
+      if (v.ok()) want = v.value();
+    }
+    for (const auto& cs : statuses) {
+      if (cs.value("name", "") != name) continue;
+      const Json lim = cs.value("resources", Json::object()).value("limits", Json::object());
+      if (lim.contains("memory") && lim["memory"].is_string()) {
+        auto v = ParseQuantityValue(lim["memory"].get<std::string>());
+        if (v.ok()) have = v.value();
+      }
+    }
+    auto usage = memory_probe_(pod["metadata"].value("namespace", ""), pod["metadata"].value("name", ""), name);
+    if (want <= 0) all_limited = false;
+    pod_limit += static_cast<double>(want);
+    pod_usage += usage.value_or(0);
+    if (want > 0 && (have == 0 || want < have)) {
+      decreasing = true;
+      if (usage && *usage > static_cast<double>(want)) {
+        errors.push_back("attempting to set container \"" + name + "\" memory limit (" + std::to_string(want) +
+                         ") below current usage (" + std::to_string(static_cast<int64_t>(*usage)) + ")");
+      }
+    }
+  }
+  if (decreasing && all_limited && pod_usage > pod_limit) {
+    errors.insert(errors.begin(), "attempting to set pod memory limit (" +
+                                      std::to_string(static_cast<int64_t>(pod_limit)) + ") below current usage (" +
+                                      std::to_string(static_cast<int64_t>(pod_usage)) + ")");
+  }
+  if (errors.empty()) return "";
+  std::string joined;
+  for (const auto& e : errors) joined += (joined.empty() ? "" : ", ") + e;
+  return "cannot decrease memory limits: " + (errors.size() > 1 ? "[" + joined + "]" : joined);
+}
+
 void Kubelet::FinishResize(const Key& key, const std::string& uid) {
   resizing_.erase(key);
   const std::string ts = SimClock::FormatTime(Now());
+  if (ObjectPtr current = pods_->Get(key.first, key.second); current && Uid(current->body) == uid) {
+    std::string error = MemoryDecreaseError(current->body);
+    if (!error.empty()) {
+      // 1.35: the limit cut is refused while usage is above it; the resize stays in progress.
+      long long generation = current->body["metadata"].value("generation", 0LL);
+      auto now = Now();
+      server().registry().Modify(
+          PodsType(), key.first, key.second,
+          [&](Json& p) -> std::optional<ApiError> {
+            if (Uid(p) != uid) return ApiError::Conflict(PodsType(), key.second, "pod changed");
+            SetResizeCondition(p["status"], "PodResizeInProgress", "Error", error, generation, now);
+            return std::nullopt;
+          },
+          "status");
+      spdlog::info("kubelet: resize of pod {}/{} not actuated: {}", key.first, key.second, error);
+      resizing_.insert(key);
+      After(resize_retry_, [this, key, uid] {
+        DrainAll();
+        FinishResize(key, uid);
+      });
+      return;
+    }
+  }
   std::vector<std::string> restarted;
   auto r = server().registry().Modify(
       PodsType(), key.first, key.second,

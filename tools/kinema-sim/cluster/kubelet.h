@@ -39,7 +39,11 @@
 //     capacity: C"); a container whose resizePolicy for a changed resource
 //     is RestartContainer is restarted (restartCount + 1, lastState
 //     terminated). The report counts each outcome once per pod generation
-//     (resizes.accepted / deferred / infeasible).
+//     (resizes.accepted / deferred / infeasible). With a memory-usage probe
+//     (main.cc wires the usage model), lowering a memory limit below the
+//     container's (or the pod's) current usage is not actuated:
+//     PodResizeInProgress stays with reason Error and the kubelet's "cannot
+//     decrease memory limits: ..." message, retried every resizeRetry.
 //   - Heartbeats (KEP-589), while a node is Ready=True: its kubelet renews
 //     the Lease kube-node-lease/<node> (holderIdentity = node name,
 //     leaseDurationSeconds `kubelet.leaseDuration`, default 40s; owned by
@@ -58,7 +62,9 @@
 // Thread-safety: runs on its own strand (ControllerLoop).
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -75,6 +81,12 @@ class Kubelet : public ControllerLoop {
  public:
   std::string Name() const override { return "kubelet"; }
   double pod_start_delay() const { return start_delay_; }
+  // Current memory usage (bytes) of a running container, or nullopt when
+  // unknown. With a probe, a resize that lowers a memory limit below the
+  // usage is not actuated (1.35's best-effort check). Set before Start().
+  using MemoryUsageProbe =
+      std::function<std::optional<double>(const std::string& ns, const std::string& pod, const std::string& container)>;
+  void SetMemoryUsageProbe(MemoryUsageProbe probe) { memory_probe_ = std::move(probe); }
   double termination_delay() const { return termination_delay_; }
 
  protected:
@@ -96,6 +108,9 @@ class Kubelet : public ControllerLoop {
   void SetPodReady(const Key& key, bool ready);
   void ConsiderResize(const Key& key, const ObjectPtr& pod);
   void FinishResize(const Key& key, const std::string& uid);
+  // 1.35's best-effort check before lowering memory limits: the kubelet's
+  // error message, or "" when the resize may be actuated.
+  std::string MemoryDecreaseError(const Json& pod) const;
   // Counts a resize outcome in the report once per pod generation.
   void CountResizeOutcome(const Key& key, long long generation, const std::string& outcome);
   // Sum of admitted cpu (milli) and memory (bytes) requests of the other pods on `node`.
@@ -131,7 +146,8 @@ class Kubelet : public ControllerLoop {
   uint64_t next_ip_ = 0;
   uint64_t next_node_ip_ = 0;
   std::set<std::string> nodes_to_bring_up_;  // nodes without conditions, status to post
-  std::unique_ptr<Catalog> catalog_;         // capacity of nodes that come without one (may be null)
+  std::unique_ptr<Catalog> catalog_;
+  MemoryUsageProbe memory_probe_;         // capacity of nodes that come without one (may be null)
 };
 
 }  // namespace kinema::sim::cluster

@@ -471,6 +471,17 @@ std::vector<PodSample> UsageComponent::SamplePods(bool running_only) {
   return out;
 }
 
+std::optional<double> UsageComponent::ContainerMemoryBytes(const std::string& ns, const std::string& pod,
+                                                           const std::string& container) {
+  std::lock_guard l(mu_);
+  auto it = pods_.find(ns + "/" + pod);
+  if (it == pods_.end() || !it->second.s.running) return std::nullopt;
+  for (const auto& c : it->second.containers) {
+    if (c.s.name == container) return c.s.memory_bytes;
+  }
+  return std::nullopt;
+}
+
 std::string UsageComponent::RenderMetrics() {
   Advance();
   // Other kinds are read from the store without holding mu_.

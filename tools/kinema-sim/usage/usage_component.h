@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -77,6 +78,10 @@ class UsageComponent : public SimComponent {
   // Brings the integration up to now, then copies every pod (sorted by
   // namespace/name). With `running_only`, only pods that have usage.
   std::vector<PodSample> SamplePods(bool running_only);
+  // The memory usage (bytes) of one running container as of the last
+  // integration step; nullopt when the pod or container is unknown or not running.
+  std::optional<double> ContainerMemoryBytes(const std::string& ns, const std::string& pod,
+                                             const std::string& container);
   // Prometheus text exposition of everything (advances first).
   std::string RenderMetrics();
 
