@@ -293,11 +293,32 @@ TEST(ClusterControllers, KubeletStartsBoundPodsAfterDelayAndFinishesTermination)
   EXPECT_TRUE(h.WaitFor([&] { return h.Get(PodsType(), "default", "solo") == nullptr; }, 30));
 }
 
-TEST(ClusterControllers, SnapshotRunningPodsAreLeftUntouched) {
+// Snapshot pods are not restarted: their status is completed once (the
+// conditions and container statuses a running pod has; status_bringup.h),
+// keeping what the snapshot said, and then left alone.
+TEST(ClusterControllers, SnapshotRunningPodsAreCompletedOnceNotRestarted) {
   Harness h(Concat(TwoNodes(), ConvergedDeployment("shop", "cart", 2, {"node-a", "node-b"})), {});
   ASSERT_TRUE(h.ok()) << h.error();
+  std::map<std::string, std::string> uids;
+  for (const auto& p : h.Pods("shop")) uids[p->name] = cluster::Uid(p->body);
+  ASSERT_TRUE(h.WaitFor([&] {
+    for (const auto& p : h.Pods("shop")) {
+      if (!p->body["status"].contains("containerStatuses")) return false;
+    }
+    return true;
+  }, 10));
   std::map<std::string, uint64_t> rvs;
-  for (const auto& p : h.Pods("shop")) rvs[p->name] = p->rv;
+  for (const auto& p : h.Pods("shop")) {
+    rvs[p->name] = p->rv;
+    EXPECT_EQ(cluster::Uid(p->body), uids[p->name]);
+    EXPECT_EQ(cluster::PodPhase(p->body), "Running");
+    const Json* ready = cluster::FindCondition(p->body["status"], "Ready");
+    ASSERT_NE(ready, nullptr);
+    EXPECT_EQ(ready->value("lastTransitionTime", ""), "2026-01-01T00:00:05Z") << "the snapshot's condition is kept";
+    EXPECT_EQ(p->body["status"]["containerStatuses"][0].value("restartCount", -1), 0);
+    EXPECT_EQ(p->body["status"]["containerStatuses"][0]["resources"],
+              p->body["spec"]["containers"][0]["resources"]);
+  }
   h.Sleep(20);
   for (const auto& p : h.Pods("shop")) EXPECT_EQ(rvs[p->name], p->rv) << p->name;
 }

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "engine/quantity/quantity.h"
+#include "tools/kinema-sim/custom_resources.h"
 #include "tools/kinema-sim/resource_types.h"
 
 namespace kinema::sim {
@@ -167,6 +168,10 @@ bool IsDns1123Subdomain(const std::string& s) {
 }
 
 void ApplyDefaults(const ResourceType& rt, nlohmann::json& obj) {
+  if (const CustomResourceDefinition* crd = FindCustomResource(rt)) {  // schema defaults (custom_resources.h)
+    ApplySchemaDefaults(*crd, obj);
+    return;
+  }
   if (!obj.contains("spec") || !obj["spec"].is_object()) {
     if (rt.kind == "Pod" || rt.kind == "Deployment" || rt.kind == "ReplicaSet" || rt.kind == "StatefulSet" ||
         rt.kind == "DaemonSet") {
@@ -230,7 +235,9 @@ std::vector<StatusCause> Validate(const ResourceType& rt, const nlohmann::json& 
       }
     }
   }
-  if (rt.kind == "Pod") {
+  if (const CustomResourceDefinition* crd = FindCustomResource(rt)) {  // schema validation (custom_resources.h)
+    for (auto& c : ValidateAgainstSchema(*crd, obj)) causes.push_back(std::move(c));
+  } else if (rt.kind == "Pod") {
     ValidateContainers(obj.value("spec", nlohmann::json()), "spec", causes);
   } else if (rt.kind == "Deployment" || rt.kind == "ReplicaSet" || rt.kind == "StatefulSet" || rt.kind == "DaemonSet") {
     if (!obj.contains("spec") || !obj["spec"].is_object()) {

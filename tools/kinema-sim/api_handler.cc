@@ -1,5 +1,7 @@
 #include "tools/kinema-sim/api_handler.h"
 
+#include "tools/kinema-sim/custom_resources.h"
+
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -378,8 +380,23 @@ HttpResponse ApiHandler::Get(const HttpRequest& req, const RequestInfo& info) {
   return ErrorResponse(ApiError::MethodNotAllowed("the server does not allow this method on the requested resource"));
 }
 
+std::optional<ApiError> ApiHandler::Admit(const HttpRequest& req, const RequestInfo& info) const {
+  if (webhooks_ == nullptr) return std::nullopt;
+  AdmissionRequest ar{info.verb, info.resource->plural, info.subresource, info.ns, info.name, req.body, DryRun(req)};
+  if (ar.dry_run == false && info.subresource == "eviction") {
+    // An Eviction's dry run is in its DeleteOptions.
+    try {
+      auto e = nlohmann::json::parse(req.body);
+      if (e.is_object() && e.contains("deleteOptions") && e["deleteOptions"].contains("dryRun")) ar.dry_run = true;
+    } catch (...) {
+    }
+  }
+  return webhooks_->Admit(ar);
+}
+
 HttpResponse ApiHandler::Create(const HttpRequest& req, const RequestInfo& info) {
   const ResourceType& rt = *info.resource;
+  if (auto denied = Admit(req, info)) return ErrorResponse(*denied);
   if (info.subresource == "eviction") {
     auto r = EvictPod(registry_, stats_, info.ns, info.name, req.body);
     if (!r.ok()) return ErrorResponse(r.error());
@@ -419,6 +436,13 @@ HttpResponse ApiHandler::Patch(const HttpRequest& req, const RequestInfo& info) 
   PatchType type = PatchTypeFromContentType(req.Header("content-type"));
   if (type == PatchType::kUnknown || type == PatchType::kApply) {
     return ErrorResponse(ApiError::UnsupportedMediaType(req.Header("content-type")));
+  }
+  if (type == PatchType::kStrategic && FindCustomResource(rt) != nullptr) {
+    // Custom resources have no strategic-merge metadata: the apiserver refuses it.
+    ApiError e = ApiError::UnsupportedMediaType(req.Header("content-type"));
+    e.message = "the body of the request was in an unknown format - accepted media types include: "
+                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
+    return ErrorResponse(e);
   }
   if (info.subresource == "scale") {
     auto r = UpdateScale(registry_, rt, info.ns, info.name, req.body, type, true, DryRun(req));
@@ -472,6 +496,7 @@ Json DeleteSuccessStatus(const ResourceType& rt, const StoredObject& obj) {
 
 HttpResponse ApiHandler::Delete(const HttpRequest& req, const RequestInfo& info) {
   const ResourceType& rt = *info.resource;
+  if (auto denied = Admit(req, info)) return ErrorResponse(*denied);
   if (!info.subresource.empty()) {
     return ErrorResponse(ApiError::MethodNotAllowed("the server does not allow this method on the requested resource"));
   }

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/kinema-sim/admission_webhooks.h"
 #include "tools/kinema-sim/api_error.h"
 #include "tools/kinema-sim/faults.h"
 #include "tools/kinema-sim/http_types.h"
@@ -53,6 +54,8 @@ class ApiHandler {
  public:
   ApiHandler(Registry* registry, FaultInjector* faults, SimStats* stats);
 
+  // Validating admission webhooks (not owned; may be null).
+  void SetWebhooks(const AdmissionWebhooks* webhooks) { webhooks_ = webhooks; }
   // Serves a request whose path starts with /api/ or /apis/ (not discovery).
   HandlerResult Handle(const HttpRequest& req, const RequestInfo& info);
 
@@ -79,6 +82,8 @@ class ApiHandler {
   ObjectStore* store_;
   FaultInjector* faults_;
   SimStats* stats_;
+  const AdmissionWebhooks* webhooks_ = nullptr;
+  std::optional<ApiError> Admit(const HttpRequest& req, const RequestInfo& info) const;
   std::mutex snap_mu_;
   uint64_t next_snapshot_ = 1;
   std::map<uint64_t, std::shared_ptr<const ListSnapshot>> snapshots_;

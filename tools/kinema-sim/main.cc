@@ -9,11 +9,14 @@
 
 #include "tools/kinema-sim/cluster/cluster_parts.h"
 #include "tools/kinema-sim/gce/fake_gce.h"
+#include "tools/kinema-sim/kubevirt/eviction_interceptor.h"
+#include "tools/kinema-sim/kubevirt/vm_controller.h"
 #include "tools/kinema-sim/scheduler/scheduler.h"
 #include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/sim_server.h"
 #include "tools/kinema-sim/usage/hpa_controller.h"
 #include "tools/kinema-sim/usage/usage_component.h"
+#include "tools/kinema-sim/vpa/vpa_recommender.h"
 
 int main(int argc, char** argv) {
   kinema::sim::SimOptions options;
@@ -56,6 +59,8 @@ int main(int argc, char** argv) {
   kinema::sim::sched::SchedulerComponent scheduler;
   kinema::sim::cluster::ClusterParts cluster;
   kinema::sim::gce::FakeGce gce;
+  std::unique_ptr<kinema::sim::vpa::VpaRecommender> vpa;
+  kinema::sim::kubevirt::VmController vms;
   if (!options.api_only) {
     // usage: usage model, /metrics, metrics.k8s.io, HPA controller (usage/).
     usage_model = std::make_unique<kinema::sim::usage::UsageComponent>(&server);
@@ -67,9 +72,20 @@ int main(int argc, char** argv) {
     // Controllers, kubelet, PodGC, scale events (cluster/); its kubelet takes
     // over pod termination from the built-in PodTerminator.
     cluster.Register(server);
+    // The kubelet's best-effort check before lowering a memory limit reads the usage model.
+    cluster.kubelet.SetMemoryUsageProbe(
+        [usage = usage_model.get()](const std::string& ns, const std::string& pod, const std::string& container) {
+          return usage->ContainerMemoryBytes(ns, pod, container);
+        });
     // gce: fake Compute Engine API under /compute/v1/, instances → Nodes,
     // cloud accounting for the report (gce/).
     gce.Attach(server);
+    // vpa: the VerticalPodAutoscaler recommender (vpa/).
+    vpa = std::make_unique<kinema::sim::vpa::VpaRecommender>(usage_model.get());
+    server.AddComponent(vpa.get());
+    // kubevirt: VirtualMachines' launcher pods, eviction interceptor, live migration (kubevirt/).
+    server.AddValidatingWebhook(kinema::sim::kubevirt::MakeEvictionInterceptor(&server));
+    server.AddComponent(&vms);
   }
   // -- parts end
   kinema::Status st = server.Start();

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "tools/kinema-sim/admission.h"
+#include "tools/kinema-sim/custom_resources.h"
 
 namespace kinema::sim {
 
@@ -108,7 +109,11 @@ ApiResult<ObjectPtr> Registry::Create(const ResourceType& rt, const std::string&
   if (rt.uses_generation) md["generation"] = 1;
   else md.erase("generation");
   ApplyDefaults(rt, obj);
-  if (rt.has_status && rt.kind != "Node") obj["status"] = ResetStatus(rt, obj);
+  if (FindCustomResource(rt) != nullptr) {
+    if (rt.has_status) obj.erase("status");  // a CR with a status subresource drops status on create
+  } else if (rt.has_status && rt.kind != "Node") {
+    obj["status"] = ResetStatus(rt, obj);
+  }
   auto causes = Validate(rt, obj, nullptr);
   if (!causes.empty()) return ApiError::Invalid(rt, name, std::move(causes));
   return store_->Mutate(

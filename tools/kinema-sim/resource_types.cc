@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tools/kinema-sim/custom_resources.h"
+
 namespace kinema::sim {
 
 std::string ResourceType::ApiVersion() const {
@@ -86,6 +88,15 @@ ResourceRegistry::ResourceRegistry() {
 
   types_.push_back(ResourceType{"coordination.k8s.io", "v1", "leases", "lease", "Lease", true, false,
                                 false, {}, {}, {}});
+
+  // -- custom resources (custom_resources.h): one entry per definition, and
+  // the CustomResourceDefinition objects that describe them (`kubectl get crd`).
+  ResourceType crds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
+                    "CustomResourceDefinition", false, true, true, {"crd", "crds"}, {"api-extensions"}, {}};
+  crds.subresources = {Status("CustomResourceDefinition")};
+  types_.push_back(crds);
+  for (const auto& crd : CustomResourceDefinitions()) types_.push_back(ToResourceType(crd));
+  // -- custom resources end
 }
 
 const ResourceRegistry& ResourceRegistry::Default() {

@@ -97,6 +97,7 @@ Status SimServer::Start() {
                summary.value().skipped, store_.CurrentRv());
 
   api_ = std::make_unique<ApiHandler>(&registry_, faults_.get(), &stats_);
+  api_->SetWebhooks(&webhooks_);
   HttpServer::Options ho;
   ho.host = options_.listen_host;
   ho.port = options_.listen_port;

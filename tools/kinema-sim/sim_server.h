@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "engine/common/status.h"
+#include "tools/kinema-sim/admission_webhooks.h"
 #include "tools/kinema-sim/api_handler.h"
 #include "tools/kinema-sim/faults.h"
 #include "tools/kinema-sim/http_server.h"
@@ -63,6 +64,8 @@ class SimServer : public RequestHandler {
   void AddRoute(const std::string& prefix, bool require_auth, RouteHandler handler,
                 FaultClassifier classify = nullptr);
   bool builtin_pod_terminator = true;
+  // Validating admission webhooks (admission_webhooks.h). Before Start().
+  void AddValidatingWebhook(ValidatingWebhook webhook) { webhooks_.Add(std::move(webhook)); }
   // Registers a component (not owned; must outlive the server). Before Start().
   void AddComponent(SimComponent* component) { components_.push_back(component); }
 
@@ -114,6 +117,7 @@ class SimServer : public RequestHandler {
   std::unique_ptr<PodTerminator> terminator_;
   std::vector<Route> routes_;
   std::vector<SimComponent*> components_;
+  AdmissionWebhooks webhooks_;
   std::mutex audit_mu_;
   std::unique_ptr<std::ofstream> audit_;
   size_t started_components_ = 0;

@@ -42,6 +42,23 @@ struct SimStats {
   std::atomic<uint64_t> deployments_below_min_available{0};
   std::atomic<uint64_t> pdb_violations{0};
   std::atomic<uint64_t> requests{0};
+  // -- workflow-mode accounting (operations.md "Report additions")
+  std::atomic<uint64_t> oom_kills{0};            // containers killed for passing their memory limit
+  std::atomic<uint64_t> resizes_accepted{0};     // in-place resizes the kubelet admitted (per pod generation)
+  std::atomic<uint64_t> resizes_deferred{0};     // resizes that went PodResizePending/Deferred
+  std::atomic<uint64_t> resizes_infeasible{0};   // resizes that went PodResizePending/Infeasible
+  std::atomic<uint64_t> evictions_in_background{0};  // evictions answered "Eviction triggered evacuation"
+  std::atomic<uint64_t> vm_migrations{0};        // live migrations completed
+  std::atomic<uint64_t> vm_migrations_failed{0}; // live migrations abandoned (target never bound)
+  void AddVmDowntime(double s) {
+    std::lock_guard<std::mutex> l(mu);
+    vm_downtime_seconds += s;
+  }
+  double VmDowntimeSeconds() const {
+    std::lock_guard<std::mutex> l(mu);
+    return vm_downtime_seconds;
+  }
+  // -- workflow-mode accounting end
 
   // Registered by the fake cloud (nullptr to unregister).
   void SetCloudLedger(const CloudLedger* ledger) { cloud_ledger_.store(ledger); }
@@ -59,6 +76,7 @@ struct SimStats {
  private:
   mutable std::mutex mu;
   double seconds_below_min_available = 0;
+  double vm_downtime_seconds = 0;  // simulated seconds VMs had no running launcher pod
   std::atomic<const CloudLedger*> cloud_ledger_{nullptr};
 };
 

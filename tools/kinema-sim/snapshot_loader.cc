@@ -1,6 +1,7 @@
 #include "tools/kinema-sim/snapshot_loader.h"
 
 #include "tools/kinema-sim/admission.h"
+#include "tools/kinema-sim/custom_resources.h"
 
 #include <spdlog/spdlog.h>
 
@@ -125,6 +126,21 @@ StatusOr<SnapshotSummary> LoadSnapshotText(const std::string& text, Registry* re
     Status s = PutNew(registry, *rt, ns, name, std::move(obj));
     if (!s.ok()) return Status::InvalidArgument("duplicate " + rt->kind + " " + (ns.empty() ? "" : ns + "/") + name);
     summary.counts[rt->kind]++;
+  }
+  // The CustomResourceDefinitions of the kinds the custom-resource facility
+  // serves, as a cluster with those CRDs installed lists them.
+  const ResourceType* crd_type = reg.Find("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  for (const auto& crd : CustomResourceDefinitions()) {
+    if (crd_type == nullptr || registry->store()->Get(*crd_type, "", crd.CrdName()) != nullptr) continue;
+    Json obj = CrdObject(crd);
+    obj["metadata"]["uid"] = registry->NewUid();
+    obj["metadata"]["creationTimestamp"] = now;
+    obj["metadata"]["generation"] = 1;
+    obj["status"] = {{"acceptedNames", obj["spec"]["names"]},
+                     {"storedVersions", Json::array({crd.version})},
+                     {"conditions", Json::array({{{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"},
+                                                  {"lastTransitionTime", now}}})}};
+    KINEMA_RETURN_IF_ERROR(PutNew(registry, *crd_type, "", crd.CrdName(), std::move(obj)));
   }
   registry->store()->CompactHistory();
   return summary;

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tools/kinema-sim/custom_resources.h"
+
 #include <cctype>
 #include <string>
 
@@ -19,6 +21,12 @@ struct Column {
 };
 
 std::vector<Column> ColumnsFor(const ResourceType& rt) {
+  if (const CustomResourceDefinition* crd = FindCustomResource(rt)) {  // additionalPrinterColumns
+    if (crd->printer_columns.empty()) return {{"Name", "string", "name", 0}, {"Age", "date", "", 0}};
+    std::vector<Column> cols = {{"Name", "string", "name", 0}};
+    for (const auto& c : crd->printer_columns) cols.push_back({c.name, c.type, "", c.priority});
+    return cols;
+  }
   if (rt.kind == "Node") {
     return {{"Name", "string", "name", 0}, {"Status", "string", "", 0}, {"Roles", "string", "", 0},
             {"Age", "string", "", 0},      {"Version", "string", "", 0}, {"Internal-IP", "string", "", 1},
@@ -202,6 +210,24 @@ Json Cells(const StoredObject& o, const SimClock& clock) {
   const Json& b = o.body;
   const std::string name = b["metadata"].value("name", "");
   const std::string& kind = o.type->kind;
+  if (const CustomResourceDefinition* crd = FindCustomResource(*o.type)) {
+    Json cells = Json::array({name});
+    if (crd->printer_columns.empty()) cells.push_back(Age(b, clock));
+    for (const auto& c : crd->printer_columns) {
+      // A date column is printed as an age, as kubectl does for CRD columns of type date.
+      if (c.type == "date") {
+        std::string ts = EvaluateJsonPath(b, c.json_path);
+        SimClock::TimePoint t;
+        cells.push_back(!ts.empty() && SimClock::ParseTime(ts, &t)
+                            ? Json(HumanDuration(std::chrono::duration<double>(clock.Now() - t).count()))
+                            : Json("<unknown>"));
+      } else {
+        std::string v = EvaluateJsonPath(b, c.json_path);
+        cells.push_back(v.empty() ? Json(nullptr) : Json(v));
+      }
+    }
+    return cells;
+  }
   if (kind == "Node") {
     return Json::array({name, NodeStatus(b), NodeRoles(b), Age(b, clock), Str(b, {"status", "nodeInfo", "kubeletVersion"}),
                         NodeAddress(b, "InternalIP"), NodeAddress(b, "ExternalIP"),

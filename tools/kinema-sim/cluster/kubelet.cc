@@ -4,9 +4,13 @@
 
 #include <cstdio>
 #include <functional>
+#include <set>
+
+#include "tools/kinema-sim/sim_stats.h"
 
 #include "engine/quantity/quantity.h"
 #include "tools/kinema-sim/cluster/kinds.h"
+#include "tools/kinema-sim/cluster/status_bringup.h"
 
 namespace kinema::sim::cluster {
 
@@ -52,6 +56,10 @@ Status Kubelet::Setup(SimServer& server) {
     }
     if (lease_duration_ < 1) return Status::InvalidArgument("scenario kubelet.leaseDuration: must be at least 1s");
   }
+  {
+    auto cat = ParseCatalog(server.pricer().catalog());
+    if (cat.ok()) catalog_ = std::make_unique<Catalog>(std::move(*cat));
+  }
   nodes_ = std::make_unique<Informer>(&NodesType(), [this](const ObjectPtr& p, const ObjectPtr& c) { OnNode(p, c); });
   pods_ = std::make_unique<Informer>(&PodsType(), [this](const ObjectPtr& p, const ObjectPtr& c) { OnPod(p, c); });
   nodes_->Start(&server.store(), Notifier());
@@ -91,6 +99,11 @@ std::string Kubelet::NodeIp(const std::string& node) const {
   return "10.128.0.1";
 }
 
+std::string Kubelet::NextNodeIp() {
+  uint64_t n = ++next_node_ip_;
+  return "10.128." + std::to_string(64 + (n >> 8) % 128) + "." + std::to_string(n & 255);
+}
+
 std::string Kubelet::NextPodIp() {
   uint64_t n = ++next_ip_;
   return "10." + std::to_string(64 + (n >> 16) % 64) + "." + std::to_string((n >> 8) & 255) + "." +
@@ -103,6 +116,7 @@ void Kubelet::OnNode(const ObjectPtr& prev, const ObjectPtr& cur) {
   bool now = cur && NodeObjectReady(cur->body);
   if (cur) node_ready_[any->name] = now;
   else node_ready_.erase(any->name);
+  if (cur && NodeNeedsBringUp(cur->body)) nodes_to_bring_up_.insert(any->name);
   if (now && !was) StartHeartbeat(any->name);
   if (!cur) {
     status_reported_.erase(any->name);
@@ -129,6 +143,7 @@ void Kubelet::OnPod(const ObjectPtr& prev, const ObjectPtr& cur) {
   if (!cur) {
     starting_.erase(key);
     terminating_.erase(key);
+    resize_outcome_.erase(key);
     pending_review_.erase(key);
     return;
   }
@@ -137,6 +152,12 @@ void Kubelet::OnPod(const ObjectPtr& prev, const ObjectPtr& cur) {
 
 void Kubelet::Pump() {
   DrainAll();
+  if (!nodes_to_bring_up_.empty()) {
+    auto nodes = std::move(nodes_to_bring_up_);
+    nodes_to_bring_up_.clear();
+    for (const auto& n : nodes) BringUpNode(n);
+    DrainAll();
+  }
   auto review = std::move(pending_review_);
   pending_review_.clear();
   for (const Key& k : review) Consider(k);
@@ -165,7 +186,7 @@ void Kubelet::Consider(const Key& key) {
     return;
   }
   std::string phase = PodPhase(b);
-  if (phase == "Pending") {
+  if (phase == "Pending" || phase.empty()) {  // no phase: a snapshot pod dumped without status
     if (!ready_node) return;
     auto it = starting_.find(key);
     if (it != starting_.end() && it->second == uid) return;
@@ -174,6 +195,10 @@ void Kubelet::Consider(const Key& key) {
     return;
   }
   if (phase == "Running") {
+    if (ready_node && RunningPodNeedsBringUp(b)) {
+      BringUpPod(key, uid);
+      return;  // re-considered with the completed status
+    }
     if (ready_node) ConsiderResize(key, pod);
     bool ready = IsPodReady(b);
     if (!ready_node && ready) {
@@ -191,7 +216,8 @@ void Kubelet::StartPod(const Key& key, const std::string& uid) {
   if (it == starting_.end() || it->second != uid) return;
   starting_.erase(it);
   ObjectPtr pod = pods_->Get(key.first, key.second);
-  if (!pod || Uid(pod->body) != uid || IsTerminating(pod->body) || PodPhase(pod->body) != "Pending") return;
+  if (!pod || Uid(pod->body) != uid || IsTerminating(pod->body)) return;
+  if (PodPhase(pod->body) != "Pending" && !PodPhase(pod->body).empty()) return;
   std::string node = NodeOf(pod);
   if (node.empty() || !NodeReady(node)) return;  // re-considered when the node turns Ready
   auto now = Now();
@@ -201,7 +227,7 @@ void Kubelet::StartPod(const Key& key, const std::string& uid) {
   auto r = server().registry().Modify(
       PodsType(), key.first, key.second,
       [&](Json& p) -> std::optional<ApiError> {
-        if (Uid(p) != uid || PodPhase(p) != "Pending" || IsTerminating(p)) {
+        if (Uid(p) != uid || (PodPhase(p) != "Pending" && !PodPhase(p).empty()) || IsTerminating(p)) {
           return ApiError::Conflict(PodsType(), key.second, "pod changed");
         }
         Json& st = p["status"];
@@ -212,6 +238,7 @@ void Kubelet::StartPod(const Key& key, const std::string& uid) {
         st["podIP"] = pod_ip;
         st["podIPs"] = Json::array({{{"ip", pod_ip}}});
         st["startTime"] = ts;
+        st["observedGeneration"] = p["metadata"].value("generation", 1LL);
         for (const char* c : {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"}) {
           SetCondition(st, c, "True", "", "", now);
           for (auto& cond : st["conditions"]) {
@@ -225,19 +252,7 @@ void Kubelet::StartPod(const Key& key, const std::string& uid) {
         const Json& spec = p["spec"];
         if (spec.contains("containers")) {
           for (const auto& c : spec["containers"]) {
-            std::string image = c.value("image", "");
-            Json res = c.value("resources", Json::object());
-            Json cs = {{"name", c.value("name", "")},
-                       {"image", image},
-                       {"imageID", "sim.local/" + image + "@sha256:0"},
-                       {"containerID", ContainerId(next_ip_ * 64 + statuses.size())},
-                       {"ready", true},
-                       {"started", true},
-                       {"restartCount", 0},
-                       {"state", {{"running", {{"startedAt", ts}}}}},
-                       {"resources", res}};
-            if (res.contains("requests")) cs["allocatedResources"] = res["requests"];
-            statuses.push_back(std::move(cs));
+            statuses.push_back(RunningContainerStatus(c, ts, ContainerId(next_ip_ * 64 + statuses.size())));
           }
         }
         st["containerStatuses"] = std::move(statuses);
@@ -257,6 +272,44 @@ void Kubelet::StartPod(const Key& key, const std::string& uid) {
       },
       "status");
   if (r.ok()) spdlog::debug("kubelet {}: pod {}/{} running", node, key.first, key.second);
+}
+
+void Kubelet::BringUpNode(const std::string& node) {
+  ObjectPtr n = nodes_->Get("", node);
+  if (!n || !NodeNeedsBringUp(n->body)) return;
+  const std::string ip = NextNodeIp();
+  auto r = server().registry().Modify(
+      NodesType(), "", node,
+      [&](Json& obj) -> std::optional<ApiError> {
+        if (!NodeNeedsBringUp(obj)) return ApiError::Conflict(NodesType(), node, "node already has conditions");
+        BringUpNodeStatus(obj, catalog_.get(), ip, Now());
+        return std::nullopt;
+      },
+      "status");
+  if (r.ok()) {
+    status_reported_[node] = Now();
+    spdlog::info("kubelet {}: posted initial node status (Ready=True): the snapshot had no conditions", node);
+  } else if (r.error().code != 409 && r.error().code != 404) {
+    spdlog::warn("kubelet {}: posting initial node status: {}", node, r.error().message);
+  }
+}
+
+void Kubelet::BringUpPod(const Key& key, const std::string& uid) {
+  ObjectPtr pod = pods_->Get(key.first, key.second);
+  if (!pod) return;
+  const std::string host_ip = NodeIp(NodeOf(pod));
+  const std::string pod_ip = NextPodIp();
+  auto r = server().registry().Modify(
+      PodsType(), key.first, key.second,
+      [&](Json& p) -> std::optional<ApiError> {
+        if (Uid(p) != uid || PodPhase(p) != "Running" || !RunningPodNeedsBringUp(p)) {
+          return ApiError::Conflict(PodsType(), key.second, "pod changed");
+        }
+        BringUpRunningPod(p, host_ip, pod_ip, Now());
+        return std::nullopt;
+      },
+      "status");
+  if (r.ok()) spdlog::debug("kubelet: completed the running status of snapshot pod {}/{}", key.first, key.second);
 }
 
 void Kubelet::FinishTermination(const Key& key, const std::string& uid) {
@@ -345,6 +398,65 @@ std::pair<int64_t, int64_t> Kubelet::NodeRequests(const std::string& node, const
   return {cpu, mem};
 }
 
+namespace {
+
+// The conditions of a resize, with the pod generation they answer.
+void SetResizeCondition(Json& st, const char* type, const std::string& reason, const std::string& message,
+                        long long generation, SimClock::TimePoint now) {
+  SetCondition(st, type, "True", reason, message, now);
+  for (auto& c : st["conditions"]) {
+    if (c.value("type", "") != type) continue;
+    if (reason.empty()) c.erase("reason");
+    if (message.empty()) c.erase("message");
+    c["observedGeneration"] = generation;
+  }
+}
+
+void RemoveCondition(Json& st, const char* type) {
+  Json& conds = st["conditions"];
+  if (!conds.is_array()) return;
+  for (auto it = conds.begin(); it != conds.end(); ++it) {
+    if (it->value("type", "") == type) {
+      conds.erase(it);
+      return;
+    }
+  }
+}
+
+// Resources of container `name` whose value differs between two resource blocks.
+std::set<std::string> ChangedResources(const Json& a, const Json& b) {
+  std::set<std::string> out;
+  for (const char* part : {"requests", "limits"}) {
+    Json pa = a.is_object() ? a.value(part, Json::object()) : Json::object();
+    Json pb = b.is_object() ? b.value(part, Json::object()) : Json::object();
+    for (const char* r : {"cpu", "memory"}) {
+      if (pa.value(r, Json()) != pb.value(r, Json())) out.insert(r);
+    }
+  }
+  return out;
+}
+
+// resizePolicy of a container for one resource (NotRequired by default).
+bool NeedsRestart(const Json& container, const std::string& resource) {
+  if (!container.contains("resizePolicy") || !container["resizePolicy"].is_array()) return false;
+  for (const auto& p : container["resizePolicy"]) {
+    if (p.value("resourceName", "") == resource) return p.value("restartPolicy", "NotRequired") == "RestartContainer";
+  }
+  return false;
+}
+
+}  // namespace
+
+void Kubelet::CountResizeOutcome(const Key& key, long long generation, const std::string& outcome) {
+  auto& last = resize_outcome_[key];
+  if (last.first == generation && last.second == outcome) return;
+  last = {generation, outcome};
+  SimStats& stats = server().stats();
+  if (outcome == "Accepted") stats.resizes_accepted++;
+  else if (outcome == "Deferred") stats.resizes_deferred++;
+  else if (outcome == "Infeasible") stats.resizes_infeasible++;
+}
+
 void Kubelet::ConsiderResize(const Key& key, const ObjectPtr& pod) {
   const Json& b = pod->body;
   const auto containers = b["spec"].value("containers", Json::array());
@@ -363,26 +475,41 @@ void Kubelet::ConsiderResize(const Key& key, const ObjectPtr& pod) {
   std::string uid = Uid(b);
   auto now = Now();
   long long generation = b["metadata"].value("generation", 0LL);
+  // KEP-1287 admission, as the kubelet's canResizePod: the pod alone must fit
+  // the node (else Infeasible, memory checked first), and with the other
+  // admitted pods (else Deferred, retried).
   if (want.first > cpu_alloc || want.second > mem_alloc) {
-    server().registry().Modify(
+    std::string msg = want.second > mem_alloc
+                          ? "memory, requested: " + std::to_string(want.second) + ", capacity: " + std::to_string(mem_alloc)
+                          : "cpu, requested: " + std::to_string(want.first) + ", capacity: " + std::to_string(cpu_alloc);
+    auto r = server().registry().Modify(
         PodsType(), key.first, key.second,
         [&](Json& p) -> std::optional<ApiError> {
-          SetCondition(p["status"], "PodResizePending", "True", "Infeasible",
-                       "Node didn't have enough capacity: the pod's requests exceed the node's allocatable", now);
+          SetResizeCondition(p["status"], "PodResizePending", "Infeasible", "Node didn't have enough capacity: " + msg,
+                             generation, now);
+          p["status"]["observedGeneration"] = generation;
           return std::nullopt;
         },
         "status");
+    if (r.ok()) CountResizeOutcome(key, generation, "Infeasible");
     return;  // not retried until the spec changes again
   }
   if (want.first + others.first > cpu_alloc || want.second + others.second > mem_alloc) {
-    server().registry().Modify(
+    std::string msg = want.first + others.first > cpu_alloc
+                          ? "cpu, requested: " + std::to_string(want.first) + ", used: " + std::to_string(others.first) +
+                                ", capacity: " + std::to_string(cpu_alloc)
+                          : "memory, requested: " + std::to_string(want.second) + ", used: " +
+                                std::to_string(others.second) + ", capacity: " + std::to_string(mem_alloc);
+    auto r = server().registry().Modify(
         PodsType(), key.first, key.second,
         [&](Json& p) -> std::optional<ApiError> {
-          SetCondition(p["status"], "PodResizePending", "True", "Deferred",
-                       "Node didn't have enough resource: the other pods leave no room", now);
+          SetResizeCondition(p["status"], "PodResizePending", "Deferred", "Node didn't have enough resource: " + msg,
+                             generation, now);
+          p["status"]["observedGeneration"] = generation;
           return std::nullopt;
         },
         "status");
+    if (r.ok()) CountResizeOutcome(key, generation, "Deferred");
     resizing_.insert(key);
     After(resize_retry_, [this, key] {
       resizing_.erase(key);
@@ -397,23 +524,9 @@ void Kubelet::ConsiderResize(const Key& key, const ObjectPtr& pod) {
       [&](Json& p) -> std::optional<ApiError> {
         if (Uid(p) != uid) return ApiError::Conflict(PodsType(), key.second, "pod changed");
         Json& st = p["status"];
-        Json& conds = st["conditions"];
-        if (conds.is_array()) {
-          for (auto it = conds.begin(); it != conds.end(); ++it) {
-            if (it->value("type", "") == "PodResizePending") {
-              conds.erase(it);
-              break;
-            }
-          }
-        }
-        SetCondition(st, "PodResizeInProgress", "True", "", "", now);
-        for (auto& c : st["conditions"]) {
-          if (c.value("type", "") == "PodResizeInProgress") {
-            c.erase("reason");
-            c.erase("message");
-            c["observedGeneration"] = generation;
-          }
-        }
+        RemoveCondition(st, "PodResizePending");
+        SetResizeCondition(st, "PodResizeInProgress", "", "", generation, now);
+        st["observedGeneration"] = generation;
         if (st.contains("containerStatuses")) {
           for (auto& cs : st["containerStatuses"]) {
             for (const auto& c : p["spec"]["containers"]) {
@@ -427,38 +540,123 @@ void Kubelet::ConsiderResize(const Key& key, const ObjectPtr& pod) {
       },
       "status");
   if (!r.ok()) return;
-  spdlog::info("kubelet {}: resizing pod {}/{}", node, key.first, key.second);
+  CountResizeOutcome(key, generation, "Accepted");
+  spdlog::info("kubelet {}: resizing pod {}/{} (generation {})", node, key.first, key.second, generation);
   resizing_.insert(key);
   After(resize_delay_, [this, key, uid] { FinishResize(key, uid); });
 }
 
+std::string Kubelet::MemoryDecreaseError(const Json& pod) const {
+  if (!memory_probe_) return "";
+  const Json st = pod.value("status", Json::object());
+  const Json statuses = st.value("containerStatuses", Json::array());
+  std::vector<std::string> errors;
+  double pod_limit = 0, pod_usage = 0;
+  bool decreasing = false, all_limited = true;
+  for (const auto& c : pod["spec"].value("containers", Json::array())) {
+    const std::string name = c.value("name", "");
+    int64_t want = 0, have = 0;
+    const Json want_limits = c.value("resources", Json::object()).value("limits", Json::object());
+    if (want_limits.contains("memory") && want_limits["memory"].is_string()) {
+      auto v = ParseQuantityValue(want_limits["memory"].get<std::string>());
+      if (v.ok()) want = v.value();
+    }
+    for (const auto& cs : statuses) {
+      if (cs.value("name", "") != name) continue;
+      const Json lim = cs.value("resources", Json::object()).value("limits", Json::object());
+      if (lim.contains("memory") && lim["memory"].is_string()) {
+        auto v = ParseQuantityValue(lim["memory"].get<std::string>());
+        if (v.ok()) have = v.value();
+      }
+    }
+    auto usage = memory_probe_(pod["metadata"].value("namespace", ""), pod["metadata"].value("name", ""), name);
+    if (want <= 0) all_limited = false;
+    pod_limit += static_cast<double>(want);
+    pod_usage += usage.value_or(0);
+    if (want > 0 && (have == 0 || want < have)) {
+      decreasing = true;
+      if (usage && *usage > static_cast<double>(want)) {
+        errors.push_back("attempting to set container \"" + name + "\" memory limit (" + std::to_string(want) +
+                         ") below current usage (" + std::to_string(static_cast<int64_t>(*usage)) + ")");
+      }
+    }
+  }
+  if (decreasing && all_limited && pod_usage > pod_limit) {
+    errors.insert(errors.begin(), "attempting to set pod memory limit (" +
+                                      std::to_string(static_cast<int64_t>(pod_limit)) + ") below current usage (" +
+                                      std::to_string(static_cast<int64_t>(pod_usage)) + ")");
+  }
+  if (errors.empty()) return "";
+  std::string joined;
+  for (const auto& e : errors) joined += (joined.empty() ? "" : ", ") + e;
+  return "cannot decrease memory limits: " + (errors.size() > 1 ? "[" + joined + "]" : joined);
+}
+
 void Kubelet::FinishResize(const Key& key, const std::string& uid) {
   resizing_.erase(key);
+  const std::string ts = SimClock::FormatTime(Now());
+  if (ObjectPtr current = pods_->Get(key.first, key.second); current && Uid(current->body) == uid) {
+    std::string error = MemoryDecreaseError(current->body);
+    if (!error.empty()) {
+      // 1.35: the limit cut is refused while usage is above it; the resize stays in progress.
+      long long generation = current->body["metadata"].value("generation", 0LL);
+      auto now = Now();
+      server().registry().Modify(
+          PodsType(), key.first, key.second,
+          [&](Json& p) -> std::optional<ApiError> {
+            if (Uid(p) != uid) return ApiError::Conflict(PodsType(), key.second, "pod changed");
+            SetResizeCondition(p["status"], "PodResizeInProgress", "Error", error, generation, now);
+            return std::nullopt;
+          },
+          "status");
+      spdlog::info("kubelet: resize of pod {}/{} not actuated: {}", key.first, key.second, error);
+      resizing_.insert(key);
+      After(resize_retry_, [this, key, uid] {
+        DrainAll();
+        FinishResize(key, uid);
+      });
+      return;
+    }
+  }
+  std::vector<std::string> restarted;
   auto r = server().registry().Modify(
       PodsType(), key.first, key.second,
       [&](Json& p) -> std::optional<ApiError> {
         if (Uid(p) != uid) return ApiError::Conflict(PodsType(), key.second, "pod changed");
+        restarted.clear();
         Json& st = p["status"];
         if (st.contains("containerStatuses")) {
           for (auto& cs : st["containerStatuses"]) {
             for (const auto& c : p["spec"]["containers"]) {
-              if (c.value("name", "") == cs.value("name", "")) cs["resources"] = c.value("resources", Json::object());
+              if (c.value("name", "") != cs.value("name", "")) continue;
+              Json want = c.value("resources", Json::object());
+              bool restart = false;
+              for (const auto& res : ChangedResources(cs.value("resources", Json::object()), want)) {
+                restart = restart || NeedsRestart(c, res);
+              }
+              cs["resources"] = want;
+              if (!restart) continue;
+              // resizePolicy RestartContainer: the container is restarted with the new resources.
+              const Json running = cs.value("state", Json::object()).value("running", Json::object());
+              cs["lastState"] = {{"terminated", {{"exitCode", 0},
+                                                 {"reason", "Completed"},
+                                                 {"startedAt", running.value("startedAt", ts)},
+                                                 {"finishedAt", ts}}}};
+              cs["state"] = {{"running", {{"startedAt", ts}}}};
+              cs["restartCount"] = cs.value("restartCount", 0) + 1;
+              restarted.push_back(cs.value("name", ""));
             }
           }
         }
-        Json& conds = st["conditions"];
-        if (conds.is_array()) {
-          for (auto it = conds.begin(); it != conds.end(); ++it) {
-            if (it->value("type", "") == "PodResizeInProgress") {
-              conds.erase(it);
-              break;
-            }
-          }
-        }
+        RemoveCondition(st, "PodResizeInProgress");
+        st["observedGeneration"] = p["metadata"].value("generation", 0LL);
         return std::nullopt;
       },
       "status");
-  if (r.ok()) spdlog::info("kubelet: pod {}/{} resized", key.first, key.second);
+  if (r.ok()) {
+    spdlog::info("kubelet: pod {}/{} resized{}", key.first, key.second,
+                 restarted.empty() ? "" : " (containers restarted by resizePolicy: " + restarted[0] + ")");
+  }
   pending_review_.insert(key);  // a newer resize may have arrived meanwhile
   Pump();
 }

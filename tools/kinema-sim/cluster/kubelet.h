@@ -15,7 +15,12 @@
 //   - Pods of a node that turns NotReady or disappears stop being Ready
 //     (Ready=False, reason NodeNotReady — the node lifecycle controller's
 //     MarkPodsNotReady); they become Ready again if the node recovers.
-//   - Pods that are already Running (e.g. from the snapshot) are left alone.
+//   - Pods that are already Running (e.g. from the snapshot) are not
+//     restarted. Snapshot objects dumped without their status are brought
+//     to life (status_bringup.h): a Node without conditions gets Ready=True
+//     (and capacity from the catalog when it has none), a Running pod
+//     without conditions or container statuses gets the usual set, and a
+//     bound pod without a phase is started like a Pending one.
 //   - In-place resize (KEP-1287): when a Running pod's container resources
 //     (spec, changed through pods/resize) differ from what it runs with
 //     (containerStatuses[].resources, or the spec it started with), the
@@ -25,6 +30,20 @@
 //     default 5s) when the other pods leave no room, else allocatedResources
 //     is set with PodResizeInProgress, and after `kubelet.resizeDelay`
 //     (default 1s) the containers' resources follow and the condition goes.
+//     GA (1.35) details: both conditions carry observedGeneration (the pod
+//     generation they answer) and status.observedGeneration follows, so a
+//     resize is done when status.observedGeneration == metadata.generation
+//     and neither condition is present; messages are the kubelet's ("Node
+//     didn't have enough capacity: memory, requested: N, capacity: M",
+//     "Node didn't have enough resource: cpu, requested: N, used: U,
+//     capacity: C"); a container whose resizePolicy for a changed resource
+//     is RestartContainer is restarted (restartCount + 1, lastState
+//     terminated). The report counts each outcome once per pod generation
+//     (resizes.accepted / deferred / infeasible). With a memory-usage probe
+//     (main.cc wires the usage model), lowering a memory limit below the
+//     container's (or the pod's) current usage is not actuated:
+//     PodResizeInProgress stays with reason Error and the kubelet's "cannot
+//     decrease memory limits: ..." message, retried every resizeRetry.
 //   - Heartbeats (KEP-589), while a node is Ready=True: its kubelet renews
 //     the Lease kube-node-lease/<node> (holderIdentity = node name,
 //     leaseDurationSeconds `kubelet.leaseDuration`, default 40s; owned by
@@ -43,12 +62,15 @@
 // Thread-safety: runs on its own strand (ControllerLoop).
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
 #include <unordered_map>
 
+#include "engine/catalog/catalog.h"
 #include "tools/kinema-sim/cluster/controller_loop.h"
 #include "tools/kinema-sim/cluster/informer.h"
 #include "tools/kinema-sim/cluster/workload.h"
@@ -59,6 +81,12 @@ class Kubelet : public ControllerLoop {
  public:
   std::string Name() const override { return "kubelet"; }
   double pod_start_delay() const { return start_delay_; }
+  // Current memory usage (bytes) of a running container, or nullopt when
+  // unknown. With a probe, a resize that lowers a memory limit below the
+  // usage is not actuated (1.35's best-effort check). Set before Start().
+  using MemoryUsageProbe =
+      std::function<std::optional<double>(const std::string& ns, const std::string& pod, const std::string& container)>;
+  void SetMemoryUsageProbe(MemoryUsageProbe probe) { memory_probe_ = std::move(probe); }
   double termination_delay() const { return termination_delay_; }
 
  protected:
@@ -73,15 +101,24 @@ class Kubelet : public ControllerLoop {
   void DrainAll();
   void Consider(const Key& key);  // decide what this pod needs next
   void StartPod(const Key& key, const std::string& uid);
+  // Snapshot objects without a live status (status_bringup.h).
+  void BringUpNode(const std::string& node);
+  void BringUpPod(const Key& key, const std::string& uid);
   void FinishTermination(const Key& key, const std::string& uid);
   void SetPodReady(const Key& key, bool ready);
   void ConsiderResize(const Key& key, const ObjectPtr& pod);
   void FinishResize(const Key& key, const std::string& uid);
+  // 1.35's best-effort check before lowering memory limits: the kubelet's
+  // error message, or "" when the resize may be actuated.
+  std::string MemoryDecreaseError(const Json& pod) const;
+  // Counts a resize outcome in the report once per pod generation.
+  void CountResizeOutcome(const Key& key, long long generation, const std::string& outcome);
   // Sum of admitted cpu (milli) and memory (bytes) requests of the other pods on `node`.
   std::pair<int64_t, int64_t> NodeRequests(const std::string& node, const Key& except) const;
   bool NodeReady(const std::string& node) const;
   std::string NodeIp(const std::string& node) const;
   std::string NextPodIp();
+  std::string NextNodeIp();
   // Heartbeats (on the strand).
   void StartHeartbeat(const std::string& node);
   void Heartbeat(const std::string& node, SimClock::TimePoint due);
@@ -99,6 +136,7 @@ class Kubelet : public ControllerLoop {
   std::set<std::string> heartbeating_;  // nodes with a heartbeat queued
   std::unordered_map<std::string, SimClock::TimePoint> status_reported_;  // node -> last lastHeartbeatTime write
   std::set<Key> resizing_;  // resize actuation or retry queued
+  std::map<Key, std::pair<long long, std::string>> resize_outcome_;  // last counted (generation, outcome)
   std::unique_ptr<Informer> nodes_, pods_;
   std::unordered_map<std::string, bool> node_ready_;
   std::unordered_map<std::string, std::set<Key>> pods_by_node_;
@@ -106,6 +144,10 @@ class Kubelet : public ControllerLoop {
   std::map<Key, std::string> starting_;     // pod -> uid with a start queued
   std::map<Key, std::string> terminating_;  // pod -> uid with a finish queued
   uint64_t next_ip_ = 0;
+  uint64_t next_node_ip_ = 0;
+  std::set<std::string> nodes_to_bring_up_;  // nodes without conditions, status to post
+  std::unique_ptr<Catalog> catalog_;
+  MemoryUsageProbe memory_probe_;         // capacity of nodes that come without one (may be null)
 };
 
 }  // namespace kinema::sim::cluster

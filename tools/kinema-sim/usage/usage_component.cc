@@ -183,11 +183,49 @@ void UsageComponent::ApplyPodUnchecked(const json& pod) {
   }
   if (!p.workload_resolved) ResolveWorkload(p);
 
+  // A VM's launcher pod: usage from the VM's allocation and utilization.
+  p.vm = false;
+  if (md.contains("annotations") && md["annotations"].is_object()) {
+    const json& an = md["annotations"];
+    // Utilizations are plain numbers ("0.5"); sizes are quantities ("4", "2000m", "8Gi").
+    auto num = [&](const char* key, double* out) {
+      std::string k = std::string("simulation.node-classifier.io/") + key;
+      if (!an.contains(k) || !an[k].is_string()) return false;
+      try {
+        size_t used = 0;
+        *out = std::stod(an[k].get<std::string>(), &used);
+        return used == an[k].get<std::string>().size();
+      } catch (...) {
+        return false;
+      }
+    };
+    auto quantity = [&](const char* key, bool cpu, double* out) {
+      std::string k = std::string("simulation.node-classifier.io/") + key;
+      if (!an.contains(k) || !an[k].is_string()) return false;
+      if (cpu) {
+        auto v = ParseQuantityMilli(an[k].get<std::string>());
+        if (v.ok()) *out = v.value() / 1000.0;
+        return v.ok();
+      }
+      auto v = ParseQuantityValue(an[k].get<std::string>());
+      if (v.ok()) *out = static_cast<double>(v.value());
+      return v.ok();
+    };
+    if (quantity("vm-cpu-cores", true, &p.vm_cpu_cores) && quantity("vm-memory-bytes", false, &p.vm_memory_bytes)) {
+      p.vm = true;
+      if (!num("vm-cpu-utilization", &p.vm_cpu_util)) p.vm_cpu_util = 0.5;
+      if (!num("vm-memory-utilization", &p.vm_memory_util)) p.vm_memory_util = 0.8;
+    }
+  }
   // Containers: keep counters and OOM state of containers that persist.
   std::map<std::string, int> restarts;
+  std::map<std::string, json> actual;  // what each container runs with
   if (pod.contains("status") && pod["status"].contains("containerStatuses") &&
       pod["status"]["containerStatuses"].is_array()) {
-    for (const auto& cs : pod["status"]["containerStatuses"]) restarts[cs.value("name", "")] = cs.value("restartCount", 0);
+    for (const auto& cs : pod["status"]["containerStatuses"]) {
+      restarts[cs.value("name", "")] = cs.value("restartCount", 0);
+      if (cs.contains("resources") && cs["resources"].is_object()) actual[cs.value("name", "")] = cs["resources"];
+    }
   }
   std::vector<ContainerState> next;
   double now_t = started_ ? SimSeconds() : 0.0;
@@ -208,8 +246,20 @@ void UsageComponent::ApplyPodUnchecked(const json& pod) {
       // Kubernetes defaults requests to limits when only limits are set.
       if (cs.s.cpu_request_milli == 0) cs.s.cpu_request_milli = cs.s.cpu_limit_milli;
       if (cs.s.memory_request == 0) cs.s.memory_request = cs.s.memory_limit;
+      auto act = actual.find(name);
+      const json& ar = act != actual.end() ? act->second : r;
+      cs.actual_cpu_limit_milli = Milli(ar, "limits", "cpu");
+      cs.actual_memory_limit = Bytes(ar, "limits", "memory");
       auto it = restarts.find(name);
-      if (it != restarts.end()) cs.s.restarts = std::max(cs.s.restarts, it->second);
+      if (it != restarts.end() && it->second > cs.s.restarts) {
+        // Restarted by someone else (the kubelet, for a RestartContainer
+        // resize): a new process, its memory starts again from the base.
+        if (!fresh) {
+          cs.started_t = now_t;
+          cs.last_cpu = -1;
+        }
+        cs.s.restarts = it->second;
+      }
       if (cs.noise_key == 0) cs.noise_key = UsageModel::NoiseKey(s.ns, s.name, name);
       if (s.running && !was_running) {
         cs.started_t = now_t;
@@ -323,20 +373,33 @@ std::vector<UsageComponent::OomKill> UsageComponent::AdvanceLocked() {
       if (it != share.end()) sh = it->second;
     }
     for (auto& c : p.containers) {
+      if (c.ref_cpu_request < 0) {
+        std::string rk = (p.workload_key.empty() ? "pod/" + key : p.workload_key) + "/" + c.s.name;
+        auto ref = reference_requests_.emplace(
+            rk, std::make_pair(c.s.cpu_request_milli / 1000.0, static_cast<double>(c.s.memory_request)));
+        c.ref_cpu_request = ref.first->second.first;
+        c.ref_memory_request = ref.first->second.second;
+      }
       ContainerInputs in;
-      in.cpu_request_cores = c.s.cpu_request_milli / 1000.0;
-      in.memory_request_bytes = static_cast<double>(c.s.memory_request);
+      in.cpu_request_cores = c.ref_cpu_request;
+      in.memory_request_bytes = c.ref_memory_request;
       in.t_s = t;
       in.age_s = std::max(0.0, t - c.started_t);
       in.load_share = sh;
       Usage u = model_->Evaluate(p.s.ns, p.s.workload_name, p.profile, c.noise_key, in);
-      if (c.s.cpu_limit_milli > 0) u.cpu_cores = std::min(u.cpu_cores, c.s.cpu_limit_milli / 1000.0);  // throttled
+      if (p.vm) {  // the VM's guest: allocation x utilization, shared by its containers
+        double n = static_cast<double>(p.containers.size());
+        u.cpu_cores = p.vm_cpu_cores * p.vm_cpu_util / n;
+        u.memory_bytes = p.vm_memory_bytes * p.vm_memory_util / n;
+      }
+      if (c.actual_cpu_limit_milli > 0) u.cpu_cores = std::min(u.cpu_cores, c.actual_cpu_limit_milli / 1000.0);  // throttled
       double prev = c.last_cpu < 0 ? u.cpu_cores : c.last_cpu;
       c.s.cpu_seconds_total += 0.5 * (prev + u.cpu_cores) * dt;
       c.last_cpu = u.cpu_cores;
       c.s.cpu_cores = u.cpu_cores;
       c.s.memory_bytes = u.memory_bytes;
-      if (oom && c.s.memory_limit > 0 && u.memory_bytes > static_cast<double>(c.s.memory_limit) && t >= c.next_oom_t &&
+      if (oom && c.actual_memory_limit > 0 && u.memory_bytes > static_cast<double>(c.actual_memory_limit) &&
+          t >= c.next_oom_t &&
           !p.s.deleting) {
         auto started = server_->clock().Now() -
                        std::chrono::milliseconds(static_cast<int64_t>((t - c.started_t) * 1000));
@@ -396,6 +459,7 @@ void UsageComponent::RecordOomKills(const std::vector<OomKill>& kills) {
         },
         "status");
     if (r.ok()) {
+      server_->stats().oom_kills++;
       spdlog::info("usage: OOM-killed container {} of pod {}/{} (memory above its limit); restarted", k.container,
                    k.ns, k.pod);
     } else {
@@ -418,6 +482,17 @@ std::vector<PodSample> UsageComponent::SamplePods(bool running_only) {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::optional<double> UsageComponent::ContainerMemoryBytes(const std::string& ns, const std::string& pod,
+                                                           const std::string& container) {
+  std::lock_guard l(mu_);
+  auto it = pods_.find(ns + "/" + pod);
+  if (it == pods_.end() || !it->second.s.running) return std::nullopt;
+  for (const auto& c : it->second.containers) {
+    if (c.s.name == container) return c.s.memory_bytes;
+  }
+  return std::nullopt;
 }
 
 std::string UsageComponent::RenderMetrics() {

@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -79,6 +80,10 @@ class UsageComponent : public SimComponent {
   // Brings the integration up to now, then copies every pod (sorted by
   // namespace/name). With `running_only`, only pods that have usage.
   std::vector<PodSample> SamplePods(bool running_only);
+  // The memory usage (bytes) of one running container as of the last
+  // integration step; nullopt when the pod or container is unknown or not running.
+  std::optional<double> ContainerMemoryBytes(const std::string& ns, const std::string& pod,
+                                             const std::string& container);
   // Prometheus text exposition of everything (advances first).
   std::string RenderMetrics();
 
@@ -93,6 +98,13 @@ class UsageComponent : public SimComponent {
     double last_cpu = -1;      // usage at the previous integration point (-1: none)
     double started_t = 0;      // simulated seconds (since Start) of the last (re)start
     double next_oom_t = 0;     // OOM back-off: no new kill before this
+    // The request the usage base is a fraction of: the workload container's
+    // request when first seen, so a resize (or a template change) alters
+    // the allocation, never what the application uses. -1: not yet taken.
+    double ref_cpu_request = -1, ref_memory_request = -1;
+    // What the container runs with (status.containerStatuses[].resources,
+    // else the spec): throttling and OOM kills follow the actuated limits.
+    int64_t actual_cpu_limit_milli = 0, actual_memory_limit = 0;
   };
   struct PodState {
     PodSample s;
@@ -100,6 +112,10 @@ class UsageComponent : public SimComponent {
     bool workload_resolved = false;
     std::string workload_key;                  // "Kind/ns/name" or "" (cached)
     const WorkloadUsage* profile = nullptr;    // the scenario's profile (cached)
+    // A VM's launcher pod (kubevirt/README.md): usage = allocation x
+    // utilization from its simulation.node-classifier.io/vm-* annotations.
+    bool vm = false;
+    double vm_cpu_cores = 0, vm_cpu_util = 0, vm_memory_bytes = 0, vm_memory_util = 0;
   };
   struct OomKill {
     std::string ns, pod, container;
@@ -130,6 +146,8 @@ class UsageComponent : public SimComponent {
   std::map<std::string, PodState> pods_;                              // "ns/name"
   std::unordered_map<std::string, std::string> rs_owner_;             // "ns/rs" -> deployment ("" = none)
   std::unordered_map<std::string, int> reference_replicas_;           // "Kind/ns/name"
+  // "<workload key or pod/ns/name>/<container>" -> (cpu cores, memory bytes) requests when first seen.
+  std::unordered_map<std::string, std::pair<double, double>> reference_requests_;
   std::chrono::steady_clock::time_point last_wall_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   std::chrono::milliseconds tick_period_{1000};
