@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "tools/kinema-sim/cluster/cluster_parts.h"
+#include "tools/kinema-sim/gce/fake_billing.h"
 #include "tools/kinema-sim/gce/fake_gce.h"
 #include "tools/kinema-sim/scheduler/scheduler.h"
 #include "tools/kinema-sim/sim_options.h"
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   kinema::sim::sched::SchedulerComponent scheduler;
   kinema::sim::cluster::ClusterParts cluster;
   kinema::sim::gce::FakeGce gce;
+  kinema::sim::gce::FakeBilling billing;
   if (!options.api_only) {
     // usage: usage model, /metrics, metrics.k8s.io, HPA controller (usage/).
     usage_model = std::make_unique<kinema::sim::usage::UsageComponent>(&server);
@@ -67,9 +69,11 @@ int main(int argc, char** argv) {
     // Controllers, kubelet, PodGC, scale events (cluster/); its kubelet takes
     // over pod termination from the built-in PodTerminator.
     cluster.Register(server);
-    // gce: fake Compute Engine API under /compute/v1/, instances → Nodes,
-    // cloud accounting for the report (gce/).
+    // gce: fake Compute Engine API under /compute/v1/ and GKE API under
+    // /container/v1/, instances → Nodes, cloud accounting for the report,
+    // and the Cloud Billing Catalog under /cloudbilling/v1/ (gce/).
     gce.Attach(server);
+    billing.Attach(server);
   }
   // -- parts end
   kinema::Status st = server.Start();
