@@ -692,7 +692,14 @@ StatusOr<NodeStatus> GkeCloudProvider::RetireNode(const NodeRef& node, const std
   auto found = FindMembership(node.zone, node.instance_name, node.group);
   if (!found.ok()) return found.status().WithContext(what);
   if (!found->has_value()) {
-    // Not any group's member: a stray instance (or none at all).
+    // Not any group's member: a stray instance, or none at all.
+    auto in = compute_->GetInstance(node.zone, node.instance_name);
+    if (!in.ok() && ClassifyCloudError(in.status()) == CloudErrorKind::kNotFound) {
+      st.state = NodeState::kAbsent;
+      st.detail = "no instance and no group member of that name";
+      return st;
+    }
+    if (!in.ok()) return in.status().WithContext(what);
     auto op = compute_->DeleteInstance(node.zone, node.instance_name, idempotency_key);
     if (!op.ok()) {
       if (ClassifyCloudError(op.status()) != CloudErrorKind::kNotFound) return op.status().WithContext(what);

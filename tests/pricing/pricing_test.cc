@@ -36,7 +36,8 @@ std::vector<Sku> FixtureSkus() {
 
 std::vector<cloud::MachineTypeInfo> FixtureMachineTypes() {
   std::vector<cloud::MachineTypeInfo> out;
-  for (const auto& item : GcpFixture("compute/machineTypes.list.json")["items"]) {
+  const json list = GcpFixture("compute/machineTypes.list.json");
+  for (const auto& item : list["items"]) {
     auto m = cloud::ParseMachineType(item, "fixture");
     EXPECT_TRUE(m.ok());
     out.push_back(*m);
