@@ -629,6 +629,13 @@ StatusOr<NodeStatus> GkeCloudProvider::LaunchOrDescribe(const NodeSpec& spec, bo
       }
       return FailStuckMember(out, spec, *group, err);
     }
+    if (mutate && out.state == NodeState::kDeleting) {
+      // Its stuck creation was abandoned, or someone retires it: this key is spent.
+      out.state = NodeState::kFailed;
+      out.error = MakeCloudError(CloudErrorKind::kOther, what + ": member " + m.name +
+                                                             " is being deleted; use a new key for a new node");
+      out.detail = out.error.message();
+    }
     return out;
   };
   if (member->has_value()) return settle(**member);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include "engine/catalog/catalog.h"
@@ -52,16 +53,55 @@ json TestCatalog() {
                 {"taints", json::array({{{"key", "kinema.io/spot"}, {"value", "true"}, {"effect", "NoSchedule"}}})}}}};
 }
 
+json SnapshotNode(const std::string& name, const std::string& zone, const std::string& type, bool spot,
+                  const json& extra_labels) {
+  json labels{{"kubernetes.io/hostname", name},
+              {"node.kubernetes.io/instance-type", type},
+              {"topology.kubernetes.io/zone", zone},
+              {"kubernetes.io/os", "linux"}};
+  if (spot) labels["cloud.google.com/gke-spot"] = "true";
+  for (auto& [k, v] : extra_labels.items()) labels[k] = v;
+  return json{{"apiVersion", "v1"},
+              {"kind", "Node"},
+              {"metadata", {{"name", name}, {"labels", labels}, {"creationTimestamp", "2026-01-01T00:00:00Z"}}},
+              {"spec", {{"providerID", "gce://demo/" + zone + "/" + name}}},
+              {"status",
+               {{"capacity", {{"cpu", "4"}, {"memory", "16Gi"}, {"pods", "110"}}},
+                {"allocatable", {{"cpu", "3920m"}, {"memory", "13Gi"}, {"pods", "110"}}},
+                {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"}}})}}}};
+}
+
+// Nodes of two operator pools: "general" (labelled for Kinema) and "batch".
+json PoolSnapshot() {
+  json general{{"cloud.google.com/gke-nodepool", "general"}, {"kinema.io/managed-pool", "true"}};
+  json batch{{"cloud.google.com/gke-nodepool", "batch"}};
+  return json{{"apiVersion", "v1"},
+              {"kind", "List"},
+              {"items", json::array({SnapshotNode("gen-a", kZoneA, "e2-standard-4", false, general),
+                                     SnapshotNode("gen-b", kZoneB, "e2-standard-4", false, general),
+                                     SnapshotNode("batch-a", kZoneA, "e2-standard-8", true, batch)})}};
+}
+
 class GkeSim {
  public:
-  explicit GkeSim(json cloud = json::object(), const json& faults = nullptr, double time_scale = 1000) {
+  explicit GkeSim(json cloud = json::object(), const json& faults = nullptr, double time_scale = 1000,
+                  const json& snapshot = nullptr) {
     char tmpl[] = "/tmp/kinema-gke-test-XXXXXX";
     dir_ = mkdtemp(tmpl);
     if (!cloud.contains("mode")) cloud["mode"] = "gke";
-    std::ofstream(dir_ + "/scenario.json") << json{{"cloud", cloud}}.dump();
     std::ofstream(dir_ + "/catalog.json") << TestCatalog().dump();
+    json scenario{{"cloud", cloud}};
+    if (cloud.contains("events")) {
+      scenario["events"] = cloud["events"];
+      scenario["cloud"].erase("events");
+    }
+    std::ofstream(dir_ + "/scenario.json") << scenario.dump();
     std::vector<std::string> args{"--catalog", dir_ + "/catalog.json", "--scenario", dir_ + "/scenario.json",
                                   "--time-scale", std::to_string(time_scale)};
+    if (!snapshot.is_null()) {
+      std::ofstream(dir_ + "/snapshot.json") << snapshot.dump();
+      args.insert(args.end(), {"--snapshot", dir_ + "/snapshot.json"});
+    }
     if (!faults.is_null()) {
       std::ofstream(dir_ + "/faults.json") << faults.dump();
       args.insert(args.end(), {"--faults", dir_ + "/faults.json", "--seed", "7"});
@@ -456,6 +496,71 @@ TEST(GkeSim, LaunchAndRetireThroughAnUnreliableGkeAndGroupApi) {
   auto after = gke->ListManagedNodes();
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(after->empty());
+  EXPECT_EQ(sim.Report()["cloud"]["orphanInstances"], 0);
+}
+
+TEST(GkeSim, SnapshotNodesBelongToThePoolsTheirLabelsNameAndRetireThroughThem) {
+  GkeSim sim(json::object(), nullptr, 1000, PoolSnapshot());
+  ASSERT_TRUE(sim.ok()) << sim.Log();
+  auto gke = sim.Gke(NodePoolMode::kExisting);
+  auto pools = gke->ListNodePools();
+  ASSERT_TRUE(pools.ok()) << pools.status().ToString();
+  ASSERT_EQ(pools->size(), 2u);
+  const NodePool& batch = (*pools)[0];
+  const NodePool& general = (*pools)[1];
+  EXPECT_EQ(batch.name, "batch");
+  EXPECT_TRUE(batch.spot);
+  EXPECT_EQ(batch.machine_type, "e2-standard-8");
+  EXPECT_EQ(general.name, "general");
+  EXPECT_EQ(general.node_labels.at("kinema.io/managed-pool"), "true");
+  EXPECT_EQ(general.locations, (std::vector<std::string>{kZoneA, kZoneB}));
+  EXPECT_EQ(general.instance_group_urls.size(), 2u);
+
+  // Kinema manages the labelled pool's members only, whatever their names.
+  auto managed = gke->ListManagedNodes();
+  ASSERT_TRUE(managed.ok());
+  std::set<std::string> names;
+  for (const auto& n : *managed) names.insert(n.instance_name);
+  EXPECT_EQ(names, (std::set<std::string>{"gen-a", "gen-b"}));
+
+  // Any pool's node retires through its own group: no recreation, the Node goes.
+  ASSERT_TRUE(EnsureNodeRetired(*gke, NodeRef{kZoneA, "batch-a", "batch"}, "retire/batch-a", In(), 20ms).ok());
+  EXPECT_TRUE(GkeSim::Eventually([&] { return sim.Node("batch-a").is_null(); })) << sim.Log();
+  auto instance = gke->GetInstance(kZoneA, "batch-a");
+  EXPECT_EQ(ClassifyCloudError(instance.status()), CloudErrorKind::kNotFound) << "the group did not recreate it";
+
+  // existing mode adds to the labelled pool.
+  NodeStatus st = LaunchUntilSettled(*gke, Spec("wf-8/new-1/us-central1-b/e2-standard-4", kZoneB, "e2-standard-4",
+                                                CapacityType::kOnDemand));
+  ASSERT_EQ(st.state, NodeState::kRunning) << st.detail;
+  EXPECT_EQ(st.group, "general");
+  ASSERT_TRUE(GkeSim::Eventually([&] { return IsReady(sim.Node(st.instance_name)); })) << sim.Log();
+  EXPECT_EQ(sim.Node(st.instance_name)["metadata"]["labels"]["cloud.google.com/gke-nodepool"], "general");
+}
+
+TEST(GkeSim, APreemptedSpotMemberIsRecreatedUnderItsNameAndStaysKinemas) {
+  // One spot preemption at 400 simulated seconds: the only spot instance by then is Kinema's.
+  GkeSim sim(json{{"events", json::array({{{"kind", "spotPreemption"}, {"at", "400s"}, {"count", 1}}})}}, nullptr,
+             1000, PoolSnapshot());
+  ASSERT_TRUE(sim.ok()) << sim.Log();
+  auto gke = sim.Gke();
+  ASSERT_TRUE(EnsureNodeRetired(*gke, NodeRef{kZoneA, "batch-a", "batch"}, "retire/batch-a", In(), 20ms).ok());
+  NodeStatus st = LaunchUntilSettled(*gke, Spec("wf-9/new-1/us-central1-a/e2-standard-4", kZoneA, "e2-standard-4",
+                                                CapacityType::kSpot));
+  ASSERT_EQ(st.state, NodeState::kRunning) << st.detail;
+  auto first = gke->GetInstance(kZoneA, st.instance_name);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(GkeSim::Eventually([&] { return sim.Report()["cloud"]["instancesPreempted"] == 1; })) << sim.Log();
+  ASSERT_TRUE(GkeSim::Eventually([&] {
+    auto again = gke->GetInstance(kZoneA, st.instance_name);
+    return again.ok() && again->id != first->id && again->status == "RUNNING";
+  })) << sim.Log();
+  ASSERT_TRUE(GkeSim::Eventually([&] { return IsReady(sim.Node(st.instance_name)); })) << sim.Log();
+  auto managed = gke->ListManagedNodes();
+  ASSERT_TRUE(managed.ok());
+  bool found = false;
+  for (const auto& n : *managed) found |= n.instance_name == st.instance_name;
+  EXPECT_TRUE(found) << "recognised by membership";
   EXPECT_EQ(sim.Report()["cloud"]["orphanInstances"], 0);
 }
 

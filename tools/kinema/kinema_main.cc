@@ -260,6 +260,12 @@ int main(int argc, char** argv) {
     spdlog::error("cloud: {}", cloud.status().message());
     return cloud.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
+  if (cfg->pricing.source == "billing") {
+    // engine/pricing's PriceBook is ready (live prices, refresh, fallback,
+    // provenance); the optimization step does not read it yet.
+    spdlog::warn("pricing.source billing: plans still use the catalog file's prices in this version "
+                 "(kinemactl catalog writes that file from the Cloud Billing Catalog)");
+  }
   if (*cloud) {
     spdlog::info("cloud provider: {}", (*cloud)->Describe());
   } else {
