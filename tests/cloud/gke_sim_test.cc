@@ -318,7 +318,7 @@ TEST(GkeSim, StockoutInOneZoneAndQuotaOnOneTypeAreTypedAndTheStuckMemberIsDelete
   // The same key stays failed.
   auto retry = gke->LaunchNode(a);
   ASSERT_TRUE(retry.ok());
-  EXPECT_NE(retry->state, NodeState::kRunning);
+  EXPECT_EQ(retry->state, NodeState::kFailed) << retry->detail;
 
   // Fallback 1: the same type in the other zone.
   NodeStatus b = LaunchUntilSettled(*gke, Spec("wf-2/new-1/us-central1-b/e2-standard-8", kZoneB, "e2-standard-8",
