@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <thread>
 
 #include "engine/cloud/request_id.h"
 
@@ -28,6 +29,7 @@ constexpr KindInfo kKinds[] = {
     {CloudErrorKind::kDeadlineExceeded, "deadlineExceeded"},
     {CloudErrorKind::kInvalid, "invalid"},
     {CloudErrorKind::kPermissionDenied, "permissionDenied"},
+    {CloudErrorKind::kNoNodeGroup, "noNodeGroup"},
     {CloudErrorKind::kOther, "other"},
 };
 
@@ -43,6 +45,7 @@ Status::Code CodeFor(CloudErrorKind kind) {
     case CloudErrorKind::kDeadlineExceeded: return Status::Code::kDeadlineExceeded;
     case CloudErrorKind::kInvalid: return Status::Code::kInvalidArgument;
     case CloudErrorKind::kPermissionDenied: return Status::Code::kPermissionDenied;
+    case CloudErrorKind::kNoNodeGroup: return Status::Code::kFailedPrecondition;
     case CloudErrorKind::kOther: return Status::Code::kInternal;
   }
   return Status::Code::kInternal;
@@ -146,6 +149,70 @@ Status EnsureInstanceDeleted(CloudProvider& provider, const std::string& zone, c
     return done->error.WithContext(what);
   }
   return Status::OK();
+}
+
+const char* NodeStateName(NodeState s) {
+  switch (s) {
+    case NodeState::kAbsent: return "absent";
+    case NodeState::kPreparing: return "preparing";
+    case NodeState::kCreating: return "creating";
+    case NodeState::kRunning: return "running";
+    case NodeState::kDeleting: return "deleting";
+    case NodeState::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+StatusOr<NodeStatus> EnsureNodeLaunched(CloudProvider& provider, const NodeSpec& spec, Clock::time_point deadline,
+                                        std::chrono::milliseconds poll) {
+  const std::string what = "launch node " + spec.key + " (" + spec.machine_type + " " +
+                           CapacityTypeName(spec.capacity) + " in " + spec.zone + ")";
+  std::string last;
+  auto transient = [](const Status& s) {
+    CloudErrorKind k = ClassifyCloudError(s);
+    return k == CloudErrorKind::kUnavailable || k == CloudErrorKind::kRateLimited;
+  };
+  while (true) {
+    auto st = provider.LaunchNode(spec);
+    if (!st.ok() && transient(st.status()) && Clock::now() + poll < deadline) {
+      spdlog::warn("cloud: {}: {}; calling again", what, st.status().ToString());
+      std::this_thread::sleep_for(poll);
+      continue;
+    }
+    if (!st.ok()) return st.status().WithContext(what);
+    if (st->state == NodeState::kRunning || st->state == NodeState::kFailed) return st;
+    if (st->detail != last) {
+      spdlog::info("cloud: {}: {} ({})", what, NodeStateName(st->state), st->detail);
+      last = st->detail;
+    }
+    if (Clock::now() + poll >= deadline) {
+      return MakeCloudError(CloudErrorKind::kDeadlineExceeded,
+                            what + ": still " + NodeStateName(st->state) + " at the deadline (" + st->detail + ")");
+    }
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+Status EnsureNodeRetired(CloudProvider& provider, const NodeRef& node, const std::string& idempotency_key,
+                         Clock::time_point deadline, std::chrono::milliseconds poll) {
+  const std::string what = "retire node " + node.zone + "/" + node.instance_name;
+  while (true) {
+    auto st = provider.RetireNode(node, idempotency_key);
+    CloudErrorKind kind = st.ok() ? CloudErrorKind::kNone : ClassifyCloudError(st.status());
+    if ((kind == CloudErrorKind::kUnavailable || kind == CloudErrorKind::kRateLimited) && Clock::now() + poll < deadline) {
+      spdlog::warn("cloud: {}: {}; calling again", what, st.status().ToString());
+      std::this_thread::sleep_for(poll);
+      continue;
+    }
+    if (!st.ok()) return st.status().WithContext(what);
+    if (st->state == NodeState::kAbsent) return Status::OK();
+    if (st->state == NodeState::kFailed) return st->error.WithContext(what);
+    if (Clock::now() + poll >= deadline) {
+      return MakeCloudError(CloudErrorKind::kDeadlineExceeded,
+                            what + ": still " + NodeStateName(st->state) + " at the deadline (" + st->detail + ")");
+    }
+    std::this_thread::sleep_for(poll);
+  }
 }
 
 std::string InstanceNameFor(std::string_view prefix, std::string_view unique_key) {

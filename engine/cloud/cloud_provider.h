@@ -1,8 +1,37 @@
 // CloudProvider: what the node-boot and drain-and-delete steps need from a
-// cloud — create an instance, look at it, list ours, delete it, and wait for
-// the asynchronous operation behind a mutation.
+// cloud. Two layers:
 //
-// Contract:
+//  1. The node API (LaunchNode, DescribeNode, RetireNode, ListManagedNodes,
+//     UnavailableOfferings): the same calls for every provider, so the steps
+//     never branch on it. `gce` runs one standalone instance per node
+//     (instances.insert from the operator's instance template); `gke` adds a
+//     member to a node pool's zonal managed instance group (createInstances)
+//     and removes it through that group (deleteInstances), creating the
+//     pool first when needed. Every call is a reconcile step: it observes
+//     the cloud, issues at most the next mutation (idempotent per key), and
+//     returns where the node stands, without waiting for long operations.
+//     A durable caller journals the NodeSpec (its intent: key, zone, type,
+//     capacity, plus NodeGroupFor()'s pool name) before the first call and
+//     simply calls again — after a restart too — until the node is
+//     kRunning or kFailed:
+//       kAbsent    nothing exists for this key (DescribeNode only)
+//       kPreparing the node pool is being created (gke; minutes) or the
+//                  cluster is busy with another operation; call again
+//       kCreating  the instance is requested/booting; call again
+//       kRunning   the instance runs; its Node registers on its own
+//       kDeleting  being deleted (RetireNode, or someone else)
+//       kFailed    this attempt is over; `error` is typed. Capacity kinds
+//                  (quota, stockout) mean: try another zone, then another
+//                  type. The provider has then already deleted the stuck
+//                  instance and marked (type, zone, capacity) unavailable
+//                  for a while (UnavailableOfferings), so planners skip it.
+//                  A kFailed key stays failed: use a new key for a new attempt.
+//  2. The raw instance calls (InsertInstance, GetInstance, ListInstances,
+//     DeleteInstance, WaitOperation) that today's steps use. Under `gke`,
+//     InsertInstance/DeleteInstance are refused: a bare instance never joins
+//     a GKE cluster, and deleting a group member makes the group recreate it.
+//
+// Contract of the raw calls:
 //   - Mutations (InsertInstance, DeleteInstance) are idempotent per
 //     `idempotency_key`: a provider turns the key into its own request id
 //     (GCE: the `requestId` UUID), so a retried or resumed step that repeats
@@ -25,6 +54,8 @@
 //       kZoneResourcePoolExhausted (kResourceExhausted) stockout in the zone
 //       kRateLimited    (kUnavailable)     API rate limit still hit after retries
 //       kUnavailable    (kUnavailable)     5xx / connection failures after retries
+//       kNoNodeGroup    (kFailedPrecondition) gke: no node pool may host this
+//                                          (type, capacity) — try another type
 //       kDeadlineExceeded, kInvalid (kInvalidArgument), kPermissionDenied,
 //       kOther (whatever the code says).
 //   - EnsureInstance()/EnsureInstanceDeleted() are the "done means done"
@@ -35,6 +66,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +91,7 @@ enum class CloudErrorKind {
   kDeadlineExceeded,
   kInvalid,
   kPermissionDenied,
+  kNoNodeGroup,
   kOther,
 };
 
@@ -76,6 +109,12 @@ CloudErrorKind ClassifyCloudError(const Status& status);
 // Quota or stockout: the request may succeed with another zone or type.
 inline bool IsCapacityError(CloudErrorKind k) {
   return k == CloudErrorKind::kQuotaExceeded || k == CloudErrorKind::kZoneResourcePoolExhausted;
+}
+
+// The attempt cannot succeed as asked, but another offering may: capacity
+// errors, and (gke) no usable node pool for the machine type.
+inline bool ShouldTryAnotherOffering(CloudErrorKind k) {
+  return IsCapacityError(k) || k == CloudErrorKind::kNoNodeGroup;
 }
 
 // ---------------------------------------------------------------- values
@@ -100,6 +139,7 @@ struct Instance {
   std::string creation_timestamp;  // RFC 3339 as the cloud reports it
   std::string internal_ip;         // first network interface, may be empty
   std::string self_link;
+  std::map<std::string, std::string> metadata;  // metadata items (created-by, kube-labels, ...)
 };
 
 struct Operation {
@@ -129,6 +169,69 @@ struct MachineTypeInfo {
   std::string deprecated_state;  // empty when not deprecated
 };
 
+// ---------------------------------------------------------------- nodes
+
+struct NodeSpec {
+  // Required: durable and unique per attempt (e.g. "<workflow>/<planned>/
+  // <zone>/<type>"); every request id derives from it, and under gke the
+  // instance name too, so a restarted caller addresses the same node.
+  std::string key;
+  // gce: the instance name (empty: InstanceNameFor(instance prefix, key)).
+  // gke: ignored; the name is <group baseInstanceName>-k<hash of key>.
+  std::string instance_name;
+  std::string zone;
+  std::string machine_type;
+  CapacityType capacity = CapacityType::kOnDemand;
+  // gce: cloud labels of the instance (plus kinema-managed=true).
+  // gke: ignored; a group member carries its pool's template (node labels
+  // and taints come from the pool's config).
+  Labels labels;
+};
+
+enum class NodeState { kAbsent, kPreparing, kCreating, kRunning, kDeleting, kFailed };
+const char* NodeStateName(NodeState s);  // "absent", "preparing", ...
+
+struct NodeStatus {
+  NodeState state = NodeState::kAbsent;
+  std::string instance_name;  // empty while unknown (gke: pool not ready yet)
+  std::string zone;
+  std::string provider_id;    // gce://<project>/<zone>/<name> once the name is known
+  std::string group;          // gke: the node pool; gce: empty
+  std::string operation;      // the cloud operation in flight, when there is one
+  std::string detail;         // what is happening, or why it failed (for logs and the journal)
+  Status error;               // kFailed: the typed cloud error
+};
+
+// A node to retire. `group` (gke: the node pool, e.g. from the Node's
+// cloud.google.com/gke-nodepool label) is a hint; membership decides.
+struct NodeRef {
+  std::string zone;
+  std::string instance_name;
+  std::string group;
+};
+
+// A node the provider manages: gke, a member of one of the pools Kinema
+// uses, whatever its name (GKE's own repairs and surge upgrades create
+// members too); gce, an instance labelled kinema-managed=true.
+struct ManagedNode {
+  std::string instance_name;
+  std::string zone;
+  std::string group;
+  std::string provider_id;
+  std::string status;          // gke: the member's currentAction (NONE, CREATING, ...); gce: instance status
+  std::string instance_status; // RUNNING, STOPPING, ... ("" while not created)
+  Status last_error;           // gke: lastAttempt.errors, typed
+};
+
+// A (machine type, zone, capacity) the cloud could not provide recently.
+struct UnavailableOffering {
+  std::string machine_type;
+  std::string zone;
+  CapacityType capacity = CapacityType::kOnDemand;
+  std::string reason;
+  Clock::time_point until;
+};
+
 // ---------------------------------------------------------------- interface
 
 class CloudProvider {
@@ -149,6 +252,21 @@ class CloudProvider {
 
   // Human-readable identity for logs ("gce project=p endpoint=...").
   virtual std::string Describe() const = 0;
+
+  // ---- the node API (see the top of this file)
+  virtual StatusOr<NodeStatus> LaunchNode(const NodeSpec& spec) = 0;
+  // Observes only: never creates, deletes or marks anything.
+  virtual StatusOr<NodeStatus> DescribeNode(const NodeSpec& spec) = 0;
+  // Deletes the node (gke: deleteInstances on the group it is a member of,
+  // never instances.delete). Returns kDeleting until it is gone, then
+  // kAbsent; a node that does not exist is kAbsent. Idempotent per key.
+  virtual StatusOr<NodeStatus> RetireNode(const NodeRef& node, const std::string& idempotency_key) = 0;
+  virtual StatusOr<std::vector<ManagedNode>> ListManagedNodes() = 0;
+  // The group a node of this type and capacity goes to (gke: the node pool
+  // name, for the journal; gce: ""). Pure: no call.
+  virtual std::string NodeGroupFor(const std::string& machine_type, CapacityType capacity) const = 0;
+  // Offerings that failed recently (expired entries dropped).
+  virtual std::vector<UnavailableOffering> UnavailableOfferings() const = 0;
 };
 
 // ---------------------------------------------------------------- helpers
@@ -164,6 +282,17 @@ StatusOr<Instance> EnsureInstance(CloudProvider& provider, const InstanceSpec& s
 // success.
 Status EnsureInstanceDeleted(CloudProvider& provider, const std::string& zone, const std::string& name,
                              const std::string& idempotency_key, Clock::time_point deadline);
+
+// Launches the node and polls (LaunchNode every `poll`) until it runs,
+// fails, or `deadline` passes (kDeadlineExceeded). Transient call failures
+// (kUnavailable, kRateLimited left after the client's own retries) are
+// called again; any other failure is returned. For tools and tests; a
+// workflow step calls LaunchNode itself between its checkpoints.
+StatusOr<NodeStatus> EnsureNodeLaunched(CloudProvider& provider, const NodeSpec& spec, Clock::time_point deadline,
+                                        std::chrono::milliseconds poll = std::chrono::milliseconds(1000));
+// Retires the node and polls until it is gone (kAbsent).
+Status EnsureNodeRetired(CloudProvider& provider, const NodeRef& node, const std::string& idempotency_key,
+                         Clock::time_point deadline, std::chrono::milliseconds poll = std::chrono::milliseconds(1000));
 
 // A deterministic RFC 1035 instance name: "<prefix>-<16 hex of SHA-256(key)>",
 // the prefix lower-cased, stripped of invalid characters and cut so the

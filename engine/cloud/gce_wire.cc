@@ -56,8 +56,10 @@ std::string Lower(std::string_view s) {
 CloudErrorKind KindFromReason(std::string_view reason) {
   std::string r = Lower(reason);
   if (r.empty()) return CloudErrorKind::kNone;
-  if (r == "alreadyexists" || r == "resource_already_exists") return CloudErrorKind::kAlreadyExists;
-  if (r == "notfound" || r == "resource_not_found") return CloudErrorKind::kNotFound;
+  if (r == "alreadyexists" || r == "resource_already_exists" || r == "already_exists") {
+    return CloudErrorKind::kAlreadyExists;
+  }
+  if (r == "notfound" || r == "resource_not_found" || r == "not_found") return CloudErrorKind::kNotFound;
   if (r.find("resource_pool_exhausted") != std::string::npos || r == "resourcepoolexhausted" ||
       r.find("stockout") != std::string::npos) {
     return CloudErrorKind::kZoneResourcePoolExhausted;
@@ -216,6 +218,30 @@ json BuildInsertBody(const InstanceSpec& spec, const BootTemplate& boot) {
   return body;
 }
 
+json BuildInsertFromTemplateBody(const InstanceSpec& spec, const Labels& template_labels) {
+  json body;
+  body["name"] = spec.name;
+  body["machineType"] = "zones/" + spec.zone + "/machineTypes/" + spec.machine_type;
+  // A field in the body replaces the template's: keep the template's labels.
+  json labels = json::object();
+  for (const auto& [k, v] : template_labels) labels[k] = v;
+  for (const auto& [k, v] : spec.labels) labels[k] = v;
+  body["labels"] = labels;
+  json sched;
+  if (spec.capacity == CapacityType::kSpot) {
+    sched["provisioningModel"] = "SPOT";
+    sched["instanceTerminationAction"] = "DELETE";
+    sched["automaticRestart"] = false;
+    sched["onHostMaintenance"] = "TERMINATE";
+  } else {
+    sched["provisioningModel"] = "STANDARD";
+    sched["automaticRestart"] = true;
+    sched["onHostMaintenance"] = "MIGRATE";
+  }
+  body["scheduling"] = sched;
+  return body;
+}
+
 StatusOr<Instance> ParseInstance(const json& j, const std::string& what) {
   if (!j.is_object() || Str(j, "name").empty()) {
     return Status::Internal(what + ": response is not a compute#instance (no name)");
@@ -236,6 +262,13 @@ StatusOr<Instance> ParseInstance(const json& j, const std::string& what) {
   }
   if (j.contains("networkInterfaces") && j["networkInterfaces"].is_array() && !j["networkInterfaces"].empty()) {
     in.internal_ip = Str(j["networkInterfaces"][0], "networkIP");
+  }
+  if (j.contains("metadata") && j["metadata"].is_object() && j["metadata"].contains("items") &&
+      j["metadata"]["items"].is_array()) {
+    for (const auto& item : j["metadata"]["items"]) {
+      std::string k = Str(item, "key");
+      if (!k.empty()) in.metadata[k] = Str(item, "value");
+    }
   }
   return in;
 }

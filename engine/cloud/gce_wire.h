@@ -10,7 +10,7 @@
 //     instanceTerminationAction (DELETE by default), automaticRestart false,
 //     onHostMaintenance TERMINATE; on-demand → provisioningModel STANDARD.
 //   - ParseInstance/ParseOperation/ParseMachineType read the fields named in
-//     cloud_provider.h; URLs (zone, machineType) are reduced to their last
+//     cloud_provider.h (instance metadata items included); URLs (zone, machineType) are reduced to their last
 //     path segment. A body that is not the expected JSON is kInternal with
 //     `what` as context.
 //   - GceHttpError() turns a non-2xx response into a typed Status (see
@@ -61,6 +61,13 @@ struct BootTemplate {
 };
 
 nlohmann::json BuildInsertBody(const InstanceSpec& spec, const BootTemplate& boot);
+
+// The body of instances.insert?sourceInstanceTemplate=T: only what Kinema
+// overrides — name, machineType "zones/Z/machineTypes/T", scheduling (as
+// above; spot termination DELETE) and labels (the template's, then the
+// spec's). Disks, network, metadata (the node's join logic) and service
+// account come from the template.
+nlohmann::json BuildInsertFromTemplateBody(const InstanceSpec& spec, const Labels& template_labels);
 
 StatusOr<Instance> ParseInstance(const nlohmann::json& j, const std::string& what);
 StatusOr<Operation> ParseOperation(const nlohmann::json& j, const std::string& what);

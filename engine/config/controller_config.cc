@@ -88,12 +88,22 @@ Fields GlobalConfigFields(ControllerConfig* c) {
       {"catalog", Str(&c->catalog)},
       {"dryRun", Bool(&c->dry_run)},
       {"prometheus", Map({{"url", Str(&c->prometheus.url)}, {"timeout", Dur(&c->prometheus.timeout)}})},
-      {"cloud", Map({{"provider", OneOf(&c->cloud.provider, {"gce"})},
+      // ---- cloud and pricing (operations.md "Cloud providers")
+      {"cloud", Map({{"provider", OneOf(&c->cloud.provider, {"gce", "gke"})},
                      {"endpoint", Str(&c->cloud.endpoint)},
                      {"project", Str(&c->cloud.project)},
                      {"zones", StrList(&c->cloud.zones)},
                      {"tokenFile", Str(&c->cloud.token_file)},
-                     {"instancePrefix", Str(&c->cloud.instance_prefix)}})},
+                     {"instancePrefix", Str(&c->cloud.instance_prefix)},
+                     {"instanceTemplate", Str(&c->cloud.instance_template)},
+                     {"location", Str(&c->cloud.location)},
+                     {"cluster", Str(&c->cloud.cluster)},
+                     {"containerEndpoint", Str(&c->cloud.container_endpoint)},
+                     {"nodePools", OneOf(&c->cloud.node_pools, {"create", "existing"})}})},
+      {"pricing", Map({{"source", OneOf(&c->pricing.source, {"catalog", "billing"})},
+                       {"endpoint", Str(&c->pricing.endpoint)},
+                       {"refresh", Dur(&c->pricing.refresh)}})},
+      // ---- end of cloud and pricing
       {"exclusions", Map({{"namespaces", StrList(&c->exclusions.namespaces)},
                           {"labelSelector", Str(&c->exclusions.label_selector)}})},
       {"budgets", BudgetsField(&c->budgets)},
@@ -112,9 +122,52 @@ Fields GlobalConfigFields(ControllerConfig* c) {
   };
 }
 
+namespace {
+
+// Cross-key rules of the cloud and pricing sections.
+Status ValidateCloudAndPricing(const ControllerConfig& c) {
+  const auto& cl = c.cloud;
+  auto url = [](const std::string& key, const std::string& v) -> Status {
+    if (v.empty() || v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0) return Status::OK();
+    return Status::InvalidArgument(key + ": '" + v + "' is not an http(s) URL");
+  };
+  KINEMA_RETURN_IF_ERROR(url("cloud.endpoint", cl.endpoint));
+  KINEMA_RETURN_IF_ERROR(url("cloud.containerEndpoint", cl.container_endpoint));
+  KINEMA_RETURN_IF_ERROR(url("pricing.endpoint", c.pricing.endpoint));
+  if (cl.provider == "gke") {
+    if (cl.project.empty()) return Status::InvalidArgument("cloud.project: required with cloud.provider gke");
+    if (cl.location.empty()) {
+      return Status::InvalidArgument("cloud.location: required with cloud.provider gke (the cluster's region or zone)");
+    }
+    if (cl.cluster.empty()) return Status::InvalidArgument("cloud.cluster: required with cloud.provider gke");
+    if (!cl.instance_template.empty()) {
+      return Status::InvalidArgument(
+          "cloud.instanceTemplate: only for cloud.provider gce (under gke, nodes come from their node pool's template)");
+    }
+  } else {
+    for (const auto& [key, v] : {std::pair<const char*, const std::string*>{"cloud.location", &cl.location},
+                                 {"cloud.cluster", &cl.cluster},
+                                 {"cloud.containerEndpoint", &cl.container_endpoint}}) {
+      if (!v->empty()) return Status::InvalidArgument(std::string(key) + ": only for cloud.provider gke");
+    }
+  }
+  if (c.pricing.source == "billing" && c.pricing.refresh < Duration(60000)) {
+    return Status::InvalidArgument("pricing.refresh: " + FormatDuration(c.pricing.refresh) +
+                                   " is too short (at least 1m; prices change at most daily)");
+  }
+  if (c.pricing.source == "billing" && cl.project.empty()) {
+    return Status::InvalidArgument(
+        "pricing.source: billing needs cloud.project (machine types' vCPU and memory come from Compute)");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status ValidateGlobalConfig(const ControllerConfig& c) {
   if (c.catalog.empty()) return Status::InvalidArgument("catalog: required (path to the machine-type catalog JSON)");
   if (c.journal.empty()) return Status::InvalidArgument("journal: must not be empty");
+  KINEMA_RETURN_IF_ERROR(ValidateCloudAndPricing(c));
   const auto& le = c.leader_election;
   if (le.enabled && !(le.retry_period < le.renew_deadline && le.renew_deadline < le.lease_duration)) {
     return Status::InvalidArgument(

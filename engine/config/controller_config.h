@@ -46,14 +46,28 @@ struct ControllerConfig {
     Duration timeout{10000};
   } prometheus;
 
+  // ---- cloud and pricing (operations.md "Cloud providers"; global, used by
+  // every workflow kind that boots or retires nodes)
   struct Cloud {
-    std::string provider = "gce";
-    std::string endpoint;  // empty: the real GCE endpoint
+    std::string provider = "gce";    // gce (self-managed) | gke (node pools)
+    std::string endpoint;  // Compute; empty: the real GCE endpoint
     std::string project;
     std::vector<std::string> zones;  // empty: every zone the catalog offers
     std::string token_file;          // empty: metadata server (or none for the simulator)
     std::string instance_prefix = "kinema";
+    std::string instance_template;   // gce: projects/P/global/instanceTemplates/T (required on the real endpoint at boot)
+    std::string location;            // gke: the cluster's region or zone
+    std::string cluster;             // gke: the cluster's name
+    std::string container_endpoint;  // gke: GKE API; empty: the real one
+    std::string node_pools = "create";  // gke: create | existing
   } cloud;
+
+  struct Pricing {
+    std::string source = "catalog";  // catalog | billing
+    std::string endpoint;            // Cloud Billing Catalog base URL ending in /v1; empty: the real one
+    Duration refresh{12 * 3600000};
+  } pricing;
+  // ---- end of cloud and pricing
 
   struct Exclusions {
     std::vector<std::string> namespaces = {"kube-system"};

@@ -13,7 +13,8 @@
 //     an optional trigger);
 //   - the Kubernetes RBAC rules its steps need (the union over kinds is
 //     what deploy/ grants);
-//   - how a finished workflow is recorded in metrics.
+//   - how a finished workflow is recorded in metrics, and how any workflow
+//     of the kind is explained from the journal (kinemactl explain).
 // The engine knows kinds only through this interface: adding a kind touches
 // no file under engine/.
 // Thread-safety: DeclareConfig/FinishConfig/Build run once, before any
@@ -31,6 +32,7 @@
 #include "engine/common/status.h"
 #include "engine/config/controller_config.h"
 #include "engine/config/schema.h"
+#include "engine/kinds/explanation.h"
 #include "engine/kube/client.h"
 #include "engine/kube/permissions.h"
 #include "engine/status/metrics.h"
@@ -101,6 +103,11 @@ class WorkflowKind {
   // durations and retries for every kind).
   virtual void DescribeMetrics(Metrics* metrics) const {}
   virtual void RecordFinished(const WorkflowView& view, Metrics* metrics) const {}
+
+  // Why a workflow of this kind did what it did, from its journaled view
+  // alone (`kinemactl explain`): per node, per moved pod, the budget, or
+  // why it stopped early. The default is GenericExplanation().
+  virtual Explanation Explain(const WorkflowView& view) const { return GenericExplanation(view); }
 };
 
 }  // namespace kinema

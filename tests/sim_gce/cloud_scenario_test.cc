@@ -75,5 +75,31 @@ TEST(CloudScenarioTest, ErrorsNameTheKey) {
   EXPECT_NE(bad(R"({"cloud": []})").find("cloud"), std::string::npos);
 }
 
+TEST(CloudScenarioTest, GkeModeKeys) {
+  auto d = ParseCloudScenario(json::object());
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->mode, "gce");
+  EXPECT_FALSE(d->gke());
+  EXPECT_EQ(d->cluster, "sim-cluster");
+  EXPECT_EQ(d->node_pool_create_delay_s, 90);
+  auto s = ParseCloudScenario(json::parse(R"({"cloud": {"mode": "gke", "cluster": "prod", "nodePoolCreateDelay": "2m",
+      "nodePoolDeleteDelay": 30, "quotas": {"familyCpus": {"n2": 16}}}})"));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE(s->gke());
+  EXPECT_EQ(s->cluster, "prod");
+  EXPECT_EQ(s->node_pool_create_delay_s, 120);
+  EXPECT_EQ(s->node_pool_delete_delay_s, 30);
+  EXPECT_EQ(s->quota_family_cpus.at("n2"), 16);
+  auto mode = ParseCloudScenario(json::parse(R"({"cloud": {"mode": "eks"}})"));
+  ASSERT_FALSE(mode.ok());
+  EXPECT_NE(mode.status().message().find("cloud.mode"), std::string::npos);
+  auto cluster = ParseCloudScenario(json::parse(R"({"cloud": {"cluster": "Prod_1"}})"));
+  ASSERT_FALSE(cluster.ok());
+  EXPECT_NE(cluster.status().message().find("cloud.cluster"), std::string::npos);
+  auto family = ParseCloudScenario(json::parse(R"({"cloud": {"quotas": {"familyCpus": {"n2": -1}}}})"));
+  ASSERT_FALSE(family.ok());
+  EXPECT_NE(family.status().message().find("cloud.quotas.familyCpus.n2"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kinema::sim::gce

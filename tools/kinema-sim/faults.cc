@@ -7,7 +7,10 @@
 
 namespace kinema::sim {
 
-bool IsComputeResource(const std::string& resource) { return resource.rfind("compute.", 0) == 0; }
+bool IsComputeResource(const std::string& resource) {
+  return resource.rfind("compute.", 0) == 0 || resource.rfind("container.", 0) == 0 ||
+         resource.rfind("cloudbilling.", 0) == 0;
+}
 
 StatusOr<std::vector<FaultRule>> FaultInjector::ParseFile(const std::string& path) {
   std::ifstream in(path);
@@ -65,14 +68,20 @@ StatusOr<std::vector<FaultRule>> FaultInjector::ParseText(const std::string& tex
     }
     bool compute = IsComputeResource(fr.resource);
     if (compute) {
-      static const char* kComputeResources[] = {"compute.*", "compute.instances", "compute.operations",
-                                                "compute.machineTypes", "compute.zones"};
+      static const char* kComputeResources[] = {"compute.*",          "compute.instances",
+                                                "compute.operations", "compute.machineTypes",
+                                                "compute.zones",      "compute.instanceGroupManagers",
+                                                "compute.instanceTemplates", "container.*",
+                                                "container.nodePools", "container.operations",
+                                                "cloudbilling.*",     "cloudbilling.skus"};
       bool ok = false;
       for (const char* c : kComputeResources) ok = ok || fr.resource == c;
       if (!ok) {
-        return Status::InvalidArgument(where + ": unknown Compute resource \"" + fr.resource +
+        return Status::InvalidArgument(where + ": unknown Google Cloud resource \"" + fr.resource +
                                        "\" (compute.instances, compute.operations, compute.machineTypes, "
-                                       "compute.zones or compute.*)");
+                                       "compute.zones, compute.instanceGroupManagers, compute.instanceTemplates, "
+                                       "compute.*, container.nodePools, container.operations, container.*, "
+                                       "cloudbilling.skus or cloudbilling.*)");
       }
       if (fr.conflict_rate > 0 || fr.watch_drop_rate > 0) {
         return Status::InvalidArgument(where + ": conflictRate and watchDropRate have no meaning for " + fr.resource);
@@ -82,7 +91,7 @@ StatusOr<std::vector<FaultRule>> FaultInjector::ParseText(const std::string& tex
                                      fr.resource + "\"");
     }
     static const char* kVerbs[] = {"*", "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"};
-    static const char* kComputeVerbs[] = {"*", "get", "list", "create", "delete", "wait"};
+    static const char* kComputeVerbs[] = {"*", "get", "list", "create", "delete", "wait", "update"};
     bool verb_ok = false;
     if (compute) {
       for (const char* v : kComputeVerbs) verb_ok = verb_ok || fr.verb == v;
@@ -102,7 +111,9 @@ FaultInjector::FaultInjector(std::vector<FaultRule> rules, uint64_t seed) : rule
 bool FaultInjector::Matches(const FaultRule& r, const std::string& verb, const std::string& resource) const {
   if (r.verb != "*" && r.verb != verb) return false;
   if (r.resource == "*") return !IsComputeResource(resource);  // "*" is every Kubernetes resource
-  if (r.resource == "compute.*") return IsComputeResource(resource);
+  if (r.resource.size() > 2 && r.resource.compare(r.resource.size() - 2, 2, ".*") == 0) {
+    return resource.rfind(r.resource.substr(0, r.resource.size() - 1), 0) == 0;  // "compute.*": compute.<any>
+  }
   return r.resource == resource;
 }
 

@@ -24,7 +24,14 @@
 // for the Kubernetes API keep their meaning), or a Compute collection:
 // "compute.instances" (verbs get, list, create = instances.insert, delete),
 // "compute.operations" (get = zoneOperations.get, wait = zoneOperations.wait),
-// "compute.machineTypes" and "compute.zones" (get, list), or "compute.*".
+// "compute.machineTypes" and "compute.zones" (get, list),
+// "compute.instanceGroupManagers" (get, create = createInstances, delete =
+// deleteInstances, list = listManagedInstances/listErrors, update = resize),
+// "compute.instanceTemplates" (get), or "compute.*"; the GKE API's
+// "container.nodePools" (create, get, list, delete, update = setSize) and
+// "container.operations" (get, list), or "container.*"; the Cloud Billing
+// Catalog's "cloudbilling.skus" (list) or "cloudbilling.*". "compute.*" does
+// not match container.* or cloudbilling.* resources.
 // A rule for "pods" does not match "pods/eviction" (name the subresource).
 //
 // Every rule whose verb and resource match applies; errors are drawn in the

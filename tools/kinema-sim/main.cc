@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "tools/kinema-sim/cluster/cluster_parts.h"
+#include "tools/kinema-sim/gce/fake_billing.h"
 #include "tools/kinema-sim/gce/fake_gce.h"
 #include "tools/kinema-sim/kubevirt/eviction_interceptor.h"
 #include "tools/kinema-sim/kubevirt/vm_controller.h"
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
   kinema::sim::gce::FakeGce gce;
   std::unique_ptr<kinema::sim::vpa::VpaRecommender> vpa;
   kinema::sim::kubevirt::VmController vms;
+  kinema::sim::gce::FakeBilling billing;
   if (!options.api_only) {
     // usage: usage model, /metrics, metrics.k8s.io, HPA controller (usage/).
     usage_model = std::make_unique<kinema::sim::usage::UsageComponent>(&server);
@@ -77,9 +79,11 @@ int main(int argc, char** argv) {
         [usage = usage_model.get()](const std::string& ns, const std::string& pod, const std::string& container) {
           return usage->ContainerMemoryBytes(ns, pod, container);
         });
-    // gce: fake Compute Engine API under /compute/v1/, instances → Nodes,
-    // cloud accounting for the report (gce/).
+    // gce: fake Compute Engine API under /compute/v1/ and GKE API under
+    // /container/v1/, instances → Nodes, cloud accounting for the report,
+    // and the Cloud Billing Catalog under /cloudbilling/v1/ (gce/).
     gce.Attach(server);
+    billing.Attach(server);
     // vpa: the VerticalPodAutoscaler recommender (vpa/).
     vpa = std::make_unique<kinema::sim::vpa::VpaRecommender>(usage_model.get());
     server.AddComponent(vpa.get());

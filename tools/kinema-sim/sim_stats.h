@@ -24,6 +24,9 @@ struct CloudAccount {
   uint64_t instances = 0;          // existing instances, any status
   uint64_t instances_preempted = 0;  // spot preemptions (scenario events)
   uint64_t instances_failed = 0;     // host failures (scenario events)
+  uint64_t non_member_instances = 0; // cloud.mode gke: instances that could never join (no pool group)
+  uint64_t node_pools = 0;           // cloud.mode gke: node pools that exist
+  uint64_t stuck_members = 0;        // group members stuck in CREATING with errors
 };
 
 class CloudLedger {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "engine/cloud/gce_provider.h"
+#include "engine/cloud/gke_provider.h"
 #include "engine/cloud/token_source.h"
 #include "engine/workflow/static_epoch_provider.h"
 
@@ -20,25 +21,37 @@ std::string Identity(const ControllerConfig& c) {
   return std::string(pod && *pod ? pod : host) + "-" + std::to_string(::getpid());
 }
 
-// Tokens from cloud.tokenFile, else — for the real endpoint — the metadata
+// Tokens from cloud.tokenFile, else — for Google's endpoints — the metadata
 // server; a custom endpoint without a token file (a simulator or a proxy
 // that adds credentials) gets no token.
-StatusOr<std::unique_ptr<cloud::CloudProvider>> MakeCloudProvider(const ControllerConfig::Cloud& c) {
+StatusOr<std::unique_ptr<cloud::CloudProvider>> MakeCloudProvider(const ControllerConfig::Cloud& c,
+                                                                  const Catalog& catalog) {
   if (c.project.empty()) return std::unique_ptr<cloud::CloudProvider>();
-  if (c.provider != "gce") return Status::InvalidArgument("cloud.provider: unsupported provider '" + c.provider + "' (gce)");
   auto http = std::make_shared<const http::HttpClient>();
-  std::unique_ptr<cloud::TokenSource> tokens;
-  if (!c.token_file.empty()) {
-    tokens = cloud::NewFileTokenSource(c.token_file);
-  } else if (c.endpoint.empty()) {
-    tokens = std::make_unique<cloud::MetadataTokenSource>(http, cloud::MetadataTokenOptions{});
-  } else {
-    tokens = cloud::NewNoTokenSource();
-  }
+  auto tokens = cloud::ChooseTokenSource(c.endpoint, c.token_file, http);
   cloud::GceOptions o;
   if (!c.endpoint.empty()) o.endpoint = c.endpoint;
   o.project = c.project;
   o.zones = c.zones;
+  o.instance_template = c.instance_template;
+  o.instance_prefix = c.instance_prefix;
+  if (c.provider == "gke") {
+    cloud::GkeOptions g;
+    g.compute = o;
+    if (!c.container_endpoint.empty()) g.container_endpoint = c.container_endpoint;
+    g.location = c.location;
+    g.cluster = c.cluster;
+    g.pool_mode = c.node_pools == "existing" ? cloud::NodePoolMode::kExisting : cloud::NodePoolMode::kCreate;
+    g.catalog = catalog;
+    auto p = cloud::GkeCloudProvider::Create(std::move(g), std::move(tokens), http);
+    if (!p.ok()) return p.status();
+    return std::unique_ptr<cloud::CloudProvider>(std::move(*p));
+  }
+  if (c.provider != "gce") return Status::InvalidArgument("cloud.provider: unsupported provider '" + c.provider + "'");
+  if (o.instance_template.empty() && cloud::IsGoogleEndpoint(o.endpoint)) {
+    spdlog::warn("cloud: provider gce without cloud.instanceTemplate on the real GCE endpoint: node boots will be "
+                 "refused (set cloud.instanceTemplate to a template carrying the node's join logic)");
+  }
   auto p = cloud::GceCloudProvider::Create(o, std::move(tokens), http);
   if (!p.ok()) return p.status();
   return std::unique_ptr<cloud::CloudProvider>(std::move(*p));

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "engine/budget/disruption_ledger.h"
+#include "engine/catalog/catalog.h"
 #include "engine/cloud/cloud_provider.h"
 #include "engine/config/controller_config.h"
 #include "engine/kube/client.h"
@@ -29,8 +30,10 @@ namespace kinema::controller {
 // host name, with the pid.
 std::string Identity(const ControllerConfig& c);
 
-// The cloud provider from cloud.*; null without cloud.project.
-StatusOr<std::unique_ptr<cloud::CloudProvider>> MakeCloudProvider(const ControllerConfig::Cloud& c);
+// The cloud provider from cloud.* (gce or gke); null without cloud.project.
+// gke reads node-pool labels, taints and zones from the catalog.
+StatusOr<std::unique_ptr<cloud::CloudProvider>> MakeCloudProvider(const ControllerConfig::Cloud& c,
+                                                                  const Catalog& catalog);
 
 // The engine's own metric families (leader, workflows, journal, lease,
 // budget, evictions).

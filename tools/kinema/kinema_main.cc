@@ -97,10 +97,16 @@ int main(int argc, char** argv) {
   client_options.user_agent = "kinema/0.1 (" + controller::Identity(*cfg) + ")";  // tells replicas apart in audit logs
   auto client = kube::Client::Create(*rest, client_options);
   if (!client.ok()) return Fail("kubernetes client", client.status());
-  auto cloud = controller::MakeCloudProvider(cfg->cloud);
+  auto cloud = controller::MakeCloudProvider(cfg->cloud, *catalog);
   if (!cloud.ok()) {
     spdlog::error("cloud: {}", cloud.status().message());
     return cloud.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  if (cfg->pricing.source == "billing") {
+    // engine/pricing's PriceBook is ready (live prices, refresh, fallback,
+    // provenance); the optimization step does not read it yet.
+    spdlog::warn("pricing.source billing: plans still use the catalog file's prices in this version "
+                 "(kinemactl catalog writes that file from the Cloud Billing Catalog)");
   }
   if (*cloud) spdlog::info("cloud provider: {}", (*cloud)->Describe());
   else spdlog::warn("cloud.project is not set: workflows that boot or delete instances fail at that step");

@@ -12,6 +12,7 @@
 #include "engine/workflow/operator_commands.h"
 #include "storage/journal_reader.h"
 #include "storage/journal_writer.h"
+#include "tools/kinemactl/catalog_command.h"
 #include "tools/kinemactl/output.h"
 
 #ifdef KINEMA_HAVE_PLAN
@@ -41,6 +42,8 @@ const char* kUsage =
     "  resume ID --reason TEXT        continue a paused or failed workflow\n"
     "  pause ID --reason TEXT         stop at the next safe point\n"
     "  terminate ID --reason TEXT     forced stop, no compensation\n"
+    "Cloud:\n"
+    "  catalog --project P --region R  catalog file from the live Compute and Billing APIs (kinemactl catalog --help)\n"
 #ifdef KINEMA_HAVE_PLAN
     "Planning:\n"
     "  plan --snapshot S --catalog C  offline placement plan (see kinemactl plan --help)\n"
@@ -243,6 +246,14 @@ int CmdOperate(const std::string& command, const std::string& id, const FlagSet&
 }  // namespace
 
 int RunKinemactl(const std::vector<std::string>& args) {
+  // `catalog` has its own flags (like `plan`); --json before it is accepted
+  // and ignored (its output is JSON).
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "catalog") {
+      return RunCatalogCommand(std::vector<std::string>(args.begin() + static_cast<long>(i) + 1, args.end()));
+    }
+    if (args[i] != "--json") break;
+  }
 #ifdef KINEMA_HAVE_PLAN
   // `plan` has its own flags; everything after the word goes to it.
   for (size_t i = 0; i < args.size(); ++i) {

@@ -1,9 +1,9 @@
 // kinemactl: journal inspection and workflow operations (operations.md).
-#include <spdlog/spdlog.h>
-
+#include "engine/common/logging.h"
 #include "tools/kinemactl/commands.h"
 
 int main(int argc, char** argv) {
-  spdlog::set_level(spdlog::level::warn);  // library logs must not pollute output
+  // Library logs (warnings and errors only) go to stderr: stdout is output.
+  kinema::SetupLogging("text", "warn");
   return kinema::ctl::RunKinemactl(std::vector<std::string>(argv + 1, argv + argc));
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <regex>
 #include <set>
 
 #include "engine/common/time.h"
@@ -69,7 +70,17 @@ StatusOr<CloudScenario> ParseCloudScenario(const json& scenario) {
     if (!c.is_object()) return Bad("cloud", "must be an object");
     KINEMA_RETURN_IF_ERROR(CheckKeys(c, "cloud",
                                      {"project", "bootDelay", "joinDelay", "deleteDelay", "nodeNotReadyDelay",
-                                      "nodeRemoveDelay", "operationErrorDelay", "quotas", "stockouts"}));
+                                      "nodeRemoveDelay", "operationErrorDelay", "quotas", "stockouts", "mode",
+                                      "cluster", "nodePoolCreateDelay", "nodePoolDeleteDelay"}));
+    KINEMA_RETURN_IF_ERROR(ReadString(c, "mode", "cloud", &out.mode));
+    if (out.mode != "gce" && out.mode != "gke") return Bad("cloud.mode", "must be \"gce\" or \"gke\"");
+    KINEMA_RETURN_IF_ERROR(ReadString(c, "cluster", "cloud", &out.cluster));
+    static const std::regex kPoolName("[a-z]([-a-z0-9]{0,38}[a-z0-9])?");
+    if (!std::regex_match(out.cluster, kPoolName)) {
+      return Bad("cloud.cluster", "'" + out.cluster + "' is not a valid cluster name ([a-z]([-a-z0-9]{0,38}[a-z0-9])?)");
+    }
+    KINEMA_RETURN_IF_ERROR(ReadDelay(c, "nodePoolCreateDelay", "cloud", &out.node_pool_create_delay_s));
+    KINEMA_RETURN_IF_ERROR(ReadDelay(c, "nodePoolDeleteDelay", "cloud", &out.node_pool_delete_delay_s));
     KINEMA_RETURN_IF_ERROR(ReadString(c, "project", "cloud", &out.project));
     if (out.project.empty()) return Bad("cloud.project", "must not be empty");
     out.project_set = c.contains("project");
@@ -82,13 +93,23 @@ StatusOr<CloudScenario> ParseCloudScenario(const json& scenario) {
     if (c.contains("quotas")) {
       const json& q = c["quotas"];
       if (!q.is_object()) return Bad("cloud.quotas", "must be an object like {\"instances\": 50, \"cpus\": 400}");
-      KINEMA_RETURN_IF_ERROR(CheckKeys(q, "cloud.quotas", {"instances", "cpus"}));
+      KINEMA_RETURN_IF_ERROR(CheckKeys(q, "cloud.quotas", {"instances", "cpus", "familyCpus"}));
       for (const char* k : {"instances", "cpus"}) {
         if (!q.contains(k)) continue;
         if (!q[k].is_number_integer() || q[k].get<int64_t>() < 0) {
           return Bad(std::string("cloud.quotas.") + k, "must be an integer >= 0");
         }
         (std::string(k) == "instances" ? out.quota_instances : out.quota_cpus) = q[k].get<int64_t>();
+      }
+      if (q.contains("familyCpus")) {
+        const json& fc = q["familyCpus"];
+        if (!fc.is_object()) return Bad("cloud.quotas.familyCpus", "must be an object like {\"n2\": 16}");
+        for (auto it = fc.begin(); it != fc.end(); ++it) {
+          if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0) {
+            return Bad("cloud.quotas.familyCpus." + it.key(), "must be an integer >= 0");
+          }
+          out.quota_family_cpus[it.key()] = it.value().get<int64_t>();
+        }
       }
     }
     if (c.contains("stockouts")) {

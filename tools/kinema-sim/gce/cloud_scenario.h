@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,8 +58,19 @@ struct CloudScenario {
   double operation_error_delay_s = 3; // insert → DONE with a quota/stockout error
   std::optional<int64_t> quota_instances;  // per region; absent: unlimited
   std::optional<int64_t> quota_cpus;       // per region; absent: unlimited
+  // Per machine family ("n2" → quota N2_CPUS), per region.
+  std::map<std::string, int64_t> quota_family_cpus;
   std::vector<Stockout> stockouts;
   std::vector<CloudEvent> events;  // sorted by at_s
+  // "gce": any instance registers its Node. "gke": only members of a node
+  // pool's managed instance group do (GKE approves kubelet certificates for
+  // group members only); the GKE API under /container/v1/ serves the
+  // cluster `cluster`, located in the catalog's region.
+  std::string mode = "gce";
+  std::string cluster = "sim-cluster";
+  double node_pool_create_delay_s = 90;  // nodePools.create → pool RUNNING (operation DONE)
+  double node_pool_delete_delay_s = 60;  // nodePools.delete → pool gone (operation DONE)
+  bool gke() const { return mode == "gke"; }
 };
 
 StatusOr<CloudScenario> ParseCloudScenario(const nlohmann::json& scenario);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <regex>
 
+#include "tools/kinema-sim/gce/gce_responses.h"
 #include "tools/kinema-sim/gce/list_filter.h"
 #include "tools/kinema-sim/gce/node_template.h"
 #include "tools/kinema-sim/resource_types.h"
@@ -24,70 +25,17 @@ const ResourceType& Nodes() { return *ResourceRegistry::Default().Find("", "v1",
 
 constexpr int kMaxResults = 500;
 
-HttpResponse Json(int status, const json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
-// GCE's error body: {"error":{"code","message","errors":[{message,domain,reason}]}}.
-HttpResponse GceError(int code, const std::string& reason, const std::string& message) {
-  return Json(code, json{{"error",
-                          {{"code", code},
-                           {"message", message},
-                           {"errors", json::array({{{"message", message}, {"domain", "global"}, {"reason", reason}}})}}}});
-}
-
-HttpResponse Invalid(const std::string& message) { return GceError(400, "invalid", message); }
+HttpResponse Json(int status, const json& body) { return JsonResponse(status, body); }
+HttpResponse Invalid(const std::string& message) { return GceInvalid(message); }
+HttpResponse NotFoundResource(const std::string& path) { return GceNotFound(path); }
+std::vector<std::string> Split(const std::string& s) { return SplitPath(s); }
+std::string Last(const std::string& url) { return LastSegment(url); }
 
 HttpResponse FaultResponse(const ComputeFault& f) {
   return Json(f.code, json{{"error",
                             {{"code", f.code},
                              {"message", f.message},
                              {"errors", json::array({{{"message", f.message}, {"domain", f.domain}, {"reason", f.reason}}})}}}});
-}
-
-HttpResponse NotFoundResource(const std::string& path) {
-  return GceError(404, "notFound", "The resource '" + path + "' was not found");
-}
-
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t slash = s.find('/', start);
-    std::string part = s.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (!part.empty()) out.push_back(part);
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  return out;
-}
-
-bool ValidName(const std::string& n) {
-  static const std::regex re("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
-  return std::regex_match(n, re);
-}
-
-bool ValidRequestId(const std::string& id) {
-  static const std::regex re("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
-  return std::regex_match(id, re) && id != "00000000-0000-0000-0000-000000000000";
-}
-
-std::string Fingerprint(uint64_t v) {
-  static const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (int i = 0; i < 10; ++i) {
-    out.push_back(kB64[v & 63]);
-    v = (v >> 6) | (v << 58);
-  }
-  return out + "=";
-}
-
-std::string Last(const std::string& url) {
-  size_t slash = url.rfind('/');
-  return slash == std::string::npos ? url : url.substr(slash + 1);
 }
 
 // Pagination over a sorted list: the token is the offset of the next page.
@@ -134,6 +82,12 @@ std::optional<FaultTarget> ClassifyComputeRequest(const HttpRequest& req) {
   if (seg.size() == 4 && seg[2] == "aggregated" && seg[3] == "instances" && m == "GET") {
     return target("list", "compute.instances");
   }
+  if (seg.size() == 5 && seg[2] == "global" && seg[3] == "instanceTemplates" && m == "GET") {
+    return target("get", "compute.instanceTemplates");
+  }
+  if (seg.size() == 6 && seg[2] == "regions" && seg[4] == "instanceTemplates" && m == "GET") {
+    return target("get", "compute.instanceTemplates");
+  }
   if (seg[2] != "zones") return std::nullopt;
   if (seg.size() == 3 && m == "GET") return target("list", "compute.zones");
   if (seg.size() == 4 && m == "GET") return target("get", "compute.zones");
@@ -150,18 +104,20 @@ std::optional<FaultTarget> ClassifyComputeRequest(const HttpRequest& req) {
   } else if (coll == "machineTypes" && m == "GET") {
     if (seg.size() == 5) return target("list", "compute.machineTypes");
     if (seg.size() == 6) return target("get", "compute.machineTypes");
+  } else if (coll == "instanceGroupManagers") {
+    const char* r = "compute.instanceGroupManagers";
+    if (seg.size() == 6 && m == "GET") return target("get", r);
+    if (seg.size() == 7) {
+      const std::string& verb = seg[6];
+      if (verb == "createInstances" && m == "POST") return target("create", r);
+      if (verb == "deleteInstances" && m == "POST") return target("delete", r);
+      if (verb == "listManagedInstances" && m == "POST") return target("list", r);
+      if (verb == "listErrors" && m == "GET") return target("list", r);
+      if (verb == "resize" && m == "POST") return target("update", r);
+    }
   }
   return std::nullopt;
 }
-
-struct FakeGce::Ctx {
-  std::string base;     // http://host/compute/v1
-  std::string project;
-  std::string zone;
-  TimePoint now;
-  std::string ProjectPath() const { return "projects/" + project; }
-  std::string ZonePath() const { return ProjectPath() + "/zones/" + zone; }
-};
 
 FakeGce::~FakeGce() { Stop(); }
 
@@ -170,6 +126,9 @@ void FakeGce::Attach(SimServer& server) {
   server.AddRoute(
       "/compute/v1/", /*require_auth=*/false, [this](const HttpRequest& req) { return Handle(req); },
       ClassifyComputeRequest);
+  server.AddRoute(
+      "/container/v1/", /*require_auth=*/false, [this](const HttpRequest& req) { return HandleContainer(req); },
+      ClassifyContainerRequest);
   server.AddComponent(this);
 }
 
@@ -193,15 +152,44 @@ Status FakeGce::Start(SimServer& server) {
   nodes_filter.resource = &Nodes();
   node_watch_ = server.store().Subscribe(nodes_filter, nullptr);
   Adopt();
+  {
+    // The operator's template for self-managed clusters (cloud.instanceTemplate).
+    std::string path = "projects/" + scenario_.project + "/global/instanceTemplates/sim-node-template";
+    std::string type = catalog_.machine_types.empty() ? "e2-standard-4" : catalog_.machine_types.front().name;
+    templates_[path] = json{
+        {"kind", "compute#instanceTemplate"},
+        {"id", std::to_string(next_id_++)},
+        {"creationTimestamp", Timestamp(origin_)},
+        {"name", "sim-node-template"},
+        {"description", "kinema-sim: a node that joins the simulated cluster (startup-script)"},
+        {"properties",
+         {{"machineType", type},
+          {"canIpForward", false},
+          {"networkInterfaces", json::array({{{"kind", "compute#networkInterface"}, {"name", "nic0"}}})},
+          {"disks", json::array({{{"kind", "compute#attachedDisk"}, {"type", "PERSISTENT"}, {"boot", true},
+                                  {"autoDelete", true},
+                                  {"initializeParams", {{"diskSizeGb", "50"}, {"diskType", "pd-balanced"}}}}})},
+          {"metadata",
+           {{"kind", "compute#metadata"},
+            {"items", json::array({{{"key", "startup-script"},
+                                    {"value", "#!/bin/bash\n# kinema-sim: the kubelet joins the simulated cluster\n"}}})}}},
+          {"scheduling", {{"provisioningModel", "STANDARD"}, {"automaticRestart", true}, {"onHostMaintenance", "MIGRATE"}}},
+          {"labels", {{"cluster", "sim"}, {"role", "worker"}}}}},
+        {"selfLink", "projects/" + scenario_.project + "/global/instanceTemplates/sim-node-template"}};
+  }
+  if (scenario_.gke()) AdoptPools();
   started_ = true;
   stopping_ = false;
   l.unlock();
   server.stats().SetCloudLedger(this);
   thread_ = std::thread([this] { RunLoop(); });
   spdlog::info("gce: project {} , {} zone(s), {} adopted instance(s); bootDelay {}s joinDelay {}s deleteDelay {}s, "
-               "{} stockout(s), {} event(s)",
+               "{} stockout(s), {} event(s); mode {}{}",
                scenario_.project, zones_.size(), instances_.size(), scenario_.boot_delay_s, scenario_.join_delay_s,
-               scenario_.delete_delay_s, scenario_.stockouts.size(), scenario_.events.size());
+               scenario_.delete_delay_s, scenario_.stockouts.size(), scenario_.events.size(), scenario_.mode,
+               scenario_.gke() ? " (cluster " + scenario_.cluster + " in " + Region() + ", " +
+                                     std::to_string(pools_.size()) + " node pool(s))"
+                               : std::string());
   return Status::OK();
 }
 
@@ -364,6 +352,10 @@ void FakeGce::ObserveNodes() {
 }
 
 FakeGce::TimePoint FakeGce::Advance(TimePoint now) {
+  if (scenario_.gke()) {
+    SettlePools(now);
+    AdvanceGroups(now);
+  }
   // Scenario events due by now, at their own instants.
   while (next_event_ < scenario_.events.size() && At(scenario_.events[next_event_].at_s) <= now) {
     ApplyEvent(scenario_.events[next_event_], At(scenario_.events[next_event_].at_s));
@@ -426,7 +418,10 @@ FakeGce::TimePoint FakeGce::Advance(TimePoint now) {
       // Fully gone: keep its bill, forget it.
       closed_cost_ += BilledCost(in, now);
       Untrack(in);
+      InstanceRec gone = std::move(in);
       it = instances_.erase(it);
+      // A group recreates a member lost behind its back (same name).
+      if (!gone.group.empty()) RecreateLostMember(gone, now);
       continue;
     }
     if (in.gone_at && now < *in.gone_at) next = std::min(next, *in.gone_at);
@@ -442,6 +437,40 @@ void FakeGce::RegisterNode(InstanceRec& in, TimePoint now) {
     return;
   }
   NodeParams p;
+  if (scenario_.gke()) {
+    // GKE's CSR approver: only members of a node pool's group get a kubelet
+    // certificate; any other VM never becomes a Node.
+    if (!IsPoolMember(in)) {
+      in.node = NodeState::kSkipped;
+      if (!in.non_member_counted) {
+        in.non_member_counted = true;
+        ++non_member_instances_;
+      }
+      spdlog::warn("gce: instance {}/{} is not a member of any node pool's instance group of cluster {}: its kubelet "
+                   "never gets a certificate, no Node registers (counted in cloud.nonMemberInstances)",
+                   in.zone, in.name, scenario_.cluster);
+      return;
+    }
+    const GroupRec& g = groups_.at(in.group);
+    const PoolRec* pool = PoolOfGroup(g);
+    p.node_pool = g.pool;
+    if (pool != nullptr) {
+      const json& cfg = pool->config;
+      if (cfg.contains("labels") && cfg["labels"].is_object()) {
+        for (auto& [k, v] : cfg["labels"].items()) {
+          if (v.is_string()) p.extra_labels[k] = v.get<std::string>();
+        }
+      }
+      if (cfg.contains("taints") && cfg["taints"].is_array()) {
+        for (const auto& t : cfg["taints"]) {
+          std::string e = t.value("effect", "");
+          e = e == "NO_SCHEDULE" ? "NoSchedule" : e == "PREFER_NO_SCHEDULE" ? "PreferNoSchedule"
+              : e == "NO_EXECUTE" ? "NoExecute" : e;
+          p.pool_taints.push_back(Taint{t.value("key", ""), t.value("value", ""), e});
+        }
+      }
+    }
+  }
   p.name = in.name;
   p.project = in.project;
   p.zone = in.zone;
@@ -453,7 +482,7 @@ void FakeGce::RegisterNode(InstanceRec& in, TimePoint now) {
                 static_cast<unsigned long long>(rng_()));
   p.boot_id = boot;
   p.timestamp = SimClock::FormatTime(now);
-  p.extra_labels = in.node_labels;
+  if (p.node_pool.empty()) p.extra_labels = in.node_labels;
   json node = BuildNode(catalog_, *mt, p);
   auto r = server_->registry().Create(Nodes(), "", node);
   if (!r.ok()) {
@@ -558,6 +587,11 @@ CloudAccount FakeGce::Account() const {
   }
   a.instances_preempted = preempted_;
   a.instances_failed = failed_;
+  a.non_member_instances = non_member_instances_;
+  for (const auto& [name, pool] : pools_) a.node_pools += pool.deleted_at ? 0 : 1;
+  for (const auto& [key, g] : groups_) {
+    for (const auto& [n, m] : g.members) a.stuck_members += m.stuck ? 1 : 0;
+  }
   return a;
 }
 
@@ -617,7 +651,12 @@ HttpResponse FakeGce::Route(const HttpRequest& req, const std::vector<std::strin
   c.project = seg[1];
   c.now = server_->clock().Now();
   if (!projects_.count(c.project)) return NotFoundResource("projects/" + c.project);
+  if (scenario_.gke()) SettlePools(c.now);
   const std::string& m = req.method;
+  if (seg.size() >= 3 && (seg[2] == "global" || seg[2] == "regions")) {
+    if (m != "GET") return GceError(405, "methodNotAllowed", "Method " + m + " not allowed");
+    return RouteTemplate(c, seg);
+  }
   if (seg.size() == 4 && seg[2] == "aggregated" && seg[3] == "instances") {
     if (m != "GET") return GceError(405, "methodNotAllowed", "Method " + m + " not allowed");
     return ListInstances(c, req, true);
@@ -650,6 +689,8 @@ HttpResponse FakeGce::Route(const HttpRequest& req, const std::vector<std::strin
     return Json(200, OperationJson(c, it->second, c.now));
   } else if (coll == "machineTypes" && (seg.size() == 5 || seg.size() == 6) && m == "GET") {
     return MachineTypes(c, seg.size() == 6 ? seg[5] : "", req);
+  } else if (coll == "instanceGroupManagers" && seg.size() >= 6) {
+    return RouteGroup(c, req, seg);
   } else {
     return GceError(404, "notFound", "Not Found");
   }
@@ -683,14 +724,24 @@ std::string FakeGce::CapacityError(const std::string& zone, const MachineType& t
     }
   }
   std::string region = RegionOfZone(zone);
-  int64_t used_instances = 0, used_cpus = 0;
+  int64_t used_instances = 0, used_cpus = 0, used_family_cpus = 0;
+  const std::string family = type.name.substr(0, type.name.find('-'));
   for (const auto& [key, in] : instances_) {
     if (!Exists(in, now) || RegionOfZone(in.zone) != region) continue;
     if (in.end == End::kFailed || in.end == End::kPreempted) continue;  // TERMINATED: no CPU quota
     ++used_instances;
     used_cpus += in.vcpus;
+    if (in.machine_type.substr(0, in.machine_type.find('-')) == family) used_family_cpus += in.vcpus;
   }
   char buf[64];
+  if (auto fq = scenario_.quota_family_cpus.find(family);
+      fq != scenario_.quota_family_cpus.end() && used_family_cpus + vcpus > fq->second) {
+    std::string quota = family + "_CPUS";
+    for (auto& ch : quota) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    std::snprintf(buf, sizeof(buf), "%.1f", static_cast<double>(fq->second));
+    *message = "Quota '" + quota + "' exceeded.  Limit: " + std::string(buf) + " in region " + region + ".";
+    return "QUOTA_EXCEEDED";
+  }
   if (scenario_.quota_cpus && used_cpus + vcpus > *scenario_.quota_cpus) {
     std::snprintf(buf, sizeof(buf), "%.1f", static_cast<double>(*scenario_.quota_cpus));
     *message = "Quota 'CPUS' exceeded.  Limit: " + std::string(buf) + " in region " + region + ".";
@@ -748,6 +799,25 @@ HttpResponse FakeGce::Insert(const Ctx& c, const HttpRequest& req) {
   json body = json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     return GceError(400, "parseError", "Invalid JSON payload received.");
+  }
+  if (req.HasQuery("sourceInstanceTemplate")) {
+    // The template's properties, overridden field by field by the body.
+    std::string ref = req.Query("sourceInstanceTemplate");
+    std::string path = ref;
+    if (size_t p = path.find("/compute/v1/"); p != std::string::npos) path = path.substr(p + 12);
+    if (path.rfind("global/", 0) == 0 || path.rfind("regions/", 0) == 0) path = c.ProjectPath() + "/" + path;
+    auto t = templates_.find(path);
+    if (t == templates_.end()) return NotFoundResource(path);
+    json merged = t->second["properties"];
+    for (auto it = body.begin(); it != body.end(); ++it) merged[it.key()] = it.value();
+    if (!body.contains("machineType") && merged.contains("machineType") && merged["machineType"].is_string()) {
+      merged["machineType"] = "zones/" + c.zone + "/machineTypes/" + Last(merged["machineType"].get<std::string>());
+    }
+    json items = merged.contains("metadata") && merged["metadata"].contains("items") ? merged["metadata"]["items"]
+                                                                                     : json::array();
+    items.push_back({{"key", "instance-template"}, {"value", path}});
+    merged["metadata"]["items"] = items;
+    body = std::move(merged);
   }
   std::string name = body.value("name", "");
   if (name.empty()) return GceError(400, "required", "Required field 'resource.name' not specified");
@@ -952,7 +1022,8 @@ HttpResponse FakeGce::MachineTypes(const Ctx& c, const std::string& name, const 
            {"maximumPersistentDisksSizeGb", "263168"},
            {"zone", c.zone},
            {"selfLink", c.base + "/" + c.ZonePath() + "/machineTypes/" + mt.name},
-           {"isSharedCpu", mt.vcpu < 1}};
+           {"isSharedCpu", mt.vcpu < 1},
+           {"architecture", "X86_64"}};
     return j;
   };
   std::vector<const MachineType*> offered;
@@ -1042,7 +1113,7 @@ json FakeGce::OperationJson(const Ctx& c, const OpRec& op, TimePoint now) const 
          {"name", op.name},
          {"zone", c.base + "/" + zone_path},
          {"operationType", op.type},
-         {"targetLink", c.base + "/" + zone_path + "/instances/" + op.target_name},
+         {"targetLink", c.base + "/" + zone_path + "/" + op.target_collection + "/" + op.target_name},
          {"status", status},
          {"user", "kinema@" + op.project + ".iam.gserviceaccount.com"},
          {"progress", status == "DONE" ? 100 : 0},

@@ -1,7 +1,8 @@
-// FakeGce: a fake Google Compute Engine API (Compute REST v1 subset) inside
-// kinema-sim, and the cloud half of the simulated world: instances boot,
-// register their Node, die, and are billed. Behaviour and scenario format:
-// README.md in this folder.
+// FakeGce: a fake Google Compute Engine API (Compute REST v1 subset) and
+// GKE API (container v1 subset) inside kinema-sim, and the cloud half of the
+// simulated world: instances boot, register their Node, die, and are billed;
+// node pools own managed instance groups whose members are instances.
+// Behaviour and scenario format: README.md in this folder.
 //
 // Served under /compute/v1/ (any bearer token or none):
 //   GET    projects/P/zones[/Z]                         zones.list / zones.get
@@ -13,6 +14,14 @@
 //   GET    projects/P/zones/Z/operations/O               zoneOperations.get
 //   POST   projects/P/zones/Z/operations/O/wait          zoneOperations.wait
 //   GET    projects/P/zones/Z/machineTypes[/T]           from the catalog
+//   GET    projects/P/zones/Z/instanceGroupManagers/M    (fake_gke.cc: groups)
+//   POST   .../instanceGroupManagers/M/createInstances|deleteInstances|
+//          listManagedInstances|resize?size=N;  GET .../M/listErrors
+//   GET    projects/P/global/instanceTemplates/T, projects/P/regions/R/instanceTemplates/T
+// and under /container/v1/ (fake_gke.cc):
+//   POST|GET projects/P/locations/L/clusters/C/nodePools[/NP]   create, list, get
+//   DELETE   .../nodePools/NP;  POST .../nodePools/NP:setSize
+//   GET      projects/P/locations/L/operations[/OP]
 //
 // Invariants:
 //   - A requestId names at most one operation per project, forever: a repeat
@@ -28,6 +37,13 @@
 //     answered before anything is looked at; a lost response is answered
 //     after the request was carried out in full. Latency is waited by the
 //     HTTP server's timer before Handle() runs.
+//   - Cluster mode "gke": an instance registers its Node only while it is a
+//     member of a group listed by a usable node pool; any other instance
+//     never does and is counted once in nonMemberInstances. Members lost
+//     behind the group's back (instances.delete, preemption, host failure)
+//     are recreated under the same name once the old instance is gone.
+//   - One cluster operation at a time: a second create/delete/setSize while
+//     one runs is 400 FAILED_PRECONDITION (CLUSTER_ALREADY_HAS_OPERATION).
 //   - SimStats: instances_created counts inserts that created an instance
 //     (not quota/stockout failures, not repeats); instances_deleted counts
 //     accepted deletes; duplicate_create_requests counts inserts refused with
@@ -70,6 +86,9 @@ namespace kinema::sim::gce {
 // on compute.instances|operations|machineTypes|zones; nullopt for paths and
 // methods the fake does not serve (those answer 404/405, never a fault).
 std::optional<FaultTarget> ClassifyComputeRequest(const HttpRequest& req);
+// The same for /container/v1/: container.nodePools (create, get, list,
+// delete, update = setSize) and container.operations (get, list).
+std::optional<FaultTarget> ClassifyContainerRequest(const HttpRequest& req);
 
 class FakeGce : public SimComponent, public CloudLedger {
  public:
@@ -89,6 +108,7 @@ class FakeGce : public SimComponent, public CloudLedger {
   CloudAccount Account() const override;
 
   HttpResponse Handle(const HttpRequest& req);
+  HttpResponse HandleContainer(const HttpRequest& req);
 
   // How long zoneOperations.wait may hold a server thread (wall time), at
   // most: real GCE waits up to 2 minutes; the sim waits up to 2 simulated
@@ -118,10 +138,44 @@ class FakeGce : public SimComponent, public CloudLedger {
     bool delete_on_preemption = true;
     NodeState node = NodeState::kPending;
     TimePoint node_not_ready_at, node_remove_at;
+    std::string group;  // zone/name of the managed instance group it is a member of; "" standalone
+    bool non_member_counted = false;
+  };
+
+  // ---- GKE: node pools, managed instance groups, templates (fake_gke.cc)
+  struct MemberRec {
+    std::string name;
+    bool deleting = false;   // deleteInstances / resize / pool delete: leaves with its instance
+    bool stuck = false;      // could not be created (stockout, quota): retried, never RUNNING
+    std::string error_code, error_message;
+    TimePoint next_attempt{};
+  };
+  struct GroupRec {
+    std::string project, zone, name, base, template_url, pool;
+    uint64_t id = 0;
+    std::map<std::string, MemberRec> members;  // by instance name
+    nlohmann::json errors = nlohmann::json::array();  // listErrors items, oldest first
+    TimePoint created{};
+  };
+  struct PoolRec {
+    std::string name, hash, template_name;
+    nlohmann::json config;   // NodePool.config as created
+    std::vector<std::string> locations;
+    nlohmann::json autoscaling, management;
+    int64_t initial_node_count = 0;
+    TimePoint created{}, ready_at{};
+    bool materialized = false;
+    std::optional<TimePoint> deleted_at;  // DELETE_NODE_POOL done then
+    std::vector<std::string> groups;      // GroupRec keys zone/name
+  };
+  struct ClusterOpRec {
+    std::string name, type, pool;
+    TimePoint start{}, done{};
   };
 
   struct OpRec {
     std::string name, project, zone, type, target_name, request_id;
+    std::string target_collection = "instances";  // or instanceGroupManagers
     uint64_t id = 0, target_id = 0;
     TimePoint insert_time, start_time, done_time;
     std::string error_code, error_message;
@@ -129,7 +183,14 @@ class FakeGce : public SimComponent, public CloudLedger {
     std::string http_error_message;
   };
 
-  struct Ctx;  // per-request: base URL, project, zone
+  struct Ctx {  // per-request: base URL, project, zone
+    std::string base;  // http://host/compute/v1
+    std::string project;
+    std::string zone;
+    TimePoint now;
+    std::string ProjectPath() const { return "projects/" + project; }
+    std::string ZonePath() const { return ProjectPath() + "/zones/" + zone; }
+  };
 
   HttpResponse Serve(const HttpRequest& req);  // Handle() without faults; takes mu_ itself
 
@@ -153,6 +214,41 @@ class FakeGce : public SimComponent, public CloudLedger {
                             const std::string& request_id, TimePoint now, TimePoint done);
   std::string CapacityError(const std::string& zone, const MachineType& type, bool spot, int64_t vcpus,
                             TimePoint now, std::string* message) const;
+
+  // GKE (fake_gke.cc; mu_ held)
+  HttpResponse RouteGroup(const Ctx& c, const HttpRequest& req, const std::vector<std::string>& seg);
+  HttpResponse RouteTemplate(const Ctx& c, const std::vector<std::string>& seg);
+  HttpResponse RouteContainer(const HttpRequest& req, const std::vector<std::string>& seg);
+  HttpResponse CreateMembers(const Ctx& c, GroupRec& g, const HttpRequest& req);
+  HttpResponse DeleteMembers(const Ctx& c, GroupRec& g, const HttpRequest& req);
+  HttpResponse ResizeGroup(const Ctx& c, GroupRec& g, const HttpRequest& req);
+  HttpResponse ListMembers(const Ctx& c, const GroupRec& g, const HttpRequest& req);
+  HttpResponse CreatePool(const HttpRequest& req, const std::string& base);
+  HttpResponse DeletePool(PoolRec& pool, const std::string& base);
+  HttpResponse SetPoolSize(PoolRec& pool, const HttpRequest& req, const std::string& base);
+  nlohmann::json GroupJson(const Ctx& c, const GroupRec& g) const;
+  nlohmann::json MemberJson(const Ctx& c, const GroupRec& g, const MemberRec& m) const;
+  nlohmann::json PoolJson(const PoolRec& p, const std::string& base) const;
+  nlohmann::json ClusterOpJson(const ClusterOpRec& op, const std::string& base) const;
+  nlohmann::json TemplateProperties(const PoolRec& p, const std::string& base) const;
+  std::optional<HttpResponse> ClusterBusy();
+  const ClusterOpRec& NewClusterOp(const std::string& type, const std::string& pool, TimePoint done);
+  PoolRec& NewPool(const std::string& name, nlohmann::json config, std::vector<std::string> locations,
+                   TimePoint ready_at);
+  void Materialize(PoolRec& p);
+  void SettlePools(TimePoint now);
+  void AdvanceGroups(TimePoint now);
+  void AdoptPools();
+  bool TryCreateMember(GroupRec& g, MemberRec& m, TimePoint now);
+  void StartMemberDelete(GroupRec& g, MemberRec& m, TimePoint now);
+  void RecreateLostMember(const InstanceRec& gone, TimePoint now);
+  std::string MemberActionOf(const GroupRec& g, const MemberRec& m, TimePoint now) const;
+  GroupRec* FindGroup(const std::string& zone, const std::string& name);
+  const PoolRec* PoolOfGroup(const GroupRec& g) const;
+  bool IsPoolMember(const InstanceRec& in) const;
+  std::string ProjectNumber() const;
+  std::string Region() const;
+  std::string NewOperationName();
 
   // Lifecycle (mu_ held)
   void Adopt();
@@ -198,6 +294,12 @@ class FakeGce : public SimComponent, public CloudLedger {
   std::map<std::string, double> unmanaged_;      // Node name -> price per hour
   mutable double unmanaged_cost_ = 0;
   mutable TimePoint unmanaged_at_{};
+  // GKE
+  std::map<std::string, PoolRec> pools_;             // by pool name
+  std::map<std::string, GroupRec> groups_;           // by zone/name
+  std::map<std::string, nlohmann::json> templates_;  // by template self path (projects/.../instanceTemplates/T)
+  std::map<std::string, ClusterOpRec> cluster_ops_;  // by operation name
+  uint64_t non_member_instances_ = 0;
 };
 
 }  // namespace kinema::sim::gce

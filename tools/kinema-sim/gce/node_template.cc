@@ -107,18 +107,28 @@ json BuildNode(const Catalog& catalog, const MachineType& type, const NodeParams
   labels["node.kubernetes.io/instance-type"] = type.name;
   labels["topology.kubernetes.io/zone"] = p.zone;
   labels["topology.kubernetes.io/region"] = RegionOfZone(p.zone);
-  labels["kinema.io/capacity-type"] = p.spot ? "spot" : "on-demand";
-  if (p.spot) {
-    labels["cloud.google.com/gke-spot"] = "true";
-    for (const auto& [k, v] : catalog.spot_labels) labels[k] = v;
-  }
-  for (const auto& [k, v] : type.labels) labels[k] = v;
-  for (const auto& [k, v] : p.extra_labels) labels[k] = v;
-
   json taints = json::array();
-  for (const auto& t : type.taints) AddTaint(taints, TaintJson(t));
-  if (p.spot) {
-    for (const auto& t : catalog.spot_taints) AddTaint(taints, TaintJson(t));
+  if (!p.node_pool.empty()) {
+    labels["cloud.google.com/gke-nodepool"] = p.node_pool;
+    labels["cloud.google.com/machine-family"] = type.name.substr(0, type.name.find('-'));
+    if (p.spot) {
+      labels["cloud.google.com/gke-spot"] = "true";
+      labels["cloud.google.com/gke-provisioning"] = "spot";
+    }
+    for (const auto& [k, v] : p.extra_labels) labels[k] = v;
+    for (const auto& t : p.pool_taints) AddTaint(taints, TaintJson(t));
+  } else {
+    labels["kinema.io/capacity-type"] = p.spot ? "spot" : "on-demand";
+    if (p.spot) {
+      labels["cloud.google.com/gke-spot"] = "true";
+      for (const auto& [k, v] : catalog.spot_labels) labels[k] = v;
+    }
+    for (const auto& [k, v] : type.labels) labels[k] = v;
+    for (const auto& [k, v] : p.extra_labels) labels[k] = v;
+    for (const auto& t : type.taints) AddTaint(taints, TaintJson(t));
+    if (p.spot) {
+      for (const auto& t : catalog.spot_taints) AddTaint(taints, TaintJson(t));
+    }
   }
 
   int64_t cap_cpu_milli = static_cast<int64_t>(std::llround(type.vcpu * 1000));

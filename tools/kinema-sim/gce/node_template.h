@@ -1,7 +1,11 @@
 // NodeTemplate: the Node object a booted GCE instance registers, the way a
 // GKE node's kubelet would (planning.md §2 "A new node of a type carries…").
 //
-// Contract (BuildNode):
+// Contract (BuildNode; a GKE pool member, NodeParams::node_pool set, is
+// labelled as GKE does instead: the generic labels above,
+// cloud.google.com/gke-nodepool, for spot cloud.google.com/gke-spot=true and
+// cloud.google.com/gke-provisioning=spot, then the pool's config labels
+// (extra_labels); its taints are the pool's; no catalog labels or taints):
 //   - metadata.labels: node.kubernetes.io/instance-type, topology.kubernetes.io/zone,
 //     topology.kubernetes.io/region, kubernetes.io/hostname (= name),
 //     kubernetes.io/os=linux, kubernetes.io/arch=amd64; capacity type:
@@ -41,6 +45,11 @@ struct NodeParams {
   std::string boot_id;
   std::string timestamp;  // RFC 3339, for condition times
   std::map<std::string, std::string> extra_labels;
+  // GKE node pool member: labels and taints come from the pool (GKE sets
+  // cloud.google.com/gke-nodepool, and gke-spot for spot pools), not from
+  // the catalog. Empty: a standalone GCE instance.
+  std::string node_pool;
+  std::vector<Taint> pool_taints;
 };
 
 // "us-central1-a" → "us-central1".
