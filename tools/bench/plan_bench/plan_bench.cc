@@ -130,7 +130,7 @@ Row RunSize(int nodes, uint64_t seed, double time_limit, const std::string& writ
     r.status = plan.status().ToString();
     return r;
   }
-  r.status = plan->status;
+  r.status = kinema::PlanStatusName(plan->status);
   r.before = plan->cost_before;
   r.after = plan->cost_after;
   r.lb = plan->lower_bound.value_or(0);
@@ -243,7 +243,7 @@ void RunMicro(int count, double time_limit) {
     double gap = (plan->cost_after - opt_cost) / opt_cost;
     worst = std::max(worst, gap);
     exact += gap < 1e-9;
-    proven += plan->status == "optimal";
+    proven += plan->status == kinema::PlanStatus::kOptimal;
     std::printf("micro %2d: pods %2d  optimum %.6f  plan %.6f  lb %.6f  %s  %.3fs\n", m, npods, opt_cost,
                 plan->cost_after, plan->lower_bound.value_or(0), gap < 1e-9 ? "EXACT" : "above", plan->solve_seconds);
   }
