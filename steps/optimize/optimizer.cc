@@ -484,7 +484,8 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
   Plan plan = BuildPlan(bp, snap, opt, best);
   FinishPlan(bp, *r, target->first_plan_seconds, target->iterations + r->iterations, &plan);
   plan.no_change = no_change;
-  plan.target = PlanTarget{target_cost, target->lower};
+  // The budgeted plan is an unconstrained plan too: the target is the best of both.
+  plan.target = PlanTarget{std::min(target_cost, r->best.Cost(bp)), target->lower};
   if (plan.target->lower_bound && *plan.target->lower_bound > target_cost) plan.target->lower_bound = target_cost;
   PlanBudget pb;
   pb.max_retire = opt.max_retire;
@@ -497,7 +498,7 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
   notes.push_back("budget: retired " + std::to_string(pb.retired) +
                   (pb.max_retire ? " of at most " + std::to_string(*pb.max_retire) : "") + ", moved " +
                   std::to_string(pb.moves) + (pb.max_moves ? " of at most " + std::to_string(*pb.max_moves) : "") +
-                  "; target " + Num(target_cost) + " $/h");
+                  "; target " + Num(plan.target->cost_after) + " $/h");
   plan.notes = std::move(notes);
   plan.solve_seconds = Since(start_time);
   return plan;

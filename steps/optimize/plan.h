@@ -121,7 +121,7 @@ struct PlanPlacement {
 
 // The unconstrained plan's figures, reported with every budgeted plan.
 struct PlanTarget {
-  double cost_after = 0;               // $/h of the best unconstrained plan found
+  double cost_after = 0;               // $/h of the best unconstrained plan found (the budgeted plan counts too)
   std::optional<double> lower_bound;   // proven bound on any unconstrained plan
 };
 
