@@ -394,11 +394,43 @@ bool BudgetSearch::RetireOne(Solution* s) {
   return Accept(s, std::move(t));
 }
 
+bool BudgetSearch::RepackMoved(Solution* s) {
+  // Pods already away from home move again for free: re-pack those on a few
+  // booted nodes and a few kept nodes (cheaper or fewer new nodes).
+  std::vector<int> fresh, kept;
+  for (size_t i = 0; i < s->bins.size(); ++i) (p_.IsNew(s->bins[i].kind) ? fresh : kept).push_back(static_cast<int>(i));
+  if (fresh.empty()) return false;
+  std::shuffle(fresh.begin(), fresh.end(), rng_);
+  std::shuffle(kept.begin(), kept.end(), rng_);
+  fresh.resize(std::min<size_t>(fresh.size(), 2 + rng_() % 5));
+  kept.resize(std::min<size_t>(kept.size(), rng_() % 4));
+  Solution t = *s;
+  std::vector<int> rem(p_.classes.size(), 0);
+  for (int bi : kept) {
+    Bin& b = t.bins[bi];
+    for (const auto& [d, n] : std::vector<std::pair<int, int>>(b.items)) {
+      int away = n - std::min(n, CurrentCount(p_, b.kind, d));
+      if (away <= 0) continue;
+      pk_->Remove(&b, d, away);
+      rem[d] += away;
+    }
+  }
+  std::sort(fresh.rbegin(), fresh.rend());
+  for (int bi : fresh) {
+    for (const auto& [d, n] : t.bins[bi].items) rem[d] += n;
+    t.bins.erase(t.bins.begin() + bi);
+  }
+  static const std::vector<uint8_t> kNewOnly;
+  if (!pk_->Repack(&t, rem, rng_() % 2 ? nullptr : &kNewOnly)) return false;
+  return Accept(s, std::move(t));
+}
+
 bool BudgetSearch::Step(Solution* s) {
-  int op = static_cast<int>(rng_() % 10);
+  int op = static_cast<int>(rng_() % 12);
   if (op < 4) return DestroyRepair(s);
-  if (op < 7) return Swap(s);
-  if (op < 9) return RetireOne(s);
+  if (op < 6) return Swap(s);
+  if (op < 8) return RetireOne(s);
+  if (op < 11) return RepackMoved(s);
   return ConsolidateNew(s);
 }
 

@@ -20,7 +20,8 @@
 //   ConsolidateNew re-pack every pod on booted nodes (home first, then slack,
 //                  then the cheapest new nodes).
 //   Step           one LNS step: destroy and repair a few bins, swap a
-//                  retired node for another, or retire one more.
+//                  retired node for another, retire one more, or re-pack
+//                  pods that moved already (free) on a few booted and kept nodes.
 // Thread-safety: single-threaded; owns its random generator.
 #pragma once
 
@@ -75,6 +76,7 @@ class BudgetSearch {
   bool DestroyRepair(Solution* s);
   bool Swap(Solution* s);
   bool RetireOne(Solution* s);
+  bool RepackMoved(Solution* s);
 
   const Problem& p_;
   Packer* pk_;

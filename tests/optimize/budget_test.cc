@@ -435,6 +435,52 @@ TEST(BudgetTest, PendingPodsBeyondMaxMovesAreInfeasibleAndNamed) {
   EXPECT_EQ(plan->budget->forced_moves, 2);
 }
 
+TEST(BudgetTest, MinSavingsJudgesTheWholeWayNotTheStep) {
+  using testing_util::Node;
+  using testing_util::Pod;
+  // One retirement saves 1/3.5 = 29% now; the whole way saves 71%.
+  json items = {Node("s1", "small", "2", "8Gi"), Node("s2", "small", "2", "8Gi"), Node("l1", "large", "4", "16Gi"),
+                Pod("a-1", "s1", "500m", "1Gi"), Pod("b-1", "s2", "500m", "1Gi"), Pod("c-1", "l1", "500m", "1Gi")};
+  PlanOptions opt;
+  opt.time_limit_seconds = 0.5;
+  opt.no_spot = true;
+  opt.max_retire = 1;
+  opt.min_savings = 0.5;  // more than this step, less than the way
+  auto plan = Solve(testing_util::List(items), testing_util::TwoTypeCatalog(), opt);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_FALSE(plan->no_change);
+  EXPECT_NEAR(plan->cost_after, 2.0, 1e-9);
+  opt.min_savings = 0.9;  // more than the whole way: no change
+  plan = Solve(testing_util::List(items), testing_util::TwoTypeCatalog(), opt);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->no_change);
+  EXPECT_EQ(plan->moves, 0);
+  EXPECT_NEAR(plan->cost_after, 3.5, 1e-9);
+  EXPECT_EQ(plan->status, PlanStatus::kFeasible);  // not the budgeted optimum
+}
+
+TEST(BudgetTest, SameSeedSameIterationsSameBudgetedPlan) {
+  auto cat = bench::GenerateCatalog();
+  bench::ClusterSpec spec;
+  spec.nodes = 20;
+  spec.seed = 11;
+  json snap = bench::GenerateCluster(spec);
+  PlanOptions opt;
+  opt.time_limit_seconds = 30;
+  opt.max_iterations = 100;
+  opt.max_retire = 3;
+  opt.max_moves = 40;
+  auto a = Solve(snap, cat, opt);
+  auto b = Solve(snap, cat, opt);
+  ASSERT_TRUE(a.ok() && b.ok());
+  json ja = PlanToJson(*a), jb = PlanToJson(*b);
+  for (const char* volatile_field : {"solveSeconds", "lowerBound", "gap", "notes"}) {
+    ja.erase(volatile_field);
+    jb.erase(volatile_field);
+  }
+  EXPECT_EQ(ja, jb);
+}
+
 // ---- JSON round trip.
 
 TEST(PlanJsonTest, BudgetedPlanRoundTripsThroughJson) {
