@@ -332,12 +332,11 @@ StatusOr<SearchResult> SolveBudgeted(const Problem& bp, const Snapshot& snap, co
   note("no-change plan: cost " + Num(start->Cost(bp)) + ", " + std::to_string(forced) + " forced move(s)");
   Solution best = *start;
 
-  // 2. The unconstrained plan, when it fits, is the answer.
-  if (opt::WithinBudget(bp, target.best, lim)) {
+  // 2. The unconstrained plan, when it fits, is the best candidate so far
+  // (the search below continues from it with the rest of the time).
+  if (opt::WithinBudget(bp, target.best, lim) && Better(bp, target.best, best)) {
     note("the unconstrained plan fits the budget");
-    r.best = target.best;
-    r.duals = target.duals;
-    return r;
+    best = target.best;
   }
 
   // 3. Bounds: the knapsack bound always, the budgeted LP while time allows.

@@ -27,7 +27,7 @@
 //      when it proves its optimum or reaches gap_target earlier). Its cost and
 //      bound are reported as Plan::target, and its bound is a valid bound for
 //      the budgeted problem too (a relaxation of it). When its plan already
-//      fits the budget it is also the budgeted plan.
+//      fits the budget it is the budgeted search's starting point.
 //   2. budgeted (steps/optimize/budget_search.h): whatever time is left until
 //      95% of the limit. Budgeted LP bound (per-node keep/retire variables, a
 //      churn row, a retire row; budget_lp.h), then savings-per-disruption
