@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "steps/optimize/budget.h"
+#include "steps/optimize/budget_cg.h"
 #include "steps/optimize/budget_lp.h"
 #include "steps/optimize/budget_search.h"
 #include "steps/optimize/column_generation.h"
@@ -355,7 +356,7 @@ StatusOr<SearchResult> SolveBudgeted(const Problem& bp, const Snapshot& snap, co
        "; knapsack bound " + Num(knap));
   r.duals = !lp.duals.empty() ? lp.duals : target.duals;
 
-  // 4. Savings-per-disruption greedy, LP-guided rounding, then LNS.
+  // 4. Savings-per-disruption greedy and LP-guided rounding.
   Packer pk(bp, r.duals, opt.seed);
   pk.SetBudgetMode(true);
   pk.SetDeadline(deadline);
@@ -375,6 +376,22 @@ StatusOr<SearchResult> SolveBudgeted(const Problem& bp, const Snapshot& snap, co
     note("phase lp-rounding: " + Num(Since(t0)) + " s, retired " + std::to_string(n) + ", cost " + Num(l.Cost(bp)));
     if (Better(bp, l, best)) best = std::move(l);
   }
+  // 5. Small and medium clusters: the pattern master with the budget rows
+  // (stronger bound; its restricted IP chooses retirements and contents jointly).
+  if (bp.classes.size() <= 400 && bp.num_existing <= 200 && seconds_left() > 0.1) {
+    opt::BudgetCgResult cg = opt::RunBudgetColumnGeneration(bp, lim, best, *start, pk, seconds_left() * 0.4,
+                                                            opt.max_iterations >= 0 ? 25 : -1);
+    if (cg.lower_bound && (!r.lower || *cg.lower_bound > *r.lower)) {
+      r.lower = cg.lower_bound;
+      r.bound_source = cg.converged ? "budget-column-generation" : "budget-column-generation-lagrangian";
+    }
+    std::string plan_note = cg.has_solution ? ", plan cost " + Num(cg.solution.Cost(bp)) : "";
+    note("phase column-generation: " + Num(Since(t0)) + " s, " + std::to_string(cg.iterations) + " iterations, " +
+         std::to_string(cg.columns) + " columns, " + (cg.converged ? "converged" : "not converged") +
+         (cg.lower_bound ? ", bound " + Num(*cg.lower_bound) : "") + "; " + cg.ip_status + plan_note);
+    if (cg.has_solution && Better(bp, cg.solution, best)) best = std::move(cg.solution);
+  }
+  // 6. Tiny clusters: exact search proves the budgeted optimum.
   int64_t movable_pods = 0;
   for (const auto& c : bp.classes) movable_pods += c.n();
   if (movable_pods <= 16 && bp.num_existing <= 40) {

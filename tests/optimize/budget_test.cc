@@ -12,7 +12,11 @@
 #include <random>
 #include <set>
 
+#include "steps/optimize/budget.h"
+#include "steps/optimize/budget_cg.h"
+#include "steps/optimize/budget_lp.h"
 #include "steps/optimize/plan.h"
+#include "steps/optimize/problem.h"
 #include "steps/optimize/snapshot.h"
 #include "tests/optimize/independent_validator.h"
 #include "tests/optimize/test_cluster.h"
@@ -230,6 +234,46 @@ TEST(BudgetTest, BruteForceConfirmsTheBudgetedOptimumOnMicroClusters) {
   EXPECT_GE(infeasible, 3);
   std::cout << "micro budgeted clusters: " << checked << " optimal as brute force, " << infeasible
             << " infeasible as brute force\n";
+}
+
+TEST(BudgetTest, EveryBudgetedBoundIsBelowTheBruteForceOptimum) {
+  // The bounds one by one (the solver reports their maximum, and on micro
+  // clusters the exact search would hide a wrong one).
+  int checked = 0;
+  for (uint64_t seed = 1; seed <= 80; ++seed) {
+    Micro m = MakeMicro(seed);
+    double optimum = BruteForceBudgeted(m);
+    if (optimum < 0) continue;
+    auto snap = ParseSnapshot(m.snapshot);
+    auto cat = ParseCatalog(m.catalog_json);
+    ASSERT_TRUE(snap.ok() && cat.ok());
+    PlanOptions opt;
+    auto problem = opt::BuildProblem(*snap, *cat, opt);
+    ASSERT_TRUE(problem.ok()) << problem.status().ToString();
+    std::set<std::string> keep;
+    for (int j : m.keep) keep.insert("n" + std::to_string(j));
+    opt::ProtectNodes(*snap, keep, &*problem);
+    opt::BudgetLimits lim{m.max_moves, m.max_retire};
+    EXPECT_LE(opt::BudgetKnapsackBound(*problem, lim), optimum + 1e-6) << "seed " << seed;
+    opt::BudgetLpResult lp = opt::SolveBudgetLp(*problem, lim, 5);
+    if (lp.ok) {
+      EXPECT_LE(lp.lower_bound, optimum + 1e-6) << "seed " << seed;
+    }
+    opt::Packer pk(*problem, {}, 1);
+    pk.SetBudgetMode(true);
+    opt::Solution start;
+    ASSERT_TRUE(pk.FromCurrent(&start, true));
+    opt::BudgetCgResult cg = opt::RunBudgetColumnGeneration(*problem, lim, start, start, pk, 5);
+    if (cg.lower_bound) {
+      EXPECT_LE(*cg.lower_bound, optimum + 1e-6) << "seed " << seed;
+    }
+    if (cg.has_solution) {
+      EXPECT_TRUE(opt::WithinBudget(*problem, cg.solution, lim)) << "seed " << seed;
+      EXPECT_GE(cg.solution.Cost(*problem), optimum - 1e-6) << "seed " << seed;
+    }
+    checked += lp.ok && cg.lower_bound.has_value();
+  }
+  EXPECT_GE(checked, 60);
 }
 
 // ---- Generated clusters: validity and limits.
