@@ -28,15 +28,21 @@
 //      bound are reported as Plan::target, and its bound is a valid bound for
 //      the budgeted problem too (a relaxation of it). When its plan already
 //      fits the budget it is the budgeted search's starting point.
-//   2. budgeted (steps/optimize/budget_search.h): whatever time is left until
-//      95% of the limit. Budgeted LP bound (per-node keep/retire variables, a
-//      churn row, a retire row; budget_lp.h), then savings-per-disruption
-//      greedy from the current placement, large-neighbourhood search within
-//      the budget, and on tiny instances an exact search that proves the
-//      budgeted optimum.
+//   2. budgeted: whatever time is left until 95% of the limit, on the
+//      problem with keep_nodes protected. From the no-change plan (every node
+//      kept, only Pending pods placed): bounds (budget.h knapsack bound;
+//      budget_lp.h compact LP with per-node keep/retire variables, a churn
+//      row and a retire row, up to ~2,500 rows, 40% of the remaining time),
+//      the savings-per-disruption greedy and LP-guided rounding
+//      (budget_search.h), the pattern master with the same budget rows
+//      (budget_cg.h: stronger bound, restricted-master IP; <= 400 classes and
+//      <= 200 nodes, 40% of what remains), exact search on tiny instances
+//      (exact_search.h, proves the budgeted optimum), then large-neighbourhood
+//      search within the budget until the bound is reached or time is up.
 // Plan::lower_bound is then a bound for the budgeted problem (the largest of
-// the target's bound, the budgeted LP and a retire/move knapsack bound), and
-// status "optimal" means proven optimal within the budget.
+// the target's bound, the knapsack bound, the budgeted LP, the budgeted
+// column generation and the exact search), and status "optimal" means proven
+// optimal within the budget.
 //
 // Budget semantics:
 //   - `moves` counts every pod whose node changes, including Pending pods
@@ -46,6 +52,8 @@
 //     them, since no plan can respect the limit. Otherwise a plan always
 //     exists: the no-change plan (every node kept, nothing moved) is within
 //     any budget, so a small budget never makes the problem infeasible.
+//     (Which running pods "no longer fit" is decided greedily node by node,
+//     so on an over-committed node the count may exceed the true minimum.)
 //   - keep_nodes are kept (never retired) but their movable pods may move:
 //     moving a pod off a node does not drain, taint or delete that node, and
 //     each such move counts against max_moves like any other. A caller that
