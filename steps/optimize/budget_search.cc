@@ -87,20 +87,6 @@ void BudgetSearch::Unretire(Solution* s, int node) {
   s->bins.push_back(std::move(home));
 }
 
-double BudgetSearch::Efficiency(const Solution& before, const Solution& after) const {
-  double saving = before.Cost(p_) - after.Cost(p_);
-  double denom = 0;
-  if (b_.max_moves >= 0) {
-    int64_t left = std::max<int64_t>(1, b_.max_moves - before.Moves(p_));
-    denom += double(std::max<int64_t>(0, after.Moves(p_) - before.Moves(p_))) / double(left);
-  }
-  if (b_.max_retire >= 0) {
-    int64_t left = std::max<int64_t>(1, b_.max_retire - before.Retired(p_));
-    denom += double(std::max<int64_t>(0, after.Retired(p_) - before.Retired(p_))) / double(left);
-  }
-  return denom > 0 ? saving / denom : saving * 1e6;
-}
-
 bool BudgetSearch::Accept(Solution* s, Solution&& t) {
   if (!Within(t) || !Better(p_, t, *s)) return false;
   *s = std::move(t);

@@ -68,8 +68,6 @@ class BudgetSearch {
   int64_t StaysOf(const Bin& b) const;  // pods of an existing bin that are on their current node
   // Re-opens retired node `node` and pulls its current pods back to it.
   void Unretire(Solution* s, int node);
-  // Savings of `after` over `before` per share of the remaining budget used.
-  double Efficiency(const Solution& before, const Solution& after) const;
   bool Accept(Solution* s, Solution&& t);
   int BinOfNode(const Solution& s, int node) const;
   std::vector<int> RetireCandidates(const Solution& s) const;
