@@ -157,6 +157,22 @@ TEST_F(PlanCommandTest, ZeroBudgetPrintsTheNoChangePlanAndExitsZero) {
   EXPECT_TRUE(rep.ok()) << rep.Summary();
 }
 
+TEST_F(PlanCommandTest, KeepNodesAreNeverRetired) {
+  // Unconstrained, one of the two half-empty nodes retires; protect both.
+  std::string snap = Write("snap.json", Cluster().dump());
+  std::string cat = Write("cat.json", TwoTypeCatalog().dump());
+  ASSERT_EQ(Run({"--snapshot", snap, "--catalog", cat, "--json", "--keep-nodes", "a,b", "--no-spot", "--time-limit",
+                 "0.3"}),
+            0)
+      << err_;
+  json plan = json::parse(out_);
+  for (const auto& n : plan["nodes"]) EXPECT_NE(n["action"], "retire") << n.dump();
+  EXPECT_EQ(plan["budget"]["keepNodes"], 2);
+  EXPECT_LT(plan["target"]["costPerHourAfter"].get<double>(), plan["costPerHourBefore"].get<double>());
+  auto rep = validator::ValidatePlan(Cluster(), TwoTypeCatalog(), plan);
+  EXPECT_TRUE(rep.ok()) << rep.Summary();
+}
+
 TEST_F(PlanCommandTest, BadBudgetFlagsExitTwo) {
   std::string snap = Write("snap.json", Cluster().dump());
   std::string cat = Write("cat.json", TwoTypeCatalog().dump());
