@@ -29,6 +29,10 @@ double Utilisation(const Problem& p, const Bin& b) {
 
 BudgetSearch::BudgetSearch(const Problem& p, Packer* pk, const BudgetLimits& b, uint64_t seed)
     : p_(p), pk_(pk), b_(b), rng_(seed) {
+  for (const auto& k : p.kinds) {
+    inv_cpu_.push_back(1.0 / std::max<double>(1, k.free.cpu_milli));
+    inv_mem_.push_back(1.0 / std::max<double>(1, k.free.memory_bytes));
+  }
   homes_.resize(p.classes.size());
   for (int j = 0; j < p.num_existing; ++j)
     for (const auto& [d, n] : p.current[j]) homes_[d].push_back({j, n});
@@ -152,8 +156,8 @@ BudgetSearch::RetireEffect BudgetSearch::RetireInPlace(Solution* s, int bi, bool
         if (static_cast<int>(o) == bi || !pk_->CanAdd(s->bins[o], d, 1)) continue;
         const Bin& b = s->bins[o];
         const Kind& k = p_.kinds[b.kind];
-        double left = double(k.free.cpu_milli - b.used.cpu_milli) / std::max<double>(1, k.free.cpu_milli) +
-                      double(k.free.memory_bytes - b.used.memory_bytes) / std::max<double>(1, k.free.memory_bytes);
+        double left = double(k.free.cpu_milli - b.used.cpu_milli) * inv_cpu_[b.kind] +
+                      double(k.free.memory_bytes - b.used.memory_bytes) * inv_mem_[b.kind];
         if (left < best_left) {
           best_left = left;
           best = static_cast<int>(o);
@@ -204,16 +208,17 @@ int BudgetSearch::RetireGreedy(Solution* s, const std::vector<double>& keep_hint
   int64_t retired_now = s->Retired(p_);
   // Savings of retiring `node` per share of the remaining budget it uses;
   // false if it does not pay or does not fit the budget.
+  // Weights of the two budgets: 1 / what is left of each, fixed for a whole
+  // ranking round so that keys of one round stay comparable (keys that
+  // shrank only because the budget did would all look stale at once).
+  double w_moves = 0, w_retire = 0;
   auto evaluate = [&](int node, double* eff) {
     int bi = BinOfNode(*s, node);
     if (bi < 0) return false;
     RetireEffect e = RetireInPlace(s, bi, false);
     if (!e.ok || -e.cost_delta <= kEps * std::max(1.0, s->Cost(p_))) return false;
     if (b_.max_moves >= 0 && moves + e.moves_delta > b_.max_moves) return false;
-    double denom = 0;
-    if (b_.max_moves >= 0)
-      denom += double(std::max<int64_t>(0, e.moves_delta)) / double(std::max<int64_t>(1, b_.max_moves - moves));
-    if (b_.max_retire >= 0) denom += 1.0 / double(std::max<int64_t>(1, b_.max_retire - retired_now));
+    const double denom = double(std::max<int64_t>(0, e.moves_delta)) * w_moves + w_retire;
     *eff = denom > 0 ? -e.cost_delta / denom : -e.cost_delta * 1e6;
     return true;
   };
@@ -222,6 +227,8 @@ int BudgetSearch::RetireGreedy(Solution* s, const std::vector<double>& keep_hint
   int retired = 0;
   const int full_every = std::max<int>(8, static_cast<int>(b_.max_retire / 4));  // full re-ranking: new nodes' slack
   while (budget_left() && std::chrono::steady_clock::now() < deadline) {
+    w_moves = b_.max_moves >= 0 ? 1.0 / double(std::max<int64_t>(1, b_.max_moves - moves)) : 0.0;
+    w_retire = b_.max_retire >= 0 ? 1.0 / double(std::max<int64_t>(1, b_.max_retire - retired_now)) : 0.0;
     std::priority_queue<Entry> queue;
     for (int j : RetireCandidates(*s)) {
       if (std::chrono::steady_clock::now() > deadline) break;

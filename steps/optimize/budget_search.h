@@ -81,6 +81,7 @@ class BudgetSearch {
   BudgetLimits b_;
   std::mt19937_64 rng_;
   std::vector<std::vector<std::pair<int, int>>> homes_;  // class -> (existing node, pods there now)
+  std::vector<double> inv_cpu_, inv_mem_;               // per kind: 1 / free capacity (best-fit scores)
 };
 
 }  // namespace kinema::opt

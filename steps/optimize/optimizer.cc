@@ -6,21 +6,39 @@
 #include <set>
 #include <unordered_set>
 
-#include "steps/optimize/budget.h"
-#include "steps/optimize/budget_cg.h"
-#include "steps/optimize/budget_lp.h"
-#include "steps/optimize/budget_search.h"
+#include "steps/optimize/budgeted_solve.h"
 #include "steps/optimize/column_generation.h"
 #include "steps/optimize/exact_search.h"
 #include "steps/optimize/fluid_lp.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
+#include "steps/optimize/search_result.h"
 #include "steps/optimize/solution.h"
 
 namespace kinema {
+namespace opt {
+
+std::string UnplacedMessage(const Problem& p, const Snapshot& snap, const Solution& s) {
+  std::vector<int> placed(p.classes.size(), 0);
+  for (const auto& b : s.bins)
+    for (auto& [d, n] : b.items) placed[d] += n;
+  for (size_t d = 0; d < p.classes.size(); ++d)
+    if (placed[d] < p.classes[d].n()) {
+      const auto& pod = snap.pods[p.classes[d].pods[placed[d]]];
+      return "infeasible: pod " + pod.FullName() +
+             " cannot be placed: every node it may run on (node selector, affinity, taints, anti-affinity) "
+             "is full or already holds a conflicting pod";
+    }
+  return "infeasible: some pods cannot be placed";
+}
+
+}  // namespace opt
+
 namespace {
 
 using opt::Bin;
+using opt::SearchResult;
+using opt::UnplacedMessage;
 using opt::Packer;
 using opt::Problem;
 using opt::Solution;
@@ -80,20 +98,6 @@ void RemapGroups(const Problem& p, Solution* s) {
 void Finalize(const Problem& p, Packer* pk, Solution* s) {
   RemapGroups(p, s);
   pk->ReduceMoves(s);
-}
-
-std::string UnplacedMessage(const Problem& p, const Snapshot& snap, const Solution& s) {
-  std::vector<int> placed(p.classes.size(), 0);
-  for (const auto& b : s.bins)
-    for (auto& [d, n] : b.items) placed[d] += n;
-  for (size_t d = 0; d < p.classes.size(); ++d)
-    if (placed[d] < p.classes[d].n()) {
-      const auto& pod = snap.pods[p.classes[d].pods[placed[d]]];
-      return "infeasible: pod " + pod.FullName() +
-             " cannot be placed: every node it may run on (node selector, affinity, taints, anti-affinity) "
-             "is full or already holds a conflicting pod";
-    }
-  return "infeasible: some pods cannot be placed";
 }
 
 Plan BuildPlan(const Problem& p, const Snapshot& snap, const PlanOptions& opt, const Solution& s) {
@@ -170,16 +174,6 @@ TimePoint At(TimePoint start, double seconds) {
 double Since(TimePoint t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); }
 
 std::string Num(double v) { return std::to_string(v); }
-
-// The outcome of one solve (unconstrained or budgeted).
-struct SearchResult {
-  Solution best;
-  std::optional<double> lower;  // proven bound for the problem solved
-  std::string bound_source;
-  std::vector<double> duals;    // per class, may be empty
-  int64_t iterations = 0;
-  double first_plan_seconds = 0;
-};
 
 // The unconstrained pipeline (plan.h), with `budget` seconds from `start`.
 // Notes are prefixed with `tag`.
@@ -278,149 +272,6 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   return r;
 }
 
-// Names the pods that must move in any plan (no node now, or no room on it).
-std::string ForcedMovesMessage(const Problem& p, const Snapshot& snap, const Solution& start, int64_t forced,
-                               int64_t max_moves) {
-  std::string example;
-  for (const auto& pod : snap.pods)
-    if (pod.movable && (pod.node_name.empty() || snap.FindNode(pod.node_name) < 0)) {
-      example = pod.FullName();
-      break;
-    }
-  int64_t stuck = forced - p.unplaced_now;
-  std::string msg = "infeasible: --max-moves " + std::to_string(max_moves) + " is below the " +
-                    std::to_string(forced) + " moves every plan needs: " + std::to_string(p.unplaced_now) +
-                    " pod(s) without a node to place";
-  if (!example.empty()) msg += " (e.g. " + example + ")";
-  if (stuck > 0) msg += " and " + std::to_string(stuck) + " pod(s) that no longer fit or may not stay on their node";
-  (void)start;
-  return msg;
-}
-
-// The budgeted solve (plan.h "Budgeted plans") on `bp` (keep nodes
-// protected), from now until `deadline`. `target` is the unconstrained
-// result: its bound is valid here, its plan a candidate. *start receives the
-// no-change plan (the minimum moves any plan needs).
-StatusOr<SearchResult> SolveBudgeted(const Problem& bp, const Snapshot& snap, const PlanOptions& opt,
-                                     const SearchResult& target, TimePoint deadline, std::vector<std::string>* notes,
-                                     Solution* start) {
-  const TimePoint t0 = std::chrono::steady_clock::now();
-  auto note = [&](const std::string& s) { notes->push_back("budgeted: " + s); };
-  auto seconds_left = [&] { return std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count(); };
-  opt::BudgetLimits lim;
-  lim.max_moves = opt.max_moves.value_or(-1);
-  lim.max_retire = opt.max_retire.value_or(-1);
-  SearchResult r;
-  r.lower = target.lower;
-  r.bound_source = target.bound_source;
-
-  // 1. The no-change plan: every node kept, only pods that must move do.
-  {
-    Packer pk(bp, target.duals, opt.seed);
-    pk.SetBudgetMode(true);
-    if (!pk.FromCurrent(start, true)) {
-      if (!opt::WithinBudget(bp, target.best, lim))
-        return Status::FailedPrecondition(
-            UnplacedMessage(bp, snap, *start) +
-            " without moving running pods, and no plan within the budget was found that makes room");
-      *start = target.best;
-    }
-    pk.ReduceMoves(start);
-  }
-  const int64_t forced = start->Moves(bp);
-  if (lim.max_moves >= 0 && forced > lim.max_moves)
-    return Status::FailedPrecondition(ForcedMovesMessage(bp, snap, *start, forced, lim.max_moves));
-  note("no-change plan: cost " + Num(start->Cost(bp)) + ", " + std::to_string(forced) + " forced move(s)");
-  Solution best = *start;
-
-  // 2. The unconstrained plan, when it fits, is the best candidate so far
-  // (the search below continues from it with the rest of the time).
-  if (opt::WithinBudget(bp, target.best, lim) && Better(bp, target.best, best)) {
-    note("the unconstrained plan fits the budget");
-    best = target.best;
-  }
-
-  // 3. Bounds: the knapsack bound always, the budgeted LP while time allows.
-  double knap = opt::BudgetKnapsackBound(bp, lim);
-  if (!r.lower || knap > *r.lower) {
-    r.lower = knap;
-    r.bound_source = "budget-knapsack";
-  }
-  opt::BudgetLpResult lp = opt::SolveBudgetLp(bp, lim, std::max(0.05, seconds_left() * 0.4));
-  if (lp.ok && (!r.lower || lp.lower_bound > *r.lower)) {
-    r.lower = lp.lower_bound;
-    r.bound_source = "budget-lp";
-  }
-  note("phase budget-lp: " + Num(lp.seconds) + " s, " + std::to_string(lp.rounds) + " rounds, " +
-       std::to_string(lp.columns) + " columns, " + (lp.ok ? "bound " + Num(lp.lower_bound) : lp.message) +
-       "; knapsack bound " + Num(knap));
-  r.duals = !lp.duals.empty() ? lp.duals : target.duals;
-
-  // 4. Savings-per-disruption greedy and LP-guided rounding.
-  Packer pk(bp, r.duals, opt.seed);
-  pk.SetBudgetMode(true);
-  pk.SetDeadline(deadline);
-  opt::BudgetSearch bs(bp, &pk, lim, opt.seed);
-  {
-    Solution g = *start;
-    int n = bs.RetireGreedy(&g, lp.keep, deadline);
-    bs.ConsolidateNew(&g);
-    note("phase greedy: " + Num(Since(t0)) + " s, retired " + std::to_string(n) + ", cost " + Num(g.Cost(bp)));
-    if (Better(bp, g, best)) best = std::move(g);
-  }
-  if (!lp.keep.empty()) {
-    Solution l = *start;
-    int n = bs.RetireByLp(&l, lp.keep, deadline);
-    bs.RetireGreedy(&l, lp.keep, deadline);
-    bs.ConsolidateNew(&l);
-    note("phase lp-rounding: " + Num(Since(t0)) + " s, retired " + std::to_string(n) + ", cost " + Num(l.Cost(bp)));
-    if (Better(bp, l, best)) best = std::move(l);
-  }
-  // 5. Small and medium clusters: the pattern master with the budget rows
-  // (stronger bound; its restricted IP chooses retirements and contents jointly).
-  if (bp.classes.size() <= 400 && bp.num_existing <= 200 && seconds_left() > 0.1) {
-    opt::BudgetCgResult cg = opt::RunBudgetColumnGeneration(bp, lim, best, *start, pk, seconds_left() * 0.4,
-                                                            opt.max_iterations >= 0 ? 25 : -1);
-    if (cg.lower_bound && (!r.lower || *cg.lower_bound > *r.lower)) {
-      r.lower = cg.lower_bound;
-      r.bound_source = cg.converged ? "budget-column-generation" : "budget-column-generation-lagrangian";
-    }
-    std::string plan_note = cg.has_solution ? ", plan cost " + Num(cg.solution.Cost(bp)) : "";
-    note("phase column-generation: " + Num(Since(t0)) + " s, " + std::to_string(cg.iterations) + " iterations, " +
-         std::to_string(cg.columns) + " columns, " + (cg.converged ? "converged" : "not converged") +
-         (cg.lower_bound ? ", bound " + Num(*cg.lower_bound) : "") + "; " + cg.ip_status + plan_note);
-    if (cg.has_solution && Better(bp, cg.solution, best)) best = std::move(cg.solution);
-  }
-  // 6. Tiny clusters: exact search proves the budgeted optimum.
-  int64_t movable_pods = 0;
-  for (const auto& c : bp.classes) movable_pods += c.n();
-  if (movable_pods <= 16 && bp.num_existing <= 40) {
-    Solution exact = best;
-    bool proven = opt::ExactSearch(bp, &pk, &exact, At(t0, std::max(0.0, seconds_left()) * 0.6), 20000000, &lim);
-    if (proven) {
-      if (Better(bp, exact, best)) best = exact;
-      r.lower = best.Cost(bp);
-      r.bound_source = "exact-search";
-    }
-    note(std::string("phase exact-search: ") + (proven ? "optimum proven" : "stopped early"));
-  }
-  auto gap_reached = [&](const Solution& s) {
-    return r.lower && s.Cost(bp) <= *r.lower * (1 + opt.gap_target) + 1e-9;
-  };
-  int64_t improvements = 0;
-  const double cost_before_lns = best.Cost(bp);
-  while (!gap_reached(best) && std::chrono::steady_clock::now() < deadline &&
-         (opt.max_iterations < 0 || r.iterations < opt.max_iterations)) {
-    if (bs.Step(&best)) ++improvements;
-    ++r.iterations;
-  }
-  note("phase lns: " + Num(Since(t0)) + " s, " + std::to_string(r.iterations) + " iterations, " +
-       std::to_string(improvements) + " improvements, cost " + Num(cost_before_lns) + " -> " + Num(best.Cost(bp)));
-  pk.ReduceMoves(&best);
-  r.best = std::move(best);
-  return r;
-}
-
 // Fills status, bound (never above the plan's cost) and statistics.
 void FinishPlan(const Problem& p, const SearchResult& r, double first_plan_seconds, int64_t iterations, Plan* plan) {
   plan->lower_bound = r.lower;
@@ -489,7 +340,7 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
   opt::ProtectNodes(snap, opt.keep_nodes, &bp);
   for (size_t i = p.notes.size(); i < bp.notes.size(); ++i) notes.push_back(bp.notes[i]);
   Solution no_change_plan;
-  auto r = SolveBudgeted(bp, snap, opt, *target, At(start_time, budget * 0.95), &notes, &no_change_plan);
+  auto r = opt::SolveBudgeted(bp, snap, opt, *target, At(start_time, budget * 0.95), &notes, &no_change_plan);
   if (!r.ok()) return r.status();
   Solution best = r->best;
   bool no_change = false;
