@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <queue>
+#include <tuple>
 
 namespace kinema::opt {
 namespace {
@@ -74,10 +75,8 @@ void BudgetSearch::Unretire(Solution* s, int node) {
         if ((pass == 0) != is_new) continue;
         int have = o.Count(d);
         int away = is_new ? have : have - CurrentCount(p_, o.kind, d);
-        if (away <= 0 || !pk_->CanAdd(home, d, 1)) continue;
-        Bin probe = home;
-        int t = std::min(need, away);
-        while (t > 0 && !pk_->CanAdd(probe, d, t)) --t;
+        if (away <= 0) continue;
+        const int t = static_cast<int>(std::min<int64_t>(std::min(need, away), pk_->MaxAdd(home, d)));
         if (t <= 0) continue;
         pk_->Remove(&o, d, t);
         pk_->Add(&home, d, t);
