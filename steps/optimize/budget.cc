@@ -21,6 +21,21 @@ bool WithinBudget(const Problem& p, const Solution& s, const BudgetLimits& b) {
   return b.max_moves < 0 || s.Moves(p) <= b.max_moves;
 }
 
+double MoveWeight(const Problem& p) { return 1e-6 * p.cost_before; }
+
+bool BudgetBetter(const Problem& p, const Solution& a, const Solution& b) {
+  const double w = MoveWeight(p);
+  const int64_t ma = a.Moves(p), mb = b.Moves(p);
+  const double sa = a.Cost(p) + w * static_cast<double>(ma), sb = b.Cost(p) + w * static_cast<double>(mb);
+  const double tol = 1e-9 * std::max(1.0, std::fabs(sb));
+  if (sa < sb - tol) return true;
+  if (sa > sb + tol) return false;
+  const double na = a.NewCost(p), nb = b.NewCost(p);
+  if (na < nb - tol) return true;
+  if (na > nb + tol) return false;
+  return ma < mb;
+}
+
 int64_t PodsOnNode(const Problem& p, int j) {
   int64_t n = 0;
   for (const auto& [d, c] : p.current[j]) n += c;

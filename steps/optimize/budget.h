@@ -14,6 +14,12 @@
 // best one is found by ternary search on the convex dual function). New
 // nodes cost >= 0. Cheap (O(N log N) per multiplier) and valid whenever the
 // budgeted LP (budget_lp.h) is not available.
+// BudgetBetter: the budgeted search's objective. Each moved pod is weighed
+// at a millionth of the cluster's cost before (MoveWeight), so a step must
+// save more than that per pod it moves: catalog prices are rounded to 1e-6,
+// and without a weight two half-size nodes would replace one full-size node
+// (or the reverse) to save a rounding error at the price of real evictions.
+// Ties then go to fewer booted node-dollars, then fewer moves.
 // Thread-safety: pure functions.
 #pragma once
 
@@ -35,6 +41,11 @@ bool WithinBudget(const Problem& p, const Solution& s, const BudgetLimits& b);
 
 // Movable pods currently on existing node j (all of them move if j retires).
 int64_t PodsOnNode(const Problem& p, int j);
+
+// $/h a moved pod must save to be worth it: 1e-6 x the cost before.
+double MoveWeight(const Problem& p);
+// a better than b: cost + MoveWeight x moves, then cost of booted nodes, then moves.
+bool BudgetBetter(const Problem& p, const Solution& a, const Solution& b);
 
 // A lower bound on the cost of every plan within the budget (see above).
 double BudgetKnapsackBound(const Problem& p, const BudgetLimits& b);

@@ -91,7 +91,7 @@ void BudgetSearch::Unretire(Solution* s, int node) {
 }
 
 bool BudgetSearch::Accept(Solution* s, Solution&& t) {
-  if (!Within(t) || !Better(p_, t, *s)) return false;
+  if (!Within(t) || !BudgetBetter(p_, t, *s)) return false;
   *s = std::move(t);
   return true;
 }
@@ -211,11 +211,14 @@ int BudgetSearch::RetireGreedy(Solution* s, const std::vector<double>& keep_hint
   // ranking round so that keys of one round stay comparable (keys that
   // shrank only because the budget did would all look stale at once).
   double w_moves = 0, w_retire = 0;
+  const double move_weight = MoveWeight(p_);
   auto evaluate = [&](int node, double* eff) {
     int bi = BinOfNode(*s, node);
     if (bi < 0) return false;
     RetireEffect e = RetireInPlace(s, bi, false);
-    if (!e.ok || -e.cost_delta <= kEps * std::max(1.0, s->Cost(p_))) return false;
+    if (!e.ok || -e.cost_delta <= move_weight * static_cast<double>(std::max<int64_t>(0, e.moves_delta)) +
+                                      kEps * std::max(1.0, s->Cost(p_)))
+      return false;
     if (b_.max_moves >= 0 && moves + e.moves_delta > b_.max_moves) return false;
     const double denom = double(std::max<int64_t>(0, e.moves_delta)) * w_moves + w_retire;
     *eff = denom > 0 ? -e.cost_delta / denom : -e.cost_delta * 1e6;
@@ -355,7 +358,7 @@ bool BudgetSearch::Swap(Solution* s) {
     if (bi < 0) continue;
     Solution u = t;
     if (!RetireBin(&u, bi)) continue;
-    if (!have || Better(p_, u, best)) {
+    if (!have || BudgetBetter(p_, u, best)) {
       best = std::move(u);
       have = true;
     }
@@ -375,15 +378,17 @@ bool BudgetSearch::Swap(Solution* s) {
   return Accept(s, std::move(c));
 }
 
-bool BudgetSearch::RetireOne(Solution* s) {
-  if (b_.max_retire >= 0 && s->Retired(p_) >= b_.max_retire) return false;
+bool BudgetSearch::RetireSome(Solution* s, int count) {
+  if (b_.max_retire >= 0 && s->Retired(p_) + count > b_.max_retire) return false;
   std::vector<int> cands = RetireCandidates(*s);
-  if (cands.empty()) return false;
-  int j = cands[rng_() % cands.size()];
-  int bi = BinOfNode(*s, j);
+  if (static_cast<int>(cands.size()) < count) return false;
+  std::shuffle(cands.begin(), cands.end(), rng_);
   Solution t = *s;
-  if (!RetireBin(&t, bi)) return false;
-  return Accept(s, std::move(t));
+  for (int i = 0; i < count; ++i)
+    if (!RetireBin(&t, BinOfNode(t, cands[i]))) return false;
+  if (Accept(s, Solution(t))) return true;
+  // Two retired nodes often share one new node: consolidate before judging.
+  return count > 1 && Within(t) && ConsolidateNew(&t) && Accept(s, std::move(t));
 }
 
 bool BudgetSearch::RepackMoved(Solution* s) {
@@ -421,7 +426,7 @@ bool BudgetSearch::Step(Solution* s) {
   int op = static_cast<int>(rng_() % 12);
   if (op < 4) return DestroyRepair(s);
   if (op < 6) return Swap(s);
-  if (op < 8) return RetireOne(s);
+  if (op < 8) return RetireSome(s, 1 + static_cast<int>(rng_() % 2));
   if (op < 11) return RepackMoved(s);
   return ConsolidateNew(s);
 }

@@ -3,8 +3,8 @@
 //
 // The search state is always a valid plan within the budget (WithinBudget);
 // every operator works on a copy and the copy replaces the state only when
-// it is Better (cost, then cost of booted nodes, then moves) and still within
-// the budget. Pods that moved already are free to move again: the move count
+// it is BudgetBetter (cost plus a tiny weight per move, then cost of booted
+// nodes, then moves; budget.h) and still within the budget. Pods that moved already are free to move again: the move count
 // is "pods not on their current node", so re-packing them costs no budget,
 // and returning them home gives budget back.
 //
@@ -20,8 +20,10 @@
 //   ConsolidateNew re-pack every pod on booted nodes (home first, then slack,
 //                  then the cheapest new nodes).
 //   Step           one LNS step: destroy and repair a few bins, swap a
-//                  retired node for another, retire one more, or re-pack
-//                  pods that moved already (free) on a few booted and kept nodes.
+//                  retired node for another, retire one or two more (two
+//                  nodes that do not pay alone may pay together on one new
+//                  node), or re-pack pods that moved already (free) on a few
+//                  booted and kept nodes.
 // Thread-safety: single-threaded; owns its random generator.
 #pragma once
 
@@ -73,7 +75,7 @@ class BudgetSearch {
   std::vector<int> RetireCandidates(const Solution& s) const;
   bool DestroyRepair(Solution* s);
   bool Swap(Solution* s);
-  bool RetireOne(Solution* s);
+  bool RetireSome(Solution* s, int count);  // retire `count` random nodes at once
   bool RepackMoved(Solution* s);
 
   const Problem& p_;

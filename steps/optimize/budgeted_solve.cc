@@ -65,7 +65,7 @@ class BudgetedSolve {
     }
   }
   void Offer(Solution&& s) {
-    if (Better(p_, s, best_)) best_ = std::move(s);
+    if (BudgetBetter(p_, s, best_)) best_ = std::move(s);
   }
   bool GapReached() const { return r_.lower && best_.Cost(p_) <= *r_.lower * (1 + opt_.gap_target) + 1e-9; }
 
@@ -101,7 +101,7 @@ Status BudgetedSolve::Start(Solution* no_change) {
   Note("no-change plan: cost " + Num(no_change->Cost(p_)) + ", " + std::to_string(forced) + " forced move(s)");
   best_ = *no_change;
   // The unconstrained plan, when it fits, is the best candidate so far.
-  if (WithinBudget(p_, target_.best, lim_) && Better(p_, target_.best, best_)) {
+  if (WithinBudget(p_, target_.best, lim_) && BudgetBetter(p_, target_.best, best_)) {
     Note("the unconstrained plan fits the budget");
     best_ = target_.best;
   }
