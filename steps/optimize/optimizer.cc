@@ -304,6 +304,10 @@ bool IsInfeasible(const Status& s) {
 StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const PlanOptions& opt) {
   const TimePoint start_time = std::chrono::steady_clock::now();
   const double budget = std::max(0.05, opt.time_limit_seconds);
+  if (opt.max_moves && *opt.max_moves < 0)
+    return Status::InvalidArgument("max_moves: " + std::to_string(*opt.max_moves) + " is negative");
+  if (opt.max_retire && *opt.max_retire < 0)
+    return Status::InvalidArgument("max_retire: " + std::to_string(*opt.max_retire) + " is negative");
   auto problem = opt::BuildProblem(snap, cat, opt);
   if (!problem.ok()) return problem.status();
   const Problem& p = *problem;

@@ -62,6 +62,13 @@
 //   - max_retire counts snapshot nodes whose action is "retire".
 //   - min_savings judges the whole way: when the target saves less than that
 //     fraction of the cost before, the no-change plan is returned.
+//   - "Cheapest" weighs each move at 1e-6 of the cost before (budget.h
+//     BudgetBetter): a step never evicts pods to save a price rounding error.
+//   - Each step is the cheapest within its budget, so steps can stop short of
+//     the target when every remaining saving needs more retirements at once
+//     than the budget allows (e.g. earlier steps booted small spot nodes that
+//     only pay to consolidate several at a time). The plan then reports no
+//     change within the budget while Plan::target still shows the way left.
 //
 // Errors: InvalidArgument for bad input (message names the item and field);
 // FailedPrecondition "infeasible: ..." when no valid plan exists (message
@@ -91,8 +98,8 @@ namespace kinema {
 
 struct PlanOptions {
   double time_limit_seconds = 30;         // wall-clock budget for the whole solve (target + budgeted)
-  std::optional<int64_t> max_moves;       // budget: at most this many pods change node
-  std::optional<int64_t> max_retire;      // budget: at most this many snapshot nodes retired
+  std::optional<int64_t> max_moves;       // budget: at most this many pods change node (>= 0)
+  std::optional<int64_t> max_retire;      // budget: at most this many snapshot nodes retired (>= 0)
   std::set<std::string> keep_nodes;       // budget: never retired (pods on them may move); unknown names are noted
   double min_savings = 0;                 // fraction of cost before; below it: no-change plan
   std::optional<double> unknown_node_price;  // price for nodes whose type is not in the catalog
