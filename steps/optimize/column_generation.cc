@@ -56,12 +56,22 @@ struct PricingResult {
   std::vector<std::pair<int, int>> items;  // best pattern
 };
 
-// Depth-first branch and bound for one node kind.
+// Depth-first branch and bound for one node kind. The value of t pods of
+// class d is pi_d * t, plus bonus * min(t, stay_count_d) when a stay bonus is
+// given (pods that stay on their current node; concave in t, so the
+// fractional bounds below stay valid: the first stay_count_d pods of a class
+// are worth pi_d + bonus, the rest pi_d).
 class Pricer {
  public:
   Pricer(const Problem& p, int kind, const std::vector<double>& pi, int64_t node_limit,
-         const std::vector<int>* max_count = nullptr)
-      : p_(p), kind_(p.kinds[kind]), pi_(pi), limit_(node_limit), max_count_(max_count) {}
+         const std::vector<int>* max_count = nullptr, const std::vector<int>* stay_count = nullptr, double bonus = 0)
+      : p_(p),
+        kind_(p.kinds[kind]),
+        pi_(pi),
+        limit_(node_limit),
+        max_count_(max_count),
+        stay_count_(stay_count),
+        bonus_(stay_count ? std::max(0.0, bonus) : 0.0) {}
 
   PricingResult Solve() {
     const int D = static_cast<int>(p_.classes.size());
@@ -69,7 +79,7 @@ class Pricer {
     ub_.assign(D, 0);
     for (int d = 0; d < D; ++d) {
       req_[d] = p_.classes[d].req;
-      if (!kind_.compat[d] || pi_[d] <= 1e-12) continue;
+      if (!kind_.compat[d] || (pi_[d] <= 1e-12 && Bonus(d) <= 0)) continue;
       int64_t u = std::min<int64_t>(p_.classes[d].cap, max_count_ ? (*max_count_)[d] : p_.classes[d].n());
       for (int k = 0; k < 3; ++k)
         if (Dim(req_[d], k) > 0) u = std::min<int64_t>(u, static_cast<int64_t>(Dim(kind_.free, k) / Dim(req_[d], k)));
@@ -83,14 +93,14 @@ class Pricer {
       return s;
     };
     std::sort(items_.begin(), items_.end(), [&](int a, int b) {
-      double da = pi_[a] / size(a), db = pi_[b] / size(b);
+      double da = (pi_[a] + Bonus(a)) / size(a), db = (pi_[b] + Bonus(b)) / size(b);
       return da != db ? da > db : a < b;
     });
     cap_[0] = Dim(kind_.free, 0);
     cap_[1] = Dim(kind_.free, 1);
     cap_[2] = Dim(kind_.free, 2);
     PricingResult r;
-    r.upper = FractionalBound(items_, pi_, ub_, req_, cap_);
+    r.upper = RootBound();
     blocked_.assign(D, 0);
     count_.assign(D, 0);
     const size_t m = items_.size();
@@ -98,10 +108,10 @@ class Pricer {
     for (int k = 0; k < 3; ++k) suffix_density_[k].assign(m + 1, 0.0);
     for (size_t j = m; j-- > 0;) {
       int d = items_[j];
-      suffix_sum_[j] = suffix_sum_[j + 1] + pi_[d] * ub_[d];
+      suffix_sum_[j] = suffix_sum_[j + 1] + Value(d, static_cast<int64_t>(ub_[d]));
       for (int k = 0; k < 3; ++k) {
         double w = Dim(req_[d], k);
-        double dens = w > 0 ? pi_[d] / w : 1e301;
+        double dens = w > 0 ? (pi_[d] + Bonus(d)) / w : 1e301;
         suffix_density_[k][j] = std::max(suffix_density_[k][j + 1], dens);
       }
     }
@@ -115,6 +125,33 @@ class Pricer {
   }
 
  private:
+  double Bonus(int d) const { return bonus_ > 0 && (*stay_count_)[d] > 0 ? bonus_ : 0.0; }
+  double Value(int d, int64_t t) const {
+    double v = pi_[d] * static_cast<double>(t);
+    if (bonus_ > 0) v += bonus_ * static_cast<double>(std::min<int64_t>(t, (*stay_count_)[d]));
+    return v;
+  }
+  // Fractional bound at the root; with a bonus each class splits into its
+  // stay part (pi + bonus) and the rest (pi).
+  double RootBound() const {
+    if (bonus_ <= 0) return FractionalBound(items_, pi_, ub_, req_, cap_);
+    std::vector<int> split;
+    std::vector<double> v, ub;
+    std::vector<Resources> req;
+    for (int d : items_) {
+      double stay = std::min<double>(ub_[d], (*stay_count_)[d]);
+      for (int part = 0; part < 2; ++part) {
+        double u = part == 0 ? stay : ub_[d] - stay;
+        if (u <= 0) continue;
+        split.push_back(static_cast<int>(v.size()));
+        v.push_back(pi_[d] + (part == 0 ? bonus_ : 0.0));
+        ub.push_back(u);
+        req.push_back(req_[d]);
+      }
+    }
+    return FractionalBound(split, v, ub, req, cap_);
+  }
+
   void Dfs(size_t i, double value) {
     if (++nodes_ > limit_) return;
     if (value > best_ + 1e-12) {
@@ -139,7 +176,7 @@ class Pricer {
         for (int k = 0; k < 3; ++k) cap_[k] -= t * Dim(req_[d], k);
         count_[d] = static_cast<int>(t);
         for (int e : p_.classes[d].conflicts) ++blocked_[e];
-        Dfs(i + 1, value + t * pi_[d]);
+        Dfs(i + 1, value + Value(d, t));
         for (int e : p_.classes[d].conflicts) --blocked_[e];
         count_[d] = 0;
         for (int k = 0; k < 3; ++k) cap_[k] += t * Dim(req_[d], k);
@@ -154,6 +191,8 @@ class Pricer {
   const std::vector<double>& pi_;
   int64_t limit_;
   const std::vector<int>* max_count_;
+  const std::vector<int>* stay_count_;
+  double bonus_;
   int64_t nodes_ = 0;
   std::vector<int> items_;
   std::vector<double> ub_;
@@ -167,6 +206,13 @@ class Pricer {
 };
 
 }  // namespace
+
+PricedPattern PriceKind(const Problem& p, int kind, const std::vector<double>& value,
+                        const std::vector<int>* stay_count, double stay_bonus, int64_t node_limit) {
+  Pricer pr(p, kind, value, node_limit, nullptr, stay_count, stay_bonus);
+  PricingResult r = pr.Solve();
+  return PricedPattern{r.value, r.upper, r.exact, std::move(r.items)};
+}
 
 std::vector<std::pair<int, int>> BestFill(const Problem& p, int kind, const std::vector<double>& value,
                                           const std::vector<int>& max_count, int64_t node_limit, double* value_out) {

@@ -42,6 +42,18 @@ struct CgResult {
 std::vector<std::pair<int, int>> BestFill(const Problem& p, int kind, const std::vector<double>& value,
                                           const std::vector<int>& max_count, int64_t node_limit, double* value_out);
 
+// Pricing one node kind: max sum_d value_d a_d + stay_bonus * sum_d
+// min(a_d, stay_count_d) over feasible contents (stay_count may be null: no
+// bonus). `upper` is a proven upper bound on that maximum (== value when exact).
+struct PricedPattern {
+  double value = 0;
+  double upper = 0;
+  bool exact = false;
+  std::vector<std::pair<int, int>> items;
+};
+PricedPattern PriceKind(const Problem& p, int kind, const std::vector<double>& value,
+                        const std::vector<int>* stay_count, double stay_bonus, int64_t node_limit);
+
 CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_duals, const Solution& incumbent,
                              double time_limit_seconds, uint64_t seed, int max_iterations = -1);
 

@@ -379,4 +379,27 @@ StatusOr<Problem> BuildProblem(const Snapshot& snap, const Catalog& cat, const P
   return P;
 }
 
+void ProtectNodes(const Snapshot& snap, const std::set<std::string>& names, Problem* p) {
+  std::set<std::string> unknown = names;
+  for (int j = 0; j < p->num_existing; ++j) {
+    if (!unknown.erase(snap.nodes[j].name)) continue;
+    Kind& k = p->kinds[j];
+    if (!k.forced) ++p->protected_nodes;
+    k.forced = true;
+    k.group = -1;
+  }
+  for (const auto& n : unknown) p->notes.push_back("keep node " + n + " is not in the snapshot; ignored");
+  // Groups hold only unforced nodes and are never empty (users index g[0]).
+  std::vector<std::vector<int>> groups;
+  for (auto& g : p->groups) {
+    std::vector<int> kept;
+    for (int j : g)
+      if (!p->kinds[j].forced) kept.push_back(j);
+    if (kept.empty()) continue;
+    for (int j : kept) p->kinds[j].group = static_cast<int>(groups.size());
+    groups.push_back(std::move(kept));
+  }
+  p->groups = std::move(groups);
+}
+
 }  // namespace kinema::opt

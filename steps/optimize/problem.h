@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,11 +62,17 @@ struct Problem {
   std::vector<std::vector<int>> fixed_pods;               // per existing node: immovable pods
   double cost_before = 0;
   int64_t unplaced_now = 0;  // movable pods without a current node
+  int64_t protected_nodes = 0;  // existing nodes forced open by ProtectNodes (not by pinning/immovable pods)
   std::vector<std::string> notes;
   bool IsNew(int k) const { return k >= num_existing; }
 };
 
 StatusOr<Problem> BuildProblem(const Snapshot& snap, const Catalog& cat, const PlanOptions& opt);
+
+// Marks the named existing nodes as kept (forced open; their movable pods may
+// still move) and rebuilds the groups of interchangeable nodes without them.
+// Names not in the snapshot are reported in p->notes and otherwise ignored.
+void ProtectNodes(const Snapshot& snap, const std::set<std::string>& names, Problem* p);
 
 // Does a pod of class `c` fit alone into `free` (all three dimensions)?
 inline bool FitsEmpty(const Resources& req, const Resources& free) {

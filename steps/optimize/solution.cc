@@ -44,6 +44,12 @@ int64_t Solution::Moves(const Problem& p) const {
   return total;
 }
 
+int64_t Solution::Retired(const Problem& p) const {
+  int64_t open = 0;
+  for (const auto& b : bins) open += !p.IsNew(b.kind);
+  return p.num_existing - open;
+}
+
 bool Better(const Problem& p, const Solution& a, const Solution& b) {
   double ca = a.Cost(p), cb = b.Cost(p);
   double tol = 1e-9 * std::max(1.0, std::fabs(cb));
@@ -70,6 +76,9 @@ Packer::Packer(const Problem& p, std::vector<double> values, uint64_t seed)
   }
   group_rep_.resize(p.groups.size());
   for (size_t g = 0; g < p.groups.size(); ++g) group_rep_[g] = p.groups[g][0];
+  homes_.resize(D);
+  for (int j = 0; j < p.num_existing; ++j)
+    for (const auto& [d, n] : p.current[j]) homes_[d].push_back({j, n});
 }
 
 const std::vector<int>& Packer::Order(int kind) {
@@ -104,9 +113,27 @@ static int64_t MaxFit(const Problem& p, const Bin& b, int d) {
 }
 
 bool Packer::CanAdd(const Bin& b, int d, int t) const {
-  if (!p_.kinds[b.kind].compat[d]) return false;
-  if (b.Count(d) == 0 && Conflicts(b, d)) return false;
-  return MaxFit(p_, b, d) >= t;
+  // Hot path of every packing heuristic: comparisons first, item scans only
+  // for classes with a per-node cap or conflicts.
+  const Kind& k = p_.kinds[b.kind];
+  if (!k.compat[d]) return false;
+  const PodClass& c = p_.classes[d];
+  const Resources& r = c.req;
+  if ((r.cpu_milli > 0 && b.used.cpu_milli + r.cpu_milli * t > k.free.cpu_milli) ||
+      (r.memory_bytes > 0 && b.used.memory_bytes + r.memory_bytes * t > k.free.memory_bytes) ||
+      (r.pods > 0 && b.used.pods + r.pods * t > k.free.pods))
+    return false;
+  if (c.cap < INT64_MAX || !c.conflicts.empty()) {
+    const int have = b.Count(d);
+    if (have + t > c.cap) return false;
+    if (have == 0 && Conflicts(b, d)) return false;
+  }
+  return t >= 0;
+}
+
+int64_t Packer::MaxAdd(const Bin& b, int d) const {
+  if (!p_.kinds[b.kind].compat[d] || (b.Count(d) == 0 && Conflicts(b, d))) return 0;
+  return MaxFit(p_, b, d);
 }
 
 void Packer::Add(Bin* b, int d, int t) const {
@@ -187,10 +214,11 @@ bool Packer::OpenGreedy(Solution* s, std::vector<int>& rem, std::vector<uint8_t>
         best_items = items;
       }
     };
-    for (size_t g = 0; g < p_.groups.size(); ++g) {
-      int j = next_free(static_cast<int>(g));
-      if (j >= 0) consider(j, true);
-    }
+    if (!budget_mode_)
+      for (size_t g = 0; g < p_.groups.size(); ++g) {
+        int j = next_free(static_cast<int>(g));
+        if (j >= 0) consider(j, true);
+      }
     for (int k = p_.num_existing; k < K; ++k) consider(k, false);
     if (best_kind < 0) return false;
     {
@@ -266,7 +294,28 @@ bool Packer::FromCurrent(Solution* s, bool keep_all_nodes) {
   return Repack(s, rem);
 }
 
+void Packer::ReturnHome(Solution* s, std::vector<int>& rem) {
+  std::vector<int> bin_of_node(p_.num_existing, -1);
+  for (size_t i = 0; i < s->bins.size(); ++i)
+    if (!p_.IsNew(s->bins[i].kind)) bin_of_node[s->bins[i].kind] = static_cast<int>(i);
+  for (size_t d = 0; d < rem.size(); ++d) {
+    for (const auto& [j, cur] : homes_[d]) {
+      if (rem[d] <= 0) break;
+      int bi = bin_of_node[j];
+      if (bi < 0) continue;
+      Bin& b = s->bins[bi];
+      int room = cur - b.Count(static_cast<int>(d));
+      if (room <= 0 || !CanAdd(b, static_cast<int>(d), 1)) continue;
+      int t = static_cast<int>(std::min<int64_t>({rem[d], room, MaxFit(p_, b, static_cast<int>(d))}));
+      Add(&b, static_cast<int>(d), t);
+      rem[d] -= t;
+    }
+  }
+}
+
 bool Packer::Repack(Solution* s, std::vector<int>& rem, const std::vector<uint8_t>* only_new) {
+  // 0. Budget mode: back to the current node first (no move spent).
+  if (budget_mode_ && !only_new) ReturnHome(s, rem);
   // 1. Slack of open bins, biggest classes first, best fit (least slack left).
   if (!only_new) {
     std::vector<int> cls;
@@ -334,13 +383,14 @@ bool Packer::Downsize(Solution* s, int bi, std::vector<uint8_t>& node_open) {
       best_existing = existing;
     }
   };
-  for (size_t g = 0; g < p_.groups.size(); ++g) {
-    for (int j : p_.groups[g])
-      if (!node_open[j]) {
-        consider(j, true);
-        break;
-      }
-  }
+  if (!budget_mode_)
+    for (size_t g = 0; g < p_.groups.size(); ++g) {
+      for (int j : p_.groups[g])
+        if (!node_open[j]) {
+          consider(j, true);
+          break;
+        }
+    }
   for (int k = p_.num_existing; k < static_cast<int>(p_.kinds.size()); ++k) consider(k, false);
   if (best < 0) return false;
   if (!p_.IsNew(b.kind)) node_open[b.kind] = 0;

@@ -38,6 +38,7 @@ struct Solution {
   double Cost(const Problem& p) const;
   double NewCost(const Problem& p) const;  // cost of booted nodes (secondary objective)
   int64_t Moves(const Problem& p) const;   // pods whose node changes (class-level optimum)
+  int64_t Retired(const Problem& p) const; // existing nodes without a bin
 };
 
 // Lexicographic objective: cost, then cost of new nodes, then moves.
@@ -62,12 +63,22 @@ class Packer {
   // Reduces moves at equal cost: pulls pods back onto kept existing nodes.
   void ReduceMoves(Solution* s);
 
+  // Budget mode (budgeted plans): opening bins never re-opens (un-retires)
+  // an existing node -- only new kinds are booted -- and Repack first returns
+  // freed pods to their current node when it is open and has room, so no
+  // move is spent where none is needed. Un-retiring is an explicit decision
+  // of the budgeted search.
+  void SetBudgetMode(bool on) { budget_mode_ = on; }
+  bool budget_mode() const { return budget_mode_; }
+
   // Improve() stops early once this instant has passed.
   void SetDeadline(std::chrono::steady_clock::time_point t) { deadline_ = t; }
   bool PastDeadline() const { return std::chrono::steady_clock::now() > deadline_; }
 
   // Fits `t` more pods of class d into bin b? (capacity, cap, compat, conflicts)
   bool CanAdd(const Bin& b, int d, int t) const;
+  // The most pods of class d that bin b can take (0 if incompatible or conflicting).
+  int64_t MaxAdd(const Bin& b, int d) const;
   void Add(Bin* b, int d, int t) const;
   void Remove(Bin* b, int d, int t) const;
 
@@ -76,6 +87,7 @@ class Packer {
   double FillEmpty(int kind, const std::vector<int>& rem, std::vector<std::pair<int, int>>* out);
   void FillBin(Bin* b, std::vector<int>& rem);
   bool OpenGreedy(Solution* s, std::vector<int>& rem, std::vector<uint8_t>& node_open);
+  void ReturnHome(Solution* s, std::vector<int>& rem);
   bool Downsize(Solution* s, int bi, std::vector<uint8_t>& node_open);
   bool Eliminate(Solution* s, int bi);
   const std::vector<int>& Order(int kind);
@@ -86,6 +98,8 @@ class Packer {
   std::vector<std::vector<int>> order_;  // per kind, classes by density (lazy)
   std::vector<uint8_t> order_done_;
   std::vector<int> group_rep_;           // group -> a node index
+  std::vector<std::vector<std::pair<int, int>>> homes_;  // class -> (existing node, pods there now)
+  bool budget_mode_ = false;
   std::mt19937_64 rng_;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };

@@ -12,9 +12,9 @@ std::vector<execute::BootTarget> BootTargetsOf(const Plan& plan, const std::stri
                                                const std::string& prefix) {
   std::vector<execute::BootTarget> out;
   for (const auto& n : plan.nodes) {
-    if (n.action != "boot") continue;
+    if (n.action != NodeAction::kBoot) continue;
     out.push_back({n.name, execute::BootInstanceName(prefix, workflow_id, n.name), n.machine_type, n.zone,
-                   n.capacity_type.empty() ? "on-demand" : n.capacity_type});
+                   CapacityTypeName(n.capacity_type)});
   }
   return out;
 }
@@ -22,7 +22,7 @@ std::vector<execute::BootTarget> BootTargetsOf(const Plan& plan, const std::stri
 std::vector<std::string> RetiringNodesOf(const Plan& plan) {
   std::vector<std::string> out;
   for (const auto& n : plan.nodes) {
-    if (n.action == "retire") out.push_back(n.name);
+    if (n.action == NodeAction::kRetire) out.push_back(n.name);
   }
   return out;
 }
@@ -30,7 +30,7 @@ std::vector<std::string> RetiringNodesOf(const Plan& plan) {
 std::vector<std::string> KeptNodesReceivingPods(const Plan& plan, const std::map<std::string, std::string>& current_node) {
   std::set<std::string> kept;
   for (const auto& n : plan.nodes) {
-    if (n.action == "keep") kept.insert(n.name);
+    if (n.action == NodeAction::kKeep) kept.insert(n.name);
   }
   std::set<std::string> receiving;
   for (const auto& p : plan.placements) {

@@ -140,7 +140,7 @@ TEST(OptimizerTest, FindsTheCheapestMixAndProvesIt) {
   ExpectValid(List(items), TwoTypeCatalog(), *plan);
   EXPECT_NEAR(plan->cost_after, 1.5, 1e-9);
   EXPECT_NEAR(plan->cost_before, 2.0, 1e-9);
-  EXPECT_EQ(plan->status, "optimal");
+  EXPECT_EQ(plan->status, PlanStatus::kOptimal);
   EXPECT_EQ(plan->moves, 4);
 }
 
@@ -154,7 +154,7 @@ TEST(OptimizerTest, SpotOnlyForPodsThatTolerateIt) {
   ExpectValid(List(items), TwoTypeCatalog(), *plan);
   EXPECT_NEAR(plan->cost_after, 1.3, 1e-9);  // small on-demand for web + small spot for batch
   std::map<std::string, std::string> cap;
-  for (const auto& n : plan->nodes) cap[n.name] = n.capacity_type;
+  for (const auto& n : plan->nodes) cap[n.name] = CapacityTypeName(n.capacity_type);
   for (const auto& [pod, node] : Where(*plan)) {
     if (pod.find("web") != std::string::npos) {
       EXPECT_EQ(cap[node], "on-demand") << pod;
@@ -192,7 +192,7 @@ TEST(OptimizerTest, ImmovablePodsStayAndPinnedNodesAreKept) {
   auto where = Where(*plan);
   EXPECT_EQ(where["shop/bare-1"], "a");
   std::map<std::string, std::string> action;
-  for (const auto& n : plan->nodes) action[n.name] = n.action;
+  for (const auto& n : plan->nodes) action[n.name] = NodeActionName(n.action);
   EXPECT_EQ(action["a"], "keep");
   EXPECT_EQ(action["pinned"], "keep");
   EXPECT_EQ(action["c"], "retire");  // web-1 joins a kept node
@@ -247,7 +247,7 @@ TEST(OptimizerTest, EqualCostPrefersKeepingExistingNodesAndNotMoving) {
   auto plan = Solve(List(items), TwoTypeCatalog(), opt);
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->moves, 0);
-  for (const auto& n : plan->nodes) EXPECT_NE(n.action, "boot");
+  for (const auto& n : plan->nodes) EXPECT_NE(n.action, NodeAction::kBoot);
 }
 
 TEST(OptimizerTest, AllowTypesAndZonesRestrictBoots) {

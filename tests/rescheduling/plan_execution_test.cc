@@ -13,10 +13,10 @@ using nlohmann::json;
 
 Plan PlanWithBoots() {
   Plan p;
-  p.nodes = {{"old-1", "e2-standard-8", "z-a", "on-demand", 0.2, "retire"},
-             {"keep-1", "", "", "on-demand", 0.1, "keep"},
-             {"keep-2", "", "", "on-demand", 0.1, "keep"},
-             {"kinema-new-1", "small", "z-a", "on-demand", 0.05, "boot"}};
+  p.nodes = {{"old-1", "e2-standard-8", "z-a", CapacityType::kOnDemand, 0.2, NodeAction::kRetire},
+             {"keep-1", "e2-standard-8", "z-a", CapacityType::kOnDemand, 0.1, NodeAction::kKeep},
+             {"keep-2", "e2-standard-8", "z-a", CapacityType::kOnDemand, 0.1, NodeAction::kKeep},
+             {"kinema-new-1", "small", "z-a", CapacityType::kOnDemand, 0.05, NodeAction::kBoot}};
   p.placements = {{"shop/a", "keep-1"}, {"shop/b", "kinema-new-1"}, {"shop/c", "keep-2"}};
   return p;
 }
@@ -42,7 +42,7 @@ TEST(PlanExecution, OnlyKeptNodesThatReceiveMovedPodsAreTargets) {
 
 TEST(PlanExecution, JournaledPlansRoundTripTyped) {
   Plan p = PlanWithBoots();
-  p.status = "feasible";
+  p.status = PlanStatus::kFeasible;
   p.cost_before = 1.5;
   p.cost_after = 0.25;
   p.lower_bound = 0.2;

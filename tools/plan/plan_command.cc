@@ -19,7 +19,7 @@ constexpr int kExitInfeasible = 3;
 
 const char* kUsage =
     "usage: kinemactl plan --snapshot FILE --catalog FILE [--json] [--time-limit SECONDS] [--max-moves N] "
-    "[--min-savings FRACTION] [--unknown-node-price P] [--seed N] [--allow-types T1,T2] [--no-spot] "
+    "[--max-retire N] [--keep-nodes N1,N2] [--min-savings FRACTION] [--unknown-node-price P] [--seed N] [--allow-types T1,T2] [--no-spot] "
     "[--zones Z1,Z2] [--max-iterations N]";
 
 std::vector<std::string> SplitList(const std::string& s) {
@@ -69,16 +69,33 @@ std::string Money(double v) {
 void PrintHuman(const Plan& plan, const std::string& currency) {
   int keep = 0, retire = 0, boot = 0;
   for (const auto& n : plan.nodes) {
-    keep += n.action == "keep";
-    retire += n.action == "retire";
-    boot += n.action == "boot";
+    keep += n.action == NodeAction::kKeep;
+    retire += n.action == NodeAction::kRetire;
+    boot += n.action == NodeAction::kBoot;
   }
   double saving = plan.cost_before > 0 ? (plan.cost_before - plan.cost_after) / plan.cost_before * 100 : 0;
   char line[512];
-  std::snprintf(line, sizeof line, "Plan: %s%s\nCost: %s -> %s %s/h (%.1f%% saved)\n", plan.status.c_str(),
+  std::snprintf(line, sizeof line, "Plan: %s%s\nCost: %s -> %s %s/h (%.1f%% saved)\n", PlanStatusName(plan.status),
                 plan.no_change ? " (no change: saving below --min-savings)" : "", Money(plan.cost_before).c_str(),
                 Money(plan.cost_after).c_str(), currency.c_str(), saving);
   std::cout << line;
+  if (plan.target) {
+    // How far this step goes toward the unconstrained plan.
+    double way = plan.cost_before - plan.target->cost_after;
+    double share = way > 0 ? (plan.cost_before - plan.cost_after) / way * 100 : 100;
+    std::snprintf(line, sizeof line, "Target (no budget): %s %s/h, bound %s; this step covers %.1f%% of the way\n",
+                  Money(plan.target->cost_after).c_str(), currency.c_str(),
+                  plan.target->lower_bound ? Money(*plan.target->lower_bound).c_str() : "none", share);
+    std::cout << line;
+  }
+  if (plan.budget) {
+    const PlanBudget& b = *plan.budget;
+    std::string retired = std::to_string(b.retired) + (b.max_retire ? " of " + std::to_string(*b.max_retire) : "");
+    std::string moved = std::to_string(b.moves) + (b.max_moves ? " of " + std::to_string(*b.max_moves) : "");
+    std::cout << "Budget: retired " << retired << " node(s), moved " << moved << " pod(s) (" << b.forced_moves
+              << " forced)" << (b.keep_nodes ? ", " + std::to_string(b.keep_nodes) + " node(s) protected" : "")
+              << "\n";
+  }
   if (plan.lower_bound) {
     double gap = *plan.lower_bound > 0 ? (plan.cost_after - *plan.lower_bound) / *plan.lower_bound * 100 : 0;
     std::snprintf(line, sizeof line, "Lower bound: %s %s/h (gap %.2f%%, from %s)\n", Money(*plan.lower_bound).c_str(),
@@ -90,13 +107,13 @@ void PrintHuman(const Plan& plan, const std::string& currency) {
   std::snprintf(line, sizeof line, "Nodes: keep %d, retire %d, boot %d; moves %lld; solved in %.2f s\n", keep, retire,
                 boot, static_cast<long long>(plan.moves), plan.solve_seconds);
   std::cout << line;
-  for (const char* action : {"boot", "retire"}) {
+  for (NodeAction action : {NodeAction::kBoot, NodeAction::kRetire}) {
     bool header = false;
     for (const auto& n : plan.nodes) {
       if (n.action != action) continue;
-      if (!header) std::cout << (std::string(action) == "boot" ? "Boot:\n" : "Retire:\n");
+      if (!header) std::cout << (action == NodeAction::kBoot ? "Boot:\n" : "Retire:\n");
       header = true;
-      std::cout << "  " << n.name << "  " << n.machine_type << "  " << n.zone << "  " << n.capacity_type << "  "
+      std::cout << "  " << n.name << "  " << n.machine_type << "  " << n.zone << "  " << CapacityTypeName(n.capacity_type) << "  "
                 << Money(n.price_per_hour) << "/h\n";
     }
   }
@@ -146,6 +163,13 @@ int RunPlanCommand(const std::vector<std::string>& raw) {
       int64_t n;
       if (!value(&v) || !ParseInt(v, &n) || n < 0) return Usage("--max-moves needs an integer >= 0");
       opt.max_moves = n;
+    } else if (a == "--max-retire") {
+      int64_t n;
+      if (!value(&v) || !ParseInt(v, &n) || n < 0) return Usage("--max-retire needs an integer >= 0");
+      opt.max_retire = n;
+    } else if (a == "--keep-nodes") {
+      if (!value(&v)) return Usage("--keep-nodes needs a comma-separated list of node names");
+      for (auto& n : SplitList(v)) opt.keep_nodes.insert(n);
     } else if (a == "--min-savings") {
       double f;
       if (!value(&v) || !ParseDouble(v, &f) || f < 0 || f > 1) return Usage("--min-savings needs a fraction in [0,1]");

@@ -6,9 +6,19 @@
 // repack onto existing nodes (the naive baseline). Then micro-clusters
 // (<= 12 pods) whose optimum a brute-force search proves.
 //
+// Then, per size, the budgeted variants (planning.md "Budgeted plans"):
+// retire10% (--max-retire = 10% of nodes, rounded up: the default disruption
+// budget), moves5% (--max-moves = 5% of pods) and both: cost before, after,
+// the unconstrained target and its bound, the budgeted bound and gap, nodes
+// retired, moves, seconds, peak RSS.
+//
 // Usage: plan_bench [--sizes 50,300,1000,5000] [--time-limit S] [--seeds N]
-//                   [--micro N] [--write-dir DIR]
-// --write-dir writes each generated snapshot and the catalog as JSON files.
+//                   [--seed FIRST] [--micro N] [--budgets LIST|none]
+//                   [--write-dir DIR]
+// --seed: first seed (seeds FIRST..FIRST+N-1); the ~13.7k-pod case is
+// --sizes 1000 --seed 2. --budgets: comma list of retire10%,moves5%,both
+// (default all three). --write-dir writes each generated snapshot and the
+// catalog as JSON files.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -93,14 +103,22 @@ double FfdBaseline(const kinema::opt::Problem& p, int64_t* moves) {
 struct Row {
   int nodes = 0, pods = 0, classes = 0;
   double before = 0, after = 0, lb = 0, gap = 0, first = 0, secs = 0, rss = 0;
-  int64_t moves = 0;
+  int64_t moves = 0, retired = 0;
+  double target = -1, target_lb = -1;
   double ffd_after = -1;
   int64_t ffd_moves = 0;
   double ffd_secs = 0;
   std::string status;
 };
 
-Row RunSize(int nodes, uint64_t seed, double time_limit, const std::string& write_dir) {
+// A budget as fractions of the cluster; negative = no limit.
+struct Variant {
+  std::string name;
+  double retire_fraction = -1;
+  double moves_fraction = -1;
+};
+
+Row RunSize(int nodes, uint64_t seed, double time_limit, const std::string& write_dir, const Variant* variant) {
   Row r;
   ClusterSpec spec;
   spec.nodes = nodes;
@@ -108,7 +126,7 @@ Row RunSize(int nodes, uint64_t seed, double time_limit, const std::string& writ
   spec.fill = 0.3 + 0.3 * ((seed * 7919) % 100) / 100.0;
   json snap_json = kinema::bench::GenerateCluster(spec);
   json cat_json = kinema::bench::GenerateCatalog();
-  if (!write_dir.empty()) {
+  if (!write_dir.empty() && !variant) {
     std::ofstream(write_dir + "/snapshot-" + std::to_string(nodes) + "-" + std::to_string(seed) + ".json")
         << snap_json.dump();
     std::ofstream(write_dir + "/catalog.json") << cat_json.dump(2);
@@ -125,12 +143,16 @@ Row RunSize(int nodes, uint64_t seed, double time_limit, const std::string& writ
   kinema::PlanOptions opt;
   opt.time_limit_seconds = time_limit;
   opt.seed = seed;
+  if (variant && variant->retire_fraction >= 0)
+    opt.max_retire = static_cast<int64_t>(std::ceil(variant->retire_fraction * r.nodes));
+  if (variant && variant->moves_fraction >= 0)
+    opt.max_moves = static_cast<int64_t>(std::ceil(variant->moves_fraction * r.pods));
   auto plan = kinema::OptimizePlacement(*snap, *cat, opt);
   if (!plan.ok()) {
     r.status = plan.status().ToString();
     return r;
   }
-  r.status = plan->status;
+  r.status = kinema::PlanStatusName(plan->status);
   r.before = plan->cost_before;
   r.after = plan->cost_after;
   r.lb = plan->lower_bound.value_or(0);
@@ -139,12 +161,43 @@ Row RunSize(int nodes, uint64_t seed, double time_limit, const std::string& writ
   r.first = plan->first_plan_seconds;
   r.secs = plan->solve_seconds;
   r.classes = plan->classes;
-  auto t0 = std::chrono::steady_clock::now();
-  auto problem = kinema::opt::BuildProblem(*snap, *cat, opt);
-  if (problem.ok()) r.ffd_after = FfdBaseline(*problem, &r.ffd_moves);
-  r.ffd_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const auto& n : plan->nodes) r.retired += n.action == kinema::NodeAction::kRetire;
+  if (plan->target) {
+    r.target = plan->target->cost_after;
+    r.target_lb = plan->target->lower_bound.value_or(-1);
+  }
+  if (!variant) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto problem = kinema::opt::BuildProblem(*snap, *cat, opt);
+    if (problem.ok()) r.ffd_after = FfdBaseline(*problem, &r.ffd_moves);
+    r.ffd_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   r.rss = PeakRssMiB();
   return r;
+}
+
+// Runs `fn` in a forked child (so peak RSS is per run) and returns its output line.
+std::string InChild(const std::function<std::string()>& fn) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return "pipe failed\n";
+  std::fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(pipefd[0]);
+    std::string line = fn();
+    ssize_t w = write(pipefd[1], line.data(), line.size());
+    (void)w;
+    _exit(0);
+  }
+  close(pipefd[1]);
+  char buf[1024];
+  ssize_t got;
+  std::string out;
+  while ((got = read(pipefd[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(got));
+  close(pipefd[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return out.empty() ? "child failed\n" : out;
 }
 
 // ---- Micro-clusters with a brute-force optimum.
@@ -243,7 +296,7 @@ void RunMicro(int count, double time_limit) {
     double gap = (plan->cost_after - opt_cost) / opt_cost;
     worst = std::max(worst, gap);
     exact += gap < 1e-9;
-    proven += plan->status == "optimal";
+    proven += plan->status == kinema::PlanStatus::kOptimal;
     std::printf("micro %2d: pods %2d  optimum %.6f  plan %.6f  lb %.6f  %s  %.3fs\n", m, npods, opt_cost,
                 plan->cost_after, plan->lower_bound.value_or(0), gap < 1e-9 ? "EXACT" : "above", plan->solve_seconds);
   }
@@ -257,7 +310,11 @@ int main(int argc, char** argv) {
   std::vector<int> sizes = {50, 300, 1000};
   double time_limit = 30;
   int seeds = 1, micro = 20;
+  uint64_t first_seed = 1;
   std::string write_dir;
+  const std::vector<Variant> all_variants = {
+      {"retire10%", 0.10, -1}, {"moves5%", -1, 0.05}, {"both", 0.10, 0.05}};
+  std::vector<Variant> variants = all_variants;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -270,45 +327,61 @@ int main(int argc, char** argv) {
       time_limit = std::stod(next());
     } else if (a == "--seeds") {
       seeds = std::stoi(next());
+    } else if (a == "--seed") {
+      first_seed = std::stoull(next());
     } else if (a == "--micro") {
       micro = std::stoi(next());
+    } else if (a == "--budgets") {
+      variants.clear();
+      std::stringstream ss(next());
+      std::string x;
+      while (std::getline(ss, x, ','))
+        for (const auto& v : all_variants)
+          if (v.name == x) variants.push_back(v);
     } else if (a == "--write-dir") {
       write_dir = next();
     } else {
-      std::fprintf(stderr, "usage: plan_bench [--sizes 50,300,1000,5000] [--time-limit S] [--seeds N] [--micro N] [--write-dir DIR]\n");
+      std::fprintf(stderr,
+                   "usage: plan_bench [--sizes 50,300,1000,5000] [--time-limit S] [--seeds N] [--seed FIRST] "
+                   "[--micro N] [--budgets retire10%%,moves5%%,both|none] [--write-dir DIR]\n");
       return 2;
     }
   }
   std::printf("%6s %7s %6s %9s %9s %9s %7s %6s %7s %7s %8s | %9s %6s %6s\n", "nodes", "pods", "class", "before",
               "after", "lowerbnd", "gap%", "moves", "first_s", "solve_s", "rss_MiB", "ffd_after", "ffd_mv", "ffd_s");
   for (int n : sizes)
-    for (int s = 1; s <= seeds; ++s) {
-      int pipefd[2];
-      if (pipe(pipefd) != 0) return 1;
-      pid_t pid = fork();
-      if (pid == 0) {
-        close(pipefd[0]);
-        Row r = RunSize(n, static_cast<uint64_t>(s), time_limit, write_dir);
-        char line[512];
-        std::snprintf(line, sizeof line,
-                      "%6d %7d %6d %9.3f %9.3f %9.3f %7.2f %6lld %7.3f %7.2f %8.0f | %9.3f %6lld %6.2f  %s\n", r.nodes,
-                      r.pods, r.classes, r.before, r.after, r.lb, r.gap * 100, static_cast<long long>(r.moves), r.first,
-                      r.secs, r.rss, r.ffd_after, static_cast<long long>(r.ffd_moves), r.ffd_secs, r.status.c_str());
-        ssize_t w = write(pipefd[1], line, std::strlen(line));
-        (void)w;
-        _exit(0);
-      }
-      close(pipefd[1]);
-      char buf[1024];
-      ssize_t got;
-      std::string out;
-      while ((got = read(pipefd[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(got));
-      close(pipefd[0]);
-      int st = 0;
-      waitpid(pid, &st, 0);
-      std::fputs(out.empty() ? "child failed\n" : out.c_str(), stdout);
-      std::fflush(stdout);
-    }
+    for (uint64_t s = first_seed; s < first_seed + static_cast<uint64_t>(seeds); ++s)
+      std::fputs(InChild([&] {
+                   Row r = RunSize(n, s, time_limit, write_dir, nullptr);
+                   char line[512];
+                   std::snprintf(line, sizeof line,
+                                 "%6d %7d %6d %9.3f %9.3f %9.3f %7.2f %6lld %7.3f %7.2f %8.0f | %9.3f %6lld %6.2f  %s\n",
+                                 r.nodes, r.pods, r.classes, r.before, r.after, r.lb, r.gap * 100,
+                                 static_cast<long long>(r.moves), r.first, r.secs, r.rss, r.ffd_after,
+                                 static_cast<long long>(r.ffd_moves), r.ffd_secs, r.status.c_str());
+                   return std::string(line);
+                 }).c_str(),
+                 stdout);
+  if (!variants.empty()) {
+    std::printf("\nbudgeted variants (retire10%% = --max-retire 10%% of nodes; moves5%% = --max-moves 5%% of pods)\n");
+    std::printf("%6s %7s %-9s %9s %9s %9s %9s %9s %7s %7s %6s %7s %8s\n", "nodes", "pods", "budget", "before", "after",
+                "target", "tgt_lb", "lowerbnd", "gap%", "retired", "moves", "solve_s", "rss_MiB");
+    for (int n : sizes)
+      for (uint64_t s = first_seed; s < first_seed + static_cast<uint64_t>(seeds); ++s)
+        for (const auto& v : variants)
+          std::fputs(InChild([&] {
+                       Row r = RunSize(n, s, time_limit, write_dir, &v);
+                       char line[512];
+                       std::snprintf(line, sizeof line,
+                                     "%6d %7d %-9s %9.3f %9.3f %9.3f %9.3f %9.3f %7.2f %7lld %6lld %7.2f %8.0f  %s\n",
+                                     r.nodes, r.pods, v.name.c_str(), r.before, r.after, r.target, r.target_lb, r.lb,
+                                     r.gap * 100, static_cast<long long>(r.retired), static_cast<long long>(r.moves),
+                                     r.secs, r.rss, r.status.c_str());
+                       return std::string(line);
+                     }).c_str(),
+                     stdout);
+  }
+  std::fflush(stdout);
   if (micro > 0) RunMicro(micro, std::min(time_limit, 5.0));
   return 0;
 }
