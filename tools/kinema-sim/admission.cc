@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "engine/quantity/quantity.h"
+#include "tools/kinema-sim/admission_in_cluster.h"
 #include "tools/kinema-sim/resource_types.h"
 
 namespace kinema::sim {
@@ -167,6 +168,10 @@ bool IsDns1123Subdomain(const std::string& s) {
 }
 
 void ApplyDefaults(const ResourceType& rt, nlohmann::json& obj) {
+  if (IsInClusterKind(rt)) {  // issue 20 (admission_in_cluster.h)
+    ApplyInClusterDefaults(rt, obj);
+    return;
+  }
   if (!obj.contains("spec") || !obj["spec"].is_object()) {
     if (rt.kind == "Pod" || rt.kind == "Deployment" || rt.kind == "ReplicaSet" || rt.kind == "StatefulSet" ||
         rt.kind == "DaemonSet") {
@@ -265,6 +270,8 @@ std::vector<StatusCause> Validate(const ResourceType& rt, const nlohmann::json& 
     if (!spec.contains("maxReplicas") || !spec["maxReplicas"].is_number_integer() || spec["maxReplicas"].get<long long>() < 1) {
       causes.push_back({"FieldValueInvalid", "Invalid value: must be greater than or equal to 1", "spec.maxReplicas"});
     }
+  } else if (IsInClusterKind(rt)) {  // issue 20 (admission_in_cluster.h)
+    for (auto& c : ValidateInCluster(rt, obj, old)) causes.push_back(std::move(c));
   }
   return causes;
 }

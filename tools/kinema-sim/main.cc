@@ -9,6 +9,7 @@
 
 #include "tools/kinema-sim/cluster/cluster_parts.h"
 #include "tools/kinema-sim/gce/fake_gce.h"
+#include "tools/kinema-sim/runner/process_kubelet.h"
 #include "tools/kinema-sim/scheduler/scheduler.h"
 #include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/sim_server.h"
@@ -70,6 +71,23 @@ int main(int argc, char** argv) {
     // gce: fake Compute Engine API under /compute/v1/, instances → Nodes,
     // cloud accounting for the report (gce/).
     gce.Attach(server);
+  }
+  // runner: the run-image kubelet (issue 20) — pods whose image --run-image
+  // maps run as real processes; the simulated kubelet leaves them alone.
+  std::unique_ptr<kinema::sim::runner::ProcessKubelet> process_kubelet;
+  if (!options.run_images.empty()) {
+    auto images = kinema::sim::runner::ImageMap::Parse(options.run_images);
+    if (!images.ok()) {
+      std::fprintf(stderr, "kinema-sim: %s\n", images.status().message().c_str());
+      return 2;
+    }
+    process_kubelet = std::make_unique<kinema::sim::runner::ProcessKubelet>(std::move(images.value()));
+    auto* pk = process_kubelet.get();
+    cluster.kubelet.SetRunsElsewhere([pk](const nlohmann::json& pod) { return pk->Runs(pod); });
+    server.SetPodLogHandler([pk](const kinema::sim::HttpRequest& req, const std::string& ns, const std::string& name) {
+      return pk->Logs(req, ns, name);
+    });
+    server.AddComponent(pk);
   }
   // -- parts end
   kinema::Status st = server.Start();

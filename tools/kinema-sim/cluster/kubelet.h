@@ -43,6 +43,7 @@
 // Thread-safety: runs on its own strand (ControllerLoop).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -60,6 +61,10 @@ class Kubelet : public ControllerLoop {
   std::string Name() const override { return "kubelet"; }
   double pod_start_delay() const { return start_delay_; }
   double termination_delay() const { return termination_delay_; }
+  // Pods another kubelet runs (issue 20: runner/process_kubelet.h, the
+  // --run-image pods): this one neither starts, readies nor terminates
+  // them. Set before Start().
+  void SetRunsElsewhere(std::function<bool(const Json& pod)> fn) { runs_elsewhere_ = std::move(fn); }
 
  protected:
   Status Setup(SimServer& server) override;
@@ -106,6 +111,7 @@ class Kubelet : public ControllerLoop {
   std::map<Key, std::string> starting_;     // pod -> uid with a start queued
   std::map<Key, std::string> terminating_;  // pod -> uid with a finish queued
   uint64_t next_ip_ = 0;
+  std::function<bool(const Json& pod)> runs_elsewhere_;
 };
 
 }  // namespace kinema::sim::cluster
