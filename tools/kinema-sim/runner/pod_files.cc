@@ -33,7 +33,10 @@ Status WriteFile(const fs::path& p, const std::string& content, int mode) {
 
 PodFiles::PodFiles(std::string state_dir, const std::string& ns, const std::string& pod, const std::string& uid)
     : state_dir_(std::move(state_dir)) {
-  dir_ = (fs::path(state_dir_) / "pods" / (ns + "_" + pod + "_" + uid)).string();
+  // Short on purpose: unix socket paths under a mount (a journal's admin
+  // socket) must stay below 108 bytes.
+  (void)ns;
+  dir_ = (fs::path(state_dir_) / "pods" / (pod + "-" + uid.substr(0, 8))).string();
   root_ = dir_ + "/root";
   std::error_code ec;
   fs::create_directories(root_, ec);

@@ -1,7 +1,9 @@
 // PodFiles: a run-image pod's file system view on this machine — how a
 // process that is not in a container sees its volumes.
 //
-// Layout under <state-dir>/pods/<namespace>_<pod>_<uid>/:
+// Layout under <state-dir>/pods/<pod>-<first 8 characters of its uid>/
+// (short: a unix socket under a mount, such as a journal's admin socket,
+// needs its whole path below 108 bytes):
 //   volumes/<volume>/   ConfigMap, Secret, emptyDir and the ServiceAccount
 //                       token volume (kube-api-access) contents
 //   root/               the container's file system as far as it is mounted:
