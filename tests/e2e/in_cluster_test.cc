@@ -201,6 +201,48 @@ E2eOptions Options(const std::string& state_dir) {
   return o;
 }
 
+TEST(InClusterTest, DeployAppliesUnchangedAndItsServiceAccountGetsExactlyItsRbac) {
+  E2eOptions o;
+  o.tls = true;
+  o.prometheus = false;
+  E2eCluster c(o);
+  ASSERT_EQ(c.Start(), "");
+  auto applied = c.Kubectl({"apply", "-k", Source("deploy")});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  int created = 0;
+  for (size_t at = 0; (at = applied.out.find(" created", at)) != std::string::npos; ++at) ++created;
+  EXPECT_EQ(created, 9) << applied.out;
+  auto again = c.Kubectl({"apply", "-k", Source("deploy")});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out.find("configured"), std::string::npos) << "a second apply changes nothing: " << again.out;
+  json pvc = c.KubectlJson({"get", "pvc", "data-kinema-0", "-n", "kube-system"});
+  for (int i = 0; i < 50 && pvc.value("status", json::object()).value("phase", "") != "Bound"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    pvc = c.KubectlJson({"get", "pvc", "data-kinema-0", "-n", "kube-system"});
+  }
+  EXPECT_EQ(pvc.value("status", json::object()).value("phase", ""), "Bound") << pvc.dump();
+
+  // A token from the TokenRequest API (kubectl's protobuf request) is the ServiceAccount.
+  auto token = c.Kubectl({"create", "token", "kinema", "-n", "kube-system"});
+  ASSERT_EQ(token.exit_code, 0) << token.err;
+  std::string t = token.out.substr(0, token.out.find('\n'));
+  EXPECT_EQ(c.Kubectl({"--token", t, "get", "nodes"}).exit_code, 0) << "list nodes is granted";
+  json deploys = c.KubectlJson({"get", "deployments", "-n", "shop"});
+  ASSERT_FALSE(deploys["items"].empty());
+  std::string name = deploys["items"][0]["metadata"]["name"];
+  auto patch = c.Kubectl({"--token", t, "-n", "shop", "patch", "deployment", name, "-p", R"({"metadata":{"labels":{"x":"y"}}})"});
+  EXPECT_NE(patch.exit_code, 0);
+  EXPECT_NE(patch.err.find("deployments.apps \"" + name + "\" is forbidden: User \"" + std::string(kKinemaUser) +
+                           "\" cannot patch resource \"deployments\" in API group \"apps\" in the namespace \"shop\""),
+            std::string::npos)
+      << patch.err;
+  auto secrets = c.Kubectl({"--token", t, "get", "secrets", "-A"});
+  EXPECT_NE(secrets.exit_code, 0);
+  EXPECT_NE(secrets.err.find("cannot list resource \"secrets\" in API group \"\" at the cluster scope"), std::string::npos)
+      << secrets.err;
+  EXPECT_NE(c.Kubectl({"--token", t + "x", "get", "nodes"}).exit_code, 0) << "a forged token is 401";
+}
+
 TEST(InClusterTest, RunsAsStatefulSetPodSurvivesKillAndPodDeletionUnderEnforcedRbac) {
   testing::TempDir state;
   ASSERT_NE(RunImageFromDockerfile(), "") << "deploy/Dockerfile has an ENTRYPOINT [\"kinema\", ...]";

@@ -58,6 +58,10 @@ std::vector<StatusCause> ValidateName(const ResourceType& rt, const nlohmann::js
   }
   bool ok = rt.kind == "Namespace" ? IsDns1123Label(name) : IsDns1123Subdomain(name);
   if (rt.kind == "Event" || rt.kind == "Lease") ok = !name.empty() && name.size() <= 253 && name.find('/') == std::string::npos;
+  // RBAC names are path segments (ValidateRBACName): "system:discovery" is valid.
+  if (rt.group == "rbac.authorization.k8s.io") {
+    ok = name != "." && name != ".." && name.find('/') == std::string::npos && name.find('%') == std::string::npos;
+  }
   if (!ok) {
     causes.push_back({"FieldValueInvalid",
                       "Invalid value: \"" + name +

@@ -287,7 +287,13 @@ HandlerResult SimServer::HandleDiscovery(const HttpRequest& req, bool* handled) 
 HandlerResult SimServer::HandleInClusterSubresource(const HttpRequest& req, const RequestInfo& info, bool* handled) {
   *handled = true;
   if (info.resource->plural == "serviceaccounts" && info.subresource == "token" && info.verb == "create") {
-    auto r = rbac::CreateTokenRequest(*tokens_, store_, clock_, info.ns, info.name, req.body);
+    std::string body = req.body;
+    if (req.Header("content-type").find("protobuf") != std::string::npos) {
+      auto decoded = rbac::DecodeTokenRequestProtobuf(req.body);
+      if (!decoded.ok()) return {ErrorResponse(decoded.error()), nullptr};
+      body = decoded.value().dump();
+    }
+    auto r = rbac::CreateTokenRequest(*tokens_, store_, clock_, info.ns, info.name, body);
     if (!r.ok()) return {ErrorResponse(r.error()), nullptr};
     return {JsonResponse(201, r.value().dump()), nullptr};
   }

@@ -119,6 +119,90 @@ std::optional<UserInfo> ServiceAccountTokens::Authenticate(const std::string& to
   return u;
 }
 
+namespace {
+
+// One protobuf field: number, wire type, and its varint or bytes.
+struct ProtoField {
+  int number = 0;
+  int wire = 0;
+  uint64_t varint = 0;
+  std::string bytes;
+};
+
+bool ReadVarint(const std::string& b, size_t* i, uint64_t* out) {
+  *out = 0;
+  for (int shift = 0; shift < 64 && *i < b.size(); shift += 7) {
+    unsigned char c = static_cast<unsigned char>(b[(*i)++]);
+    *out |= static_cast<uint64_t>(c & 0x7f) << shift;
+    if (!(c & 0x80)) return true;
+  }
+  return false;
+}
+
+std::optional<std::vector<ProtoField>> ParseProto(const std::string& b) {
+  std::vector<ProtoField> out;
+  size_t i = 0;
+  while (i < b.size()) {
+    uint64_t key;
+    if (!ReadVarint(b, &i, &key)) return std::nullopt;
+    ProtoField f;
+    f.number = static_cast<int>(key >> 3);
+    f.wire = static_cast<int>(key & 7);
+    if (f.wire == 0) {
+      if (!ReadVarint(b, &i, &f.varint)) return std::nullopt;
+    } else if (f.wire == 2) {
+      uint64_t len;
+      if (!ReadVarint(b, &i, &len) || len > b.size() - i) return std::nullopt;
+      f.bytes = b.substr(i, len);
+      i += len;
+    } else if (f.wire == 1 || f.wire == 5) {
+      size_t n = f.wire == 1 ? 8 : 4;
+      if (n > b.size() - i) return std::nullopt;
+      i += n;
+    } else {
+      return std::nullopt;
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+ApiResult<Json> DecodeTokenRequestProtobuf(const std::string& body) {
+  const ApiError bad = ApiError::BadRequest("error decoding request body: not a protobuf TokenRequest");
+  if (body.size() < 4 || body.compare(0, 4, std::string("k8s\0", 4)) != 0) return bad;
+  auto unknown = ParseProto(body.substr(4));
+  if (!unknown) return bad;
+  std::string raw;
+  for (const auto& f : *unknown) {
+    if (f.number == 2 && f.wire == 2) raw = f.bytes;  // runtime.Unknown.raw
+  }
+  auto request = ParseProto(raw);
+  if (!request) return bad;
+  Json spec = Json::object();
+  for (const auto& f : *request) {
+    if (f.number != 2 || f.wire != 2) continue;  // TokenRequest.spec
+    auto fields = ParseProto(f.bytes);
+    if (!fields) return bad;
+    for (const auto& s : *fields) {
+      if (s.number == 1 && s.wire == 2) spec["audiences"].push_back(s.bytes);
+      if (s.number == 4 && s.wire == 0) spec["expirationSeconds"] = static_cast<long long>(s.varint);
+      if (s.number == 3 && s.wire == 2) {
+        auto ref = ParseProto(s.bytes);
+        if (!ref) return bad;
+        Json r = Json::object();
+        static const char* kNames[] = {"", "kind", "apiVersion", "name", "uid"};
+        for (const auto& x : *ref) {
+          if (x.wire == 2 && x.number >= 1 && x.number <= 4) r[kNames[x.number]] = x.bytes;
+        }
+        spec["boundObjectRef"] = r;
+      }
+    }
+  }
+  return Json{{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenRequest"}, {"spec", spec}};
+}
+
 ApiResult<Json> CreateTokenRequest(const ServiceAccountTokens& tokens, const ObjectStore& store, const SimClock& clock,
                                    const std::string& ns, const std::string& name, const std::string& body) {
   Json req = Json::parse(body.empty() ? "{}" : body, nullptr, false);

@@ -71,6 +71,12 @@ class ServiceAccountTokens {
 // spec.boundObjectRef kind Pod with name and optional uid) answered with its
 // status {token, expirationTimestamp}; 404 for a missing ServiceAccount or
 // bound pod, 422 for a bad expiration or bound object.
+// kubectl's typed client (`kubectl create token`) posts the TokenRequest as
+// Kubernetes protobuf (application/vnd.kubernetes.protobuf: "k8s\0" +
+// runtime.Unknown{raw}); this reads its spec into the JSON form.
+// BadRequest when it is not such a message.
+ApiResult<nlohmann::json> DecodeTokenRequestProtobuf(const std::string& body);
+
 ApiResult<nlohmann::json> CreateTokenRequest(const ServiceAccountTokens& tokens, const ObjectStore& store,
                                              const SimClock& clock, const std::string& ns, const std::string& name,
                                              const std::string& body);

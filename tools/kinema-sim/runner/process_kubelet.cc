@@ -462,7 +462,7 @@ void ProcessKubelet::Supervise(PodRun& run, const Json& pod) {
   for (auto& c : run.containers) {
     if (!c.proc) continue;
     if (auto exit = c.proc->Poll()) {
-      std::string reason = exit->exit_code == 0 ? "Completed" : exit->signal == SIGKILL && !c.killing ? "Error" : "Error";
+      std::string reason = exit->exit_code == 0 ? "Completed" : "Error";
       c.last_state = {{"terminated",
                        {{"exitCode", exit->exit_code},
                         {"reason", reason},
