@@ -312,7 +312,9 @@ TEST(InClusterTest, RunsAsStatefulSetPodSurvivesKillAndPodDeletionUnderEnforcedR
   EXPECT_LT(after["costPerHour"].get<double>(), before["costPerHour"].get<double>());
   // The node running Kinema (kube-system) is never retired.
   for (const auto& n : plan.value("nodes", json::array())) {
-    if (n.value("name", "") == node) EXPECT_NE(n.value("action", ""), "retire") << n.dump();
+    if (n.value("name", "") == node) {
+      EXPECT_NE(n.value("action", ""), "retire") << n.dump();
+    }
   }
   EXPECT_TRUE(e.c.KubectlJson({"get", "node", node}).is_object()) << "node " << node << " still exists";
   EXPECT_EQ(RunProcess({BinPath("kinemactl"), "--db", e.journal, "verify"}).exit_code, 0);

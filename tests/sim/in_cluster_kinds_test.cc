@@ -161,7 +161,7 @@ TEST_F(RbacTest, InClusterKindsAreDefaultedAndValidated) {
                                     {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}});
   EXPECT_FALSE(pvc.ok()) << "ReadWriteOncePod with another mode";
   auto svc = reg_.Create(Rt("", "services"), "shop",
-                         {{"metadata", {{"name", "web"}}}, {"spec", {{"ports", {{{"port", 80}}}}}}}});
+                         Json{{"metadata", {{"name", "web"}}}, {"spec", {{"ports", Json::array({{{"port", 80}}})}}}});
   ASSERT_TRUE(svc.ok());
   EXPECT_EQ(svc.value()->body["spec"]["ports"][0]["targetPort"], 80);
   EXPECT_EQ(svc.value()->body["spec"]["clusterIP"].get<std::string>().rfind("10.", 0), 0u);
