@@ -121,7 +121,9 @@ TEST(OptimizerTest, KubeSystemPodsKeepTheirNode) {
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   ExpectValid(List(items), cat, *plan);
   for (const auto& n : plan->nodes) {
-    if (n.name == "n1") EXPECT_NE(n.action, "retire");
+    if (n.name == "n1") {
+      EXPECT_NE(n.action, "retire");
+    }
   }
 }
 
