@@ -77,7 +77,7 @@ struct InCluster {
     return o;
   }
   E2eCluster c;
-  std::string overlay, journal;
+  std::string overlay, journal, state_dir;
   int status_port = 0;
 
   std::string Start() {
@@ -334,6 +334,7 @@ TEST(InClusterTest, RunsAsStatefulSetPodSurvivesKillAndPodDeletionUnderEnforcedR
 TEST(InClusterTest, MissingClusterRoleRuleIsAClearResumableErrorInTheJournal) {
   testing::TempDir state;
   InCluster e(Options(state.path() + "/s"));
+  e.state_dir = state.path() + "/s";
   ASSERT_EQ(e.Start(), "");
   e.status_port = FreePort();
   int rule = RuleIndex("horizontalpodautoscalers");
@@ -371,6 +372,18 @@ TEST(InClusterTest, MissingClusterRoleRuleIsAClearResumableErrorInTheJournal) {
   ASSERT_TRUE(done.is_object()) << e.Diagnostics();
   EXPECT_EQ(done.value("status", ""), "completed") << done.dump() << e.Diagnostics();
   EXPECT_EQ(done.value("id", ""), failed.value("id", ""));
+
+  // Deleting the pod stops the process as a kubelet does: SIGTERM, and
+  // Kinema stops at a safe point well within the 30 s grace period.
+  json pod = e.Pod();
+  std::string uid = pod["metadata"].value("uid", "");
+  auto started = std::chrono::steady_clock::now();
+  ASSERT_EQ(e.c.Kubectl({"delete", "pod", "kinema-0", "-n", "kube-system", "--wait=true", "--timeout=60s"}).exit_code, 0);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_LT(seconds, 25) << "stopped on SIGTERM, not killed at the end of the grace period";
+  std::string log = ReadFile(e.state_dir + "/pods/kinema-0-" + uid.substr(0, 8) + "/logs/kinema.log");
+  EXPECT_NE(log.find("signal 15 received"), std::string::npos) << Tail(log);
+  EXPECT_TRUE(e.WaitReady(60, uid).is_object()) << "the StatefulSet brings kinema-0 back" << e.Diagnostics();
 }
 
 }  // namespace
