@@ -234,6 +234,14 @@ std::vector<WorkflowSummary> ListWorkflows(SQLite::Database& db, const std::stri
   return out;
 }
 
+std::vector<std::string> WorkflowIdsUpdatedSince(SQLite::Database& db, int64_t since_ms) {
+  SQLite::Statement q(db, "SELECT id FROM workflows WHERE updated_ms >= ? ORDER BY updated_ms, id");
+  q.bind(1, static_cast<int64_t>(since_ms));
+  std::vector<std::string> ids;
+  while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
+  return ids;
+}
+
 std::vector<WorkflowSummary> UnfinishedWorkflows(SQLite::Database& db) {
   SQLite::Statement q(db, std::string("SELECT ") + kSummaryColumns +
                               " FROM workflows WHERE status IN ('running', 'paused') OR "

@@ -47,6 +47,9 @@ std::vector<std::string> WorkflowIdsWithStatus(SQLite::Database& db, const std::
 // ("" = any), oldest first.
 std::vector<WorkflowSummary> ListWorkflows(SQLite::Database& db, const std::string& status, const std::string& type);
 
+// Ids of workflows last updated at or after `since_ms`, oldest first.
+std::vector<std::string> WorkflowIdsUpdatedSince(SQLite::Database& db, int64_t since_ms);
+
 // Workflows that are not terminal (running, paused, failed and not
 // terminated), oldest first.
 std::vector<WorkflowSummary> UnfinishedWorkflows(SQLite::Database& db);

@@ -74,6 +74,19 @@ StatusOr<WorkflowView> JournalReader::Get(const std::string& workflow_id) {
   }
 }
 
+StatusOr<WorkflowView> JournalReader::Fold(const std::string& workflow_id) {
+  try {
+    ReadTxn txn(*db_);
+    Status fold_error;
+    auto v = journal_sql::FoldWorkflow(*db_, workflow_id, &fold_error);
+    if (!fold_error.ok()) return fold_error.WithContext("journal " + path_ + ": workflow " + workflow_id);
+    if (!v || v->status.empty()) return Status::NotFound("unknown workflow " + workflow_id);
+    return *v;
+  } catch (const std::exception& e) {
+    return StatusFromSqlite(e, "fold workflow " + workflow_id, false);
+  }
+}
+
 StatusOr<std::vector<Event>> JournalReader::Events(const std::string& workflow_id) {
   try {
     ReadTxn txn(*db_);

@@ -43,6 +43,9 @@ class JournalReader {
   // Derived view of one workflow (NotFound if unknown).
   StatusOr<WorkflowView> Get(const std::string& workflow_id);
   StatusOr<std::vector<Event>> Events(const std::string& workflow_id);
+  // The full fold of one workflow's events (intent inputs, holds, requests
+  // included — what the engine sees), for explanations.
+  StatusOr<WorkflowView> Fold(const std::string& workflow_id);
   // Integrity + journal invariants (see verify.cc for the list).
   StatusOr<std::vector<VerifyCheck>> Verify();
   // A consistent, compacted copy of the whole journal at `target` (SQLite

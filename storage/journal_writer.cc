@@ -246,6 +246,15 @@ StatusOr<std::vector<WorkflowSummary>> JournalWriter::Unfinished() {
   }
 }
 
+StatusOr<std::vector<std::string>> JournalWriter::UpdatedSince(int64_t since_ms) {
+  std::lock_guard<std::mutex> l(mu_);
+  try {
+    return journal_sql::WorkflowIdsUpdatedSince(*db_, since_ms);
+  } catch (const std::exception& e) {
+    return StatusFromSqlite(e, "list recently updated workflows", false);
+  }
+}
+
 StatusOr<std::vector<KindRequest>> JournalWriter::PendingKindRequests(int64_t since_ms) {
   std::lock_guard<std::mutex> l(mu_);
   try {

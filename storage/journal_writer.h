@@ -76,6 +76,8 @@ class JournalWriter {
   // Workflows that are not terminal (running, paused, failed and not
   // terminated), oldest first.
   StatusOr<std::vector<WorkflowSummary>> Unfinished();
+  // Ids of workflows last updated at or after `since_ms`, oldest first.
+  StatusOr<std::vector<std::string>> UpdatedSince(int64_t since_ms);
   // Requests for a kind to run (kind_requested) since `since_ms` that no
   // started workflow has taken yet, oldest first.
   StatusOr<std::vector<KindRequest>> PendingKindRequests(int64_t since_ms);

@@ -210,6 +210,11 @@ StatusOr<RestConfig> LoadKubeconfigFromString(const std::string& yaml, const std
   return cfg;
 }
 
+std::string DefaultServiceAccountDir() {
+  const char* test_dir = std::getenv("KINEMA_TEST_SERVICE_ACCOUNT_DIR");
+  return test_dir && *test_dir ? test_dir : "/var/run/secrets/kubernetes.io/serviceaccount";
+}
+
 StatusOr<RestConfig> LoadInClusterConfig(const InClusterOptions& options) {
   const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
   const char* port = std::getenv("KUBERNETES_SERVICE_PORT");

@@ -12,8 +12,8 @@
 //     without its key) are kInvalidArgument errors naming the field; a
 //     missing file is kNotFound.
 //   - LoadInClusterConfig() reads KUBERNETES_SERVICE_HOST/PORT and the service
-//     account dir ({token, ca.crt, namespace}); the token is used as a
-//     token_file so it is re-read when the kubelet rotates it.
+//     account dir ({token, ca.crt, namespace}; DefaultServiceAccountDir()); the
+//     token is used as a token_file so it is re-read when the kubelet rotates it.
 //   - Secrets (token, client key) are held here but DebugString() and every
 //     error message omit them.
 // Thread-safety: plain value.
@@ -57,8 +57,16 @@ StatusOr<RestConfig> LoadKubeconfig(const std::string& path, const std::string& 
 StatusOr<RestConfig> LoadKubeconfigFromString(const std::string& yaml, const std::string& base_dir,
                                               const std::string& context = "", const std::string& origin = "");
 
+// The ServiceAccount directory: /var/run/secrets/kubernetes.io/serviceaccount,
+// unless KINEMA_TEST_SERVICE_ACCOUNT_DIR is set. That variable exists for
+// tests only: kinema-sim's run-image kubelet runs the controller as a plain
+// process (not in a container), so the token volume lives in a per-pod
+// directory and the kubelet passes its path there (tools/kinema-sim/runner/README.md).
+// Never set it in a real pod.
+std::string DefaultServiceAccountDir();
+
 struct InClusterOptions {
-  std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+  std::string service_account_dir = DefaultServiceAccountDir();
 };
 StatusOr<RestConfig> LoadInClusterConfig(const InClusterOptions& options = {});
 

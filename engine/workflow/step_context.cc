@@ -100,6 +100,19 @@ NodeAllowance StepContext::NodesAvailable(const std::string& reason, int64_t nod
 
 const LedgerOptions* StepContext::ledger_options() const { return engine_->ledger_options(); }
 
+StatusOr<std::vector<WorkflowView>> StepContext::OtherWorkflowsSince(int64_t since_ms) const {
+  auto ids = engine_->journal()->UpdatedSince(since_ms);
+  if (!ids.ok()) return ids.status();
+  std::vector<WorkflowView> out;
+  for (const auto& id : *ids) {
+    if (id == view_->id) continue;
+    auto v = engine_->journal()->View(id);
+    if (!v.ok()) return v.status();
+    out.push_back(std::move(*v));
+  }
+  return out;
+}
+
 Status StepContext::RequestKind(const std::string& target, const std::string& key, const nlohmann::json& input) {
   return engine_->RequestKind(*this, target, key, input);
 }

@@ -92,6 +92,9 @@ class StepContext {
   NodeAllowance NodesAvailable(const std::string& reason, int64_t node_count) const;
   const LedgerOptions* ledger_options() const;
   Status RequestKind(const std::string& target, const std::string& key, const nlohmann::json& input);
+  // The other workflows updated at or after `since_ms`, as the journal folds
+  // them (what the rest of Kinema did meanwhile: their holds, results).
+  StatusOr<std::vector<WorkflowView>> OtherWorkflowsSince(int64_t since_ms) const;
 
  private:
   WorkflowEngine* engine_;

@@ -304,8 +304,15 @@ StatusOr<WorkflowView> WorkflowEngine::Run(const std::string& id) {
         spdlog::info("workflow {} step {} interrupted ({}); it is reconciled when the workflow runs again", id,
                      def.name, err.message());
         return journal_->View(id);
-      case Status::Code::kPermissionDenied:
-        return err;
+      case Status::Code::kPermissionDenied: {
+        // Fencing (the leader epoch is gone or changed): stop without a
+        // word in the journal. Otherwise the world refused the step (a 403
+        // from RBAC, an IAM denial): journaled below as a non-retryable
+        // failure the operator can fix and resume.
+        auto held = epochs_->Current();
+        if (!held || held->value != *epoch) return err;
+        break;
+      }
       case Status::Code::kAborted: {
         auto now = journal_->View(id);
         if (!now.ok()) return now.status();

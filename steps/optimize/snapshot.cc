@@ -371,6 +371,11 @@ StatusOr<Snapshot> ParseSnapshot(const nlohmann::json& list) {
       } else if (has_hostpath) {
         p.movable = false;
         p.immovable_reason = "hostPath volume";
+      } else if (ns == "kube-system") {
+        // System pods keep their node (cluster-autoscaler's
+        // skip-nodes-with-system-pods); Kinema itself runs there (deploy/).
+        p.movable = false;
+        p.immovable_reason = "kube-system pod";
       } else if (dnd != ann->end() && dnd->second == "true") {
         p.movable = false;
         p.immovable_reason = "kinema.io/do-not-disrupt annotation";

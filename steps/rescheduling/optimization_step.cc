@@ -5,15 +5,18 @@
 // plan; nothing outside the journal was touched).
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <set>
 
 #include "engine/common/time.h"
+#include "engine/kube/object.h"
 #include "engine/snapshot/cluster_snapshot.h"
 #include "steps/execute/disruption_policy.h"
 #include "engine/workflow/step_context.h"
 #include "steps/optimize/plan.h"
 #include "steps/rescheduling/adjustments.h"
 #include "steps/rescheduling/decision.h"
+#include "steps/rescheduling/optimization_result.h"
 #include "steps/rescheduling/rescheduling_workflow.h"
 
 namespace kinema::rescheduling {
@@ -64,55 +67,104 @@ StatusOr<int> ApplyExclusions(const ReschedulingDeps& deps, nlohmann::json* list
 
 }  // namespace
 
+namespace {
+
+// The budget of this step: the kind's own (decision.maxNodesRetired,
+// decision.maxPodsMoved, optimizer.maxMoves) and what the shared disruption
+// budget allows now; nodes younger than decision.minNodeAge are kept.
+StepBudget BudgetFor(const ReschedulingDeps& deps, StepContext& ctx, const ClusterSnapshot& snap) {
+  StepBudget b;
+  const auto& dec = deps.settings.decision;
+  NodeAllowance shared = ctx.NodesAvailable("rescheduling", snap.nodes);
+  b.max_retire = dec.max_nodes_retired;
+  b.binding = "decision.maxNodesRetired " + std::to_string(dec.max_nodes_retired);
+  if (shared.allowed < b.max_retire) {
+    b.max_retire = shared.allowed;
+    b.binding = "shared disruption budget: " + shared.binding;
+  }
+  b.max_moves = dec.max_pods_moved;
+  if (deps.settings.optimizer.max_moves >= 0) b.max_moves = std::min<int64_t>(b.max_moves, deps.settings.optimizer.max_moves);
+  const int64_t now = NowMs();
+  for (const auto& item : snap.list["items"]) {
+    if (kube::obj::StringAt(item, "kind") != "Node") continue;
+    auto created = ParseRfc3339Ms(kube::obj::StringAt(item, "metadata.creationTimestamp"));
+    if (created && now - *created < dec.min_node_age.count()) b.kept_young_nodes.push_back(kube::obj::Name(item));
+  }
+  return b;
+}
+
+// Every pod the plan moves, from the node it is on now.
+std::vector<PlannedMove> MovesOf(const Plan& plan, const ClusterSnapshot& snap) {
+  std::map<std::string, std::string> current;
+  for (const auto& item : snap.list["items"]) {
+    if (kube::obj::StringAt(item, "kind") == "Pod") current[kube::obj::Key(item)] = kube::pod::NodeName(item);
+  }
+  std::vector<PlannedMove> out;
+  for (const auto& p : plan.placements) {
+    auto it = current.find(p.pod);
+    std::string from = it == current.end() ? "" : it->second;
+    if (from != p.node) out.push_back({p.pod, from, p.node});
+  }
+  return out;
+}
+
+}  // namespace
+
 StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
   StepDefinition s;
-  s.name = "optimization";
+  s.name = kOptimizationStep;
   s.retry.max_attempts = 3;
   s.run = [deps](StepContext& ctx) -> StatusOr<nlohmann::json> {
     auto snap = TakeClusterSnapshot(*deps.kube);
     if (!snap.ok()) return snap.status();
+    OptimizationResult r;
+    r.identity = IdentityOf(snap->items());
+    r.snapshot_nodes = snap->nodes;
+    r.snapshot_pods = snap->pods;
+    r.snapshot_taken_ms = snap->taken_ms;
     auto excluded = ApplyExclusions(deps, &snap->list);
     if (!excluded.ok()) return excluded.status();
+    r.excluded_pods = *excluded;
     const nlohmann::json& prediction = ctx.ResultOf("prediction");
-    int adjusted = prediction.is_object() ? ApplyAdjustments(prediction.value("adjustments", nlohmann::json::object()),
-                                                             &snap->list)
-                                          : 0;
-    if (adjusted > 0) {
+    r.adjusted_requests = prediction.is_object()
+                              ? ApplyAdjustments(prediction.value("adjustments", nlohmann::json::object()), &snap->list)
+                              : 0;
+    if (r.adjusted_requests > 0) {
       spdlog::info("workflow {}: planning with {} predicted container request(s) from the prediction step",
-                   ctx.workflow_id(), adjusted);
+                   ctx.workflow_id(), r.adjusted_requests);
     }
     InflateRequests(deps.settings.optimizer.headroom, &snap->list);
     auto parsed = ParseSnapshot(snap->list);
     if (!parsed.ok()) return Status::InvalidArgument("cluster snapshot: " + parsed.status().message());
+    r.budget = BudgetFor(deps, ctx, *snap);
     const auto& oc = deps.settings.optimizer;
     PlanOptions po;
     po.time_limit_seconds = static_cast<double>(oc.time_limit.count()) / 1000.0;
-    if (oc.max_moves >= 0) po.max_moves = oc.max_moves;
+    po.max_retire = std::max<int64_t>(0, r.budget.max_retire);
+    po.max_moves = std::max<int64_t>(0, r.budget.max_moves);
+    po.keep_nodes.insert(r.budget.kept_young_nodes.begin(), r.budget.kept_young_nodes.end());
     po.seed = oc.seed;
     po.allow_types = oc.allow_types;
     po.no_spot = oc.no_spot;
     po.zones = deps.config.cloud.zones;
     po.new_node_prefix = deps.config.cloud.instance_prefix + "-";
     auto plan = OptimizePlacement(*parsed, *deps.catalog, po);
-    ClusterIdentity id = IdentityOf(snap->items());
-    nlohmann::json identity = {{"nodes", id.nodes}, {"pods", id.pods}};
     if (!plan.ok()) {
-      if (IsInfeasible(plan.status())) {
-        return nlohmann::json{{"finishWorkflow", "infeasible"}, {"reason", plan.status().message()},
-                              {"identity", identity}};
-      }
-      return plan.status();
+      if (!IsInfeasible(plan.status())) return plan.status();
+      r.infeasible_reason = plan.status().message();
+      return r.ToJson();
     }
-    nlohmann::json pj = PlanToJson(*plan);
-    double gap = plan->lower_bound && *plan->lower_bound > 0
-                     ? (plan->cost_after - *plan->lower_bound) / *plan->lower_bound
-                     : -1;
-    spdlog::info("workflow {}: plan {} $/h -> {} $/h (lower bound {}, gap {:.2f}%), {} moves, solved in {:.2f} s",
+    r.gap = plan->lower_bound && *plan->lower_bound > 0 ? (plan->cost_after - *plan->lower_bound) / *plan->lower_bound : -1;
+    r.moves = MovesOf(*plan, *snap);
+    spdlog::info("workflow {}: plan {:.4f} -> {:.4f} $/h (target {:.4f}, lower bound {}, gap {:.2f}%), {} retired of at "
+                 "most {} ({}), {} moves of at most {}, solved in {:.2f} s",
                  ctx.workflow_id(), plan->cost_before, plan->cost_after,
-                 plan->lower_bound ? std::to_string(*plan->lower_bound) : "none", gap * 100, plan->moves,
-                 plan->solve_seconds);
-    return nlohmann::json{{"plan", pj}, {"gap", gap}, {"identity", identity}, {"excludedPods", *excluded}, {"adjustedRequests", adjusted},
-                          {"snapshot", {{"nodes", snap->nodes}, {"pods", snap->pods}, {"takenMs", snap->taken_ms}}}};
+                 plan->target ? plan->target->cost_after : plan->cost_after,
+                 plan->lower_bound ? std::to_string(*plan->lower_bound) : "none", r.gap * 100,
+                 plan->budget ? plan->budget->retired : 0, r.budget.max_retire, r.budget.binding, plan->moves,
+                 r.budget.max_moves, plan->solve_seconds);
+    r.plan = std::move(*plan);
+    return r.ToJson();
   };
   s.reconcile = ReconcileByRerunning(s.run);
   s.journal_only = true;

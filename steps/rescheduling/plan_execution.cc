@@ -5,6 +5,7 @@
 #include "engine/kube/object.h"
 #include "engine/workflow/step_context.h"
 #include "engine/workflow/typed_result.h"
+#include "steps/rescheduling/optimization_result.h"
 
 namespace kinema::rescheduling {
 
@@ -41,13 +42,10 @@ std::vector<std::string> KeptNodesReceivingPods(const Plan& plan, const std::map
 }
 
 StatusOr<Plan> JournaledPlan(const StepContext& ctx) {
-  const nlohmann::json& opt = ctx.ResultOf("optimization");
-  if (!opt.is_object() || !opt.contains("plan")) {
-    return Status::FailedPrecondition(ctx.step_name() + ": the optimization step left no plan in the journal");
-  }
-  auto plan = PlanFromJson(opt["plan"]);
-  if (!plan.ok()) return plan.status().WithContext(ctx.step_name() + ": journaled plan");
-  return plan;
+  auto r = ResultAs<OptimizationResult>(ctx, kOptimizationStep);
+  if (!r.ok()) return r.status();
+  if (!r->plan) return Status::FailedPrecondition(ctx.step_name() + ": the optimization step left no plan in the journal");
+  return *r->plan;
 }
 
 execute::BootInput BootInputFromPlan(const ReschedulingDeps& deps) {

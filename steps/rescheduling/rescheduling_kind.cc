@@ -7,6 +7,7 @@
 #include "steps/execute/node_retirement.h"
 #include "steps/execute/workload_move.h"
 #include "steps/optimize/plan.h"
+#include "steps/rescheduling/explain.h"
 #include "steps/rescheduling/rescheduling_workflow.h"
 #include "steps/rescheduling/settings.h"
 
@@ -104,6 +105,8 @@ class ReschedulingKind : public WorkflowKind {
       }
     }
   }
+
+  Explanation Explain(const WorkflowView& view) const override { return ExplainRescheduling(view); }
 
   const ReschedulingSettings& settings() const { return settings_; }
 

@@ -44,10 +44,11 @@ struct ReschedulingSettings {
   } optimizer;
 
   struct Decision {
-    double min_savings = 0.10;
-    double max_change = 0.10;
-    int max_nodes_retired = 10;
-    int max_pods_moved = 500;
+    double min_savings = 0.10;       // judged on the whole way (the target), not one step
+    double max_change = 0.10;        // veto: the cluster changed under the plan (Kinema's own changes excluded)
+    int max_nodes_retired = 10;      // budget of one step (with the shared disruption budget)
+    int max_pods_moved = 500;        // budget of one step (its eviction limit)
+    Duration min_node_age{1800000};  // younger nodes are not retired (no churn loops)
   } decision;
 
   struct Boot {

@@ -78,8 +78,10 @@ TEST_F(KinemaDryRunTest, OneIterationPlansJournalsTheDecisionAndMutatesNothing) 
   // The numbers behind the decision are in the journal.
   const auto& d = decision["result"];
   EXPECT_EQ(d["verdict"], "proceed");
-  EXPECT_GT(d["savings"].get<double>(), 0.10);
+  EXPECT_GT(d["targetSavings"].get<double>(), 0.10) << "minSavings judges the whole way";
+  EXPECT_GT(d["savings"].get<double>(), 0.0);
   EXPECT_GT(d["nodesRetired"].get<int>(), 0);
+  EXPECT_LE(d["nodesRetired"].get<int>(), 2) << "the default shared budget: 10% of 20 nodes";
   EXPECT_DOUBLE_EQ(d["change"].get<double>(), 0.0);
   const auto& plan = show["steps"][2]["result"]["plan"];
   EXPECT_LE(plan["lowerBound"].get<double>(), plan["costPerHourAfter"].get<double>() + 1e-9);
@@ -98,16 +100,24 @@ TEST_F(KinemaDryRunTest, OneIterationPlansJournalsTheDecisionAndMutatesNothing) 
   EXPECT_EQ(RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "verify"}).exit_code, 0);
 }
 
-TEST_F(KinemaDryRunTest, DisruptionBeyondTheRetireBudgetCompletesAsNoAction) {
-  std::string cfg = WriteConfig("decision:\n  maxNodesRetired: 2\n");
+TEST_F(KinemaDryRunTest, TheRetireBudgetBoundsTheStepInsteadOfVetoingIt) {
+  std::string cfg = WriteConfig("decision:\n  maxNodesRetired: 1\nbudgets:\n  - nodes: \"50%\"\n");
   auto r = RunProcess({BinPath("kinema"), "--config", cfg, "--once", "--dry-run"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(
       RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "--json", "show",
                   nlohmann::json::parse(RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "--json",
                                                     "list"}).out)[0]["id"]}).out);
-  EXPECT_EQ(j["outcome"], "no_action");
-  EXPECT_NE(j["steps"][3]["result"]["reason"].get<std::string>().find("budget is 2"), std::string::npos);
+  EXPECT_EQ(j["outcome"], "dry_run") << "a plan within the budget is never discarded for its size";
+  EXPECT_EQ(j["steps"][3]["result"]["nodesRetired"], 1);
+  const auto& budget = j["steps"][2]["result"]["budget"];
+  EXPECT_EQ(budget["maxRetire"], 1);
+  EXPECT_EQ(budget["binding"], "decision.maxNodesRetired 1");
+  auto explain = nlohmann::json::parse(
+      RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "--json", "explain", j["id"]}).out);
+  EXPECT_EQ(explain["budget"]["allowedNodes"], 1);
+  EXPECT_GT(explain["budget"]["targetCostPerHour"].get<double>(), 0.0);
+  EXPECT_EQ(explain["nodes"].size(), 20u) << "every snapshot node is explained";
 }
 
 TEST_F(KinemaDryRunTest, HighMinSavingsCompletesAsNoAction) {

@@ -58,6 +58,8 @@ std::string E2eCluster::Start() {
                                        "--time-scale",         std::to_string(options_.time_scale),
                                        "--scenario",           File("scenario.json"), "--audit-log",
                                        File("audit.jsonl")};
+  if (options_.tls) sim_args.push_back("--tls");
+  sim_args.insert(sim_args.end(), options_.sim_args.begin(), options_.sim_args.end());
   if (!options_.faults_json.empty()) {
     std::ofstream(File("faults.json")) << options_.faults_json;
     sim_args.insert(sim_args.end(), {"--faults", File("faults.json")});
@@ -101,7 +103,7 @@ std::string E2eCluster::Start() {
     << "journal: " << journal_ << "\n"
     << "catalog: " << File("catalog.json") << "\n";
   if (!prom_url.empty()) f << "prometheus:\n  url: " << prom_url << "\n";
-  f << "cloud:\n  provider: gce\n  endpoint: " << server_ << "/compute/v1\n  project: shop-project\n"
+  f << "cloud:\n  provider: gce\n  endpoint: " << plain_server() << "/compute/v1\n  project: shop-project\n"
     << "stability:\n  quietWindow: 2s\n  pollInterval: 200ms\n  deadline: 2m\n"
     << "prediction:\n  window: 30s\n  horizon: 5m\n  step: 2s\n  rateWindow: 5s\n"
     << "optimizer:\n  timeLimit: " << options_.optimizer_time_limit << "\n"
@@ -117,8 +119,12 @@ std::string E2eCluster::Start() {
   return "";
 }
 
+std::string E2eCluster::plain_server() const {
+  return server_.rfind("https://", 0) == 0 ? "http://" + server_.substr(8) : server_;
+}
+
 nlohmann::json E2eCluster::Report() const {
-  auto r = RunProcess({"/usr/bin/curl", "-sf", server_ + "/sim/v1/report"});
+  auto r = RunProcess({"/usr/bin/curl", "-sf", plain_server() + "/sim/v1/report"});
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   return j.is_discarded() ? nlohmann::json() : j;
 }

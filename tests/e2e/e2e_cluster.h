@@ -31,6 +31,8 @@ struct E2eOptions {
   std::string step_timeout = "2m";  // boot.timeout, rollout.timeout, drain.timeout
   std::string lease = "leaseDuration: 4s\n  renewDeadline: 3s\n  retryPeriod: 500ms";
   std::string extra_config;    // appended to kinema.yaml (top-level keys not written above)
+  bool tls = false;            // kinema-sim --tls (HTTPS; the port also takes plain HTTP)
+  std::vector<std::string> sim_args;  // more kinema-sim flags (--run-image ..., --state-dir ...)
 };
 
 class E2eCluster {
@@ -47,6 +49,8 @@ class E2eCluster {
   const std::string& config() const { return config_; }
   const std::string& journal() const { return journal_; }
   const std::string& server() const { return server_; }
+  // The simulator over plain HTTP (with --tls the port serves both).
+  std::string plain_server() const;
   bool has_prometheus() const { return prom_ > 0; }
 
   // GET /sim/v1/report (null on failure).

@@ -176,6 +176,24 @@ TEST(InClusterConfig, ReadsServiceAccountAndEnvironment) {
   EXPECT_EQ(LoadInClusterConfig({dir.path()}).status().code(), Status::Code::kFailedPrecondition);
 }
 
+TEST(InClusterConfig, TestOnlyVariableMovesTheServiceAccountDirectory) {
+  ::unsetenv("KINEMA_TEST_SERVICE_ACCOUNT_DIR");
+  EXPECT_EQ(DefaultServiceAccountDir(), "/var/run/secrets/kubernetes.io/serviceaccount");
+  TempDir dir;
+  dir.Write("token", "t");
+  dir.Write("ca.crt", "ca");
+  ::setenv("KINEMA_TEST_SERVICE_ACCOUNT_DIR", dir.path().c_str(), 1);
+  ::setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
+  ::setenv("KUBERNETES_SERVICE_PORT", "6443", 1);
+  auto cfg = LoadInClusterConfig();  // default options: from the variable
+  ::unsetenv("KINEMA_TEST_SERVICE_ACCOUNT_DIR");
+  ::unsetenv("KUBERNETES_SERVICE_HOST");
+  ::unsetenv("KUBERNETES_SERVICE_PORT");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->token_file, dir.path() + "/token");
+  EXPECT_NE(cfg->source.find(dir.path()), std::string::npos) << "the log names the directory used";
+}
+
 TEST(Credentials, TokenFileIsReReadWhenRotated) {
   TempDir dir;
   std::string file = dir.Write("token", "first-token\n");

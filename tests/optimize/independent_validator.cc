@@ -258,6 +258,7 @@ Report ValidatePlan(const json& snap, const json& cat, const json& plan) {
     if (p.spec.contains("volumes"))
       for (const auto& v : p.spec["volumes"]) hostpath = hostpath || v.contains("hostPath");
     p.movable = controlled && !mirror && !ann.count("kubernetes.io/config.mirror") && !hostpath &&
+                md.value("namespace", "") != "kube-system" &&
                 ann["kinema.io/do-not-disrupt"] != "true" && !(nodes.count(p.node) && nodes[p.node].pinned);
     pods.push_back(p);
   }

@@ -107,6 +107,26 @@ TEST(SnapshotTest, ErrorsNameItemIndexAndField) {
   EXPECT_NE(s.status().message().find("items[0].kind"), std::string::npos);
 }
 
+TEST(OptimizerTest, KubeSystemPodsKeepTheirNode) {
+  // n2 alone could host everything; the controller's own pod (a StatefulSet
+  // pod in kube-system) keeps n1, so n1 is never retired.
+  json kinema = Pod("kinema-0", "n1", "250m", "256Mi");
+  kinema["metadata"]["namespace"] = "kube-system";
+  kinema["metadata"]["ownerReferences"][0]["kind"] = "StatefulSet";
+  json items = {Node("n1", "large", "4", "16Gi"), Node("n2", "large", "4", "16Gi"), kinema,
+                Pod("web-0", "n2", "500m", "1Gi")};
+  json cat = json::parse(R"({"machineTypes": [{"name": "large", "zones": ["z1"],
+      "allocatable": {"cpu": "4", "memory": "16Gi", "pods": 110}, "pricePerHour": {"onDemand": 1.5}}]})");
+  auto plan = Solve(List(items), cat);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ExpectValid(List(items), cat, *plan);
+  for (const auto& n : plan->nodes) {
+    if (n.name == "n1") {
+      EXPECT_NE(n.action, NodeAction::kRetire);
+    }
+  }
+}
+
 TEST(OptimizerTest, DaemonSetOverheadIsReservedOnEveryNode) {
   // Four 800m pods fit one 4-CPU node (3.2 CPU), but not with a 1-CPU DaemonSet.
   json ds = {{"kind", "DaemonSet"},

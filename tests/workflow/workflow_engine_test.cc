@@ -391,6 +391,33 @@ TEST_F(EngineTest, ALostEpochStopsJournalingAndActing) {
   EXPECT_EQ(engine_->Start("t", "wf2", {}).status().code(), Status::Code::kPermissionDenied);
 }
 
+TEST_F(EngineTest, APermissionDeniedWhileLeadingIsAJournaledFailureNotFencing) {
+  // A 403 from the API server (an RBAC rule missing) while this process
+  // still leads: the step fails, the journal says why, the workflow can be
+  // resumed once the permission is granted.
+  bool granted = false;
+  StepDefinition act = RecordingStep("act", &rec_);
+  act.run = [&](StepContext&) -> StatusOr<nlohmann::json> {
+    if (!granted) {
+      return Status::PermissionDenied("list horizontalpodautoscalers.autoscaling: Forbidden (HTTP 403): forbidden");
+    }
+    return nlohmann::json{};
+  };
+  Register({act, RecordingStep("next", &rec_)});
+  ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
+  auto v = engine_->Run("wf");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_NE(v->status, "running");
+  EXPECT_NE(v->status, "completed");
+  EXPECT_EQ(CountEvents("wf", event_kind::kStepFailed), 1);
+  EXPECT_NE(v->last_error.find("HTTP 403"), std::string::npos) << v->last_error;
+  granted = true;
+  ASSERT_TRUE(engine_->Command(Cmd("resume", "wf")).ok());
+  v = engine_->Run("wf");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->status, "completed");
+}
+
 TEST_F(EngineTest, UnknownWorkflowTypePausesInsteadOfCrashing) {
   Register({RecordingStep("a", &rec_)}, "old-type");
   ASSERT_TRUE(engine_->Start("old-type", "wf", {}).ok());

@@ -4,6 +4,7 @@
 
 #include "engine/quantity/quantity.h"
 #include "tools/kinema-sim/custom_resources.h"
+#include "tools/kinema-sim/admission_in_cluster.h"
 #include "tools/kinema-sim/resource_types.h"
 
 namespace kinema::sim {
@@ -58,6 +59,10 @@ std::vector<StatusCause> ValidateName(const ResourceType& rt, const nlohmann::js
   }
   bool ok = rt.kind == "Namespace" ? IsDns1123Label(name) : IsDns1123Subdomain(name);
   if (rt.kind == "Event" || rt.kind == "Lease") ok = !name.empty() && name.size() <= 253 && name.find('/') == std::string::npos;
+  // RBAC names are path segments (ValidateRBACName): "system:discovery" is valid.
+  if (rt.group == "rbac.authorization.k8s.io") {
+    ok = name != "." && name != ".." && name.find('/') == std::string::npos && name.find('%') == std::string::npos;
+  }
   if (!ok) {
     causes.push_back({"FieldValueInvalid",
                       "Invalid value: \"" + name +
@@ -172,6 +177,10 @@ void ApplyDefaults(const ResourceType& rt, nlohmann::json& obj) {
     ApplySchemaDefaults(*crd, obj);
     return;
   }
+  if (IsInClusterKind(rt)) {  // issue 20 (admission_in_cluster.h)
+    ApplyInClusterDefaults(rt, obj);
+    return;
+  }
   if (!obj.contains("spec") || !obj["spec"].is_object()) {
     if (rt.kind == "Pod" || rt.kind == "Deployment" || rt.kind == "ReplicaSet" || rt.kind == "StatefulSet" ||
         rt.kind == "DaemonSet") {
@@ -272,6 +281,8 @@ std::vector<StatusCause> Validate(const ResourceType& rt, const nlohmann::json& 
     if (!spec.contains("maxReplicas") || !spec["maxReplicas"].is_number_integer() || spec["maxReplicas"].get<long long>() < 1) {
       causes.push_back({"FieldValueInvalid", "Invalid value: must be greater than or equal to 1", "spec.maxReplicas"});
     }
+  } else if (IsInClusterKind(rt)) {  // issue 20 (admission_in_cluster.h)
+    for (auto& c : ValidateInCluster(rt, obj, old)) causes.push_back(std::move(c));
   }
   return causes;
 }

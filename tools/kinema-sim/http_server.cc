@@ -87,10 +87,12 @@ constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(Stream stream, RequestHandler* handler, std::string remote)
+  // `initial`: bytes already read from the connection (by TLS detection).
+  Session(Stream stream, RequestHandler* handler, std::string remote, beast::flat_buffer initial = {})
       : stream_(std::move(stream)),
         handler_(handler),
         remote_(std::move(remote)),
+        buffer_(std::move(initial)),
         delay_timer_(stream_.get_executor()),
         deadline_timer_(stream_.get_executor()),
         drop_timer_(stream_.get_executor()),
@@ -106,11 +108,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if constexpr (kIsTls<Stream>) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
       auto self = this->shared_from_this();
-      stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+      stream_.async_handshake(ssl::stream_base::server, buffer_.data(), [self](beast::error_code ec, std::size_t used) {
         if (ec) {
           spdlog::debug("tls handshake from {} failed: {}", self->remote_, ec.message());
           return self->CloseNow();
         }
+        self->buffer_.consume(used);
         self->Read();
       });
     } else {
@@ -331,9 +334,24 @@ void Accept(tcp::acceptor* acceptor, net::io_context* ioc, ssl::context* ctx, bo
                            std::to_string(socket.remote_endpoint(ignored).port());
       socket.set_option(tcp::no_delay(true), ignored);
       if (tls) {
-        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-            beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *ctx), handler, remote)
-            ->Run();
+        // TLS and plain HTTP on one port (issue 20): a ClientHello starts a
+        // TLS session; anything else is served as plain HTTP, so processes
+        // that cannot trust the sim's CA (Prometheus, a controller's cloud
+        // client) reach the non-Kubernetes APIs. Authentication rules are
+        // the same on both.
+        auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+        auto buffer = std::make_shared<beast::flat_buffer>();
+        stream->expires_after(std::chrono::seconds(30));
+        beast::async_detect_ssl(*stream, *buffer, [stream, buffer, ctx, handler, remote](beast::error_code dec, bool is_tls) {
+          if (dec) return;
+          if (is_tls) {
+            std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                beast::ssl_stream<beast::tcp_stream>(std::move(*stream), *ctx), handler, remote, std::move(*buffer))
+                ->Run();
+          } else {
+            std::make_shared<Session<beast::tcp_stream>>(std::move(*stream), handler, remote, std::move(*buffer))->Run();
+          }
+        });
       } else {
         std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), handler, remote)->Run();
       }

@@ -12,6 +12,7 @@
 #include "tools/kinema-sim/gce/fake_gce.h"
 #include "tools/kinema-sim/kubevirt/eviction_interceptor.h"
 #include "tools/kinema-sim/kubevirt/vm_controller.h"
+#include "tools/kinema-sim/runner/process_kubelet.h"
 #include "tools/kinema-sim/scheduler/scheduler.h"
 #include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/sim_server.h"
@@ -90,6 +91,23 @@ int main(int argc, char** argv) {
     // kubevirt: VirtualMachines' launcher pods, eviction interceptor, live migration (kubevirt/).
     server.AddValidatingWebhook(kinema::sim::kubevirt::MakeEvictionInterceptor(&server));
     server.AddComponent(&vms);
+  }
+  // runner: the run-image kubelet (issue 20) — pods whose image --run-image
+  // maps run as real processes; the simulated kubelet leaves them alone.
+  std::unique_ptr<kinema::sim::runner::ProcessKubelet> process_kubelet;
+  if (!options.run_images.empty()) {
+    auto images = kinema::sim::runner::ImageMap::Parse(options.run_images);
+    if (!images.ok()) {
+      std::fprintf(stderr, "kinema-sim: %s\n", images.status().message().c_str());
+      return 2;
+    }
+    process_kubelet = std::make_unique<kinema::sim::runner::ProcessKubelet>(std::move(images.value()));
+    auto* pk = process_kubelet.get();
+    cluster.kubelet.SetRunsElsewhere([pk](const nlohmann::json& pod) { return pk->Runs(pod); });
+    server.SetPodLogHandler([pk](const kinema::sim::HttpRequest& req, const std::string& ns, const std::string& name) {
+      return pk->Logs(req, ns, name);
+    });
+    server.AddComponent(pk);
   }
   // -- parts end
   kinema::Status st = server.Start();

@@ -31,6 +31,8 @@ bool HasFinalizers(const Json& obj) {
 Json ResetStatus(const ResourceType& rt, const Json& obj) {
   if (rt.kind == "Pod") return Json{{"phase", "Pending"}, {"qosClass", PodQosClass(obj)}};
   if (rt.kind == "Namespace") return Json{{"phase", "Active"}};
+  if (rt.kind == "PersistentVolumeClaim" || rt.kind == "PersistentVolume") return Json{{"phase", "Pending"}};
+  if (rt.kind == "Service") return Json{{"loadBalancer", Json::object()}};
   return Json::object();
 }
 

@@ -1,6 +1,7 @@
 #include "tools/kinema-sim/resource_types.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "tools/kinema-sim/custom_resources.h"
 
@@ -51,6 +52,7 @@ ResourceRegistry::ResourceRegistry() {
       SubresourceType{"eviction", "Eviction", "policy", "v1", {"create"}},
       SubresourceType{"resize", "Pod", "", "", {"get", "patch", "update"}},
       SubresourceType{"binding", "Binding", "", "", {"create"}},
+      SubresourceType{"log", "Pod", "", "", {"get"}},  // issue 20: the run-image kubelet's container logs
   };
   types_.push_back(pod);
 
@@ -97,6 +99,36 @@ ResourceRegistry::ResourceRegistry() {
   types_.push_back(crds);
   for (const auto& crd : CustomResourceDefinitions()) types_.push_back(ToResourceType(crd));
   // -- custom resources end
+  // --- issue 20: what `kubectl apply -k deploy/` creates and an in-cluster
+  // controller reads (ServiceAccounts with the TokenRequest subresource,
+  // Secrets, ConfigMaps, Services, PersistentVolume(Claim)s, RBAC) -----------
+  ResourceType sa{"", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, false, false,
+                  {"sa"}, {}, {}};
+  sa.subresources = {SubresourceType{"token", "TokenRequest", "authentication.k8s.io", "v1", {"create"}}};
+  types_.push_back(sa);
+  types_.push_back(ResourceType{"", "v1", "secrets", "secret", "Secret", true, false, false, {}, {}, {}});
+  types_.push_back(ResourceType{"", "v1", "configmaps", "configmap", "ConfigMap", true, false, false, {"cm"}, {}, {}});
+  ResourceType svc{"", "v1", "services", "service", "Service", true, false, true, {"svc"}, {"all"}, {}};
+  svc.subresources = {Status("Service")};
+  types_.push_back(svc);
+  ResourceType pvc{"", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, false,
+                   true, {"pvc"}, {}, {}};
+  pvc.subresources = {Status("PersistentVolumeClaim")};
+  types_.push_back(pvc);
+  ResourceType pv{"", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", false, false, true,
+                  {"pv"}, {}, {}};
+  pv.subresources = {Status("PersistentVolume")};
+  types_.push_back(pv);
+  for (const auto& [plural, singular, kind, namespaced] :
+       std::vector<std::tuple<std::string, std::string, std::string, bool>>{
+           {"roles", "role", "Role", true},
+           {"clusterroles", "clusterrole", "ClusterRole", false},
+           {"rolebindings", "rolebinding", "RoleBinding", true},
+           {"clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false}}) {
+    types_.push_back(
+        ResourceType{"rbac.authorization.k8s.io", "v1", plural, singular, kind, namespaced, false, false, {}, {}, {}});
+  }
+  // --- end issue 20 ------------------------------------------------------------
 }
 
 const ResourceRegistry& ResourceRegistry::Default() {

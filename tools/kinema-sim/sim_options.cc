@@ -28,6 +28,11 @@ const char* SimUsage() {
          "  --watch-history N        events kept for watch resumption before 410 Gone (default 20000)\n"
          "  --threads N              io threads (default 2)\n"
          "  --log-level LEVEL        trace|debug|info|warn|error (default info)\n"
+         "  --run-image NAME=CMD     run pods whose container image is NAME (any tag) as real processes:\n"
+         "                           CMD is the image's ENTRYPOINT here (an executable path, then its\n"
+         "                           default arguments); repeatable; needs --tls (runner/README.md)\n"
+         "  --state-dir DIR          PersistentVolume directories and run-image pods' files\n"
+         "                           (default: <kubeconfig>.state)\n"
          "  --help                   print this help\n";
 }
 
@@ -52,6 +57,14 @@ ParseOutcome ParseSimOptions(int argc, char** argv, SimOptions* out, std::string
       {"--audit-log", [&](const std::string& v) { out->audit_log = v; return !v.empty(); }},
       {"--token", [&](const std::string& v) { out->token = v; return !v.empty(); }},
       {"--log-level", [&](const std::string& v) { out->log_level = v; return !v.empty(); }},
+      {"--state-dir", [&](const std::string& v) { out->state_dir = v; return !v.empty(); }},
+      {"--run-image",
+       [&](const std::string& v) {
+         size_t eq = v.find('=');
+         if (eq == 0 || eq == std::string::npos || eq + 1 >= v.size() || v[eq + 1] == ' ') return false;
+         out->run_images.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+         return true;
+       }},
       {"--listen",
        [&](const std::string& v) {
          size_t colon = v.rfind(':');
@@ -124,6 +137,9 @@ ParseOutcome ParseSimOptions(int argc, char** argv, SimOptions* out, std::string
   else if (out->catalog.empty()) *error = "missing required flag --catalog FILE";
   else if (!seen_listen) *error = "missing required flag --listen HOST:PORT";
   else if (out->kubeconfig.empty()) *error = "missing required flag --write-kubeconfig PATH";
+  else if (!out->run_images.empty() && !out->tls) *error = "--run-image needs --tls (in-cluster clients speak HTTPS)";
+  else if (!out->run_images.empty() && out->api_only) *error = "--run-image needs the kubelet (not --api-only)";
+  if (out->state_dir.empty() && !out->kubeconfig.empty()) out->state_dir = out->kubeconfig + ".state";
   return error->empty() ? ParseOutcome::kRun : ParseOutcome::kError;
 }
 

@@ -12,6 +12,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace kinema::sim {
 
@@ -32,6 +34,13 @@ struct SimOptions {
   size_t watch_history = 20000;
   int threads = 2;
   std::string log_level = "info";
+  // issue 20 (runner/README.md): --run-image NAME=ENTRYPOINT (repeatable):
+  // "kinema=/path/kinema --config /etc/kinema/kinema.yaml" — pods whose
+  // image is NAME (any tag/digest) run ENTRYPOINT as a real process.
+  std::vector<std::pair<std::string, std::string>> run_images;
+  // --state-dir DIR: PersistentVolume directories and run-image pods'
+  // files (default: <kubeconfig>.state).
+  std::string state_dir;
 };
 
 enum class ParseOutcome { kRun, kHelp, kError };

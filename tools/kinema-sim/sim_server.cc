@@ -8,6 +8,7 @@
 #include "tools/kinema-sim/discovery.h"
 #include "tools/kinema-sim/kubeconfig_writer.h"
 #include "tools/kinema-sim/openapi.h"
+#include "tools/kinema-sim/rbac/bootstrap_policy.h"
 #include "tools/kinema-sim/report.h"
 #include "tools/kinema-sim/snapshot_loader.h"
 #include "tools/kinema-sim/tls_certs.h"
@@ -55,6 +56,7 @@ SimServer::SimServer(SimOptions options)
       store_(options_.watch_history),
       registry_(&store_, &clock_) {
   token_ = options_.token.empty() ? RandomToken() : options_.token;
+  tokens_ = std::make_unique<rbac::ServiceAccountTokens>(&store_, &clock_);
 }
 
 SimServer::~SimServer() { Stop(); }
@@ -95,6 +97,7 @@ Status SimServer::Start() {
   for (const auto& [kind, n] : summary.value().counts) counts += (counts.empty() ? "" : ", ") + kind + "=" + std::to_string(n);
   spdlog::info("snapshot {} loaded: {} (skipped {}), resourceVersion {}", options_.snapshot, counts,
                summary.value().skipped, store_.CurrentRv());
+  KINEMA_RETURN_IF_ERROR(rbac::EnsureBootstrapPolicy(&registry_));
 
   api_ = std::make_unique<ApiHandler>(&registry_, faults_.get(), &stats_);
   api_->SetWebhooks(&webhooks_);
@@ -110,6 +113,7 @@ Status SimServer::Start() {
     ho.cert_chain_pem = tls.value().server_cert_pem;
     ho.key_pem = tls.value().server_key_pem;
     ca_path = CaPathFor(options_.kubeconfig);
+    ca_pem_ = tls.value().ca_cert_pem;
     KINEMA_RETURN_IF_ERROR(WriteFileAtomically(ca_path, tls.value().ca_cert_pem, 0644).WithContext("write CA"));
   }
   http_ = std::make_unique<HttpServer>(ho, this);
@@ -137,15 +141,94 @@ void SimServer::Stop() {
   if (http_) http_->Stop();
 }
 
-bool SimServer::Authorized(const HttpRequest& req) const {
+std::optional<rbac::UserInfo> SimServer::Authenticate(const HttpRequest& req) const {
+  static const rbac::UserInfo kAdmin{"kinema-sim-admin", {"system:masters", "system:authenticated"}, true};
   std::string h = req.Header("authorization");
   // client-go (kubectl) never sends credentials over plain HTTP, so without
   // --tls a request with no Authorization header is served (like the old
   // insecure port); a wrong or malformed one is still 401.
-  if (h.empty()) return !options_.tls;
+  if (h.empty()) return options_.tls ? std::nullopt : std::optional<rbac::UserInfo>(kAdmin);
   static const std::string kBearer = "Bearer ";
-  return h.size() > kBearer.size() && h.compare(0, kBearer.size(), kBearer) == 0 && h.substr(kBearer.size()) == token_;
+  if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0) return std::nullopt;
+  std::string token = h.substr(kBearer.size());
+  if (token == token_) return kAdmin;
+  return tokens_->Authenticate(token);
 }
+
+std::optional<HttpResponse> SimServer::Authorize(const rbac::UserInfo& user, const rbac::RequestAttributes& attrs) const {
+  rbac::Decision d = authorizer_.Authorize(user, attrs);
+  if (d.allowed) return std::nullopt;
+  ApiError e = rbac::Authorizer::Forbidden(user, attrs, d.reason);
+  spdlog::info("rbac: denied: {}", e.message);
+  HttpResponse r = ErrorResponse(e);
+  r.headers.push_back({"X-Content-Type-Options", "nosniff"});
+  return r;
+}
+
+namespace {
+
+// The RBAC attributes of a resource request (the apiserver's RequestInfo):
+// list/watch with fieldSelector metadata.name=X carry name X.
+rbac::RequestAttributes AttributesOf(const HttpRequest& req, const RequestInfo& info) {
+  rbac::RequestAttributes a;
+  a.verb = info.verb;
+  a.api_group = info.resource->group;
+  a.api_version = info.resource->version;
+  a.resource = info.resource->plural;
+  a.subresource = info.subresource;
+  a.ns = info.ns;
+  a.name = info.name;
+  a.path = req.path;
+  if (a.name.empty() && (a.verb == "list" || a.verb == "watch")) {
+    std::string fs = req.Query("fieldSelector");
+    for (const std::string prefix : {"metadata.name=", "metadata.name=="}) {
+      if (fs.rfind(prefix, 0) == 0 && fs.find(',') == std::string::npos) a.name = fs.substr(prefix.size());
+    }
+  }
+  return a;
+}
+
+// Non-resource requests (discovery, /openapi, /version): verb from the method.
+rbac::RequestAttributes NonResourceAttributes(const HttpRequest& req) {
+  rbac::RequestAttributes a;
+  a.resource_request = false;
+  std::string m = req.method;
+  for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  a.verb = m == "head" ? "get" : m;
+  a.path = req.path;
+  return a;
+}
+
+// Extension routes under /apis/G/V/... (metrics.k8s.io) are resource requests
+// too; their RBAC attributes from the path alone.
+std::optional<rbac::RequestAttributes> RouteAttributes(const HttpRequest& req) {
+  if (req.path.rfind("/apis/", 0) != 0) return std::nullopt;
+  std::vector<std::string> p;
+  size_t start = 6;
+  while (start <= req.path.size()) {
+    size_t slash = req.path.find('/', start);
+    if (slash == std::string::npos) slash = req.path.size();
+    if (slash > start) p.push_back(req.path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  if (p.size() < 3) return NonResourceAttributes(req);  // discovery of the group
+  rbac::RequestAttributes a;
+  a.api_group = p[0];
+  a.api_version = p[1];
+  size_t i = 2;
+  if (p.size() >= 5 && p[2] == "namespaces") {
+    a.ns = p[3];
+    i = 4;
+  }
+  a.resource = p[i];
+  if (i + 1 < p.size()) a.name = p[i + 1];
+  if (i + 2 < p.size()) a.subresource = p[i + 2];
+  a.verb = a.name.empty() ? (req.Query("watch") == "true" || req.Query("watch") == "1" ? "watch" : "list") : "get";
+  a.path = req.path;
+  return a;
+}
+
+}  // namespace
 
 std::chrono::milliseconds SimServer::DelayFor(const HttpRequest& req) {
   if (faults_->empty()) return std::chrono::milliseconds(0);
@@ -168,6 +251,7 @@ HandlerResult SimServer::HandleDiscovery(const HttpRequest& req, bool* handled) 
   std::string path = p.size() > 1 && p.back() == '/' ? p.substr(0, p.size() - 1) : p;
   if (path == "/api") return {JsonResponse(200, CoreApiVersions(ServerUrl().substr(ServerUrl().find("//") + 2))), nullptr};
   if (path == "/apis") return {JsonResponse(200, ApiGroupList()), nullptr};
+  if (path == "/openapi/v2") return {JsonResponse(200, OpenApiV2()), nullptr};
   if (path == "/openapi/v3") return {JsonResponse(200, OpenApiV3Root()), nullptr};
   if (path.rfind("/openapi/v3/", 0) == 0) {
     auto doc = OpenApiV3GroupVersion(path.substr(12));
@@ -199,6 +283,34 @@ HandlerResult SimServer::HandleDiscovery(const HttpRequest& req, bool* handled) 
   return {};
 }
 
+// serviceaccounts/token (TokenRequest) and pods/log, served here rather
+// than by ApiHandler: they need the token issuer and the run-image kubelet.
+HandlerResult SimServer::HandleInClusterSubresource(const HttpRequest& req, const RequestInfo& info, bool* handled) {
+  *handled = true;
+  if (info.resource->plural == "serviceaccounts" && info.subresource == "token" && info.verb == "create") {
+    std::string body = req.body;
+    if (req.Header("content-type").find("protobuf") != std::string::npos) {
+      auto decoded = rbac::DecodeTokenRequestProtobuf(req.body);
+      if (!decoded.ok()) return {ErrorResponse(decoded.error()), nullptr};
+      body = decoded.value().dump();
+    }
+    auto r = rbac::CreateTokenRequest(*tokens_, store_, clock_, info.ns, info.name, body);
+    if (!r.ok()) return {ErrorResponse(r.error()), nullptr};
+    return {JsonResponse(201, r.value().dump()), nullptr};
+  }
+  if (info.resource->plural == "pods" && info.subresource == "log" && info.verb == "get") {
+    if (!store_.Get(*info.resource, info.ns, info.name)) {
+      return {ErrorResponse(ApiError::NotFound(*info.resource, info.name)), nullptr};
+    }
+    if (pod_log_) return {pod_log_(req, info.ns, info.name), nullptr};
+    HttpResponse r;  // simulated containers write nothing
+    r.content_type = "text/plain";
+    return {r, nullptr};
+  }
+  *handled = false;
+  return {};
+}
+
 // One JSON line per resource request, flushed at once (tests read the file
 // while the server runs): what was asked, by which client, with what result.
 void SimServer::Audit(const HttpRequest& req, const RequestInfo& info, int code) {
@@ -209,6 +321,10 @@ void SimServer::Audit(const HttpRequest& req, const RequestInfo& info, int code)
                          {"namespace", info.ns},
                          {"name", info.name},
                          {"userAgent", req.Header("user-agent")},
+                         {"user", [&] {
+                            auto u = Authenticate(req);
+                            return u ? u->name : std::string();
+                          }()},
                          {"code", code}};
   std::lock_guard<std::mutex> l(audit_mu_);
   *audit_ << line.dump() << '\n';
@@ -226,16 +342,26 @@ HandlerResult SimServer::Handle(const HttpRequest& req) {
   }
   for (const auto& route : routes_) {
     if (path.rfind(route.prefix, 0) != 0) continue;
-    if (route.require_auth && !Authorized(req)) return {ErrorResponse(ApiError::Unauthorized()), nullptr};
+    if (route.require_auth) {
+      auto user = Authenticate(req);
+      if (!user) return {ErrorResponse(ApiError::Unauthorized()), nullptr};
+      if (auto attrs = RouteAttributes(req)) {
+        if (auto denied = Authorize(*user, *attrs)) return {*denied, nullptr};
+      }
+    }
     return {route.handler(req), nullptr};
   }
-  if (!Authorized(req)) {
+  auto user = Authenticate(req);
+  if (!user) {
     spdlog::debug("401 for {} {} from {}", req.method, req.target, req.remote);
     return {ErrorResponse(ApiError::Unauthorized()), nullptr};
   }
   bool handled = false;
   HandlerResult d = HandleDiscovery(req, &handled);
-  if (handled) return d;
+  if (handled) {
+    if (auto denied = Authorize(*user, NonResourceAttributes(req))) return {*denied, nullptr};
+    return d;
+  }
   auto info = ParseResourceRequest(req);
   if (!info.ok()) {
     if (info.error().code == 404) {
@@ -243,6 +369,15 @@ HandlerResult SimServer::Handle(const HttpRequest& req) {
       return {ErrorResponse(e), nullptr};
     }
     return {ErrorResponse(info.error()), nullptr};
+  }
+  if (auto denied = Authorize(*user, AttributesOf(req, info.value()))) {
+    if (audit_) Audit(req, info.value(), denied->status);
+    return {*denied, nullptr};
+  }
+  HandlerResult sub = HandleInClusterSubresource(req, info.value(), &handled);
+  if (handled) {
+    if (audit_) Audit(req, info.value(), sub.response.status);
+    return sub;
   }
   HandlerResult r = api_->Handle(req, info.value());
   if (audit_) Audit(req, info.value(), r.stream ? 200 : r.response.status);

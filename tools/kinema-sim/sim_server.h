@@ -36,6 +36,8 @@
 #include "tools/kinema-sim/object_store.h"
 #include "tools/kinema-sim/pod_terminator.h"
 #include "tools/kinema-sim/pricing.h"
+#include "tools/kinema-sim/rbac/authorizer.h"
+#include "tools/kinema-sim/rbac/service_account_tokens.h"
 #include "tools/kinema-sim/registry.h"
 #include "tools/kinema-sim/sim_component.h"
 #include "tools/kinema-sim/sim_clock.h"
@@ -90,6 +92,17 @@ class SimServer : public RequestHandler {
   // The --scenario document (a JSON object; {} when no scenario was given).
   const nlohmann::json& scenario() const { return scenario_; }
 
+  // ServiceAccount tokens (TokenRequest, the kubelet's projected tokens)
+  // and the RBAC authorizer (issue 20; rbac/README.md).
+  const rbac::ServiceAccountTokens& tokens() const { return *tokens_; }
+  const rbac::Authorizer& authorizer() const { return authorizer_; }
+  // The CA that signed the serving certificate (PEM; empty without --tls).
+  const std::string& ca_pem() const { return ca_pem_; }
+  // Serves GET .../pods/NAME/log (the run-image kubelet's container logs);
+  // without one, pods/log answers with an empty log. Before Start().
+  using PodLogHandler = std::function<HttpResponse(const HttpRequest&, const std::string& ns, const std::string& name)>;
+  void SetPodLogHandler(PodLogHandler h) { pod_log_ = std::move(h); }
+
   // RequestHandler
   std::chrono::milliseconds DelayFor(const HttpRequest& req) override;
   HandlerResult Handle(const HttpRequest& req) override;
@@ -101,7 +114,13 @@ class SimServer : public RequestHandler {
     RouteHandler handler;
     FaultClassifier classify;
   };
-  bool Authorized(const HttpRequest& req) const;
+  // The user a request authenticates as; nullopt = 401. The sim's own token
+  // (the kubeconfig's) and, over plain HTTP, no credentials at all are the
+  // superuser; a ServiceAccount token is that ServiceAccount.
+  std::optional<rbac::UserInfo> Authenticate(const HttpRequest& req) const;
+  // nullopt when allowed, else the 403 response.
+  std::optional<HttpResponse> Authorize(const rbac::UserInfo& user, const rbac::RequestAttributes& attrs) const;
+  HandlerResult HandleInClusterSubresource(const HttpRequest& req, const RequestInfo& info, bool* handled);
   HandlerResult HandleDiscovery(const HttpRequest& req, bool* handled);
   void Audit(const HttpRequest& req, const RequestInfo& info, int code);
 
@@ -124,6 +143,10 @@ class SimServer : public RequestHandler {
   nlohmann::json scenario_ = nlohmann::json::object();
   std::string token_;
   std::string tls_cert_pem_, tls_key_pem_;
+  std::string ca_pem_;
+  std::unique_ptr<rbac::ServiceAccountTokens> tokens_;
+  rbac::Authorizer authorizer_{&store_};
+  PodLogHandler pod_log_;
 };
 
 }  // namespace kinema::sim

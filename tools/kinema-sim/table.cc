@@ -1,5 +1,7 @@
 #include "tools/kinema-sim/table.h"
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "tools/kinema-sim/custom_resources.h"
@@ -62,6 +64,28 @@ std::vector<Column> ColumnsFor(const ResourceType& rt) {
   }
   if (rt.kind == "Namespace") return {{"Name", "string", "name", 0}, {"Status", "string", "", 0}, {"Age", "string", "", 0}};
   if (rt.kind == "Lease") return {{"Name", "string", "name", 0}, {"Holder", "string", "", 0}, {"Age", "string", "", 0}};
+  // issue 20: the in-cluster kinds, with kubectl's columns.
+  if (rt.kind == "Secret") {
+    return {{"Name", "string", "name", 0}, {"Type", "string", "", 0}, {"Data", "string", "", 0}, {"Age", "string", "", 0}};
+  }
+  if (rt.kind == "ConfigMap") return {{"Name", "string", "name", 0}, {"Data", "string", "", 0}, {"Age", "string", "", 0}};
+  if (rt.kind == "Service") {
+    return {{"Name", "string", "name", 0}, {"Type", "string", "", 0}, {"Cluster-IP", "string", "", 0},
+            {"External-IP", "string", "", 0}, {"Port(s)", "string", "", 0}, {"Age", "string", "", 0}};
+  }
+  if (rt.kind == "PersistentVolumeClaim") {
+    return {{"Name", "string", "name", 0}, {"Status", "string", "", 0}, {"Volume", "string", "", 0},
+            {"Capacity", "string", "", 0}, {"Access Modes", "string", "", 0}, {"StorageClass", "string", "", 0},
+            {"Age", "string", "", 0}};
+  }
+  if (rt.kind == "PersistentVolume") {
+    return {{"Name", "string", "name", 0}, {"Capacity", "string", "", 0}, {"Access Modes", "string", "", 0},
+            {"Reclaim Policy", "string", "", 0}, {"Status", "string", "", 0}, {"Claim", "string", "", 0},
+            {"StorageClass", "string", "", 0}, {"Age", "string", "", 0}};
+  }
+  if (rt.kind == "RoleBinding" || rt.kind == "ClusterRoleBinding") {
+    return {{"Name", "string", "name", 0}, {"Role", "string", "", 0}, {"Age", "string", "", 0}};
+  }
   if (rt.kind == "Event") {
     return {{"Last Seen", "string", "", 0}, {"Type", "string", "", 0}, {"Reason", "string", "", 0},
             {"Object", "string", "", 0},    {"Message", "string", "", 0}, {"Name", "string", "name", 1}};
@@ -273,6 +297,46 @@ Json Cells(const StoredObject& o, const SimClock& clock) {
   }
   if (kind == "Namespace") return Json::array({name, Str(b, {"status", "phase"}, "Active"), Age(b, clock)});
   if (kind == "Lease") return Json::array({name, Str(b, {"spec", "holderIdentity"}, "<none>"), Age(b, clock)});
+  if (kind == "Secret" || kind == "ConfigMap") {
+    size_t n = 0;
+    for (const char* f : {"data", "binaryData"}) {
+      if (b.contains(f) && b[f].is_object()) n += b[f].size();
+    }
+    if (kind == "ConfigMap") return Json::array({name, static_cast<int64_t>(n), Age(b, clock)});
+    return Json::array({name, Str(b, {"type"}, "Opaque"), static_cast<int64_t>(n), Age(b, clock)});
+  }
+  if (kind == "Service") {
+    std::string ports;
+    for (const auto& p : b.value("spec", Json::object()).value("ports", Json::array())) {
+      if (!p.is_object()) continue;
+      ports += (ports.empty() ? "" : ",") + p.value("port", Json(0)).dump() + "/" + p.value("protocol", "TCP");
+    }
+    return Json::array({name, Str(b, {"spec", "type"}, "ClusterIP"), Str(b, {"spec", "clusterIP"}, "<none>"), "<none>",
+                        ports.empty() ? "<none>" : ports, Age(b, clock)});
+  }
+  if (kind == "PersistentVolumeClaim" || kind == "PersistentVolume") {
+    std::string modes;
+    const Json& am = kind == "PersistentVolume" ? b.value("spec", Json::object()).value("accessModes", Json::array())
+                                                 : b.value("status", Json::object()).value("accessModes", Json::array());
+    static const std::map<std::string, std::string> kShort = {
+        {"ReadWriteOnce", "RWO"}, {"ReadOnlyMany", "ROX"}, {"ReadWriteMany", "RWX"}, {"ReadWriteOncePod", "RWOP"}};
+    for (const auto& m : am) {
+      auto it = kShort.find(m.is_string() ? m.get<std::string>() : "");
+      if (it != kShort.end()) modes += (modes.empty() ? "" : ",") + it->second;
+    }
+    if (kind == "PersistentVolumeClaim") {
+      return Json::array({name, Str(b, {"status", "phase"}), Str(b, {"spec", "volumeName"}),
+                          Str(b, {"status", "capacity", "storage"}), modes, Str(b, {"spec", "storageClassName"}, "<unset>"),
+                          Age(b, clock)});
+    }
+    std::string claim = Str(b, {"spec", "claimRef", "namespace"}) + "/" + Str(b, {"spec", "claimRef", "name"});
+    return Json::array({name, Str(b, {"spec", "capacity", "storage"}), modes,
+                        Str(b, {"spec", "persistentVolumeReclaimPolicy"}), Str(b, {"status", "phase"}),
+                        claim == "/" ? "" : claim, Str(b, {"spec", "storageClassName"}), Age(b, clock)});
+  }
+  if (kind == "RoleBinding" || kind == "ClusterRoleBinding") {
+    return Json::array({name, Str(b, {"roleRef", "kind"}) + "/" + Str(b, {"roleRef", "name"}), Age(b, clock)});
+  }
   if (kind == "Event") {
     std::string last = Str(b, {"lastTimestamp"});
     SimClock::TimePoint t;

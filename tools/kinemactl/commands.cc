@@ -9,6 +9,8 @@
 
 #include "engine/admin/admin_protocol.h"
 #include "engine/common/flags.h"
+#include "engine/kinds/kind_registry.h"
+#include "steps/kinds.h"
 #include "engine/workflow/operator_commands.h"
 #include "storage/journal_reader.h"
 #include "storage/journal_writer.h"
@@ -32,6 +34,7 @@ const char* kUsage =
     "Reading (open the journal read-only, never block the controller):\n"
     "  list [--status S] [--type T]   workflows, oldest first\n"
     "  show ID                        one workflow: steps and events\n"
+    "  explain ID                     why it did what it did: per node, per moved pod, the budget\n"
     "  events ID                      the workflow's journal events\n"
     "  export ID                      events as JSON lines\n"
     "  verify                         SQLite integrity + journal invariants (exit 0 iff ok)\n"
@@ -137,6 +140,24 @@ int CmdShow(const std::string& id, const std::string& db, bool json) {
   if (!ev.ok()) return Fail(ExitFor(ev.status()), ev.status().message());
   if (json) PrintJson(ShowJson(*v, *ev));
   else std::cout << ShowText(*v, *ev, StdoutIsColourTerminal(), NowMs());
+  return kExitOk;
+}
+
+// Why a workflow did what it did, from the journal alone: its kind explains
+// it (WorkflowKind::Explain); a type this build does not know gets the
+// generic explanation.
+int CmdExplain(const std::string& id, const std::string& db, bool json) {
+  std::unique_ptr<JournalReader> r;
+  if (int rc = OpenReader(db, &r)) return rc;
+  auto v = r->Fold(id);
+  if (!v.ok()) return Fail(ExitFor(v.status()), v.status().message());
+  KindRegistry kinds;
+  Status rs = RegisterKinds(&kinds);
+  if (!rs.ok()) return Fail(kExitRefused, rs.message());
+  const WorkflowKind* kind = kinds.Find(v->type);
+  Explanation e = kind ? kind->Explain(*v) : GenericExplanation(*v);
+  if (json) PrintJson(e.ToJson());
+  else std::cout << e.ToText();
   return kExitOk;
 }
 
@@ -311,10 +332,11 @@ int RunKinemactl(const std::vector<std::string>& args) {
     }
     return kExitOk;
   }
-  if (cmd == "show" || cmd == "events" || cmd == "export" || cmd == "abort" || cmd == "resume" || cmd == "pause" ||
-      cmd == "terminate") {
+  if (cmd == "show" || cmd == "explain" || cmd == "events" || cmd == "export" || cmd == "abort" || cmd == "resume" ||
+      cmd == "pause" || cmd == "terminate") {
     if (!need_id(&id)) return Fail(kExitUsage, cmd + " needs exactly one workflow ID");
     if (cmd == "show") return CmdShow(id, db, json);
+    if (cmd == "explain") return CmdExplain(id, db, json);
     if (cmd == "events") return CmdEvents(id, db, json, false);
     if (cmd == "export") return CmdEvents(id, db, json, true);
     return CmdOperate(cmd, id, f, db, json);

@@ -19,6 +19,7 @@
 #include "tools/kinema-sim/cluster/replicaset_controller.h"
 #include "tools/kinema-sim/cluster/scale_events.h"
 #include "tools/kinema-sim/cluster/statefulset_controller.h"
+#include "tools/kinema-sim/cluster/volume_binder.h"
 
 namespace kinema::sim::cluster {
 
@@ -31,11 +32,13 @@ struct ClusterParts {
   PdbController pdbs;
   PodGc pod_gc;
   ScaleEvents scale_events;
+  VolumeBinder volume_binder;  // issue 20: PersistentVolumeClaims bound to directories
 
   void Register(SimServer& server) {
     server.builtin_pod_terminator = false;  // the kubelet finishes pod termination
     for (SimComponent* c : std::initializer_list<SimComponent*>{&kubelet, &replicasets, &deployments, &statefulsets,
-                                                                 &daemonsets, &pdbs, &pod_gc, &scale_events}) {
+                                                                 &daemonsets, &pdbs, &pod_gc, &scale_events,
+                                                                 &volume_binder}) {
       server.AddComponent(c);
     }
   }

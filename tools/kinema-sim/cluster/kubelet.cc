@@ -167,6 +167,7 @@ void Kubelet::Consider(const Key& key) {
   ObjectPtr pod = pods_->Get(key.first, key.second);
   if (!pod) return;
   const Json& b = pod->body;
+  if (runs_elsewhere_ && runs_elsewhere_(b)) return;
   std::string node = NodeOf(pod);
   if (node.empty()) return;
   std::string uid = Uid(b);

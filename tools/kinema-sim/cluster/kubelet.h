@@ -88,6 +88,10 @@ class Kubelet : public ControllerLoop {
       std::function<std::optional<double>(const std::string& ns, const std::string& pod, const std::string& container)>;
   void SetMemoryUsageProbe(MemoryUsageProbe probe) { memory_probe_ = std::move(probe); }
   double termination_delay() const { return termination_delay_; }
+  // Pods another kubelet runs (issue 20: runner/process_kubelet.h, the
+  // --run-image pods): this one neither starts, readies nor terminates
+  // them. Set before Start().
+  void SetRunsElsewhere(std::function<bool(const Json& pod)> fn) { runs_elsewhere_ = std::move(fn); }
 
  protected:
   Status Setup(SimServer& server) override;
@@ -148,6 +152,7 @@ class Kubelet : public ControllerLoop {
   std::set<std::string> nodes_to_bring_up_;  // nodes without conditions, status to post
   std::unique_ptr<Catalog> catalog_;
   MemoryUsageProbe memory_probe_;         // capacity of nodes that come without one (may be null)
+  std::function<bool(const Json& pod)> runs_elsewhere_;
 };
 
 }  // namespace kinema::sim::cluster

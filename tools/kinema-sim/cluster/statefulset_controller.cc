@@ -7,6 +7,7 @@
 
 #include "tools/kinema-sim/cluster/controller_ref.h"
 #include "tools/kinema-sim/cluster/kinds.h"
+#include "tools/kinema-sim/cluster/statefulset_claims.h"
 #include "tools/kinema-sim/selectors.h"
 
 namespace kinema::sim::cluster {
@@ -145,6 +146,9 @@ std::optional<ApiError> StatefulSetController::CreatePod(const StoredObject& set
   if (spec.contains("serviceName") && spec["serviceName"].is_string() && !spec["serviceName"].get<std::string>().empty()) {
     pod["spec"]["subdomain"] = spec["serviceName"];
   }
+  // issue 20: the member's PersistentVolumeClaims first (statefulset_claims.h).
+  if (auto claim_error = EnsureMemberClaims(server().registry(), set, ordinal)) return claim_error;
+  AddClaimVolumes(set.body, ordinal, pod);
   auto r = server().registry().Create(PodsType(), set.ns, pod);
   if (!r.ok()) {
     spdlog::warn("statefulset {}/{}: create pod {}: {} {} ({})", set.ns, set.name, name, r.error().code,
