@@ -1,5 +1,7 @@
 #include "storage/journal_queries.h"
 
+#include "engine/common/safe_json.h"
+
 namespace kinema::journal_sql {
 
 namespace {
@@ -17,7 +19,7 @@ Event EventFromRow(SQLite::Statement& q) {
   e.step_name = NullableText(q.getColumn(5));
   e.epoch = q.getColumn(6).getInt64();
   e.attempt = q.getColumn(7).getInt();
-  e.detail = nlohmann::json::parse(q.getColumn(8).getString(), nullptr, /*allow_exceptions=*/false);
+  e.detail = safe_json::Parse(q.getColumn(8).getString());
   if (e.detail.is_discarded()) e.detail = nlohmann::json{{"unparseable", true}};
   return e;
 }
@@ -38,7 +40,7 @@ int64_t InsertEvent(SQLite::Database& db, const Event& e) {
   }
   ins.bind(6, static_cast<int64_t>(e.epoch));
   ins.bind(7, e.attempt);
-  ins.bind(8, e.detail.dump());
+  ins.bind(8, safe_json::Dump(e.detail));
   ins.exec();
   return db.getLastInsertRowid();
 }
@@ -76,7 +78,7 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
   v.status = q.getColumn(2).getString();
   v.created_ms = q.getColumn(3).getInt64();
   v.updated_ms = q.getColumn(4).getInt64();
-  v.input = nlohmann::json::parse(q.getColumn(5).getString(), nullptr, false);
+  v.input = safe_json::Parse(q.getColumn(5).getString());
   v.last_error = NullableText(q.getColumn(6));
   v.pause_reason = NullableText(q.getColumn(7));
   v.abort_requested = q.getColumn(8).getInt() != 0;
@@ -99,7 +101,7 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
     st.error = NullableText(s.getColumn(6));
     st.idempotency_key = NullableText(s.getColumn(7));
     st.epoch = NullableInt(s.getColumn(8));
-    st.result = s.getColumn(9).isNull() ? nlohmann::json() : nlohmann::json::parse(s.getColumn(9).getString(), nullptr, false);
+    st.result = s.getColumn(9).isNull() ? nlohmann::json() : safe_json::Parse(s.getColumn(9).getString());
     v.steps.push_back(std::move(st));
   }
   if (db.tableExists("timers")) {  // absent in journals made before migration 2
@@ -133,7 +135,7 @@ void WriteDerived(SQLite::Database& db, const WorkflowView& v) {
     w.bind(6);
     w.bind(7);
   }
-  w.bind(8, v.input.dump());
+  w.bind(8, safe_json::Dump(v.input));
   if (v.last_error.empty()) w.bind(9); else w.bind(9, v.last_error);
   if (v.pause_reason.empty()) w.bind(10); else w.bind(10, v.pause_reason);
   w.bind(11, v.abort_requested ? 1 : 0);
@@ -162,7 +164,7 @@ void WriteDerived(SQLite::Database& db, const WorkflowView& v) {
     if (st.error.empty()) s.bind(8); else s.bind(8, st.error);
     if (st.idempotency_key.empty()) s.bind(9); else s.bind(9, st.idempotency_key);
     if (st.epoch) s.bind(10, static_cast<int64_t>(st.epoch)); else s.bind(10);
-    if (st.result.is_null()) s.bind(11); else s.bind(11, st.result.dump());
+    if (st.result.is_null()) s.bind(11); else s.bind(11, safe_json::Dump(st.result));
     s.exec();
   }
   if (v.timers.empty()) return;

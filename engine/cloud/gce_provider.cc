@@ -8,7 +8,10 @@
 #include <thread>
 
 #include "engine/cloud/request_id.h"
+#include "engine/common/safe_json.h"
+#include "engine/common/shutdown.h"
 #include "engine/http/redact.h"
+#include "engine/kube/client.h"
 
 namespace kinema::cloud {
 
@@ -27,11 +30,7 @@ bool Is2xx(long s) { return s >= 200 && s < 300; }
 std::optional<int> RetryAfter(const http::Response& r) {
   const std::string* v = r.FindHeader("Retry-After");
   if (v == nullptr) return std::nullopt;
-  try {
-    return std::stoi(*v);
-  } catch (...) {
-    return std::nullopt;
-  }
+  return kube::ParseRetryAfter(*v);
 }
 
 bool Matches(const Instance& in, const InstanceFilter& f) {
@@ -185,7 +184,9 @@ StatusOr<GceCloudProvider::CallResult> GceCloudProvider::Call(const std::string&
                    transport.ok() ? "HTTP " + std::to_string(resp.status) + " " + GceErrorReason(resp.body)
                                   : transport.ToString(),
                    d.delay.count());
-      std::this_thread::sleep_for(d.delay);
+      if (!SleepUnlessShutdown(d.delay)) {
+        return Status::Cancelled(what + ": the process is shutting down (retry abandoned)");
+      }
       continue;
     }
     std::string ctx = what + (attempts > 1 ? " (after " + std::to_string(attempts) + " attempts)" : "");
@@ -217,7 +218,7 @@ StatusOr<Operation> GceCloudProvider::InsertInstance(const InstanceSpec& spec) {
                spec.machine_type, CapacityTypeName(spec.capacity), request_id);
   auto r = Call("POST", url, BuildInsertBody(spec, options_.boot).dump(), what);
   if (!r.ok()) return r.status();
-  auto j = json::parse(r->body, nullptr, false);
+  auto j = safe_json::Parse(r->body);
   return ParseOperation(j, what);
 }
 
@@ -227,7 +228,7 @@ StatusOr<Instance> GceCloudProvider::GetInstance(const std::string& zone, const 
   if (Status s = ValidateInstanceName(name); !s.ok()) return s.WithContext(what);
   auto r = Call("GET", ZoneUrl(zone) + "/instances/" + UrlEncode(name), "", what);
   if (!r.ok()) return r.status();
-  return ParseInstance(json::parse(r->body, nullptr, false), what);
+  return ParseInstance(safe_json::Parse(r->body), what);
 }
 
 StatusOr<std::vector<Instance>> GceCloudProvider::ListZone(const std::string& zone, const InstanceFilter& filter) {
@@ -241,7 +242,7 @@ StatusOr<std::vector<Instance>> GceCloudProvider::ListZone(const std::string& zo
     if (!page_token.empty()) url += "&pageToken=" + UrlEncode(page_token);
     auto r = Call("GET", url, "", what);
     if (!r.ok()) return r.status();
-    auto j = json::parse(r->body, nullptr, false);
+    auto j = safe_json::Parse(r->body);
     if (j.is_discarded() || !j.is_object()) return Status::Internal(what + ": response is not a JSON object");
     if (j.contains("items") && j["items"].is_array()) {
       for (const auto& item : j["items"]) {
@@ -272,7 +273,7 @@ StatusOr<std::vector<Instance>> GceCloudProvider::ListAggregated(const InstanceF
     if (!page_token.empty()) url += "&pageToken=" + UrlEncode(page_token);
     auto r = Call("GET", url, "", what);
     if (!r.ok()) return r.status();
-    auto j = json::parse(r->body, nullptr, false);
+    auto j = safe_json::Parse(r->body);
     if (j.is_discarded() || !j.is_object()) return Status::Internal(what + ": response is not a JSON object");
     if (j.contains("items") && j["items"].is_object()) {
       for (auto& [scope, list] : j["items"].items()) {
@@ -317,7 +318,7 @@ StatusOr<Operation> GceCloudProvider::DeleteInstance(const std::string& zone, co
   spdlog::info("gce: deleting instance {}/{} requestId={}", zone, name, request_id);
   auto r = Call("DELETE", ZoneUrl(zone) + "/instances/" + UrlEncode(name) + "?requestId=" + request_id, "", what);
   if (!r.ok()) return r.status();
-  return ParseOperation(json::parse(r->body, nullptr, false), what);
+  return ParseOperation(safe_json::Parse(r->body), what);
 }
 
 StatusOr<Operation> GceCloudProvider::WaitOperation(const Operation& op, Clock::time_point deadline) {
@@ -365,7 +366,7 @@ StatusOr<Operation> GceCloudProvider::WaitOperation(const Operation& op, Clock::
       r = Call("GET", op_url, "", what, get);
     }
     if (!r.ok()) return r.status();
-    auto parsed = ParseOperation(json::parse(r->body, nullptr, false), what);
+    auto parsed = ParseOperation(safe_json::Parse(r->body), what);
     if (!parsed.ok()) return parsed.status();
     current = std::move(*parsed);
     if (current.zone.empty()) current.zone = op.zone;
@@ -380,7 +381,9 @@ StatusOr<Operation> GceCloudProvider::WaitOperation(const Operation& op, Clock::
     auto elapsed = Clock::now() - started;
     if (poll_with_get || elapsed < options_.poll_interval) {
       auto pause = std::min<milliseconds>(options_.poll_interval, Remaining(deadline));
-      if (pause.count() > 0) std::this_thread::sleep_for(pause);
+      if (pause.count() > 0 && !SleepUnlessShutdown(pause)) {
+        return Status::Cancelled(what + ": the process is shutting down (operation still running)");
+      }
     }
   }
 }
@@ -396,7 +399,7 @@ StatusOr<std::vector<MachineTypeInfo>> GceCloudProvider::ListMachineTypes(const 
     if (!page_token.empty()) url += "&pageToken=" + UrlEncode(page_token);
     auto r = Call("GET", url, "", what);
     if (!r.ok()) return r.status();
-    auto j = json::parse(r->body, nullptr, false);
+    auto j = safe_json::Parse(r->body);
     if (j.is_discarded() || !j.is_object()) return Status::Internal(what + ": response is not a JSON object");
     if (j.contains("items") && j["items"].is_array()) {
       for (const auto& item : j["items"]) {
@@ -421,7 +424,7 @@ StatusOr<MachineTypeInfo> GceCloudProvider::GetMachineType(const std::string& zo
   if (zone.empty() || name.empty()) return Status::InvalidArgument(what + ": zone and name are required");
   auto r = Call("GET", ZoneUrl(zone) + "/machineTypes/" + UrlEncode(name), "", what);
   if (!r.ok()) return r.status();
-  auto m = ParseMachineType(json::parse(r->body, nullptr, false), what);
+  auto m = ParseMachineType(safe_json::Parse(r->body), what);
   if (m.ok() && m->zone.empty()) m->zone = zone;
   return m;
 }

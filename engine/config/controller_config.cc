@@ -11,40 +11,6 @@
 
 namespace kinema {
 
-StatusOr<Duration> ParseDuration(const std::string& s) {
-  if (s.empty()) return Status::InvalidArgument("empty duration");
-  size_t i = 0;
-  double total_ms = 0;
-  bool any = false;
-  while (i < s.size()) {
-    size_t start = i;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (start == i) return Status::InvalidArgument("bad duration '" + s + "' (use e.g. 500ms, 10s, 15m, 1h)");
-    double v = std::stod(s.substr(start, i - start));
-    size_t ustart = i;
-    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
-    std::string unit = s.substr(ustart, i - ustart);
-    double mult;
-    if (unit == "ms") mult = 1;
-    else if (unit == "s") mult = 1000;
-    else if (unit == "m") mult = 60000;
-    else if (unit == "h") mult = 3600000;
-    else return Status::InvalidArgument("bad duration '" + s + "': unit must be ms, s, m or h");
-    total_ms += v * mult;
-    any = true;
-  }
-  if (!any) return Status::InvalidArgument("bad duration '" + s + "'");
-  return Duration(static_cast<int64_t>(total_ms + 0.5));
-}
-
-std::string FormatDuration(Duration d) {
-  int64_t ms = d.count();
-  if (ms % 3600000 == 0 && ms > 0) return std::to_string(ms / 3600000) + "h";
-  if (ms % 60000 == 0 && ms > 0) return std::to_string(ms / 60000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
-
 namespace {
 
 // Edit distance, for "did you mean" hints.
@@ -135,20 +101,9 @@ Field Num(double* out, double lo, double hi) {
   return Field{[out, lo, hi](const YAML::Node& n, const std::string& p) -> Status {
                  std::string v;
                  KINEMA_RETURN_IF_ERROR(Scalar(n, p, &v));
-                 size_t used = 0;
-                 double d = 0;
-                 try {
-                   d = std::stod(v, &used);
-                 } catch (...) {
-                   used = 0;
-                 }
-                 if (used == 0 || used != v.size()) return Status::InvalidArgument(p + ": '" + v + "' is not a number");
-                 if (d < lo || d > hi) {
-                   std::ostringstream os;
-                   os << p << ": " << v << " is outside [" << lo << ", " << hi << "]";
-                   return Status::InvalidArgument(os.str());
-                 }
-                 *out = d;
+                 auto d = ParseNumber(v, lo, hi);
+                 if (!d.ok()) return Status::InvalidArgument(p + ": " + d.status().message());
+                 *out = *d;
                  return Status::OK();
                },
                {}};
@@ -159,19 +114,24 @@ Field Int(I* out, int64_t lo, int64_t hi) {
   return Field{[out, lo, hi](const YAML::Node& n, const std::string& p) -> Status {
                  std::string v;
                  KINEMA_RETURN_IF_ERROR(Scalar(n, p, &v));
-                 size_t used = 0;
-                 long long d = 0;
-                 try {
-                   d = std::stoll(v, &used);
-                 } catch (...) {
-                   used = 0;
+                 auto d = ParseInteger(v, lo, hi);
+                 if (!d.ok()) return Status::InvalidArgument(p + ": " + d.status().message());
+                 *out = static_cast<I>(*d);
+                 return Status::OK();
+               },
+               {}};
+}
+
+// An http(s) URL, or empty (the key's "not set").
+Field Url(std::string* out) {
+  return Field{[out](const YAML::Node& n, const std::string& p) -> Status {
+                 std::string v;
+                 KINEMA_RETURN_IF_ERROR(Scalar(n, p, &v));
+                 if (!v.empty()) {
+                   Status u = CheckServiceUrl(v);
+                   if (!u.ok()) return Status::InvalidArgument(p + ": " + u.message());
                  }
-                 if (used == 0 || used != v.size()) return Status::InvalidArgument(p + ": '" + v + "' is not an integer");
-                 if (d < lo || d > hi) {
-                   return Status::InvalidArgument(p + ": " + v + " is outside [" + std::to_string(lo) + ", " +
-                                                  std::to_string(hi) + "]");
-                 }
-                 *out = static_cast<I>(d);
+                 *out = v;
                  return Status::OK();
                },
                {}};
@@ -210,9 +170,9 @@ Field Schema(ControllerConfig* c) {
       {"journal", Str(&c->journal)},
       {"catalog", Str(&c->catalog)},
       {"dryRun", Bool(&c->dry_run)},
-      {"prometheus", Map({{"url", Str(&c->prometheus.url)}, {"timeout", Dur(&c->prometheus.timeout)}})},
+      {"prometheus", Map({{"url", Url(&c->prometheus.url)}, {"timeout", Dur(&c->prometheus.timeout)}})},
       {"cloud", Map({{"provider", OneOf(&c->cloud.provider, {"gce"})},
-                     {"endpoint", Str(&c->cloud.endpoint)},
+                     {"endpoint", Url(&c->cloud.endpoint)},
                      {"project", Str(&c->cloud.project)},
                      {"zones", StrList(&c->cloud.zones)},
                      {"tokenFile", Str(&c->cloud.token_file)},
@@ -265,13 +225,13 @@ StatusOr<ControllerConfig> ParseControllerConfig(const std::string& yaml_text) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
+  } catch (const std::exception& e) {
     return Status::InvalidArgument("config is not valid YAML: " + std::string(e.what()));
   }
   if (!root.IsNull() && !root.IsMap()) return Status::InvalidArgument("config: top level must be a mapping");
   try {
     KINEMA_RETURN_IF_ERROR(Walk(root, Schema(&c), ""));
-  } catch (const YAML::Exception& e) {
+  } catch (const std::exception& e) {  // yaml-cpp: non-scalar keys, bad conversions
     return Status::InvalidArgument("config: " + std::string(e.what()));
   }
   if (c.catalog.empty()) return Status::InvalidArgument("catalog: required (path to the machine-type catalog JSON)");

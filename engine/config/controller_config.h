@@ -5,7 +5,10 @@
 //   - Every key is known: an unknown or mistyped key is an error naming its
 //     full path ("decision.minSaving: unknown key (did you mean minSavings?)").
 //   - Type and range errors name the key and the offending value.
-//   - Durations are Go-style strings: "500ms", "10s", "15m", "1h", "1h30m".
+//   - Durations are Go-style strings: "500ms", "10s", "15m", "1h", "1h30m"
+//     (at most 168h); numbers must be finite and within the key's range;
+//     URLs (prometheus.url, cloud.endpoint) http:// or https:// only
+//     (config_values.h: the same parsers serve every section).
 //   - LoadControllerConfig never touches the network or the cluster.
 // Thread-safety: plain value.
 #pragma once
@@ -15,10 +18,9 @@
 #include <vector>
 
 #include "engine/common/status.h"
+#include "engine/config/config_values.h"
 
 namespace kinema {
-
-using Duration = std::chrono::milliseconds;
 
 struct ControllerConfig {
   std::string kubeconfig;  // empty: in-cluster config
@@ -116,10 +118,6 @@ struct ControllerConfig {
 
   bool dry_run = false;
 };
-
-// Parses "1h30m", "10s", "250ms". InvalidArgument on anything else.
-StatusOr<Duration> ParseDuration(const std::string& s);
-std::string FormatDuration(Duration d);
 
 StatusOr<ControllerConfig> ParseControllerConfig(const std::string& yaml_text);
 StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path);

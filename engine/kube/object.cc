@@ -1,5 +1,7 @@
 #include "engine/kube/object.h"
 
+#include "engine/common/safe_json.h"
+
 namespace kinema::kube {
 
 namespace {
@@ -33,7 +35,7 @@ bool ConditionTrue(const Json& o, const char* type) {
   const Json* conds = At(o, "status.conditions");
   if (conds == nullptr || !conds->is_array()) return false;
   for (const auto& c : *conds) {
-    if (c.is_object() && c.value("type", "") == type) return c.value("status", "") == "True";
+    if (safe_json::String(c, "type") == type) return safe_json::String(c, "status") == "True";
   }
   return false;
 }
@@ -42,7 +44,7 @@ const Json* Controller(const Json& o) {
   const Json* refs = At(o, "metadata.ownerReferences");
   if (refs == nullptr || !refs->is_array()) return nullptr;
   for (const auto& r : *refs) {
-    if (r.is_object() && r.value("controller", false)) return &r;
+    if (safe_json::Bool(r, "controller")) return &r;
   }
   return nullptr;
 }
@@ -55,7 +57,7 @@ std::string StringAt(const Json& o, const std::string& dotted_path) {
 }
 int64_t IntAt(const Json& o, const std::string& dotted_path) {
   const Json* v = At(o, dotted_path);
-  return v != nullptr && v->is_number_integer() ? v->get<int64_t>() : 0;
+  return v != nullptr ? safe_json::AsInt(*v).value_or(0) : 0;
 }
 std::string Name(const Json& o) { return StringAt(o, "metadata.name"); }
 std::string Namespace(const Json& o) { return StringAt(o, "metadata.namespace"); }
@@ -74,11 +76,11 @@ std::string Key(const Json& o) {
 }
 std::string ControllerKind(const Json& o) {
   const Json* r = Controller(o);
-  return r == nullptr ? std::string() : r->value("kind", "");
+  return r == nullptr ? std::string() : safe_json::String(*r, "kind");
 }
 std::string ControllerName(const Json& o) {
   const Json* r = Controller(o);
-  return r == nullptr ? std::string() : r->value("name", "");
+  return r == nullptr ? std::string() : safe_json::String(*r, "name");
 }
 }  // namespace obj
 

@@ -20,7 +20,10 @@ std::vector<Permission> ControllerPermissions(const std::string& lease_name) {
       //           retire taint, their removal) and drain_delete_step.cc (cordon).
       //   delete: drain_delete_step.cc (retired node); node_boot_step.cc
       //           (compensation: the Node of an instance it deleted).
-      {"", "nodes", {"delete", "get", "list", "update"}, S::kCluster, {}, "snapshot, labeling, node-boot, drain-and-delete"},
+      //   Fields: kinema.io/ labels (iteration, retire), the retire taint,
+      //   unschedulable (cordon).
+      {"", "nodes", {"delete", "get", "list", "update"}, S::kCluster, {}, "snapshot, labeling, node-boot, drain-and-delete",
+       {"metadata.labels[kinema.io/]", "spec.taints", "spec.unschedulable"}},
       // Pods: list only (all namespaces; label and field selectors).
       //   engine/snapshot TakeClusterSnapshot; optimization_step.cc
       //   (exclusions.labelSelector); labeling_step.cc; deployment_patch_step.cc;
@@ -39,7 +42,12 @@ std::vector<Permission> ControllerPermissions(const std::string& lease_name) {
       //   get:    deployment_patch_step.cc (rollout progress); Client::GetAndUpdate.
       //   update: Client::GetAndUpdate (PUT) in deployment_patch_step.cc
       //           (node affinity toward the plan, and restoring the original).
-      {"apps", "deployments", {"get", "list", "update"}, S::kCluster, {}, "snapshot, deployment-patch"},
+      //   Fields: the preferred node affinity, the rollout strategy, the
+      //   kinema.io/ annotations and labels (on the Deployment and its template).
+      {"apps", "deployments", {"get", "list", "update"}, S::kCluster, {}, "snapshot, deployment-patch",
+       {"metadata.annotations[kinema.io/]", "metadata.labels[kinema.io/]", "spec.strategy",
+        "spec.template.metadata.annotations[kinema.io/]", "spec.template.metadata.labels[kinema.io/]",
+        "spec.template.spec.affinity"}},
       // ReplicaSets: engine/snapshot; deployment_patch_step.cc (pod → Deployment).
       {"apps", "replicasets", {"list"}, S::kCluster, {}, "snapshot, deployment-patch"},
       // StatefulSets, DaemonSets: engine/snapshot (stability, pod owners).
@@ -52,7 +60,7 @@ std::vector<Permission> ControllerPermissions(const std::string& lease_name) {
       // The leader Lease, engine/kube/leader_elector.cc: GET every retry
       // period, PUT to acquire/renew/release — restricted to its name.
       {"coordination.k8s.io", "leases", {"get", "update"}, S::kLeaseNamespace, {lease_name},
-       "LeaderElector (get, acquire, renew, release)"},
+       "LeaderElector (get, acquire, renew, release)", {"spec"}},
       // POST when the Lease does not exist yet. RBAC cannot restrict create
       // by resourceNames (the name is not part of the request URL).
       {"coordination.k8s.io", "leases", {"create"}, S::kLeaseNamespace, {}, "LeaderElector (first acquire)"},

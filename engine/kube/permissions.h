@@ -20,7 +20,8 @@
 //
 // Invariants of ControllerPermissions(): no wildcards ("*") anywhere; verbs
 // are Kubernetes RBAC verbs; resource_names only on verbs that RBAC can
-// restrict by name (never create, list, watch, deletecollection).
+// restrict by name (never create, list, watch, deletecollection); every
+// update/patch of a kind other than the Lease names its mutable_fields.
 // Thread-safety: pure functions over values.
 #pragma once
 
@@ -45,6 +46,13 @@ struct Permission {
   PermissionScope scope = PermissionScope::kCluster;
   std::vector<std::string> resource_names;  // empty: any name
   std::string used_by;                    // the code that sends these requests
+  // For update/patch: the only fields those writes change. deploy/'s
+  // ValidatingAdmissionPolicy (admission_policy.h) lets the controller's
+  // service account change exactly these and nothing else. A dotted path
+  // ("spec.strategy") frees that field and everything under it; a map field
+  // with a key prefix ("metadata.labels[kinema.io/]") frees only keys with
+  // that prefix. Empty with update/patch: nothing may change.
+  std::vector<std::string> mutable_fields = {};
 };
 
 // The declaration. `lease_name` is leaderElection.name (default "kinema").

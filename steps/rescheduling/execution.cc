@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "engine/cloud/cloud_provider.h"
+#include "engine/common/numeric.h"
 
 namespace kinema::rescheduling {
 
@@ -276,7 +277,9 @@ int64_t ScaledValue(const json& v, int64_t total, bool round_up, int64_t fallbac
     double pct = std::strtod(s.c_str(), &end);
     if (end != s.c_str() + s.size() - 1) return fallback;
     double x = pct * static_cast<double>(total) / 100.0;
-    return static_cast<int64_t>(round_up ? std::ceil(x - 1e-9) : std::floor(x + 1e-9));
+    if (!std::isfinite(x)) return fallback;
+    // Bounded conversion: a PDB's "1e400%" must not become undefined behaviour.
+    return round_up ? CeilToInt64Clamped(x - 1e-9) : -CeilToInt64Clamped(-(x + 1e-9), -INT64_MAX);
   }
   char* end = nullptr;
   long long n = std::strtoll(s.c_str(), &end, 10);

@@ -1,3 +1,35 @@
+TEST(PrometheusClientTest, WrongJsonTypesAreErrorsNeverExceptions) {
+  // json::value("k", "") throws when the field is present with another type.
+  for (const char* body : {
+           R"({"status": 1})", R"({"status": "error", "errorType": 5, "error": ["x"]})",
+           R"({"status": "success", "data": []})", R"({"status": "success", "data": {"resultType": 7}})",
+           R"({"status": "success", "data": {"resultType": "matrix", "result": {"a": 1}}})",
+           R"({"status": "success", "data": {"resultType": "matrix", "result": [{"metric": 3, "values": [[1, 2, 3]]}]}})",
+           R"({"status": "success", "data": {"resultType": "vector", "result": [{"value": ["t", "1"]}]}})",
+           R"({"status": "success", "data": {"resultType": "scalar", "result": [1e999, "1"]}})",
+           R"({"status": "success", "data": {"resultType": "string", "result": [null, null]}})",
+           R"({"status": "success", "warnings": 5, "data": {"resultType": "vector", "result": []}})"}) {
+    StatusOr<QueryResult> r = Status::Internal("not run");
+    ASSERT_NO_THROW(r = ParseQueryResponse(200, body, "q")) << body;
+    (void)r;
+  }
+  auto err = ParseQueryResponse(400, R"({"status": "error", "errorType": 5, "error": ["x"]})", "q");
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.status().code(), Status::Code::kInvalidArgument) << "the HTTP code still classifies it";
+}
+
+TEST(PrometheusClientTest, ABadGatewayBodyCutMidCharacterGivesAValidUtf8Message) {
+  // A 502 from a proxy in front of Prometheus, shortened to a fixed byte
+  // count in the message: cut inside a character, the journal write threw.
+  std::string body = std::string(199, 'x') + "\xe2\x82\xac" + std::string(300, 'z');
+  auto r = ParseQueryResponse(502, body, "prometheus query_range \"q\"");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
+  EXPECT_TRUE(IsValidUtf8(r.status().message())) << r.status().message();
+  auto invalid = ParseQueryResponse(502, "\xff\xfe bad gateway \xc3", "q");
+  EXPECT_TRUE(IsValidUtf8(invalid.status().message())) << invalid.status().message();
+}
+
 // prometheus::Client against a loopback HTTP server that answers like the
 // Prometheus HTTP API: result parsing, errors, encoding, auth, timeouts.
 #include "engine/prometheus/client.h"
@@ -6,6 +38,7 @@
 
 #include <cmath>
 
+#include "engine/common/text.h"
 #include "tests/http/test_http_server.h"
 
 namespace kinema::prometheus {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "tools/kinema-sim/discovery.h"
+#include "tools/kinema-sim/hostile_answers.h"
 #include "tools/kinema-sim/kubeconfig_writer.h"
 #include "tools/kinema-sim/openapi.h"
 #include "tools/kinema-sim/report.h"
@@ -198,6 +199,16 @@ HandlerResult SimServer::HandleDiscovery(const HttpRequest& req, bool* handled) 
   return {};
 }
 
+// Hostile-peer faults (faults.h): the answer was computed (the request was
+// carried out); it is spoiled on its way out.
+void SimServer::SpoilIfHostile(const FaultTarget& target, HttpResponse* response) {
+  if (faults_->empty()) return;
+  HostileDecision d = faults_->DecideHostile(target.verb, target.resource);
+  if (d.kind == HostileKind::kNone) return;
+  spdlog::info("fault: hostile answer ({}) to {} {}", HostileKindName(d.kind), target.verb, target.resource);
+  SpoilAnswer(d, response);
+}
+
 // One JSON line per resource request, flushed at once (tests read the file
 // while the server runs): what was asked, by which client, with what result.
 void SimServer::Audit(const HttpRequest& req, const RequestInfo& info, int code) {
@@ -226,7 +237,13 @@ HandlerResult SimServer::Handle(const HttpRequest& req) {
   for (const auto& route : routes_) {
     if (path.rfind(route.prefix, 0) != 0) continue;
     if (route.require_auth && !Authorized(req)) return {ErrorResponse(ApiError::Unauthorized()), nullptr};
-    return {route.handler(req), nullptr};
+    HttpResponse resp = route.handler(req);
+    std::optional<FaultTarget> target = route.classify ? route.classify(req) : std::nullopt;
+    if (!target && path.rfind("/apis/metrics.k8s.io", 0) == 0) {
+      target = FaultTarget{req.method == "GET" ? "get" : "", kMetricsApiResource};
+    }
+    if (target) SpoilIfHostile(*target, &resp);
+    return {std::move(resp), nullptr};
   }
   if (!Authorized(req)) {
     spdlog::debug("401 for {} {} from {}", req.method, req.target, req.remote);
@@ -245,6 +262,7 @@ HandlerResult SimServer::Handle(const HttpRequest& req) {
   }
   HandlerResult r = api_->Handle(req, info.value());
   if (audit_) Audit(req, info.value(), r.stream ? 200 : r.response.status);
+  if (!r.stream) SpoilIfHostile(FaultTarget{info.value().verb, info.value().FaultResource()}, &r.response);
   if (!r.stream && r.response.status >= 500) {
     spdlog::warn("{} {} -> {}", req.method, req.target, r.response.status);
   }

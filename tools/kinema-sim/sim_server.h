@@ -101,6 +101,7 @@ class SimServer : public RequestHandler {
   bool Authorized(const HttpRequest& req) const;
   HandlerResult HandleDiscovery(const HttpRequest& req, bool* handled);
   void Audit(const HttpRequest& req, const RequestInfo& info, int code);
+  void SpoilIfHostile(const FaultTarget& target, HttpResponse* response);
 
   SimOptions options_;
   SimClock clock_;

@@ -16,7 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -27,6 +29,7 @@
 #include "engine/cloud/token_source.h"
 #include "engine/common/flags.h"
 #include "engine/common/logging.h"
+#include "engine/common/safe_json.h"
 #include "engine/config/controller_config.h"
 #include "engine/kube/client.h"
 #include "engine/kube/leader_elector.h"
@@ -148,7 +151,7 @@ void DescribeMetrics(Metrics& m) {
   m.Describe("kinema_step_retries_total", "counter", "Step attempts beyond the first, by step.");
   m.Describe("kinema_workflows", "gauge", "Workflows in the journal, by status.");
   m.Describe("kinema_journal_commits_total", "counter", "Journal transactions committed (each fsynced).");
-  m.Describe("kinema_journal_commit_seconds_sum", "counter", "Total seconds spent committing journal transactions.");
+  m.Describe("kinema_journal_commit_seconds_total", "counter", "Seconds spent committing journal transactions (fsync included).");
   m.Describe("kinema_journal_commit_seconds_max", "gauge", "Slowest journal commit so far.");
   m.Describe("kinema_journal_wal_bytes", "gauge", "Size of the journal's write-ahead log file.");
   m.Describe("kinema_lease_transitions_total", "counter", "Times this process acquired the leader lease.");
@@ -165,29 +168,38 @@ void RecordIteration(Metrics& m, const WorkflowView& v) {
       m.Observe("kinema_step_duration_seconds", {{"step", s.name}}, (s.finished_ms - s.started_ms) / 1000.0);
     }
     if (s.status != "succeeded" || !s.result.is_object()) continue;
-    if (s.name == "optimization" && s.result.contains("plan")) {
-      const auto& plan = s.result["plan"];
-      double before = plan.value("costPerHourBefore", 0.0), after = plan.value("costPerHourAfter", 0.0);
+    // Journaled results are read like any outside JSON (safe_json): a damaged
+    // row cannot throw out of the controller loop.
+    auto count = [&](const char* key) {
+      const nlohmann::json* a = safe_json::FindArray(s.result, key);
+      return a == nullptr ? 0.0 : static_cast<double>(a->size());
+    };
+    if (const nlohmann::json* plan = safe_json::FindObject(s.result, "plan"); s.name == "optimization" && plan) {
+      double before = safe_json::Number(*plan, "costPerHourBefore"), after = safe_json::Number(*plan, "costPerHourAfter");
       m.Set("kinema_cost_per_hour", {{"phase", "before"}}, before);
       m.Set("kinema_cost_per_hour", {{"phase", "planned"}}, after);
       m.Set("kinema_savings_ratio", {}, before > 0 ? 1 - after / before : 0);
-      m.Set("kinema_solver_seconds", {}, plan.value("solveSeconds", 0.0));
-      m.Set("kinema_plan_gap", {}, s.result.value("gap", -1.0));
-      if (v.status == "completed" && v.outcome.empty()) m.Add("kinema_pods_moved_total", {}, plan.value("moves", 0));
+      m.Set("kinema_solver_seconds", {}, safe_json::Number(*plan, "solveSeconds"));
+      m.Set("kinema_plan_gap", {}, safe_json::Number(s.result, "gap", -1.0));
+      if (v.status == "completed" && v.outcome.empty()) {
+        m.Add("kinema_pods_moved_total", {}, static_cast<double>(safe_json::Int(*plan, "moves")));
+      }
     } else if (s.name == "node-boot") {
-      m.Add("kinema_nodes_booted_total", {}, static_cast<double>(s.result.value("booted", nlohmann::json::array()).size()));
+      m.Add("kinema_nodes_booted_total", {}, count("booted"));
     } else if (s.name == "deployment-patch") {
-      m.Add("kinema_deployments_patched_total", {},
-            static_cast<double>(s.result.value("deployments", nlohmann::json::array()).size()));
-      m.Add("kinema_evictions_total", {}, static_cast<double>(s.result.value("evicted", nlohmann::json::array()).size()));
+      m.Add("kinema_deployments_patched_total", {}, count("deployments"));
+      m.Add("kinema_evictions_total", {}, count("evicted"));
     } else if (s.name == "drain-and-delete") {
-      int n = 0, evicted = 0;
-      for (const auto& e : s.result.value("nodes", nlohmann::json::array())) {
-        n += e.value("outcome", "") != "kept";
-        evicted += e.value("evicted", 0);
+      int n = 0;
+      int64_t evicted = 0;
+      if (const nlohmann::json* nodes = safe_json::FindArray(s.result, "nodes")) {
+        for (const auto& e : *nodes) {
+          n += safe_json::String(e, "outcome") != "kept";
+          evicted += std::clamp<int64_t>(safe_json::Int(e, "evicted"), 0, 1000000);
+        }
       }
       m.Add("kinema_nodes_retired_total", {}, n);
-      m.Add("kinema_evictions_total", {}, evicted);
+      m.Add("kinema_evictions_total", {}, static_cast<double>(evicted));
     }
   }
 }
@@ -195,6 +207,7 @@ void RecordIteration(Metrics& m, const WorkflowView& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a closed peer (socket, log pipe) is an error value, never a kill
   FlagSet flags;
   flags.AddString("config", "", "YAML configuration (see README: configuration reference)");
   flags.AddBool("once", "run one iteration (resuming an unfinished one first) and exit");
@@ -337,7 +350,7 @@ int main(int argc, char** argv) {
       }
       auto cs = journal->commit_stats();
       metrics.Set("kinema_journal_commits_total", {}, static_cast<double>(cs.commits));
-      metrics.Set("kinema_journal_commit_seconds_sum", {}, cs.total_seconds);
+      metrics.Set("kinema_journal_commit_seconds_total", {}, cs.total_seconds);
       metrics.Set("kinema_journal_commit_seconds_max", {}, cs.max_seconds);
       struct stat wal {};
       metrics.Set("kinema_journal_wal_bytes", {},
