@@ -6,6 +6,15 @@ namespace kinema::journal_sql {
 
 namespace {
 std::string NullableText(SQLite::Column c) { return c.isNull() ? std::string() : c.getString(); }
+
+// JSON text from a row. A damaged or hostile file may hold anything: what
+// does not parse becomes {"unparseable": true} (never a `discarded` value,
+// which would print as invalid JSON).
+nlohmann::json JsonColumn(SQLite::Column c) {
+  auto j = safe_json::Parse(c.getString());
+  if (j.is_discarded()) j = nlohmann::json{{"unparseable", true}};
+  return j;
+}
 int64_t NullableInt(SQLite::Column c) { return c.isNull() ? 0 : c.getInt64(); }
 }  // namespace
 
@@ -19,8 +28,7 @@ Event EventFromRow(SQLite::Statement& q) {
   e.step_name = NullableText(q.getColumn(5));
   e.epoch = q.getColumn(6).getInt64();
   e.attempt = q.getColumn(7).getInt();
-  e.detail = safe_json::Parse(q.getColumn(8).getString());
-  if (e.detail.is_discarded()) e.detail = nlohmann::json{{"unparseable", true}};
+  e.detail = JsonColumn(q.getColumn(8));
   return e;
 }
 
@@ -78,7 +86,7 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
   v.status = q.getColumn(2).getString();
   v.created_ms = q.getColumn(3).getInt64();
   v.updated_ms = q.getColumn(4).getInt64();
-  v.input = safe_json::Parse(q.getColumn(5).getString());
+  v.input = JsonColumn(q.getColumn(5));
   v.last_error = NullableText(q.getColumn(6));
   v.pause_reason = NullableText(q.getColumn(7));
   v.abort_requested = q.getColumn(8).getInt() != 0;
@@ -101,7 +109,7 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
     st.error = NullableText(s.getColumn(6));
     st.idempotency_key = NullableText(s.getColumn(7));
     st.epoch = NullableInt(s.getColumn(8));
-    st.result = s.getColumn(9).isNull() ? nlohmann::json() : safe_json::Parse(s.getColumn(9).getString());
+    st.result = s.getColumn(9).isNull() ? nlohmann::json() : JsonColumn(s.getColumn(9));
     v.steps.push_back(std::move(st));
   }
   if (db.tableExists("timers")) {  // absent in journals made before migration 2

@@ -6,6 +6,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <spdlog/spdlog.h>
 
+#include "engine/common/safe_json.h"
 #include "storage/journal_queries.h"
 #include "storage/sqlite_env.h"
 
@@ -81,6 +82,10 @@ Status JournalWriter::AppendLocked(const std::string& workflow_id, std::vector<E
     e.epoch = epoch;
     if (e.at_ms == 0) e.at_ms = now;
     if (!IsKnownEventKind(e.kind)) return Status::InvalidArgument("unknown event kind " + e.kind);
+    // The view is folded from exactly what is stored: detail text that is
+    // not UTF-8 (an error message carrying a remote body) is stored, and
+    // folded, with U+FFFD in its place.
+    safe_json::MakeValidUtf8(&e.detail);
     // Fold first so an illegal event never reaches the file.
     WorkflowView probe = *next;
     e.seq = next->last_seq + 1;  // provisional, replaced below

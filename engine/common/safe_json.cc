@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
+
+#include "engine/common/text.h"
 
 namespace kinema::safe_json {
 
@@ -47,6 +50,35 @@ Json Parse(std::string_view text, int max_depth) {
 
 std::string Dump(const Json& j, int indent) {
   return j.dump(indent, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+}
+
+bool MakeValidUtf8(Json* j) {
+  bool changed = false;
+  std::vector<Json*> stack = {j};
+  while (!stack.empty()) {
+    Json* v = stack.back();
+    stack.pop_back();
+    if (v->is_string()) {
+      auto& s = v->get_ref<std::string&>();
+      if (!IsValidUtf8(s)) {
+        s = SanitizeUtf8(s);
+        changed = true;
+      }
+    } else if (v->is_array()) {
+      for (auto& e : *v) stack.push_back(&e);
+    } else if (v->is_object()) {
+      bool bad_key = false;
+      for (auto it = v->begin(); it != v->end(); ++it) bad_key = bad_key || !IsValidUtf8(it.key());
+      if (bad_key) {
+        Json fixed = Json::object();
+        for (auto it = v->begin(); it != v->end(); ++it) fixed[SanitizeUtf8(it.key())] = std::move(it.value());
+        *v = std::move(fixed);
+        changed = true;
+      }
+      for (auto& [k, e] : v->items()) stack.push_back(&e);
+    }
+  }
+  return changed;
 }
 
 std::optional<std::string> AsString(const Json& v) {

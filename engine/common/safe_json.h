@@ -44,6 +44,11 @@ Json Parse(std::string_view text, int max_depth = kMaxDepth);
 // Serialises; invalid UTF-8 is replaced, never thrown on.
 std::string Dump(const Json& j, int indent = -1);
 
+// Replaces invalid UTF-8 in every string and key of `j` (in place) with
+// U+FFFD, as Dump() would: afterwards Parse(Dump(j)) == j. True when
+// something was replaced.
+bool MakeValidUtf8(Json* j);
+
 // Value-level conversions (nullopt when the type does not fit).
 std::optional<std::string> AsString(const Json& v);
 std::optional<int64_t> AsInt(const Json& v);

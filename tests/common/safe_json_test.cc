@@ -72,5 +72,13 @@ TEST(SafeJson, DumpReplacesInvalidUtf8InsteadOfThrowing) {
   EXPECT_FALSE(safe_json::Parse(out).is_discarded()) << "the dump is valid JSON again";
 }
 
+TEST(SafeJson, MakeValidUtf8FixesStringsAndKeysSoADumpRoundTrips) {
+  Json j = {{"error", std::string("cut \xe2\x82", 6)}, {std::string("k\xff"), {1, std::string("\xc3")}}, {"ok", "fine"}};
+  EXPECT_TRUE(safe_json::MakeValidUtf8(&j));
+  EXPECT_EQ(safe_json::Parse(safe_json::Dump(j)), j) << "what is stored is what is folded";
+  EXPECT_EQ(j["ok"], "fine");
+  EXPECT_FALSE(safe_json::MakeValidUtf8(&j)) << "nothing left to fix";
+}
+
 }  // namespace
 }  // namespace kinema

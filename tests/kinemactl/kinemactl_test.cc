@@ -2,6 +2,7 @@
 // controller process (kinema-sample).
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -124,6 +125,10 @@ TEST_F(KinemactlTest, DamagedJournalRowsGiveOutputAndAVerdictNeverACrash) {
     db.exec("UPDATE events SET step_index = 2000000000 WHERE seq = (SELECT max(seq) FROM events WHERE kind = 'step_intent')");
     db.exec("UPDATE events SET at_ms = -9223372036854775808 WHERE seq = 2");
     db.exec("UPDATE events SET detail = '{\"retryAtMs\": \"soon\", \"deadlineMs\": 1e300, \"error\": 5}' WHERE kind = 'step_failed'");
+    // Found by fuzz_journal_rows: JSON columns of the derived tables that do
+    // not parse were printed as "<discarded>", i.e. invalid JSON.
+    db.exec("UPDATE steps SET result = '{\"ok:true}' WHERE step_index = 0");
+    db.exec("UPDATE workflows SET input = '{\"x\":'");
   }
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"--json", "list"}, {"--json", "show", "sample-0001"}, {"--json", "events", "sample-0001"},
@@ -275,6 +280,17 @@ TEST_F(KinemactlTest, AbortReachesARunningControllerThroughItsAdminSocketAndSigt
     if (status != "aborted") std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(status, "aborted");
+  // The audit event records who asked: the claimed identity and the uid/pid
+  // the kernel reports for the socket's peer (which the client cannot forge).
+  bool audited = false;
+  for (const auto& e : Json(Ctl({"--json", "events", "sample-0001"}))) {
+    if (e["kind"] != "operator_command") continue;
+    audited = true;
+    EXPECT_EQ(e["detail"]["identity"], "bob");
+    EXPECT_EQ(e["detail"]["peerUid"], static_cast<int64_t>(::geteuid())) << e.dump();
+    EXPECT_TRUE(e["detail"].contains("peerPid")) << e.dump();
+  }
+  EXPECT_TRUE(audited);
   // The controller keeps serving; SIGTERM stops it at a safe point, exit 0.
   auto t0 = std::chrono::steady_clock::now();
   ::kill(pid, SIGTERM);

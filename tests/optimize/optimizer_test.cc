@@ -234,7 +234,7 @@ TEST(OptimizerTest, RequestsThatOverflowInt64FitNowhereInsteadOfOvercommittingRe
   EXPECT_TRUE(IsInfeasible(plan.status())) << plan.status().ToString();
   EXPECT_NE(plan.status().message().find("shop/greedy-1"), std::string::npos) << plan.status().message();
   // Node capacities are capped the same way: a hostile node does not make room for everything.
-  json big_node = Node("b", "small", "9223372036854775807m", "8Ei");
+  json big_node = Node("b", "small", "9223372036854775807m", "7Ei");
   auto s = ParseSnapshot(List({big_node}));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->nodes[0].allocatable.cpu_milli, kMaxPlannableQuantity);

@@ -1,5 +1,6 @@
 // Unit tests of the pure forecaster (engine/prediction/forecaster.h).
 #include "engine/prediction/forecaster.h"
+#include "engine/prediction/prediction.h"
 
 #include <gtest/gtest.h>
 

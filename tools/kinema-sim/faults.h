@@ -34,8 +34,9 @@
 // resources, "metrics.k8s.io" (the metrics API, verbs get|list) and
 // "prometheus" (the Prometheus stand-in under /prometheus/, verbs
 // query|query_range). Watch streams are never rewritten (watchDrop* covers
-// them). Hostile faults are drawn after errors (an injected error wins) and
-// before lostResponseRate, in the order above; the first hit wins.
+// them). A hostile draw is made for every answer that was computed (an
+// injected error answer may be spoiled too), in the order above; the first
+// hit wins.
 //
 // Resources: a Kubernetes plural ("pods"), a subresource ("pods/eviction"),
 // "*" (every Kubernetes resource, never a Compute one, so fault files written
