@@ -58,8 +58,8 @@ ResourceForecast ForecastResource(const std::string& resource, double request,
   for (const auto& series : per_pod) {
     bool any = false;
     for (const auto& p : series) {
-      if (!std::isfinite(p.v)) continue;  // NaN is Prometheus's "no value": not an error
-      if (!std::isfinite(p.t) || std::fabs(p.t) > 1e11 || p.v < 0 || p.v > max_value) {
+      if (std::isnan(p.v)) continue;  // NaN is Prometheus's "no value": not an error
+      if (!std::isfinite(p.t) || std::fabs(p.t) > 1e11 || !(p.v >= 0 && p.v <= max_value)) {
         f.rejected++;
         continue;
       }

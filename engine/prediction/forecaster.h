@@ -14,9 +14,10 @@
 //      peak × headroom (the original Kinema smoothed by 0.1 with no floor).
 // No samples at all: planned = request, has_data = false, and `why` says so.
 // Samples from outside are checked before use: a sample whose time is not
-// finite (or beyond ±1e11 s), or whose value is not finite, negative, or
+// finite (or beyond ±1e11 s), or whose value is infinite, negative, or
 // above the plausible maximum (kMaxPlausibleCores / kMaxPlausibleBytes), is
-// dropped and counted in `rejected`; the forecast is clamped to [0, that
+// dropped and counted in `rejected` (a NaN value is Prometheus's "no value"
+// and is skipped silently); the forecast is clamped to [0, that
 // maximum], so a hostile 1e308 can never become an infinite request.
 // Every result carries an explanation record (request, peak, slope,
 // forecast, planned, why) for the journal.

@@ -100,7 +100,13 @@ TEST(HostilePeersTest, AWholeIterationThroughHostileApisNeverStopsTheController)
 
   // Every failure is in the journal, as a step error.
   int step_failures = 0;
-  for (const auto& e : show["events"]) step_failures += e.value("kind", "") == "step_failed";
+  for (const auto& e : show["events"]) {
+    if (e.value("kind", "") != "step_failed") continue;
+    ++step_failures;
+    const json& d = e["detail"];
+    std::printf("  journaled: step %s attempt %d: %s %s\n", e.value("step", "?").c_str(), e.value("attempt", 0),
+                d.value("code", "").c_str(), d.value("error", "").substr(0, 220).c_str());
+  }
   // The hostile answers really happened, on each API.
   std::string sim_log = testing::ReadFile(c.File("sim.err")) + testing::ReadFile(c.File("sim.out"));
   std::map<std::string, int> by_api, by_kind;
