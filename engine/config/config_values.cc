@@ -81,7 +81,7 @@ StatusOr<Duration> ParseDuration(const std::string& s) {
     return Status::InvalidArgument("bad duration " + Quote(s) + ": " + why);
   };
   if (s.empty()) return Status::InvalidArgument("empty duration");
-  const double kMaxMs = static_cast<double>(kMaxConfigDuration.count());
+  const double kMaxMs = 1e15;
   double total_ms = 0;
   size_t i = 0;
   while (i < s.size()) {
@@ -106,9 +106,17 @@ StatusOr<Duration> ParseDuration(const std::string& s) {
     else if (unit == "h") mult = 3600000;
     else return bad("unit must be ms, s, m or h");
     total_ms += v * mult;
-    if (!(total_ms <= kMaxMs)) return bad("longer than " + FormatDuration(kMaxConfigDuration));
+    if (!(total_ms <= kMaxMs)) return bad("out of range");
   }
   return Duration(static_cast<int64_t>(total_ms + 0.5));
+}
+
+StatusOr<Duration> ParseConfigDuration(const std::string& s) {
+  auto d = ParseDuration(s);
+  if (d.ok() && *d > kMaxConfigDuration) {
+    return Status::InvalidArgument("duration " + Quote(s) + " is longer than " + FormatDuration(kMaxConfigDuration));
+  }
+  return d;
 }
 
 std::string FormatDuration(Duration d) {

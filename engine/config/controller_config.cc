@@ -88,7 +88,7 @@ Field Dur(Duration* out) {
   return Field{[out](const YAML::Node& n, const std::string& p) -> Status {
                  std::string v;
                  KINEMA_RETURN_IF_ERROR(Scalar(n, p, &v));
-                 auto d = ParseDuration(v);
+                 auto d = ParseConfigDuration(v);
                  if (!d.ok()) return Status::InvalidArgument(p + ": " + d.status().message());
                  if (d->count() < 0) return Status::InvalidArgument(p + ": must not be negative");
                  *out = *d;
