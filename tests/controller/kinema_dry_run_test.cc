@@ -138,6 +138,23 @@ TEST_F(KinemaDryRunTest, MetricsPageOfALiveControllerPassesPromtoolCheckMetrics)
   EXPECT_EQ(WaitProcess(kinema), 0);
 }
 
+// A closed log pipe (a log shipper that died) makes writes fail with EPIPE:
+// kinema ignores SIGPIPE, so that is an error value, never a kill.
+TEST_F(KinemaDryRunTest, AClosedLogPipeIsAnErrorNotAKill) {
+  // The catalog is missing: kinema logs the error (into the closed pipe) and exits 1.
+  const std::string cfg = dir_.File("broken.yaml");
+  std::ofstream(cfg) << "journal: " << dir_.File("broken.db") << "\ncatalog: " << dir_.File("no-such-catalog.json")
+                     << "\nlogging:\n  format: json\n";
+  auto r = RunProcess({"/usr/bin/env", "python3", "-c",
+                       "import os,subprocess,sys\n"
+                       "r,w=os.pipe(); os.close(r)\n"
+                       "p=subprocess.run(sys.argv[1:], stdout=w, stderr=w)\n"
+                       "print(p.returncode)\n",
+                       BinPath("kinema"), "--config", cfg});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::atoi(r.out.c_str()), 1) << "exit status " << r.out << " (-13: killed by SIGPIPE)";
+}
+
 TEST_F(KinemaDryRunTest, DisruptionBeyondTheRetireBudgetCompletesAsNoAction) {
   std::string cfg = WriteConfig("decision:\n  maxNodesRetired: 2\n");
   auto r = RunProcess({BinPath("kinema"), "--config", cfg, "--once", "--dry-run"});
