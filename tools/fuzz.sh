@@ -31,7 +31,7 @@ for a in "$@"; do
   esac
 done
 
-B=build-fuzz
+B="${KINEMA_FUZZ_BUILD_DIR:-build-fuzz}"
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKINEMA_FUZZ=ON >/dev/null
 cmake --build "$B" -j"$JOBS" --target fuzzers

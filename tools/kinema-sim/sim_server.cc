@@ -152,6 +152,7 @@ std::chrono::milliseconds SimServer::DelayFor(const HttpRequest& req) {
   for (const auto& route : routes_) {  // the same precedence as Handle()
     if (req.path.rfind(route.prefix, 0) != 0) continue;
     std::optional<FaultTarget> target = route.classify ? route.classify(req) : std::nullopt;
+    if (!target && req.path.rfind("/apis/metrics.k8s.io", 0) == 0) target = MetricsApiTarget(req);
     if (!target) return std::chrono::milliseconds(0);
     auto delay = faults_->DecideLatency(target->verb, target->resource);
     if (delay.count() > 0) spdlog::info("fault: {} {} delayed {} ms", target->verb, target->resource, delay.count());
@@ -199,6 +200,21 @@ HandlerResult SimServer::HandleDiscovery(const HttpRequest& req, bool* handled) 
   return {};
 }
 
+// metrics.k8s.io for fault rules: .../v1beta1/nodes (list), .../nodes/N
+// (get), .../namespaces/NS/pods (list), .../namespaces/NS/pods/P (get).
+std::optional<FaultTarget> SimServer::MetricsApiTarget(const HttpRequest& req) {
+  if (req.method != "GET") return std::nullopt;
+  const std::string prefix = "/apis/metrics.k8s.io/v1beta1/";
+  if (req.path.rfind(prefix, 0) != 0) return std::nullopt;
+  int segments = 0;
+  std::string rest = req.path.substr(prefix.size());
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] != '/' && (i == 0 || rest[i - 1] == '/')) ++segments;
+  }
+  if (segments == 0) return std::nullopt;
+  return FaultTarget{segments % 2 == 1 ? "list" : "get", kMetricsApiResource};
+}
+
 // Hostile-peer faults (faults.h): the answer was computed (the request was
 // carried out); it is spoiled on its way out.
 void SimServer::SpoilIfHostile(const FaultTarget& target, HttpResponse* response) {
@@ -239,9 +255,7 @@ HandlerResult SimServer::Handle(const HttpRequest& req) {
     if (route.require_auth && !Authorized(req)) return {ErrorResponse(ApiError::Unauthorized()), nullptr};
     HttpResponse resp = route.handler(req);
     std::optional<FaultTarget> target = route.classify ? route.classify(req) : std::nullopt;
-    if (!target && path.rfind("/apis/metrics.k8s.io", 0) == 0) {
-      target = FaultTarget{req.method == "GET" ? "get" : "", kMetricsApiResource};
-    }
+    if (!target && path.rfind("/apis/metrics.k8s.io", 0) == 0) target = MetricsApiTarget(req);
     if (target) SpoilIfHostile(*target, &resp);
     return {std::move(resp), nullptr};
   }

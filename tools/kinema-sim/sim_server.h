@@ -102,6 +102,7 @@ class SimServer : public RequestHandler {
   HandlerResult HandleDiscovery(const HttpRequest& req, bool* handled);
   void Audit(const HttpRequest& req, const RequestInfo& info, int code);
   void SpoilIfHostile(const FaultTarget& target, HttpResponse* response);
+  static std::optional<FaultTarget> MetricsApiTarget(const HttpRequest& req);
 
   SimOptions options_;
   SimClock clock_;
