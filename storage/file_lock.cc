@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,10 +12,11 @@
 namespace kinema {
 
 StatusOr<std::unique_ptr<FileLock>> FileLock::TryAcquire(const std::string& lock_path) {
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Status::IOError("open lock file " + lock_path + ": " + std::strerror(errno));
   }
+  (void)::fchmod(fd, 0600);  // also a lock file left 0644 by an older binary
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     ::close(fd);

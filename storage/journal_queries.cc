@@ -2,10 +2,21 @@
 
 #include <set>
 
+#include "engine/common/safe_json.h"
+
 namespace kinema::journal_sql {
 
 namespace {
 std::string NullableText(SQLite::Column c) { return c.isNull() ? std::string() : c.getString(); }
+
+// JSON text from a row. A damaged or hostile file may hold anything: what
+// does not parse becomes {"unparseable": true} (never a `discarded` value,
+// which would print as invalid JSON).
+nlohmann::json JsonColumn(SQLite::Column c) {
+  auto j = safe_json::Parse(c.getString());
+  if (j.is_discarded()) j = nlohmann::json{{"unparseable", true}};
+  return j;
+}
 int64_t NullableInt(SQLite::Column c) { return c.isNull() ? 0 : c.getInt64(); }
 }  // namespace
 
@@ -19,8 +30,7 @@ Event EventFromRow(SQLite::Statement& q) {
   e.step_name = NullableText(q.getColumn(5));
   e.epoch = q.getColumn(6).getInt64();
   e.attempt = q.getColumn(7).getInt();
-  e.detail = nlohmann::json::parse(q.getColumn(8).getString(), nullptr, /*allow_exceptions=*/false);
-  if (e.detail.is_discarded()) e.detail = nlohmann::json{{"unparseable", true}};
+  e.detail = JsonColumn(q.getColumn(8));
   return e;
 }
 
@@ -40,7 +50,7 @@ int64_t InsertEvent(SQLite::Database& db, const Event& e) {
   }
   ins.bind(6, static_cast<int64_t>(e.epoch));
   ins.bind(7, e.attempt);
-  ins.bind(8, e.detail.dump());
+  ins.bind(8, safe_json::Dump(e.detail));
   ins.exec();
   return db.getLastInsertRowid();
 }
@@ -78,7 +88,7 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
   v.status = q.getColumn(2).getString();
   v.created_ms = q.getColumn(3).getInt64();
   v.updated_ms = q.getColumn(4).getInt64();
-  v.input = nlohmann::json::parse(q.getColumn(5).getString(), nullptr, false);
+  v.input = JsonColumn(q.getColumn(5));
   v.last_error = NullableText(q.getColumn(6));
   v.pause_reason = NullableText(q.getColumn(7));
   v.abort_requested = q.getColumn(8).getInt() != 0;
@@ -101,7 +111,7 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
     st.error = NullableText(s.getColumn(6));
     st.idempotency_key = NullableText(s.getColumn(7));
     st.epoch = NullableInt(s.getColumn(8));
-    st.result = s.getColumn(9).isNull() ? nlohmann::json() : nlohmann::json::parse(s.getColumn(9).getString(), nullptr, false);
+    st.result = s.getColumn(9).isNull() ? nlohmann::json() : JsonColumn(s.getColumn(9));
     v.steps.push_back(std::move(st));
   }
   if (db.tableExists("timers")) {  // absent in journals made before migration 2
@@ -145,7 +155,7 @@ void WriteDerived(SQLite::Database& db, const WorkflowView& v, const DerivedChan
     w.bind(6);
     w.bind(7);
   }
-  w.bind(8, v.input.dump());
+  w.bind(8, safe_json::Dump(v.input));
   if (v.last_error.empty()) w.bind(9); else w.bind(9, v.last_error);
   if (v.pause_reason.empty()) w.bind(10); else w.bind(10, v.pause_reason);
   w.bind(11, v.abort_requested ? 1 : 0);
@@ -175,7 +185,7 @@ void WriteDerived(SQLite::Database& db, const WorkflowView& v, const DerivedChan
     if (st.error.empty()) s.bind(8); else s.bind(8, st.error);
     if (st.idempotency_key.empty()) s.bind(9); else s.bind(9, st.idempotency_key);
     if (st.epoch) s.bind(10, static_cast<int64_t>(st.epoch)); else s.bind(10);
-    if (st.result.is_null()) s.bind(11); else s.bind(11, st.result.dump());
+    if (st.result.is_null()) s.bind(11); else s.bind(11, safe_json::Dump(st.result));
     s.exec();
   }
   if (v.timers.empty() || (change && !change->timers)) return;
@@ -288,14 +298,12 @@ std::vector<KindRequest> PendingKindRequests(SQLite::Database& db, int64_t since
     SQLite::Statement q(db, "SELECT detail FROM events WHERE kind = 'workflow_started' AND at_ms >= ?");
     q.bind(1, static_cast<int64_t>(since_ms));
     while (q.executeStep()) {
-      auto d = nlohmann::json::parse(q.getColumn(0).getString(), nullptr, false);
-      if (!d.is_object() || !d.contains("input") || !d["input"].is_object()) continue;
-      auto reqs = d["input"].find("requests");
-      if (reqs == d["input"].end() || !reqs->is_array()) continue;
+      const auto d = safe_json::Parse(q.getColumn(0).getString());
+      const nlohmann::json* input = safe_json::FindObject(d, "input");
+      const nlohmann::json* reqs = input != nullptr ? safe_json::FindArray(*input, "requests") : nullptr;
+      if (reqs == nullptr) continue;
       for (const auto& r : *reqs) {
-        if (r.is_object() && r.contains("requestId") && r["requestId"].is_string()) {
-          consumed.insert(r["requestId"].get<std::string>());
-        }
+        if (auto id = safe_json::OptString(r, "requestId")) consumed.insert(*id);
       }
     }
   }
@@ -303,13 +311,14 @@ std::vector<KindRequest> PendingKindRequests(SQLite::Database& db, int64_t since
   SQLite::Statement q(db, "SELECT at_ms, detail FROM events WHERE kind = 'kind_requested' AND at_ms >= ? ORDER BY seq");
   q.bind(1, static_cast<int64_t>(since_ms));
   while (q.executeStep()) {
-    auto d = nlohmann::json::parse(q.getColumn(1).getString(), nullptr, false);
+    const auto d = safe_json::Parse(q.getColumn(1).getString());
     if (!d.is_object()) continue;
     KindRequest r;
     r.at_ms = q.getColumn(0).getInt64();
-    r.id = d.value("requestId", "");
-    r.target = d.value("target", "");
-    r.input = d.value("input", nlohmann::json());
+    r.id = safe_json::String(d, "requestId");
+    r.target = safe_json::String(d, "target");
+    const nlohmann::json* input = safe_json::Find(d, "input");
+    r.input = input != nullptr ? *input : nlohmann::json();
     if (r.id.empty() || r.target.empty() || consumed.count(r.id)) continue;
     out.push_back(std::move(r));
   }

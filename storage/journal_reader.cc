@@ -1,6 +1,10 @@
 #include "storage/journal_reader.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -28,14 +32,20 @@ class ReadTxn {
 }  // namespace
 
 Status JournalReader::BackupTo(const std::string& target) {
-  if (::access(target.c_str(), F_OK) == 0) {
-    return Status::AlreadyExists("backup target " + target + " exists; choose a new file");
+  // Created empty and owner-only first (VACUUM INTO fills an empty file), so
+  // the copy is never readable by others, even for an instant.
+  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::AlreadyExists("backup target " + target + " exists; choose a new file");
+    return Status::IOError("backup target " + target + ": " + std::strerror(errno));
   }
+  ::close(fd);
   try {
     SQLite::Statement st(*db_, "VACUUM INTO ?");
     st.bind(1, target);
     st.exec();
   } catch (const std::exception& e) {
+    ::unlink(target.c_str());
     return StatusFromSqlite(e, "journal " + path_ + ": backup to " + target, false);
   }
   return Status::OK();

@@ -8,6 +8,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <spdlog/spdlog.h>
 
+#include "engine/common/safe_json.h"
 #include "storage/journal_queries.h"
 #include "storage/sqlite_env.h"
 #include "engine/common/time.h"
@@ -87,6 +88,10 @@ Status JournalWriter::AppendLocked(const std::string& workflow_id, std::vector<E
     e.epoch = epoch;
     if (e.at_ms == 0) e.at_ms = now;
     if (!IsKnownEventKind(e.kind)) return Status::InvalidArgument("unknown event kind " + e.kind);
+    // The view is folded from exactly what is stored: detail text that is
+    // not UTF-8 (an error message carrying a remote body) is stored, and
+    // folded, with U+FFFD in its place.
+    safe_json::MakeValidUtf8(&e.detail);
     e.seq = next->last_seq + 1;  // provisional: the fold sees the order
     Status s = ApplyEvent(next, e);
     if (!s.ok()) return s.WithContext("journal " + path_ + ": workflow " + workflow_id);

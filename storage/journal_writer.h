@@ -9,7 +9,9 @@
 //   - Append() writes a batch of events for one workflow and the derived rows
 //     they change in ONE BEGIN IMMEDIATE transaction; when it returns OK the
 //     events are durable (fsynced). Events illegal in the workflow's state
-//     are refused (FailedPrecondition) and nothing is written.
+//     are refused (FailedPrecondition) and nothing is written. Event details
+//     are stored as valid UTF-8 (invalid sequences replaced by U+FFFD), and
+//     the derived rows are folded from exactly what is stored.
 //   - Fencing: every batch carries the writer's epoch. A batch whose epoch is
 //     lower than the highest epoch that ever wrote the file comes from a
 //     deposed leader and is refused with PermissionDenied; a higher epoch

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 
@@ -15,8 +17,24 @@ void ApplyCommonPragmas(SQLite::Database& db, int busy_timeout_ms) {
 }
 }  // namespace
 
+namespace {
+// The journal holds every decision and operator identity: owner-only. The
+// file is created 0600 before SQLite opens it (SQLite gives its -wal and
+// -shm files the main file's mode), and files left 0644 by an older binary
+// are narrowed.
+void RestrictJournalFiles(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    (void)::fchmod(fd, 0600);
+    ::close(fd);
+  }
+  for (const char* suffix : {"-wal", "-shm"}) (void)::chmod((path + suffix).c_str(), 0600);
+}
+}  // namespace
+
 StatusOr<std::unique_ptr<SQLite::Database>> OpenWriterConnection(const std::string& path, int busy_timeout_ms,
                                                                  const std::string& vfs) {
+  if (vfs.empty()) RestrictJournalFiles(path);
   try {
     auto db = std::make_unique<SQLite::Database>(path.c_str(),
                                                  SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX,

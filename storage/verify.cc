@@ -14,6 +14,7 @@
 
 #include <set>
 
+#include "engine/common/safe_json.h"
 #include "storage/journal_queries.h"
 #include "storage/journal_reader.h"
 #include "storage/migrations.h"
@@ -44,7 +45,8 @@ std::string CompareViews(const WorkflowView& folded, const WorkflowView& stored)
     if (a.name != b.name) return diff(at + "name", a.name, b.name);
     if (a.status != b.status) return diff(at + "status", a.status, b.status);
     if (a.attempts != b.attempts) return diff(at + "attempts", std::to_string(a.attempts), std::to_string(b.attempts));
-    if (a.result != b.result) return diff(at + "result", a.result.dump(), b.result.dump());
+    if (b.index != static_cast<int>(i)) return diff(at + "index", std::to_string(i), std::to_string(b.index));
+    if (a.result != b.result) return diff(at + "result", safe_json::Dump(a.result), safe_json::Dump(b.result));
     if (a.idempotency_key != b.idempotency_key) return diff(at + "idempotency key", a.idempotency_key, b.idempotency_key);
   }
   if (folded.timers != stored.timers) return "timers differ";

@@ -1,11 +1,15 @@
 #include "storage/workflow_view.h"
 
+#include "engine/common/safe_json.h"
+
 namespace kinema {
 
 namespace {
 
+// Steps are positions 0..kMaxSteps-1; a larger index read from a file is
+// refused (it would otherwise allocate that many steps).
 StepView* StepAt(WorkflowView* v, int index, const std::string& name) {
-  if (index < 0) return nullptr;
+  if (index < 0 || index >= kMaxWorkflowSteps) return nullptr;
   while (static_cast<int>(v->steps.size()) <= index) {
     StepView s;
     s.index = static_cast<int>(v->steps.size());
@@ -16,11 +20,13 @@ StepView* StepAt(WorkflowView* v, int index, const std::string& name) {
   return s;
 }
 
-std::string DetailString(const nlohmann::json& d, const char* key) {
-  auto it = d.find(key);
-  if (it == d.end() || !it->is_string()) return "";
-  return it->get<std::string>();
+std::string DetailString(const nlohmann::json& d, const char* key) { return safe_json::String(d, key); }
+int64_t DetailInt(const nlohmann::json& d, const char* key) { return safe_json::Int(d, key); }
+nlohmann::json DetailValue(const nlohmann::json& d, const char* key, nlohmann::json def) {
+  const nlohmann::json* v = safe_json::Find(d, key);
+  return v == nullptr ? def : *v;
 }
+std::string IndexText(int index) { return std::to_string(index); }
 
 std::vector<std::string> Strings(const nlohmann::json& d, const char* key) {
   std::vector<std::string> out;
@@ -70,8 +76,8 @@ void FoldRelease(DisruptionHolds* h, const nlohmann::json& d) {
 }  // namespace
 
 int WorkflowView::CurrentStepIndex() const {
-  for (const auto& s : steps) {
-    if (s.status != "succeeded" && s.status != "skipped") return s.index;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].status != "succeeded" && steps[i].status != "skipped") return static_cast<int>(i);
   }
   return -1;
 }
@@ -95,16 +101,20 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
     if (!v->status.empty()) return Status::FailedPrecondition("workflow " + e.workflow_id + " started twice");
     v->id = e.workflow_id;
     v->type = DetailString(e.detail, "type");
-    v->input = e.detail.value("input", nlohmann::json::object());
+    v->input = DetailValue(e.detail, "input", nlohmann::json::object());
     v->status = "running";
     v->created_ms = e.at_ms;
-    if (auto it = e.detail.find("steps"); it != e.detail.end() && it->is_array()) {
+    if (const nlohmann::json* names = safe_json::FindArray(e.detail, "steps")) {
+      if (names->size() > static_cast<size_t>(kMaxWorkflowSteps)) {
+        return Status::FailedPrecondition("workflow_started with " + std::to_string(names->size()) +
+                                          " steps (at most " + std::to_string(kMaxWorkflowSteps) + ")");
+      }
       int i = 0;
-      for (const auto& n : *it) StepAt(v, i++, n.is_string() ? n.get<std::string>() : "");
+      for (const auto& n : *names) StepAt(v, i++, safe_json::AsString(n).value_or(""));
     }
   } else if (k == kStepIntent) {
     StepView* s = StepAt(v, e.step_index, e.step_name);
-    if (s == nullptr) return Status::FailedPrecondition("step_intent without a step index");
+    if (s == nullptr) return Status::FailedPrecondition("step_intent with a bad step index " + IndexText(e.step_index));
     if (s->status == "succeeded") {
       return Status::FailedPrecondition("step_intent for already succeeded step " + s->name);
     }
@@ -114,7 +124,7 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
     s->finished_ms = 0;
     s->epoch = e.epoch;
     s->idempotency_key = DetailString(e.detail, "idempotencyKey");
-    s->intent_input = e.detail.value("input", nlohmann::json());
+    s->intent_input = DetailValue(e.detail, "input", nlohmann::json());
     s->has_open_intent = true;
     s->retry_at_ms = 0;
   } else if (k == kStepResult) {
@@ -126,21 +136,21 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
     s->status = "succeeded";
     s->finished_ms = e.at_ms;
     s->error.clear();
-    s->result = e.detail.value("result", nlohmann::json());
+    s->result = DetailValue(e.detail, "result", nlohmann::json());
     s->has_open_intent = false;
     v->last_error.clear();
   } else if (k == kStepFailed) {
     StepView* s = StepAt(v, e.step_index, e.step_name);
-    if (s == nullptr) return Status::FailedPrecondition("step_failed without a step index");
+    if (s == nullptr) return Status::FailedPrecondition("step_failed with a bad step index " + IndexText(e.step_index));
     s->status = "failed";
     s->error = DetailString(e.detail, "error");
     s->finished_ms = e.at_ms;
     s->has_open_intent = false;
-    s->retry_at_ms = e.detail.value("retryAtMs", static_cast<int64_t>(0));
+    s->retry_at_ms = DetailInt(e.detail, "retryAtMs");
     v->last_error = s->name + ": " + s->error;
   } else if (k == kTimerSet) {
     v->timers[std::to_string(e.step_index) + "/" + DetailString(e.detail, "name")] =
-        e.detail.value("deadlineMs", static_cast<int64_t>(0));
+        DetailInt(e.detail, "deadlineMs");
   } else if (k == kPaused) {
     if (v->IsTerminal()) return Status::FailedPrecondition("pause of terminal workflow " + v->id);
     v->status = "paused";
@@ -157,11 +167,13 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
     v->pause_reason.clear();
   } else if (k == kCompensationIntent) {
     StepView* s = StepAt(v, e.step_index, e.step_name);
-    if (s == nullptr) return Status::FailedPrecondition("compensation_intent without a step index");
+    if (s == nullptr) {
+      return Status::FailedPrecondition("compensation_intent with a bad step index " + IndexText(e.step_index));
+    }
     s->has_open_compensation = true;
   } else if (k == kCompensated) {
     StepView* s = StepAt(v, e.step_index, e.step_name);
-    if (s == nullptr) return Status::FailedPrecondition("compensated without a step index");
+    if (s == nullptr) return Status::FailedPrecondition("compensated with a bad step index " + IndexText(e.step_index));
     s->status = "compensated";
     s->has_open_compensation = false;
     s->has_open_intent = false;

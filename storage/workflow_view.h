@@ -8,6 +8,9 @@
 //     step ∈ {pending, running, succeeded, failed, compensated, skipped}.
 //   - completed/aborted are terminal; failed is terminal only when
 //     `terminated` is set (a non-retryable step failure stays resumable).
+//   - steps[i].index == i, and a workflow has at most kMaxWorkflowSteps
+//     steps: an event naming another index (read from a damaged or hostile
+//     file) is refused, never allocated.
 // Thread-safety: plain values.
 #pragma once
 
@@ -22,6 +25,8 @@
 #include "storage/event.h"
 
 namespace kinema {
+
+inline constexpr int kMaxWorkflowSteps = 1024;
 
 struct StepView {
   int index = 0;
@@ -83,7 +88,8 @@ struct WorkflowView {
   DisruptionHolds holds;                  // not persisted: folded from events
   std::vector<KindRequest> requests;      // not persisted: folded from events
 
-  // First step that has not succeeded (or -1 when all did).
+  // Position of the first step that has neither succeeded nor been skipped
+  // (or -1 when none).
   int CurrentStepIndex() const;
   std::string CurrentStepName() const;
   bool IsTerminal() const;

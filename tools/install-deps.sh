@@ -15,6 +15,7 @@ PACKAGES=(
   libyaml-cpp-dev
   prometheus python3-kubernetes python3-yaml
   curl procps
+  clang libclang-rt-dev zlib1g-dev
 )
 
 missing=()

@@ -2,20 +2,26 @@
 # The whole test suite, from a fresh Debian machine:
 #   1. install the Debian packages (tools/install-deps.sh, idempotent)
 #   2. Release build of everything (build/), ctest with every label
-#   3. ASan+UBSan build (build-asan/) of the product's unit tests (tests_sanitized)
+#   3. libFuzzer targets (tools/fuzz.sh: clang build in build-fuzz/, each
+#      target run for a fixed number of runs over its seed corpus)
+#   4. ASan+UBSan build (build-asan/) of the product's unit tests (tests_sanitized)
 # Flags: --long  the long kill -9 campaigns (sample: 2000 kills instead of 240;
-#                the real controller on the simulator: 100 instead of 20)
-#        --no-sanitizers  skip step 3 (local iteration only; CI runs it)
+#                the real controller on the simulator: 100 instead of 20) and
+#                long fuzzing (5,000,000 runs per target instead of 20,000)
+#        --no-sanitizers  skip step 4 (local iteration only; CI runs it)
+#        --no-fuzz        skip step 3 (local iteration only; CI runs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LONG=0
 SANITIZERS=1
+FUZZ=1
 for a in "$@"; do
   case "$a" in
     --long) LONG=1 ;;
     --no-sanitizers) SANITIZERS=0 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --no-fuzz) FUZZ=0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown flag $a" >&2; exit 2 ;;
   esac
 done
@@ -30,6 +36,11 @@ cmake --build build -j"$JOBS"
 if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100; fi
 echo "== Tests (all labels) ($(date -u +%T))"
 ctest --test-dir build --output-on-failure -j"$JOBS"
+
+if [ "$FUZZ" = 1 ]; then
+  echo "== Fuzzing (libFuzzer, ASan+UBSan) ($(date -u +%T))"
+  if [ "$LONG" = 1 ]; then ./tools/fuzz.sh --long; else ./tools/fuzz.sh; fi
+fi
 
 if [ "$SANITIZERS" = 1 ]; then
   echo "== ASan+UBSan build, unit tests ($(date -u +%T))"

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/admin/admin_protocol.h"
+#include "engine/common/safe_json.h"
 
 namespace kinema {
 
@@ -20,7 +21,10 @@ struct Fd {
 
 Status WaitFd(int fd, short events, int timeout_ms, const std::string& what) {
   pollfd p{fd, events, 0};
-  int r = ::poll(&p, 1, timeout_ms);
+  int r;
+  do {
+    r = ::poll(&p, 1, timeout_ms);
+  } while (r < 0 && errno == EINTR);
   if (r == 0) return Status::DeadlineExceeded(what + ": controller did not answer within " + std::to_string(timeout_ms) + " ms");
   if (r < 0) return Status::Unavailable(what + ": " + std::strerror(errno));
   return Status::OK();
@@ -39,7 +43,7 @@ StatusOr<nlohmann::json> SendAdminRequest(const std::string& socket_path, const 
   if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     return Status::Unavailable(what + ": " + std::strerror(errno));
   }
-  std::string line = request.dump() + "\n";
+  std::string line = safe_json::Dump(request) + "\n";  // invalid UTF-8 (an operator's --reason) is replaced
   size_t off = 0;
   while (off < line.size()) {
     KINEMA_RETURN_IF_ERROR(WaitFd(s.fd, POLLOUT, timeout_ms, what));
@@ -55,8 +59,9 @@ StatusOr<nlohmann::json> SendAdminRequest(const std::string& socket_path, const 
     if (n < 0) return Status::Unavailable(what + ": recv: " + std::strerror(errno));
     if (n == 0) break;
     reply.append(buf, static_cast<size_t>(n));
+    if (reply.size() > 4 * kMaxAdminMessageBytes) return Status::Internal(what + ": reply too long");
   }
-  auto j = nlohmann::json::parse(reply, nullptr, false);
+  auto j = safe_json::Parse(reply);
   if (j.is_discarded() || !j.is_object()) return Status::Internal(what + ": malformed reply");
   return j;
 }

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "engine/common/safe_json.h"
 #include "engine/quantity/quantity.h"
 
 namespace kinema {
@@ -15,10 +16,11 @@ Status Err(const std::string& where, const std::string& what) {
   return Status::InvalidArgument("catalog " + where + ": " + what);
 }
 
-StatusOr<double> NonNegNumber(const nlohmann::json& j, const std::string& where) {
+StatusOr<double> NonNegNumber(const nlohmann::json& j, const std::string& where, double max = 1e15) {
   if (!j.is_number()) return Err(where, "must be a number");
   double v = j.get<double>();
   if (!std::isfinite(v) || v < 0) return Err(where, "must be a finite number >= 0");
+  if (v > max) return Err(where, "must be at most " + std::to_string(static_cast<int64_t>(max)));
   return v;
 }
 
@@ -63,6 +65,9 @@ StatusOr<int64_t> QuantityField(const nlohmann::json& j, const std::string& wher
   auto v = milli ? ParseQuantityMilli(s) : ParseQuantityValue(s);
   if (!v.ok()) return Err(where, v.status().message());
   if (*v < 0) return Err(where, "must not be negative");
+  if (*v > kMaxPlannableQuantity) {
+    return Err(where, "must be at most " + std::to_string(kMaxPlannableQuantity) + (milli ? " millicores" : ""));
+  }
   return *v;
 }
 
@@ -73,12 +78,12 @@ StatusOr<MachineType> ParseMachineType(const nlohmann::json& j, const std::strin
     return Err(where + ".name", "must be a non-empty string");
   mt.name = j["name"].get<std::string>();
   if (j.contains("vcpu") && !j["vcpu"].is_null()) {
-    auto v = NonNegNumber(j["vcpu"], where + ".vcpu");
+    auto v = NonNegNumber(j["vcpu"], where + ".vcpu", 1e6);
     if (!v.ok()) return v.status();
     mt.vcpu = *v;
   }
   if (j.contains("memoryMiB") && !j["memoryMiB"].is_null()) {
-    auto v = NonNegNumber(j["memoryMiB"], where + ".memoryMiB");
+    auto v = NonNegNumber(j["memoryMiB"], where + ".memoryMiB", 1e9);
     if (!v.ok()) return v.status();
     mt.memory_mib = static_cast<int64_t>(*v);
   }
@@ -212,9 +217,9 @@ StatusOr<Catalog> ParseCatalog(const nlohmann::json& j) {
       if (!j[f].is_string()) return Err(f, "must be a string");
     }
   }
-  c.provider = j.value("provider", std::string());
-  c.region = j.value("region", std::string());
-  c.currency = j.value("currency", std::string("USD"));
+  c.provider = safe_json::String(j, "provider");
+  c.region = safe_json::String(j, "region");
+  c.currency = safe_json::String(j, "currency", "USD");
   if (!j.contains("machineTypes") || !j["machineTypes"].is_array())
     return Err("machineTypes", "must be an array");
   std::set<std::string> seen;
@@ -246,12 +251,10 @@ StatusOr<Catalog> ParseCatalog(const nlohmann::json& j) {
 StatusOr<Catalog> LoadCatalogFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::InvalidArgument("catalog " + path + ": cannot open file");
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument("catalog " + path + ": invalid JSON: " + e.what());
-  }
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json j = safe_json::Parse(text.str());
+  if (j.is_discarded()) return Status::InvalidArgument("catalog " + path + ": invalid JSON (or nested too deeply)");
   auto c = ParseCatalog(j);
   if (!c.ok()) return c.status();
   return c;

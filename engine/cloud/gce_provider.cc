@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "engine/cloud/request_id.h"
+#include "engine/common/safe_json.h"
+#include "engine/common/shutdown.h"
 #include "engine/http/redact.h"
 
 namespace kinema::cloud {
@@ -167,7 +169,7 @@ StatusOr<Operation> GceCloudProvider::InsertInstance(const InstanceSpec& spec) {
                options_.instance_template.empty() ? "none" : options_.instance_template, request_id);
   auto r = caller_.Call("POST", url, body.dump(), what);
   if (!r.ok()) return r.status();
-  auto j = json::parse(r->body, nullptr, false);
+  auto j = safe_json::Parse(r->body);
   return ParseOperation(j, what);
 }
 
@@ -177,7 +179,7 @@ StatusOr<Instance> GceCloudProvider::GetInstance(const std::string& zone, const 
   if (Status s = ValidateInstanceName(name); !s.ok()) return s.WithContext(what);
   auto r = caller_.Call("GET", ZoneUrl(zone) + "/instances/" + UrlEncode(name), "", what);
   if (!r.ok()) return r.status();
-  return ParseInstance(json::parse(r->body, nullptr, false), what);
+  return ParseInstance(safe_json::Parse(r->body), what);
 }
 
 StatusOr<std::vector<Instance>> GceCloudProvider::ListZone(const std::string& zone, const InstanceFilter& filter) {
@@ -191,7 +193,7 @@ StatusOr<std::vector<Instance>> GceCloudProvider::ListZone(const std::string& zo
     if (!page_token.empty()) url += "&pageToken=" + UrlEncode(page_token);
     auto r = caller_.Call("GET", url, "", what);
     if (!r.ok()) return r.status();
-    auto j = json::parse(r->body, nullptr, false);
+    auto j = safe_json::Parse(r->body);
     if (j.is_discarded() || !j.is_object()) return Status::Internal(what + ": response is not a JSON object");
     if (j.contains("items") && j["items"].is_array()) {
       for (const auto& item : j["items"]) {
@@ -222,7 +224,7 @@ StatusOr<std::vector<Instance>> GceCloudProvider::ListAggregated(const InstanceF
     if (!page_token.empty()) url += "&pageToken=" + UrlEncode(page_token);
     auto r = caller_.Call("GET", url, "", what);
     if (!r.ok()) return r.status();
-    auto j = json::parse(r->body, nullptr, false);
+    auto j = safe_json::Parse(r->body);
     if (j.is_discarded() || !j.is_object()) return Status::Internal(what + ": response is not a JSON object");
     if (j.contains("items") && j["items"].is_object()) {
       for (auto& [scope, list] : j["items"].items()) {
@@ -267,7 +269,7 @@ StatusOr<Operation> GceCloudProvider::DeleteInstance(const std::string& zone, co
   spdlog::info("gce: deleting instance {}/{} requestId={}", zone, name, request_id);
   auto r = caller_.Call("DELETE", ZoneUrl(zone) + "/instances/" + UrlEncode(name) + "?requestId=" + request_id, "", what);
   if (!r.ok()) return r.status();
-  return ParseOperation(json::parse(r->body, nullptr, false), what);
+  return ParseOperation(safe_json::Parse(r->body), what);
 }
 
 StatusOr<Operation> GceCloudProvider::WaitOperation(const Operation& op, Clock::time_point deadline) {
@@ -315,7 +317,7 @@ StatusOr<Operation> GceCloudProvider::WaitOperation(const Operation& op, Clock::
       r = caller_.Call("GET", op_url, "", what, get);
     }
     if (!r.ok()) return r.status();
-    auto parsed = ParseOperation(json::parse(r->body, nullptr, false), what);
+    auto parsed = ParseOperation(safe_json::Parse(r->body), what);
     if (!parsed.ok()) return parsed.status();
     current = std::move(*parsed);
     if (current.zone.empty()) current.zone = op.zone;
@@ -330,7 +332,9 @@ StatusOr<Operation> GceCloudProvider::WaitOperation(const Operation& op, Clock::
     auto elapsed = Clock::now() - started;
     if (poll_with_get || elapsed < options_.poll_interval) {
       auto pause = std::min<milliseconds>(options_.poll_interval, Remaining(deadline));
-      if (pause.count() > 0) std::this_thread::sleep_for(pause);
+      if (pause.count() > 0 && !SleepUnlessShutdown(pause)) {
+        return Status::Cancelled(what + ": the process is shutting down (operation still running)");
+      }
     }
   }
 }
@@ -346,7 +350,7 @@ StatusOr<std::vector<MachineTypeInfo>> GceCloudProvider::ListMachineTypes(const 
     if (!page_token.empty()) url += "&pageToken=" + UrlEncode(page_token);
     auto r = caller_.Call("GET", url, "", what);
     if (!r.ok()) return r.status();
-    auto j = json::parse(r->body, nullptr, false);
+    auto j = safe_json::Parse(r->body);
     if (j.is_discarded() || !j.is_object()) return Status::Internal(what + ": response is not a JSON object");
     if (j.contains("items") && j["items"].is_array()) {
       for (const auto& item : j["items"]) {
@@ -371,7 +375,7 @@ StatusOr<MachineTypeInfo> GceCloudProvider::GetMachineType(const std::string& zo
   if (zone.empty() || name.empty()) return Status::InvalidArgument(what + ": zone and name are required");
   auto r = caller_.Call("GET", ZoneUrl(zone) + "/machineTypes/" + UrlEncode(name), "", what);
   if (!r.ok()) return r.status();
-  auto m = ParseMachineType(json::parse(r->body, nullptr, false), what);
+  auto m = ParseMachineType(safe_json::Parse(r->body), what);
   if (m.ok() && m->zone.empty()) m->zone = zone;
   return m;
 }
@@ -387,7 +391,7 @@ StatusOr<std::vector<std::string>> GceCloudProvider::ListZones(const std::string
     if (!cursor.token.empty()) url += "&pageToken=" + UrlEncode(cursor.token);
     auto r = caller_.Call("GET", url, "", what);
     if (!r.ok()) return r.status();
-    auto j = json::parse(r->body, nullptr, false);
+    auto j = safe_json::Parse(r->body);
     if (j.is_discarded() || !j.is_object()) return Status::Internal(what + ": response is not a JSON object");
     if (j.contains("items") && j["items"].is_array()) {
       for (const auto& z : j["items"]) {
@@ -408,7 +412,7 @@ StatusOr<std::vector<std::string>> GceCloudProvider::ListZones(const std::string
 StatusOr<json> GceCloudProvider::GetJson(const std::string& path, const std::string& what) {
   auto r = caller_.Call("GET", ProjectUrl() + "/" + path, "", what);
   if (!r.ok()) return r.status();
-  auto j = json::parse(r->body, nullptr, false);
+  auto j = safe_json::Parse(r->body);
   if (j.is_discarded() || !j.is_object()) return Status::Internal(what + ": response is not a JSON object");
   return j;
 }
@@ -417,7 +421,7 @@ StatusOr<Operation> GceCloudProvider::PostForOperation(const std::string& path, 
                                                        const std::string& what) {
   auto r = caller_.Call("POST", ProjectUrl() + "/" + path, body, what);
   if (!r.ok()) return r.status();
-  return ParseOperation(json::parse(r->body, nullptr, false), what);
+  return ParseOperation(safe_json::Parse(r->body), what);
 }
 
 StatusOr<InstanceTemplate> GceCloudProvider::GetInstanceTemplate(const std::string& ref) {
@@ -426,7 +430,7 @@ StatusOr<InstanceTemplate> GceCloudProvider::GetInstanceTemplate(const std::stri
   const std::string what = "gce get instance template " + *path;
   auto r = caller_.Call("GET", options_.endpoint + "/" + *path, "", what);
   if (!r.ok()) return r.status();
-  return ParseInstanceTemplate(json::parse(r->body, nullptr, false), what);
+  return ParseInstanceTemplate(safe_json::Parse(r->body), what);
 }
 
 Status GceCloudProvider::CheckInstanceTemplate() {

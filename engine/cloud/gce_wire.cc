@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "engine/common/safe_json.h"
+#include "engine/common/text.h"
 #include "engine/http/redact.h"
 
 namespace kinema::cloud {
@@ -11,29 +13,33 @@ namespace {
 
 using nlohmann::json;
 
+// GCE writes int64 fields as JSON strings; either form is accepted.
 std::string Str(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  if (it == j.end()) return "";
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
+  const json* v = safe_json::Find(j, key);
+  if (v == nullptr) return "";
+  if (auto s = safe_json::AsString(*v)) return *s;
+  if (v->is_number_integer()) return std::to_string(safe_json::AsInt(*v).value_or(0));
   return "";
 }
 
 int64_t Int(const json& j, const char* key) {
-  if (!j.is_object()) return 0;
-  auto it = j.find(key);
-  if (it == j.end()) return 0;
-  if (it->is_number()) return it->get<int64_t>();
-  if (it->is_string()) {
+  const json* v = safe_json::Find(j, key);
+  if (v == nullptr) return 0;
+  if (auto i = safe_json::AsInt(*v)) return *i;
+  if (auto s = safe_json::AsString(*v)) {
     try {
-      return std::stoll(it->get<std::string>());
+      size_t used = 0;
+      long long i = std::stoll(*s, &used);
+      return used == s->size() ? i : 0;
     } catch (...) {
       return 0;
     }
   }
   return 0;
 }
+
+// A bounded, valid-UTF-8 copy of outside text for messages.
+std::string Text(const std::string& s) { return Excerpt(s, 1000); }
 
 Labels ParseLabels(const json& j) {
   Labels out;
@@ -102,39 +108,40 @@ struct ParsedError {
 
 ParsedError ParseErrorBody(std::string_view body) {
   ParsedError p;
-  auto j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("error")) {
-    std::string b(body.substr(0, 200));
+  auto j = safe_json::Parse(body);
+  const json* e_p = safe_json::Find(j, "error");
+  if (e_p == nullptr) {
+    std::string b = Excerpt(body, 200);
     std::replace(b.begin(), b.end(), '\n', ' ');
     p.message = b;
     return p;
   }
-  const json& e = j["error"];
+  const json& e = *e_p;
   if (e.is_string()) {  // OAuth-style {"error":"invalid_token","error_description":...}
-    p.reason = e.get<std::string>();
-    p.message = Str(j, "error_description");
+    p.reason = Text(e.get<std::string>());
+    p.message = Text(Str(j, "error_description"));
     return p;
   }
-  p.message = Str(e, "message");
-  if (e.contains("errors") && e["errors"].is_array()) {
-    for (const auto& item : e["errors"]) {
-      std::string r = Str(item, "reason");
+  p.message = Text(Str(e, "message"));
+  if (const json* errors = safe_json::FindArray(e, "errors")) {
+    for (const auto& item : *errors) {
+      std::string r = Text(Str(item, "reason"));
       if (r.empty()) continue;
       // Prefer the most specific reason we know.
       if (p.reason.empty() || KindFromReason(p.reason) == CloudErrorKind::kNone) p.reason = r;
-      if (p.message.empty()) p.message = Str(item, "message");
+      if (p.message.empty()) p.message = Text(Str(item, "message"));
     }
   }
-  if (p.reason.empty() && e.contains("details") && e["details"].is_array()) {
-    for (const auto& d : e["details"]) {
-      std::string r = Str(d, "reason");
+  if (const json* details = safe_json::FindArray(e, "details"); p.reason.empty() && details != nullptr) {
+    for (const auto& d : *details) {
+      std::string r = Text(Str(d, "reason"));
       if (!r.empty()) {
         p.reason = r;
         break;
       }
     }
   }
-  if (p.reason.empty()) p.reason = Str(e, "status");
+  if (p.reason.empty()) p.reason = Text(Str(e, "status"));
   return p;
 }
 
@@ -255,13 +262,11 @@ StatusOr<Instance> ParseInstance(const json& j, const std::string& what) {
   in.id = Str(j, "id");
   in.creation_timestamp = Str(j, "creationTimestamp");
   in.self_link = Str(j, "selfLink");
-  if (j.contains("scheduling") && j["scheduling"].is_object()) {
-    const json& s = j["scheduling"];
-    bool preemptible = s.contains("preemptible") && s["preemptible"].is_boolean() && s["preemptible"].get<bool>();
-    if (Str(s, "provisioningModel") == "SPOT" || preemptible) in.capacity = CapacityType::kSpot;
+  if (const json* s = safe_json::FindObject(j, "scheduling")) {
+    if (Str(*s, "provisioningModel") == "SPOT" || safe_json::Bool(*s, "preemptible")) in.capacity = CapacityType::kSpot;
   }
-  if (j.contains("networkInterfaces") && j["networkInterfaces"].is_array() && !j["networkInterfaces"].empty()) {
-    in.internal_ip = Str(j["networkInterfaces"][0], "networkIP");
+  if (const json* nics = safe_json::FindArray(j, "networkInterfaces"); nics != nullptr && !nics->empty()) {
+    in.internal_ip = Str((*nics)[0], "networkIP");
   }
   if (j.contains("metadata") && j["metadata"].is_object() && j["metadata"].contains("items") &&
       j["metadata"]["items"].is_array()) {
@@ -284,7 +289,7 @@ StatusOr<Operation> ParseOperation(const json& j, const std::string& what) {
   op.target_link = Str(j, "targetLink");
   op.target_name = LastPathSegment(op.target_link);
   op.status = Str(j, "status");
-  op.progress = static_cast<int>(Int(j, "progress"));
+  op.progress = static_cast<int>(std::clamp<int64_t>(Int(j, "progress"), 0, 100));
   op.error = OperationError(j, what + ": operation " + op.name + " (" + op.operation_type + " " +
                                    (op.target_name.empty() ? "?" : op.target_name) + ")");
   return op;
@@ -297,10 +302,10 @@ StatusOr<MachineTypeInfo> ParseMachineType(const json& j, const std::string& wha
   MachineTypeInfo m;
   m.name = Str(j, "name");
   m.zone = LastPathSegment(Str(j, "zone"));
-  m.guest_cpus = static_cast<int>(Int(j, "guestCpus"));
-  m.memory_mb = Int(j, "memoryMb");
-  m.is_shared_cpu = j.contains("isSharedCpu") && j["isSharedCpu"].is_boolean() && j["isSharedCpu"].get<bool>();
-  if (j.contains("deprecated") && j["deprecated"].is_object()) m.deprecated_state = Str(j["deprecated"], "state");
+  m.guest_cpus = static_cast<int>(std::clamp<int64_t>(Int(j, "guestCpus"), 0, 1 << 20));
+  m.memory_mb = std::clamp<int64_t>(Int(j, "memoryMb"), 0, int64_t{1} << 40);
+  m.is_shared_cpu = safe_json::Bool(j, "isSharedCpu");
+  if (const json* d = safe_json::FindObject(j, "deprecated")) m.deprecated_state = Str(*d, "state");
   return m;
 }
 
@@ -322,28 +327,30 @@ Status GceHttpError(long http_status, std::string_view body, const std::string& 
 }
 
 Status OperationError(const json& op, const std::string& what) {
-  if (!op.is_object() || !op.contains("error") || !op["error"].is_object()) {
-    long http = Int(op, "httpErrorStatusCode");
+  const json* error = safe_json::FindObject(op, "error");
+  if (error == nullptr) {
+    long http = static_cast<long>(std::clamp<int64_t>(Int(op, "httpErrorStatusCode"), 0, 999));
     if (http >= 400 && Str(op, "status") == "DONE") {
       return MakeCloudError(KindFromHttp(http), http::RedactSecrets(what + ": failed: HTTP " + std::to_string(http) +
-                                                                    " " + Str(op, "httpErrorMessage")));
+                                                                    " " + Text(Str(op, "httpErrorMessage"))));
     }
     return Status::OK();
   }
-  const json& errs = op["error"]["errors"];
   CloudErrorKind kind = CloudErrorKind::kNone;
   std::string detail;
-  if (errs.is_array()) {
-    for (const auto& e : errs) {
-      std::string code = Str(e, "code");
-      std::string m = Str(e, "message");
+  if (const json* errs = safe_json::FindArray(*error, "errors")) {
+    size_t shown = 0;
+    for (const auto& e : *errs) {
+      if (++shown > 20) break;
+      std::string code = Text(Str(e, "code"));
+      std::string m = Text(Str(e, "message"));
       if (!detail.empty()) detail += "; ";
       detail += code + (m.empty() ? "" : ": " + m);
       CloudErrorKind k = KindFromReason(code);
       if (kind == CloudErrorKind::kNone) kind = k;
     }
   }
-  long http = Int(op, "httpErrorStatusCode");
+  long http = static_cast<long>(std::clamp<int64_t>(Int(op, "httpErrorStatusCode"), 0, 999));
   if (kind == CloudErrorKind::kNone) kind = http >= 400 ? KindFromHttp(http) : CloudErrorKind::kOther;
   if (detail.empty()) detail = "unknown error";
   std::string msg = what + ": failed: " + detail;

@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "engine/cloud/request_id.h"
+#include "engine/common/safe_json.h"
+#include "engine/common/shutdown.h"
 #include "engine/http/redact.h"
 
 namespace kinema::cloud {
@@ -201,7 +203,7 @@ StatusOr<NodePool> GkeCloudProvider::GetNodePool(const std::string& name) {
   const std::string what = "gke get node pool " + name;
   auto r = container_.Call("GET", ClusterUrl() + "/nodePools/" + UrlEncode(name), "", what);
   if (!r.ok()) return r.status();
-  auto pool = ParseNodePool(json::parse(r->body, nullptr, false), what);
+  auto pool = ParseNodePool(safe_json::Parse(r->body), what);
   if (pool.ok()) RememberPool(*pool);
   return pool;
 }
@@ -210,7 +212,7 @@ StatusOr<std::vector<NodePool>> GkeCloudProvider::ListNodePools() {
   const std::string what = "gke list node pools of " + options_.cluster;
   auto r = container_.Call("GET", ClusterUrl() + "/nodePools", "", what);
   if (!r.ok()) return r.status();
-  auto pools = ParseNodePoolList(json::parse(r->body, nullptr, false), what);
+  auto pools = ParseNodePoolList(safe_json::Parse(r->body), what);
   if (pools.ok()) {
     for (const auto& p : *pools) RememberPool(p);
   }
@@ -221,14 +223,14 @@ StatusOr<ClusterOperation> GkeCloudProvider::GetClusterOperation(const std::stri
   const std::string what = "gke get operation " + name;
   auto r = container_.Call("GET", LocationUrl() + "/operations/" + UrlEncode(name), "", what);
   if (!r.ok()) return r.status();
-  return ParseClusterOperation(json::parse(r->body, nullptr, false), what);
+  return ParseClusterOperation(safe_json::Parse(r->body), what);
 }
 
 StatusOr<std::vector<ClusterOperation>> GkeCloudProvider::ListClusterOperations() {
   const std::string what = "gke list operations in " + options_.location;
   auto r = container_.Call("GET", LocationUrl() + "/operations", "", what);
   if (!r.ok()) return r.status();
-  return ParseClusterOperationList(json::parse(r->body, nullptr, false), what);
+  return ParseClusterOperationList(safe_json::Parse(r->body), what);
 }
 
 StatusOr<ClusterOperation> GkeCloudProvider::WaitClusterOperation(const std::string& name, Clock::time_point deadline,
@@ -241,7 +243,9 @@ StatusOr<ClusterOperation> GkeCloudProvider::WaitClusterOperation(const std::str
                             "gke wait for operation " + name + " (" + op->operation_type + " " + op->target_name +
                                 "): still " + op->status + " at the deadline");
     }
-    std::this_thread::sleep_for(poll);
+    if (!SleepUnlessShutdown(poll)) {
+      return Status::Cancelled("gke wait for operation " + name + ": the process is shutting down");
+    }
   }
 }
 
@@ -308,7 +312,7 @@ StatusOr<NodePoolProgress> GkeCloudProvider::EnsureNodePool(const NodePoolSpec& 
   if (!r.ok()) return r.status();
   NodePoolProgress p;
   if (r->status >= 200 && r->status < 300) {
-    auto op = ParseClusterOperation(json::parse(r->body, nullptr, false), what);
+    auto op = ParseClusterOperation(safe_json::Parse(r->body), what);
     if (!op.ok()) return op.status();
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -425,7 +429,7 @@ StatusOr<std::vector<ManagedInstance>> GkeCloudProvider::ListMembers(const Group
       if (ClassifyCloudError(r.status()) == CloudErrorKind::kNotFound) ForgetGroup(group);
       return r.status();
     }
-    auto page = json::parse(r->body, nullptr, false);
+    auto page = safe_json::Parse(r->body);
     auto members = ParseManagedInstances(page, what);
     if (!members.ok()) return members.status();
     for (auto& m : *members) {

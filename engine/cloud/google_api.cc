@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "engine/cloud/gce_wire.h"
+#include "engine/common/shutdown.h"
+#include "engine/kube/client.h"
 #include "engine/http/redact.h"
 
 namespace kinema::cloud {
@@ -27,11 +29,7 @@ bool Is2xx(long s) { return s >= 200 && s < 300; }
 std::optional<int> RetryAfter(const http::Response& r) {
   const std::string* v = r.FindHeader("Retry-After");
   if (v == nullptr) return std::nullopt;
-  try {
-    return std::stoi(*v);
-  } catch (...) {
-    return std::nullopt;
-  }
+  return kube::ParseRetryAfter(*v);
 }
 
 }  // namespace
@@ -138,7 +136,9 @@ StatusOr<ApiResponse> GoogleApiCaller::Call(const std::string& method, const std
                    transport.ok() ? "HTTP " + std::to_string(resp.status) + " " + GceErrorReason(resp.body)
                                   : transport.ToString(),
                    d.delay.count());
-      std::this_thread::sleep_for(d.delay);
+      if (!SleepUnlessShutdown(d.delay)) {
+        return Status::Cancelled(what + ": the process is shutting down (retry abandoned)");
+      }
       continue;
     }
     std::string ctx = what + (attempts > 1 ? " (after " + std::to_string(attempts) + " attempts)" : "");

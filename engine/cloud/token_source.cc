@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "engine/common/safe_json.h"
+#include "engine/common/text.h"
 #include "engine/http/redact.h"
 
 namespace kinema::cloud {
@@ -37,7 +39,7 @@ class FileTokenSource : public TokenSource {
     ss << in.rdbuf();
     std::string text = Trim(ss.str());
     if (!text.empty() && text.front() == '{') {
-      auto j = nlohmann::json::parse(text, nullptr, false);
+      auto j = safe_json::Parse(text);
       if (j.is_discarded() || !j.is_object() || !j.contains("access_token") || !j["access_token"].is_string()) {
         return Status::InvalidArgument("read token file " + path_ +
                                        ": JSON without a string \"access_token\" field");
@@ -109,21 +111,22 @@ StatusOr<std::string> MetadataTokenSource::Token() {
   auto resp = http_->Do(req);
   if (!resp.ok()) return resp.status().WithContext(what);
   if (resp->status != 200) {
-    std::string body = http::RedactSecrets(resp->body.substr(0, 200));
+    std::string body = http::RedactSecrets(Excerpt(resp->body, 200));
     auto code = resp->status >= 500 ? Status::Unavailable(what + ": HTTP " + std::to_string(resp->status) + ": " + body)
                                     : Status::PermissionDenied(what + ": HTTP " + std::to_string(resp->status) +
                                                                ": " + body);
     return code;
   }
-  auto j = nlohmann::json::parse(resp->body, nullptr, false);
+  auto j = safe_json::Parse(resp->body);
   if (j.is_discarded() || !j.is_object() || !j.contains("access_token") || !j["access_token"].is_string() ||
       j["access_token"].get<std::string>().empty()) {
     return Status::Unavailable(what + ": response is not a token JSON with \"access_token\"");
   }
   int64_t expires_in = 0;
-  if (j.contains("expires_in") && j["expires_in"].is_number()) expires_in = j["expires_in"].get<int64_t>();
-  if (j.contains("token_type") && j["token_type"].is_string() && j["token_type"].get<std::string>() != "Bearer") {
-    return Status::Unavailable(what + ": unsupported token_type " + j["token_type"].get<std::string>());
+  // Bounded: a hostile expires_in must not overflow the clock arithmetic.
+  if (auto e = safe_json::OptInt(j, "expires_in")) expires_in = std::clamp<int64_t>(*e, 0, 86400);
+  if (auto type = safe_json::OptString(j, "token_type"); type && *type != "Bearer") {
+    return Status::Unavailable(what + ": unsupported token_type " + Excerpt(*type, 64));
   }
   token_ = j["access_token"].get<std::string>();
   int64_t margin = std::min<int64_t>(options_.refresh_margin.count(), expires_in / 2);

@@ -87,10 +87,10 @@ Fields GlobalConfigFields(ControllerConfig* c) {
       {"journal", JournalField(c)},
       {"catalog", Str(&c->catalog)},
       {"dryRun", Bool(&c->dry_run)},
-      {"prometheus", Map({{"url", Str(&c->prometheus.url)}, {"timeout", Dur(&c->prometheus.timeout)}})},
+      {"prometheus", Map({{"url", Url(&c->prometheus.url)}, {"timeout", Dur(&c->prometheus.timeout)}})},
       // ---- cloud and pricing (operations.md "Cloud providers")
       {"cloud", Map({{"provider", OneOf(&c->cloud.provider, {"gce", "gke"})},
-                     {"endpoint", Str(&c->cloud.endpoint)},
+                     {"endpoint", Url(&c->cloud.endpoint)},
                      {"project", Str(&c->cloud.project)},
                      {"zones", StrList(&c->cloud.zones)},
                      {"tokenFile", Str(&c->cloud.token_file)},

@@ -9,7 +9,9 @@
 //   - Every key is known: an unknown or mistyped key is an error naming its
 //     full path ("decision.minSaving: unknown key (did you mean minSavings?)").
 //   - Type and range errors name the key and the offending value; numbers
-//     must be finite.
+//     must be finite and within the key's range; URLs (prometheus.url,
+//     cloud.endpoint) http:// or https:// only (config_values.h: the same
+//     parsers serve every section, the kinds' too).
 //   - Durations are Go-style strings: "500ms", "10s", "15m", "1h30m", "7d".
 //   - Parsing never touches the network or the cluster.
 // Thread-safety: plain value.

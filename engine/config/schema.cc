@@ -1,5 +1,7 @@
 #include "engine/config/schema.h"
 
+#include "engine/config/config_values.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -26,37 +28,14 @@ size_t Distance(const std::string& a, const std::string& b) {
 
 Field Leaf(std::function<Status(const YAML::Node&, const std::string&)> f) { return Field{std::move(f), {}}; }
 
-// Parses a whole-string finite number; false otherwise.
-bool ParseFinite(const std::string& v, double* out) {
-  if (v.empty() || v.size() > 64) return false;
-  char* end = nullptr;
-  double d = std::strtod(v.c_str(), &end);
-  if (end != v.c_str() + v.size() || !std::isfinite(d)) return false;
-  *out = d;
-  return true;
-}
-
-bool ParseInteger(const std::string& v, long long* out) {
-  if (v.empty() || v.size() > 24) return false;
-  errno = 0;
-  char* end = nullptr;
-  long long d = std::strtoll(v.c_str(), &end, 10);
-  if (end != v.c_str() + v.size() || errno == ERANGE) return false;
-  *out = d;
-  return true;
-}
-
 template <typename I>
 Field IntegerField(I* out, long long lo, long long hi) {
   return Leaf([out, lo, hi](const YAML::Node& n, const std::string& p) -> Status {
     std::string v;
     KINEMA_RETURN_IF_ERROR(ScalarAt(n, p, &v));
-    long long d = 0;
-    if (!ParseInteger(v, &d)) return Status::InvalidArgument(p + ": '" + v + "' is not an integer");
-    if (d < lo || d > hi) {
-      return Status::InvalidArgument(p + ": " + v + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    }
-    *out = static_cast<I>(d);
+    auto d = ParseInteger(v, lo, hi);
+    if (!d.ok()) return Status::InvalidArgument(p + ": " + d.status().message());
+    *out = static_cast<I>(*d);
     return Status::OK();
   });
 }
@@ -101,7 +80,7 @@ Status Walk(const YAML::Node& node, const Field& schema, const std::string& path
       KINEMA_RETURN_IF_ERROR(Walk(kv.second, it->second, full));
     }
     return Status::OK();
-  } catch (const YAML::Exception& e) {
+  } catch (const std::exception& e) {  // yaml-cpp: non-scalar keys, bad conversions
     return Status::InvalidArgument((path.empty() ? "config" : path) + ": " + e.what());
   }
 }
@@ -109,7 +88,7 @@ Status Walk(const YAML::Node& node, const Field& schema, const std::string& path
 StatusOr<YAML::Node> ParseYaml(const std::string& text, const std::string& what) {
   try {
     return YAML::Load(text);
-  } catch (const YAML::Exception& e) {
+  } catch (const std::exception& e) {  // yaml-cpp: non-scalar keys, bad conversions
     return Status::InvalidArgument(what + " is not valid YAML: " + std::string(e.what()));
   }
 }
@@ -149,14 +128,9 @@ Field Num(double* out, double lo, double hi) {
   return Leaf([out, lo, hi](const YAML::Node& n, const std::string& p) -> Status {
     std::string v;
     KINEMA_RETURN_IF_ERROR(ScalarAt(n, p, &v));
-    double d = 0;
-    if (!ParseFinite(v, &d)) return Status::InvalidArgument(p + ": '" + v + "' is not a finite number");
-    if (d < lo || d > hi) {
-      std::ostringstream os;
-      os << p << ": " << v << " is outside [" << lo << ", " << hi << "]";
-      return Status::InvalidArgument(os.str());
-    }
-    *out = d;
+    auto d = ParseNumber(v, lo, hi);
+    if (!d.ok()) return Status::InvalidArgument(p + ": " + d.status().message());
+    *out = *d;
     return Status::OK();
   });
 }
@@ -165,6 +139,19 @@ Field Int64(int64_t* out, int64_t lo, int64_t hi) { return IntegerField(out, lo,
 Field Int(int* out, int lo, int hi) { return IntegerField(out, lo, hi); }
 Field Uint64(uint64_t* out, uint64_t lo, uint64_t hi) {
   return IntegerField(out, static_cast<long long>(lo), static_cast<long long>(std::min<uint64_t>(hi, INT64_MAX)));
+}
+
+Field Url(std::string* out) {
+  return Leaf([out](const YAML::Node& n, const std::string& p) -> Status {
+    std::string v;
+    KINEMA_RETURN_IF_ERROR(ScalarAt(n, p, &v));
+    if (!v.empty()) {
+      Status u = CheckServiceUrl(v);
+      if (!u.ok()) return Status::InvalidArgument(p + ": " + u.message());
+    }
+    *out = v;
+    return Status::OK();
+  });
 }
 
 Field Bool(bool* out) {

@@ -44,6 +44,8 @@ Field Num(double* out, double lo, double hi);
 Field Int64(int64_t* out, int64_t lo, int64_t hi);
 Field Int(int* out, int lo, int hi);
 Field Uint64(uint64_t* out, uint64_t lo, uint64_t hi);
+// An http:// or https:// URL, or empty ("not set"); other schemes are refused.
+Field Url(std::string* out);
 Field Bool(bool* out);
 Field StrList(std::vector<std::string>* out);
 // A leaf parsed by `parse` (lists of mappings, int-or-percent, ...).

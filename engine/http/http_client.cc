@@ -33,6 +33,11 @@ struct Transfer {
   Response* response = nullptr;
   const BodyCallback* on_body = nullptr;
   const std::atomic<bool>* cancel = nullptr;
+  size_t max_body = 0;
+  size_t max_headers = 0;
+  size_t header_bytes = 0;
+  bool body_too_large = false;
+  bool headers_too_large = false;
   bool stopped_by_callback = false;
   bool status_known = false;
   bool stream_body = false;  // status is 2xx and a callback exists
@@ -41,6 +46,11 @@ struct Transfer {
 size_t OnHeader(char* data, size_t size, size_t nitems, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t n = size * nitems;
+  t->header_bytes += n;
+  if (t->header_bytes > t->max_headers) {
+    t->headers_too_large = true;
+    return 0;  // makes libcurl stop
+  }
   std::string_view line(data, n);
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
   if (line.rfind("HTTP/", 0) == 0) {
@@ -74,6 +84,10 @@ size_t OnWrite(char* data, size_t size, size_t nmemb, void* user) {
     }
     return n;
   }
+  if (t->response->body.size() + n > t->max_body) {
+    t->body_too_large = true;
+    return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
+  }
   t->response->body.append(data, n);
   return n;
 }
@@ -85,6 +99,25 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 }
 
 }  // namespace
+
+Status CheckHttpUrl(std::string_view url) {
+  auto refuse = [&](const char* why) {
+    return Status::InvalidArgument("URL \"" + RedactUrl(url) + "\" " + why);
+  };
+  size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return refuse("has no scheme (want http:// or https://)");
+  if (!IEquals(url.substr(0, sep), "http") && !IEquals(url.substr(0, sep), "https")) {
+    return refuse("has a scheme other than http or https");
+  }
+  std::string_view rest = url.substr(sep + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  if (authority.empty() || authority.front() == ':') return refuse("has no host");
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return refuse("contains spaces or control characters");
+  }
+  return Status::OK();
+}
 
 const std::string* Response::FindHeader(std::string_view name) const {
   for (const auto& h : headers) {
@@ -140,6 +173,7 @@ StatusOr<Response> HttpClient::Stream(const Request& request, const BodyCallback
 StatusOr<Response> HttpClient::Perform(const Request& request, const BodyCallback* on_body,
                                        const std::atomic<bool>* cancel) const {
   const std::string what = request.method + " " + RedactUrl(request.url);
+  if (Status u = CheckHttpUrl(request.url); !u.ok()) return u.WithContext(request.method);
   CURL* easy = pool_->Take();
   if (easy == nullptr) return Status::Internal(what + ": curl_easy_init failed");
 
@@ -149,13 +183,23 @@ StatusOr<Response> HttpClient::Perform(const Request& request, const BodyCallbac
   t.response = &response;
   t.on_body = on_body;
   t.cancel = cancel;
+  t.max_body = request.max_response_bytes;
+  t.max_headers = request.max_header_bytes;
   char errbuf[CURL_ERROR_SIZE] = {0};
 
   curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+  // No CURLOPT_ACCEPT_ENCODING and no decoding: nothing is decompressed (see the contract).
+  curl_easy_setopt(easy, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+  curl_easy_setopt(easy, CURLOPT_HTTP_TRANSFER_DECODING, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  if (on_body == nullptr) {
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_response_bytes));
+  }
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -239,6 +283,14 @@ StatusOr<Response> HttpClient::Perform(const Request& request, const BodyCallbac
 
   if (rc == CURLE_OK) return response;
   if (rc == CURLE_WRITE_ERROR && t.stopped_by_callback) return response;
+  if (t.body_too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    return Status::ResourceExhausted(what + ": HTTP " + std::to_string(response.status) + " response body exceeds " +
+                                     std::to_string(request.max_response_bytes) + " bytes; refused");
+  }
+  if (t.headers_too_large) {
+    return Status::ResourceExhausted(what + ": response headers exceed " + std::to_string(request.max_header_bytes) +
+                                     " bytes; refused");
+  }
   detail = RedactSecrets(detail);
   switch (rc) {
     case CURLE_ABORTED_BY_CALLBACK:

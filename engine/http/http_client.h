@@ -17,6 +17,15 @@
 //   - Stream() delivers the body chunk by chunk (for Kubernetes watch). If the
 //     status is not 2xx the body is buffered into Response::body instead, so
 //     the caller can parse the error.
+//   - Bounded answers: a buffered body larger than Request::max_response_bytes
+//     and response headers larger than Request::max_header_bytes end the
+//     transfer with kResourceExhausted (announced sizes are refused before
+//     reading). Content-Encoding is never negotiated nor decoded (no
+//     Accept-Encoding is sent, a gzip body stays gzip bytes), so the bytes in
+//     memory are the bytes on the wire: a compressed bomb cannot expand.
+//   - Only http:// and https:// URLs are followed (CheckHttpUrl); file://,
+//     ftp:// and every other libcurl protocol are refused (kInvalidArgument),
+//     and redirects are not followed.
 // Thread-safety: one HttpClient may be used from many threads at once. Easy
 // handles are pooled so keep-alive connections and TLS sessions are reused.
 #pragma once
@@ -57,6 +66,8 @@ struct Request {
   std::string bearer_token;
   std::chrono::milliseconds timeout{30000};          // whole exchange
   std::chrono::milliseconds connect_timeout{10000};
+  size_t max_response_bytes = 16u << 20;             // buffered body cap (not streamed 2xx bodies)
+  size_t max_header_bytes = 256u << 10;              // all response header lines together
 };
 
 struct Response {
@@ -67,6 +78,10 @@ struct Response {
   // Case-insensitive header lookup; nullptr when absent.
   const std::string* FindHeader(std::string_view name) const;
 };
+
+// OK for "http://..." and "https://..." (scheme case-insensitive) with a
+// host; kInvalidArgument naming the URL (redacted) otherwise.
+Status CheckHttpUrl(std::string_view url);
 
 // Receives body bytes as they arrive; returns false to stop the transfer.
 using BodyCallback = std::function<bool(std::string_view chunk)>;

@@ -119,10 +119,38 @@ void MaskPemKeys(std::string& s) {
   }
 }
 
+// "scheme://user:pass@host" -> "scheme://<redacted>@host", wherever a URL
+// appears in the text.
+void MaskUrlUserinfo(std::string& s) {
+  size_t from = 0;
+  while (true) {
+    size_t p = s.find("://", from);
+    if (p == std::string::npos) return;
+    size_t start = p + 3;
+    size_t end = start;
+    size_t at = std::string::npos;
+    while (end < s.size()) {
+      char c = s[end];
+      if (c == '/' || c == '?' || c == '#' || c == '"' || c == '\'' || c == '<' || c == '>' ||
+          std::isspace(static_cast<unsigned char>(c))) {
+        break;
+      }
+      if (c == '@') at = end;
+      ++end;
+    }
+    if (at != std::string::npos && s.compare(start, at - start, kRedacted) != 0) {
+      s.replace(start, at - start, kRedacted);
+      end = start + kRedacted.size() + 1;
+    }
+    from = std::max(end, start);
+  }
+}
+
 }  // namespace
 
 std::string RedactSecrets(std::string_view text) {
   std::string s(text);
+  MaskUrlUserinfo(s);
   MaskPemKeys(s);
   MaskSchemes(s);
   MaskFields(s);
@@ -130,9 +158,11 @@ std::string RedactSecrets(std::string_view text) {
 }
 
 std::string RedactUrl(std::string_view url) {
+  std::string head(url.substr(0, url.find('?')));
+  MaskUrlUserinfo(head);
   size_t q = url.find('?');
-  if (q == std::string_view::npos) return std::string(url);
-  std::string out(url.substr(0, q + 1));
+  if (q == std::string_view::npos) return head;
+  std::string out = head + "?";
   std::string_view query = url.substr(q + 1);
   bool first = true;
   while (!query.empty()) {

@@ -4,8 +4,12 @@
 //   - RedactSecrets() masks bearer tokens ("Bearer xyz", "Authorization: ..."),
 //     JSON/YAML token-like fields ("token", "access_token", "client-key-data",
 //     "clientKeyData", "password", ...), PEM private-key blocks, and secret query
-//     parameters (key=, access_token=, token=). What remains is safe to log.
-//   - RedactUrl() keeps scheme/host/path and masks secret query parameters.
+//     parameters (key=, access_token=, token=), and the userinfo of URLs
+//     ("http://user:pass@host" -> "http://<redacted>@host"). What remains is
+//     safe to log.
+//   - RedactUrl() keeps scheme/host/path and masks userinfo and secret query
+//     parameters. Every URL that reaches a log line, a Status message or the
+//     journal passes through it.
 //   - Both are pure functions; thread-safe.
 // Callers must still avoid putting secrets into messages in the first place:
 // redaction is the second line of defence, not the first.

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/common/safe_json.h"
+#include "engine/common/text.h"
 #include "engine/http/redact.h"
 
 namespace kinema::kube {
@@ -29,36 +31,41 @@ std::string DefaultReasonForCode(int code) {
 }
 
 ApiError ApiError::Parse(int http_status, const std::string& body) {
+  namespace sj = safe_json;
   ApiError e;
   e.code = http_status;
-  auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_object() && parsed.value("kind", "") == "Status") {
+  auto parsed = sj::Parse(body);
+  if (parsed.is_object() && sj::String(parsed, "kind") == "Status") {
     // `code` in the body should equal the HTTP status; trust the wire status.
-    e.reason = parsed.value("reason", "");
-    e.message = parsed.value("message", "");
-    if (auto it = parsed.find("details"); it != parsed.end() && it->is_object()) {
-      const auto& d = *it;
-      e.name = d.value("name", "");
-      e.group = d.value("group", "");
-      e.kind = d.value("kind", "");
-      if (auto ra = d.find("retryAfterSeconds"); ra != d.end() && ra->is_number_integer()) {
-        e.retry_after_seconds = ra->get<int>();
+    e.reason = sj::String(parsed, "reason");
+    e.message = sj::String(parsed, "message");
+    if (const auto* d = sj::FindObject(parsed, "details")) {
+      e.name = sj::String(*d, "name");
+      e.group = sj::String(*d, "group");
+      e.kind = sj::String(*d, "kind");
+      if (auto ra = sj::OptInt(*d, "retryAfterSeconds"); ra && *ra >= 0 && *ra <= 86400) {
+        e.retry_after_seconds = static_cast<int>(*ra);
       }
-      if (auto cs = d.find("causes"); cs != d.end() && cs->is_array()) {
+      if (const auto* cs = sj::FindArray(*d, "causes")) {
         for (const auto& c : *cs) {
-          if (!c.is_object()) continue;
-          e.causes.push_back({c.value("reason", ""), c.value("message", ""), c.value("field", "")});
+          if (!c.is_object() || e.causes.size() >= kMaxCauses) continue;
+          e.causes.push_back({sj::String(c, "reason"), sj::String(c, "message"), sj::String(c, "field")});
         }
       }
     }
   } else {
-    std::string trimmed = body.substr(0, 256);
-    while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.pop_back();
-    e.message = trimmed.empty() ? "no response body" : trimmed;
+    e.message = Excerpt(body, 256);
+    if (e.message.empty()) e.message = "no response body";
   }
   if (e.reason.empty()) e.reason = DefaultReasonForCode(http_status);
-  e.message = http::RedactSecrets(e.message);
-  for (auto& c : e.causes) c.message = http::RedactSecrets(c.message);
+  // Bounded, valid text: a server's message ends up in Status messages and the journal.
+  e.message = http::RedactSecrets(Excerpt(e.message, 4096));
+  for (auto& c : e.causes) {
+    c.message = http::RedactSecrets(Excerpt(c.message, 1024));
+    c.reason = Excerpt(c.reason, 256);
+    c.field = Excerpt(c.field, 256);
+  }
+  e.reason = Excerpt(e.reason, 256);
   return e;
 }
 

@@ -17,7 +17,9 @@
 //       500, 502, 503 and other 5xx           -> kUnavailable
 //     with the message "<context>: <Reason> (HTTP <code>): <message>[; causes]".
 //   - Messages are passed through RedactSecrets(): a server echoing a token
-//     back cannot leak it into our logs.
+//     back cannot leak it into our logs. Every text field is bounded (at
+//     most kMaxCauses causes, messages cut on a UTF-8 boundary) and valid
+//     UTF-8; fields of the wrong JSON type are ignored, never thrown on.
 // Thread-safety: plain value.
 #pragma once
 
@@ -36,6 +38,8 @@ struct StatusCause {
 };
 
 struct ApiError {
+  static constexpr size_t kMaxCauses = 20;
+
   int code = 0;          // HTTP status
   std::string reason;    // StatusReason: NotFound, Conflict, AlreadyExists, Invalid, Expired, ...
   std::string message;

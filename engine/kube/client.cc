@@ -9,6 +9,9 @@
 #include <random>
 #include <thread>
 
+#include "engine/common/safe_json.h"
+#include "engine/common/shutdown.h"
+#include "engine/common/text.h"
 #include "engine/http/redact.h"
 #include "engine/common/time.h"
 
@@ -43,13 +46,11 @@ void AddParam(std::string& q, const char* name, const std::string& value) {
   q += QueryEscape(value);
 }
 
-StatusOr<Json> ParseObject(const RawResponse& r, const std::string& what) {
-  auto j = Json::parse(r.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Status::Internal(what + ": response is not a JSON object (HTTP " + std::to_string(r.status) + ")");
-  }
-  return j;
+Status ShuttingDown(const std::string& what) {
+  return Status::Cancelled(what + ": the process is shutting down (retry abandoned)");
 }
+
+StatusOr<Json> ParseObject(const RawResponse& r, const std::string& what) { return DecodeObject(r.status, r.body, what); }
 
 }  // namespace
 
@@ -66,6 +67,97 @@ std::string QueryEscape(std::string_view value) {
     }
   }
   return out;
+}
+
+StatusOr<Json> DecodeObject(int http_status, std::string_view body, const std::string& what) {
+  auto j = safe_json::Parse(body);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::Internal(what + ": response is not a JSON object (HTTP " + std::to_string(http_status) + "): " +
+                            Excerpt(body, 120));
+  }
+  return j;
+}
+
+StatusOr<ListPage> DecodeListPage(int http_status, std::string_view body, const ResourceKind& kind,
+                                  const std::string& what) {
+  auto j = DecodeObject(http_status, body, what);
+  if (!j.ok()) return j.status();
+  ListPage page;
+  page.resource_version = obj::ResourceVersion(*j);
+  page.continue_token = obj::StringAt(*j, "metadata.continue");
+  auto items = j->find("items");
+  if (items != j->end() && items->is_array()) {
+    page.items.reserve(items->size());
+    size_t i = 0;
+    for (auto& item : *items) {
+      if (!item.is_object()) return Status::Internal(what + ": items[" + std::to_string(i) + "] is not an object");
+      // List items omit kind/apiVersion; restore them so objects are self-describing.
+      if (!item.contains("kind")) item["kind"] = std::string(kind.kind);
+      if (!item.contains("apiVersion")) item["apiVersion"] = kind.ApiVersion();
+      page.items.push_back(std::move(item));
+      ++i;
+    }
+  } else if (items != j->end() && !items->is_null()) {
+    return Status::Internal(what + ": items is not an array");
+  }
+  return page;
+}
+
+WatchLineResult DecodeWatchLine(std::string_view line, const ResourceKind& kind, const std::string& what) {
+  WatchLineResult out;
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+  if (line.empty()) {
+    out.skip = true;
+    return out;
+  }
+  auto ev = safe_json::Parse(line);
+  const auto type = safe_json::OptString(ev, "type");
+  if (!type) {
+    out.error = Status::Internal(what + ": malformed watch event: " + Excerpt(line, 120));
+    return out;
+  }
+  WatchEvent event;
+  event.object = ev.contains("object") ? std::move(ev["object"]) : Json::object();
+  if (*type == "ADDED") event.type = WatchEventType::kAdded;
+  else if (*type == "MODIFIED") event.type = WatchEventType::kModified;
+  else if (*type == "DELETED") event.type = WatchEventType::kDeleted;
+  else if (*type == "BOOKMARK") event.type = WatchEventType::kBookmark;
+  else if (*type == "ERROR") event.type = WatchEventType::kError;
+  else {
+    out.error = Status::Internal(what + ": unknown watch event type \"" + Excerpt(*type, 64) + "\"");
+    return out;
+  }
+  if (event.type == WatchEventType::kError) {
+    const int64_t code = safe_json::Int(event.object, "code", 500);
+    ApiError err = ApiError::Parse(code >= 100 && code <= 599 ? static_cast<int>(code) : 500,
+                                   safe_json::Dump(event.object));
+    out.gone = err.code == 410;
+    out.error = err.ToStatus(what);
+    return out;
+  }
+  if (event.type != WatchEventType::kBookmark && !event.object.is_object()) {
+    out.error = Status::Internal(what + ": watch event object is not a JSON object");
+    return out;
+  }
+  if (event.object.is_object() && event.type != WatchEventType::kBookmark) {
+    if (!event.object.contains("kind")) event.object["kind"] = std::string(kind.kind);
+    if (!event.object.contains("apiVersion")) event.object["apiVersion"] = kind.ApiVersion();
+  }
+  out.event = std::move(event);
+  return out;
+}
+
+std::optional<int> ParseRetryAfter(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (value.empty() || value.size() > 6) return std::nullopt;
+  int v = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v > 86400) return std::nullopt;
+  return v;
 }
 
 const char* PatchContentType(PatchType type) {
@@ -106,7 +198,7 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const RestConfig& config, Clien
     }
   }
   if (config.server.rfind("http://", 0) == 0 && (!config.token.empty() || !config.token_file.empty() || config.exec)) {
-    spdlog::warn("kube client: sending bearer credentials over plain HTTP to {}", config.server);
+    spdlog::warn("kube client: sending bearer credentials over plain HTTP to {}", http::RedactUrl(config.server));
   }
   spdlog::info("kube client: {}", config.DebugString());
   return std::unique_ptr<Client>(new Client(config, std::move(options)));
@@ -123,6 +215,7 @@ http::Request Client::BuildRequest(const std::string& method, const std::string&
   req.timeout = timeout;
   req.headers.push_back({"Accept", "application/json"});
   req.headers.push_back({"User-Agent", options_.user_agent});
+  req.max_response_bytes = options_.max_response_bytes;
   if (!req.body.empty() || IsMutating(method)) req.headers.push_back({"Content-Type", content_type});
   return req;
 }
@@ -157,7 +250,7 @@ StatusOr<RawResponse> Client::Do(const RawRequest& request, ApiError* api_error)
       if (d.retry) {
         spdlog::warn("kube {}: attempt {} failed ({}), retrying in {} ms", what, attempts, resp.status().ToString(),
                      d.delay.count());
-        std::this_thread::sleep_for(d.delay);
+        if (!SleepUnlessShutdown(d.delay)) return ShuttingDown(what);
         continue;
       }
       return resp.status().WithContext(what + " (after " + std::to_string(attempts) + " attempt" +
@@ -169,10 +262,7 @@ StatusOr<RawResponse> Client::Do(const RawRequest& request, ApiError* api_error)
 
     ApiError err = ApiError::Parse(code, resp->body);
     if (const std::string* ra = resp->FindHeader("Retry-After"); ra != nullptr) {
-      try {
-        err.retry_after_seconds = std::stoi(*ra);
-      } catch (...) {
-      }
+      if (auto secs = ParseRetryAfter(*ra)) err.retry_after_seconds = *secs;
     }
     if (code == 401 && !reauthenticated) {
       // Token may have rotated or expired: re-read / re-run the plugin once.
@@ -191,7 +281,7 @@ StatusOr<RawResponse> Client::Do(const RawRequest& request, ApiError* api_error)
         }
         spdlog::warn("kube {}: HTTP {} {} (attempt {}), retrying in {} ms", what, code, err.reason, attempts,
                      d.delay.count());
-        std::this_thread::sleep_for(d.delay);
+        if (!SleepUnlessShutdown(d.delay)) return ShuttingDown(what);
         continue;
       }
     }
@@ -224,27 +314,9 @@ StatusOr<ListPage> Client::ListPageOf(const ResourceKind& kind, std::string_view
     AddParam(r.query, "resourceVersion", options.resource_version);
     AddParam(r.query, "resourceVersionMatch", options.resource_version_match);
   }
-  ApiError err;
-  auto resp = Do(r, &err);
+  auto resp = Do(r);
   if (!resp.ok()) return resp.status();
-  auto j = ParseObject(*resp, r.what);
-  if (!j.ok()) return j.status();
-  ListPage page;
-  page.resource_version = obj::ResourceVersion(*j);
-  page.continue_token = obj::StringAt(*j, "metadata.continue");
-  auto items = j->find("items");
-  if (items != j->end() && items->is_array()) {
-    page.items.reserve(items->size());
-    for (auto& item : *items) {
-      // List items omit kind/apiVersion; restore them so objects are self-describing.
-      if (!item.contains("kind")) item["kind"] = std::string(kind.kind);
-      if (!item.contains("apiVersion")) item["apiVersion"] = kind.ApiVersion();
-      page.items.push_back(std::move(item));
-    }
-  } else if (items != j->end() && !items->is_null()) {
-    return Status::Internal(r.what + ": items is not an array");
-  }
-  return page;
+  return DecodeListPage(resp->status, resp->body, kind, r.what);
 }
 
 StatusOr<ObjectList> Client::List(const ResourceKind& kind, std::string_view ns, const ListOptions& options) {
@@ -334,7 +406,7 @@ StatusOr<Json> Client::GetAndUpdate(const ResourceKind& kind, std::string_view n
     const int wait_ms = std::uniform_int_distribution<int>(5, cap_ms)(rng);
     spdlog::info("kube update {}: conflict on attempt {} of {}, re-reading in {} ms", ObjectRef(kind, ns, name),
                  attempt, max_attempts, wait_ms);
-    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    if (!SleepUnlessShutdown(std::chrono::milliseconds(wait_ms))) return ShuttingDown("update " + ObjectRef(kind, ns, name));
   }
   return Status::Conflict("update " + ObjectRef(kind, ns, name) + ": still conflicting after " +
                           std::to_string(max_attempts) + " attempts: " + last.message());
@@ -438,7 +510,7 @@ Status Client::Evict(std::string_view ns, std::string_view pod, const EvictOptio
       return resp.status();
     }
     spdlog::info("kube {}: HTTP {} {}, retrying in {} ms", what, err.code, err.reason, delay.count());
-    std::this_thread::sleep_for(delay);
+    if (!SleepUnlessShutdown(delay)) return ShuttingDown(what);
   }
 }
 
@@ -459,8 +531,8 @@ Status Client::RecordEvent(const Json& involved, const std::string& type, const 
       {"kind", "Event"},
       {"metadata", {{"name", name}, {"namespace", ns}}},
       {"involvedObject",
-       {{"apiVersion", involved.value("apiVersion", "")},
-        {"kind", involved.value("kind", "")},
+       {{"apiVersion", safe_json::String(involved, "apiVersion")},
+        {"kind", safe_json::String(involved, "kind")},
         {"name", obj::Name(involved)},
         {"namespace", obj::Namespace(involved)},
         {"uid", obj::Uid(involved)},
@@ -504,39 +576,16 @@ WatchResult Client::Watch(const ResourceKind& kind, std::string_view ns, const W
   bool stop = false;
   Status stream_error;
   auto handle_line = [&](std::string_view line) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-    if (line.empty()) return;
-    auto ev = Json::parse(line, nullptr, false);
-    if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string()) {
-      stream_error = Status::Internal(what + ": malformed watch event");
+    WatchLineResult decoded = DecodeWatchLine(line, kind, what);
+    if (decoded.skip) return;
+    if (!decoded.event) {
+      result.gone = result.gone || decoded.gone;
+      stream_error = decoded.error;
       stop = true;
       return;
     }
-    const std::string type = ev["type"].get<std::string>();
-    WatchEvent event;
-    event.object = ev.contains("object") ? std::move(ev["object"]) : Json::object();
-    if (type == "ADDED") event.type = WatchEventType::kAdded;
-    else if (type == "MODIFIED") event.type = WatchEventType::kModified;
-    else if (type == "DELETED") event.type = WatchEventType::kDeleted;
-    else if (type == "BOOKMARK") event.type = WatchEventType::kBookmark;
-    else if (type == "ERROR") event.type = WatchEventType::kError;
-    else {
-      stream_error = Status::Internal(what + ": unknown watch event type \"" + type + "\"");
-      stop = true;
-      return;
-    }
-    if (event.type == WatchEventType::kError) {
-      ApiError err = ApiError::Parse(static_cast<int>(event.object.value("code", 500)), event.object.dump());
-      if (err.code == 410) result.gone = true;
-      stream_error = err.ToStatus(what);
-      stop = true;
-      return;
-    }
+    WatchEvent& event = *decoded.event;
     if (event.object.is_object()) {
-      if (event.type != WatchEventType::kBookmark) {
-        if (!event.object.contains("kind")) event.object["kind"] = std::string(kind.kind);
-        if (!event.object.contains("apiVersion")) event.object["apiVersion"] = kind.ApiVersion();
-      }
       std::string rv = obj::ResourceVersion(event.object);
       if (!rv.empty()) result.last_resource_version = rv;
     }
@@ -555,6 +604,11 @@ WatchResult Client::Watch(const ResourceKind& kind, std::string_view ns, const W
           start = nl + 1;
         }
         buffer.erase(0, start);
+        if (!stop && buffer.size() > kMaxWatchLineBytes) {
+          stream_error = Status::ResourceExhausted(what + ": a watch event exceeds " +
+                                                   std::to_string(kMaxWatchLineBytes) + " bytes");
+          stop = true;
+        }
         return !stop;
       },
       cancel);

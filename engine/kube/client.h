@@ -18,6 +18,11 @@
 //     kPermissionDenied and sends nothing (the leader elector's own Lease
 //     writes bypass the gate). Losing leadership thus stops all writes at once.
 //   - Tokens and client keys never appear in Status messages or logs.
+//   - Answers are untrusted: bodies are bounded (max_response_bytes, watch
+//     lines kMaxWatchLineBytes), decoded by the Decode* functions below
+//     (never throwing; a wrong JSON type is an error Status naming the
+//     operation), and a Retry-After header that is not delta-seconds in
+//     [0, 86400] is ignored.
 // Thread-safety: all methods may be called concurrently from many threads.
 #pragma once
 
@@ -52,7 +57,13 @@ struct ClientOptions {
   int conflict_retries = 5;  // GetAndUpdate: re-reads after a 409
   std::string user_agent = "kinema/0.1";
   std::string field_manager = "kinema";
+  // Largest answer read into memory (a list page of 500 big objects fits
+  // many times over); larger ones fail with kResourceExhausted. A watch
+  // event line is bounded by kMaxWatchLineBytes.
+  size_t max_response_bytes = 64u << 20;
 };
+
+inline constexpr size_t kMaxWatchLineBytes = 16u << 20;
 
 enum class PatchType {
   kMerge,           // application/merge-patch+json (RFC 7386)
@@ -221,5 +232,26 @@ class Client {
 
 // Percent-encodes a query parameter value.
 std::string QueryEscape(std::string_view value);
+
+// ---- Decoding answers: exactly what the verbs above do with a body
+// (exposed so that tests and fuzz targets exercise the client's own path).
+// A body that is not a JSON object: kInternal naming `what` and the HTTP code.
+StatusOr<Json> DecodeObject(int http_status, std::string_view body, const std::string& what);
+// A list page: items restored to carry kind/apiVersion; an item that is not
+// an object, or items that are not an array, is kInternal.
+StatusOr<ListPage> DecodeListPage(int http_status, std::string_view body, const ResourceKind& kind,
+                                  const std::string& what);
+// One line of a watch stream: `skip` (blank line), an `event`, or an `error`
+// that ends the stream (`gone` for 410 Expired).
+struct WatchLineResult {
+  bool skip = false;
+  std::optional<WatchEvent> event;
+  Status error;
+  bool gone = false;
+};
+WatchLineResult DecodeWatchLine(std::string_view line, const ResourceKind& kind, const std::string& what);
+// Retry-After as delta-seconds within [0, 86400]; nullopt otherwise (an
+// HTTP date or junk: the client's own back-off applies).
+std::optional<int> ParseRetryAfter(std::string_view value);
 
 }  // namespace kinema::kube

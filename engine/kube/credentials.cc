@@ -13,8 +13,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 #include <vector>
 
+#include "engine/common/safe_json.h"
+#include "engine/common/text.h"
 #include "engine/http/redact.h"
 #include "engine/kube/base64.h"
 #include "engine/common/time.h"
@@ -114,11 +117,28 @@ StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   for (auto& f : fds) {
     if (f.fd >= 0) close(f.fd);
   }
-  if (result.timed_out) kill(pid, SIGKILL);
+  // The plugin may close its output and keep running: its exit is waited
+  // for within the same deadline, then it is killed.
   int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  bool reaped = false;
+  while (!result.timed_out && !reaped) {
+    pid_t w = waitpid(pid, &wstatus, WNOHANG);
+    if (w == pid) {
+      reaped = true;
+    } else if (w < 0 && errno != EINTR) {
+      break;
+    } else if (std::chrono::steady_clock::now() >= deadline) {
+      result.timed_out = true;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
-  if (WIFEXITED(wstatus)) result.exit_code = WEXITSTATUS(wstatus);
+  if (!reaped) {
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (reaped && WIFEXITED(wstatus)) result.exit_code = WEXITSTATUS(wstatus);
   return result;
 }
 
@@ -145,16 +165,21 @@ int CredentialProvider::file_reads() const {
 
 void CredentialProvider::Invalidate() {
   std::lock_guard<std::mutex> l(mu_);
+  ++exec_generation_;
   have_cached_ = false;
   exec_expiry_.reset();
   file_mtime_ns_ = -1;
 }
 
 StatusOr<std::string> CredentialProvider::Token() {
-  std::lock_guard<std::mutex> l(mu_);
   if (exec_) return TokenFromExec();
+  std::lock_guard<std::mutex> l(mu_);
   if (!token_file_.empty()) return TokenFromFile();
   return static_token_;
+}
+
+bool CredentialProvider::ExecTokenFreshLocked(std::chrono::system_clock::time_point now) const {
+  return have_cached_ && (!exec_expiry_ || *exec_expiry_ - std::chrono::seconds(10) > now);
 }
 
 StatusOr<std::string> CredentialProvider::TokenFromFile() {
@@ -191,8 +216,21 @@ StatusOr<std::string> CredentialProvider::TokenFromFile() {
 }
 
 StatusOr<std::string> CredentialProvider::TokenFromExec() {
-  const auto now = std::chrono::system_clock::now();
-  if (have_cached_ && (!exec_expiry_ || *exec_expiry_ - std::chrono::seconds(10) > now)) return cached_;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (ExecTokenFreshLocked(std::chrono::system_clock::now())) return cached_;
+  }
+  // One plugin run at a time; the state lock is NOT held while it runs, so
+  // Invalidate() and other readers never wait on a plugin (which has its own
+  // deadline, options_.exec_timeout).
+  std::lock_guard<std::mutex> run_lock(exec_run_mu_);
+  uint64_t generation;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (ExecTokenFreshLocked(std::chrono::system_clock::now())) return cached_;  // refreshed meanwhile
+    ++exec_runs_;
+    generation = exec_generation_;
+  }
 
   const ExecConfig& e = *exec_;
   const std::string what = "exec credential plugin \"" + e.command + "\"";
@@ -214,10 +252,9 @@ StatusOr<std::string> CredentialProvider::TokenFromExec() {
   std::vector<std::string> env = {"KUBERNETES_EXEC_INFO=" + info.dump()};
   for (const auto& [k, v] : e.env) env.push_back(k + "=" + v);
 
-  ++exec_runs_;
   auto run = RunProcess(argv, env, options_.exec_timeout);
   if (!run.ok()) return run.status().WithContext(what);
-  std::string stderr_text = http::RedactSecrets(Trim(run->err).substr(0, 512));
+  std::string stderr_text = http::RedactSecrets(Excerpt(run->err, 512));
   if (run->timed_out) {
     return Status::Unavailable(what + ": timed out after " + std::to_string(options_.exec_timeout.count()) + " s");
   }
@@ -225,34 +262,40 @@ StatusOr<std::string> CredentialProvider::TokenFromExec() {
     return Status::Unavailable(what + ": exited with code " + std::to_string(run->exit_code) +
                                (stderr_text.empty() ? std::string() : ": " + stderr_text));
   }
-  auto cred = nlohmann::json::parse(run->out, nullptr, false);
+  auto cred = safe_json::Parse(run->out);
   if (!cred.is_object()) return Status::InvalidArgument(what + ": output is not an ExecCredential JSON object");
-  if (cred.value("kind", "") != "ExecCredential") {
-    return Status::InvalidArgument(what + ": output kind is \"" + cred.value("kind", "") + "\", want ExecCredential");
+  const std::string kind = safe_json::String(cred, "kind");
+  if (kind != "ExecCredential") {
+    return Status::InvalidArgument(what + ": output kind is \"" + Excerpt(kind, 64) + "\", want ExecCredential");
   }
-  if (cred.value("apiVersion", "") != e.api_version) {
-    return Status::InvalidArgument(what + ": output apiVersion \"" + cred.value("apiVersion", "") +
+  const std::string api_version = safe_json::String(cred, "apiVersion");
+  if (api_version != e.api_version) {
+    return Status::InvalidArgument(what + ": output apiVersion \"" + Excerpt(api_version, 64) +
                                    "\" does not match the configured \"" + e.api_version + "\"");
   }
-  auto status = cred.find("status");
-  if (status == cred.end() || !status->is_object()) return Status::InvalidArgument(what + ": output has no status");
-  std::string token = status->value("token", "");
+  const nlohmann::json* status = safe_json::FindObject(cred, "status");
+  if (status == nullptr) return Status::InvalidArgument(what + ": output has no status");
+  std::string token = safe_json::String(*status, "token");
   if (token.empty()) {
     if (status->contains("clientCertificateData")) {
       return Status::InvalidArgument(what + ": client certificates from exec plugins are not supported");
     }
     return Status::InvalidArgument(what + ": status.token is empty");
   }
-  exec_expiry_.reset();
-  std::string expiry = status->value("expirationTimestamp", "");
+  std::optional<std::chrono::system_clock::time_point> expiry_at;
+  std::string expiry = safe_json::String(*status, "expirationTimestamp");
   if (!expiry.empty()) {
     auto t = ParseRfc3339(expiry);
-    if (!t) return Status::InvalidArgument(what + ": bad status.expirationTimestamp \"" + expiry + "\"");
-    exec_expiry_ = *t;
+    if (!t) return Status::InvalidArgument(what + ": bad status.expirationTimestamp \"" + Excerpt(expiry, 64) + "\"");
+    expiry_at = *t;
   }
-  cached_ = token;
-  have_cached_ = true;
-  return cached_;
+  std::lock_guard<std::mutex> l(mu_);
+  if (generation == exec_generation_) {  // not invalidated while the plugin ran
+    cached_ = token;
+    have_cached_ = true;
+    exec_expiry_ = expiry_at;
+  }
+  return token;
 }
 
 }  // namespace kinema::kube

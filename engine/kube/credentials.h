@@ -16,7 +16,9 @@
 //     re-reads the file / re-runs the plugin.
 //   - The token never appears in any Status message or log line.
 // Thread-safety: Token() and Invalidate() may be called concurrently; a plugin
-// runs at most once at a time.
+// runs at most once at a time, with a deadline (exec_timeout: its output AND
+// its exit; then it is killed), and no lock that Invalidate() or a cached
+// Token() needs is held while it runs.
 #pragma once
 
 #include <chrono>
@@ -50,6 +52,7 @@ class CredentialProvider {
  private:
   StatusOr<std::string> TokenFromFile();
   StatusOr<std::string> TokenFromExec();
+  bool ExecTokenFreshLocked(std::chrono::system_clock::time_point now) const;
 
   const std::string static_token_;
   const std::string token_file_;
@@ -68,6 +71,8 @@ class CredentialProvider {
   int64_t file_size_ = -1;
   int file_reads_ = 0;
   // Exec state.
+  std::mutex exec_run_mu_;    // serialises plugin runs; never taken under mu_
+  uint64_t exec_generation_ = 0;  // bumped by Invalidate(): a run started before it is not cached
   std::optional<std::chrono::system_clock::time_point> exec_expiry_;
   int exec_runs_ = 0;
 };

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "engine/common/safe_json.h"
 #include "engine/common/time.h"
 
 namespace kinema::kube {
@@ -84,9 +87,7 @@ StatusOr<Json> LeaderElector::PutLease(const Json& lease, const std::string& wha
   r.timeout = std::max(config_.retry_period, std::chrono::milliseconds(1000));
   auto resp = client_->Do(r);
   if (!resp.ok()) return resp.status();
-  auto j = Json::parse(resp->body, nullptr, false);
-  if (!j.is_object()) return Status::Internal(what + ": response is not a JSON object");
-  return j;
+  return DecodeObject(resp->status, resp->body, what);
 }
 
 bool LeaderElector::TryAcquireOrRenew() {
@@ -162,13 +163,15 @@ bool LeaderElector::TryAcquireOrRenew() {
     spdlog::debug("leader election: {}", got.status().ToString());
     return false;
   }
-  auto lease = Json::parse(got->body, nullptr, false);
+  auto lease = safe_json::Parse(got->body);
   if (!lease.is_object()) return false;
-  Json spec = lease.contains("spec") && lease["spec"].is_object() ? lease["spec"] : Json::object();
-  const std::string holder = spec.value("holderIdentity", "");
-  const int64_t transitions = spec.value("leaseTransitions", static_cast<int64_t>(0));
-  const std::string record = holder + "|" + spec.value("renewTime", "") + "|" + std::to_string(transitions);
-  const int64_t their_duration = spec.value("leaseDurationSeconds", duration_s);
+  const Json* found_spec = safe_json::FindObject(lease, "spec");
+  const Json spec = found_spec != nullptr ? *found_spec : Json::object();
+  const std::string holder = safe_json::String(spec, "holderIdentity");
+  const int64_t transitions = safe_json::Int(spec, "leaseTransitions");
+  const std::string record = holder + "|" + safe_json::String(spec, "renewTime") + "|" + std::to_string(transitions);
+  // Another holder's duration, bounded: a hostile value must not overflow the clock arithmetic.
+  const int64_t their_duration = std::clamp<int64_t>(safe_json::Int(spec, "leaseDurationSeconds", duration_s), 1, 3600);
 
   bool expired;
   {
@@ -231,8 +234,9 @@ void LeaderElector::Release() {
   get.timeout = std::max(config_.retry_period, std::chrono::milliseconds(1000));
   auto got = client_->Do(get);
   if (got.ok()) {
-    auto lease = Json::parse(got->body, nullptr, false);
-    if (lease.is_object() && lease["spec"].value("holderIdentity", "") == config_.identity) {
+    auto lease = safe_json::Parse(got->body);
+    const Json* spec = safe_json::FindObject(lease, "spec");
+    if (spec != nullptr && safe_json::String(*spec, "holderIdentity") == config_.identity) {
       lease["spec"]["holderIdentity"] = "";
       lease["spec"]["leaseDurationSeconds"] = 1;
       lease["spec"]["renewTime"] = FormatRfc3339(std::chrono::system_clock::now(), 6);

@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <set>
 
+#include "engine/common/numeric.h"
+#include "engine/common/safe_json.h"
+
 namespace kinema::kube {
 
 namespace {
@@ -37,7 +40,7 @@ bool ConditionTrue(const Json& o, const char* type) {
   const Json* conds = At(o, "status.conditions");
   if (conds == nullptr || !conds->is_array()) return false;
   for (const auto& c : *conds) {
-    if (c.is_object() && c.value("type", "") == type) return c.value("status", "") == "True";
+    if (safe_json::String(c, "type") == type) return safe_json::String(c, "status") == "True";
   }
   return false;
 }
@@ -46,7 +49,7 @@ const Json* Controller(const Json& o) {
   const Json* refs = At(o, "metadata.ownerReferences");
   if (refs == nullptr || !refs->is_array()) return nullptr;
   for (const auto& r : *refs) {
-    if (r.is_object() && r.value("controller", false)) return &r;
+    if (safe_json::Bool(r, "controller")) return &r;
   }
   return nullptr;
 }
@@ -59,7 +62,7 @@ std::string StringAt(const Json& o, const std::string& dotted_path) {
 }
 int64_t IntAt(const Json& o, const std::string& dotted_path) {
   const Json* v = At(o, dotted_path);
-  return v != nullptr && v->is_number_integer() ? v->get<int64_t>() : 0;
+  return v != nullptr ? safe_json::AsInt(*v).value_or(0) : 0;
 }
 std::string Name(const Json& o) { return StringAt(o, "metadata.name"); }
 std::string Namespace(const Json& o) { return StringAt(o, "metadata.namespace"); }
@@ -78,11 +81,11 @@ std::string Key(const Json& o) {
 }
 std::string ControllerKind(const Json& o) {
   const Json* r = Controller(o);
-  return r == nullptr ? std::string() : r->value("kind", "");
+  return r == nullptr ? std::string() : safe_json::String(*r, "kind");
 }
 std::string ControllerName(const Json& o) {
   const Json* r = Controller(o);
-  return r == nullptr ? std::string() : r->value("name", "");
+  return r == nullptr ? std::string() : safe_json::String(*r, "name");
 }
 }  // namespace obj
 
@@ -194,7 +197,9 @@ int64_t Scaled(const Json& v, int64_t total, bool round_up, int64_t fallback) {
     double pct = std::strtod(s.c_str(), &end);
     if (end != s.c_str() + s.size() - 1 || !std::isfinite(pct) || pct < 0) return fallback;
     double x = pct * static_cast<double>(total) / 100.0;
-    return static_cast<int64_t>(round_up ? std::ceil(x - 1e-9) : std::floor(x + 1e-9));
+    if (!std::isfinite(x)) return fallback;
+    // Bounded conversion: a PDB's "1e300%" must not become undefined behaviour.
+    return round_up ? CeilToInt64Clamped(x - 1e-9) : -CeilToInt64Clamped(-(x + 1e-9), -INT64_MAX);
   }
   char* end = nullptr;
   long long n = std::strtoll(s.c_str(), &end, 10);

@@ -18,7 +18,7 @@ std::vector<Permission> EnginePermissions(const std::string& lease_name) {
       // The leader Lease, engine/kube/leader_elector.cc: GET every retry
       // period, PUT to acquire/renew/release — restricted to its name.
       {"coordination.k8s.io", "leases", {"get", "update"}, S::kLeaseNamespace, {lease_name},
-       "LeaderElector (get, acquire, renew, release)"},
+       "LeaderElector (get, acquire, renew, release)", {"spec"}},
       // POST when the Lease does not exist yet. RBAC cannot restrict create
       // by resourceNames (the name is not part of the request URL).
       {"coordination.k8s.io", "leases", {"create"}, S::kLeaseNamespace, {}, "LeaderElector (first acquire)"},
@@ -38,9 +38,13 @@ std::vector<Permission> MergePermissions(const std::vector<Permission>& permissi
     } else {
       same->verbs.insert(same->verbs.end(), p.verbs.begin(), p.verbs.end());
       if (same->used_by.find(p.used_by) == std::string::npos) same->used_by += "; " + p.used_by;
+      same->mutable_fields.insert(same->mutable_fields.end(), p.mutable_fields.begin(), p.mutable_fields.end());
     }
     std::sort(same->verbs.begin(), same->verbs.end());
     same->verbs.erase(std::unique(same->verbs.begin(), same->verbs.end()), same->verbs.end());
+    std::sort(same->mutable_fields.begin(), same->mutable_fields.end());
+    same->mutable_fields.erase(std::unique(same->mutable_fields.begin(), same->mutable_fields.end()),
+                               same->mutable_fields.end());
   }
   return out;
 }

@@ -22,7 +22,8 @@
 //
 // Invariants of every declaration: no wildcards ("*") anywhere; verbs
 // are Kubernetes RBAC verbs; resource_names only on verbs that RBAC can
-// restrict by name (never create, list, watch, deletecollection).
+// restrict by name (never create, list, watch, deletecollection); every
+// update/patch of a kind other than the Lease names its mutable_fields.
 // Thread-safety: pure functions over values.
 #pragma once
 
@@ -47,6 +48,13 @@ struct Permission {
   PermissionScope scope = PermissionScope::kCluster;
   std::vector<std::string> resource_names;  // empty: any name
   std::string used_by;                    // the code that sends these requests
+  // For update/patch: the only fields those writes change. deploy/'s
+  // ValidatingAdmissionPolicy (admission_policy.h) lets the controller's
+  // service account change exactly these and nothing else. A dotted path
+  // ("spec.strategy") frees that field and everything under it; a map field
+  // with a key prefix ("metadata.labels[kinema.io/]") frees only keys with
+  // that prefix. Empty with update/patch: nothing may change.
+  std::vector<std::string> mutable_fields = {};
 };
 
 // The engine's own requests: the leader Lease (`lease_name` is
@@ -54,7 +62,7 @@ struct Permission {
 std::vector<Permission> EnginePermissions(const std::string& lease_name = "kinema");
 
 // Merges declarations: one entry per (group, resource, scope, resource
-// names) with the sorted union of verbs and of `used_by`.
+// names) with the sorted union of verbs, of mutable_fields and of `used_by`.
 std::vector<Permission> MergePermissions(const std::vector<Permission>& permissions);
 
 // OK iff some permission allows `verb` on `group`/`resource` (any scope, any

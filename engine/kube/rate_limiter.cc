@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "engine/common/shutdown.h"
+
 namespace kinema::kube {
 
 TokenBucket::TokenBucket(double qps, int burst)
@@ -38,7 +40,9 @@ bool TokenBucket::Acquire(Clock::time_point deadline) {
     if (qps_ > 0) tokens_ = std::min<double>(burst_, tokens_ + 1.0);  // give the token back
     return false;
   }
-  std::this_thread::sleep_for(wait);
+  // A shutdown ends the wait early; the request then fails fast at the
+  // caller's next shutdown check rather than holding the process.
+  SleepUnlessShutdown(std::chrono::duration_cast<std::chrono::milliseconds>(wait) + std::chrono::milliseconds(1));
   return true;
 }
 

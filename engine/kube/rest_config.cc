@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/http/redact.h"
 #include "engine/kube/base64.h"
 
 namespace kinema::kube {
@@ -81,7 +82,7 @@ std::string RestConfig::DebugString() const {
                       : !tls.ca_pem.empty()    ? "CA data"
                       : !tls.ca_file.empty()   ? "CA " + tls.ca_file
                                                : "system CAs";
-  return "server=" + server + " auth=" + auth + " tls=" + trust + " namespace=" + default_namespace +
+  return "server=" + http::RedactUrl(server) + " auth=" + auth + " tls=" + trust + " namespace=" + default_namespace +
          " source=" + source;
 }
 
@@ -123,7 +124,7 @@ StatusOr<RestConfig> LoadKubeconfigFromString(const std::string& yaml, const std
     cfg.server = TrimServer(Str(cluster, "server"));
     if (cfg.server.empty()) return Status::InvalidArgument(where + ": cluster \"" + cluster_name + "\" has no server");
     if (cfg.server.rfind("http://", 0) != 0 && cfg.server.rfind("https://", 0) != 0) {
-      return Status::InvalidArgument(where + ": cluster \"" + cluster_name + "\" server \"" + cfg.server +
+      return Status::InvalidArgument(where + ": cluster \"" + cluster_name + "\" server \"" + http::RedactUrl(cfg.server) +
                                      "\" must start with https:// or http://");
     }
     cfg.tls.insecure_skip_verify = Bool(cluster, "insecure-skip-tls-verify");

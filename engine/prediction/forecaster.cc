@@ -51,12 +51,18 @@ ResourceForecast ForecastResource(const std::string& resource, double request,
   f.request = request;
   f.planned = request;
 
+  const double max_value =
+      resource == "cpu" ? static_cast<double>(kMaxPlausibleCores) : static_cast<double>(kMaxPlausibleBytes);
   // Mean over pods at each timestamp (millisecond keys: query_range aligns them).
   std::map<int64_t, std::pair<double, int>> by_t;
   for (const auto& series : per_pod) {
     bool any = false;
     for (const auto& p : series) {
-      if (!std::isfinite(p.v)) continue;
+      if (std::isnan(p.v)) continue;  // NaN is Prometheus's "no value": not an error
+      if (!std::isfinite(p.t) || std::fabs(p.t) > 1e11 || !(p.v >= 0 && p.v <= max_value)) {
+        f.rejected++;
+        continue;
+      }
       auto& slot = by_t[static_cast<int64_t>(std::llround(p.t * 1000))];
       slot.first += p.v;
       slot.second++;
@@ -65,8 +71,10 @@ ResourceForecast ForecastResource(const std::string& resource, double request,
     }
     if (any) f.pods++;
   }
+  const std::string rejected_note =
+      f.rejected == 0 ? "" : " (" + std::to_string(f.rejected) + " implausible samples dropped)";
   if (by_t.empty()) {
-    f.why = "no usage samples over the window: kept the request";
+    f.why = "no usage samples over the window: kept the request" + rejected_note;
     return f;
   }
   f.has_data = true;
@@ -85,8 +93,10 @@ ResourceForecast ForecastResource(const std::string& resource, double request,
   double horizon_s = options.horizon.count() / 1000.0;
   double t_target = agg.back().t + horizon_s;
   f.slope_per_hour = b * 3600.0;
-  f.forecast = std::max(0.0, a + b * (agg.size() >= 2 ? t_target : 0.0));
-  if (agg.size() < 2) f.forecast = std::max(0.0, agg.front().v);
+  f.forecast = a + b * (agg.size() >= 2 ? t_target : 0.0);
+  if (agg.size() < 2) f.forecast = agg.front().v;
+  // A steep fit over close timestamps can run far out: keep it plausible.
+  f.forecast = std::isfinite(f.forecast) ? std::clamp(f.forecast, 0.0, max_value) : 0.0;
 
   double moved = request + options.factor * (f.forecast - request);
   double floor = f.peak * options.headroom;
@@ -103,13 +113,13 @@ ResourceForecast ForecastResource(const std::string& resource, double request,
                   Num(resource, f.peak).c_str(), options.headroom, options.factor * 100,
                   Num(resource, f.forecast).c_str(), Num(resource, moved).c_str());
   }
-  f.why = buf;
+  f.why = buf + rejected_note;
   return f;
 }
 
 nlohmann::json ResourceForecast::ToJson() const {
   return {{"resource", resource}, {"request", request},   {"hasData", has_data},
-          {"pods", pods},         {"samples", samples},   {"mean", mean},
+          {"pods", pods},         {"samples", samples},   {"rejectedSamples", rejected}, {"mean", mean},
           {"peak", peak},         {"slopePerHour", slope_per_hour},
           {"forecast", forecast}, {"planned", planned},   {"why", why}};
 }

@@ -13,6 +13,12 @@
 //   5. planned = request + factor × (forecast − request), but never below
 //      peak × headroom (the original Kinema smoothed by 0.1 with no floor).
 // No samples at all: planned = request, has_data = false, and `why` says so.
+// Samples from outside are checked before use: a sample whose time is not
+// finite (or beyond ±1e11 s), or whose value is infinite, negative, or
+// above the plausible maximum (kMaxPlausibleCores / kMaxPlausibleBytes), is
+// dropped and counted in `rejected` (a NaN value is Prometheus's "no value"
+// and is skipped silently); the forecast is clamped to [0, that
+// maximum], so a hostile 1e308 can never become an infinite request.
 // Every result carries an explanation record (request, peak, slope,
 // forecast, planned, why) for the journal.
 // Thread-safety: pure functions.
@@ -21,10 +27,15 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace kinema::prediction {
+
+// Largest usage believed: a million cores; a pebibyte of memory.
+inline constexpr int64_t kMaxPlausibleCores = 1000000;
+inline constexpr int64_t kMaxPlausibleBytes = int64_t{1} << 50;
 
 struct PredictionOptions {
   std::chrono::milliseconds window{900000};     // prediction.window (15m)
@@ -48,6 +59,7 @@ struct ResourceForecast {
   bool has_data = false;
   int pods = 0;               // series that contributed
   int samples = 0;            // aggregated timestamps
+  int rejected = 0;           // samples dropped as implausible (see above)
   double mean = 0;            // mean of the aggregated usage
   double peak = 0;            // highest single-pod sample
   double slope_per_hour = 0;  // fitted trend

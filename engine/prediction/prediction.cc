@@ -8,6 +8,8 @@
 #include <set>
 #include <tuple>
 
+#include "engine/common/numeric.h"
+#include "engine/common/safe_json.h"
 #include "engine/quantity/quantity.h"
 
 namespace kinema::prediction {
@@ -33,38 +35,38 @@ struct Workload {
 using WorkloadKey = std::tuple<std::string, std::string, std::string>;  // ns, kind, name
 
 std::string Meta(const json& item, const char* field) {
-  if (!item.contains("metadata") || !item["metadata"].is_object()) return "";
-  const json& md = item["metadata"];
-  return md.contains(field) && md[field].is_string() ? md[field].get<std::string>() : "";
+  const json* md = safe_json::FindObject(item, "metadata");
+  return md == nullptr ? "" : safe_json::String(*md, field);
 }
+
+std::string Kind(const json& item) { return safe_json::String(item, "kind"); }
 
 // The controller ownerReference (kind, name) or empty.
 std::pair<std::string, std::string> Controller(const json& item) {
-  if (!item.contains("metadata") || !item["metadata"].contains("ownerReferences")) return {};
-  const json& refs = item["metadata"]["ownerReferences"];
-  if (!refs.is_array()) return {};
+  const json* refs = safe_json::FindPath(item, "metadata.ownerReferences");
+  if (refs == nullptr || !refs->is_array()) return {};
   std::pair<std::string, std::string> first;
-  for (const auto& r : refs) {
-    std::pair<std::string, std::string> p{r.value("kind", ""), r.value("name", "")};
-    if (r.value("controller", false)) return p;
+  for (const auto& r : *refs) {
+    std::pair<std::string, std::string> p{safe_json::String(r, "kind"), safe_json::String(r, "name")};
+    if (safe_json::Bool(r, "controller")) return p;
     if (first.first.empty()) first = p;
   }
   return first;
 }
 
 double Request(const json& container, const char* resource, bool cpu) {
-  if (!container.contains("resources") || !container["resources"].is_object()) return 0;
-  const json& r = container["resources"];
+  const json* r = safe_json::FindObject(container, "resources");
+  if (r == nullptr) return 0;
   for (const char* section : {"requests", "limits"}) {  // requests default to limits
-    if (!r.contains(section) || !r[section].is_object() || !r[section].contains(resource)) continue;
-    const json& q = r[section][resource];
-    if (!q.is_string()) continue;
+    const json* sec = safe_json::FindObject(*r, section);
+    auto q = sec == nullptr ? std::nullopt : safe_json::OptString(*sec, resource);
+    if (!q) continue;
     if (cpu) {
-      auto m = ParseQuantityMilli(q.get<std::string>());
-      if (m.ok()) return *m / 1000.0;
+      auto m = ParseQuantityMilli(*q);
+      if (m.ok() && *m >= 0) return *m / 1000.0;
     } else {
-      auto b = ParseQuantityValue(q.get<std::string>());
-      if (b.ok()) return static_cast<double>(*b);
+      auto b = ParseQuantityValue(*q);
+      if (b.ok() && *b >= 0) return static_cast<double>(*b);
     }
   }
   return 0;
@@ -91,15 +93,19 @@ std::string Selector(const std::vector<std::string>& namespaces) {
   return sel;
 }
 
+// Planned requests as integers (never negative, never past int64).
+int64_t CpuMilli(double cores) { return CeilToInt64Clamped(cores * 1000 - 1e-9, 0); }
+int64_t MemoryBytes(double bytes) { return CeilToInt64Clamped(bytes - 1e-6, 0); }
+
 std::string Quantity(double v, bool cpu) {
-  if (cpu) return FormatMilliCpu(static_cast<int64_t>(std::ceil(v * 1000 - 1e-9)));
-  return std::to_string(static_cast<int64_t>(std::ceil(v - 1e-6)));
+  if (cpu) return FormatMilliCpu(CpuMilli(v));
+  return std::to_string(MemoryBytes(v));
 }
 
 }  // namespace
 
-int64_t ContainerPlan::PlannedCpuMilli() const { return static_cast<int64_t>(std::ceil(cpu.planned * 1000 - 1e-9)); }
-int64_t ContainerPlan::PlannedMemoryBytes() const { return static_cast<int64_t>(std::ceil(memory.planned - 1e-6)); }
+int64_t ContainerPlan::PlannedCpuMilli() const { return CpuMilli(cpu.planned); }
+int64_t ContainerPlan::PlannedMemoryBytes() const { return MemoryBytes(memory.planned); }
 
 std::string CpuQuery(const std::vector<std::string>& namespaces, std::chrono::milliseconds rate_window) {
   return "sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{" + Selector(namespaces) + "}[" +
@@ -166,34 +172,32 @@ StatusOr<Prediction> PredictFromPrometheus(const prometheus::Client& client, con
   std::map<std::pair<std::string, std::string>, std::string> rs_to_deployment;  // (ns, rs) -> deployment
   std::map<std::pair<std::string, std::string>, WorkloadKey> pod_owner;       // (ns, pod) -> workload
   std::set<std::string> namespaces;
-  const json& items = snapshot.list.contains("items") ? snapshot.list["items"] : json::array();
+  static const json kNoItems = json::array();
+  const json* found_items = safe_json::FindArray(snapshot.list, "items");
+  const json& items = found_items != nullptr ? *found_items : kNoItems;
   for (const auto& it : items) {
-    std::string kind = it.value("kind", "");
+    std::string kind = Kind(it);
     if (kind != "Deployment" && kind != "StatefulSet") continue;
     Workload w;
     w.ns = Meta(it, "namespace");
     w.kind = kind;
     w.name = Meta(it, "name");
-    const json* cs = nullptr;
-    if (it.contains("spec") && it["spec"].contains("template") && it["spec"]["template"].contains("spec") &&
-        it["spec"]["template"]["spec"].contains("containers")) {
-      cs = &it["spec"]["template"]["spec"]["containers"];
-    }
+    const json* cs = safe_json::FindPath(it, "spec.template.spec.containers");
     if (cs && cs->is_array()) {
       for (const auto& c : *cs) {
-        w.containers.push_back({c.value("name", ""), Request(c, "cpu", true), Request(c, "memory", false)});
+        w.containers.push_back({safe_json::String(c, "name"), Request(c, "cpu", true), Request(c, "memory", false)});
       }
     }
     namespaces.insert(w.ns);
     workloads[{w.ns, kind, w.name}] = std::move(w);
   }
   for (const auto& it : items) {
-    if (it.value("kind", "") != "ReplicaSet") continue;
+    if (Kind(it) != "ReplicaSet") continue;
     auto [k, n] = Controller(it);
     if (k == "Deployment") rs_to_deployment[{Meta(it, "namespace"), Meta(it, "name")}] = n;
   }
   for (const auto& it : items) {
-    if (it.value("kind", "") != "Pod") continue;
+    if (Kind(it) != "Pod") continue;
     std::string ns = Meta(it, "namespace");
     auto [k, n] = Controller(it);
     WorkloadKey key;
@@ -321,17 +325,17 @@ StatusOr<Prediction> PredictFromPrometheus(const prometheus::Client& client, con
 }
 
 int ApplyPrediction(const Prediction& prediction, json* snapshot_list) {
-  if (!snapshot_list->contains("items") || !(*snapshot_list)["items"].is_array()) return 0;
+  if (safe_json::FindArray(*snapshot_list, "items") == nullptr) return 0;
   json& items = (*snapshot_list)["items"];
   std::map<std::pair<std::string, std::string>, std::string> rs_to_deployment;
   for (const auto& it : items) {
-    if (it.value("kind", "") != "ReplicaSet") continue;
+    if (Kind(it) != "ReplicaSet") continue;
     auto [k, n] = Controller(it);
     if (k == "Deployment") rs_to_deployment[{Meta(it, "namespace"), Meta(it, "name")}] = n;
   }
   int changed = 0;
   for (auto& it : items) {
-    if (it.value("kind", "") != "Pod") continue;
+    if (Kind(it) != "Pod") continue;
     std::string ns = Meta(it, "namespace");
     auto [k, n] = Controller(it);
     const WorkloadPlan* plan = nullptr;
@@ -341,10 +345,18 @@ int ApplyPrediction(const Prediction& prediction, json* snapshot_list) {
     } else if (k == "StatefulSet") {
       plan = prediction.Find(ns, "StatefulSet", n);
     }
-    if (plan == nullptr || !it.contains("spec") || !it["spec"].contains("containers")) continue;
+    if (plan == nullptr || safe_json::FindPath(it, "spec.containers") == nullptr ||
+        !it["spec"]["containers"].is_array()) {
+      continue;
+    }
     for (auto& c : it["spec"]["containers"]) {
+      if (!c.is_object()) continue;
       for (const auto& cp : plan->containers) {
-        if (cp.name != c.value("name", "")) continue;
+        if (cp.name != safe_json::String(c, "name")) continue;
+        if (c.contains("resources") && !c["resources"].is_object()) c["resources"] = json::object();
+        if (c["resources"].contains("requests") && !c["resources"]["requests"].is_object()) {
+          c["resources"]["requests"] = json::object();
+        }
         json& req = c["resources"]["requests"];
         if (cp.cpu.has_data) req["cpu"] = Quantity(cp.cpu.planned, true);
         if (cp.memory.has_data) req["memory"] = Quantity(cp.memory.planned, false);

@@ -6,13 +6,17 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "engine/common/safe_json.h"
+#include "engine/common/text.h"
+
 namespace kinema::prometheus {
 
 namespace {
 
 using json = nlohmann::json;
+namespace sj = safe_json;
 
-std::string Shorten(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n) + "..."; }
+std::string Shorten(const std::string& s, size_t n) { return Excerpt(s, n); }
 
 Status::Code CodeForErrorType(const std::string& type, long http_status) {
   if (type == "bad_data") return Status::Code::kInvalidArgument;
@@ -43,45 +47,51 @@ Status MakeStatus(Status::Code code, std::string msg) {
 
 StatusOr<double> ParseValue(const json& v) {
   if (v.is_string()) {
-    const std::string s = v.get<std::string>();
+    const std::string& s = v.get_ref<const std::string&>();
     if (s == "NaN") return std::nan("");
     if (s == "+Inf" || s == "Inf") return HUGE_VAL;
     if (s == "-Inf") return -HUGE_VAL;
     char* end = nullptr;
     double d = std::strtod(s.c_str(), &end);
-    if (end == s.c_str() || *end != '\0') return Status::Corruption("bad sample value '" + s + "'");
-    return d;
+    if (s.empty() || end != s.c_str() + s.size() || std::isspace(static_cast<unsigned char>(s[0]))) {
+      return Status::Corruption("bad sample value '" + Excerpt(s, 64) + "'");
+    }
+    return d;  // may be ±Inf or NaN ("nan", "1e999"): consumers check finiteness
   }
   if (v.is_number()) return v.get<double>();
   return Status::Corruption("sample value is not a string");
 }
 
 StatusOr<Sample> ParsePair(const json& p) {
-  if (!p.is_array() || p.size() != 2 || !p[0].is_number()) return Status::Corruption("sample is not [time, \"value\"]");
+  if (!p.is_array() || p.size() != 2) return Status::Corruption("sample is not [time, \"value\"]");
+  auto t = sj::AsNumber(p[0]);
+  if (!t) return Status::Corruption("sample time is not a finite number");
   auto v = ParseValue(p[1]);
   if (!v.ok()) return v.status();
-  return Sample{p[0].get<double>(), *v};
+  return Sample{*t, *v};
 }
 
 StatusOr<Series> ParseSeries(const json& item, bool matrix) {
   if (!item.is_object()) return Status::Corruption("result item is not an object");
   Series s;
-  if (item.contains("metric") && item["metric"].is_object()) {
-    for (auto it = item["metric"].begin(); it != item["metric"].end(); ++it) {
+  if (const json* metric = sj::FindObject(item, "metric")) {
+    for (auto it = metric->begin(); it != metric->end(); ++it) {
       if (it.value().is_string()) s.labels[it.key()] = it.value().get<std::string>();
     }
   }
   if (matrix) {
-    if (!item.contains("values") || !item["values"].is_array()) return Status::Corruption("matrix item without values");
-    s.samples.reserve(item["values"].size());
-    for (const auto& p : item["values"]) {
+    const json* values = sj::FindArray(item, "values");
+    if (values == nullptr) return Status::Corruption("matrix item without values");
+    s.samples.reserve(values->size());
+    for (const auto& p : *values) {
       auto smp = ParsePair(p);
       if (!smp.ok()) return smp.status();
       s.samples.push_back(*smp);
     }
   } else {
-    if (!item.contains("value")) return Status::Corruption("vector item without value");
-    auto smp = ParsePair(item["value"]);
+    const json* value = sj::Find(item, "value");
+    if (value == nullptr) return Status::Corruption("vector item without value");
+    auto smp = ParsePair(*value);
     if (!smp.ok()) return smp.status();
     s.samples.push_back(*smp);
   }
@@ -125,31 +135,34 @@ std::string FormatTimestamp(TimePoint t) {
 }
 
 StatusOr<QueryResult> ParseQueryResponse(long http_status, const std::string& body, const std::string& what) {
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  json doc = sj::Parse(body);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("status")) {
     Status::Code code = CodeForErrorType("", http_status);
     if (http_status >= 200 && http_status < 300) code = Status::Code::kUnavailable;
     return MakeStatus(code, what + ": HTTP " + std::to_string(http_status) +
                                 ": not a Prometheus API answer: " + Shorten(body, 200));
   }
-  std::string status = doc.value("status", "");
+  std::string status = sj::String(doc, "status");
   if (status != "success") {
-    std::string type = doc.value("errorType", "");
-    std::string error = doc.value("error", "");
+    std::string type = Excerpt(sj::String(doc, "errorType"), 64);
+    std::string error = Excerpt(sj::String(doc, "error"), 1000);
     return MakeStatus(CodeForErrorType(type, http_status),
                       what + ": HTTP " + std::to_string(http_status) + " " + (type.empty() ? "error" : type) + ": " +
                           (error.empty() ? "(no error text)" : error));
   }
-  if (!doc.contains("data") || !doc["data"].is_object()) return Status::Unavailable(what + ": success answer without data");
-  const json& data = doc["data"];
+  const json* data_p = sj::FindObject(doc, "data");
+  if (data_p == nullptr) return Status::Unavailable(what + ": success answer without data");
+  const json& data = *data_p;
   QueryResult r;
-  if (doc.contains("warnings") && doc["warnings"].is_array()) {
-    for (const auto& w : doc["warnings"]) {
-      if (w.is_string()) r.warnings.push_back(w.get<std::string>());
+  if (const json* warnings = sj::FindArray(doc, "warnings")) {
+    for (const auto& w : *warnings) {
+      if (w.is_string() && r.warnings.size() < 100) r.warnings.push_back(Excerpt(w.get<std::string>(), 1000));
     }
   }
-  std::string type = data.value("resultType", "");
-  const json& result = data.contains("result") ? data["result"] : json();
+  std::string type = Excerpt(sj::String(data, "resultType"), 64);
+  static const json kNull;
+  const json* result_p = sj::Find(data, "result");
+  const json& result = result_p != nullptr ? *result_p : kNull;
   auto corrupt = [&](const Status& s) { return Status::Unavailable(what + ": malformed " + type + " result: " + s.message()); };
   if (type == "vector" || type == "matrix") {
     r.type = type == "vector" ? QueryResult::Type::kVector : QueryResult::Type::kMatrix;
@@ -167,10 +180,10 @@ StatusOr<QueryResult> ParseQueryResponse(long http_status, const std::string& bo
     r.scalar = *s;
   } else if (type == "string") {
     r.type = QueryResult::Type::kString;
-    if (!result.is_array() || result.size() != 2 || !result[0].is_number() || !result[1].is_string()) {
+    if (!result.is_array() || result.size() != 2 || !sj::AsNumber(result[0]) || !result[1].is_string()) {
       return Status::Unavailable(what + ": malformed string result");
     }
-    r.scalar.t = result[0].get<double>();
+    r.scalar.t = *sj::AsNumber(result[0]);
     r.string_value = result[1].get<std::string>();
   } else {
     return Status::Unavailable(what + ": unknown resultType '" + type + "'");

@@ -1,5 +1,6 @@
 #include "engine/quantity/quantity.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -146,6 +147,12 @@ StatusOr<int64_t> Scaled(std::string_view s, int scale) {
 }
 
 }  // namespace
+
+int64_t AddQuantitiesCapped(int64_t a, int64_t b) {
+  a = std::clamp<int64_t>(a, 0, kMaxPlannableQuantity);
+  b = std::clamp<int64_t>(b, 0, kMaxPlannableQuantity);
+  return std::min(a + b, kMaxPlannableQuantity);  // both <= 2^44: no overflow
+}
 
 StatusOr<int64_t> ParseQuantityMilli(std::string_view s) { return Scaled(s, 3); }
 StatusOr<int64_t> ParseQuantityValue(std::string_view s) { return Scaled(s, 0); }

@@ -29,6 +29,18 @@
 
 namespace kinema {
 
+// The largest resource quantity the planner works with: 2^44 (16 TiB of
+// memory in bytes; 17.6 million cores in millicores) — more than any machine
+// has. Parsers of outside data (snapshot, catalog) cap requests and
+// capacities here (a request above it fits no machine either way) and a
+// snapshot holds at most kMaxPlannableItems items, so every sum the planner
+// forms (2^44 x 2^19 = 2^63) stays within int64.
+inline constexpr int64_t kMaxPlannableQuantity = int64_t{1} << 44;
+inline constexpr int64_t kMaxPlannableItems = int64_t{1} << 19;
+
+// min(a + b, kMaxPlannableQuantity) for non-negative a and b (no overflow).
+int64_t AddQuantitiesCapped(int64_t a, int64_t b);
+
 // The quantity in thousandths, rounded up: "250m" -> 250, "1" -> 1000,
 // "0.0001" -> 1 (CPU millicores).
 StatusOr<int64_t> ParseQuantityMilli(std::string_view s);

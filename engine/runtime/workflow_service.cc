@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "engine/admin/admin_protocol.h"
+#include "engine/common/shutdown.h"
+#include "engine/common/text.h"
 
 namespace kinema {
 
@@ -27,7 +29,9 @@ Status WorkflowService::Open() {
   journal_ = std::move(*j);
   engine_ = std::make_unique<WorkflowEngine>(journal_.get(), registry_, epochs_, engine_options_);
   admin_ = std::make_unique<AdminServer>(io_, options_.socket_path,
-                                         [this](const nlohmann::json& req) { return HandleAdmin(req); });
+                                         [this](const AdminRequest& req, const AdminPeer& peer) {
+                                           return HandleAdmin(req, peer);
+                                         });
   return admin_->Listen();
 }
 
@@ -44,19 +48,18 @@ Status WorkflowService::LoadLedger(DisruptionLedger* ledger) {
   return Status::OK();
 }
 
-nlohmann::json WorkflowService::HandleAdmin(const nlohmann::json& req) {
-  std::string command = req.value("command", "");
-  if (command == "ping") return {{"ok", true}, {"pid", static_cast<int>(::getpid())}};
+nlohmann::json WorkflowService::HandleAdmin(const AdminRequest& req, const AdminPeer& peer) {
+  if (req.command == "ping") return {{"ok", true}, {"pid", static_cast<int>(::getpid())}};
   OperatorCommand cmd;
-  cmd.command = command;
-  cmd.workflow_id = req.value("id", "");
-  cmd.reason = req.value("reason", "");
-  cmd.identity = req.value("identity", "unknown");
+  cmd.command = req.command;
+  cmd.workflow_id = req.id;
+  cmd.reason = req.reason;
+  cmd.identity = req.identity.empty() ? "unknown" : req.identity;
   cmd.via = "admin-socket";
+  cmd.peer_uid = peer.uid;
+  cmd.peer_pid = peer.pid;
   auto out = engine_->Command(cmd);
-  if (!out.ok()) {
-    return {{"ok", false}, {"code", Status::CodeName(out.status().code())}, {"error", out.status().message()}};
-  }
+  if (!out.ok()) return AdminErrorResponse(out.status());
   return {{"ok", true},          {"id", cmd.workflow_id}, {"accepted", out->accepted},
           {"status", out->status}, {"message", out->message}};
 }
@@ -65,7 +68,16 @@ int WorkflowService::Run(std::function<Status(WorkflowEngine&)> driver) {
   Status driver_status;
   auto work_guard = boost::asio::make_work_guard(io_);
   std::thread worker([&] {
-    driver_status = driver(*engine_);
+    // The engine turns a throwing step into a failed attempt; anything that
+    // still escapes the driver is reported as its status (an uncaught
+    // exception would abort the process without a word).
+    try {
+      driver_status = driver(*engine_);
+    } catch (const std::exception& e) {
+      driver_status = Status::Internal("controller loop threw an exception: " + Excerpt(e.what(), 2000));
+    } catch (...) {
+      driver_status = Status::Internal("controller loop threw an unknown exception");
+    }
     boost::asio::post(io_, [&] { work_guard.reset(); admin_->Close(); io_.stop(); });
   });
 
@@ -78,6 +90,7 @@ int WorkflowService::Run(std::function<Status(WorkflowEngine&)> driver) {
     spdlog::info("signal {} received: stopping at the next safe point (grace {} s)", sig,
                  options_.shutdown_grace.count());
     engine_->RequestStop();
+    RequestProcessShutdown();  // retry back-offs in the adapters end now
     grace.expires_after(options_.shutdown_grace);
     grace.async_wait([&](boost::system::error_code gec) {
       if (gec) return;

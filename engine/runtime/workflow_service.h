@@ -49,7 +49,7 @@ class WorkflowService {
   int Run(std::function<Status(WorkflowEngine&)> driver);
 
  private:
-  nlohmann::json HandleAdmin(const nlohmann::json& req);
+  nlohmann::json HandleAdmin(const AdminRequest& req, const AdminPeer& peer);
 
   ServiceOptions options_;
   const WorkflowRegistry* registry_;

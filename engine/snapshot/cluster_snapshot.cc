@@ -1,12 +1,14 @@
 #include "engine/snapshot/cluster_snapshot.h"
 
+#include "engine/common/safe_json.h"
 #include "storage/event.h"
 #include "engine/common/time.h"
 
 namespace kinema {
 
 std::vector<nlohmann::json> ClusterSnapshot::items() const {
-  return list.value("items", nlohmann::json::array()).get<std::vector<nlohmann::json>>();
+  const nlohmann::json* items = safe_json::FindArray(list, "items");
+  return items == nullptr ? std::vector<nlohmann::json>{} : items->get<std::vector<nlohmann::json>>();
 }
 
 StatusOr<ClusterSnapshot> TakeClusterSnapshot(kube::Client& client) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -21,16 +22,36 @@ struct StatusServer::Impl {
   Handlers handlers;
   std::thread thread;
   std::atomic<bool> stopped{false};
+  asio::steady_timer retry{io};
+  std::chrono::milliseconds backoff{0};
+  std::chrono::steady_clock::time_point last_error_log{};
+  std::atomic<uint64_t> accept_errors{0};
 
   void Accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (!stopped.load()) spdlog::warn("status server: accept: {}", ec.message());
-        if (ec == asio::error::operation_aborted || stopped.load()) return;
-      } else {
-        Serve(std::move(socket));
-      }
+      if (ec == asio::error::operation_aborted || stopped.load()) return;
+      if (ec) return OnAcceptError(ec);
+      backoff = std::chrono::milliseconds(0);
+      Serve(std::move(socket));
       Accept();
+    });
+  }
+
+  // Out of descriptors (EMFILE) and friends: accept fails at once, again and
+  // again. Back off (50 ms doubling to 2 s) instead of spinning, and log at
+  // most once per 10 s.
+  void OnAcceptError(const beast::error_code& ec) {
+    ++accept_errors;
+    backoff = std::clamp(backoff * 2, std::chrono::milliseconds(50), std::chrono::milliseconds(2000));
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_error_log >= std::chrono::seconds(10)) {
+      last_error_log = now;
+      spdlog::warn("status server: accept: {} ({} errors so far); retrying in {} ms", ec.message(),
+                   accept_errors.load(), backoff.count());
+    }
+    retry.expires_after(backoff);
+    retry.async_wait([this](beast::error_code tec) {
+      if (!tec && !stopped.load()) Accept();
     });
   }
 
@@ -108,6 +129,8 @@ StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(const std::string& a
   return std::unique_ptr<StatusServer>(new StatusServer(std::move(impl)));
 }
 
+uint64_t StatusServer::accept_errors() const { return impl_->accept_errors.load(); }
+
 int StatusServer::port() const {
   beast::error_code ec;
   auto ep = impl_->acceptor.local_endpoint(ec);
@@ -118,6 +141,7 @@ void StatusServer::Stop() {
   if (!impl_ || impl_->stopped.exchange(true)) return;
   asio::post(impl_->io, [this] {
     beast::error_code ignored;
+    impl_->retry.cancel();
     impl_->acceptor.close(ignored);
     impl_->io.stop();
   });

@@ -9,6 +9,7 @@
 // thread and must be thread-safe with respect to the rest of the process.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +36,9 @@ class StatusServer {
   ~StatusServer();
   int port() const;
   void Stop();
+  // Failed accepts so far (out of descriptors, ...); accepting backs off
+  // (50 ms doubling to 2 s) and resumes, it never spins.
+  uint64_t accept_errors() const;
 
  private:
   struct Impl;

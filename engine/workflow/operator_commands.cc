@@ -36,6 +36,8 @@ StatusOr<CommandOutcome> ApplyOperatorCommand(JournalWriter* journal, int64_t ep
   Event audit;
   audit.kind = event_kind::kOperatorCommand;
   audit.detail = {{"command", cmd.command}, {"reason", cmd.reason}, {"identity", cmd.identity}, {"via", cmd.via}};
+  if (cmd.peer_uid >= 0) audit.detail["peerUid"] = cmd.peer_uid;  // from the socket: not forgeable
+  if (cmd.peer_pid >= 0) audit.detail["peerPid"] = cmd.peer_pid;
   events.push_back(audit);
   if (!effect.empty()) {
     Event e;

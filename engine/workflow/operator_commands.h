@@ -17,6 +17,7 @@
 // A non-empty reason is required for every command.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "engine/common/status.h"
@@ -30,6 +31,10 @@ struct OperatorCommand {
   std::string reason;
   std::string identity;  // who: user@host or a service account
   std::string via;       // admin-socket | direct
+  // The admin socket's peer (SO_PEERCRED), journaled beside the claimed
+  // identity; -1 when unknown (direct use).
+  int64_t peer_uid = -1;
+  int64_t peer_pid = -1;
 };
 
 struct CommandOutcome {

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <thread>
 
+#include "engine/common/safe_json.h"
+#include "engine/workflow/step_guard.h"
+
 namespace kinema {
 
 namespace {
@@ -267,7 +270,7 @@ StatusOr<WorkflowView> WorkflowEngine::Run(const std::string& id) {
     StepContext ctx(this, &view, idx, def.name, attempt, *epoch, reconciling);
     nlohmann::json intent_detail = {{"idempotencyKey", ctx.idempotency_key()}, {"reconcile", reconciling}};
     if (def.journal_only) intent_detail["journalOnly"] = true;  // retention may prune such workflows
-    if (def.intent_input) intent_detail["input"] = def.intent_input(ctx);
+    if (def.intent_input) intent_detail["input"] = IntentInputGuarded(def.intent_input, ctx, "step " + def.name);
     auto after_intent = Append(id, {MakeEvent(event_kind::kStepIntent, idx, def.name, attempt, intent_detail)});
     if (!after_intent.ok()) return after_intent.status();
     view = *after_intent;
@@ -277,15 +280,16 @@ StatusOr<WorkflowView> WorkflowEngine::Run(const std::string& id) {
                    def.name);
     }
 
-    StatusOr<nlohmann::json> result = reconciling ? def.reconcile(ctx) : def.run(ctx);
+    StatusOr<nlohmann::json> result = RunStepGuarded(reconciling ? def.reconcile : def.run, ctx,
+                                                     "step " + def.name + (reconciling ? " (reconcile)" : ""));
     if (result.ok()) {
       std::vector<Event> events = {MakeEvent(event_kind::kStepResult, idx, def.name, attempt,
                                              {{"result", *result}, {"reconciled", reconciling}})};
       bool finish = result->is_object() && result->contains("finishWorkflow");
       if (finish) {
         // The step ended the iteration early (e.g. "no action"): the rest is skipped.
-        nlohmann::json done = {{"outcome", result->value("finishWorkflow", "")},
-                               {"reason", result->value("reason", "")},
+        nlohmann::json done = {{"outcome", safe_json::String(*result, "finishWorkflow")},
+                               {"reason", safe_json::String(*result, "reason")},
                                {"finishedBy", def.name}};
         events.push_back(MakeEvent(event_kind::kCompleted, -1, "", 0, done));
         spdlog::info("workflow {} completed early at step {}: {} ({})", id, def.name, done["outcome"].get<std::string>(),
@@ -374,7 +378,7 @@ StatusOr<WorkflowView> WorkflowEngine::RunCompensations(const WorkflowType& type
     StepContext ctx(this, &view, i, def.name, sv.attempts, *epoch, sv.has_open_compensation);
     Status st;
     for (int attempt = 1;; ++attempt) {
-      st = def.compensate(ctx, sv.result);
+      st = CompensateGuarded(def.compensate, ctx, sv.result, "compensation of step " + def.name);
       if (st.ok()) break;
       if (!def.retry.IsRetryable(st) || attempt >= def.retry.max_attempts) {
         return PauseOnce(view, "compensation of step " + def.name + " failed after " + std::to_string(attempt) +

@@ -4,6 +4,11 @@ namespace kinema::execute {
 
 using S = kube::PermissionScope;
 
+std::vector<std::string> NodeFieldsKinemaChanges() {
+  // kinema.io/ labels (iteration, retire), the retire taint, unschedulable (cordon).
+  return {"metadata.labels[kinema.io/]", "spec.taints", "spec.unschedulable"};
+}
+
 std::vector<kube::Permission> NodeBootPermissions() {
   return {
       // get: waits for booted Nodes to register; delete: compensation deletes
@@ -18,7 +23,7 @@ std::vector<kube::Permission> NodeMarkingPermissions() {
   return {
       // list: previous iteration labels, compensation; get+update:
       // Client::GetAndUpdate (labels, the retire taint, their removal).
-      {"", "nodes", {"get", "list", "update"}, S::kCluster, {}, "labeling"},
+      {"", "nodes", {"get", "list", "update"}, S::kCluster, {}, "labeling", NodeFieldsKinemaChanges()},
       // list: the kind's input finds kept nodes that receive moved pods.
       {"", "pods", {"list"}, S::kCluster, {}, "labeling"},
   };
@@ -30,7 +35,10 @@ std::vector<kube::Permission> WorkloadMovePermissions() {
       {"apps", "replicasets", {"list"}, S::kCluster, {}, "deployment-patch (pod -> Deployment)"},
       // get: rollout progress; update: Client::GetAndUpdate (affinity toward
       // the plan, strategy, and restoring the originals).
-      {"apps", "deployments", {"get", "update"}, S::kCluster, {}, "deployment-patch"},
+      {"apps", "deployments", {"get", "update"}, S::kCluster, {}, "deployment-patch",
+       {"metadata.annotations[kinema.io/]", "metadata.labels[kinema.io/]", "spec.strategy",
+        "spec.template.metadata.annotations[kinema.io/]", "spec.template.metadata.labels[kinema.io/]",
+        "spec.template.spec.affinity"}},
       {"policy", "poddisruptionbudgets", {"list"}, S::kCluster, {}, "deployment-patch (rollouts within PDBs)"},
       // Client::Evict: POST pods/NAME/eviction (policy/v1); RBAC sees a
       // create on the pods/eviction subresource of the core group.
@@ -42,7 +50,7 @@ std::vector<kube::Permission> NodeRetirementPermissions() {
   return {
       // get: is the node still there; update: Client::GetAndUpdate removes
       // the marks of a node it keeps; delete: the retired Node.
-      {"", "nodes", {"delete", "get", "update"}, S::kCluster, {}, "drain-and-delete"},
+      {"", "nodes", {"delete", "get", "update"}, S::kCluster, {}, "drain-and-delete", NodeFieldsKinemaChanges()},
       {"", "pods", {"list"}, S::kCluster, {}, "drain-and-delete (pods on a node)"},
       {"", "pods/eviction", {"create"}, S::kCluster, {}, "drain-and-delete (Client::Evict)"},
   };

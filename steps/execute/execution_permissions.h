@@ -14,4 +14,9 @@ std::vector<kube::Permission> NodeMarkingPermissions();     // labeling (and its
 std::vector<kube::Permission> WorkloadMovePermissions();    // deployment-patch (and its compensation)
 std::vector<kube::Permission> NodeRetirementPermissions();  // drain-and-delete
 
+// The Node fields the shared steps write (the admission policy frees exactly
+// these for nodes): kinema.io/ labels, taints, spec.unschedulable. Kinds that
+// update Nodes themselves (the spot taint) declare the same list.
+std::vector<std::string> NodeFieldsKinemaChanges();
+
 }  // namespace kinema::execute

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "engine/common/safe_json.h"
 #include "engine/quantity/quantity.h"
 
 namespace kinema {
@@ -43,7 +44,7 @@ StatusOr<int64_t> Quantity(const nlohmann::json& v, const std::string& where, bo
   auto q = milli ? ParseQuantityMilli(s) : ParseQuantityValue(s);
   if (!q.ok()) return Err(where, q.status().message());
   if (*q < 0) return Err(where, "must not be negative");
-  return *q;
+  return std::min(*q, kMaxPlannableQuantity);  // more than any machine has: planned as the cap
 }
 
 // Reads resources.requests of one container into cpu/memory.
@@ -69,9 +70,11 @@ Status ContainerRequests(const nlohmann::json& c, const std::string& where, Reso
   return Status::OK();
 }
 
+// Checked: sums of requests saturate at kMaxPlannableQuantity (two 7Ei
+// containers are "more than any machine", never a negative overflow).
 void Add(Resources* a, const Resources& b) {
-  a->cpu_milli += b.cpu_milli;
-  a->memory_bytes += b.memory_bytes;
+  a->cpu_milli = AddQuantitiesCapped(a->cpu_milli, b.cpu_milli);
+  a->memory_bytes = AddQuantitiesCapped(a->memory_bytes, b.memory_bytes);
 }
 void Max(Resources* a, const Resources& b) {
   a->cpu_milli = std::max(a->cpu_milli, b.cpu_milli);
@@ -269,6 +272,10 @@ StatusOr<Snapshot> ParseSnapshot(const nlohmann::json& list) {
   if (!list.is_object()) return Err("snapshot", "must be a JSON object (a kubectl List)");
   if (!list.contains("items") || !list["items"].is_array()) return Err("items", "must be an array");
   const auto& items = list["items"];
+  if (items.size() > static_cast<size_t>(kMaxPlannableItems)) {
+    return Err("items", std::to_string(items.size()) + " items; at most " + std::to_string(kMaxPlannableItems) +
+                            " can be planned");
+  }
   std::map<std::string, int> ds_index;  // ns/name -> daemonsets index
   struct DsPod { int idx; std::string ns, name; };
   std::vector<DsPod> ds_pods;
@@ -453,12 +460,10 @@ StatusOr<Snapshot> ParseSnapshot(const nlohmann::json& list) {
 StatusOr<Snapshot> LoadSnapshotFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::InvalidArgument("snapshot " + path + ": cannot open file");
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument("snapshot " + path + ": invalid JSON: " + e.what());
-  }
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json j = safe_json::Parse(text.str());
+  if (j.is_discarded()) return Status::InvalidArgument("snapshot " + path + ": invalid JSON (or nested too deeply)");
   return ParseSnapshot(j);
 }
 

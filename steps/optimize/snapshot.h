@@ -25,6 +25,10 @@
 //     namespaceSelector is treated as "all namespaces" (namespace labels are
 //     not in the snapshot), which can only add conflicts.
 //   - Unknown kinds are ignored with a warning.
+//   - Quantities are capped at kMaxPlannableQuantity and sums of requests
+//     saturate there (engine/quantity): a pod asking for 2 x 7Ei fits no
+//     machine, it never overflows into a negative request; a snapshot of
+//     more than kMaxPlannableItems items is refused.
 // Thread-safety: a Snapshot is an immutable value once parsed.
 #pragma once
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/kube/object.h"
+#include "engine/common/numeric.h"
 #include "engine/quantity/quantity.h"
 
 namespace kinema::rescheduling {
@@ -67,14 +68,14 @@ int InflateRequests(double fraction, json* list) {
         if (requests.contains("cpu") && requests["cpu"].is_string()) {
           auto m = ParseQuantityMilli(requests["cpu"].get<std::string>());
           if (m.ok()) {
-            requests["cpu"] = FormatMilliCpu(static_cast<int64_t>(std::ceil(*m * (1 + fraction))));
+            requests["cpu"] = FormatMilliCpu(CeilToInt64Clamped(*m * (1 + fraction), 0));
             ++changed;
           }
         }
         if (requests.contains("memory") && requests["memory"].is_string()) {
           auto b = ParseQuantityValue(requests["memory"].get<std::string>());
           if (b.ok()) {
-            requests["memory"] = std::to_string(static_cast<int64_t>(std::ceil(*b * (1 + fraction))));
+            requests["memory"] = std::to_string(CeilToInt64Clamped(*b * (1 + fraction), 0));
             ++changed;
           }
         }

@@ -1,5 +1,6 @@
 #include "steps/rescheduling/rescheduling_kind.h"
 
+#include "engine/common/safe_json.h"
 #include "engine/snapshot/cluster_snapshot.h"
 #include "engine/workflow/typed_result.h"
 #include "steps/execute/execution_permissions.h"
@@ -86,7 +87,7 @@ class ReschedulingKind : public WorkflowKind {
         m->Set("kinema_cost_per_hour", {{"phase", "planned"}}, plan->cost_after);
         m->Set("kinema_savings_ratio", {}, plan->cost_before > 0 ? 1 - plan->cost_after / plan->cost_before : 0);
         m->Set("kinema_solver_seconds", {}, plan->solve_seconds);
-        m->Set("kinema_plan_gap", {}, s.result.value("gap", -1.0));
+        m->Set("kinema_plan_gap", {}, safe_json::Number(s.result, "gap", -1.0));
         if (v.status == "completed" && v.outcome.empty()) m->Add("kinema_pods_moved_total", {}, static_cast<double>(plan->moves));
       } else if (s.name == execute::kNodeBootStep) {
         if (auto r = execute::BootResult::FromJson(s.result); r.ok()) {

@@ -2,6 +2,9 @@
 // and every workflow kind's sections at once.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
+
 #include "engine/config/controller_config.h"
 #include "engine/kinds/kind_registry.h"
 #include "steps/kinds.h"
@@ -193,6 +196,64 @@ journal:
     auto p = ParseControllerConfig(std::string("catalog: c.json\n") + bad.yaml);
     ASSERT_FALSE(p->ok()) << bad.yaml;
     EXPECT_EQ(p->status().message().rfind(bad.message, 0), 0u) << p->status().message();
+  }
+}
+
+TEST(ControllerConfig, NonFiniteNumbersAreRejectedNotCompared) {
+  // NaN passed `d < lo || d > hi`: decision.maxChange: nan disabled the veto.
+  for (const char* v : {"nan", "NaN", ".nan", "inf", "-inf", "+Inf", "1e999", "0x1p-2", "1,5", "0.1 ", " 0.1"}) {
+    auto c = ParseControllerConfig(std::string("catalog: c.json\ndecision:\n  maxChange: \"") + v + "\"\n");
+    ASSERT_FALSE(c->ok()) << v;
+    EXPECT_EQ(c->status().message().rfind("decision.maxChange: ", 0), 0u) << c->status().message();
+  }
+  auto ok = ParseControllerConfig("catalog: c.json\ndecision:\n  maxChange: 1e-1\n  minSavings: +.5\n");
+  ASSERT_TRUE(ok->ok()) << ok->status().ToString();
+  EXPECT_DOUBLE_EQ(ok->rescheduling().decision.max_change, 0.1);
+  EXPECT_DOUBLE_EQ(ok->rescheduling().decision.min_savings, 0.5);
+}
+
+TEST(ControllerConfig, MalformedDurationsAreErrorsNamingTheKeyNeverExceptions) {
+  // loop.cooldown: "." used to abort the process with an uncaught std::stod.
+  for (const char* v : {".", "..s", "1..5s", "s", "-1s", "1e3s", "99999999999999999999999h", "36501d", "1h1x",
+                        "\u00e9s", "10"}) {
+    auto c = ParseControllerConfig(std::string("catalog: c.json\nloop:\n  cooldown: \"") + v + "\"\n");
+    ASSERT_FALSE(c->ok()) << v;
+    EXPECT_EQ(c->status().message().rfind("loop.cooldown: ", 0), 0u) << c->status().message();
+  }
+  auto week = ParseControllerConfig("catalog: c.json\nloop:\n  cooldown: 7d\n");
+  ASSERT_TRUE(week->ok()) << week->status().ToString();
+  EXPECT_EQ((*week)->kinds.at("kinema-rescheduling").interval, Duration(7LL * 24 * 3600 * 1000));
+}
+
+TEST(ControllerConfig, ServiceUrlsMustBeHttpOrHttps) {
+  for (const char* v : {"file:///etc/passwd", "ftp://h/x", "gopher://h", "127.0.0.1:9090", "http://"}) {
+    auto p = ParseControllerConfig(std::string("catalog: c.json\nprometheus:\n  url: \"") + v + "\"\n");
+    ASSERT_FALSE(p->ok()) << v;
+    EXPECT_EQ(p->status().message().rfind("prometheus.url: ", 0), 0u) << p->status().message();
+    auto e = ParseControllerConfig(std::string("catalog: c.json\ncloud:\n  endpoint: \"") + v + "\"\n");
+    ASSERT_FALSE(e->ok()) << v;
+    EXPECT_EQ(e->status().message().rfind("cloud.endpoint: ", 0), 0u) << e->status().message();
+  }
+  auto p = ParseControllerConfig("catalog: c.json\nprometheus:\n  url: http://u:secret@prom:9090\n");
+  ASSERT_TRUE(p->ok()) << "userinfo is allowed (basic auth); it is redacted wherever it is shown";
+  auto bad = ParseControllerConfig("catalog: c.json\nprometheus:\n  url: file://u:secret@h/x\n");
+  ASSERT_FALSE(bad->ok());
+  EXPECT_EQ(bad->status().message().find("secret"), std::string::npos) << bad->status().message();
+}
+
+TEST(ControllerConfig, IntegersOutOfRangeOrNotIntegersAreErrors) {
+  for (const char* v : {"1.5", "99999999999999999999", "-2", "0x10", "1e3", ""}) {
+    auto c = ParseControllerConfig(std::string("catalog: c.json\nboot:\n  parallelism: \"") + v + "\"\n");
+    ASSERT_FALSE(c->ok()) << v;
+    EXPECT_EQ(c->status().message().rfind("boot.parallelism: ", 0), 0u) << c->status().message();
+  }
+}
+
+TEST(ControllerConfig, StructurallyOddYamlIsAnErrorNotAnException) {
+  for (const char* y : {"? [a, b]\n: c\n", "catalog: c.json\n? {x: 1}\n: 2\n", "catalog: &a [*a]\n", "- 1\n- 2\n",
+                        "catalog: c.json\ndecision:\n  ? [minSavings]\n  : 0.1\n"}) {
+    auto c = ParseControllerConfig(y);
+    EXPECT_FALSE(c->ok()) << y;
   }
 }
 

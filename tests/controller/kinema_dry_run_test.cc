@@ -4,8 +4,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/support/test_support.h"
 
@@ -98,6 +102,59 @@ TEST_F(KinemaDryRunTest, OneIterationPlansJournalsTheDecisionAndMutatesNothing) 
   EXPECT_EQ(rj["cloud"]["instancesCreated"], 0);
   EXPECT_EQ(rj["evictions"]["accepted"], 0);
   EXPECT_EQ(RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "verify"}).exit_code, 0);
+}
+
+// The live controller's /metrics page is valid Prometheus exposition that
+// promtool accepts (lint included), after an iteration has filled counters,
+// gauges and histograms.
+TEST_F(KinemaDryRunTest, MetricsPageOfALiveControllerPassesPromtoolCheckMetrics) {
+  if (::access("/usr/bin/promtool", X_OK) != 0) GTEST_SKIP() << "promtool not installed (tools/install-deps.sh)";
+  std::string cfg = WriteConfig("dryRun: true\nloop:\n  cooldown: 1h\n");
+  pid_t kinema = StartProcess({BinPath("kinema"), "--config", cfg}, dir_.File("kinema"));
+  ASSERT_GT(kinema, 0);
+  std::string port;
+  bool completed = false;
+  for (int i = 0; i < 600 && !completed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::string log = kinema::testing::ReadFile(dir_.File("kinema.err"));
+    if (port.empty()) {
+      size_t at = log.find("(port ");
+      if (at != std::string::npos) port = log.substr(at + 6, log.find(')', at) - at - 6);
+    }
+    auto list = nlohmann::json::parse(
+        RunProcess({BinPath("kinemactl"), "--db", dir_.File("kinema.db"), "--json", "list"}).out, nullptr, false);
+    completed = list.is_array() && !list.empty() && list[0].value("status", "") == "completed";
+  }
+  ASSERT_FALSE(port.empty()) << kinema::testing::ReadFile(dir_.File("kinema.err"));
+  ASSERT_TRUE(completed) << kinema::testing::ReadFile(dir_.File("kinema.err"));
+  const std::string url = "http://127.0.0.1:" + port + "/metrics";
+  auto page = RunProcess({"/usr/bin/curl", "-sf", url});
+  ASSERT_EQ(page.exit_code, 0) << page.err;
+  EXPECT_NE(page.out.find("kinema_iterations_total{outcome=\""), std::string::npos) << page.out;
+  EXPECT_NE(page.out.find("kinema_journal_commit_seconds_total"), std::string::npos);
+  EXPECT_EQ(page.out.find("kinema_journal_commit_seconds_sum"), std::string::npos)
+      << "a counter may not end in _sum outside a histogram or summary";
+  auto check = RunProcess({"/bin/sh", "-c", "/usr/bin/curl -sf '" + url + "' | /usr/bin/promtool check metrics"});
+  EXPECT_EQ(check.exit_code, 0) << "promtool check metrics:\n" << check.out << check.err << "\npage:\n" << page.out;
+  ::kill(kinema, SIGTERM);
+  EXPECT_EQ(WaitProcess(kinema), 0);
+}
+
+// A closed log pipe (a log shipper that died) makes writes fail with EPIPE:
+// kinema ignores SIGPIPE, so that is an error value, never a kill.
+TEST_F(KinemaDryRunTest, AClosedLogPipeIsAnErrorNotAKill) {
+  // The catalog is missing: kinema logs the error (into the closed pipe) and exits 1.
+  const std::string cfg = dir_.File("broken.yaml");
+  std::ofstream(cfg) << "journal: " << dir_.File("broken.db") << "\ncatalog: " << dir_.File("no-such-catalog.json")
+                     << "\nlogging:\n  format: json\n";
+  auto r = RunProcess({"/usr/bin/env", "python3", "-c",
+                       "import os,subprocess,sys\n"
+                       "r,w=os.pipe(); os.close(r)\n"
+                       "p=subprocess.run(sys.argv[1:], stdout=w, stderr=w)\n"
+                       "print(p.returncode)\n",
+                       BinPath("kinema"), "--config", cfg});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::atoi(r.out.c_str()), 1) << "exit status " << r.out << " (-13: killed by SIGPIPE)";
 }
 
 TEST_F(KinemaDryRunTest, TheRetireBudgetBoundsTheStepInsteadOfVetoingIt) {

@@ -24,6 +24,7 @@
 
 #include "engine/catalog/catalog.h"
 #include "engine/config/controller_config.h"
+#include "engine/kube/admission_policy.h"
 #include "engine/kinds/kind_registry.h"
 #include "steps/kinds.h"
 #include "tests/support/declared_permissions.h"
@@ -60,8 +61,9 @@ struct Object {
 // An undefined node (a default-constructed YAML::Node is a defined null).
 YAML::Node Missing() { return YAML::Node(YAML::NodeType::Undefined); }
 
-const std::set<std::string> kClusterScopedKinds = {"ClusterRole", "ClusterRoleBinding", "Namespace",
-                                                   "PriorityClass", "StorageClass"};
+const std::set<std::string> kClusterScopedKinds = {"ClusterRole",  "ClusterRoleBinding", "Namespace",
+                                                   "PriorityClass", "StorageClass",
+                                                   "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"};
 
 std::vector<std::string> ManifestFilesInDeployDir() {
   std::vector<std::string> out;
@@ -625,15 +627,28 @@ TEST_F(DeployManifests, DockerfileBuildsInADebianStageAndRunsNonRootFromASlimSta
   const std::regex from_re(R"(^\s*FROM\s+(\S+))", std::regex::icase);
   const std::regex user_re(R"(^\s*USER\s+(\S+))", std::regex::icase);
   const std::regex entry_re(R"(^\s*ENTRYPOINT\s+(.*)$)", std::regex::icase);
+  const std::regex arg_re(R"(^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)=(\S+))", std::regex::icase);
+  std::map<std::string, std::string> args;  // global ARG defaults, for ${NAME} in FROM
   std::smatch m;
   while (std::getline(in, line)) {
-    if (std::regex_search(line, m, from_re)) froms.push_back(m[1]), user.clear();
+    if (froms.empty() && std::regex_search(line, m, arg_re)) args[m[1]] = m[2];
+    if (std::regex_search(line, m, from_re)) {
+      std::string image = m[1];
+      if (image.size() > 3 && image.rfind("${", 0) == 0 && image.back() == '}') {
+        image = args[image.substr(2, image.size() - 3)];
+      }
+      froms.push_back(image);
+      user.clear();
+    }
     if (std::regex_search(line, m, user_re)) user = m[1];
     if (std::regex_search(line, m, entry_re)) entrypoint = m[1];
   }
   ASSERT_EQ(froms.size(), 2u) << "multi-stage: a build stage and a runtime stage";
   EXPECT_EQ(froms[0].rfind("debian:bookworm", 0), 0u) << froms[0];
   EXPECT_EQ(froms[1].rfind("debian:bookworm-slim", 0), 0u) << froms[1];
+  // Pinned by digest: a tag can be re-pointed to other bytes, a digest cannot.
+  const std::regex pinned(R"(^[^@\s]+@sha256:[0-9a-f]{64}$)");
+  for (const auto& f : froms) EXPECT_TRUE(std::regex_match(f, pinned)) << "not pinned by digest: " << f;
   // USER of the final stage: not root, numeric so runAsNonRoot can verify it.
   ASSERT_FALSE(user.empty()) << "the runtime stage must set USER";
   const std::string uid = user.substr(0, user.find(':'));
@@ -649,6 +664,149 @@ TEST_F(DeployManifests, DockerfileBuildsInADebianStageAndRunsNonRootFromASlimSta
   // Both binaries end up in the runtime image.
   EXPECT_NE(text.find("build/bin/kinema "), std::string::npos);
   EXPECT_NE(text.find("build/bin/kinemactl"), std::string::npos);
+}
+
+// ---- NetworkPolicy ---------------------------------------------------------
+
+TEST_F(DeployManifests, NetworkPolicyAdmitsOnlyMonitoringOnTheServerPortAndNamedEgress) {
+  YAML::Node np = One("NetworkPolicy", "kinema").node;
+  EXPECT_EQ(np["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as<std::string>(), "kinema");
+  std::set<std::string> types;
+  for (const auto& t : np["spec"]["policyTypes"]) types.insert(t.as<std::string>());
+  EXPECT_EQ(types, (std::set<std::string>{"Ingress", "Egress"})) << "both directions default-deny";
+  // Ingress: exactly one rule, from the monitoring namespace, to the server port.
+  const std::string address = Config().server.address;
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  YAML::Node ingress = np["spec"]["ingress"];
+  ASSERT_EQ(ingress.size(), 1u);
+  ASSERT_EQ(ingress[0]["from"].size(), 1u);
+  EXPECT_EQ(ingress[0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as<std::string>(),
+            "monitoring");
+  EXPECT_FALSE(ingress[0]["from"][0]["ipBlock"]) << "no address-based ingress";
+  ASSERT_EQ(ingress[0]["ports"].size(), 1u);
+  EXPECT_EQ(ingress[0]["ports"][0]["port"].as<int>(), port);
+  // Egress: DNS, Prometheus (its port from prometheus.url), the metadata
+  // servers, and TCP 443/6443 (API server, Google APIs); nothing else.
+  std::set<std::string> allowed;
+  for (const auto& rule : np["spec"]["egress"]) {
+    for (const auto& p : rule["ports"]) {
+      const std::string proto = p["protocol"].as<std::string>() + "/" + p["port"].as<std::string>();
+      if (!rule["to"]) {
+        allowed.insert("any " + proto);
+        continue;
+      }
+      for (const auto& to : rule["to"]) {
+        std::string peer = to["ipBlock"] ? to["ipBlock"]["cidr"].as<std::string>()
+                           : to["podSelector"] ? "pods " + to["podSelector"]["matchLabels"].begin()->second.as<std::string>()
+                                               : "ns " + to["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as<std::string>();
+        allowed.insert(peer + " " + proto);
+      }
+    }
+  }
+  const std::string prom = Config().prometheus.url;
+  const std::string prom_port = prom.substr(prom.rfind(':') + 1);
+  const std::set<std::string> want = {"pods kube-dns UDP/53", "pods kube-dns TCP/53", "169.254.20.10/32 UDP/53",
+                                      "169.254.20.10/32 TCP/53", "ns monitoring TCP/" + prom_port,
+                                      "169.254.169.254/32 TCP/80", "169.254.169.252/32 TCP/988", "any TCP/443",
+                                      "any TCP/6443"};
+  EXPECT_EQ(allowed, want);
+}
+
+// ---- ValidatingAdmissionPolicy -----------------------------------------------
+
+// The declared rules deploy/ grants: the engine's and every registered kind's.
+std::vector<kube::Permission> Declared(const std::string& lease_name) {
+  return testing_support::DeclaredPermissions(lease_name);
+}
+
+TEST_F(DeployManifests, AdmissionPolicyFileIsTheGeneratorsOutputForTheDeclarations) {
+  auto rendered = kube::RenderAdmissionPolicy(Declared(Config().leader_election.name));
+  ASSERT_TRUE(rendered.ok()) << rendered.status().ToString();
+  const std::string file = ReadFile(DeployDir() / "admission-policy.yaml");
+  EXPECT_EQ(file, *rendered) << "deploy/admission-policy.yaml is stale: regenerate it with\n"
+                                "  build/bin/kinema-admission-policy > deploy/admission-policy.yaml";
+}
+
+TEST_F(DeployManifests, AdmissionPolicyBindsEveryWrittenKindToTheControllersServiceAccount) {
+  std::map<std::string, YAML::Node> policies;
+  for (const Object& o : *objects_) {
+    if (o.kind() == "ValidatingAdmissionPolicy") policies[o.name()] = o.node;
+  }
+  for (const auto& p : Declared("kinema")) {
+    const bool writes = std::count(p.verbs.begin(), p.verbs.end(), "update") ||
+                        std::count(p.verbs.begin(), p.verbs.end(), "patch");
+    if (!writes || p.scope == kube::PermissionScope::kLeaseNamespace) continue;
+    SCOPED_TRACE(p.resource);
+    EXPECT_FALSE(p.mutable_fields.empty()) << "a written kind must declare the fields it changes";
+    const std::string name = "kinema-" + p.resource + (p.api_group.empty() ? "" : "." + p.api_group);
+    ASSERT_TRUE(policies.count(name)) << name;
+    YAML::Node spec = policies[name]["spec"];
+    EXPECT_EQ(spec["failurePolicy"].as<std::string>(), "Fail");
+    EXPECT_EQ(spec["matchConstraints"]["resourceRules"][0]["resources"][0].as<std::string>(), p.resource);
+    EXPECT_EQ(spec["matchConstraints"]["resourceRules"][0]["operations"][0].as<std::string>(), "UPDATE");
+    EXPECT_NE(spec["matchConditions"][0]["expression"].as<std::string>().find(
+                  "'system:serviceaccount:kube-system:kinema'"),
+              std::string::npos);
+    ASSERT_GT(spec["validations"].size(), 3u);
+    for (const auto& v : spec["validations"]) {
+      const std::string e = v["expression"].as<std::string>();
+      EXPECT_EQ(std::count(e.begin(), e.end(), '('), std::count(e.begin(), e.end(), ')')) << e;
+      EXPECT_EQ(std::count(e.begin(), e.end(), '\'') % 2, 0) << e;
+      // A freed field is never held fixed.
+      for (const auto& f : p.mutable_fields) {
+        if (f.find('[') != std::string::npos) continue;
+        EXPECT_EQ(e.find("object." + f + " == oldObject." + f), std::string::npos) << f;
+      }
+    }
+    bool bound = false;
+    for (const Object& o : *objects_) {
+      if (o.kind() != "ValidatingAdmissionPolicyBinding" || o.node["spec"]["policyName"].as<std::string>() != name) continue;
+      bound = true;
+      EXPECT_EQ(o.node["spec"]["validationActions"][0].as<std::string>(), "Deny");
+    }
+    EXPECT_TRUE(bound) << name << " has no binding";
+  }
+}
+
+TEST(AdmissionPolicy, ResizeModeDeclarationsAllowPodsResizeAndTheAnnotationOnly) {
+  // What the in-place resize mode will declare: pods/resize (the API server
+  // lets it change container resources only) and its annotation on pods.
+  std::vector<kube::Permission> declared = {
+      {"", "pods/resize", {"patch"}, kube::PermissionScope::kCluster, {}, "resize", {"spec.containers"}},
+      {"", "pods", {"list", "patch"}, kube::PermissionScope::kCluster, {}, "resize", {"metadata.annotations[kinema.io/]"}},
+  };
+  auto yaml = kube::RenderAdmissionPolicy(declared);
+  ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
+  auto docs = YAML::LoadAll(*yaml);
+  std::map<std::string, YAML::Node> policies;
+  for (const auto& d : docs) {
+    if (d["kind"] && d["kind"].as<std::string>() == "ValidatingAdmissionPolicy") {
+      policies[d["metadata"]["name"].as<std::string>()] = d;
+    }
+  }
+  ASSERT_EQ(policies.size(), 2u);
+  std::string pods, resize;
+  for (const auto& v : policies["kinema-pods"]["spec"]["validations"]) pods += v["expression"].as<std::string>() + "\n";
+  for (const auto& v : policies["kinema-pods-resize"]["spec"]["validations"]) resize += v["expression"].as<std::string>() + "\n";
+  EXPECT_NE(pods.find("object.spec == oldObject.spec"), std::string::npos) << "nothing in a pod's spec: " << pods;
+  EXPECT_NE(pods.find("object.metadata.labels == oldObject.metadata.labels"), std::string::npos);
+  EXPECT_NE(pods.find("startsWith('kinema.io/')"), std::string::npos);
+  EXPECT_EQ(resize.find("object.spec.containers =="), std::string::npos) << "containers (resources) may change";
+  EXPECT_NE(resize.find("object.spec.nodeName == oldObject.spec.nodeName"), std::string::npos);
+  EXPECT_EQ(policies["kinema-pods-resize"]["spec"]["matchConstraints"]["resourceRules"][0]["resources"][0].as<std::string>(),
+            "pods/resize");
+}
+
+TEST(AdmissionPolicy, AWrittenKindWithoutAFieldSchemaIsAnError) {
+  std::vector<kube::Permission> declared = {
+      {"batch", "jobs", {"update"}, kube::PermissionScope::kCluster, {}, "x", {"spec.parallelism"}}};
+  auto yaml = kube::RenderAdmissionPolicy(declared);
+  ASSERT_FALSE(yaml.ok());
+  EXPECT_NE(yaml.status().message().find("jobs.batch"), std::string::npos) << yaml.status().message();
+  std::vector<kube::Permission> deep = {
+      {"apps", "deployments", {"update"}, kube::PermissionScope::kCluster, {}, "x", {"spec.template.spec.containers.image"}}};
+  auto bad = kube::RenderAdmissionPolicy(deep);
+  ASSERT_FALSE(bad.ok()) << "a path the schema cannot reach";
 }
 
 // ---- Grafana ---------------------------------------------------------------

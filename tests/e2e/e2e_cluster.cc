@@ -7,6 +7,8 @@
 #include <fstream>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 namespace kinema::e2e {
 
 using testing::BinPath;
@@ -75,7 +77,9 @@ std::string E2eCluster::Start() {
   if (server_.find("//") == std::string::npos) return "cannot read the server URL from the kubeconfig:\n" + kc;
 
   std::string prom_url;
-  if (options_.prometheus && ::access("/usr/bin/prometheus", X_OK) == 0) {
+  if (options_.prometheus_standin) {
+    prom_url = server_ + "/prometheus";
+  } else if (options_.prometheus && ::access("/usr/bin/prometheus", X_OK) == 0) {
     int port = FreePort();
     std::string hostport = server_.substr(server_.find("//") + 2);
     std::ofstream f(File("prometheus.yml"));
@@ -102,7 +106,10 @@ std::string E2eCluster::Start() {
   f << "kubeconfig: " << File("kubeconfig") << "\n"
     << "journal: " << journal_ << "\n"
     << "catalog: " << File("catalog.json") << "\n";
-  if (!prom_url.empty()) f << "prometheus:\n  url: " << prom_url << "\n";
+  if (!prom_url.empty()) {
+    f << "prometheus:\n  url: " << prom_url << "\n";
+    if (!options_.prometheus_timeout.empty()) f << "  timeout: " << options_.prometheus_timeout << "\n";
+  }
   f << "cloud:\n  provider: gce\n  endpoint: " << plain_server() << "/compute/v1\n  project: shop-project\n"
     << "stability:\n  quietWindow: 2s\n  pollInterval: 200ms\n  deadline: 2m\n"
     << "prediction:\n  window: 30s\n  horizon: 5m\n  step: 2s\n  rateWindow: 5s\n"
@@ -179,6 +186,30 @@ std::string E2eCluster::Logs() const {
   for (const char* name : {"sim.err", "prometheus.err", "kinema.err"}) {
     std::string t = ReadFile(File(name));
     if (!t.empty()) out += std::string("\n--- ") + name + "\n" + Tail(t);
+  }
+  return out;
+}
+
+void ExpectNoHarm(const nlohmann::json& report) {
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report["availability"]["deploymentsBelowMinAvailable"], 0) << report.dump();
+  EXPECT_EQ(report["availability"]["secondsBelowMinAvailable"].get<double>(), 0.0) << report.dump();
+  EXPECT_EQ(report["pdbViolations"], 0) << report.dump();
+  EXPECT_EQ(report["cloud"]["orphanInstances"], 0) << report.dump();
+  EXPECT_EQ(report["cloud"]["duplicateCreateRequests"], 0) << report.dump();
+}
+
+std::vector<nlohmann::json> NodesWithKinemaMarks(const E2eCluster& c) {
+  using nlohmann::json;
+  std::vector<json> out;
+  json nodes = c.KubectlJson({"get", "nodes"});
+  for (const auto& n : nodes.value("items", json::array())) {
+    const json& labels = n["metadata"].value("labels", json::object());
+    bool marked = labels.contains("kinema.io/retire");
+    for (const auto& t : n.value("spec", json::object()).value("taints", json::array())) {
+      marked = marked || t.value("key", "") == "kinema.io/retire";
+    }
+    if (marked) out.push_back(n);
   }
   return out;
 }

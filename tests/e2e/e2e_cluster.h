@@ -22,6 +22,8 @@ struct E2eOptions {
   int scale = 2;               // replica multiplier of make_scenario.py
   double time_scale = 10;      // simulated seconds per wall second
   bool prometheus = true;      // start /usr/bin/prometheus when installed
+  bool prometheus_standin = false;  // prometheus.url: kinema-sim's /prometheus/ stand-in (instead of a real one)
+  std::string prometheus_timeout;   // prometheus.timeout when non-empty
   std::string scenario_json = "{}";  // --scenario document (cloud delays etc.)
   std::string faults_json;           // kinema-sim --faults document (empty: no faults)
   double min_savings = 0.10;   // decision.minSavings
@@ -78,6 +80,14 @@ class E2eCluster {
   std::string config_, journal_, server_;
   pid_t sim_ = -1, prom_ = -1;
 };
+
+// Availability and safety, from the simulator's report (gtest expectations):
+// no Deployment below minAvailable, no PDB violation, no orphan instance, no
+// duplicate create.
+void ExpectNoHarm(const nlohmann::json& report);
+
+// Nodes that still carry a kinema.io/retire label or taint.
+std::vector<nlohmann::json> NodesWithKinemaMarks(const E2eCluster& c);
 
 // The last `n` characters of `text` ("..." first when cut).
 std::string Tail(const std::string& text, size_t n = 3000);

@@ -20,30 +20,6 @@ using nlohmann::json;
 using testing::RunProcess;
 using testing::WaitProcess;
 
-// Availability and safety, from the simulator's report.
-void ExpectNoHarm(const json& report) {
-  ASSERT_TRUE(report.is_object());
-  EXPECT_EQ(report["availability"]["deploymentsBelowMinAvailable"], 0) << report.dump();
-  EXPECT_EQ(report["availability"]["secondsBelowMinAvailable"].get<double>(), 0.0) << report.dump();
-  EXPECT_EQ(report["pdbViolations"], 0) << report.dump();
-  EXPECT_EQ(report["cloud"]["orphanInstances"], 0) << report.dump();
-  EXPECT_EQ(report["cloud"]["duplicateCreateRequests"], 0) << report.dump();
-}
-
-std::vector<json> NodesWithKinemaMarks(const E2eCluster& c) {
-  std::vector<json> out;
-  json nodes = c.KubectlJson({"get", "nodes"});
-  for (const auto& n : nodes.value("items", json::array())) {
-    const json& labels = n["metadata"].value("labels", json::object());
-    bool marked = labels.contains("kinema.io/retire");
-    for (const auto& t : n.value("spec", json::object()).value("taints", json::array())) {
-      marked = marked || t.value("key", "") == "kinema.io/retire";
-    }
-    if (marked) out.push_back(n);
-  }
-  return out;
-}
-
 int PatchedDeployments(const E2eCluster& c) {
   int n = 0;
   json ds = c.KubectlJson({"get", "deployments", "-n", "shop"});

@@ -45,3 +45,22 @@ TEST(Redact, UrlKeepsPathAndMasksSecretQueryParameters) {
 
 }  // namespace
 }  // namespace kinema::http
+
+namespace kinema::http {
+namespace {
+
+TEST(Redact, UserinfoInUrlsNeverReachesALogLine) {
+  EXPECT_EQ(RedactUrl("http://user:pass@prometheus:9090/api/v1/query"),
+            "http://<redacted>@prometheus:9090/api/v1/query");
+  EXPECT_EQ(RedactUrl("https://admin@h/x?token=t&a=b"), "https://<redacted>@h/x?token=<redacted>&a=b");
+  EXPECT_EQ(RedactUrl("https://h:443/path@notuserinfo"), "https://h:443/path@notuserinfo");
+  std::string text = "prometheus query: POST http://alice:s3cr3t@prom.monitoring:9090/api/v1/query_range: refused";
+  std::string out = RedactSecrets(text);
+  EXPECT_EQ(out.find("s3cr3t"), std::string::npos) << out;
+  EXPECT_EQ(out.find("alice"), std::string::npos) << out;
+  EXPECT_NE(out.find("http://<redacted>@prom.monitoring:9090/api/v1/query_range"), std::string::npos) << out;
+  EXPECT_EQ(RedactSecrets(out), out) << "idempotent";
+}
+
+}  // namespace
+}  // namespace kinema::http

@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
+#include "engine/common/shutdown.h"
 #include "tests/http/test_http_server.h"
 
 namespace kinema::kube {
@@ -503,6 +505,44 @@ TEST(KubeClient, TokensNeverReachLogsOrErrors) {
     EXPECT_EQ(m.find(kToken), std::string::npos) << m;
     EXPECT_EQ(m.find("KEYMATERIAL"), std::string::npos) << m;
   }
+}
+
+// SIGTERM during a retry back-off: the back-off ends at once (the
+// WorkflowService raises the process-wide shutdown), not after its delay.
+TEST(KubeClientTest, RetryBackoffEndsAtOnceOnShutdown) {
+  ResetProcessShutdownForTesting();
+  TestHttpServer server([](const TestRequest&) { return JsonResponse(503, StatusBody(503, "ServiceUnavailable", "x")); });
+  ClientOptions o = FastOptions();
+  o.retry.initial_backoff = milliseconds(60000);
+  o.retry.max_backoff = milliseconds(60000);
+  auto client = MakeClient(server, o);
+  std::thread stopper([] {
+    std::this_thread::sleep_for(milliseconds(300));
+    RequestProcessShutdown();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto r = client->Get(resources::kPods, "shop", "a");
+  stopper.join();
+  ResetProcessShutdownForTesting();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kCancelled) << r.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+// A list answer over the client's size cap is refused, not held in memory.
+TEST(KubeClientTest, AnswersLargerThanTheCapAreRefused) {
+  TestHttpServer server([](const TestRequest&) {
+    TestResponse r;
+    r.body = "{\"items\": [" + std::string(3 << 20, ' ') + "]}";
+    return r;
+  });
+  ClientOptions o = FastOptions();
+  o.max_response_bytes = 1 << 20;
+  auto client = MakeClient(server, o);
+  auto r = client->List(resources::kPods, "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kResourceExhausted) << r.status().ToString();
+  EXPECT_EQ(server.request_count(), 1u) << "not retried: the same answer would come again";
 }
 
 }  // namespace

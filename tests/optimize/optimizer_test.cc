@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "engine/quantity/quantity.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/snapshot.h"
 #include "tests/optimize/independent_validator.h"
@@ -233,6 +234,31 @@ TEST(OptimizerTest, PodThatFitsNowhereIsInfeasibleAndNamed) {
   EXPECT_TRUE(IsInfeasible(plan.status()));
   EXPECT_NE(plan.status().message().find("shop/ml-1"), std::string::npos);
   EXPECT_NE(plan.status().message().find("nodeSelector gpu=a100"), std::string::npos) << plan.status().message();
+}
+
+TEST(OptimizerTest, RequestsThatOverflowInt64FitNowhereInsteadOfOvercommittingRealNodes) {
+  // Two containers of 7Ei each: summed unchecked they wrap to a negative
+  // request and the planner packed the pod onto a real node.
+  json two_7ei = {{"containers",
+                   {{{"name", "a"}, {"resources", {{"requests", {{"cpu", "100m"}, {"memory", "7Ei"}}}}}},
+                    {{"name", "b"}, {"resources", {{"requests", {{"cpu", "100m"}, {"memory", "7Ei"}}}}}}}}};
+  auto r = PodSpecRequests(two_7ei, "spec");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->memory_bytes, kMaxPlannableQuantity) << "saturated, never negative";
+  json items = {Node("a", "small", "2", "8Gi"), Pod("web-1", "a", "100m", "64Mi")};
+  json greedy = Pod("greedy-1", "", "100m", "1Gi");
+  greedy["spec"] = two_7ei;
+  items.push_back(greedy);
+  auto plan = Solve(List(items), TwoTypeCatalog());
+  ASSERT_FALSE(plan.ok()) << "a pod asking for 14Ei fits no node and no machine type";
+  EXPECT_TRUE(IsInfeasible(plan.status())) << plan.status().ToString();
+  EXPECT_NE(plan.status().message().find("shop/greedy-1"), std::string::npos) << plan.status().message();
+  // Node capacities are capped the same way: a hostile node does not make room for everything.
+  json big_node = Node("b", "small", "9223372036854775807m", "7Ei");
+  auto s = ParseSnapshot(List({big_node}));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->nodes[0].allocatable.cpu_milli, kMaxPlannableQuantity);
+  EXPECT_EQ(s->nodes[0].allocatable.memory_bytes, kMaxPlannableQuantity);
 }
 
 TEST(OptimizerTest, ImmovablePodsOverflowingTheirNodeAreInfeasible) {

@@ -1,9 +1,11 @@
 // Unit tests of the pure forecaster (engine/prediction/forecaster.h).
 #include "engine/prediction/forecaster.h"
+#include "engine/prediction/prediction.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 namespace kinema::prediction {
 namespace {
@@ -114,4 +116,28 @@ TEST(ForecasterTest, FitLineRecoversSlopeAtEpochScaleTimestamps) {
 }
 
 }  // namespace
+TEST(ForecasterTest, ImplausibleSamplesAreDroppedAndTheForecastStaysFinite) {
+  // A Prometheus value of 1e308 became an infinite request and then
+  // INT64_MIN millicores; NaN/Inf/negative values and times are dropped.
+  PredictionOptions o;
+  UsageSeries hostile = {{0, 0.5}, {30, 1e308}, {60, -3}, {90, std::numeric_limits<double>::infinity()},
+                         {std::nan(""), 0.5}, {1e300, 0.5}, {120, 0.6}};
+  ResourceForecast f = ForecastResource("cpu", 0.5, {hostile}, o);
+  EXPECT_TRUE(f.has_data);
+  EXPECT_EQ(f.rejected, 5) << f.why;
+  EXPECT_TRUE(std::isfinite(f.planned));
+  EXPECT_LT(f.planned, 1.0) << f.why;
+  EXPECT_NE(f.why.find("5 implausible samples dropped"), std::string::npos) << f.why;
+  // A steep fit over nearly equal timestamps is clamped to the plausible maximum.
+  UsageSeries steep = {{100.000, 0}, {100.001, static_cast<double>(kMaxPlausibleCores)}};
+  ResourceForecast g = ForecastResource("cpu", 1, {steep}, o);
+  EXPECT_LE(g.forecast, static_cast<double>(kMaxPlausibleCores));
+  EXPECT_TRUE(std::isfinite(g.planned));
+  ContainerPlan cp;
+  cp.cpu = g;
+  cp.memory = ForecastResource("memory", 1e18, {{{0, 1e300}}}, o);
+  EXPECT_GE(cp.PlannedCpuMilli(), 0);
+  EXPECT_GE(cp.PlannedMemoryBytes(), 0) << "never a negative (wrapped) request";
+}
+
 }  // namespace kinema::prediction

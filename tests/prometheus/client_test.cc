@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "engine/common/text.h"
 #include "tests/http/test_http_server.h"
 
 namespace kinema::prometheus {
@@ -40,6 +41,49 @@ std::string FormValue(const std::string& body, const std::string& key) {
     pos = amp + 1;
   }
   return "";
+}
+
+TEST(PrometheusClientTest, WrongJsonTypesAreErrorsNeverExceptions) {
+  // json::value("k", "") throws when the field is present with another type.
+  for (const char* body : {
+           R"({"status": 1})", R"({"status": "error", "errorType": 5, "error": ["x"]})",
+           R"({"status": "success", "data": []})", R"({"status": "success", "data": {"resultType": 7}})",
+           R"({"status": "success", "data": {"resultType": "matrix", "result": {"a": 1}}})",
+           R"({"status": "success", "data": {"resultType": "matrix", "result": [{"metric": 3, "values": [[1, 2, 3]]}]}})",
+           R"({"status": "success", "data": {"resultType": "vector", "result": [{"value": ["t", "1"]}]}})",
+           R"({"status": "success", "data": {"resultType": "scalar", "result": [1e999, "1"]}})",
+           R"({"status": "success", "data": {"resultType": "string", "result": [null, null]}})",
+           R"({"status": "success", "warnings": 5, "data": {"resultType": "vector", "result": []}})"}) {
+    StatusOr<QueryResult> r = Status::Internal("not run");
+    ASSERT_NO_THROW(r = ParseQueryResponse(200, body, "q")) << body;
+    (void)r;
+  }
+  auto err = ParseQueryResponse(400, R"({"status": "error", "errorType": 5, "error": ["x"]})", "q");
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.status().code(), Status::Code::kInvalidArgument) << "the HTTP code still classifies it";
+}
+
+TEST(PrometheusClientTest, ABadGatewayBodyCutMidCharacterGivesAValidUtf8Message) {
+  // A 502 from a proxy in front of Prometheus, shortened to a fixed byte
+  // count in the message: cut inside a character, the journal write threw.
+  std::string body = std::string(199, 'x') + "\xe2\x82\xac" + std::string(300, 'z');
+  auto r = ParseQueryResponse(502, body, "prometheus query_range \"q\"");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
+  EXPECT_TRUE(IsValidUtf8(r.status().message())) << r.status().message();
+  auto invalid = ParseQueryResponse(502, "\xff\xfe bad gateway \xc3", "q");
+  EXPECT_TRUE(IsValidUtf8(invalid.status().message())) << invalid.status().message();
+}
+
+TEST(PrometheusClientTest, UserinfoInTheUrlNeverReachesAStatusMessage) {
+  // prometheus.url may carry basic-auth credentials; the error the prediction
+  // step journals when Prometheus is unreachable must not.
+  Client c(Opts("http://alice:s3cr3t@127.0.0.1:1/prom", std::chrono::milliseconds(2000)));
+  auto r = c.Query("up");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().find("s3cr3t"), std::string::npos) << r.status().message();
+  EXPECT_EQ(r.status().message().find("alice"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("<redacted>@127.0.0.1:1"), std::string::npos) << r.status().message();
 }
 
 TEST(PrometheusClientTest, ParsesVectorMatrixScalarAndString) {

@@ -1,5 +1,15 @@
 // The controller's /healthz, /readyz and /metrics endpoint, over real HTTP.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
 
 #include "engine/http/http_client.h"
 #include "engine/status/metrics.h"
@@ -83,6 +93,44 @@ TEST(StatusServerTest, HistogramsHaveCumulativeBucketsSumAndCount) {
             "step_seconds_bucket{step=\"a\",le=\"+Inf\"} 4\n"
             "step_seconds_sum{step=\"a\"} 65.15\n"
             "step_seconds_count{step=\"a\"} 4\n");
+}
+
+// Out of descriptors, accept() fails at once, every time: the server used to
+// spin on it and flood the log. It backs off and serves again afterwards.
+TEST(StatusServerTest, OutOfFileDescriptorsBacksOffInsteadOfSpinning) {
+#ifdef __SANITIZE_ADDRESS__
+  // UBSan's own checks open a pipe to probe memory; with no descriptor left
+  // they report false errors. The Release build runs this test.
+  GTEST_SKIP() << "needs file descriptors the sanitizers use";
+#endif
+  StatusServer::Handlers h;
+  h.healthz = [] { return StatusReply{200, "text/plain", "ok\n"}; };
+  auto server = StatusServer::Start("127.0.0.1:0", h);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const int port = (*server)->port();
+  int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);  // made before the limit
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  int lowest_free = ::dup(0);
+  ::close(lowest_free);
+  rlimit tight = old;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int rc = ::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+  ASSERT_EQ(rc, 0) << std::strerror(errno);
+  const uint64_t errors = (*server)->accept_errors();
+  EXPECT_GE(errors, 1u);
+  EXPECT_LE(errors, 10u) << "a busy loop makes thousands";
+  ::close(client);
+  auto health = Fetch(port, "/healthz");
+  ASSERT_TRUE(health.ok()) << "serves again once descriptors are back: " << health.status().ToString();
+  EXPECT_EQ(health->status, 200);
 }
 
 }  // namespace

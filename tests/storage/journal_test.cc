@@ -2,6 +2,7 @@
 // derived tables, fencing and verification.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "engine/common/logging.h"
 #include "storage/journal_reader.h"
@@ -229,6 +230,60 @@ TEST(Journal, AWriterWithAnOlderEpochIsFencedOut) {
   auto again = JournalWriter::Open(d.File("j.db"), {});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)->FenceEpoch(), 5);  // the fence is durable
+}
+
+TEST(Journal, JournalWalLockAndBackupFilesAreOwnerOnly) {
+  TempDir d;
+  const mode_t old_mask = ::umask(0022);  // what a container usually runs with
+  {
+    // A journal left 0644 by an older binary is narrowed on open.
+    { SQLite::Database pre(d.File("old.db"), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE); }
+    ::chmod(d.File("old.db").c_str(), 0644);
+    auto old = JournalWriter::Open(d.File("old.db"), {});
+    ASSERT_TRUE(old.ok()) << old.status().ToString();
+  }
+  auto w = JournalWriter::Open(d.File("j.db"), {});
+  ::umask(old_mask);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  StartTwoStepWorkflow(w->get(), "wf");
+  auto mode = [&](const std::string& f) {
+    struct stat st {};
+    EXPECT_EQ(::stat(d.File(f).c_str(), &st), 0) << f;
+    return st.st_mode & 0777;
+  };
+  EXPECT_EQ(mode("j.db"), 0600u);
+  EXPECT_EQ(mode("j.db-wal"), 0600u);
+  EXPECT_EQ(mode("j.db-shm"), 0600u);
+  EXPECT_EQ(mode("j.db.lock"), 0600u);
+  EXPECT_EQ(mode("old.db"), 0600u);
+  auto r = JournalReader::Open(d.File("j.db"));
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE((*r)->BackupTo(d.File("backup.db")).ok());
+  EXPECT_EQ(mode("backup.db"), 0600u);
+}
+
+TEST(Journal, AStepIndexReadFromTheFileIsBoundedNotAllocated) {
+  // A damaged or hostile row naming step 2e9 used to grow the view to two
+  // billion steps; it is refused as an illegal event.
+  WorkflowView v;
+  Event start = Ev(event_kind::kWorkflowStarted, -1, "", 0, {{"type", "t"}, {"steps", {"a"}}});
+  ASSERT_TRUE(ApplyEvent(&v, start).ok());
+  for (int index : {2000000000, kMaxWorkflowSteps, -7}) {
+    Status s = ApplyEvent(&v, Ev(event_kind::kStepIntent, index, "x", 1));
+    if (index < 0) continue;  // a negative index is "no step": also refused
+    EXPECT_FALSE(s.ok()) << index;
+    EXPECT_NE(s.message().find("bad step index"), std::string::npos) << s.message();
+  }
+  EXPECT_EQ(v.steps.size(), 1u);
+  // Details of the wrong JSON type never throw.
+  EXPECT_TRUE(ApplyEvent(&v, Ev(event_kind::kTimerSet, 0, "a", 1, nlohmann::json::array({1, 2}))).ok());
+  EXPECT_TRUE(ApplyEvent(&v, Ev(event_kind::kStepIntent, 0, "a", 1, {{"input", 1}, {"idempotencyKey", 5}})).ok());
+  EXPECT_TRUE(ApplyEvent(&v, Ev(event_kind::kStepFailed, 0, "a", 1, {{"retryAtMs", "soon"}, {"error", {}}})).ok());
+  WorkflowView w;
+  Event many = Ev(event_kind::kWorkflowStarted, -1, "", 0,
+                  {{"type", "t"}, {"steps", nlohmann::json::array()}, {"input", "not an object"}});
+  for (int i = 0; i < kMaxWorkflowSteps + 1; ++i) many.detail["steps"].push_back("s");
+  EXPECT_FALSE(ApplyEvent(&w, many).ok());
 }
 
 TEST(Journal, ReadOnlyOpenNeverCreatesAFile) {

@@ -192,6 +192,76 @@ TEST_F(EngineTest, PausesWithTheErrorVisibleWhenRetriesAreExhausted) {
   ExpectVerifies();
 }
 
+TEST_F(EngineTest, AStepThatThrowsIsAFailedAttemptWithTheExceptionTextNeverADeadProcess) {
+  int calls = 0;
+  StepDefinition s = RecordingStep("parse-answer", &rec_);
+  s.run = [&](StepContext&) -> StatusOr<nlohmann::json> {
+    ++calls;
+    if (calls == 1) {
+      nlohmann::json answer = nlohmann::json::parse(R"({"status": 5})");
+      return nlohmann::json{{"status", answer.value("status", std::string())}};  // throws type_error
+    }
+    if (calls == 2) throw std::bad_alloc();
+    if (calls == 3) throw 42;  // not even a std::exception
+    return nlohmann::json{{"ok", true}};
+  };
+  Register({s});
+  ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
+  StatusOr<WorkflowView> v = Status::Internal("not run");
+  ASSERT_NO_THROW(v = engine_->Run("wf"));
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->steps[0].attempts, 4);
+  std::vector<std::string> errors;
+  for (const auto& e : Events("wf")) {
+    if (e.kind == event_kind::kStepFailed) errors.push_back(e.detail.value("error", ""));
+  }
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_NE(errors[0].find("step parse-answer threw an exception: [json.exception.type_error.302]"), std::string::npos)
+      << errors[0];
+  EXPECT_NE(errors[1].find("std::bad_alloc"), std::string::npos) << errors[1];
+  EXPECT_NE(errors[2].find("unknown exception"), std::string::npos) << errors[2];
+  ExpectVerifies();
+}
+
+TEST_F(EngineTest, AThrowingCompensationPausesTheAbortInsteadOfEndingTheProcess) {
+  StepDefinition patch = RecordingStep("patch", &rec_);
+  patch.retry.max_attempts = 2;
+  patch.compensate = [](StepContext&, const nlohmann::json& result) -> Status {
+    (void)result.at("missing");  // throws out_of_range
+    return Status::OK();
+  };
+  StepDefinition block = RecordingStep("block", &rec_);
+  block.retry.max_attempts = 1;
+  block.run = [](StepContext&) -> StatusOr<nlohmann::json> { return Status::Unavailable("not yet"); };
+  Register({patch, block});
+  ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
+  auto v = engine_->Run("wf");
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ(v->status, "paused");
+  ASSERT_TRUE(engine_->Command(Cmd("abort", "wf")).ok());
+  ASSERT_NO_THROW(v = engine_->Run("wf"));
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->status, "paused");
+  EXPECT_NE(v->pause_reason.find("compensation of step patch threw an exception"), std::string::npos)
+      << v->pause_reason;
+  ExpectVerifies();
+}
+
+TEST_F(EngineTest, ErrorTextWithInvalidUtf8IsJournaled) {
+  StepDefinition s = RecordingStep("query", &rec_);
+  s.retry.max_attempts = 1;
+  s.run = [](StepContext&) -> StatusOr<nlohmann::json> {
+    return Status::Unavailable(std::string("prometheus: HTTP 502: Bad Gateway \xe2\x82", 36));
+  };
+  Register({s});
+  ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
+  auto v = engine_->Run("wf");
+  ASSERT_TRUE(v.ok()) << "the journal write threw and the controller exited: " << v.status().ToString();
+  EXPECT_EQ(v->status, "paused");
+  ExpectVerifies();
+}
+
 TEST_F(EngineTest, NonRetryableErrorFailsTheWorkflowWhichStaysResumable) {
   bool fixed = false;
   StepDefinition s = RecordingStep("validate", &rec_);

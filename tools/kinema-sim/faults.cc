@@ -32,9 +32,12 @@ StatusOr<std::vector<FaultRule>> FaultInjector::ParseText(const std::string& tex
   if (!j.is_object() || !j.contains("rules") || !j["rules"].is_array()) {
     return Status::InvalidArgument("expected an object with a \"rules\" array");
   }
-  static const char* kKnown[] = {"verb",         "resource",         "error500Rate", "error503Rate",
-                                 "error429Rate", "retryAfterSeconds", "conflictRate", "lostResponseRate",
-                                 "latencyMs",    "latencyRate",      "watchDropRate", "watchDropAfterMs"};
+  static const char* kKnown[] = {"verb",          "resource",          "error500Rate",    "error503Rate",
+                                 "error429Rate",  "retryAfterSeconds", "conflictRate",    "lostResponseRate",
+                                 "latencyMs",     "latencyRate",       "watchDropRate",   "watchDropAfterMs",
+                                 "wrongTypeRate", "truncateRate",      "invalidUtf8Rate", "hugeBodyRate",
+                                 "hugeBodyBytes", "gzipBombRate",      "gzipBombBytes",   "slowBodyRate",
+                                 "slowBodyMs"};
   std::vector<FaultRule> rules;
   size_t i = 0;
   for (const auto& r : j["rules"]) {
@@ -59,12 +62,32 @@ StatusOr<std::vector<FaultRule>> FaultInjector::ParseText(const std::string& tex
       fr.latency_rate = r.value("latencyRate", 1.0);
       fr.watch_drop_rate = r.value("watchDropRate", 0.0);
       fr.watch_drop_after_ms = r.value("watchDropAfterMs", 5000LL);
+      fr.wrong_type_rate = r.value("wrongTypeRate", 0.0);
+      fr.truncate_rate = r.value("truncateRate", 0.0);
+      fr.invalid_utf8_rate = r.value("invalidUtf8Rate", 0.0);
+      fr.huge_body_rate = r.value("hugeBodyRate", 0.0);
+      fr.huge_body_bytes = r.value("hugeBodyBytes", 96LL << 20);
+      fr.gzip_bomb_rate = r.value("gzipBombRate", 0.0);
+      fr.gzip_bomb_bytes = r.value("gzipBombBytes", 256LL << 20);
+      fr.slow_body_rate = r.value("slowBodyRate", 0.0);
+      fr.slow_body_ms = r.value("slowBodyMs", 5000LL);
     } catch (const std::exception& e) {
       return Status::InvalidArgument(where + ": " + e.what());
     }
     for (double rate : {fr.error500_rate, fr.error503_rate, fr.error429_rate, fr.conflict_rate,
-                        fr.lost_response_rate, fr.latency_rate, fr.watch_drop_rate}) {
-      if (rate < 0 || rate > 1) return Status::InvalidArgument(where + ": rates must be within [0, 1]");
+                        fr.lost_response_rate, fr.latency_rate, fr.watch_drop_rate, fr.wrong_type_rate,
+                        fr.truncate_rate, fr.invalid_utf8_rate, fr.huge_body_rate, fr.gzip_bomb_rate,
+                        fr.slow_body_rate}) {
+      if (!(rate >= 0 && rate <= 1)) return Status::InvalidArgument(where + ": rates must be within [0, 1]");
+    }
+    if (fr.huge_body_bytes < 0 || fr.huge_body_bytes > (1LL << 31) || fr.gzip_bomb_bytes < 0 ||
+        fr.gzip_bomb_bytes > (4LL << 30) || fr.slow_body_ms < 0 || fr.slow_body_ms > 600000) {
+      return Status::InvalidArgument(where + ": hugeBodyBytes <= 2 GiB, gzipBombBytes <= 4 GiB, slowBodyMs <= 600000");
+    }
+    const bool other_api = fr.resource == kMetricsApiResource || fr.resource == kPrometheusResource;
+    if (other_api && (fr.conflict_rate > 0 || fr.watch_drop_rate > 0 || fr.lost_response_rate > 0)) {
+      return Status::InvalidArgument(where + ": conflictRate, watchDropRate and lostResponseRate have no meaning for " +
+                                     fr.resource);
     }
     bool compute = IsComputeResource(fr.resource);
     if (compute) {
@@ -92,9 +115,15 @@ StatusOr<std::vector<FaultRule>> FaultInjector::ParseText(const std::string& tex
     }
     static const char* kVerbs[] = {"*", "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"};
     static const char* kComputeVerbs[] = {"*", "get", "list", "create", "delete", "wait", "update"};
+    static const char* kMetricsVerbs[] = {"*", "get", "list"};
+    static const char* kPrometheusVerbs[] = {"*", "query", "query_range"};
     bool verb_ok = false;
     if (compute) {
       for (const char* v : kComputeVerbs) verb_ok = verb_ok || fr.verb == v;
+    } else if (fr.resource == kMetricsApiResource) {
+      for (const char* v : kMetricsVerbs) verb_ok = verb_ok || fr.verb == v;
+    } else if (fr.resource == kPrometheusResource) {
+      for (const char* v : kPrometheusVerbs) verb_ok = verb_ok || fr.verb == v;
     } else {
       for (const char* v : kVerbs) verb_ok = verb_ok || fr.verb == v;
     }
@@ -108,9 +137,45 @@ StatusOr<std::vector<FaultRule>> FaultInjector::ParseText(const std::string& tex
 
 FaultInjector::FaultInjector(std::vector<FaultRule> rules, uint64_t seed) : rules_(std::move(rules)), rng_(seed) {}
 
+const char* HostileKindName(HostileKind k) {
+  switch (k) {
+    case HostileKind::kNone: return "none";
+    case HostileKind::kWrongType: return "wrong JSON type";
+    case HostileKind::kTruncate: return "truncated body";
+    case HostileKind::kInvalidUtf8: return "invalid UTF-8";
+    case HostileKind::kHugeBody: return "huge body";
+    case HostileKind::kGzipBomb: return "gzip bomb";
+    case HostileKind::kSlowBody: return "slow body";
+  }
+  return "?";
+}
+
+HostileDecision FaultInjector::DecideHostile(const std::string& verb, const std::string& resource) {
+  HostileDecision d;
+  if (rules_.empty()) return d;
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& r : rules_) {
+    if (!r.HasHostile() || !Matches(r, verb, resource)) continue;
+    if (r.wrong_type_rate > 0 && Draw() < r.wrong_type_rate) d.kind = HostileKind::kWrongType;
+    else if (r.truncate_rate > 0 && Draw() < r.truncate_rate) d.kind = HostileKind::kTruncate;
+    else if (r.invalid_utf8_rate > 0 && Draw() < r.invalid_utf8_rate) d.kind = HostileKind::kInvalidUtf8;
+    else if (r.huge_body_rate > 0 && Draw() < r.huge_body_rate) d.kind = HostileKind::kHugeBody;
+    else if (r.gzip_bomb_rate > 0 && Draw() < r.gzip_bomb_rate) d.kind = HostileKind::kGzipBomb;
+    else if (r.slow_body_rate > 0 && Draw() < r.slow_body_rate) d.kind = HostileKind::kSlowBody;
+    if (d.kind == HostileKind::kNone) continue;
+    d.bytes = static_cast<size_t>(d.kind == HostileKind::kGzipBomb ? r.gzip_bomb_bytes : r.huge_body_bytes);
+    d.slow = std::chrono::milliseconds(r.slow_body_ms);
+    d.seed = rng_();
+    injected_++;
+    return d;
+  }
+  return d;
+}
+
 bool FaultInjector::Matches(const FaultRule& r, const std::string& verb, const std::string& resource) const {
   if (r.verb != "*" && r.verb != verb) return false;
-  if (r.resource == "*") return !IsComputeResource(resource);  // "*" is every Kubernetes resource
+  const bool other_api = resource == kMetricsApiResource || resource == kPrometheusResource;
+  if (r.resource == "*") return !IsComputeResource(resource) && !other_api;  // "*": every Kubernetes resource
   if (r.resource.size() > 2 && r.resource.compare(r.resource.size() - 2, 2, ".*") == 0) {
     return resource.rfind(r.resource.substr(0, r.resource.size() - 1), 0) == 0;  // "compute.*": compute.<any>
   }

@@ -16,8 +16,27 @@
 //      "latencyMs": 250,            // added latency ...
 //      "latencyRate": 1.0,          // ... on this fraction of matching requests (default 1)
 //      "watchDropRate": 0.5,        // K8s: fraction of watch streams cut abruptly (no final chunk) ...
-//      "watchDropAfterMs": 2000}    // ... at a uniform time in [0, this] after they start (default 5000)
+//      "watchDropAfterMs": 2000,    // ... at a uniform time in [0, this] after they start (default 5000)
+//      // Hostile peer (every API below; the request IS carried out, then
+//      // its answer is replaced — the client must cope, never crash):
+//      "wrongTypeRate": 0.1,        // one JSON value somewhere in the answer gets another type
+//      "truncateRate": 0.1,         // the body is cut at a random byte (Content-Length matches)
+//      "invalidUtf8Rate": 0.1,      // bytes that are not UTF-8 inserted into a string of the answer
+//      "hugeBodyRate": 0.01,        // the answer after hugeBodyBytes of leading whitespace ...
+//      "hugeBodyBytes": 100663296,  // ... (default 96 MiB): valid JSON, only too large to hold
+//      "gzipBombRate": 0.01,        // Content-Encoding: gzip, gzipBombBytes of whitespace + the
+//      "gzipBombBytes": 268435456,  //   answer compressed ~1000:1 (default 256 MiB)
+//      "slowBodyRate": 0.1,         // headers at once, the body trickled over slowBodyMs ...
+//      "slowBodyMs": 5000}          // ... (default 5000)
 //   ]}
+//
+// Hostile-peer rules apply to Kubernetes resources (as above), the Compute
+// resources, "metrics.k8s.io" (the metrics API, verbs get|list) and
+// "prometheus" (the Prometheus stand-in under /prometheus/, verbs
+// query|query_range). Watch streams are never rewritten (watchDrop* covers
+// them). A hostile draw is made for every answer that was computed (an
+// injected error answer may be spoiled too), in the order above; the first
+// hit wins.
 //
 // Resources: a Kubernetes plural ("pods"), a subresource ("pods/eviction"),
 // "*" (every Kubernetes resource, never a Compute one, so fault files written
@@ -73,6 +92,31 @@ struct FaultRule {
   double latency_rate = 1.0;
   double watch_drop_rate = 0;
   long long watch_drop_after_ms = 5000;
+  // Hostile peer.
+  double wrong_type_rate = 0;
+  double truncate_rate = 0;
+  double invalid_utf8_rate = 0;
+  double huge_body_rate = 0;
+  long long huge_body_bytes = 96LL << 20;
+  double gzip_bomb_rate = 0;
+  long long gzip_bomb_bytes = 256LL << 20;
+  double slow_body_rate = 0;
+  long long slow_body_ms = 5000;
+  bool HasHostile() const {
+    return wrong_type_rate > 0 || truncate_rate > 0 || invalid_utf8_rate > 0 || huge_body_rate > 0 ||
+           gzip_bomb_rate > 0 || slow_body_rate > 0;
+  }
+};
+
+// A hostile answer: how the response to a request is to be spoiled.
+enum class HostileKind { kNone, kWrongType, kTruncate, kInvalidUtf8, kHugeBody, kGzipBomb, kSlowBody };
+const char* HostileKindName(HostileKind k);
+
+struct HostileDecision {
+  HostileKind kind = HostileKind::kNone;
+  size_t bytes = 0;                   // kHugeBody, kGzipBomb
+  std::chrono::milliseconds slow{0};  // kSlowBody
+  uint64_t seed = 0;                  // where in the body (kWrongType, kTruncate, kInvalidUtf8)
 };
 
 // What a fault rule is matched against: "get" + "pods", "create" + "compute.instances".
@@ -83,6 +127,9 @@ struct FaultTarget {
 
 // True for the fake GCE's resources ("compute.instances", ...).
 bool IsComputeResource(const std::string& resource);
+// The metrics API and the Prometheus stand-in, as fault rules name them.
+inline constexpr const char* kMetricsApiResource = "metrics.k8s.io";
+inline constexpr const char* kPrometheusResource = "prometheus";
 
 // A fault for the Compute API, rendered by the fake GCE as a GCE error body
 // {"error":{"code","message","errors":[{"message","domain","reason"}]}}.
@@ -115,6 +162,8 @@ class FaultInjector {
   // For a Compute request: `verb` get|list|create|delete|wait, `resource`
   // "compute.instances" etc. Counts what it injects.
   ComputeFaultDecision DecideCompute(const std::string& verb, const std::string& resource);
+  // For any API's answer (see "Hostile peer" above); kNone mostly.
+  HostileDecision DecideHostile(const std::string& verb, const std::string& resource);
 
   uint64_t injected() const;  // faults injected so far (errors, latencies, drops, lost responses)
 

@@ -171,10 +171,43 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     spdlog::debug("http method={} target={} code={} bytes={} ms={}", request_.method, request_.target, r.status,
                   res->body().size(), ms);
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(120));
+    if (r.trickle.count() > 0) return WriteSlowly(res, r.trickle);
     auto self = this->shared_from_this();
     http::async_write(stream_, *res, [self, res](beast::error_code ec, std::size_t) {
       if (ec || !res->keep_alive()) return self->CloseNow();
       self->Read();
+    });
+  }
+
+  // Fault injection (a slow peer): the header at once, then the body in ten
+  // pieces spread over `over`; the connection closes afterwards.
+  void WriteSlowly(std::shared_ptr<http::response<http::string_body>> res, std::chrono::milliseconds over) {
+    res->keep_alive(false);
+    auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
+    beast::get_lowest_layer(stream_).expires_after(over + std::chrono::seconds(60));
+    auto self = this->shared_from_this();
+    http::async_write_header(stream_, *sr, [self, res, sr, over](beast::error_code ec, std::size_t) {
+      if (ec) return self->CloseNow();
+      self->TricklePiece(res, 0, over / 10);
+    });
+  }
+
+  void TricklePiece(std::shared_ptr<http::response<http::string_body>> res, size_t piece,
+                    std::chrono::milliseconds pause) {
+    const std::string& body = res->body();
+    const size_t per = body.size() / 10 + 1;
+    const size_t from = piece * per;
+    if (from >= body.size()) return CloseNow();
+    delay_timer_.expires_after(pause);
+    auto self = this->shared_from_this();
+    delay_timer_.async_wait([self, res, piece, pause, from, per](beast::error_code ec) {
+      if (ec) return self->CloseNow();
+      const std::string& b = res->body();
+      net::async_write(self->stream_, net::buffer(b.data() + from, std::min(per, b.size() - from)),
+                       [self, res, piece, pause](beast::error_code wec, std::size_t) {
+                         if (wec) return self->CloseNow();
+                         self->TricklePiece(res, piece + 1, pause);
+                       });
     });
   }
 

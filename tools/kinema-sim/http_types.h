@@ -45,6 +45,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Fault injection (a slow peer): when > 0, the headers go at once and the
+  // body is trickled in pieces over this long.
+  std::chrono::milliseconds trickle{0};
 };
 
 class StreamSource {

@@ -17,6 +17,7 @@
 #include "tools/kinema-sim/sim_options.h"
 #include "tools/kinema-sim/sim_server.h"
 #include "tools/kinema-sim/usage/hpa_controller.h"
+#include "tools/kinema-sim/usage/prometheus_standin.h"
 #include "tools/kinema-sim/usage/usage_component.h"
 #include "tools/kinema-sim/vpa/vpa_recommender.h"
 
@@ -70,6 +71,8 @@ int main(int argc, char** argv) {
     server.AddComponent(usage_model.get());
     hpa = std::make_unique<kinema::sim::usage::HpaController>(usage_model.get());
     server.AddComponent(hpa.get());
+    // A Prometheus API stand-in under /prometheus/ (hostile-peer tests).
+    kinema::sim::usage::RegisterPrometheusStandIn(&server, usage_model.get());
     // scheduler: the simulated kube-scheduler (scheduler/).
     server.AddComponent(&scheduler);
     // Controllers, kubelet, PodGC, scale events (cluster/); its kubelet takes

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "tools/kinema-sim/discovery.h"
+#include "tools/kinema-sim/hostile_answers.h"
 #include "tools/kinema-sim/kubeconfig_writer.h"
 #include "tools/kinema-sim/openapi.h"
 #include "tools/kinema-sim/rbac/bootstrap_policy.h"
@@ -235,6 +236,7 @@ std::chrono::milliseconds SimServer::DelayFor(const HttpRequest& req) {
   for (const auto& route : routes_) {  // the same precedence as Handle()
     if (req.path.rfind(route.prefix, 0) != 0) continue;
     std::optional<FaultTarget> target = route.classify ? route.classify(req) : std::nullopt;
+    if (!target && req.path.rfind("/apis/metrics.k8s.io", 0) == 0) target = MetricsApiTarget(req);
     if (!target) return std::chrono::milliseconds(0);
     auto delay = faults_->DecideLatency(target->verb, target->resource);
     if (delay.count() > 0) spdlog::info("fault: {} {} delayed {} ms", target->verb, target->resource, delay.count());
@@ -311,6 +313,31 @@ HandlerResult SimServer::HandleInClusterSubresource(const HttpRequest& req, cons
   return {};
 }
 
+// metrics.k8s.io for fault rules: .../v1beta1/nodes (list), .../nodes/N
+// (get), .../namespaces/NS/pods (list), .../namespaces/NS/pods/P (get).
+std::optional<FaultTarget> SimServer::MetricsApiTarget(const HttpRequest& req) {
+  if (req.method != "GET") return std::nullopt;
+  const std::string prefix = "/apis/metrics.k8s.io/v1beta1/";
+  if (req.path.rfind(prefix, 0) != 0) return std::nullopt;
+  int segments = 0;
+  std::string rest = req.path.substr(prefix.size());
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] != '/' && (i == 0 || rest[i - 1] == '/')) ++segments;
+  }
+  if (segments == 0) return std::nullopt;
+  return FaultTarget{segments % 2 == 1 ? "list" : "get", kMetricsApiResource};
+}
+
+// Hostile-peer faults (faults.h): the answer was computed (the request was
+// carried out); it is spoiled on its way out.
+void SimServer::SpoilIfHostile(const FaultTarget& target, HttpResponse* response) {
+  if (faults_->empty()) return;
+  HostileDecision d = faults_->DecideHostile(target.verb, target.resource);
+  if (d.kind == HostileKind::kNone) return;
+  spdlog::info("fault: hostile answer ({}) to {} {}", HostileKindName(d.kind), target.verb, target.resource);
+  SpoilAnswer(d, response);
+}
+
 // One JSON line per resource request, flushed at once (tests read the file
 // while the server runs): what was asked, by which client, with what result.
 void SimServer::Audit(const HttpRequest& req, const RequestInfo& info, int code) {
@@ -349,7 +376,11 @@ HandlerResult SimServer::Handle(const HttpRequest& req) {
         if (auto denied = Authorize(*user, *attrs)) return {*denied, nullptr};
       }
     }
-    return {route.handler(req), nullptr};
+    HttpResponse resp = route.handler(req);
+    std::optional<FaultTarget> target = route.classify ? route.classify(req) : std::nullopt;
+    if (!target && path.rfind("/apis/metrics.k8s.io", 0) == 0) target = MetricsApiTarget(req);
+    if (target) SpoilIfHostile(*target, &resp);
+    return {std::move(resp), nullptr};
   }
   auto user = Authenticate(req);
   if (!user) {
@@ -381,6 +412,7 @@ HandlerResult SimServer::Handle(const HttpRequest& req) {
   }
   HandlerResult r = api_->Handle(req, info.value());
   if (audit_) Audit(req, info.value(), r.stream ? 200 : r.response.status);
+  if (!r.stream) SpoilIfHostile(FaultTarget{info.value().verb, info.value().FaultResource()}, &r.response);
   if (!r.stream && r.response.status >= 500) {
     spdlog::warn("{} {} -> {}", req.method, req.target, r.response.status);
   }

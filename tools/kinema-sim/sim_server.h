@@ -123,6 +123,8 @@ class SimServer : public RequestHandler {
   HandlerResult HandleInClusterSubresource(const HttpRequest& req, const RequestInfo& info, bool* handled);
   HandlerResult HandleDiscovery(const HttpRequest& req, bool* handled);
   void Audit(const HttpRequest& req, const RequestInfo& info, int code);
+  void SpoilIfHostile(const FaultTarget& target, HttpResponse* response);
+  static std::optional<FaultTarget> MetricsApiTarget(const HttpRequest& req);
 
   SimOptions options_;
   SimClock clock_;

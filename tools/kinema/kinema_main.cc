@@ -13,6 +13,7 @@
 // error (before anything is opened or contacted).
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -45,6 +46,7 @@ int Fail(const std::string& what, const Status& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a closed peer (socket, log pipe) is an error value, never a kill
   FlagSet flags;
   flags.AddString("config", "", "YAML configuration (see README: configuration reference)");
   flags.AddBool("once", "run one workflow of every selected kind (resuming unfinished ones first) and exit");

@@ -11,6 +11,8 @@
 #include "engine/common/flags.h"
 #include "engine/kinds/kind_registry.h"
 #include "steps/kinds.h"
+#include "engine/common/safe_json.h"
+#include "engine/common/text.h"
 #include "engine/workflow/operator_commands.h"
 #include "storage/journal_reader.h"
 #include "storage/journal_writer.h"
@@ -86,7 +88,8 @@ std::string DefaultIdentity() {
   return std::string(user && *user ? user : std::to_string(::getuid())) + "@" + host;
 }
 
-void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+// Journal text may hold invalid UTF-8 (a damaged file): replaced, never thrown on.
+void PrintJson(const nlohmann::json& j) { std::cout << safe_json::Dump(j, 2) << "\n"; }
 
 int OpenReader(const std::string& db, std::unique_ptr<JournalReader>* out) {
   auto r = JournalReader::Open(db);
@@ -121,7 +124,7 @@ int CmdList(const FlagSet& f, const std::string& db, bool json) {
                        : (s.abort_requested && s.status == "running") ? "abort requested"
                        : !s.outcome.empty() ? s.outcome
                                             : s.last_error;
-    if (note.size() > 80) note = note.substr(0, 77) + "...";
+    if (note.size() > 80) note = std::string(Utf8Prefix(note, 77)) + "...";
     if (BlocksItsKind(s)) note = "BLOCKS new " + s.type + " workflows; " + note;
     t.AddRow({s.id, s.type, s.status, s.current_step.empty() ? "-" : s.current_step, RelativeTime(s.created_ms, now),
               RelativeTime(s.updated_ms, now), note});
@@ -167,7 +170,7 @@ int CmdEvents(const std::string& id, const std::string& db, bool json, bool json
   auto ev = r->Events(id);
   if (!ev.ok()) return Fail(ExitFor(ev.status()), ev.status().message());
   if (jsonl) {
-    for (const auto& e : *ev) std::cout << EventJson(e).dump() << "\n";
+    for (const auto& e : *ev) std::cout << safe_json::Dump(EventJson(e)) << "\n";
   } else if (json) {
     nlohmann::json a = nlohmann::json::array();
     for (const auto& e : *ev) a.push_back(EventJson(e));
@@ -176,7 +179,7 @@ int CmdEvents(const std::string& id, const std::string& db, bool json, bool json
     Table t({"SEQ", "AT", "KIND", "STEP", "ATTEMPT", "EPOCH", "DETAIL"});
     for (const auto& e : *ev) {
       t.AddRow({std::to_string(e.seq), FormatRfc3339(e.at_ms), e.kind, e.step_name,
-                e.attempt ? std::to_string(e.attempt) : "", std::to_string(e.epoch), e.detail.dump()});
+                e.attempt ? std::to_string(e.attempt) : "", std::to_string(e.epoch), safe_json::Dump(e.detail)});
     }
     std::cout << t.Render(false, -1);
   }
@@ -233,13 +236,14 @@ int CmdOperate(const std::string& command, const std::string& id, const FlagSet&
   auto reply = SendAdminRequest(socket, req, 15000);
   if (reply.ok()) {
     const nlohmann::json& j = *reply;
-    if (!j.value("ok", false)) {
-      Status::Code code = Status::CodeFromName(j.value("code", "Internal"));
-      std::string err = j.value("error", "refused");
+    if (!safe_json::Bool(j, "ok")) {
+      Status::Code code = Status::CodeFromName(safe_json::String(j, "code", "Internal"));
+      std::string err = safe_json::String(j, "error", "refused");
       if (json) PrintJson({{"id", id}, {"accepted", false}, {"error", err}, {"via", "admin-socket"}});
       return Fail(code == Status::Code::kNotFound ? kExitUnknownId : kExitRefused, err);
     }
-    return PrintOutcome(id, j.value("accepted", false), j.value("status", ""), j.value("message", ""),
+    return PrintOutcome(id, safe_json::Bool(j, "accepted"), safe_json::String(j, "status"),
+                        safe_json::String(j, "message"),
                         "admin-socket", json);
   }
   if (reply.status().code() == Status::Code::kDeadlineExceeded) {

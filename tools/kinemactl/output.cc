@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "engine/common/numeric.h"
+#include "engine/common/safe_json.h"
+#include "engine/common/text.h"
+
 namespace kinema::ctl {
 
 namespace {
@@ -76,7 +80,9 @@ nlohmann::json ShowJson(const WorkflowView& v, const std::vector<Event>& events)
 
 std::string RelativeTime(int64_t ms, int64_t now_ms) {
   if (ms == 0) return "-";
-  int64_t d = (now_ms - ms) / 1000;
+  int64_t diff = 0;
+  if (!CheckedAdd(now_ms, -std::max<int64_t>(ms, -INT64_MAX), &diff)) return "?";  // a time read from a damaged file
+  int64_t d = diff / 1000;
   bool future = d < 0;
   if (future) d = -d;
   std::string s;
@@ -144,8 +150,8 @@ std::string ShowText(const WorkflowView& v, const std::vector<Event>& events, bo
   out += "\nEvents:\n";
   Table et({"SEQ", "AT", "KIND", "STEP", "ATTEMPT", "EPOCH", "DETAIL"});
   for (const auto& e : events) {
-    std::string d = e.detail.dump();
-    if (d.size() > 100) d = d.substr(0, 97) + "...";
+    std::string d = safe_json::Dump(e.detail);
+    if (d.size() > 100) d = std::string(Utf8Prefix(d, 97)) + "...";
     et.AddRow({std::to_string(e.seq), FormatRfc3339(e.at_ms), e.kind, e.step_name,
                e.attempt ? std::to_string(e.attempt) : "", std::to_string(e.epoch), d});
   }
