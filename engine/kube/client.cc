@@ -40,7 +40,7 @@ void AddParam(std::string& q, const char* name, const std::string& value) {
   if (!q.empty()) q += '&';
   q += name;
   q += '=';
-  q += QueryEscape(value);
+  q += http::UrlEncode(value);
 }
 
 StatusOr<Json> ParseObject(const RawResponse& r, const std::string& what) {
@@ -52,21 +52,6 @@ StatusOr<Json> ParseObject(const RawResponse& r, const std::string& what) {
 }
 
 }  // namespace
-
-std::string QueryEscape(std::string_view value) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 const char* PatchContentType(PatchType type) {
   switch (type) {

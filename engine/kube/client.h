@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "engine/common/status.h"
+#include "engine/http/url.h"
 #include "engine/http/http_client.h"
 #include "engine/kube/api_error.h"
 #include "engine/kube/credentials.h"
@@ -219,7 +220,5 @@ class Client {
   std::atomic<uint64_t> requests_sent_{0};
 };
 
-// Percent-encodes a query parameter value.
-std::string QueryEscape(std::string_view value);
 
 }  // namespace kinema::kube
