@@ -77,7 +77,7 @@ StatusOr<WorkflowView> JournalReader::Get(const std::string& workflow_id) {
   try {
     ReadTxn txn(*db_);
     auto v = journal_sql::ReadDerived(*db_, workflow_id);
-    if (!v) return Status::NotFound("unknown workflow " + workflow_id);
+    if (!v) return Status::UnknownWorkflow(workflow_id);
     return *v;
   } catch (const std::exception& e) {
     return StatusFromSqlite(e, "read workflow " + workflow_id, false);
@@ -90,7 +90,7 @@ StatusOr<WorkflowView> JournalReader::Fold(const std::string& workflow_id) {
     Status fold_error;
     auto v = journal_sql::FoldWorkflow(*db_, workflow_id, &fold_error);
     if (!fold_error.ok()) return fold_error.WithContext("journal " + path_ + ": workflow " + workflow_id);
-    if (!v || v->status.empty()) return Status::NotFound("unknown workflow " + workflow_id);
+    if (!v || v->status.empty()) return Status::UnknownWorkflow(workflow_id);
     return *v;
   } catch (const std::exception& e) {
     return StatusFromSqlite(e, "fold workflow " + workflow_id, false);
@@ -101,7 +101,7 @@ StatusOr<std::vector<Event>> JournalReader::Events(const std::string& workflow_i
   try {
     ReadTxn txn(*db_);
     auto events = journal_sql::EventsOf(*db_, workflow_id);
-    if (events.empty()) return Status::NotFound("unknown workflow " + workflow_id);
+    if (events.empty()) return Status::UnknownWorkflow(workflow_id);
     return events;
   } catch (const std::exception& e) {
     return StatusFromSqlite(e, "read events of " + workflow_id, false);

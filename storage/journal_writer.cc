@@ -228,7 +228,7 @@ StatusOr<WorkflowView> JournalWriter::View(const std::string& workflow_id) {
   if (!cached.ok()) return cached.status();
   if ((*cached)->status.empty()) {
     cache_.erase(workflow_id);
-    return Status::NotFound("unknown workflow " + workflow_id);
+    return Status::UnknownWorkflow(workflow_id);
   }
   return **cached;
 }

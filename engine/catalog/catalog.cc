@@ -49,22 +49,8 @@ StatusOr<std::vector<Taint>> ParseTaints(const nlohmann::json& j, const std::str
 
 // cpu/memory as quantity strings (numbers accepted too); pods as number or string.
 StatusOr<int64_t> QuantityField(const nlohmann::json& j, const std::string& where, bool milli) {
-  std::string s;
-  if (j.is_string()) {
-    s = j.get<std::string>();
-  } else if (j.is_number_integer()) {
-    s = std::to_string(j.get<int64_t>());
-  } else if (j.is_number()) {
-    std::ostringstream os;
-    os.precision(17);
-    os << j.get<double>();
-    s = os.str();
-  } else {
-    return Err(where, "must be a quantity string");
-  }
-  auto v = milli ? ParseQuantityMilli(s) : ParseQuantityValue(s);
+  auto v = ParseJsonQuantity(j, milli);
   if (!v.ok()) return Err(where, v.status().message());
-  if (*v < 0) return Err(where, "must not be negative");
   if (*v > kMaxPlannableQuantity) {
     return Err(where, "must be at most " + std::to_string(kMaxPlannableQuantity) + (milli ? " millicores" : ""));
   }

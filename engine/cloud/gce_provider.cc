@@ -110,10 +110,10 @@ std::string GceCloudProvider::Describe() const {
          " token=" + caller_.tokens().Describe();
 }
 
-std::string GceCloudProvider::ProjectUrl() const { return options_.endpoint + "/projects/" + UrlEncode(options_.project); }
+std::string GceCloudProvider::ProjectUrl() const { return options_.endpoint + "/projects/" + http::UrlEncode(options_.project); }
 
 std::string GceCloudProvider::ZoneUrl(const std::string& zone) const {
-  return ProjectUrl() + "/zones/" + UrlEncode(zone);
+  return ProjectUrl() + "/zones/" + http::UrlEncode(zone);
 }
 
 std::string GceCloudProvider::NameFor(const NodeSpec& spec) const {
@@ -159,7 +159,7 @@ StatusOr<Operation> GceCloudProvider::InsertInstance(const InstanceSpec& spec) {
       std::lock_guard<std::mutex> l(template_mu_);
       template_labels = template_labels_;
     }
-    url += "&sourceInstanceTemplate=" + UrlEncode(options_.instance_template);
+    url += "&sourceInstanceTemplate=" + http::UrlEncode(options_.instance_template);
     body = BuildInsertFromTemplateBody(spec, template_labels);
   } else {
     body = BuildInsertBody(spec, options_.boot);
@@ -177,7 +177,7 @@ StatusOr<Instance> GceCloudProvider::GetInstance(const std::string& zone, const 
   const std::string what = "gce get instance " + zone + "/" + name;
   if (zone.empty()) return Status::InvalidArgument(what + ": zone is empty");
   if (Status s = ValidateInstanceName(name); !s.ok()) return s.WithContext(what);
-  auto r = caller_.Call("GET", ZoneUrl(zone) + "/instances/" + UrlEncode(name), "", what);
+  auto r = caller_.Call("GET", ZoneUrl(zone) + "/instances/" + http::UrlEncode(name), "", what);
   if (!r.ok()) return r.status();
   return ParseInstance(safe_json::Parse(r->body), what);
 }
@@ -189,8 +189,8 @@ StatusOr<std::vector<Instance>> GceCloudProvider::ListZone(const std::string& zo
   std::set<std::string> seen_tokens;
   while (true) {
     std::string url = ZoneUrl(zone) + "/instances?maxResults=500";
-    if (!filter.labels.empty()) url += "&filter=" + UrlEncode(LabelFilter(filter.labels));
-    if (!page_token.empty()) url += "&pageToken=" + UrlEncode(page_token);
+    if (!filter.labels.empty()) url += "&filter=" + http::UrlEncode(LabelFilter(filter.labels));
+    if (!page_token.empty()) url += "&pageToken=" + http::UrlEncode(page_token);
     auto r = caller_.Call("GET", url, "", what);
     if (!r.ok()) return r.status();
     auto j = safe_json::Parse(r->body);
@@ -219,9 +219,9 @@ StatusOr<std::vector<Instance>> GceCloudProvider::ListAggregated(const InstanceF
   std::string page_token;
   std::set<std::string> seen_tokens;
   while (true) {
-    std::string url = options_.endpoint + "/projects/" + UrlEncode(options_.project) + "/aggregated/instances?maxResults=500";
-    if (!filter.labels.empty()) url += "&filter=" + UrlEncode(LabelFilter(filter.labels));
-    if (!page_token.empty()) url += "&pageToken=" + UrlEncode(page_token);
+    std::string url = options_.endpoint + "/projects/" + http::UrlEncode(options_.project) + "/aggregated/instances?maxResults=500";
+    if (!filter.labels.empty()) url += "&filter=" + http::UrlEncode(LabelFilter(filter.labels));
+    if (!page_token.empty()) url += "&pageToken=" + http::UrlEncode(page_token);
     auto r = caller_.Call("GET", url, "", what);
     if (!r.ok()) return r.status();
     auto j = safe_json::Parse(r->body);
@@ -267,7 +267,7 @@ StatusOr<Operation> GceCloudProvider::DeleteInstance(const std::string& zone, co
   if (idempotency_key.empty()) return Status::InvalidArgument(what + ": idempotency key is empty");
   std::string request_id = RequestIdFor("instances.delete", idempotency_key);
   spdlog::info("gce: deleting instance {}/{} requestId={}", zone, name, request_id);
-  auto r = caller_.Call("DELETE", ZoneUrl(zone) + "/instances/" + UrlEncode(name) + "?requestId=" + request_id, "", what);
+  auto r = caller_.Call("DELETE", ZoneUrl(zone) + "/instances/" + http::UrlEncode(name) + "?requestId=" + request_id, "", what);
   if (!r.ok()) return r.status();
   return ParseOperation(safe_json::Parse(r->body), what);
 }
@@ -277,7 +277,7 @@ StatusOr<Operation> GceCloudProvider::WaitOperation(const Operation& op, Clock::
                            (op.target_name.empty() ? "?" : op.target_name) + " in " + op.zone + ")";
   if (op.done()) return op;
   if (op.name.empty() || op.zone.empty()) return Status::InvalidArgument(what + ": operation has no name or zone");
-  const std::string op_url = ZoneUrl(op.zone) + "/operations/" + UrlEncode(op.name);
+  const std::string op_url = ZoneUrl(op.zone) + "/operations/" + http::UrlEncode(op.name);
   Operation current = op;
   bool poll_with_get = false;
   while (true) {
@@ -347,7 +347,7 @@ StatusOr<std::vector<MachineTypeInfo>> GceCloudProvider::ListMachineTypes(const 
   std::set<std::string> seen_tokens;
   while (true) {
     std::string url = ZoneUrl(zone) + "/machineTypes?maxResults=500";
-    if (!page_token.empty()) url += "&pageToken=" + UrlEncode(page_token);
+    if (!page_token.empty()) url += "&pageToken=" + http::UrlEncode(page_token);
     auto r = caller_.Call("GET", url, "", what);
     if (!r.ok()) return r.status();
     auto j = safe_json::Parse(r->body);
@@ -373,7 +373,7 @@ StatusOr<std::vector<MachineTypeInfo>> GceCloudProvider::ListMachineTypes(const 
 StatusOr<MachineTypeInfo> GceCloudProvider::GetMachineType(const std::string& zone, const std::string& name) {
   const std::string what = "gce get machine type " + zone + "/" + name;
   if (zone.empty() || name.empty()) return Status::InvalidArgument(what + ": zone and name are required");
-  auto r = caller_.Call("GET", ZoneUrl(zone) + "/machineTypes/" + UrlEncode(name), "", what);
+  auto r = caller_.Call("GET", ZoneUrl(zone) + "/machineTypes/" + http::UrlEncode(name), "", what);
   if (!r.ok()) return r.status();
   auto m = ParseMachineType(safe_json::Parse(r->body), what);
   if (m.ok() && m->zone.empty()) m->zone = zone;
@@ -388,7 +388,7 @@ StatusOr<std::vector<std::string>> GceCloudProvider::ListZones(const std::string
   PageCursor cursor;
   while (true) {
     std::string url = ProjectUrl() + "/zones?maxResults=500";
-    if (!cursor.token.empty()) url += "&pageToken=" + UrlEncode(cursor.token);
+    if (!cursor.token.empty()) url += "&pageToken=" + http::UrlEncode(cursor.token);
     auto r = caller_.Call("GET", url, "", what);
     if (!r.ok()) return r.status();
     auto j = safe_json::Parse(r->body);

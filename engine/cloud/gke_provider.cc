@@ -19,7 +19,7 @@ using nlohmann::json;
 std::string GroupKey(const GroupRef& g) { return g.zone + "/" + g.name; }
 
 std::string GroupPath(const GroupRef& g) {
-  return "zones/" + UrlEncode(g.zone) + "/instanceGroupManagers/" + UrlEncode(g.name);
+  return "zones/" + http::UrlEncode(g.zone) + "/instanceGroupManagers/" + http::UrlEncode(g.name);
 }
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
@@ -88,11 +88,11 @@ std::string GkeCloudProvider::Describe() const {
 }
 
 std::string GkeCloudProvider::LocationUrl() const {
-  return options_.container_endpoint + "/projects/" + UrlEncode(options_.compute.project) + "/locations/" +
-         UrlEncode(options_.location);
+  return options_.container_endpoint + "/projects/" + http::UrlEncode(options_.compute.project) + "/locations/" +
+         http::UrlEncode(options_.location);
 }
 
-std::string GkeCloudProvider::ClusterUrl() const { return LocationUrl() + "/clusters/" + UrlEncode(options_.cluster); }
+std::string GkeCloudProvider::ClusterUrl() const { return LocationUrl() + "/clusters/" + http::UrlEncode(options_.cluster); }
 
 // ---------------------------------------------------------------- raw calls
 
@@ -201,7 +201,7 @@ StatusOr<NodePool> GkeCloudProvider::GetNodePool(const std::string& name) {
     if (it != pools_.end() && Clock::now() - it->second.at < options_.pool_cache_ttl) return it->second.pool;
   }
   const std::string what = "gke get node pool " + name;
-  auto r = container_.Call("GET", ClusterUrl() + "/nodePools/" + UrlEncode(name), "", what);
+  auto r = container_.Call("GET", ClusterUrl() + "/nodePools/" + http::UrlEncode(name), "", what);
   if (!r.ok()) return r.status();
   auto pool = ParseNodePool(safe_json::Parse(r->body), what);
   if (pool.ok()) RememberPool(*pool);
@@ -221,7 +221,7 @@ StatusOr<std::vector<NodePool>> GkeCloudProvider::ListNodePools() {
 
 StatusOr<ClusterOperation> GkeCloudProvider::GetClusterOperation(const std::string& name) {
   const std::string what = "gke get operation " + name;
-  auto r = container_.Call("GET", LocationUrl() + "/operations/" + UrlEncode(name), "", what);
+  auto r = container_.Call("GET", LocationUrl() + "/operations/" + http::UrlEncode(name), "", what);
   if (!r.ok()) return r.status();
   return ParseClusterOperation(safe_json::Parse(r->body), what);
 }
@@ -423,7 +423,7 @@ StatusOr<std::vector<ManagedInstance>> GkeCloudProvider::ListMembers(const Group
   PageCursor cursor;
   while (true) {
     std::string url = compute_->ProjectUrl() + "/" + GroupPath(group) + "/listManagedInstances";
-    if (!cursor.token.empty()) url += "?pageToken=" + UrlEncode(cursor.token);
+    if (!cursor.token.empty()) url += "?pageToken=" + http::UrlEncode(cursor.token);
     auto r = compute_->caller().Call("POST", url, "", what);
     if (!r.ok()) {
       if (ClassifyCloudError(r.status()) == CloudErrorKind::kNotFound) ForgetGroup(group);

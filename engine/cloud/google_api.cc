@@ -39,22 +39,6 @@ milliseconds Remaining(Clock::time_point deadline) {
   return std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
 }
 
-std::string UrlEncode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() * 3);
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
-}
-
 StatusOr<bool> PageCursor::Advance(const nlohmann::json& page, const std::string& what) {
   token = page.is_object() && page.contains("nextPageToken") && page["nextPageToken"].is_string()
               ? page["nextPageToken"].get<std::string>()

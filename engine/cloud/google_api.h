@@ -33,6 +33,7 @@
 #include "engine/cloud/cloud_provider.h"
 #include "engine/cloud/token_source.h"
 #include "engine/http/http_client.h"
+#include "engine/http/url.h"
 #include "engine/kube/retry_policy.h"
 
 namespace kinema::cloud {
@@ -77,8 +78,6 @@ class GoogleApiCaller {
 // Milliseconds left until `deadline` (max() for an unbounded deadline).
 std::chrono::milliseconds Remaining(Clock::time_point deadline);
 
-// Percent-encodes a query parameter value (RFC 3986 unreserved kept).
-std::string UrlEncode(std::string_view s);
 
 // Reads one page of a paginated Google list response: the items under
 // `items_key` (absent = none) and nextPageToken. Refuses a token seen before

@@ -9,6 +9,9 @@
 //     turned into a Status.
 //   - WithContext() prefixes a message, so callers add the "where" while the
 //     callee keeps the "what".
+//   - A SubCode refines a code where callers must tell errors of the same
+//     code apart (RocksDB's subcodes): an infeasible plan, an unknown
+//     workflow. It survives WithContext(); never match message prefixes.
 // Thread-safety: a Status is a plain value; copies are independent.
 #pragma once
 
@@ -38,6 +41,12 @@ class Status {
     kCancelled,          // shutdown requested
   };
 
+  enum class SubCode {
+    kNone = 0,
+    kInfeasible,       // kFailedPrecondition: no valid plan exists for this input
+    kUnknownWorkflow,  // kNotFound: no workflow with that id in the journal
+  };
+
   Status() = default;  // OK
   static Status OK() { return Status(); }
   static Status InvalidArgument(std::string m) { return Status(Code::kInvalidArgument, std::move(m)); }
@@ -54,9 +63,14 @@ class Status {
   static Status Corruption(std::string m) { return Status(Code::kCorruption, std::move(m)); }
   static Status Internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
   static Status Cancelled(std::string m) { return Status(Code::kCancelled, std::move(m)); }
+  static Status Infeasible(std::string m) { return Status(Code::kFailedPrecondition, std::move(m), SubCode::kInfeasible); }
+  static Status UnknownWorkflow(const std::string& id) {
+    return Status(Code::kNotFound, "unknown workflow " + id, SubCode::kUnknownWorkflow);
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
+  SubCode subcode() const { return subcode_; }
   const std::string& message() const { return message_; }
 
   // "<CodeName>: <message>", or "OK".
@@ -68,11 +82,14 @@ class Status {
   // Returns a copy whose message is "<context>: <message>". OK stays OK.
   Status WithContext(const std::string& context) const;
 
-  bool operator==(const Status& o) const { return code_ == o.code_ && message_ == o.message_; }
+  bool operator==(const Status& o) const {
+    return code_ == o.code_ && subcode_ == o.subcode_ && message_ == o.message_;
+  }
 
  private:
-  Status(Code c, std::string m) : code_(c), message_(std::move(m)) {}
+  Status(Code c, std::string m, SubCode sub = SubCode::kNone) : code_(c), subcode_(sub), message_(std::move(m)) {}
   Code code_ = Code::kOk;
+  SubCode subcode_ = SubCode::kNone;
   std::string message_;
 };
 

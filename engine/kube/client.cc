@@ -43,7 +43,7 @@ void AddParam(std::string& q, const char* name, const std::string& value) {
   if (!q.empty()) q += '&';
   q += name;
   q += '=';
-  q += QueryEscape(value);
+  q += http::UrlEncode(value);
 }
 
 Status ShuttingDown(const std::string& what) {
@@ -53,21 +53,6 @@ Status ShuttingDown(const std::string& what) {
 StatusOr<Json> ParseObject(const RawResponse& r, const std::string& what) { return DecodeObject(r.status, r.body, what); }
 
 }  // namespace
-
-std::string QueryEscape(std::string_view value) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 StatusOr<Json> DecodeObject(int http_status, std::string_view body, const std::string& what) {
   auto j = safe_json::Parse(body);

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "engine/common/status.h"
+#include "engine/http/url.h"
 #include "engine/http/http_client.h"
 #include "engine/kube/api_error.h"
 #include "engine/kube/credentials.h"
@@ -230,8 +231,6 @@ class Client {
   std::atomic<uint64_t> requests_sent_{0};
 };
 
-// Percent-encodes a query parameter value.
-std::string QueryEscape(std::string_view value);
 
 // ---- Decoding answers: exactly what the verbs above do with a body
 // (exposed so that tests and fuzz targets exercise the client's own path).

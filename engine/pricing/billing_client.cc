@@ -1,4 +1,5 @@
-#include "engine/pricing/billing_client.h"
+#include "engine/http/url.h"
+#include "engine//pricing/billing_client.h"
 
 #include <spdlog/spdlog.h>
 
@@ -36,7 +37,7 @@ StatusOr<std::vector<Sku>> BillingCatalogClient::ListComputeSkus() {
   while (true) {
     std::string url = options_.endpoint + "/services/" + kComputeServiceId +
                       "/skus?currencyCode=USD&pageSize=" + std::to_string(options_.page_size);
-    if (!cursor.token.empty()) url += "&pageToken=" + cloud::UrlEncode(cursor.token);
+    if (!cursor.token.empty()) url += "&pageToken=" + http::UrlEncode(cursor.token);
     auto r = caller_.Call("GET", url, "", what);
     if (!r.ok()) return r.status();
     auto page = nlohmann::json::parse(r->body, nullptr, false);

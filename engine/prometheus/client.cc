@@ -110,22 +110,6 @@ const char* ResultTypeName(QueryResult::Type t) {
   return "?";
 }
 
-std::string UrlEncode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() * 3);
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string FormatTimestamp(TimePoint t) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   char buf[48];
@@ -221,7 +205,7 @@ StatusOr<QueryResult> Client::Call(const char* endpoint, const std::string& prom
   std::string form;
   for (const auto& [k, v] : params) {
     if (!form.empty()) form += '&';
-    form += UrlEncode(k) + "=" + UrlEncode(v);
+    form += http::UrlEncode(k) + "=" + http::UrlEncode(v);
   }
   http::Request req;
   req.url = options_.url + "/api/v1/" + endpoint;

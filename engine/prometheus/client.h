@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "engine/common/status.h"
+#include "engine/http/url.h"
 #include "engine/http/http_client.h"
 
 namespace kinema::prometheus {
@@ -96,9 +97,6 @@ class Client {
 // Parses an API answer (any HTTP status). `what` prefixes error messages.
 StatusOr<QueryResult> ParseQueryResponse(long http_status, const std::string& body, const std::string& what);
 
-// Percent-encodes for application/x-www-form-urlencoded and query strings
-// (RFC 3986 unreserved characters kept; everything else %XX).
-std::string UrlEncode(std::string_view s);
 
 // Seconds since the epoch with millisecond precision ("1700000000.123").
 std::string FormatTimestamp(TimePoint t);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,28 @@ std::string FormatBytes(int64_t bytes) {
   }
   if (idx < 0) return std::to_string(bytes);
   return std::to_string(v) + kSuffix[idx];
+}
+
+StatusOr<int64_t> ParseJsonQuantity(const nlohmann::json& v, bool milli) {
+  std::string s;
+  if (v.is_string()) {
+    s = v.get<std::string>();
+  } else if (v.is_number_integer()) {
+    s = std::to_string(v.get<int64_t>());
+  } else if (v.is_number_unsigned()) {
+    s = std::to_string(v.get<uint64_t>());
+  } else if (v.is_number()) {
+    std::ostringstream os;
+    os.precision(17);
+    os << v.get<double>();
+    s = os.str();
+  } else {
+    return Status::InvalidArgument("must be a quantity string");
+  }
+  auto q = milli ? ParseQuantityMilli(s) : ParseQuantityValue(s);
+  if (!q.ok()) return q.status();
+  if (*q < 0) return Status::InvalidArgument("must not be negative");
+  return *q;
 }
 
 }  // namespace kinema

@@ -25,6 +25,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/common/status.h"
 
 namespace kinema {
@@ -53,5 +55,11 @@ StatusOr<int64_t> ParseQuantityValue(std::string_view s);
 std::string FormatMilliCpu(int64_t milli);
 // Largest exact binary suffix: 2147483648 -> "2Gi", 1000 -> "1000".
 std::string FormatBytes(int64_t bytes);
+
+// A quantity as JSON carries it: a string ("250m", "1.5Gi", "2") or a JSON
+// number. `milli` parses like ParseQuantityMilli (cpu), else like
+// ParseQuantityValue. Negative values are refused. The error message says
+// what is wrong, without where (callers add the field path).
+StatusOr<int64_t> ParseJsonQuantity(const nlohmann::json& v, bool milli);
 
 }  // namespace kinema

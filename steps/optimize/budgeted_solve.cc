@@ -89,7 +89,7 @@ Status BudgetedSolve::Start(Solution* no_change) {
   pk.SetBudgetMode(true);
   if (!pk.FromCurrent(no_change, true)) {
     if (!WithinBudget(p_, target_.best, lim_))
-      return Status::FailedPrecondition(UnplacedMessage(p_, snap_, *no_change) +
+      return Status::Infeasible(UnplacedMessage(p_, snap_, *no_change) +
                                         " without moving running pods, and no plan within the budget was found "
                                         "that makes room");
     *no_change = target_.best;
@@ -97,7 +97,7 @@ Status BudgetedSolve::Start(Solution* no_change) {
   pk.ReduceMoves(no_change);
   const int64_t forced = no_change->Moves(p_);
   if (lim_.max_moves >= 0 && forced > lim_.max_moves)
-    return Status::FailedPrecondition(ForcedMovesMessage(p_, snap_, forced, lim_.max_moves));
+    return Status::Infeasible(ForcedMovesMessage(p_, snap_, forced, lim_.max_moves));
   Note("no-change plan: cost " + Num(no_change->Cost(p_)) + ", " + std::to_string(forced) + " forced move(s)");
   best_ = *no_change;
   // The unconstrained plan, when it fits, is the best candidate so far.

@@ -187,7 +187,7 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   Solution quick;
   {
     Packer quick_packer(p, std::vector<double>(), opt.seed);
-    if (!quick_packer.Greedy(&quick)) return Status::FailedPrecondition(UnplacedMessage(p, snap, quick));
+    if (!quick_packer.Greedy(&quick)) return Status::Infeasible(UnplacedMessage(p, snap, quick));
   }
   r.first_plan_seconds = Since(start);
   note("phase first-plan: " + Num(r.first_plan_seconds) + " s, cost " + Num(quick.Cost(p)));
@@ -208,7 +208,7 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   // Leave a little of the budget for the final move reduction and output.
   pk.SetDeadline(At(start, budget * 0.95));
   Solution greedy;
-  if (!pk.Greedy(&greedy)) return Status::FailedPrecondition(UnplacedMessage(p, snap, greedy));
+  if (!pk.Greedy(&greedy)) return Status::Infeasible(UnplacedMessage(p, snap, greedy));
   if (Better(p, quick, greedy)) greedy = quick;
   pk.Improve(&greedy);
   note("phase greedy: " + Num(Since(start)) + " s, cost " + Num(greedy.Cost(p)));
@@ -298,7 +298,7 @@ bool BelowMinSavings(const Problem& p, const PlanOptions& opt, double saving_cos
 }  // namespace
 
 bool IsInfeasible(const Status& s) {
-  return s.code() == Status::Code::kFailedPrecondition && s.message().rfind("infeasible", 0) == 0;
+  return s.subcode() == Status::SubCode::kInfeasible;
 }
 
 StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const PlanOptions& opt) {

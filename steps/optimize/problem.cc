@@ -164,7 +164,7 @@ StatusOr<Problem> BuildProblem(const Snapshot& snap, const Catalog& cat, const P
     if (k.free.cpu_milli < 0 || k.free.memory_bytes < 0 || k.free.pods < 0) {
       if (!P.fixed_pods[j].empty()) {
         const auto& p = snap.pods[P.fixed_pods[j][0]];
-        return Status::FailedPrecondition(
+        return Status::Infeasible(
             "infeasible: pod " + p.FullName() + " is immovable (" + p.immovable_reason + ") on node " + n.name +
             ", but immovable pods plus DaemonSet overhead exceed that node's allocatable (" +
             ResStr(n.allocatable) + ", pods=" + std::to_string(n.allocatable.pods) + ")");
@@ -373,7 +373,7 @@ StatusOr<Problem> BuildProblem(const Snapshot& snap, const Catalog& cat, const P
       if (shown++ < 4) reasons += (reasons.empty() ? "" : "; ") + who + ": " + why;
     }
     if (P.kinds.empty()) reasons = "no existing nodes and no machine types allowed";
-    return Status::FailedPrecondition("infeasible: pod " + p.FullName() + " (requests " + ResStr(p.requests) +
+    return Status::Infeasible("infeasible: pod " + p.FullName() + " (requests " + ResStr(p.requests) +
                                       ") fits on no node or machine type: " + reasons);
   }
   return P;

@@ -28,22 +28,8 @@ StatusOr<Labels> StringMap(const nlohmann::json& j, const std::string& field, co
 }
 
 StatusOr<int64_t> Quantity(const nlohmann::json& v, const std::string& where, bool milli) {
-  std::string s;
-  if (v.is_string()) {
-    s = v.get<std::string>();
-  } else if (v.is_number_integer()) {
-    s = std::to_string(v.get<int64_t>());
-  } else if (v.is_number()) {
-    std::ostringstream os;
-    os.precision(17);
-    os << v.get<double>();
-    s = os.str();
-  } else {
-    return Err(where, "must be a quantity string");
-  }
-  auto q = milli ? ParseQuantityMilli(s) : ParseQuantityValue(s);
+  auto q = ParseJsonQuantity(v, milli);
   if (!q.ok()) return Err(where, q.status().message());
-  if (*q < 0) return Err(where, "must not be negative");
   return std::min(*q, kMaxPlannableQuantity);  // more than any machine has: planned as the cap
 }
 

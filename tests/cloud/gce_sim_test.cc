@@ -14,7 +14,8 @@
 #include <memory>
 #include <thread>
 
-#include "engine/cloud/cloud_provider.h"
+#include "engine/http/url.h"
+#include "engine//cloud/cloud_provider.h"
 #include "engine/cloud/gce_provider.h"
 #include "engine/cloud/request_id.h"
 #include "engine/http/http_client.h"
@@ -539,9 +540,9 @@ TEST(GceSimTest, ListsPaginateAndFilterByLabels) {
   EXPECT_EQ(pages, 3);
   EXPECT_EQ(names.size(), 5u);
   json filtered = sim.GetJson(ZonePath("us-central1-a") + "/instances?filter=" +
-                              UrlEncode("(name eq \"node-.*\") AND (status = RUNNING)"));
+                              http::UrlEncode("(name eq \"node-.*\") AND (status = RUNNING)"));
   EXPECT_EQ(filtered["items"].size(), 2u) << filtered.dump();
-  auto bad = sim.Raw("GET", ZonePath("us-central1-a") + "/instances?filter=" + UrlEncode("cpu > 3"));
+  auto bad = sim.Raw("GET", ZonePath("us-central1-a") + "/instances?filter=" + http::UrlEncode("cpu > 3"));
   EXPECT_EQ(bad.status, 400);
 }
 

@@ -2,7 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/cloud/gce_provider.h"
+#include "engine/http/url.h"
+#include "engine//cloud/gce_provider.h"
 #include "engine/cloud/gce_wire.h"
 
 namespace kinema::cloud {
@@ -104,7 +105,7 @@ TEST(GceWireTest, FiltersAndPaths) {
   EXPECT_EQ(LabelFilter({}), "");
   EXPECT_EQ(LastPathSegment("https://x/zones/us-central1-a/"), "us-central1-a");
   EXPECT_EQ(LastPathSegment("plain"), "plain");
-  EXPECT_EQ(UrlEncode("a b/c=\"d\""), "a%20b%2Fc%3D%22d%22");
+  EXPECT_EQ(http::UrlEncode("a b/c=\"d\""), "a%20b%2Fc%3D%22d%22");
 }
 
 TEST(GceProviderTest, RefusesBadConfigurationBeforeSendingAnything) {

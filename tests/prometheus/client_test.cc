@@ -1,6 +1,7 @@
 // prometheus::Client against a loopback HTTP server that answers like the
 // Prometheus HTTP API: result parsing, errors, encoding, auth, timeouts.
-#include "engine/prometheus/client.h"
+#include "engine/http/url.h"
+#include "engine//prometheus/client.h"
 
 #include <gtest/gtest.h>
 
@@ -173,7 +174,7 @@ TEST(PrometheusClientTest, QueryRangePostsEncodedFormWithBearerToken) {
   EXPECT_EQ(req.Path(), "/api/v1/query_range");
   EXPECT_EQ(req.Header("authorization"), "Bearer s3cret");
   EXPECT_EQ(req.Header("content-type"), "application/x-www-form-urlencoded");
-  EXPECT_EQ(FormValue(req.body, "query"), UrlEncode(q));
+  EXPECT_EQ(FormValue(req.body, "query"), http::UrlEncode(q));
   EXPECT_EQ(FormValue(req.body, "start"), "1700000000.123");
   EXPECT_EQ(FormValue(req.body, "end"), "1700000900.123");
   EXPECT_EQ(FormValue(req.body, "step"), "30.000");

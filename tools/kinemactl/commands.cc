@@ -65,7 +65,7 @@ int Fail(int code, const std::string& msg) {
 int ExitFor(const Status& s) {
   switch (s.code()) {
     case Status::Code::kNotFound:
-      return s.message().rfind("unknown workflow", 0) == 0 ? kExitUnknownId : kExitUsage;
+      return s.subcode() == Status::SubCode::kUnknownWorkflow ? kExitUnknownId : kExitUsage;
     case Status::Code::kFailedPrecondition:
       return kExitRefused;
     case Status::Code::kInvalidArgument:
