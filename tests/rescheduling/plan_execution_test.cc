@@ -40,6 +40,17 @@ TEST(PlanExecution, OnlyKeptNodesThatReceiveMovedPodsAreTargets) {
   EXPECT_EQ(RetiringNodesOf(PlanWithBoots()), std::vector<std::string>{"old-1"});
 }
 
+TEST(PlanExecution, SteeringUsesTheNamesBootedNodesGotAndDropsNodesThatDidNotBoot) {
+  Plan plan = PlanWithBoots();
+  plan.nodes.push_back({"kinema-new-2", "small", "z-a", CapacityType::kOnDemand, 0.05, NodeAction::kBoot});
+  plan.placements.push_back({"shop/d", "kinema-new-2"});
+  execute::BootResult boot;
+  boot.booted.push_back({"kinema-new-1", "kinema-wf-abc", "z-a", "small", "on-demand", "z-a", "small", json::array()});
+  auto placements = PlacementsOnRealNodes(plan, boot);
+  EXPECT_EQ(placements, (std::map<std::string, std::string>{
+                            {"shop/a", "keep-1"}, {"shop/b", "kinema-wf-abc"}, {"shop/c", "keep-2"}}));
+}
+
 TEST(PlanExecution, JournaledPlansRoundTripTyped) {
   Plan p = PlanWithBoots();
   p.status = PlanStatus::kFeasible;
