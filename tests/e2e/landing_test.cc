@@ -114,8 +114,14 @@ json LatestWorkflow(const E2eCluster& c) {
   return latest;
 }
 
+// A string field, "" when absent or null.
+std::string Str(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
 const json* StepResult(const json& show, const std::string& name) {
-  for (const auto& s : show.value("steps", json::array())) {
+  if (!show.is_object() || !show.contains("steps") || !show["steps"].is_array()) return nullptr;
+  for (const auto& s : show["steps"]) {  // by reference: the pointer stays valid while `show` lives
     if (s.value("name", "") == name && s.contains("result")) return &s["result"];
   }
   return nullptr;
@@ -148,7 +154,7 @@ TEST(LandingTest, DefaultBudgetsConvergeStepByStepWithinTheNodeBudgetAndExplainE
     auto run = c.RunKinemaOnce();
     ASSERT_EQ(run.exit_code, 0) << "iteration " << i << ": " << Tail(run.err, 4000) << c.Logs();
     json w = LatestWorkflow(c);
-    ASSERT_EQ(w.value("status", ""), "completed") << w.dump();
+    ASSERT_EQ(Str(w, "status"), "completed") << w.dump();
     json show = c.Kinemactl({"show", w["id"]});
     json explain = c.Kinemactl({"explain", w["id"]});
     ASSERT_TRUE(explain.is_object()) << "kinemactl explain " << w["id"];
@@ -158,13 +164,13 @@ TEST(LandingTest, DefaultBudgetsConvergeStepByStepWithinTheNodeBudgetAndExplainE
     ASSERT_TRUE(plan.contains("target")) << "budgeted plans report the target: " << plan.dump().substr(0, 2000);
     if (!target) target = plan["target"]["costPerHourAfter"].get<double>();
     // explain: what the step did and how far it is from the target.
-    EXPECT_NE(explain.value("summary", "").find("of the way"), std::string::npos) << explain.dump().substr(0, 2000);
+    EXPECT_NE(Str(explain, "summary").find("of the way"), std::string::npos) << explain.dump().substr(0, 2000);
     EXPECT_TRUE(explain["budget"].contains("targetCostPerHour")) << explain["budget"].dump();
     int retire = 0;
     for (const auto& n : explain.value("nodes", json::array())) retire += n.value("action", "") == "retire";
     EXPECT_LE(retire, std::min(10, allowed)) << "a step retires at most the budget: " << explain["budget"].dump();
     EXPECT_LE(plan.value("moves", 0), 500);
-    last_outcome = show.value("outcome", "");
+    last_outcome = Str(show, "outcome");
     json after = c.Report();
     ExpectNoHarm(after);
     EXPECT_EQ(after["pendingPods"], 0) << after.dump();
@@ -175,12 +181,12 @@ TEST(LandingTest, DefaultBudgetsConvergeStepByStepWithinTheNodeBudgetAndExplainE
     ++executed;
     EXPECT_EQ(StepResult(show, "drain-and-delete") != nullptr, true);
     EXPECT_LT(after["costPerHour"].get<double>(), before["costPerHour"].get<double>() - 1e-6)
-        << "iteration " << i << " saves money: " << explain.value("summary", "");
+        << "iteration " << i << " saves money: " << Str(explain, "summary");
     EXPECT_NEAR(after["costPerHour"].get<double>(), plan["costPerHourAfter"].get<double>(), 1e-3)
         << "the cluster ends where the step's plan said";
     std::printf("iteration %d: %.4f -> %.4f $/h (target %.4f), %d retired (budget %d of %d nodes): %s\n", i,
                 before["costPerHour"].get<double>(), after["costPerHour"].get<double>(), *target, retire, allowed,
-                start.total, explain.value("summary", "").c_str());
+                start.total, Str(explain, "summary").c_str());
   }
   json last = c.Report();
   ASSERT_TRUE(target.has_value());
@@ -210,17 +216,20 @@ TEST(LandingTest, HeavyTailedPodsLandWhereThePlanPutThemInOneIteration) {
   auto run = c.RunKinemaOnce();
   ASSERT_EQ(run.exit_code, 0) << Tail(run.err, 4000) << c.Logs();
   json w = LatestWorkflow(c);
-  ASSERT_EQ(w.value("status", ""), "completed") << w.dump();
+  ASSERT_EQ(Str(w, "status"), "completed") << w.dump();
   json show = c.Kinemactl({"show", w["id"]});
-  ASSERT_EQ(show.value("outcome", ""), "") << "the whole plan ran: " << show.dump().substr(0, 3000);
+  ASSERT_TRUE(show.is_object()) << w.dump();
+  ASSERT_EQ(Str(show, "outcome"), "") << "the whole plan ran: " << show.dump().substr(0, 3000);
   for (const auto& s : show["steps"]) {
     EXPECT_EQ(s["status"], "succeeded") << s.dump().substr(0, 2000);
     EXPECT_LE(s.value("attempts", 1), 1) << "no failed attempt: " << s.dump().substr(0, 2000);
   }
   const json* opt = StepResult(show, "optimization");
   ASSERT_NE(opt, nullptr);
+  ASSERT_TRUE(opt->is_object() && (*opt).contains("plan")) << opt->dump().substr(0, 3000);
   const json& plan = (*opt)["plan"];
   json after = c.Report();
+  ASSERT_TRUE(after.is_object());
   ExpectNoHarm(after);
   EXPECT_EQ(after["pendingPods"], 0) << after.dump();
   EXPECT_LT(after["costPerHour"].get<double>(), before["costPerHour"].get<double>());
@@ -228,6 +237,7 @@ TEST(LandingTest, HeavyTailedPodsLandWhereThePlanPutThemInOneIteration) {
       << "cost within 3% of the plan";
   const json* move = StepResult(show, "deployment-patch");
   ASSERT_NE(move, nullptr);
+  ASSERT_TRUE(move->is_object() && move->contains("order") && move->contains("stallBreaks")) << move->dump();
   // Largest pods first: every heavy service moved rolls before the shop's.
   ASSERT_FALSE((*move)["order"].empty()) << move->dump();
   bool shop_seen = false;
