@@ -378,7 +378,7 @@ Status AwaitRollout(const ExecutionDeps& deps, StepContext& ctx, const std::stri
   auto deadline = ctx.DeadlineFor("rollout " + key, deps.settings.rollout_timeout);
   if (!deadline.ok()) return deadline.status();
   StallWatch watch;
-  for (;;) {
+  for (int poll = 0;; ++poll) {
     auto d = deps.kube->Get(kube::resources::kDeployments, ns, name);
     if (!d.ok() && d.status().code() == Status::Code::kNotFound) {
       *why = "gone";
@@ -387,7 +387,10 @@ Status AwaitRollout(const ExecutionDeps& deps, StepContext& ctx, const std::stri
     if (!d.ok()) return d.status().WithContext("deployment-patch: get deployment " + key);
     bool failed = false;
     if (DeploymentRolledOut(*d, why, &failed)) return Status::OK();
-    auto stall = WatchForStall(deps, ctx, key, *d, failed, planned, iteration, &watch, result);
+    // The stall breaker looks every 5 s (a pods list per look), or at once
+    // when the progress deadline passed.
+    auto stall = failed || poll % 5 == 0 ? WatchForStall(deps, ctx, key, *d, failed, planned, iteration, &watch, result)
+                                         : StatusOr<StallState>(StallState::kWaiting);
     if (!stall.ok()) return stall.status();
     if (failed && *stall == StallState::kNone) {
       return Status::FailedPrecondition("deployment-patch: rollout of " + key + ": " + *why);
