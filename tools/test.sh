@@ -4,7 +4,8 @@
 #   2. Release build of everything (build/), ctest with every label
 #   3. ASan+UBSan build (build-asan/) of the product's unit tests (tests_sanitized)
 # Flags: --long  the long kill -9 campaigns (sample: 2000 kills instead of 240;
-#                the real controller on the simulator: 100 instead of 20)
+#                the real controller on the simulator: 100 instead of 20; the
+#                landing convergence with the default 10% node budget)
 #        --no-sanitizers  skip step 3 (local iteration only; CI runs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
