@@ -153,7 +153,9 @@ print("cost before : %.2f $/h on %d nodes" % (before["costPerHour"], before["nod
 print("cost after  : %.2f $/h on %d nodes (%d pending, %d running pods)"
       % (after["costPerHour"], after["nodes"], after["pendingPods"], after["runningPods"]))
 if target is not None:
-    print("first target: %.2f $/h (now %.1f%% above it)" % (target, 100 * (after["costPerHour"] / target - 1)))
+    gap = 100 * (after["costPerHour"] / target - 1)
+    print("first target: %.2f $/h (now %.1f%% %s it; later plans refine the target)"
+          % (target, abs(gap), "above" if gap >= 0 else "below"))
 c, e, a = after["cloud"], after["evictions"], after["availability"]
 print("nodes       : %d booted, %d retired; %d evictions (%d refused by PDBs)"
       % (c["instancesCreated"], c["instancesDeleted"], e["accepted"], e["rejectedByPdb"]))
@@ -167,6 +169,7 @@ echo "== kinemactl explain (first step)"
 FIRST="$(./build/bin/kinemactl --db "$OUT/kinema.db" --json list | python3 -c '
 import json, sys
 print(min(json.load(sys.stdin), key=lambda w: (w["createdAt"], w["id"]))["id"])')"
-./build/bin/kinemactl --db "$OUT/kinema.db" explain "$FIRST" | head -40
+./build/bin/kinemactl --db "$OUT/kinema.db" explain "$FIRST" >"$OUT/explain-first.txt"
+head -40 "$OUT/explain-first.txt"
 ./build/bin/kinemactl --db "$OUT/kinema.db" verify >/dev/null && echo "== kinemactl verify: ok"
 if [ "$KEEP" = 1 ]; then echo "still running (--keep): kubectl --kubeconfig $OUT/kubeconfig get nodes"; fi
