@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "tests/e2e/e2e_cluster.h"
@@ -267,6 +268,34 @@ TEST(LandingTest, HeavyTailedPodsLandWhereThePlanPutThemInOneIteration) {
     shop_seen = shop_seen || !heavy;
   }
   EXPECT_GT(heavy_moved, 0) << "the plan moves heavy pods: " << move->dump();
+  // Each moved heavy pod runs on one of the nodes the plan gave its
+  // Deployment (the steering term's hostnames).
+  json deployments = c.KubectlJson({"get", "deployments", "-n", "web"});
+  json pods = c.KubectlJson({"get", "pods", "-n", "web"});
+  ASSERT_TRUE(deployments.is_object() && pods.is_object());
+  int checked = 0;
+  for (const auto& d : deployments["items"]) {
+    const std::string name = d["metadata"]["name"];
+    std::set<std::string> planned;
+    const json& aff = d["spec"]["template"]["spec"].value("affinity", json::object());
+    for (const auto& t : aff.value("nodeAffinity", json::object())
+                             .value("preferredDuringSchedulingIgnoredDuringExecution", json::array())) {
+      for (const auto& e : t["preference"].value("matchExpressions", json::array())) {
+        if (e.value("key", "") == "kubernetes.io/hostname") {
+          for (const auto& v : e["values"]) planned.insert(v.get<std::string>());
+        }
+      }
+    }
+    if (planned.empty()) continue;  // not moved by this iteration
+    for (const auto& p : pods["items"]) {
+      if (p["metadata"]["labels"].value("app", "") != name) continue;
+      EXPECT_TRUE(planned.count(p["spec"].value("nodeName", ""))) << "web/" << name << " pod on "
+                                                                   << p["spec"].value("nodeName", "")
+                                                                   << ", not a planned node";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0) << "heavy pods were steered";
   json explain = c.Kinemactl({"explain", w["id"]});
   EXPECT_TRUE(explain.contains("rollouts")) << explain.dump().substr(0, 2000);
   std::printf("heavy-tailed: %.4f -> %.4f $/h (plan %.4f), %zu stall breaker act(s)\n",
