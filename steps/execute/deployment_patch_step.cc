@@ -254,6 +254,7 @@ StatusOr<StallBreak> BreakStall(const ExecutionDeps& deps, StepContext& ctx, con
     room.push_back({name, Allocatable(n), planned_set.empty() || planned_set.count(name) > 0});
   }
   std::vector<RoomPod> candidates;
+  std::map<std::string, std::string> uid_of;  // candidate key -> uid (the eviction's precondition)
   const int64_t now = NowMs();
   for (const auto& p : pods->items) {
     auto at = index.find(kube::pod::NodeName(p));
@@ -269,6 +270,7 @@ StatusOr<StallBreak> BreakStall(const ExecutionDeps& deps, StepContext& ctx, con
     if (d == deployment.end() || !CanLoseOnePod(*d->second)) continue;
     candidates.push_back({kube::obj::Key(p), kube::pod::NodeName(p), r,
                           kube::obj::Annotations(p)[kIterationLabel] == iteration});
+    uid_of[kube::obj::Key(p)] = kube::obj::Uid(p);
   }
   auto taker = ChooseRoomTaker(PodRequests(pending), room, candidates);
   if (!taker) {
@@ -290,6 +292,7 @@ StatusOr<StallBreak> BreakStall(const ExecutionDeps& deps, StepContext& ctx, con
   KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
   auto [ns, name] = SplitKey(taker->pod);
   kube::EvictOptions eo;
+  eo.precondition_uid = uid_of[taker->pod];  // exactly the pod chosen, not a namesake
   eo.max_wait = std::chrono::milliseconds(10000);
   Status st = deps.kube->Evict(ns, name, eo);
   if (!st.ok() && st.code() != Status::Code::kNotFound) {
