@@ -395,12 +395,23 @@ Status AwaitRollout(const ExecutionDeps& deps, StepContext& ctx, const std::stri
     auto stall = failed || poll % 5 == 0 ? WatchForStall(deps, ctx, key, *d, failed, planned, iteration, &watch, result)
                                          : StatusOr<StallState>(StallState::kWaiting);
     if (!stall.ok()) return stall.status();
+    // A failure says what the stall breaker did for this Deployment (the
+    // step's result, which lists every act, is not journaled on failure).
+    auto breaker_said = [&]() -> std::string {
+      std::string out;
+      for (const auto& b : result->stall_breaks) {
+        if (b.deployment != key) continue;
+        out += "; stall breaker for " + b.pending_pod + ": " +
+               (b.action == "evicted" ? "moved " + b.pod + " off " + b.node : "no action: " + b.why);
+      }
+      return out;
+    };
     if (failed && *stall == StallState::kNone) {
-      return Status::FailedPrecondition("deployment-patch: rollout of " + key + ": " + *why);
+      return Status::FailedPrecondition("deployment-patch: rollout of " + key + ": " + *why + breaker_said());
     }
     if (NowMs() >= *deadline) {
       return Status::DeadlineExceeded("deployment-patch: rollout of " + key + " not done within " +
-                                      FormatDuration(deps.settings.rollout_timeout) + ": " + *why);
+                                      FormatDuration(deps.settings.rollout_timeout) + ": " + *why + breaker_said());
     }
     KINEMA_RETURN_IF_ERROR(ctx.Pause(std::chrono::milliseconds(1000)));
   }

@@ -33,7 +33,7 @@
 // possible, is logged, announced as an Event and journaled in the result
 // (stallBreaks). When nothing can be done, ProgressDeadlineExceeded fails
 // the step (the workflow pauses for an operator) and a pending pod waits
-// until rollout_timeout.
+// until rollout_timeout; the step's error then says what the breaker did.
 // Pods on retiring nodes not owned by a Deployment (StatefulSet, bare
 // ReplicaSet, ...) are evicted through the Eviction API: PDBs respected.
 // A template already carrying this workflow's annotation is not patched
