@@ -6,7 +6,8 @@
 #      target run for a fixed number of runs over its seed corpus)
 #   4. ASan+UBSan build (build-asan/) of the product's unit tests (tests_sanitized)
 # Flags: --long  the long kill -9 campaigns (sample: 2000 kills instead of 240;
-#                the real controller on the simulator: 100 instead of 20) and
+#                the real controller on the simulator: 100 instead of 20; the
+#                landing convergence with the default 10% node budget) and
 #                long fuzzing (5,000,000 runs per target instead of 20,000)
 #        --no-sanitizers  skip step 4 (local iteration only; CI runs it)
 #        --no-fuzz        skip step 3 (local iteration only; CI runs it)
@@ -33,7 +34,7 @@ echo "== Release build ($(date -u +%T))"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$JOBS"
 
-if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100; fi
+if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100 KINEMA_LANDING_BUDGET=default; fi
 echo "== Tests (all labels) ($(date -u +%T))"
 ctest --test-dir build --output-on-failure -j"$JOBS"
 

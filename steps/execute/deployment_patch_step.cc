@@ -1,15 +1,18 @@
 // Workload move: the effects (see workload_move.h for the contract).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <thread>
 
 #include "engine/kube/object.h"
+#include "engine/quantity/quantity.h"
 #include "engine/workflow/step_context.h"
 #include "steps/execute/disruption_policy.h"
 #include "steps/execute/marks.h"
 #include "steps/execute/workload_move.h"
+#include "steps/optimize/snapshot.h"
 
 namespace kinema::execute {
 
@@ -18,6 +21,8 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kOriginals = "originals";
+constexpr const char* kOrder = "order";        // Deployments, largest pod first
+constexpr const char* kSteering = "steering";  // Deployment -> its planned nodes
 
 std::pair<std::string, std::string> SplitKey(const std::string& key) {
   size_t slash = key.find('/');
@@ -27,6 +32,7 @@ std::pair<std::string, std::string> SplitKey(const std::string& key) {
 struct Workload {
   std::vector<std::string> deployments;  // ns/name
   std::vector<json> other_pods;          // pods to evict
+  std::map<std::string, std::string> pod_deployment;  // every Deployment-owned pod ("ns/pod" -> "ns/deployment")
 };
 
 // Pods on retiring nodes, grouped by what moves them.
@@ -57,6 +63,12 @@ StatusOr<Workload> WorkloadOnNodes(const ExecutionDeps& deps, const std::set<std
     }
     w.other_pods.push_back(p);
   }
+  for (const auto& p : pods->items) {
+    if (kube::obj::ControllerKind(p) != "ReplicaSet") continue;
+    std::string ns = kube::obj::Namespace(p);
+    auto it = rs_deployment.find(ns + "/" + kube::obj::ControllerName(p));
+    if (it != rs_deployment.end() && !it->second.empty()) w.pod_deployment[kube::obj::Key(p)] = ns + "/" + it->second;
+  }
   w.deployments.assign(deployments.begin(), deployments.end());
   return w;
 }
@@ -65,6 +77,22 @@ StatusOr<Workload> WorkloadOfRequest(const ExecutionDeps& deps, const MoveInput&
   auto req = input(ctx);
   if (!req.ok()) return req.status();
   return WorkloadOnNodes(deps, std::set<std::string>(req->retiring_nodes.begin(), req->retiring_nodes.end()));
+}
+
+// Per Deployment being moved, the nodes the plan puts its pods on (sorted,
+// retiring nodes left out): the steering of its new pods.
+json SteeringOf(const Workload& w, const MoveRequest& req) {
+  std::set<std::string> moving(w.deployments.begin(), w.deployments.end());
+  std::set<std::string> retiring(req.retiring_nodes.begin(), req.retiring_nodes.end());
+  std::map<std::string, std::set<std::string>> nodes;
+  for (const auto& [pod, node] : req.placements) {
+    auto d = w.pod_deployment.find(pod);
+    if (d == w.pod_deployment.end() || !moving.count(d->second) || retiring.count(node)) continue;
+    nodes[d->second].insert(node);
+  }
+  json out = json::object();
+  for (const auto& [d, set] : nodes) out[d] = std::vector<std::string>(set.begin(), set.end());
+  return out;
 }
 
 json OriginalOf(const json& d) {
@@ -111,7 +139,7 @@ Status RestoreStrategy(const ExecutionDeps& deps, const std::string& key, const 
 // Patches one Deployment's template for the move. *outcome is "gone" when
 // it no longer exists.
 Status PatchOne(const ExecutionDeps& deps, StepContext& ctx, const std::string& key, const json& original,
-                const std::string& iteration, std::string* outcome) {
+                const std::vector<std::string>& steering, const std::string& iteration, std::string* outcome) {
   auto [ns, name] = SplitKey(key);
   auto current = deps.kube->Get(kube::resources::kDeployments, ns, name);
   if (!current.ok() && current.status().code() == Status::Code::kNotFound) {
@@ -130,7 +158,7 @@ Status PatchOne(const ExecutionDeps& deps, StepContext& ctx, const std::string& 
     ann[kIterationLabel] = iteration;
     d["spec"]["strategy"] = *strategy;
     json& spec = tmpl["spec"];
-    spec["affinity"] = AffinityPreferringIteration(spec.value("affinity", json()), iteration);
+    spec["affinity"] = AffinitySteering(spec.value("affinity", json()), iteration, steering);
     patched = true;
     return Status::OK();
   });
@@ -146,19 +174,214 @@ Status PatchOne(const ExecutionDeps& deps, StepContext& ctx, const std::string& 
                   "rolling update by " + ctx.workflow_id() + " to move pods off retiring nodes (preferred " +
                       kIterationLabel + "=" + iteration + ")");
   }
-  spdlog::info("workflow {}: deployment {} {} (preferred affinity {}={})", ctx.workflow_id(), key,
-               patched ? "patched; rolling update started" : "already patched by this workflow", kIterationLabel,
-               iteration);
+  spdlog::info("workflow {}: deployment {} {} (preferred: {} planned node(s), then {}={})", ctx.workflow_id(), key,
+               patched ? "patched; rolling update started" : "already patched by this workflow", steering.size(),
+               kIterationLabel, iteration);
   ctx.Hook("deployment_patched");
   return Status::OK();
 }
 
+// What the stall breaker watches across polls of one rollout: when each
+// stuck pod was first seen Pending (wall clock of this process: after a
+// restart the wait starts over, at most one more stall timeout), and the
+// pods it already acted for.
+struct StallWatch {
+  std::map<std::string, int64_t> pending_since;  // pod uid -> ms
+  std::map<std::string, int> acted;              // pod uid -> breaker actions for it
+};
+
+constexpr int kMaxActionsPerPod = 3;
+
+Resources PodRequests(const json& pod) {
+  auto r = PodSpecRequests(pod.value("spec", json::object()), kube::obj::Key(pod));
+  return r.ok() ? *r : Resources{};
+}
+
+Resources Allocatable(const json& node) {
+  Resources r;
+  auto cpu = ParseQuantityMilli(kube::node::Allocatable(node, "cpu"));
+  auto mem = ParseQuantityValue(kube::node::Allocatable(node, "memory"));
+  r.cpu_milli = cpu.ok() ? *cpu : 0;
+  r.memory_bytes = mem.ok() ? *mem : 0;
+  return r;
+}
+
+// True when one more unavailable pod keeps Deployment `d` within its own
+// guarantee (replicas - maxUnavailable) and it is not rolling right now.
+bool CanLoseOnePod(const json& d) {
+  std::string why;
+  bool failed = false;
+  if (!DeploymentRolledOut(d, &why, &failed)) return false;
+  int64_t replicas = d["spec"].value("replicas", int64_t{1});
+  json strategy = d["spec"].value("strategy", json::object());
+  json mu = strategy.is_object() && strategy.contains("rollingUpdate") && strategy["rollingUpdate"].is_object()
+                ? strategy["rollingUpdate"].value("maxUnavailable", json("25%"))
+                : json("25%");
+  int64_t allowed = kube::intstr::Scaled(mu, replicas, /*round_up=*/false, 0);
+  return replicas >= 2 && allowed >= 1 && kube::obj::IntAt(d, "status.availableReplicas") - 1 >= replicas - allowed;
+}
+
+// One act of the stall breaker for `pending` (a new pod of Deployment `key`
+// stuck Pending): chooses the pod that took its room (ChooseRoomTaker),
+// claims it from the ledger and evicts it (PDBs respected).
+StatusOr<StallBreak> BreakStall(const ExecutionDeps& deps, StepContext& ctx, const std::string& key,
+                                const json& pending, const std::vector<std::string>& planned,
+                                const std::string& iteration) {
+  StallBreak b{key, kube::obj::Key(pending), "none", "", "", ""};
+  auto nodes = deps.kube->List(kube::resources::kNodes, "");
+  if (!nodes.ok()) return nodes.status().WithContext("stall breaker: list nodes");
+  auto pods = deps.kube->List(kube::resources::kPods, "");
+  if (!pods.ok()) return pods.status().WithContext("stall breaker: list pods");
+  auto dps = deps.kube->List(kube::resources::kDeployments, "");
+  if (!dps.ok()) return dps.status().WithContext("stall breaker: list deployments");
+  auto rss = deps.kube->List(kube::resources::kReplicaSets, "");
+  if (!rss.ok()) return rss.status().WithContext("stall breaker: list replicasets");
+  std::map<std::string, const json*> deployment;
+  for (const auto& d : dps->items) deployment[kube::obj::Key(d)] = &d;
+  std::map<std::string, std::string> rs_deployment;
+  for (const auto& rs : rss->items) {
+    if (kube::obj::ControllerKind(rs) == "Deployment") {
+      rs_deployment[kube::obj::Key(rs)] = kube::obj::Namespace(rs) + "/" + kube::obj::ControllerName(rs);
+    }
+  }
+  std::set<std::string> planned_set(planned.begin(), planned.end());
+  std::vector<RoomNode> room;
+  std::map<std::string, size_t> index;
+  for (const auto& n : nodes->items) {
+    if (!kube::node::IsReady(n) || kube::node::IsUnschedulable(n) || !LabelOf(n, kRetireLabel).empty()) continue;
+    const std::string name = kube::obj::Name(n);
+    index[name] = room.size();
+    room.push_back({name, Allocatable(n), planned_set.empty() || planned_set.count(name) > 0});
+  }
+  std::vector<RoomPod> candidates;
+  std::map<std::string, std::string> uid_of;  // candidate key -> uid (the eviction's precondition)
+  const int64_t now = NowMs();
+  for (const auto& p : pods->items) {
+    auto at = index.find(kube::pod::NodeName(p));
+    if (at == index.end() || kube::pod::IsFinished(p)) continue;
+    Resources r = PodRequests(p);
+    room[at->second].free.cpu_milli -= r.cpu_milli;
+    room[at->second].free.memory_bytes -= r.memory_bytes;
+    if (kube::pod::IsDaemonSetPod(p) || kube::pod::IsMirrorPod(p) || kube::obj::IsTerminating(p)) continue;
+    if (!WhyPodCannotMove(p, now).empty() || kube::obj::ControllerKind(p) != "ReplicaSet") continue;
+    auto owner = rs_deployment.find(kube::obj::Namespace(p) + "/" + kube::obj::ControllerName(p));
+    if (owner == rs_deployment.end() || owner->second == key) continue;
+    auto d = deployment.find(owner->second);
+    if (d == deployment.end() || !CanLoseOnePod(*d->second)) continue;
+    candidates.push_back({kube::obj::Key(p), kube::pod::NodeName(p), r,
+                          kube::obj::Annotations(p)[kIterationLabel] == iteration});
+    uid_of[kube::obj::Key(p)] = kube::obj::Uid(p);
+  }
+  auto taker = ChooseRoomTaker(PodRequests(pending), room, candidates);
+  if (!taker) {
+    b.why = "no single movable pod on " + std::string(planned_set.empty() ? "any node" : "its planned nodes") +
+            " makes room for it and fits elsewhere";
+    return b;
+  }
+  ClaimRequest claim;
+  claim.reason = deps.settings.disruption_reason;
+  claim.node_count = static_cast<int64_t>(nodes->items.size());
+  claim.pods = {{taker->pod, taker->node}};
+  claim.limits = EvictionLimits{-1, -1, deps.settings.move_limit};
+  auto grant = ctx.Claim(claim);
+  if (!grant.ok()) return grant.status();
+  if (!grant->complete()) {
+    b.why = "the disruption budget refused moving " + taker->pod + ": " + grant->refused.front().why;
+    return b;
+  }
+  KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
+  auto [ns, name] = SplitKey(taker->pod);
+  kube::EvictOptions eo;
+  eo.precondition_uid = uid_of[taker->pod];  // exactly the pod chosen, not a namesake
+  eo.max_wait = std::chrono::milliseconds(10000);
+  Status st = deps.kube->Evict(ns, name, eo);
+  if (!st.ok() && st.code() != Status::Code::kNotFound) {
+    b.why = "evicting " + taker->pod + " failed: " + st.ToString();
+    return b;
+  }
+  b.action = "evicted";
+  b.pod = taker->pod;
+  b.node = taker->node;
+  b.why = taker->why;
+  return b;
+}
+
+// The new pods of Deployment `d` (this iteration's template) still Pending
+// without a node.
+StatusOr<std::vector<json>> StuckPods(const ExecutionDeps& deps, const json& d, const std::string& iteration) {
+  auto pods = deps.kube->List(kube::resources::kPods, kube::obj::Namespace(d));
+  if (!pods.ok()) return pods.status().WithContext("list pods in " + kube::obj::Namespace(d));
+  json selector = d["spec"].value("selector", json::object());
+  std::vector<json> out;
+  for (const auto& p : pods->items) {
+    if (kube::pod::Phase(p) != "Pending" || !kube::pod::NodeName(p).empty() || kube::obj::IsTerminating(p)) continue;
+    if (kube::obj::Annotations(p)[kIterationLabel] != iteration) continue;
+    if (!kube::selector::Matches(selector, p["metadata"].value("labels", json::object()), false)) continue;
+    out.push_back(p);
+  }
+  return out;
+}
+
+// What one poll of the stall breaker saw.
+enum class StallState {
+  kNone,     // no stuck pod the breaker can still help
+  kWaiting,  // stuck pods younger than the stall timeout, or an act given time to work
+  kActed,    // acted (or recorded why it could not) this poll
+};
+
+// One poll of the stall breaker for a rollout that is not done: acts for a
+// pod stuck Pending for rollout_stall_timeout — at once when the
+// Deployment's progress deadline passed — and waits a stall timeout after
+// each act before the next one for the same pod (at most kMaxActionsPerPod).
+StatusOr<StallState> WatchForStall(const ExecutionDeps& deps, StepContext& ctx, const std::string& key, const json& d,
+                                   bool progress_dead, const std::vector<std::string>& planned,
+                                   const std::string& iteration, StallWatch* watch, MoveResult* result) {
+  auto stuck = StuckPods(deps, d, iteration);
+  if (!stuck.ok()) return stuck.status().WithContext("deployment-patch: " + key);
+  const int64_t now = NowMs();
+  const int64_t timeout = deps.settings.rollout_stall_timeout.count();
+  std::map<std::string, int64_t> still;
+  StallState state = StallState::kNone;
+  for (const auto& p : *stuck) {
+    const std::string uid = kube::obj::Uid(p);
+    auto it = watch->pending_since.find(uid);
+    int64_t since = it == watch->pending_since.end() ? now : it->second;
+    still[uid] = since;
+    int done = watch->acted[uid];
+    if (done >= kMaxActionsPerPod) continue;
+    bool due = now - since >= timeout || (progress_dead && done == 0);
+    if (state == StallState::kActed || !due) {
+      if (state == StallState::kNone) state = StallState::kWaiting;
+      continue;
+    }
+    auto b = BreakStall(deps, ctx, key, p, planned, iteration);
+    if (!b.ok()) return b.status().WithContext("deployment-patch: stall breaker for " + key);
+    watch->acted[uid] = b->action == "none" ? kMaxActionsPerPod : done + 1;  // "none" is said once
+    still[uid] = now;  // give the act time to work before the next one
+    state = StallState::kActed;
+    spdlog::warn("workflow {}: rollout of {} stalled: pod {} Pending for {}: {}{})", ctx.workflow_id(), key,
+                 b->pending_pod, FormatDuration(Duration(now - since)),
+                 b->action == "evicted" ? "moved " + b->pod + " off " + b->node + " (" : "no action (", b->why);
+    AnnounceEvent(deps.kube, d, "Warning", "KinemaRolloutStalled",
+                  "pod " + b->pending_pod + " Pending; " +
+                      (b->action == "evicted" ? "moved " + b->pod + " to make room on " + b->node
+                                              : "no action: " + b->why));
+    result->stall_breaks.push_back(*b);
+    ctx.Hook("stall_broken");
+  }
+  watch->pending_since = std::move(still);
+  return state;
+}
+
 // Waits until the Deployment has rolled out; *why is "gone" when it went away.
-Status AwaitRollout(const ExecutionDeps& deps, StepContext& ctx, const std::string& key, std::string* why) {
+Status AwaitRollout(const ExecutionDeps& deps, StepContext& ctx, const std::string& key,
+                    const std::vector<std::string>& planned, const std::string& iteration, MoveResult* result,
+                    std::string* why) {
   auto [ns, name] = SplitKey(key);
   auto deadline = ctx.DeadlineFor("rollout " + key, deps.settings.rollout_timeout);
   if (!deadline.ok()) return deadline.status();
-  for (;;) {
+  StallWatch watch;
+  for (int poll = 0;; ++poll) {
     auto d = deps.kube->Get(kube::resources::kDeployments, ns, name);
     if (!d.ok() && d.status().code() == Status::Code::kNotFound) {
       *why = "gone";
@@ -167,10 +390,28 @@ Status AwaitRollout(const ExecutionDeps& deps, StepContext& ctx, const std::stri
     if (!d.ok()) return d.status().WithContext("deployment-patch: get deployment " + key);
     bool failed = false;
     if (DeploymentRolledOut(*d, why, &failed)) return Status::OK();
-    if (failed) return Status::FailedPrecondition("deployment-patch: rollout of " + key + ": " + *why);
+    // The stall breaker looks every 5 s (a pods list per look), or at once
+    // when the progress deadline passed.
+    auto stall = failed || poll % 5 == 0 ? WatchForStall(deps, ctx, key, *d, failed, planned, iteration, &watch, result)
+                                         : StatusOr<StallState>(StallState::kWaiting);
+    if (!stall.ok()) return stall.status();
+    // A failure says what the stall breaker did for this Deployment (the
+    // step's result, which lists every act, is not journaled on failure).
+    auto breaker_said = [&]() -> std::string {
+      std::string out;
+      for (const auto& b : result->stall_breaks) {
+        if (b.deployment != key) continue;
+        out += "; stall breaker for " + b.pending_pod + ": " +
+               (b.action == "evicted" ? "moved " + b.pod + " off " + b.node : "no action: " + b.why);
+      }
+      return out;
+    };
+    if (failed && *stall == StallState::kNone) {
+      return Status::FailedPrecondition("deployment-patch: rollout of " + key + ": " + *why + breaker_said());
+    }
     if (NowMs() >= *deadline) {
       return Status::DeadlineExceeded("deployment-patch: rollout of " + key + " not done within " +
-                                      FormatDuration(deps.settings.rollout_timeout) + ": " + *why);
+                                      FormatDuration(deps.settings.rollout_timeout) + ": " + *why + breaker_said());
     }
     KINEMA_RETURN_IF_ERROR(ctx.Pause(std::chrono::milliseconds(1000)));
   }
@@ -208,7 +449,23 @@ StatusOr<json> PatchDeployments(const ExecutionDeps& deps, const MoveInput& inpu
   MoveResult result;
   result.iteration = iteration;
   std::vector<std::string> keys;
-  for (const auto& [k, v] : originals.items()) keys.push_back(k);
+  if (intent.contains(kOrder) && intent[kOrder].is_array()) {
+    for (const auto& k : intent[kOrder]) {
+      if (k.is_string() && originals.contains(k.get<std::string>())) keys.push_back(k.get<std::string>());
+    }
+  }
+  for (const auto& [k, v] : originals.items()) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  }
+  result.order = keys;
+  auto steering_of = [&](const std::string& key) {
+    std::vector<std::string> nodes;
+    if (!intent.contains(kSteering) || !intent[kSteering].is_object()) return nodes;
+    for (const auto& n : intent[kSteering].value(key, json::array())) {
+      if (n.is_string()) nodes.push_back(n.get<std::string>());
+    }
+    return nodes;
+  };
   const size_t batch = static_cast<size_t>(std::max(1, deps.settings.rollout_max_concurrent));
   for (size_t start = 0; start < keys.size(); start += batch) {
     std::vector<std::string> wave(keys.begin() + start, keys.begin() + std::min(keys.size(), start + batch));
@@ -217,7 +474,7 @@ StatusOr<json> PatchDeployments(const ExecutionDeps& deps, const MoveInput& inpu
       KINEMA_RETURN_IF_ERROR(ctx.Checkpoint());
       KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
       std::string outcome;
-      KINEMA_RETURN_IF_ERROR(PatchOne(deps, ctx, key, originals[key], iteration, &outcome));
+      KINEMA_RETURN_IF_ERROR(PatchOne(deps, ctx, key, originals[key], steering_of(key), iteration, &outcome));
       if (outcome == "gone") gone.insert(key);
     }
     for (const auto& key : wave) {
@@ -226,7 +483,7 @@ StatusOr<json> PatchDeployments(const ExecutionDeps& deps, const MoveInput& inpu
         continue;
       }
       std::string why;
-      KINEMA_RETURN_IF_ERROR(AwaitRollout(deps, ctx, key, &why));
+      KINEMA_RETURN_IF_ERROR(AwaitRollout(deps, ctx, key, steering_of(key), iteration, &result, &why));
       KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
       KINEMA_RETURN_IF_ERROR(RestoreStrategy(deps, key, originals[key]).WithContext("deployment-patch"));
       spdlog::info("workflow {}: deployment {} rolled out{}", ctx.workflow_id(), key, why.empty() ? "" : " (" + why + ")");
@@ -314,14 +571,21 @@ StepDefinition MakeDeploymentPatchStep(const ExecutionDeps& deps, MoveInput inpu
     if (earlier.is_object() && earlier.contains(kOriginals)) return earlier;  // first facts win
     auto work = WorkloadOfRequest(deps, input, ctx);
     if (!work.ok()) return json{{"error", work.status().ToString()}};
+    auto req = input(ctx);
+    if (!req.ok()) return json{{"error", req.status().ToString()}};
     json originals = json::object();
+    std::map<std::string, Resources> pod_size;
     for (const auto& key : work->deployments) {
       auto [ns, name] = SplitKey(key);
       auto d = deps.kube->Get(kube::resources::kDeployments, ns, name);
       if (!d.ok()) return json{{"error", d.status().WithContext("get deployment " + key).ToString()}};
       originals[key] = OriginalOf(*d);
+      auto r = PodSpecRequests((*d)["spec"]["template"].value("spec", json::object()), key);
+      pod_size[key] = r.ok() ? *r : Resources{};
     }
-    return json{{kOriginals, originals}};
+    return json{{kOriginals, originals},
+                {kOrder, LargestFirst(pod_size)},
+                {kSteering, SteeringOf(*work, *req)}};
   };
   s.run = [deps, input](StepContext& ctx) { return PatchDeployments(deps, input, ctx); };
   s.reconcile = s.run;

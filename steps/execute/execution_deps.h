@@ -22,6 +22,8 @@ struct ExecutionSettings {
   int boot_parallelism = 10;             // instance inserts in flight
   int rollout_max_concurrent = 3;        // Deployments rolling at once
   Duration rollout_timeout{900000};      // per Deployment
+  Duration rollout_stall_timeout{120000}; // a new pod Pending this long: the stall breaker acts
+  int64_t move_limit = -1;               // pods the stall breaker may claim in total (-1: the ledger's default)
   Duration drain_timeout{900000};        // per node
   std::vector<std::string> zones;        // zones new nodes may use; empty = the catalog's
   std::string instance_prefix = "kinema";

@@ -40,6 +40,9 @@ std::vector<kube::Permission> WorkloadMovePermissions() {
         "spec.template.metadata.annotations[kinema.io/]", "spec.template.metadata.labels[kinema.io/]",
         "spec.template.spec.affinity"}},
       {"policy", "poddisruptionbudgets", {"list"}, S::kCluster, {}, "deployment-patch (rollouts within PDBs)"},
+      // The stall breaker: room on the nodes, owners that may lose a pod.
+      {"", "nodes", {"list"}, S::kCluster, {}, "deployment-patch (stall breaker: room per node)"},
+      {"apps", "deployments", {"list"}, S::kCluster, {}, "deployment-patch (stall breaker: owners that may lose a pod)"},
       // Client::Evict: POST pods/NAME/eviction (policy/v1); RBAC sees a
       // create on the pods/eviction subresource of the core group.
       {"", "pods/eviction", {"create"}, S::kCluster, {}, "deployment-patch (Client::Evict)"},

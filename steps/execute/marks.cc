@@ -50,7 +50,12 @@ bool IsOurTerm(const json& term) {
   for (const auto& e : *exprs) {
     if (!e.is_object()) continue;
     auto key = e.find("key");
-    if (key != e.end() && key->is_string() && key->get<std::string>() == kIterationLabel) return true;
+    // kinema.io/iteration: the iteration term; kinema.io/retire: the
+    // steering term (workload_move.h AffinitySteering).
+    if (key != e.end() && key->is_string() &&
+        (key->get<std::string>() == kIterationLabel || key->get<std::string>() == kRetireLabel)) {
+      return true;
+    }
   }
   return false;
 }

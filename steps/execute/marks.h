@@ -8,7 +8,9 @@
 //   node taint  kinema.io/retire=<workflow>:NoSchedule   nothing new lands there
 //   pod template annotation kinema.io/iteration=<workflow>  "patched by"
 //   pod template: ONE preferred node-affinity term on kinema.io/iteration
-//     (weight 100); an earlier workflow's term is replaced, never added to.
+//     (weight 100), plus with per-workload steering one on the planned
+//     nodes' kubernetes.io/hostname (weight 100, the iteration term then
+//     10); an earlier workflow's terms are replaced, never added to.
 //   cloud labels kinema-workflow=<workflow>, kinema-planned=<planned name>
 // Thread-safety: stateless functions.
 #pragma once
@@ -38,7 +40,8 @@ nlohmann::json TaintsWithoutRetire(const nlohmann::json& taints);
 
 // `affinity` (a pod template's spec.affinity, may be null) with the
 // controller's preferred node-affinity term for `iteration` — every earlier
-// term on kinema.io/iteration removed first, so terms never pile up.
+// term on kinema.io/iteration or kinema.io/retire (the steering term of
+// workload_move.h) removed first, so terms never pile up.
 nlohmann::json AffinityPreferringIteration(const nlohmann::json& affinity, const std::string& iteration);
 
 // The value of `key` in object.metadata.labels, "" when absent.

@@ -5,6 +5,7 @@
 
 #include "engine/kube/object.h"
 #include "engine/workflow/typed_result.h"
+#include "steps/execute/marks.h"
 
 namespace kinema::execute {
 
@@ -13,7 +14,13 @@ using nlohmann::json;
 json MoveResult::ToJson() const {
   json d = json::array();
   for (const auto& m : deployments) d.push_back({{"deployment", m.deployment}, {"outcome", m.outcome}});
-  return {{"iteration", iteration}, {"deployments", d}, {"evicted", evicted}};
+  json breaks = json::array();
+  for (const auto& b : stall_breaks) {
+    breaks.push_back({{"deployment", b.deployment}, {"pendingPod", b.pending_pod}, {"action", b.action},
+                      {"pod", b.pod}, {"node", b.node}, {"why", b.why}});
+  }
+  return {{"iteration", iteration}, {"deployments", d}, {"evicted", evicted}, {"order", order},
+          {"stallBreaks", breaks}};
 }
 
 StatusOr<MoveResult> MoveResult::FromJson(const json& j) {
@@ -24,6 +31,12 @@ StatusOr<MoveResult> MoveResult::FromJson(const json& j) {
       r.deployments.push_back({d.at("deployment").get<std::string>(), d.value("outcome", std::string())});
     }
     for (const auto& e : j.value("evicted", json::array())) r.evicted.push_back(e.get<std::string>());
+    for (const auto& o : j.value("order", json::array())) r.order.push_back(o.get<std::string>());
+    for (const auto& b : j.value("stallBreaks", json::array())) {
+      r.stall_breaks.push_back({b.at("deployment").get<std::string>(), b.value("pendingPod", std::string()),
+                                b.at("action").get<std::string>(), b.value("pod", std::string()),
+                                b.value("node", std::string()), b.value("why", std::string())});
+    }
     return r;
   });
 }
@@ -87,6 +100,98 @@ bool DeploymentRolledOut(const json& d, std::string* why, bool* failed) {
   }
   why->clear();
   return true;
+}
+
+std::vector<std::string> LargestFirst(const std::map<std::string, Resources>& pod_size) {
+  int64_t max_cpu = 0, max_mem = 0;
+  for (const auto& [name, r] : pod_size) {
+    max_cpu = std::max(max_cpu, r.cpu_milli);
+    max_mem = std::max(max_mem, r.memory_bytes);
+  }
+  auto share = [&](const Resources& r) {
+    double c = max_cpu > 0 ? static_cast<double>(r.cpu_milli) / static_cast<double>(max_cpu) : 0;
+    double m = max_mem > 0 ? static_cast<double>(r.memory_bytes) / static_cast<double>(max_mem) : 0;
+    return std::max(c, m);
+  };
+  auto sum = [&](const Resources& r) {
+    return (max_cpu > 0 ? static_cast<double>(r.cpu_milli) / static_cast<double>(max_cpu) : 0) +
+           (max_mem > 0 ? static_cast<double>(r.memory_bytes) / static_cast<double>(max_mem) : 0);
+  };
+  struct Ranked {
+    double dominant, total;
+    std::string name;
+  };
+  std::vector<Ranked> ranked;
+  for (const auto& [name, r] : pod_size) ranked.push_back({share(r), sum(r), name});
+  std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+    if (a.dominant != b.dominant) return a.dominant > b.dominant;
+    if (a.total != b.total) return a.total > b.total;
+    return a.name < b.name;
+  });
+  std::vector<std::string> out;
+  for (const auto& r : ranked) out.push_back(r.name);
+  return out;
+}
+
+json AffinitySteering(const json& affinity, const std::string& iteration, const std::vector<std::string>& nodes) {
+  json a = AffinityPreferringIteration(affinity, iteration);
+  if (nodes.empty()) return a;
+  json& terms = a["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
+  terms.back()["weight"] = 10;  // the iteration term: second choice
+  terms.push_back({{"weight", 100},
+                   {"preference",
+                    {{"matchExpressions",
+                      json::array({{{"key", "kubernetes.io/hostname"}, {"operator", "In"}, {"values", nodes}},
+                                   {{"key", kRetireLabel}, {"operator", "DoesNotExist"}}})}}}});
+  return a;
+}
+
+namespace {
+bool FitsIn(const Resources& need, const Resources& free) {
+  return need.cpu_milli <= free.cpu_milli && need.memory_bytes <= free.memory_bytes;
+}
+Resources Plus(Resources a, const Resources& b) {
+  a.cpu_milli += b.cpu_milli;
+  a.memory_bytes += b.memory_bytes;
+  return a;
+}
+}  // namespace
+
+std::optional<RoomTaker> ChooseRoomTaker(const Resources& need, const std::vector<RoomNode>& nodes,
+                                         const std::vector<RoomPod>& pods) {
+  std::map<std::string, const RoomNode*> by_name;
+  for (const auto& n : nodes) by_name[n.name] = &n;
+  const RoomPod* best = nullptr;
+  std::string best_home;
+  auto better = [](const RoomPod& a, const RoomPod& b) {
+    if (a.this_iteration != b.this_iteration) return a.this_iteration;
+    if (a.requests.cpu_milli != b.requests.cpu_milli) return a.requests.cpu_milli < b.requests.cpu_milli;
+    if (a.requests.memory_bytes != b.requests.memory_bytes) return a.requests.memory_bytes < b.requests.memory_bytes;
+    return a.key < b.key;
+  };
+  for (const auto& p : pods) {
+    auto it = by_name.find(p.node);
+    if (it == by_name.end() || !it->second->for_pending) continue;
+    if (!FitsIn(need, Plus(it->second->free, p.requests))) continue;
+    std::string home;  // another node with room for p as things are
+    for (const auto& m : nodes) {
+      if (m.name != p.node && FitsIn(p.requests, m.free)) {
+        home = m.name;
+        break;
+      }
+    }
+    if (home.empty()) continue;
+    if (best == nullptr || better(p, *best)) {
+      best = &p;
+      best_home = home;
+    }
+  }
+  if (best == nullptr) return std::nullopt;
+  return RoomTaker{best->key, best->node,
+                   std::string(best->this_iteration ? "moved here by this iteration; " : "") + "its " +
+                       std::to_string(best->requests.cpu_milli) + "m CPU / " +
+                       std::to_string(best->requests.memory_bytes >> 20) + " MiB make room on " + best->node +
+                       ", and it fits elsewhere (e.g. " + best_home + ")"};
 }
 
 }  // namespace kinema::execute

@@ -6,20 +6,34 @@
 // restarts): every Deployment with pods on those nodes and its original
 // pod-template affinity, kinema.io/iteration annotation and strategy, so
 // abort can restore it exactly.
-// Effect, per Deployment (at most settings.rollout_max_concurrent at once):
-// one update of the pod template — the controller's single preferred
-// node-affinity term on kinema.io/iteration=<workflow> (replacing an earlier
-// term) and the template annotation kinema.io/iteration=<workflow> — which
-// starts an ordinary rolling update; the retire taint keeps new pods off
-// retiring nodes. A rollout is not an eviction — PodDisruptionBudgets do not
+// Steering (also in the intent): per Deployment, the nodes the kind's plan
+// puts its pods on (MoveRequest::placements, retiring nodes left out), and
+// the order the Deployments move in: largest pod first (LargestFirst), so
+// big pods find the room the plan kept for them before small ones fill it.
+// Effect, per Deployment (at most settings.rollout_max_concurrent at once, in
+// that order): one update of the pod template — the controller's preferred
+// node-affinity terms (AffinitySteering: weight 100 on this Deployment's
+// planned nodes, a weaker one on kinema.io/iteration=<workflow>; earlier
+// terms replaced) and the template annotation kinema.io/iteration=<workflow>
+// — which starts an ordinary rolling update; the retire taint keeps new pods
+// off retiring nodes. A rollout is not an eviction — PodDisruptionBudgets do not
 // gate it — so the strategy for the move is RolloutStrategyWithinBudgets():
 // the rollout never breaks a PDB nor the Deployment's own guarantee, and each
 // old pod's place is freed before its replacement is created. The original
 // strategy is put back once the Deployment has rolled out. Recreate
 // Deployments keep their strategy.
 // Then wait until it has rolled out (settings.rollout_timeout, a durable
-// deadline per Deployment; ProgressDeadlineExceeded fails the step, which
-// pauses the workflow for an operator).
+// deadline per Deployment). Stall breaker: when one of the rollout's new
+// pods has stayed Pending (unscheduled) for settings.rollout_stall_timeout
+// (or the Deployment reports ProgressDeadlineExceeded), the step moves the
+// pod that took its room (ChooseRoomTaker: a movable pod on one of the
+// Deployment's planned nodes whose eviction makes room, and which fits on
+// another node; claimed from the disruption ledger, evicted through the
+// Eviction API, so PDBs hold) and waits again. Each action, or why none was
+// possible, is logged, announced as an Event and journaled in the result
+// (stallBreaks). When nothing can be done, ProgressDeadlineExceeded fails
+// the step (the workflow pauses for an operator) and a pending pod waits
+// until rollout_timeout; the step's error then says what the breaker did.
 // Pods on retiring nodes not owned by a Deployment (StatefulSet, bare
 // ReplicaSet, ...) are evicted through the Eviction API: PDBs respected.
 // A template already carrying this workflow's annotation is not patched
@@ -33,9 +47,12 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/catalog/catalog.h"
 #include "engine/workflow/workflow_type.h"
 #include "steps/execute/execution_deps.h"
 
@@ -45,6 +62,20 @@ inline constexpr const char* kDeploymentPatchStep = "deployment-patch";
 
 struct MoveRequest {
   std::vector<std::string> retiring_nodes;
+  // "ns/pod" -> the node the plan puts it on (the node's real name); empty:
+  // no per-Deployment steering (only the iteration label).
+  std::map<std::string, std::string> placements;
+};
+
+// One act of the stall breaker (or why it could not act).
+struct StallBreak {
+  std::string deployment;   // ns/name whose new pod was stuck
+  std::string pending_pod;  // ns/name of the stuck pod
+  std::string action;       // "evicted" | "none"
+  std::string pod;          // the pod moved (evicted) to make room
+  std::string node;         // where it made room
+  std::string why;
+  bool operator==(const StallBreak&) const = default;
 };
 
 struct MovedDeployment {
@@ -56,6 +87,8 @@ struct MoveResult {
   std::string iteration;
   std::vector<MovedDeployment> deployments;
   std::vector<std::string> evicted;  // ns/name of pods evicted
+  std::vector<std::string> order;    // the order the Deployments moved in (largest pod first)
+  std::vector<StallBreak> stall_breaks;
   nlohmann::json ToJson() const;
   static StatusOr<MoveResult> FromJson(const nlohmann::json& j);
 };
@@ -80,5 +113,47 @@ nlohmann::json RolloutStrategyWithinBudgets(const nlohmann::json& strategy, int6
 // replicas all equal spec.replicas. Otherwise *why says what is missing.
 // ProgressDeadlineExceeded sets *failed.
 bool DeploymentRolledOut(const nlohmann::json& deployment, std::string* why, bool* failed);
+
+// The Deployments in the order they move: largest pod first. A pod's size
+// is its dominant share, max(cpu / largest cpu, memory / largest memory)
+// over the pods given; ties by the sum of both shares, then by name.
+// Deterministic.
+std::vector<std::string> LargestFirst(const std::map<std::string, Resources>& pod_size);
+
+// `affinity` (a pod template's spec.affinity, may be null) steered toward
+// `nodes`: every earlier Kinema term removed, then a preferred term of weight
+// 100 on kubernetes.io/hostname In nodes (and kinema.io/retire absent), and
+// the preferred term on kinema.io/iteration=<iteration> (weight 100 without
+// nodes, 10 with them: any node of the iteration is the second choice).
+// The planned nodes are a preference: a pod still lands elsewhere rather
+// than stay Pending.
+nlohmann::json AffinitySteering(const nlohmann::json& affinity, const std::string& iteration,
+                                const std::vector<std::string>& nodes);
+
+// The stall breaker's choice: which pod to move so that a stuck pod of
+// size `need` fits.
+struct RoomNode {
+  std::string name;
+  Resources free;            // allocatable minus the requests of the pods bound to it
+  bool for_pending = false;  // the stuck pod may go here (one of its planned nodes)
+};
+struct RoomPod {
+  std::string key;  // ns/name
+  std::string node;
+  Resources requests;
+  bool this_iteration = false;  // created by this workflow's rollouts
+};
+struct RoomTaker {
+  std::string pod;
+  std::string node;
+  std::string why;
+};
+// A pod on a `for_pending` node whose removal lets `need` fit there and that
+// itself fits on another node as things are (so its replacement is not stuck
+// in turn). Preference: pods of this iteration (they took the room the plan
+// kept), then the smallest. nullopt when no single pod makes room; `pods`
+// are the movable candidates only (the caller filters).
+std::optional<RoomTaker> ChooseRoomTaker(const Resources& need, const std::vector<RoomNode>& nodes,
+                                         const std::vector<RoomPod>& pods);
 
 }  // namespace kinema::execute

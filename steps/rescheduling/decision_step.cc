@@ -117,6 +117,8 @@ WorkflowType MakeReschedulingWorkflow(const ReschedulingDeps& deps) {
   ex.settings.boot_parallelism = deps.settings.boot.parallelism;
   ex.settings.rollout_max_concurrent = deps.settings.rollout.max_concurrent;
   ex.settings.rollout_timeout = deps.settings.rollout.timeout;
+  ex.settings.rollout_stall_timeout = deps.settings.rollout.stall_timeout;
+  ex.settings.move_limit = deps.settings.decision.max_pods_moved;
   ex.settings.drain_timeout = deps.settings.drain.timeout;
   ex.settings.zones = deps.config.cloud.zones;
   ex.settings.instance_prefix = deps.config.cloud.instance_prefix;
@@ -129,7 +131,7 @@ WorkflowType MakeReschedulingWorkflow(const ReschedulingDeps& deps) {
              MakeDecisionStep(deps),
              execute::MakeNodeBootStep(ex, BootInputFromPlan(deps)),
              execute::MakeLabelingStep(ex, MarkInputFromPlan(deps)),
-             execute::MakeDeploymentPatchStep(ex, MoveInputFromMarks()),
+             execute::MakeDeploymentPatchStep(ex, MoveInputFromPlan()),
              execute::MakeDrainDeleteStep(ex, RetireInputFromMarks())};
   return t;
 }

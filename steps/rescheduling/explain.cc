@@ -11,6 +11,7 @@
 #include "steps/execute/node_boot.h"
 #include "steps/execute/node_marking.h"
 #include "steps/execute/node_retirement.h"
+#include "steps/execute/workload_move.h"
 #include "steps/rescheduling/optimization_result.h"
 
 namespace kinema::rescheduling {
@@ -84,6 +85,30 @@ void ExplainNodes(const OptimizationResult& r, const WorkflowView& v, Explanatio
   }
 }
 
+// The rollouts: the order they ran in (largest pod first) and what the stall
+// breaker did. Adds a sentence to the summary when it acted.
+std::string ExplainRollouts(const WorkflowView& v, Explanation* e) {
+  const StepView* s = StepNamed(v, execute::kDeploymentPatchStep);
+  if (s == nullptr) return "";
+  auto m = execute::MoveResult::FromJson(s->result);
+  if (!m.ok()) return "";
+  json breaks = json::array();
+  int evicted = 0;
+  for (const auto& b : m->stall_breaks) {
+    breaks.push_back({{"deployment", b.deployment}, {"pendingPod", b.pending_pod}, {"action", b.action},
+                      {"pod", b.pod}, {"node", b.node}, {"why", b.why}});
+    if (b.action == "evicted") {
+      ++evicted;
+      e->moves.push_back({b.pod, b.node, "(rescheduled: made room for " + b.pending_pod + ")"});
+    }
+  }
+  e->extra["rollouts"] = {{"order", m->order}, {"deployments", m->deployments.size()}, {"stallBreaks", breaks}};
+  if (m->stall_breaks.empty()) return "";
+  return " Stall breaker: " + std::to_string(m->stall_breaks.size()) + " stuck pod(s), " + std::to_string(evicted) +
+         " pod(s) moved to make room" +
+         (evicted < static_cast<int>(m->stall_breaks.size()) ? " (" + m->stall_breaks.back().why + ")" : "") + ".";
+}
+
 }  // namespace
 
 Explanation ExplainRescheduling(const WorkflowView& v) {
@@ -131,6 +156,7 @@ Explanation ExplainRescheduling(const WorkflowView& v) {
   } else {
     e.summary = step + " " + e.summary;
   }
+  e.summary += ExplainRollouts(v, &e);
   e.extra["plan"] = {{"status", PlanStatusName(p.status)}, {"costPerHourBefore", p.cost_before},
                      {"costPerHourAfter", p.cost_after}, {"lowerBound", p.lower_bound ? json(*p.lower_bound) : json()}};
   if (dec) e.extra["decision"] = {{"verdict", dec->result.value("verdict", "")}, {"reason", dec->result.value("reason", "")}};

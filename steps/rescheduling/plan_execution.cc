@@ -78,12 +78,35 @@ execute::MarkInput MarkInputFromPlan(const ReschedulingDeps& deps) {
   };
 }
 
-execute::MoveInput MoveInputFromMarks() {
+std::map<std::string, std::string> PlacementsOnRealNodes(const Plan& plan, const execute::BootResult& boot) {
+  std::map<std::string, std::string> booted;
+  for (const auto& b : boot.booted) booted[b.planned] = b.node;
+  std::set<std::string> planned_boots;
+  for (const auto& n : plan.nodes) {
+    if (n.action == NodeAction::kBoot) planned_boots.insert(n.name);
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& p : plan.placements) {
+    if (!planned_boots.count(p.node)) {
+      out[p.pod] = p.node;
+    } else if (auto it = booted.find(p.node); it != booted.end()) {
+      out[p.pod] = it->second;
+    }
+  }
+  return out;
+}
+
+execute::MoveInput MoveInputFromPlan() {
   return [](StepContext& ctx) -> StatusOr<execute::MoveRequest> {
     auto marks = ResultAs<execute::MarkResult>(ctx, execute::kLabelingStep);
     if (!marks.ok()) return marks.status();
+    auto plan = JournaledPlan(ctx);
+    if (!plan.ok()) return plan.status();
+    auto boot = ResultAs<execute::BootResult>(ctx, execute::kNodeBootStep);
+    if (!boot.ok()) return boot.status();
     execute::MoveRequest req;
     for (const auto& r : marks->retiring) req.retiring_nodes.push_back(r.node);
+    req.placements = PlacementsOnRealNodes(*plan, *boot);
     return req;
   };
 }

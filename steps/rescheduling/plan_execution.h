@@ -28,6 +28,10 @@ std::vector<std::string> RetiringNodesOf(const Plan& plan);
 // maps "ns/pod" to the pod's node now (pods missing from it are not moved).
 std::vector<std::string> KeptNodesReceivingPods(const Plan& plan,
                                                 const std::map<std::string, std::string>& current_node);
+// The plan's placements ("ns/pod" -> node) with booted nodes' planned names
+// replaced by the names they were booted as; placements on planned nodes
+// that were not booted are dropped.
+std::map<std::string, std::string> PlacementsOnRealNodes(const Plan& plan, const execute::BootResult& boot);
 
 // The journaled plan of this workflow's optimization step.
 StatusOr<Plan> JournaledPlan(const StepContext& ctx);
@@ -35,7 +39,10 @@ StatusOr<Plan> JournaledPlan(const StepContext& ctx);
 // Inputs of the shared execution steps for a rescheduling workflow.
 execute::BootInput BootInputFromPlan(const ReschedulingDeps& deps);
 execute::MarkInput MarkInputFromPlan(const ReschedulingDeps& deps);
-execute::MoveInput MoveInputFromMarks();
+// The nodes being retired (from the marks) and where the plan puts each pod
+// (planned names of booted nodes resolved to the nodes booted; pods planned
+// on a node that was not booted are left out): per-workload steering.
+execute::MoveInput MoveInputFromPlan();
 execute::RetireInput RetireInputFromMarks();
 
 }  // namespace kinema::rescheduling

@@ -30,7 +30,9 @@ Fields ReschedulingSettings::Sections() {
                         {"maxPodsMoved", Int(&decision.max_pods_moved, 0, 10000000)},
                         {"minNodeAge", Dur(&decision.min_node_age)}})},
       {"boot", Map({{"timeout", Dur(&boot.timeout)}, {"parallelism", Int(&boot.parallelism, 1, 1000)}})},
-      {"rollout", Map({{"maxConcurrent", Int(&rollout.max_concurrent, 1, 1000)}, {"timeout", Dur(&rollout.timeout)}})},
+      {"rollout", Map({{"maxConcurrent", Int(&rollout.max_concurrent, 1, 1000)},
+                       {"timeout", Dur(&rollout.timeout)},
+                       {"stallTimeout", Dur(&rollout.stall_timeout)}})},
       {"drain", Map({{"timeout", Dur(&drain.timeout)}})},
       {"loop", Map({{"cooldown", Custom([this](const YAML::Node& n, const std::string& p) -> Status {
                       Duration d{0};

@@ -59,6 +59,7 @@ struct ReschedulingSettings {
   struct Rollout {
     int max_concurrent = 3;
     Duration timeout{900000};
+    Duration stall_timeout{120000};      // a moved pod Pending this long: move the pod that took its room
   } rollout;
 
   struct Drain {

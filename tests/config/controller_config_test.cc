@@ -88,6 +88,18 @@ TEST(ControllerConfig, UnknownKeyIsAnErrorNamingItsPathWithAHint) {
   EXPECT_NE(top->status().message().find("prometeus: unknown key (did you mean prometheus?)"), std::string::npos);
 }
 
+TEST(ControllerConfig, RolloutStallTimeoutDefaultsToTwoMinutesAndNamesItselfWhenBad) {
+  auto d = ParseControllerConfig("catalog: c.json\n");
+  ASSERT_TRUE(d->ok()) << d->status().ToString();
+  EXPECT_EQ(d->rescheduling().rollout.stall_timeout, Duration(120000));
+  auto s = ParseControllerConfig("catalog: c.json\nrollout:\n  stallTimeout: 30s\n  maxConcurrent: 5\n");
+  ASSERT_TRUE(s->ok()) << s->status().ToString();
+  EXPECT_EQ(s->rescheduling().rollout.stall_timeout, Duration(30000));
+  auto bad = ParseControllerConfig("catalog: c.json\nrollout:\n  stallTimeout: soon\n");
+  ASSERT_FALSE(bad->ok());
+  EXPECT_NE(bad->status().message().find("rollout.stallTimeout"), std::string::npos) << bad->status().ToString();
+}
+
 TEST(ControllerConfig, MistypedValuesNameTheKeyAndTheValue) {
   auto d = ParseControllerConfig("catalog: c.json\nstability:\n  quietWindow: ten seconds\n");
   ASSERT_FALSE(d->ok());

@@ -47,8 +47,11 @@ E2eCluster::~E2eCluster() {
 }
 
 std::string E2eCluster::Start() {
-  auto gen = RunProcess({"/usr/bin/env", "python3", Source("tools/scenarios/make_scenario.py"), "--out", dir(),
-                         "--nodes", std::to_string(options_.nodes), "--scale", std::to_string(options_.scale)});
+  std::vector<std::string> gen_argv = {"/usr/bin/env", "python3", Source("tools/scenarios/make_scenario.py"), "--out",
+                                       dir(), "--nodes", std::to_string(options_.nodes), "--scale",
+                                       std::to_string(options_.scale)};
+  gen_argv.insert(gen_argv.end(), options_.scenario_args.begin(), options_.scenario_args.end());
+  auto gen = RunProcess(gen_argv);
   if (gen.exit_code != 0) return "make_scenario.py: " + gen.err;
   {
     std::ofstream f(File("scenario.json"));
@@ -114,11 +117,12 @@ std::string E2eCluster::Start() {
     << "stability:\n  quietWindow: 2s\n  pollInterval: 200ms\n  deadline: 2m\n"
     << "prediction:\n  window: 30s\n  horizon: 5m\n  step: 2s\n  rateWindow: 5s\n"
     << "optimizer:\n  timeLimit: " << options_.optimizer_time_limit << "\n"
-    << "decision:\n  minSavings: " << options_.min_savings << "\n  maxChange: " << options_.max_change
-    << "\n  maxNodesRetired: 25\n  maxPodsMoved: 1000\n"
-    << "budgets:\n  - nodes: \"" << options_.node_budget << "\"\n"
+    << "decision:\n  minSavings: " << options_.min_savings << "\n  maxChange: " << options_.max_change << "\n"
+    << (options_.raised_decision_budgets ? "  maxNodesRetired: 25\n  maxPodsMoved: 1000\n" : "")
+    << (options_.node_budget.empty() ? "" : "budgets:\n  - nodes: \"" + options_.node_budget + "\"\n")
     << "boot:\n  timeout: " << options_.step_timeout << "\n"
     << "rollout:\n  timeout: " << options_.step_timeout << "\n"
+    << (options_.stall_timeout.empty() ? "" : "  stallTimeout: " + options_.stall_timeout + "\n")
     << "drain:\n  timeout: " << options_.step_timeout << "\n"
     << "server:\n  address: 127.0.0.1:0\n"
     << "leaderElection:\n  namespace: kube-system\n  " << options_.lease << "\n"

@@ -27,10 +27,13 @@ struct E2eOptions {
   std::string scenario_json = "{}";  // --scenario document (cloud delays etc.)
   std::string faults_json;           // kinema-sim --faults document (empty: no faults)
   double min_savings = 0.10;   // decision.minSavings
-  std::string node_budget = "100%";  // budgets: [{nodes: ...}] (the shared disruption budget)
+  std::string node_budget = "100%";  // budgets: [{nodes: ...}] (the shared disruption budget); "": the default (10%)
+  bool raised_decision_budgets = true;  // decision.maxNodesRetired 25, maxPodsMoved 1000; false: the defaults (10, 500)
+  std::vector<std::string> scenario_args;  // more make_scenario.py flags (--heavy 3, --type ...)
   double max_change = 0.10;    // decision.maxChange
   std::string optimizer_time_limit = "3s";
   std::string step_timeout = "2m";  // boot.timeout, rollout.timeout, drain.timeout
+  std::string stall_timeout;        // rollout.stallTimeout ("": the default, 2m)
   std::string lease = "leaseDuration: 4s\n  renewDeadline: 3s\n  retryPeriod: 500ms";
   std::string extra_config;    // appended to kinema.yaml (top-level keys not written above)
   bool tls = false;            // kinema-sim --tls (HTTPS; the port also takes plain HTTP)

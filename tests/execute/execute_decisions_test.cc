@@ -71,6 +71,71 @@ TEST(ExecuteDecisions, AffinityTermsDoNotPileUpAcrossIterations) {
             1u);
 }
 
+TEST(ExecuteDecisions, SteeringPrefersTheWorkloadsPlannedNodesThenTheIterationAndReplacesEarlierTerms) {
+  json original = {{"nodeAffinity",
+                    {{"preferredDuringSchedulingIgnoredDuringExecution",
+                      json::array({{{"weight", 10},
+                                    {"preference",
+                                     {{"matchExpressions",
+                                       json::array({{{"key", "disk"}, {"operator", "In"}, {"values", {"ssd"}}}})}}}}})}}}};
+  json first = AffinitySteering(original, "iteration-1", {"n1", "n2"});
+  json second = AffinitySteering(first, "iteration-2", {"n3"});
+  const json& terms = second["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
+  ASSERT_EQ(terms.size(), 3u) << second.dump();
+  EXPECT_EQ(terms[0], original["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]);
+  EXPECT_EQ(terms[1]["weight"], 10);
+  EXPECT_EQ(terms[1]["preference"]["matchExpressions"][0]["key"], kIterationLabel);
+  EXPECT_EQ(terms[1]["preference"]["matchExpressions"][0]["values"][0], "iteration-2");
+  EXPECT_EQ(terms[2]["weight"], 100);
+  EXPECT_EQ(terms[2]["preference"]["matchExpressions"][0]["key"], "kubernetes.io/hostname");
+  EXPECT_EQ(terms[2]["preference"]["matchExpressions"][0]["values"], json::array({"n3"}));
+  EXPECT_EQ(terms[2]["preference"]["matchExpressions"][1]["operator"], "DoesNotExist");
+  // Without planned nodes: only the iteration term, at full weight; the
+  // steering term of an earlier iteration is gone too.
+  json plain = AffinitySteering(second, "iteration-3", {});
+  const json& t3 = plain["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
+  ASSERT_EQ(t3.size(), 2u);
+  EXPECT_EQ(t3[1]["weight"], 100);
+  EXPECT_EQ(AffinityPreferringIteration(second, "i")["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"].size(),
+            2u);
+}
+
+TEST(ExecuteDecisions, LargestPodsMoveFirstByDominantShare) {
+  std::map<std::string, Resources> sizes = {{"web/small", {250, 512LL << 20, 1}},
+                                            {"web/huge", {7000, 16LL << 30, 1}},
+                                            {"web/memory", {500, 20LL << 30, 1}},
+                                            {"web/medium", {2000, 2LL << 30, 1}},
+                                            {"web/medium-twin", {2000, 2LL << 30, 1}}};
+  EXPECT_EQ(LargestFirst(sizes),
+            (std::vector<std::string>{"web/huge", "web/memory", "web/medium", "web/medium-twin", "web/small"}));
+  EXPECT_TRUE(LargestFirst({}).empty());
+  EXPECT_EQ(LargestFirst({{"a", {}}, {"b", {}}}), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ExecuteDecisions, StallBreakerMovesThePodThatTookThePlannedRoom) {
+  const Resources big{7000, 16LL << 30, 1};
+  // n1 (planned for the stuck pod) has 2 CPU free; a small pod of this
+  // iteration and an older one sit there; n2 has room for small pods only.
+  std::vector<RoomNode> nodes = {{"n1", {2000, 8LL << 30, 0}, true},
+                                 {"n2", {1500, 4LL << 30, 0}, false},
+                                 {"n3", {0, 0, 0}, true}};
+  std::vector<RoomPod> pods = {{"web/old", "n1", {5000, 8LL << 30, 1}, false},
+                               {"web/new", "n1", {5000, 8LL << 30, 1}, true},
+                               {"web/tiny", "n1", {1000, 1LL << 30, 1}, true},
+                               {"web/elsewhere", "n2", {6000, 12LL << 30, 1}, true}};
+  // Neither 5-CPU pod fits elsewhere as things are: nothing can be done.
+  EXPECT_FALSE(ChooseRoomTaker(big, nodes, pods).has_value());
+  nodes[1].free = {6000, 16LL << 30, 0};
+  auto t = ChooseRoomTaker(big, nodes, pods);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->pod, "web/new");  // this iteration's pod first; the tiny one does not make enough room
+  EXPECT_EQ(t->node, "n1");
+  EXPECT_NE(t->why.find("n2"), std::string::npos) << t->why;
+  // Pods on nodes the stuck pod may not use never qualify.
+  nodes[0].for_pending = false;
+  EXPECT_FALSE(ChooseRoomTaker(big, nodes, pods).has_value());
+}
+
 TEST(ExecuteDecisions, RetireTaintReplacesAnEarlierOneAndIsRemovable) {
   json taints = json::array({{{"key", "dedicated"}, {"value", "x"}, {"effect", "NoSchedule"}},
                              {{"key", kRetireTaintKey}, {"value", "old"}, {"effect", "NoSchedule"}}});
@@ -190,7 +255,13 @@ TEST(ExecuteDecisions, TypedStepValuesRoundTripThroughTheJournalShape) {
   move.iteration = "it-1";
   move.deployments = {{"shop/cart", "rolled-out"}};
   move.evicted = {"shop/db-0"};
-  EXPECT_EQ(MoveResult::FromJson(move.ToJson())->ToJson(), move.ToJson());
+  move.order = {"shop/db", "shop/cart"};
+  move.stall_breaks = {{"shop/db", "shop/db-x", "evicted", "shop/cart-y", "n1", "made room"},
+                       {"shop/db", "shop/db-z", "none", "", "", "no single pod"}};
+  auto move2 = MoveResult::FromJson(move.ToJson());
+  ASSERT_TRUE(move2.ok()) << move2.status().ToString();
+  EXPECT_EQ(move2->ToJson(), move.ToJson());
+  EXPECT_EQ(move2->stall_breaks, move.stall_breaks);
 }
 
 TEST(ExecuteDecisions, MalformedJournaledResultsAreErrorsNotCrashes) {

@@ -3,7 +3,10 @@
 // adjustments (adjustments.h).
 #include <gtest/gtest.h>
 
+#include "steps/execute/workload_move.h"
 #include "steps/rescheduling/adjustments.h"
+#include "steps/rescheduling/explain.h"
+#include "steps/rescheduling/optimization_result.h"
 #include "steps/rescheduling/plan_execution.h"
 
 namespace kinema::rescheduling {
@@ -38,6 +41,58 @@ TEST(PlanExecution, OnlyKeptNodesThatReceiveMovedPodsAreTargets) {
   auto targets = KeptNodesReceivingPods(PlanWithBoots(), now);
   EXPECT_EQ(targets, std::vector<std::string>{"keep-1"});
   EXPECT_EQ(RetiringNodesOf(PlanWithBoots()), std::vector<std::string>{"old-1"});
+}
+
+TEST(PlanExecution, SteeringUsesTheNamesBootedNodesGotAndDropsNodesThatDidNotBoot) {
+  Plan plan = PlanWithBoots();
+  plan.nodes.push_back({"kinema-new-2", "small", "z-a", CapacityType::kOnDemand, 0.05, NodeAction::kBoot});
+  plan.placements.push_back({"shop/d", "kinema-new-2"});
+  execute::BootResult boot;
+  boot.booted.push_back({"kinema-new-1", "kinema-wf-abc", "z-a", "small", "on-demand", "z-a", "small", json::array()});
+  auto placements = PlacementsOnRealNodes(plan, boot);
+  EXPECT_EQ(placements, (std::map<std::string, std::string>{
+                            {"shop/a", "keep-1"}, {"shop/b", "kinema-wf-abc"}, {"shop/c", "keep-2"}}));
+}
+
+TEST(PlanExecution, ExplainSaysHowFarToTheTargetAndWhatTheStallBreakerDid) {
+  Plan plan = PlanWithBoots();
+  plan.cost_before = 0.45;
+  plan.cost_after = 0.25;
+  plan.target = PlanTarget{0.05, 0.05};
+  OptimizationResult r;
+  r.plan = plan;
+  r.budget.max_retire = 1;
+  r.budget.binding = "decision.maxNodesRetired";
+  r.moves = {{"shop/a", "old-1", "keep-1"}};
+  execute::MoveResult move;
+  move.iteration = "it";
+  move.deployments = {{"shop/big", "rolled-out"}};
+  move.order = {"shop/big", "shop/small"};
+  move.stall_breaks = {{"shop/big", "shop/big-x", "evicted", "shop/small-y", "keep-1", "makes room"}};
+  WorkflowView v;
+  v.id = "kinema-rescheduling-1";
+  v.type = "kinema-rescheduling";
+  v.status = "completed";
+  StepView opt;
+  opt.name = kOptimizationStep;
+  opt.status = "succeeded";
+  opt.result = r.ToJson();
+  StepView dp;
+  dp.name = execute::kDeploymentPatchStep;
+  dp.status = "succeeded";
+  dp.result = move.ToJson();
+  v.steps = {opt, dp};
+  Explanation e = ExplainRescheduling(v);
+  EXPECT_NE(e.summary.find("target 0.0500 $/h, this step is 50.0% of the way"), std::string::npos) << e.summary;
+  EXPECT_NE(e.summary.find("Stall breaker: 1 stuck pod(s), 1 pod(s) moved to make room"), std::string::npos)
+      << e.summary;
+  EXPECT_EQ(e.budget.target_cost_per_hour, 0.05);
+  EXPECT_EQ(e.budget.allowed_nodes, 1);
+  json j = e.ToJson();
+  EXPECT_EQ(j["rollouts"]["order"], json::array({"shop/big", "shop/small"})) << j.dump();
+  EXPECT_EQ(j["rollouts"]["stallBreaks"][0]["pod"], "shop/small-y");
+  ASSERT_EQ(e.moves.size(), 2u);
+  EXPECT_EQ(e.moves[1].pod, "shop/small-y");
 }
 
 TEST(PlanExecution, JournaledPlansRoundTripTyped) {

@@ -21,6 +21,8 @@ Workflow-mode options (README.md "Mode scenarios"):
   --vms N               N VirtualMachines with launcher pods, nodes labelled kubevirt.io/schedulable
   --shifting-load       diurnal CPU profiles with staggered phases (load moves between services)
   --strip-status        drop every status (a cluster dumped without statuses)
+  --heavy K             K heavy-tailed services (namespace "web", 3-5 pods of half a node or more:
+                        4.5-7 CPU, 12-20 GiB), placed first on the least-requested nodes
 --services N (> 12) adds N-12 generated services (replicas 2-24, 100m-2 CPU,
 128Mi-4Gi) spread over K namespaces, for large clusters, e.g.
   make_scenario.py --out big --nodes 1000 --services 600 --namespaces 40 --scale 2
@@ -247,6 +249,7 @@ def main():
     ap.add_argument("--hot-nodes", type=int, default=0)
     ap.add_argument("--vms", type=int, default=0)
     ap.add_argument("--shifting-load", action="store_true")
+    ap.add_argument("--heavy", type=int, default=0, help="heavy-tailed services (pods of half a node or more)")
     ap.add_argument("--strip-status", action="store_true",
                     help="drop every object's status (a cluster dumped without statuses; kinema-sim brings it to life)")
     a = ap.parse_args()
@@ -264,6 +267,13 @@ def main():
         services.append((f"svc-{i:04d}", rnd.randint(1, 6), rnd.choice([100, 150, 200, 250, 300, 500, 750, 1000, 2000]),
                          rnd.choice([128, 256, 384, 512, 768, 1024, 1536, 2048, 4096]),
                          f"team-{i % max(1, a.namespaces):02d}"))
+    if a.heavy < 0:
+        ap.error("--heavy must be >= 0")
+    # Heavy-tailed services (replicas are not scaled): name, replicas, cpu m, memory MiB.
+    heavy_sizes = [(5, 4500, 12288), (3, 7000, 16384), (4, 5000, 20480)]
+    heavy = [(f"heavy-{i:02d}",) + heavy_sizes[i % len(heavy_sizes)] + ("web",) for i in range(a.heavy)]
+    heavy_names = {h[0] for h in heavy}
+    services = heavy + services
     os.makedirs(a.out, exist_ok=True)
     ts = "2026-11-22T08:00:00Z"
     items = []
@@ -325,7 +335,7 @@ def main():
     node_requests = {n: [0, 0] for n in nodes}  # cpu milli, memory MiB
     on_demand = [n for n in nodes if n not in spot_nodes] or nodes
     hot_nodes = nodes[:a.hot_nodes]
-    mode_placement = bool(a.spot_nodes or a.hot_nodes)
+    mode_placement = bool(a.spot_nodes or a.hot_nodes or a.heavy)
     # Hot services: as many as fill the hot nodes' fair share of requests, so that requests per
     # node stay even while those nodes' usage is 1.6x their requests (3x the other nodes').
     hot_services = set()
@@ -337,7 +347,7 @@ def main():
                 hot_services.add(i)
                 used_budget += r * a.scale * c
     for svc_i, (name, base_replicas, cpu, mem_mib, ns) in enumerate(services):
-        replicas = base_replicas * a.scale
+        replicas = base_replicas if name in heavy_names else base_replicas * a.scale
         labels = {"app": name}
         tolerant = int((svc_i + 1) * a.spot_tolerant) > int(svc_i * a.spot_tolerant)
         hot = svc_i in hot_services
@@ -391,7 +401,9 @@ def main():
         for r in range(replicas):
             suffix = "".join(rnd.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
             pname = f"{name}-{h}-{suffix}"
-            if mode_placement:
+            if name in heavy_names:
+                node = min(nodes, key=lambda n: (node_requests[n][0], nodes.index(n)))
+            elif mode_placement:
                 # Spot-intolerant pods only on on-demand nodes, hot services on the hot nodes, the
                 # rest on the least-requested allowed node (so requests per node stay even).
                 allowed = hot_nodes if hot else nodes
