@@ -148,7 +148,20 @@ StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
     po.no_spot = oc.no_spot;
     po.zones = deps.config.cloud.zones;
     po.new_node_prefix = deps.config.cloud.instance_prefix + "-";
-    auto plan = OptimizePlacement(*parsed, *deps.catalog, po);
+    // The prices: pricing.source's current snapshot, taken once for this
+    // plan (live billing prices, or the catalog file's as the fallback).
+    std::shared_ptr<const pricing::PriceSnapshot> priced = deps.prices ? deps.prices->Current() : nullptr;
+    const Catalog& catalog = priced && priced->catalog ? *priced->catalog : *deps.catalog;
+    r.prices = priced ? priced->Provenance() : nlohmann::json{{"source", "catalog"}};
+    if (priced && priced->source == "billing") {
+      spdlog::info("workflow {}: planning with live prices for {} fetched at {}{}", ctx.workflow_id(), priced->region,
+                   FormatRfc3339(priced->fetched_at_ms),
+                   priced->file_priced_types.empty() ? "" : " (some types priced from the catalog file)");
+    } else if (priced && !priced->last_error.empty()) {
+      spdlog::warn("workflow {}: planning with the catalog file's prices: live prices unavailable ({})",
+                   ctx.workflow_id(), priced->last_error);
+    }
+    auto plan = OptimizePlacement(*parsed, catalog, po);
     if (!plan.ok()) {
       if (!IsInfeasible(plan.status())) return plan.status();
       r.infeasible_reason = plan.status().message();

@@ -1,0 +1,239 @@
+// End to end on GKE: the real kinema controller with `cloud.provider: gke`
+// and live prices (`pricing.source: billing`) against kinema-sim in
+// `cloud.mode: gke` (node pools under /container/v1, managed instance groups
+// under /compute/v1, the Cloud Billing Catalog under /cloudbilling/v1). In
+// that mode an instance that is no node-pool group's member never registers
+// a Node and is counted in the report (cloud.nonMemberInstances), so
+// "nonMemberInstances == 0" is also "no bare instances.insert".
+// Each test checks the controller's journal (kinemactl) AND the simulator's
+// own account (/sim/v1/report, kubectl), which the controller cannot write.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <set>
+#include <thread>
+
+#include "tests/e2e/e2e_cluster.h"
+
+namespace kinema::e2e {
+namespace {
+
+using nlohmann::json;
+using testing::RunProcess;
+using testing::WaitProcess;
+
+constexpr int kBootStep = 4;  // stability-wait, prediction, optimization, decision, node-boot, ...
+
+E2eOptions GkeOptions(const std::string& cloud_scenario) {
+  E2eOptions o;
+  o.cloud_provider = "gke";
+  o.billing_prices = true;
+  o.scenario_json = R"({"cloud": {"mode": "gke", "cluster": "sim-cluster")" +
+                    (cloud_scenario.empty() ? std::string() : ", " + cloud_scenario) + "}}";
+  return o;
+}
+
+void ExpectNoHarmOnGke(const json& report) {
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report["availability"]["deploymentsBelowMinAvailable"], 0) << report.dump();
+  EXPECT_EQ(report["availability"]["secondsBelowMinAvailable"].get<double>(), 0.0) << report.dump();
+  EXPECT_EQ(report["pdbViolations"], 0) << report.dump();
+  EXPECT_EQ(report["cloud"]["orphanInstances"], 0) << report.dump();
+  EXPECT_EQ(report["cloud"]["duplicateCreateRequests"], 0) << report.dump();
+  EXPECT_EQ(report["cloud"]["nonMemberInstances"], 0) << "no bare instances.insert under gke: " << report.dump();
+  EXPECT_EQ(report["cloud"]["stuckMembers"], 0) << report.dump();
+  EXPECT_EQ(report["pendingPods"], 0) << report.dump();
+}
+
+json StepNamed(const json& show, const std::string& name) {
+  for (const auto& s : show.value("steps", json::array())) {
+    if (s.value("name", "") == name) return s;
+  }
+  return json();
+}
+
+// Every booted node is a Node of a Kinema-owned pool (GKE's own label), and
+// the journal says which pool; returns the booted node names.
+std::set<std::string> ExpectBootedIntoKinemaPools(const E2eCluster& c, const json& show) {
+  std::set<std::string> booted;
+  json boot = StepNamed(show, "node-boot");
+  for (const auto& b : boot["result"].value("booted", json::array())) {
+    const std::string node = b.value("node", "");
+    const std::string pool = b.value("pool", "");
+    booted.insert(node);
+    EXPECT_EQ(pool.rfind("kinema-", 0), 0u) << "booted into a Kinema pool: " << b.dump();
+    json n = c.KubectlJson({"get", "node", node});
+    EXPECT_TRUE(n.is_object()) << "booted node " << node << " registered";
+    if (!n.is_object()) continue;
+    EXPECT_EQ(n["metadata"]["labels"].value("cloud.google.com/gke-nodepool", ""), pool) << n["metadata"].dump();
+    EXPECT_EQ(n["spec"].value("providerID", ""), b.value("providerID", "")) << b.dump();
+  }
+  // The pools exist in GKE and are labelled as Kinema's.
+  json pools = json::parse(
+      RunProcess({"/usr/bin/curl", "-sf",
+                  c.plain_server() + "/container/v1/projects/shop-project/locations/us-central1/clusters/sim-cluster/nodePools"})
+          .out,
+      nullptr, false);
+  std::set<std::string> kinema_pools;
+  for (const auto& p : pools.value("nodePools", json::array())) {
+    if (p["config"].value("labels", json::object()).value("kinema.io/managed-pool", "") == "true") {
+      kinema_pools.insert(p.value("name", ""));
+    }
+  }
+  for (const auto& b : boot["result"].value("booted", json::array())) {
+    EXPECT_TRUE(kinema_pools.count(b.value("pool", ""))) << b.dump() << "\n" << pools.dump().substr(0, 3000);
+  }
+  return booted;
+}
+
+TEST(GkeEndToEndTest, IterationBootsThroughKinemaNodePoolsRetiresThroughGroupsAndLowersCost) {
+  E2eCluster c(GkeOptions(""));
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  json before = c.Report();
+  ASSERT_TRUE(before.is_object());
+  const int pools_before = before["cloud"].value("nodePools", 0);
+
+  auto run = c.RunKinemaOnce();
+  ASSERT_EQ(run.exit_code, 0) << Tail(run.err, 4000) << c.Logs();
+  json list = c.Kinemactl({"list"});
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  ASSERT_EQ(list[0]["status"], "completed") << list.dump() << Tail(run.err, 4000);
+  json show = c.Kinemactl({"show", list[0]["id"]});
+  ASSERT_EQ(show["steps"].size(), 8u);
+  for (const auto& s : show["steps"]) EXPECT_EQ(s["status"], "succeeded") << s.dump().substr(0, 2000);
+
+  // Planned with live prices from the billing API, and the journal says so.
+  const json& opt = show["steps"][2]["result"];
+  EXPECT_EQ(opt["prices"].value("source", ""), "billing") << opt["prices"].dump();
+  EXPECT_EQ(opt["prices"].value("region", ""), "us-central1") << opt["prices"].dump();
+  const json& plan = opt["plan"];
+  const PlanActions planned = CountPlanActions(plan);
+  ASSERT_GT(planned.boot, 0) << "the scenario needs new nodes: " << plan.dump().substr(0, 2000);
+  ASSERT_GT(planned.retire, 0);
+
+  json after = c.Report();
+  ExpectNoHarmOnGke(after);
+  EXPECT_LT(after["costPerHour"].get<double>(), before["costPerHour"].get<double>() * 0.9)
+      << "before " << before.dump() << "\nafter " << after.dump();
+  // Live prices are the catalog's rebuilt from per-vCPU and per-GiB SKUs:
+  // equal to the simulator's own to rounding.
+  EXPECT_NEAR(after["costPerHour"].get<double>(), plan["costPerHourAfter"].get<double>(), 0.01)
+      << "the cluster ends where the plan said";
+  EXPECT_EQ(after["cloud"]["instancesCreated"], planned.boot) << "each planned node created once";
+  EXPECT_EQ(after["cloud"]["instancesDeleted"], planned.retire) << "each retired node deleted once";
+  EXPECT_GT(after["cloud"].value("nodePools", 0), pools_before) << "Kinema created its pool(s)";
+
+  std::set<std::string> booted = ExpectBootedIntoKinemaPools(c, show);
+  EXPECT_EQ(booted.size(), static_cast<size_t>(planned.boot));
+  // The retired operator-pool nodes are gone (deleteInstances through their group).
+  json retired = StepNamed(show, "drain-and-delete")["result"];
+  int deleted = 0;
+  for (const auto& r : retired.value("nodes", json::array())) {
+    EXPECT_EQ(r.value("outcome", ""), "deleted") << r.dump();
+    deleted += r.value("outcome", "") == "deleted";
+    EXPECT_TRUE(c.KubectlJson({"get", "node", r.value("node", "")}).is_null()) << r.dump();
+  }
+  EXPECT_EQ(deleted, planned.retire);
+  EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
+}
+
+TEST(GkeEndToEndTest, StockoutInTheFirstZoneFallsBackToTheOtherZoneAndDeletesTheStuckMember) {
+  // Every new member in us-central1-a is stuck with ZONE_RESOURCE_POOL_EXHAUSTED.
+  E2eCluster c(GkeOptions(R"("stockouts": [{"zone": "us-central1-a", "from": 0, "until": "100d"}])"));
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  json before = c.Report();
+  auto run = c.RunKinemaOnce();
+  ASSERT_EQ(run.exit_code, 0) << Tail(run.err, 4000) << c.Logs();
+  json list = c.Kinemactl({"list"});
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  ASSERT_EQ(list[0]["status"], "completed") << list.dump() << Tail(run.err, 4000);
+  json show = c.Kinemactl({"show", list[0]["id"]});
+  json boot = StepNamed(show, "node-boot")["result"];
+  int fell_back = 0;
+  for (const auto& b : boot.value("booted", json::array())) {
+    EXPECT_EQ(b.value("zone", ""), "us-central1-b") << b.dump();
+    if (b.value("plannedZone", "") != "us-central1-a") continue;
+    ++fell_back;
+    ASSERT_FALSE(b["tried"].empty()) << b.dump();
+    EXPECT_EQ(b["tried"][0].value("zone", ""), "us-central1-a") << b.dump();
+    EXPECT_NE(b["tried"][0].value("error", "").find("zoneResourcePoolExhausted"), std::string::npos) << b.dump();
+  }
+  EXPECT_GT(fell_back, 0) << "the plan boots in us-central1-a (the first zone): " << boot.dump();
+  json after = c.Report();
+  ExpectNoHarmOnGke(after);  // stuckMembers 0: the stuck members were deleted
+  EXPECT_LT(after["costPerHour"].get<double>(), before["costPerHour"].get<double>() * 0.9) << after.dump();
+  ExpectBootedIntoKinemaPools(c, show);
+}
+
+// Kills the controller at chosen instants of node-boot — after the intent
+// and before any cloud call, during the node pool's creation, and after
+// createInstances — and requires the end state of an uninterrupted run: no
+// duplicate instance, every booted node a member of a Kinema pool.
+TEST(GkeEndToEndTest, KillsDuringNodeBootEndAsAnUninterruptedRunWithoutDuplicateInstances) {
+  E2eOptions o = GkeOptions(R"("nodePoolCreateDelay": "60s")");
+  o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
+  o.time_scale = 5;
+  o.step_timeout = "10m";
+  E2eCluster c(o);
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  auto step_of = [&] {
+    json l = c.Kinemactl({"list"});
+    return l.is_array() && !l.empty() ? l[0].value("currentStep", "") : std::string();
+  };
+  auto wait_until = [&](const std::function<bool()>& cond, int ms) {
+    for (int i = 0; i < ms / 50; ++i) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  auto report_cloud = [&](const char* key) {
+    json r = c.Report();
+    return r.is_object() ? r["cloud"].value(key, 0) : 0;
+  };
+  const int pools_before = report_cloud("nodePools");
+  std::vector<std::string> kills;
+  auto run_and_kill = [&](const std::string& delay, const std::function<bool()>& when, const std::string& what) {
+    ::setenv("KINEMA_TEST_DELAY", delay.c_str(), 1);
+    pid_t k = c.StartKinema({"--once"}, "kinema");
+    ::unsetenv("KINEMA_TEST_DELAY");
+    bool hit = wait_until(when, 90000);
+    ::kill(k, SIGKILL);
+    int rc = WaitProcess(k);
+    if (hit && rc == -SIGKILL) kills.push_back(what);
+  };
+  // 1. Intent journaled, the first LaunchNode held back: nothing created yet.
+  run_and_kill("before_launch_node:" + std::to_string(kBootStep) + ":5000",
+               [&] { return step_of() == "node-boot" && report_cloud("nodePools") == pools_before; }, "after-intent");
+  EXPECT_EQ(report_cloud("nodePools"), pools_before) << "killed before any cloud call";
+  // 2. During the pool's creation (a cluster operation of simulated minutes).
+  run_and_kill("after_launch_node:" + std::to_string(kBootStep) + ":300",
+               [&] { return report_cloud("nodePools") > pools_before; }, "pool-creation");
+  // 3. After createInstances: a member exists.
+  run_and_kill("after_launch_node:" + std::to_string(kBootStep) + ":300",
+               [&] { return report_cloud("instancesCreated") > 0; }, "after-createInstances");
+  ASSERT_EQ(kills.size(), 3u) << "killed at: " << ::testing::PrintToString(kills) << c.Logs();
+
+  auto final_run = c.RunKinemaOnce();
+  ASSERT_EQ(final_run.exit_code, 0) << Tail(final_run.err, 4000);
+  json list = c.Kinemactl({"list"});
+  ASSERT_EQ(list.size(), 1u) << "one iteration, resumed across restarts: " << list.dump();
+  EXPECT_EQ(list[0]["status"], "completed");
+  json show = c.Kinemactl({"show", list[0]["id"]});
+  ASSERT_EQ(show["steps"].size(), 8u);
+  for (const auto& s : show["steps"]) EXPECT_EQ(s["status"], "succeeded") << s.dump().substr(0, 1500);
+  const json& plan = show["steps"][2]["result"]["plan"];
+  json report = c.Report();
+  ExpectNoHarmOnGke(report);
+  EXPECT_EQ(report["cloud"]["instancesCreated"], CountPlanActions(plan).boot) << "each planned node booted exactly once";
+  EXPECT_NEAR(report["costPerHour"].get<double>(), plan["costPerHourAfter"].get<double>(), 0.01) << report.dump();
+  ExpectBootedIntoKinemaPools(c, show);
+  EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace kinema::e2e
