@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <cstdio>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -136,6 +138,10 @@ TEST(GkeEndToEndTest, IterationBootsThroughKinemaNodePoolsRetiresThroughGroupsAn
     EXPECT_TRUE(c.KubectlJson({"get", "node", r.value("node", "")}).is_null()) << r.dump();
   }
   EXPECT_EQ(deleted, planned.retire);
+  std::printf("gke iteration: cost %.4f -> %.4f $/h (plan %.4f, live prices %s), %d booted into %s, %d retired\n",
+              before["costPerHour"].get<double>(), after["costPerHour"].get<double>(),
+              plan["costPerHourAfter"].get<double>(), opt["prices"].dump().c_str(), planned.boot,
+              StepNamed(show, "node-boot")["result"]["booted"][0].value("pool", "?").c_str(), planned.retire);
   EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
 }
 
@@ -162,6 +168,8 @@ TEST(GkeEndToEndTest, StockoutInTheFirstZoneFallsBackToTheOtherZoneAndDeletesThe
     EXPECT_NE(b["tried"][0].value("error", "").find("zoneResourcePoolExhausted"), std::string::npos) << b.dump();
   }
   EXPECT_GT(fell_back, 0) << "the plan boots in us-central1-a (the first zone): " << boot.dump();
+  std::printf("gke stockout: %d planned node(s) fell back from us-central1-a; first: %s\n", fell_back,
+              boot["booted"].empty() ? "-" : boot["booted"][0].dump().c_str());
   json after = c.Report();
   ExpectNoHarmOnGke(after);  // stuckMembers 0: the stuck members were deleted
   EXPECT_LT(after["costPerHour"].get<double>(), before["costPerHour"].get<double>() * 0.9) << after.dump();
