@@ -145,9 +145,13 @@ TEST(GkeEndToEndTest, IterationBootsThroughKinemaNodePoolsRetiresThroughGroupsAn
   EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
 }
 
-TEST(GkeEndToEndTest, StockoutInTheFirstZoneFallsBackToTheOtherZoneAndDeletesTheStuckMember) {
-  // Every new member in us-central1-a is stuck with ZONE_RESOURCE_POOL_EXHAUSTED.
-  E2eCluster c(GkeOptions(R"("stockouts": [{"zone": "us-central1-a", "from": 0, "until": "100d"}])"));
+// Two failures in one run (one cluster start saves CI time): every new
+// member in us-central1-a is stuck with ZONE_RESOURCE_POOL_EXHAUSTED, and the
+// Cloud Billing Catalog answers 500 to every call.
+TEST(GkeEndToEndTest, StockoutFallsBackToTheOtherZoneAndABillingOutagePlansWithTheCatalogFile) {
+  E2eOptions o = GkeOptions(R"("stockouts": [{"zone": "us-central1-a", "from": 0, "until": "100d"}])");
+  o.faults_json = R"({"rules": [{"resource": "cloudbilling.*", "error500Rate": 1.0}]})";
+  E2eCluster c(o);
   std::string err = c.Start();
   ASSERT_EQ(err, "") << err;
   json before = c.Report();
@@ -157,6 +161,10 @@ TEST(GkeEndToEndTest, StockoutInTheFirstZoneFallsBackToTheOtherZoneAndDeletesThe
   ASSERT_EQ(list.size(), 1u) << list.dump();
   ASSERT_EQ(list[0]["status"], "completed") << list.dump() << Tail(run.err, 4000);
   json show = c.Kinemactl({"show", list[0]["id"]});
+  // Priced from the catalog file, and the journal says why.
+  const json& prices = show["steps"][2]["result"]["prices"];
+  EXPECT_EQ(prices.value("source", ""), "catalog") << prices.dump();
+  EXPECT_NE(prices.value("lastRefreshError", json()).dump().find("500"), std::string::npos) << prices.dump();
   json boot = StepNamed(show, "node-boot")["result"];
   int fell_back = 0;
   for (const auto& b : boot.value("booted", json::array())) {
