@@ -27,7 +27,7 @@ echo "== Release build ($(date -u +%T))"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$JOBS"
 
-if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100; fi
+if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100 KINEMA_E2E_GKE_KILLS=40; fi
 echo "== Tests (all labels) ($(date -u +%T))"
 ctest --test-dir build --output-on-failure -j"$JOBS"
 
