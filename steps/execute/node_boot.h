@@ -36,6 +36,8 @@
 // Compensation: DescribeNode for every attempt of the intent; whatever is not
 // absent is retired (RetireNode until gone; gke: deleteInstances through its
 // group) with its Node, unless the Node hosts pods other than DaemonSet pods.
+// Test hooks (kill campaigns, KINEMA_TEST_DELAY): "before_launch_node" and
+// "after_launch_node" around every LaunchNode call.
 // Thread-safety: the step is run by one thread; see ExecutionDeps.
 #pragma once
 

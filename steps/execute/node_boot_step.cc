@@ -82,6 +82,7 @@ Status Resume(const ExecutionDeps& deps, StepContext& ctx, std::vector<BootState
         RecordTried(&b, "passed when resuming: a later attempt's node exists");
       }
       b.next = i;
+      b.status = *st;  // it exists: never skipped as an unavailable offering
       spdlog::info("workflow {}: node-boot resumes planned node {} at attempt {} ({} in {}): {}", ctx.workflow_id(),
                    b.target->planned, (*b.attempts)[i].spec.key, (*b.attempts)[i].spec.machine_type,
                    (*b.attempts)[i].spec.zone, st->detail);
