@@ -15,14 +15,22 @@
 #      retired, pods moved, share of the way to the target) until an
 #      iteration finds nothing left worth a step, then the totals and the
 #      journal (kinemactl list / explain)
+# The cloud is GKE's (cloud.provider: gke on the simulator's cloud.mode: gke):
+# new nodes join through a Kinema-owned node pool's managed instance group
+# (createInstances), retired ones leave through their pool's group
+# (deleteInstances), and plans use live prices from the (simulated) Cloud
+# Billing Catalog. --gce shows the self-managed path (instances.insert).
 # Flags: --keep  leave kinema-sim and Prometheus running afterwards
+#        --gce   cloud.provider gce instead of gke
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEEP=0
+MODE=gke
 for a in "$@"; do
   case "$a" in
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --gce) MODE=gce ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown flag $a" >&2; exit 2 ;;
   esac
 done
@@ -47,8 +55,14 @@ trap cleanup EXIT
 NODES="${KINEMA_DEMO_NODES:-40}"
 echo "== demo cluster: $NODES nodes, 12 services (tools/scenarios/make_scenario.py)"
 python3 tools/scenarios/make_scenario.py --out "$OUT" --nodes "$NODES" --scale 4
+python3 - "$MODE" tools/scenarios/demo/scenario.json "$OUT/scenario.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[2]))
+s.setdefault("cloud", {})["mode"] = sys.argv[1]
+json.dump(s, open(sys.argv[3], "w"), indent=1)
+PY
 ./build/bin/kinema-sim --snapshot "$OUT/snapshot.json" --catalog "$OUT/catalog.json" \
-  --scenario tools/scenarios/demo/scenario.json --listen 127.0.0.1:0 \
+  --scenario "$OUT/scenario.json" --listen 127.0.0.1:0 \
   --write-kubeconfig "$OUT/kubeconfig" --time-scale 10 --log-level warn 2>"$OUT/sim.log" &
 PIDS+=($!)
 for _ in $(seq 100); do [ -f "$OUT/kubeconfig" ] && break; sleep 0.1; done
@@ -76,15 +90,29 @@ else
   echo "prometheus: not installed; the prediction step plans on requests as they are"
 fi
 
+CLOUD_YAML=""
+if [ "$MODE" = gke ]; then
+  CLOUD_YAML="  containerEndpoint: $SERVER/container/v1
+  location: us-central1
+  cluster: sim-cluster
+pricing:
+  source: billing
+  endpoint: $SERVER/cloudbilling/v1"
+  echo "cloud: GKE (node pools and managed instance groups; live prices from the Cloud Billing Catalog)"
+else
+  echo "cloud: self-managed GCE (instances.insert)"
+fi
+
 cat >"$OUT/kinema.yaml" <<YML
 kubeconfig: $OUT/kubeconfig
 journal: $OUT/kinema.db
 catalog: $OUT/catalog.json
 $PROM_YAML
 cloud:
-  provider: gce
+  provider: $MODE
   endpoint: $SERVER/compute/v1
   project: shop-project
+$CLOUD_YAML
 stability:
   quietWindow: 5s
 prediction:

@@ -22,7 +22,7 @@ for a in "$@"; do
     --long) LONG=1 ;;
     --no-sanitizers) SANITIZERS=0 ;;
     --no-fuzz) FUZZ=0 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown flag $a" >&2; exit 2 ;;
   esac
 done
@@ -34,7 +34,7 @@ echo "== Release build ($(date -u +%T))"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$JOBS"
 
-if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100 KINEMA_LANDING_BUDGET=default; fi
+if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100 KINEMA_LANDING_BUDGET=default KINEMA_E2E_GKE_KILLS=40; fi
 echo "== Tests (all labels) ($(date -u +%T))"
 ctest --test-dir build --output-on-failure -j"$JOBS"
 

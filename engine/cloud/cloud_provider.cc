@@ -30,6 +30,7 @@ constexpr KindInfo kKinds[] = {
     {CloudErrorKind::kInvalid, "invalid"},
     {CloudErrorKind::kPermissionDenied, "permissionDenied"},
     {CloudErrorKind::kNoNodeGroup, "noNodeGroup"},
+    {CloudErrorKind::kSpent, "spent"},
     {CloudErrorKind::kOther, "other"},
 };
 
@@ -45,7 +46,8 @@ Status::Code CodeFor(CloudErrorKind kind) {
     case CloudErrorKind::kDeadlineExceeded: return Status::Code::kDeadlineExceeded;
     case CloudErrorKind::kInvalid: return Status::Code::kInvalidArgument;
     case CloudErrorKind::kPermissionDenied: return Status::Code::kPermissionDenied;
-    case CloudErrorKind::kNoNodeGroup: return Status::Code::kFailedPrecondition;
+    case CloudErrorKind::kNoNodeGroup:
+    case CloudErrorKind::kSpent: return Status::Code::kFailedPrecondition;
     case CloudErrorKind::kOther: return Status::Code::kInternal;
   }
   return Status::Code::kInternal;

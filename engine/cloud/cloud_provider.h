@@ -56,6 +56,12 @@
 //       kUnavailable    (kUnavailable)     5xx / connection failures after retries
 //       kNoNodeGroup    (kFailedPrecondition) gke: no node pool may host this
 //                                          (type, capacity) — try another type
+//       kSpent          (kFailedPrecondition) LaunchNode: this key's node was
+//                                          created and has been removed since
+//                                          (or is being removed), e.g. a stuck
+//                                          member the provider deleted before a
+//                                          restart — a key boots at most one
+//                                          node; only a new key boots another
 //       kDeadlineExceeded, kInvalid (kInvalidArgument), kPermissionDenied,
 //       kOther (whatever the code says).
 //   - EnsureInstance()/EnsureInstanceDeleted() are the "done means done"
@@ -92,6 +98,7 @@ enum class CloudErrorKind {
   kInvalid,
   kPermissionDenied,
   kNoNodeGroup,
+  kSpent,
   kOther,
 };
 
@@ -112,9 +119,11 @@ inline bool IsCapacityError(CloudErrorKind k) {
 }
 
 // The attempt cannot succeed as asked, but another offering may: capacity
-// errors, and (gke) no usable node pool for the machine type.
+// errors, (gke) no usable node pool for the machine type, and a spent key
+// (the node of this offering's key was created and removed since: a caller
+// whose keys derive from the offering can only boot on another one).
 inline bool ShouldTryAnotherOffering(CloudErrorKind k) {
-  return IsCapacityError(k) || k == CloudErrorKind::kNoNodeGroup;
+  return IsCapacityError(k) || k == CloudErrorKind::kNoNodeGroup || k == CloudErrorKind::kSpent;
 }
 
 // ---------------------------------------------------------------- values

@@ -554,9 +554,9 @@ StatusOr<NodeStatus> GceCloudProvider::LaunchNode(const NodeSpec& spec) {
   if (now.ok()) return FromInstance(*now);
   if (ClassifyCloudError(now.status()) != CloudErrorKind::kNotFound) return now.status();
   base.state = NodeState::kFailed;
-  base.error = MakeCloudError(CloudErrorKind::kNotFound, what + ": instance " + is.zone + "/" + is.name +
-                                                             " was created (operation " + op->name +
-                                                             ") and has been deleted since; use a new key");
+  base.error = MakeCloudError(CloudErrorKind::kSpent, what + ": instance " + is.zone + "/" + is.name +
+                                                          " was created (operation " + op->name +
+                                                          ") and has been deleted since; use a new key");
   base.detail = base.error.message();
   return base;
 }

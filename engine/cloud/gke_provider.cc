@@ -636,7 +636,7 @@ StatusOr<NodeStatus> GkeCloudProvider::LaunchOrDescribe(const NodeSpec& spec, bo
     if (mutate && out.state == NodeState::kDeleting) {
       // Its stuck creation was abandoned, or someone retires it: this key is spent.
       out.state = NodeState::kFailed;
-      out.error = MakeCloudError(CloudErrorKind::kOther, what + ": member " + m.name +
+      out.error = MakeCloudError(CloudErrorKind::kSpent, what + ": member " + m.name +
                                                              " is being deleted; use a new key for a new node");
       out.detail = out.error.message();
     }
@@ -685,9 +685,9 @@ StatusOr<NodeStatus> GkeCloudProvider::LaunchOrDescribe(const NodeSpec& spec, bo
   if (!again.ok()) return again.status().WithContext(what);
   if (again->has_value()) return settle(**again);
   st.state = NodeState::kFailed;
-  st.error = MakeCloudError(CloudErrorKind::kNotFound, what + ": member " + st.instance_name +
-                                                           " was created (operation " + op->name +
-                                                           ") and has been deleted since; use a new key");
+  st.error = MakeCloudError(CloudErrorKind::kSpent, what + ": member " + st.instance_name +
+                                                        " was created (operation " + op->name +
+                                                        ") and has been deleted since; use a new key");
   st.detail = st.error.message();
   return st;
 }

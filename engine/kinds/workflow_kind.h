@@ -41,6 +41,10 @@
 
 namespace kinema {
 
+namespace pricing {
+class PriceBook;  // engine/pricing/price_book.h
+}
+
 // How a kind's workflows disrupt the cluster, for the scheduler's rules.
 enum class DisruptionClass {
   kNone,          // observes only
@@ -64,6 +68,8 @@ struct KindServices {
   const ControllerConfig* config = nullptr;
   Metrics* metrics = nullptr;
   bool dry_run = false;
+  // The prices plans use (pricing.source; may be null: the catalog's own).
+  const pricing::PriceBook* prices = nullptr;
 };
 
 // Why a workflow of a kind starts.

@@ -81,6 +81,36 @@ bool ParseGceProviderId(const std::string& provider_id, std::string* zone, std::
   return !zone->empty() && name->find('/') == std::string::npos;
 }
 
+Status RetireCloudNode(const ExecutionDeps& deps, StepContext& ctx, const cloud::NodeRef& node,
+                       const std::string& idempotency_key, Duration timeout) {
+  const std::string what = "retire node " + node.zone + "/" + node.instance_name +
+                           (node.group.empty() ? "" : " (pool " + node.group + ")");
+  if (!deps.cloud) return Status::FailedPrecondition(what + ": no cloud provider is configured");
+  const int64_t deadline = NowMs() + timeout.count();
+  std::string last;
+  for (;;) {
+    KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
+    ctx.Hook("before_retire_node");
+    auto st = deps.cloud->RetireNode(node, idempotency_key);
+    if (!st.ok()) {
+      cloud::CloudErrorKind kind = cloud::ClassifyCloudError(st.status());
+      if (kind != cloud::CloudErrorKind::kUnavailable && kind != cloud::CloudErrorKind::kRateLimited) {
+        return st.status().WithContext(what);
+      }
+      last = st.status().message();
+    } else {
+      if (st->state == cloud::NodeState::kAbsent) return Status::OK();
+      if (st->state == cloud::NodeState::kFailed) return st->error.WithContext(what);
+      last = std::string(cloud::NodeStateName(st->state)) + ": " + st->detail;
+    }
+    if (NowMs() >= deadline) {
+      return cloud::MakeCloudError(cloud::CloudErrorKind::kDeadlineExceeded,
+                                   what + ": not gone within " + FormatDuration(timeout) + " (" + last + ")");
+    }
+    KINEMA_RETURN_IF_ERROR(ctx.Pause(std::chrono::milliseconds(1000)));
+  }
+}
+
 namespace {
 
 // Removes the retire marks from a node the drain gives up on.
@@ -99,7 +129,7 @@ Status KeepNode(const ExecutionDeps& deps, const std::string& node, const std::s
 // Sets *keep_reason (and stops) when the node must be kept, *gone when the
 // Node no longer exists.
 Status Drain(const ExecutionDeps& deps, StepContext& ctx, const RetiringNode& r, std::string* keep_reason, bool* gone,
-             int* evicted) {
+             int* evicted, std::string* pool) {
   auto deadline = ctx.DeadlineFor("drain " + r.node, deps.settings.drain_timeout);
   if (!deadline.ok()) return deadline.status();
   for (;;) {
@@ -113,6 +143,7 @@ Status Drain(const ExecutionDeps& deps, StepContext& ctx, const RetiringNode& r,
       *keep_reason = "node " + r.node + " was re-created since it was labelled (uid changed); not ours to delete";
       return Status::OK();
     }
+    *pool = LabelOf(*current, kGkeNodePoolLabel);
     kube::ListOptions lo;
     lo.field_selector = "spec.nodeName=" + r.node;
     auto pods = deps.kube->List(kube::resources::kPods, "", lo);
@@ -157,7 +188,7 @@ Status Drain(const ExecutionDeps& deps, StepContext& ctx, const RetiringNode& r,
 
 // Deletes the drained Node (uid precondition) and then its cloud instance.
 Status DeleteNodeAndInstance(const ExecutionDeps& deps, StepContext& ctx, const RetiringNode& r, bool node_gone,
-                             RetiredNode* entry) {
+                             const std::string& pool, RetiredNode* entry) {
   if (!node_gone) {
     AnnounceEvent(deps.kube,
                   json{{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", r.node}, {"uid", r.uid}}}},
@@ -182,10 +213,11 @@ Status DeleteNodeAndInstance(const ExecutionDeps& deps, StepContext& ctx, const 
                                       " is a cloud instance but no cloud provider is configured");
   }
   KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
-  auto deadline = std::chrono::steady_clock::now() + deps.settings.drain_timeout;
-  Status ds = cloud::EnsureInstanceDeleted(*deps.cloud, zone, instance, ctx.idempotency_key() + "/" + instance, deadline);
-  if (!ds.ok()) return ds.WithContext("drain-and-delete: delete instance " + instance + " in " + zone);
-  spdlog::info("workflow {}: deleted instance {} in {}", ctx.workflow_id(), instance, zone);
+  Status ds = RetireCloudNode(deps, ctx, cloud::NodeRef{zone, instance, pool}, ctx.idempotency_key() + "/" + instance,
+                              deps.settings.drain_timeout);
+  if (!ds.ok()) return ds.WithContext("drain-and-delete");
+  spdlog::info("workflow {}: deleted instance {} in {}{}", ctx.workflow_id(), instance, zone,
+               pool.empty() ? "" : " (node pool " + pool + ")");
   entry->outcome = RetireOutcome::kDeleted;
   entry->instance = instance;
   entry->zone = zone;
@@ -203,7 +235,8 @@ StatusOr<json> DrainAndDelete(const ExecutionDeps& deps, const RetireInput& inpu
     entry.node = r.node;
     std::string keep_reason;
     bool node_gone = false;
-    KINEMA_RETURN_IF_ERROR(Drain(deps, ctx, r, &keep_reason, &node_gone, &entry.evicted));
+    std::string pool;  // gke: the Node's pool (a hint; membership decides, also once the Node is gone)
+    KINEMA_RETURN_IF_ERROR(Drain(deps, ctx, r, &keep_reason, &node_gone, &entry.evicted, &pool));
     if (!keep_reason.empty()) {
       spdlog::warn("workflow {}: keeping node {}: {}", ctx.workflow_id(), r.node, keep_reason);
       KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
@@ -214,7 +247,7 @@ StatusOr<json> DrainAndDelete(const ExecutionDeps& deps, const RetireInput& inpu
       entry.outcome = RetireOutcome::kDrained;
       spdlog::info("workflow {}: node {} drained and left in place", ctx.workflow_id(), r.node);
     } else {
-      KINEMA_RETURN_IF_ERROR(DeleteNodeAndInstance(deps, ctx, r, node_gone, &entry));
+      KINEMA_RETURN_IF_ERROR(DeleteNodeAndInstance(deps, ctx, r, node_gone, pool, &entry));
     }
     result.nodes.push_back(std::move(entry));
   }

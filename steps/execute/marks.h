@@ -26,6 +26,8 @@ inline constexpr const char* kRetireLabel = "kinema.io/retire";
 inline constexpr const char* kRetireTaintKey = "kinema.io/retire";
 inline constexpr const char* kCloudWorkflowLabel = "kinema-workflow";
 inline constexpr const char* kCloudPlannedLabel = "kinema-planned";
+// The Node label GKE sets to the node's pool (gke retirement's group hint).
+inline constexpr const char* kGkeNodePoolLabel = "cloud.google.com/gke-nodepool";
 
 // A label value (and cloud label value) for a workflow id: lower-case,
 // [a-z0-9-] only, at most 63 characters, starting and ending alphanumeric.

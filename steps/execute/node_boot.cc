@@ -5,6 +5,7 @@
 
 #include "engine/cloud/cloud_provider.h"
 #include "engine/workflow/typed_result.h"
+#include "steps/execute/marks.h"
 
 namespace kinema::execute {
 
@@ -37,6 +38,8 @@ json BootResult::ToJson() const {
     a.push_back({{"planned", b.planned}, {"node", b.node}, {"zone", b.zone}, {"machineType", b.machine_type},
                  {"capacityType", b.capacity}, {"plannedZone", b.planned_zone},
                  {"plannedMachineType", b.planned_machine_type}, {"tried", b.tried}});
+    if (!b.pool.empty()) a.back()["pool"] = b.pool;
+    if (!b.provider_id.empty()) a.back()["providerID"] = b.provider_id;
   }
   json out = {{"booted", a}};
   if (!reason.empty()) out["reason"] = reason;
@@ -57,10 +60,98 @@ StatusOr<BootResult> BootResult::FromJson(const json& j) {
       n.planned_zone = b.value("plannedZone", std::string());
       n.planned_machine_type = b.value("plannedMachineType", std::string());
       n.tried = b.value("tried", json::array());
+      n.pool = b.value("pool", std::string());
+      n.provider_id = b.value("providerID", std::string());
       r.booted.push_back(std::move(n));
     }
     return r;
   });
+}
+
+json BootIntent::ToJson() const {
+  json out = BootRequest{targets}.ToJson();
+  json all = json::array();
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    json options = json::array();
+    for (const auto& a : attempts[i]) {
+      json labels = json::object();
+      for (const auto& [k, v] : a.spec.labels) labels[k] = v;
+      options.push_back({{"key", a.spec.key}, {"instance", a.spec.instance_name}, {"zone", a.spec.zone},
+                         {"machineType", a.spec.machine_type}, {"capacityType", CapacityTypeName(a.spec.capacity)},
+                         {"pool", a.pool}, {"labels", labels}});
+    }
+    all.push_back({{"planned", i < targets.size() ? targets[i].planned : std::string()}, {"options", options}});
+  }
+  out["attempts"] = all;
+  return out;
+}
+
+StatusOr<BootIntent> BootIntent::FromJson(const json& j) {
+  return DecodeJson<BootIntent>("node-boot intent", [&]() -> StatusOr<BootIntent> {
+    auto request = BootRequest::FromJson(j);
+    if (!request.ok()) return request.status();
+    BootIntent out;
+    out.targets = std::move(request->targets);
+    const json& all = j.at("attempts");
+    if (!all.is_array() || all.size() != out.targets.size()) {
+      return Status::InvalidArgument("node-boot intent: " + std::to_string(out.targets.size()) +
+                                     " target(s) but attempts for " + std::to_string(all.is_array() ? all.size() : 0));
+    }
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (all[i].at("planned").get<std::string>() != out.targets[i].planned) {
+        return Status::InvalidArgument("node-boot intent: attempts[" + std::to_string(i) + "] are for " +
+                                       all[i].at("planned").get<std::string>() + ", not " + out.targets[i].planned);
+      }
+      std::vector<BootAttempt> attempts;
+      for (const auto& o : all[i].at("options")) {
+        BootAttempt a;
+        a.spec.key = o.at("key").get<std::string>();
+        a.spec.instance_name = o.value("instance", std::string());
+        a.spec.zone = o.at("zone").get<std::string>();
+        a.spec.machine_type = o.at("machineType").get<std::string>();
+        std::string cap = o.value("capacityType", std::string("on-demand"));
+        if (cap != "on-demand" && cap != "spot") {
+          return Status::InvalidArgument("node-boot intent: capacityType \"" + cap + "\" of " + a.spec.key);
+        }
+        a.spec.capacity = cap == "spot" ? CapacityType::kSpot : CapacityType::kOnDemand;
+        const json labels = o.value("labels", json::object());  // items() must not outlive it
+        for (const auto& [k, v] : labels.items()) a.spec.labels[k] = v.get<std::string>();
+        a.pool = o.value("pool", std::string());
+        if (a.spec.key.empty() || a.spec.zone.empty() || a.spec.machine_type.empty()) {
+          return Status::InvalidArgument("node-boot intent: an attempt of " + out.targets[i].planned +
+                                         " lacks its key, zone or machine type");
+        }
+        attempts.push_back(std::move(a));
+      }
+      out.attempts.push_back(std::move(attempts));
+    }
+    return out;
+  });
+}
+
+std::vector<BootAttempt> BootAttemptsFor(const Catalog* catalog, const BootTarget& target,
+                                         const std::vector<std::string>& allowed_zones, const std::string& step_key,
+                                         const std::string& workflow_id, const std::string& instance_prefix,
+                                         const cloud::CloudProvider* cloud) {
+  std::vector<BootOption> options =
+      catalog ? BootOptionsFor(*catalog, target, allowed_zones) : std::vector<BootOption>{{target.zone, target.machine_type}};
+  const CapacityType cap = target.capacity == "spot" ? CapacityType::kSpot : CapacityType::kOnDemand;
+  std::vector<BootAttempt> out;
+  for (size_t i = 0; i < options.size(); ++i) {
+    BootAttempt a;
+    a.spec.key = step_key + "/" + target.planned + "/" + options[i].zone + "/" + options[i].machine_type;
+    a.spec.instance_name = i == 0 && !target.instance_name.empty()
+                               ? target.instance_name
+                               : cloud::InstanceNameFor(instance_prefix, a.spec.key);
+    a.spec.zone = options[i].zone;
+    a.spec.machine_type = options[i].machine_type;
+    a.spec.capacity = cap;
+    a.spec.labels[kCloudWorkflowLabel] = IterationValue(workflow_id);
+    a.spec.labels[kCloudPlannedLabel] = IterationValue(target.planned);
+    a.pool = cloud ? cloud->NodeGroupFor(a.spec.machine_type, cap) : std::string();
+    out.push_back(std::move(a));
+  }
+  return out;
 }
 
 std::string BootInstanceName(const std::string& prefix, const std::string& workflow_id, const std::string& planned) {

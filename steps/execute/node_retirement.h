@@ -14,9 +14,13 @@
 //      and taint are removed and the result says why;
 //   2. delete the Node with a uid precondition (a Node of the same name
 //      registered since is not ours); notFound = done;
-//   3. delete the cloud instance named by the providerID (notFound = done;
-//      the request id derives from the step key, so a repeated delete is
-//      deduplicated by the cloud). A Node without a GCE providerID is not
+//   3. retire the cloud node named by the providerID through the provider's
+//      node API (RetireNode until absent, polled against drain_timeout):
+//      gce deletes the instance; gke removes the member through its own
+//      node pool's group with deleteInstances (the Node's gke-nodepool label
+//      is the hint, membership decides), never instances.delete on a member.
+//      The request id derives from the step key, so a repeated delete is
+//      deduplicated by the cloud. A Node without a GCE providerID is not
 //      cloud-managed: nothing to delete, and the result says so.
 // Every action checks the world first: run and reconcile are the same
 // procedure. Nothing to compensate: a deleted node is gone (abort during
@@ -70,6 +74,12 @@ struct RetireResult {
 
 using RetireInput = std::function<StatusOr<RetireRequest>(StepContext&)>;
 StepDefinition MakeDrainDeleteStep(const ExecutionDeps& deps, RetireInput input);
+
+// Retires a cloud node (RetireNode until it is absent, paused between calls
+// with ctx.Pause, transient failures called again) within `timeout` of now.
+// Shared by drain-and-delete and node-boot's compensation.
+Status RetireCloudNode(const ExecutionDeps& deps, StepContext& ctx, const cloud::NodeRef& node,
+                       const std::string& idempotency_key, Duration timeout);
 
 // "gce://project/zone/name" → zone and name; false if not a GCE provider id.
 bool ParseGceProviderId(const std::string& provider_id, std::string* zone, std::string* name);

@@ -60,7 +60,13 @@ void ExplainNodes(const OptimizationResult& r, const WorkflowView& v, Explanatio
   }
   if (const StepView* s = StepNamed(v, execute::kNodeBootStep)) {
     if (auto b = execute::BootResult::FromJson(s->result); b.ok()) {
-      for (const auto& x : b->booted) booted_as[x.planned] = x.node + " (" + x.machine_type + " in " + x.zone + ")";
+      for (const auto& x : b->booted) {
+        booted_as[x.planned] = x.node + " (" + x.machine_type + " in " + x.zone +
+                               (x.pool.empty() ? "" : ", node pool " + x.pool) + ")" +
+                               (x.tried.empty() ? "" : " after " + std::to_string(x.tried.size()) +
+                                                           " failed attempt(s), first: " +
+                                                           x.tried[0].value("error", std::string()));
+      }
     }
   }
   for (const auto& n : r.plan->nodes) {

@@ -16,6 +16,7 @@ json OptimizationResult::ToJson() const {
                 {"maxMoves", budget.max_moves},
                 {"binding", budget.binding},
                 {"keptYoungNodes", budget.kept_young_nodes}}}};
+  if (!prices.is_null()) out["prices"] = prices;
   if (plan) {
     out["plan"] = PlanToJson(*plan);
     out["gap"] = gap;
@@ -53,6 +54,7 @@ StatusOr<OptimizationResult> OptimizationResult::FromJson(const json& j) {
     for (const auto& m : j.value("moves", json::array())) {
       r.moves.push_back({m.at("pod").get<std::string>(), m.value("from", std::string()), m.value("to", std::string())});
     }
+    r.prices = j.value("prices", json());
     const json& b = j.value("budget", json::object());
     r.budget.max_retire = b.value("maxRetire", int64_t{-1});
     r.budget.max_moves = b.value("maxMoves", int64_t{-1});

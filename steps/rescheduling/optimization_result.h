@@ -6,7 +6,9 @@
 // identity (ClusterIdentity), excludedPods, adjustedRequests, snapshot
 // {nodes, pods, takenMs}, moves [{pod, from, to}] (every pod the plan moves,
 // from the node it was on), budget {maxRetire, maxMoves, binding,
-// keptYoungNodes}; an infeasible plan journals finishWorkflow "infeasible"
+// keptYoungNodes}, prices (where the plan's prices came from: PriceSnapshot::
+// Provenance() {source catalog|billing, fetchedAt, region, filePricedTypes,
+// lastRefreshError}); an infeasible plan journals finishWorkflow "infeasible"
 // and reason instead of a plan.
 // Thread-safety: plain value.
 #pragma once
@@ -50,6 +52,7 @@ struct OptimizationResult {
   int64_t snapshot_taken_ms = 0;
   std::vector<PlannedMove> moves;
   StepBudget budget;
+  nlohmann::json prices;  // price provenance (null in older journals)
 
   nlohmann::json ToJson() const;
   static StatusOr<OptimizationResult> FromJson(const nlohmann::json& j);

@@ -6,12 +6,14 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "engine/common/time.h"
 #include "engine/kube/object.h"
 #include "engine/snapshot/cluster_snapshot.h"
 #include "steps/execute/disruption_policy.h"
+#include "steps/execute/marks.h"
 #include "engine/workflow/step_context.h"
 #include "steps/optimize/plan.h"
 #include "steps/rescheduling/adjustments.h"
@@ -148,7 +150,29 @@ StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
     po.no_spot = oc.no_spot;
     po.zones = deps.config.cloud.zones;
     po.new_node_prefix = deps.config.cloud.instance_prefix + "-";
-    auto plan = OptimizePlacement(*parsed, *deps.catalog, po);
+    // The prices: pricing.source's current snapshot, taken once for this
+    // plan (live billing prices, or the catalog file's as the fallback).
+    std::shared_ptr<const pricing::PriceSnapshot> priced = deps.prices ? deps.prices->Current() : nullptr;
+    const Catalog& priced_catalog = priced && priced->catalog ? *priced->catalog : *deps.catalog;
+    // Under gke a new node's cloud.google.com/gke-nodepool label is its
+    // Kinema pool's (GKE sets it), never the catalog's: plan new nodes
+    // without it, so a pod that asks for a pool by name is not promised one.
+    std::optional<Catalog> gke_catalog;
+    if (deps.config.cloud.provider == "gke") {
+      gke_catalog = priced_catalog;
+      for (auto& mt : gke_catalog->machine_types) mt.labels.erase(execute::kGkeNodePoolLabel);
+    }
+    const Catalog& catalog = gke_catalog ? *gke_catalog : priced_catalog;
+    r.prices = priced ? priced->Provenance() : nlohmann::json{{"source", "catalog"}};
+    if (priced && priced->source == "billing") {
+      spdlog::info("workflow {}: planning with live prices for {} fetched at {}{}", ctx.workflow_id(), priced->region,
+                   FormatRfc3339(priced->fetched_at_ms),
+                   priced->file_priced_types.empty() ? "" : " (some types priced from the catalog file)");
+    } else if (priced && !priced->last_error.empty()) {
+      spdlog::warn("workflow {}: planning with the catalog file's prices: live prices unavailable ({})",
+                   ctx.workflow_id(), priced->last_error);
+    }
+    auto plan = OptimizePlacement(*parsed, catalog, po);
     if (!plan.ok()) {
       if (!IsInfeasible(plan.status())) return plan.status();
       r.infeasible_reason = plan.status().message();

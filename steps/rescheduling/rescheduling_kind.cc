@@ -60,6 +60,7 @@ class ReschedulingKind : public WorkflowKind {
     deps.kube = s.kube;
     deps.cloud = s.cloud;
     deps.catalog = s.catalog;
+    deps.prices = s.prices;
     deps.config = *s.config;
     deps.settings = settings_;
     deps.dry_run = s.dry_run;

@@ -20,6 +20,7 @@
 #pragma once
 
 #include "engine/catalog/catalog.h"
+#include "engine/pricing/price_book.h"
 #include "engine/cloud/cloud_provider.h"
 #include "engine/config/controller_config.h"
 #include "engine/kube/client.h"
@@ -34,6 +35,9 @@ struct ReschedulingDeps {
   kube::Client* kube = nullptr;
   cloud::CloudProvider* cloud = nullptr;  // may be null when no plan boots or deletes an instance
   const Catalog* catalog = nullptr;
+  // pricing.source: the plan's prices (Current() once per plan) and their
+  // provenance, journaled with the plan; null: *catalog's own prices.
+  const pricing::PriceBook* prices = nullptr;
   ControllerConfig config;                // the global settings (cloud, exclusions, leader election, ...)
   ReschedulingSettings settings;          // this kind's own
   bool dry_run = true;

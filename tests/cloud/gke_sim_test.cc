@@ -319,6 +319,8 @@ TEST(GkeSim, StockoutInOneZoneAndQuotaOnOneTypeAreTypedAndTheStuckMemberIsDelete
   auto retry = gke->LaunchNode(a);
   ASSERT_TRUE(retry.ok());
   EXPECT_EQ(retry->state, NodeState::kFailed) << retry->detail;
+  EXPECT_EQ(ClassifyCloudError(retry->error), CloudErrorKind::kSpent) << retry->error.ToString();
+  EXPECT_TRUE(ShouldTryAnotherOffering(ClassifyCloudError(retry->error)));
 
   // Fallback 1: the same type in the other zone.
   NodeStatus b = LaunchUntilSettled(*gke, Spec("wf-2/new-1/us-central1-b/e2-standard-8", kZoneB, "e2-standard-8",

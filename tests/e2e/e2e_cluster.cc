@@ -113,7 +113,16 @@ std::string E2eCluster::Start() {
     f << "prometheus:\n  url: " << prom_url << "\n";
     if (!options_.prometheus_timeout.empty()) f << "  timeout: " << options_.prometheus_timeout << "\n";
   }
-  f << "cloud:\n  provider: gce\n  endpoint: " << plain_server() << "/compute/v1\n  project: shop-project\n"
+  f << "cloud:\n  provider: " << options_.cloud_provider << "\n  endpoint: " << plain_server()
+    << "/compute/v1\n  project: shop-project\n";
+  if (options_.cloud_provider == "gke") {
+    f << "  containerEndpoint: " << plain_server() << "/container/v1\n  location: us-central1\n"
+      << "  cluster: sim-cluster\n";
+  }
+  if (options_.billing_prices) {
+    f << "pricing:\n  source: billing\n  endpoint: " << plain_server() << "/cloudbilling/v1\n";
+  }
+  f
     << "stability:\n  quietWindow: 2s\n  pollInterval: 200ms\n  deadline: 2m\n"
     << "prediction:\n  window: 30s\n  horizon: 5m\n  step: 2s\n  rateWindow: 5s\n"
     << "optimizer:\n  timeLimit: " << options_.optimizer_time_limit << "\n"

@@ -38,6 +38,11 @@ struct E2eOptions {
   std::string extra_config;    // appended to kinema.yaml (top-level keys not written above)
   bool tls = false;            // kinema-sim --tls (HTTPS; the port also takes plain HTTP)
   std::vector<std::string> sim_args;  // more kinema-sim flags (--run-image ..., --state-dir ...)
+  // cloud.provider of the controller: "gce", or "gke" (node pools through
+  // the sim's /container/v1, location us-central1, cluster sim-cluster; the
+  // scenario should say "cloud": {"mode": "gke"}).
+  std::string cloud_provider = "gce";
+  bool billing_prices = false;  // pricing.source: billing from the sim's /cloudbilling/v1
 };
 
 class E2eCluster {

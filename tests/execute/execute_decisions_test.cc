@@ -232,7 +232,7 @@ TEST(ExecuteDecisions, DoNotDisruptDurationProtectsOnlyUntilThePodIsThatOld) {
 
 TEST(ExecuteDecisions, TypedStepValuesRoundTripThroughTheJournalShape) {
   BootResult boot;
-  boot.booted.push_back({"p1", "kinema-abc", "z-a", "small", "spot", "z-b", "tiny", json::array({json{{"zone", "z-b"}}})});
+  boot.booted.push_back({"p1", "kinema-abc", "z-a", "small", "spot", "z-b", "tiny", json::array({json{{"zone", "z-b"}}}), "", ""});
   auto boot2 = BootResult::FromJson(boot.ToJson());
   ASSERT_TRUE(boot2.ok()) << boot2.status().ToString();
   EXPECT_EQ(boot2->ToJson(), boot.ToJson());
@@ -271,6 +271,78 @@ TEST(ExecuteDecisions, MalformedJournaledResultsAreErrorsNotCrashes) {
   }
   EXPECT_FALSE(MarkResult::FromJson(json{{"retiring", json::array({{{"node", false}}})}}).ok());
   EXPECT_FALSE(RetireResult::FromJson(json{{"nodes", 3}}).ok());
+}
+
+
+TEST(ExecuteDecisions, BootAttemptsHaveDurableKeysPerOfferingAndTheWorkflowsCloudLabels) {
+  BootTarget t{"kinema-new-1", "kinema-abc", "small", "z-a", "on-demand"};
+  const Catalog cat = TestCatalog();
+  auto attempts = BootAttemptsFor(&cat, t, {}, "wf-1/4/node-boot", "wf-1", "kinema", nullptr);
+  ASSERT_EQ(attempts.size(), 5u);
+  EXPECT_EQ(attempts[0].spec.key, "wf-1/4/node-boot/kinema-new-1/z-a/small");
+  EXPECT_EQ(attempts[0].spec.instance_name, "kinema-abc") << "gce: the first attempt keeps the planned name";
+  EXPECT_EQ(attempts[1].spec.key, "wf-1/4/node-boot/kinema-new-1/z-b/small");
+  EXPECT_NE(attempts[1].spec.instance_name, attempts[0].spec.instance_name) << "one instance per attempt";
+  EXPECT_EQ(attempts[4].spec.machine_type, "large");
+  EXPECT_EQ(attempts[0].spec.labels.at(kCloudWorkflowLabel), "wf-1");
+  EXPECT_EQ(attempts[0].spec.labels.at(kCloudPlannedLabel), "kinema-new-1");
+  EXPECT_TRUE(attempts[0].pool.empty()) << "no provider: no pool";
+  // Same inputs, same attempts: a restarted step addresses the same nodes.
+  auto again = BootAttemptsFor(&cat, t, {}, "wf-1/4/node-boot", "wf-1", "kinema", nullptr);
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    EXPECT_EQ(again[i].spec.key, attempts[i].spec.key);
+    EXPECT_EQ(again[i].spec.instance_name, attempts[i].spec.instance_name);
+  }
+  BootTarget spot{"kinema-new-2", "kinema-def", "small", "z-b", "spot"};
+  auto spot_attempts = BootAttemptsFor(nullptr, spot, {}, "k", "wf-1", "kinema", nullptr);
+  ASSERT_EQ(spot_attempts.size(), 1u) << "without a catalog: the planned offering only";
+  EXPECT_EQ(spot_attempts[0].spec.capacity, CapacityType::kSpot);
+}
+
+TEST(ExecuteDecisions, BootIntentRoundTripsAndRejectsMismatchedOrMalformedAttempts) {
+  const Catalog cat = TestCatalog();
+  BootIntent intent;
+  intent.targets = {{"kinema-new-1", "kinema-abc", "small", "z-a", "on-demand"}};
+  intent.attempts = {BootAttemptsFor(&cat, intent.targets[0], {}, "k", "wf", "kinema", nullptr)};
+  intent.attempts[0][1].pool = "kinema-small-on-demand";
+  auto back = BootIntent::FromJson(intent.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->attempts.size(), 1u);
+  ASSERT_EQ(back->attempts[0].size(), intent.attempts[0].size());
+  EXPECT_EQ(back->attempts[0][1].spec.key, intent.attempts[0][1].spec.key);
+  EXPECT_EQ(back->attempts[0][1].pool, "kinema-small-on-demand");
+  EXPECT_EQ(back->attempts[0][1].spec.labels, intent.attempts[0][1].spec.labels);
+  EXPECT_EQ(back->targets[0].planned, "kinema-new-1");
+
+  json j = intent.ToJson();
+  json other = j;
+  other["attempts"][0]["planned"] = "someone-else";
+  EXPECT_FALSE(BootIntent::FromJson(other).ok());
+  json missing = j;
+  missing["attempts"] = json::array();
+  EXPECT_FALSE(BootIntent::FromJson(missing).ok());
+  json bad_cap = j;
+  bad_cap["attempts"][0]["options"][0]["capacityType"] = "preemptible";
+  EXPECT_FALSE(BootIntent::FromJson(bad_cap).ok());
+  json no_key = j;
+  no_key["attempts"][0]["options"][0]["key"] = "";
+  EXPECT_FALSE(BootIntent::FromJson(no_key).ok());
+  EXPECT_FALSE(BootIntent::FromJson(json(7)).ok());
+}
+
+TEST(ExecuteDecisions, BootedNodeKeepsItsPoolAndProviderIdThroughTheJournal) {
+  BootResult r;
+  BootedNode n;
+  n.planned = "p";
+  n.node = "gke-sim-cluster-kinema-e2-4-od-1a2b3c-kdeadbeef";
+  n.pool = "kinema-e2-standard-4-on-demand";
+  n.provider_id = "gce://proj/us-central1-a/" + n.node;
+  r.booted.push_back(n);
+  auto back = BootResult::FromJson(r.ToJson());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->booted[0].pool, n.pool);
+  EXPECT_EQ(back->booted[0].provider_id, n.provider_id);
+  EXPECT_EQ(back->booted[0].node, n.node);
 }
 
 }  // namespace

@@ -4,11 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <set>
 #include <thread>
 
 #include "engine/cloud/gce_provider.h"
 #include "engine/cloud/gke_provider.h"
 #include "engine/cloud/token_source.h"
+#include "engine/pricing/billing_client.h"
+#include "engine/pricing/live_prices.h"
 #include "engine/workflow/static_epoch_provider.h"
 
 namespace kinema::controller {
@@ -55,6 +59,46 @@ StatusOr<std::unique_ptr<cloud::CloudProvider>> MakeCloudProvider(const Controll
   auto p = cloud::GceCloudProvider::Create(o, std::move(tokens), http);
   if (!p.ok()) return p.status();
   return std::unique_ptr<cloud::CloudProvider>(std::move(*p));
+}
+
+StatusOr<std::unique_ptr<pricing::PriceBook>> MakePriceBook(const ControllerConfig& c, const Catalog& catalog,
+                                                            cloud::CloudProvider* cloud) {
+  pricing::PriceBookOptions po;
+  po.source = c.pricing.source;
+  po.refresh = c.pricing.refresh;
+  po.retry_after_failure = std::min(po.retry_after_failure, po.refresh);
+  if (c.pricing.source != "billing") return std::make_unique<pricing::PriceBook>(catalog, po, nullptr);
+  if (!cloud) {
+    return Status::InvalidArgument("pricing.source billing needs the cloud provider (cloud.project) for machineTypes");
+  }
+  if (catalog.region.empty()) {
+    return Status::InvalidArgument("pricing.source billing: the catalog file names no region");
+  }
+  auto http = std::make_shared<const http::HttpClient>();
+  pricing::BillingOptions bo;
+  if (!c.pricing.endpoint.empty()) bo.endpoint = c.pricing.endpoint;
+  std::shared_ptr<cloud::TokenSource> tokens(cloud::ChooseTokenSource(bo.endpoint, c.cloud.token_file, http).release());
+  auto billing = pricing::BillingCatalogClient::Create(bo, tokens, http);
+  if (!billing.ok()) return billing.status().WithContext("pricing");
+  // The catalog's zones (within cloud.zones when set): where its types run.
+  std::set<std::string> zones;
+  for (const auto& mt : catalog.machine_types) {
+    for (const auto& z : mt.zones) {
+      if (c.cloud.zones.empty() || std::find(c.cloud.zones.begin(), c.cloud.zones.end(), z) != c.cloud.zones.end()) {
+        zones.insert(z);
+      }
+    }
+  }
+  std::vector<std::string> types;
+  for (const auto& mt : catalog.machine_types) types.push_back(mt.name);
+  std::shared_ptr<pricing::BillingCatalogClient> client(std::move(*billing));
+  pricing::PriceBook::Fetch fetch = [client, cloud, region = catalog.region,
+                                     zone_list = std::vector<std::string>(zones.begin(), zones.end()), types]() {
+    return pricing::FetchLivePrices(*client, *cloud, region, zone_list, types);
+  };
+  spdlog::info("pricing: live prices from {} for {} ({} zone(s)), refreshed every {}; the catalog file {} is the fallback",
+               client->Describe(), catalog.region, zones.size(), FormatDuration(c.pricing.refresh), c.catalog);
+  return std::make_unique<pricing::PriceBook>(catalog, po, std::move(fetch));
 }
 
 void DescribeEngineMetrics(Metrics* m) {

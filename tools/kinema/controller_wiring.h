@@ -17,6 +17,7 @@
 #include "engine/config/controller_config.h"
 #include "engine/kube/client.h"
 #include "engine/kube/leader_elector.h"
+#include "engine/pricing/price_book.h"
 #include "engine/runtime/kind_scheduler.h"
 #include "engine/status/metrics.h"
 #include "engine/status/status_server.h"
@@ -34,6 +35,14 @@ std::string Identity(const ControllerConfig& c);
 // gke reads node-pool labels, taints and zones from the catalog.
 StatusOr<std::unique_ptr<cloud::CloudProvider>> MakeCloudProvider(const ControllerConfig::Cloud& c,
                                                                   const Catalog& catalog);
+
+// The prices plans use (pricing.source): the catalog file's, or — with
+// `billing` — live prices from the Cloud Billing Catalog (pricing.endpoint)
+// and `cloud`'s machineTypes for the catalog's region and zones, the file
+// as the fallback. Not started: the caller refreshes once and Start()s it.
+// `billing` without a cloud provider (cloud.project) is an InvalidArgument.
+StatusOr<std::unique_ptr<pricing::PriceBook>> MakePriceBook(const ControllerConfig& c, const Catalog& catalog,
+                                                            cloud::CloudProvider* cloud);
 
 // The engine's own metric families (leader, workflows, journal, lease,
 // budget, evictions).

@@ -104,11 +104,13 @@ int main(int argc, char** argv) {
     spdlog::error("cloud: {}", cloud.status().message());
     return cloud.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
+  auto prices = controller::MakePriceBook(*cfg, *catalog, cloud->get());
+  if (!prices.ok()) return Fail("pricing", prices.status());
   if (cfg->pricing.source == "billing") {
-    // engine/pricing's PriceBook is ready (live prices, refresh, fallback,
-    // provenance); the optimization step does not read it yet.
-    spdlog::warn("pricing.source billing: plans still use the catalog file's prices in this version "
-                 "(kinemactl catalog writes that file from the Cloud Billing Catalog)");
+    // One refresh before the first plan (a failure keeps the catalog file's
+    // prices and is journaled with every plan until a refresh succeeds).
+    (void)(*prices)->Refresh();
+    (*prices)->Start();
   }
   if (*cloud) spdlog::info("cloud provider: {}", (*cloud)->Describe());
   else spdlog::warn("cloud.project is not set: workflows that boot or delete instances fail at that step");
@@ -118,7 +120,7 @@ int main(int argc, char** argv) {
   KindScheduler::DescribeMetrics(&metrics);
   for (const auto& k : kinds.kinds()) k->DescribeMetrics(&metrics);
 
-  KindServices services{client->get(), cloud->get(), &*catalog, &*cfg, &metrics, dry_run};
+  KindServices services{client->get(), cloud->get(), &*catalog, &*cfg, &metrics, dry_run, prices->get()};
   WorkflowRegistry workflows;
   if (Status bs = kinds.BuildAll(services, &workflows); !bs.ok()) return Fail("workflow kinds", bs);
 
@@ -155,6 +157,7 @@ int main(int argc, char** argv) {
   if (!status_server.ok()) return Fail("status server", status_server.status());
 
   int rc = service.Run([&](WorkflowEngine& engine) { return scheduler.Run(engine); });
+  (*prices)->Stop();
   leadership.Stop();
   if (*status_server) (*status_server)->Stop();
   return rc;
