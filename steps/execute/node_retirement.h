@@ -38,9 +38,23 @@ namespace kinema::execute {
 
 inline constexpr const char* kDrainDeleteStep = "drain-and-delete";
 
+// A kind's re-check before each eviction round of a node's drain (the pods
+// that are left are about to be evicted): go on, wait (pause and look
+// again, within the drain deadline), or stop and keep the node (its retire
+// marks are removed; the result says why). Not journaled: it is recomputed
+// from the world on every attempt.
+struct DrainCheck {
+  enum class Action { kEvict, kWait, kKeep };
+  Action action = Action::kEvict;
+  std::string why;  // kWait, kKeep: the reason
+};
+using DrainRecheck =
+    std::function<StatusOr<DrainCheck>(StepContext& ctx, const std::string& node, const std::vector<nlohmann::json>& left)>;
+
 struct RetireRequest {
   std::vector<RetiringNode> nodes;
   bool delete_after_drain = true;
+  DrainRecheck before_evict;  // optional (spot rescheduling: does spot still hold the pods?)
 };
 
 enum class RetireOutcome {
