@@ -54,7 +54,7 @@ using DrainRecheck =
 struct RetireRequest {
   std::vector<RetiringNode> nodes;
   bool delete_after_drain = true;
-  DrainRecheck before_evict;  // optional (spot rescheduling: does spot still hold the pods?)
+  DrainRecheck before_evict = nullptr;  // optional (spot rescheduling: does spot still hold the pods?)
 };
 
 enum class RetireOutcome {

@@ -41,11 +41,11 @@
 namespace kinema::spot {
 
 struct PlanInputs {
-  NodeClassRules rules;
+  NodeClassRules rules = {};
   int max_nodes = 1;
   bool delete_after_drain = false;
-  std::vector<std::string> excluded_namespaces;
-  std::optional<LabelSelectorString> excluded_pods;  // exclusions.labelSelector
+  std::vector<std::string> excluded_namespaces = {};
+  std::optional<LabelSelectorString> excluded_pods = std::nullopt;  // exclusions.labelSelector
   int64_t now_ms = 0;
 };
 
