@@ -12,6 +12,9 @@
 //      settings.drain_timeout (a durable deadline). A pod that cannot be
 //      moved safely (disruption_policy.h) keeps the node: its retire label
 //      and taint are removed and the result says why;
+//      before each eviction round the kind's optional `before_evict`
+//      re-check may make the drain wait, or stop it and keep the node (the
+//      same way, with its reason);
 //   2. delete the Node with a uid precondition (a Node of the same name
 //      registered since is not ours); notFound = done;
 //   3. delete the cloud instance named by the providerID (notFound = done;

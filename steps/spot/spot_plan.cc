@@ -34,11 +34,25 @@ const json& RawItem(const json& list, int index) {
 bool HasRetireLabel(const SnapshotNode& n) { return n.labels.count("kinema.io/retire") > 0; }
 
 // Spot nodes that may receive pods, most free CPU first (then name).
-std::vector<int> FillOrder(const Snapshot& snap, const NodeFitter& fitter, const std::vector<NodeClass>& classes) {
+// A node whose object says it is not Ready (a preempted spot node goes
+// NotReady before it is removed). Nodes without conditions count as Ready.
+bool NotReady(const json& list, const SnapshotNode& n) {
+  const json& raw = RawItem(list, n.item_index);
+  if (!raw.is_object() || !raw.contains("status") || !raw["status"].is_object() ||
+      !raw["status"].contains("conditions")) {
+    return false;
+  }
+  return !kube::node::IsReady(raw);
+}
+
+std::vector<int> FillOrder(const Snapshot& snap, const json& list, const NodeFitter& fitter,
+                           const std::vector<NodeClass>& classes) {
   std::vector<int> out;
   for (size_t j = 0; j < snap.nodes.size(); ++j) {
     const auto& n = snap.nodes[j];
-    if (classes[j] == NodeClass::kSpot && !n.unschedulable && !HasRetireLabel(n)) out.push_back(static_cast<int>(j));
+    if (classes[j] == NodeClass::kSpot && !n.unschedulable && !HasRetireLabel(n) && !NotReady(list, n)) {
+      out.push_back(static_cast<int>(j));
+    }
   }
   std::stable_sort(out.begin(), out.end(), [&](int a, int b) {
     int64_t fa = fitter.Free(a).cpu_milli, fb = fitter.Free(b).cpu_milli;
@@ -149,7 +163,7 @@ SpotPlan PlanSpotCycle(const Snapshot& snap, const json& list, const PlanInputs&
                    "): no drain while pods wait to be scheduled";
   }
 
-  std::vector<int> fill = FillOrder(snap, fitter, classes);
+  std::vector<int> fill = FillOrder(snap, list, fitter, classes);
   std::vector<int> on_demand;
   for (size_t j = 0; j < snap.nodes.size(); ++j) {
     if (classes[j] == NodeClass::kOnDemand) on_demand.push_back(static_cast<int>(j));
@@ -217,7 +231,7 @@ SpotPlan PlanSpotCycle(const Snapshot& snap, const json& list, const PlanInputs&
     pn.node_class = classes[j];
     pn.class_reason = class_why[j];
     pn.action = NodeAction::kIgnore;
-    pn.reason = classes[j] == NodeClass::kSpot ? "spot node cordoned or being retired" : class_why[j];
+    pn.reason = classes[j] == NodeClass::kSpot ? "spot node cordoned, not Ready or being retired" : class_why[j];
     plan.nodes.push_back(std::move(pn));
   }
   return plan;
@@ -227,7 +241,7 @@ std::string RecheckDrain(const Snapshot& snap, const json& list, const std::stri
                          const NodeClassRules& rules) {
   std::vector<NodeClass> classes = Classify(snap, rules, nullptr);
   NodeFitter fitter(snap);
-  std::vector<int> fill = FillOrder(snap, fitter, classes);
+  std::vector<int> fill = FillOrder(snap, list, fitter, classes);
   // Pending pods first: wherever they fit on spot they will take the room.
   for (const auto& p : snap.pods) {
     if (!p.node_name.empty()) continue;

@@ -2,8 +2,9 @@
 // cluster snapshot (seed "K8s Spot Rescheduler").
 //
 // Rules:
-//   - node classes by node_classes.h; spot nodes that are cordoned are not
-//     filled; nodes of neither class are left alone;
+//   - node classes by node_classes.h; spot nodes that are cordoned, not
+//     Ready (preempted) or being retired are not filled; nodes of neither
+//     class are left alone;
 //   - on-demand nodes are considered emptiest first (least requested CPU,
 //     then name), spot nodes are filled most free CPU first (the seed's
 //     order);

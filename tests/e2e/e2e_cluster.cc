@@ -45,8 +45,11 @@ E2eCluster::~E2eCluster() {
 }
 
 std::string E2eCluster::Start() {
-  auto gen = RunProcess({"/usr/bin/env", "python3", Source("tools/scenarios/make_scenario.py"), "--out", dir(),
-                         "--nodes", std::to_string(options_.nodes), "--scale", std::to_string(options_.scale)});
+  std::vector<std::string> gen_argv = {"/usr/bin/env", "python3", Source("tools/scenarios/make_scenario.py"), "--out",
+                                       dir(), "--nodes", std::to_string(options_.nodes), "--scale",
+                                       std::to_string(options_.scale)};
+  gen_argv.insert(gen_argv.end(), options_.scenario_args.begin(), options_.scenario_args.end());
+  auto gen = RunProcess(gen_argv);
   if (gen.exit_code != 0) return "make_scenario.py: " + gen.err;
   {
     std::ofstream f(File("scenario.json"));

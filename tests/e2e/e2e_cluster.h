@@ -33,6 +33,7 @@ struct E2eOptions {
   std::string extra_config;    // appended to kinema.yaml (top-level keys not written above)
   bool tls = false;            // kinema-sim --tls (HTTPS; the port also takes plain HTTP)
   std::vector<std::string> sim_args;  // more kinema-sim flags (--run-image ..., --state-dir ...)
+  std::vector<std::string> scenario_args;  // more make_scenario.py flags (--spot-nodes 4 ...)
 };
 
 class E2eCluster {

@@ -272,6 +272,19 @@ TEST(RecheckDrain, APreemptedSpotNodeStopsTheDrain) {
   EXPECT_NE(RecheckDrain(none.snap, none.list, "od-1", {}).find("no spot node"), std::string::npos);
 }
 
+TEST(RecheckDrain, ASpotNodeGoneNotReadyIsNoRoom) {
+  json not_ready = SpotNode("spot-1", "8");
+  not_ready["status"]["conditions"] = {{{"type", "Ready"}, {"status", "False"}}};
+  Planned p = PlanOf({OdNode("od-1", "4"), not_ready, TolerantPod("a-1", "od-1", "100m")});
+  EXPECT_NE(RecheckDrain(p.snap, p.list, "od-1", {}), "");
+  EXPECT_EQ(NodeIn(p.plan, "spot-1").action, NodeAction::kIgnore);
+  EXPECT_EQ(NodeIn(p.plan, "od-1").action, NodeAction::kSkip);
+  not_ready["status"]["conditions"][0]["status"] = "True";
+  Planned q = PlanOf({OdNode("od-1", "4"), not_ready, TolerantPod("a-1", "od-1", "100m")});
+  EXPECT_EQ(RecheckDrain(q.snap, q.list, "od-1", {}), "");
+  EXPECT_EQ(NodeIn(q.plan, "od-1").action, NodeAction::kDrain);
+}
+
 TEST(RecheckDrain, PendingPodsTakeTheirRoomFirstAndTerminatingPodsNeedNone) {
   json terminating = TolerantPod("a-1", "od-1", "1500m");
   terminating["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:00Z";
