@@ -5,6 +5,7 @@
 
 #include "steps/execute/node_marking.h"
 #include "steps/execute/node_retirement.h"
+#include "steps/execute/workload_move.h"
 #include "steps/spot/spot_workflow.h"
 
 namespace kinema::spot {
@@ -38,6 +39,8 @@ Explanation ExplainSpot(const WorkflowView& v) {
   auto taint = ResultOf<TaintResult>(v, kTaintStep);
   auto claim = ResultOf<ClaimResult>(v, kClaimStep);
   auto marks = ResultOf<execute::MarkResult>(v, execute::kLabelingStep);
+  auto recheck = ResultOf<RecheckResult>(v, kRecheckStep);
+  auto moved = ResultOf<execute::MoveResult>(v, execute::kDeploymentPatchStep);
   auto drained = ResultOf<execute::RetireResult>(v, execute::kDrainDeleteStep);
   auto released = ResultOf<ReleaseResult>(v, kReleaseStep);
 
@@ -51,6 +54,10 @@ Explanation ExplainSpot(const WorkflowView& v) {
   }
   if (marks) {
     for (const auto& s : marks->skipped) skipped[s.node] = s.why;
+  }
+  std::map<std::string, std::string> rechecked_kept;
+  if (recheck) {
+    for (const auto& k : recheck->kept) rechecked_kept[k.node] = k.why;
   }
   std::map<std::string, const execute::RetiredNode*> outcome;
   if (drained) {
@@ -80,6 +87,9 @@ Explanation ExplainSpot(const WorkflowView& v) {
                            : ", Node deleted" + (r.instance.empty() ? std::string() : " (instance " + r.instance + ")"));
           for (const auto& p : n.placements) e.moves.push_back({p.pod, n.name, p.to});
         }
+      } else if (rechecked_kept.count(n.name)) {
+        ne.action = "kept";
+        ne.reason = "re-checked before moving any pod: " + rechecked_kept[n.name];
       } else if (refused.count(n.name)) {
         ne.action = "skip";
         ne.reason = n.reason + "; disruption budget refused: " + refused[n.name];
@@ -105,6 +115,12 @@ Explanation ExplainSpot(const WorkflowView& v) {
     spot["untainted"] = taint->untainted;
   }
   if (released) spot["released"] = released->released;
+  if (moved) {
+    json rolled = json::array();
+    for (const auto& d : moved->deployments) rolled.push_back(d.deployment);
+    spot["deploymentsRolled"] = rolled;
+    spot["podsEvictedByTheMove"] = moved->evicted.size();
+  }
   e.extra["spot"] = spot;
   std::string finished = v.outcome.empty() ? v.status : v.outcome;
   if (drained_count > 0) {
@@ -112,6 +128,9 @@ Explanation ExplainSpot(const WorkflowView& v) {
                 std::to_string(e.moves.size()) + " pod(s) moved); " + finished + ".";
   } else if (!plan->plan.blocked.empty()) {
     e.summary = "Nothing drained: " + plan->plan.blocked + ".";
+  } else if (recheck && recheck->proceed.empty() && !recheck->kept.empty()) {
+    e.summary = "Nothing drained: the re-check before moving kept every marked node (e.g. " + recheck->kept.front().node +
+                ": " + recheck->kept.front().why + ").";
   } else if (drained && !drained->nodes.empty()) {
     e.summary = "The drain stopped before any node was emptied (see the nodes); " + finished + ".";
   } else if (v.IsTerminal()) {

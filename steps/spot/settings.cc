@@ -34,6 +34,8 @@ Fields SpotSettings::SectionFields() {
       {"afterDrain", OneOf(&after_drain, {"keep", "delete"})},
       {"drainTimeout", Dur(&drain_timeout)},
       {"pendingTimeout", Dur(&pending_timeout)},
+      {"rolloutTimeout", Dur(&rollout_timeout)},
+      {"rolloutMaxConcurrent", Int(&rollout_max_concurrent, 1, 1000)},
       {"evictionLimits", EvictionLimitsField(&eviction_limits)},
   };
 }

@@ -16,6 +16,8 @@
 //                            autoscaler) | delete (Node and instance deleted
 //                            through the shared drain-and-delete)
 //   drainTimeout      15m    per node: evictions until only DaemonSet pods remain
+//   rolloutTimeout    15m    per Deployment moved off the nodes (a rollout)
+//   rolloutMaxConcurrent 3   Deployments rolling at once
 //   pendingTimeout    2m     how long a drain waits for Pending pods to be
 //                            scheduled before it stops (the node is kept)
 //   evictionLimits    the global evictionLimits with perNode unlimited (a node
@@ -46,6 +48,8 @@ struct SpotSettings {
   std::string after_drain = "keep";  // keep | delete
   Duration drain_timeout{900000};
   Duration pending_timeout{120000};
+  Duration rollout_timeout{900000};
+  int rollout_max_concurrent = 3;
   EvictionLimits eviction_limits{kInheritLimit, kInheritLimit, kInheritLimit};
 
   // Parsed selectors (set by Section()'s fields as they are read).

@@ -3,6 +3,7 @@
 #include "engine/snapshot/cluster_snapshot.h"
 #include "steps/execute/execution_permissions.h"
 #include "steps/execute/node_retirement.h"
+#include "steps/execute/workload_move.h"
 #include "steps/spot/explain.h"
 #include "steps/spot/spot_workflow.h"
 
@@ -37,7 +38,8 @@ class SpotKind : public WorkflowKind {
 
   std::vector<kube::Permission> Permissions(const ControllerConfig&) const override {
     std::vector<kube::Permission> p = SnapshotPermissions();
-    for (const auto& part : {execute::NodeMarkingPermissions(), execute::NodeRetirementPermissions()}) {
+    for (const auto& part : {execute::NodeMarkingPermissions(), execute::WorkloadMovePermissions(),
+                             execute::NodeRetirementPermissions()}) {
       p.insert(p.end(), part.begin(), part.end());
     }
     p.push_back({"", "nodes", {"get", "list", "update"}, kube::PermissionScope::kCluster, {},
@@ -75,6 +77,10 @@ class SpotKind : public WorkflowKind {
           for (const auto& n : r->nodes) drained += n.outcome != execute::RetireOutcome::kKept;
           m->Add("kinema_spot_nodes_drained_total", {}, drained);
           m->Add("kinema_evictions_total", {{"type", type()}}, r->Evicted());
+        }
+      } else if (s.name == execute::kDeploymentPatchStep) {
+        if (auto r = execute::MoveResult::FromJson(s.result); r.ok()) {
+          m->Add("kinema_evictions_total", {{"type", type()}}, static_cast<double>(r->evicted.size()));
         }
       }
     }

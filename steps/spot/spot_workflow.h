@@ -17,16 +17,29 @@
 //                                       spot.maxNodesPerCycle. Nothing granted:
 //                                       completes with outcome no_action and why.
 //   3 labeling         steps/execute/node_marking.h: retire label + NoSchedule
-//                                       taint on the granted nodes
-//   4 drain-and-delete steps/execute/node_retirement.h: PDB-respecting
-//                                       evictions; before each eviction round
-//                                       the spot fit is re-checked
-//                                       (drain_recheck.cc): Pending pods make it
-//                                       wait (at most spot.pendingTimeout), a
-//                                       lost fit (spot preempted) stops the
-//                                       node's drain and keeps it. afterDrain
-//                                       delete: Node and instance deleted.
-//   5 release-drained  release_step.cc afterDrain keep: the drained nodes lose
+//                                       taint on the granted nodes, iteration
+//                                       label on the spot nodes planned to
+//                                       receive their pods
+//   4 spot-recheck     recheck_step.cc fresh snapshot: Pending pods make it wait
+//                                       (at most spot.pendingTimeout); a node
+//                                       whose pods no longer all fit on spot (a
+//                                       spot node was preempted) is kept and
+//                                       unmarked; nothing left: no_action
+//   5 deployment-patch steps/execute/workload_move.h: Deployments with pods on
+//                                       the nodes roll within their own
+//                                       guarantee and PDBs (a rollout, with a
+//                                       surge when no pod may be unavailable),
+//                                       preferring the planned spot nodes
+//   6 drain-and-delete steps/execute/node_retirement.h: PDB-respecting
+//                                       evictions of what is left; before each
+//                                       eviction round the spot fit is
+//                                       re-checked (drain_recheck.cc): Pending
+//                                       pods make it wait (at most
+//                                       spot.pendingTimeout), a lost fit stops
+//                                       the node's drain and keeps it.
+//                                       afterDrain delete: Node and instance
+//                                       deleted.
+//   7 release-drained  release_step.cc afterDrain keep: the drained nodes lose
 //                                       the retire label and taint (schedulable
 //                                       again, for an autoscaler to remove).
 // Thread-safety: the dependencies must outlive the workflow type.
@@ -53,6 +66,7 @@ inline constexpr const char* kDisruptionReason = "spot";
 inline constexpr const char* kPlanStep = "spot-plan";
 inline constexpr const char* kTaintStep = "on-demand-taint";
 inline constexpr const char* kClaimStep = "spot-claim";
+inline constexpr const char* kRecheckStep = "spot-recheck";
 inline constexpr const char* kReleaseStep = "release-drained";
 
 struct SpotDeps {
@@ -96,6 +110,18 @@ struct ClaimResult {
   static StatusOr<ClaimResult> FromJson(const nlohmann::json& j);
 };
 
+// Result of spot-recheck.
+struct RecheckResult {
+  std::vector<execute::RetiringNode> proceed;  // nodes still to empty, as marked
+  struct Kept {
+    std::string node;
+    std::string why;
+  };
+  std::vector<Kept> kept;  // unmarked: their pods no longer all fit on spot
+  nlohmann::json ToJson() const;
+  static StatusOr<RecheckResult> FromJson(const nlohmann::json& j);
+};
+
 // Result of release-drained.
 struct ReleaseResult {
   std::vector<std::string> released;  // drained nodes made schedulable again
@@ -108,6 +134,7 @@ WorkflowType MakeSpotWorkflow(const SpotDeps& deps);
 StepDefinition MakePlanStep(const SpotDeps& deps);
 StepDefinition MakeTaintStep(const SpotDeps& deps);
 StepDefinition MakeClaimStep(const SpotDeps& deps);
+StepDefinition MakeRecheckStep(const SpotDeps& deps);
 StepDefinition MakeReleaseStep(const SpotDeps& deps);
 // The drain re-check handed to the shared drain-and-delete step.
 execute::DrainRecheck MakeDrainRecheck(const SpotDeps& deps);
