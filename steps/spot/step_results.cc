@@ -7,10 +7,10 @@ namespace kinema::spot {
 using nlohmann::json;
 
 namespace {
+// A list of strings (absent: empty); anything else throws, which
+// DecodeJson turns into InvalidArgument.
 std::vector<std::string> Strings(const json& j, const char* key) {
-  std::vector<std::string> out;
-  for (const auto& x : j.value(key, json::array())) out.push_back(x.get<std::string>());
-  return out;
+  return j.value(key, json::array()).get<std::vector<std::string>>();
 }
 }  // namespace
 

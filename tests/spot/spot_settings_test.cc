@@ -52,6 +52,8 @@ spot:
   afterDrain: delete
   drainTimeout: 5m
   pendingTimeout: 30s
+  rolloutTimeout: 7m
+  rolloutMaxConcurrent: 2
   evictionLimits: {perNode: 7, total: 40}
 )");
   ASSERT_TRUE(p->config.ok()) << p->config.status().ToString();
@@ -66,6 +68,8 @@ spot:
   EXPECT_TRUE(s.DeleteAfterDrain());
   EXPECT_EQ(s.drain_timeout, Duration(300000));
   EXPECT_EQ(s.pending_timeout, Duration(30000));
+  EXPECT_EQ(s.rollout_timeout, Duration(420000));
+  EXPECT_EQ(s.rollout_max_concurrent, 2);
   EvictionLimits l = s.EffectiveLimits(p->config->eviction_limits);
   EXPECT_EQ(l.per_node, 7);
   EXPECT_EQ(l.per_namespace, p->config->eviction_limits.per_namespace);
