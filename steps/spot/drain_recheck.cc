@@ -18,6 +18,9 @@
 namespace kinema::spot {
 
 execute::DrainRecheck MakeDrainRecheck(const SpotDeps& deps) {
+  // Since when each (workflow, node) drain has been waiting for Pending
+  // pods, in this process (a restart waits afresh, bounded by the drain's
+  // durable deadline). One spot workflow runs at a time.
   auto waiting_since = std::make_shared<std::map<std::string, int64_t>>();
   return [deps, waiting_since](StepContext& ctx, const std::string& node,
                                const std::vector<nlohmann::json>&) -> StatusOr<execute::DrainCheck> {
@@ -33,7 +36,7 @@ execute::DrainRecheck MakeDrainRecheck(const SpotDeps& deps) {
     }
     const int64_t now = NowMs();
     if (pending > 0) {
-      auto [it, fresh] = waiting_since->emplace(node, now);
+      auto [it, fresh] = waiting_since->emplace(ctx.workflow_id() + "/" + node, now);
       int64_t waited = now - it->second;
       if (waited >= deps.settings.pending_timeout.count()) {
         return execute::DrainCheck{Action::kKeep, std::to_string(pending) + " pod(s) still Pending after " +
@@ -42,7 +45,7 @@ execute::DrainRecheck MakeDrainRecheck(const SpotDeps& deps) {
       }
       return execute::DrainCheck{Action::kWait, std::to_string(pending) + " pod(s) Pending (e.g. " + example + ")"};
     }
-    waiting_since->erase(node);
+    waiting_since->erase(ctx.workflow_id() + "/" + node);
     std::string why = RecheckDrain(*parsed, snap->list, node, deps.settings.Rules(
                                                                  deps.catalog ? deps.catalog->spot_labels : Labels{}));
     if (!why.empty()) {

@@ -165,6 +165,43 @@ TEST(SpotEndToEnd, EmptiesEveryOnDemandNodeWhosePodsAllFitOnSpotAndDeletesIt) {
   EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
 }
 
+TEST(SpotEndToEnd, WithTheSeedsDefaultsOneNodeIsEmptiedAndLeftSchedulable) {
+  // maxNodesPerCycle 1, afterDrain keep: the emptiest on-demand node is
+  // emptied into spot and stays, schedulable, for an autoscaler to remove.
+  E2eCluster c(MixedCluster("  drainTimeout: 2m\n"));
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  auto run = c.RunKinemaOnce({"--kind", "spot-rescheduling"});
+  ASSERT_EQ(run.exit_code, 0) << Tail(run.err, 4000);
+  json wf = OnlyWorkflow(c);
+  ASSERT_TRUE(wf.is_object());
+  EXPECT_EQ(wf["status"], "completed") << wf.dump();
+  auto nodes = NodesByName(c);
+  ASSERT_EQ(nodes.size(), 8u) << "keep: no node is deleted";
+  const json& drained = nodes["gke-shop-pool-00"];
+  EXPECT_FALSE(HasTaint(drained, "kinema.io/retire")) << drained.dump();
+  EXPECT_FALSE(drained["metadata"]["labels"].contains("kinema.io/retire"));
+  EXPECT_FALSE(drained["spec"].value("unschedulable", false));
+  EXPECT_TRUE(HasTaint(drained, "kinema.io/on-demand")) << "new pods still prefer spot";
+  auto pods = PodsByNode(c);
+  EXPECT_EQ(pods["gke-shop-pool-00"].size(), 0u) << "emptied";
+  // One node per cycle: gke-shop-pool-01 is not drained (its pods may still
+  // have moved to spot: the rollouts replace every replica of a Deployment).
+  ASSERT_EQ(nodes.count("gke-shop-pool-01"), 1u);
+  EXPECT_FALSE(HasTaint(nodes["gke-shop-pool-01"], "kinema.io/retire"));
+  json report = c.Report();
+  EXPECT_EQ(report["pdbViolations"], 0) << report.dump();
+  EXPECT_EQ(report["availability"]["secondsBelowMinAvailable"].get<double>(), 0.0) << report.dump();
+  json explain = c.Kinemactl({"explain", wf["id"]});
+  const json* n = ExplainedNode(explain, "gke-shop-pool-00");
+  ASSERT_NE(n, nullptr) << explain.dump();
+  EXPECT_EQ((*n)["action"], "drained") << n->dump();
+  EXPECT_EQ(explain["spot"]["released"], json::array({"gke-shop-pool-00"})) << explain.dump();
+  const json* next = ExplainedNode(explain, "gke-shop-pool-01");
+  ASSERT_NE(next, nullptr);
+  EXPECT_NE((*next)["reason"].get<std::string>().find("maxNodesPerCycle"), std::string::npos) << next->dump();
+}
+
 TEST(SpotEndToEnd, APreemptionDuringTheCycleStopsTheDrainCleanly) {
   // afterDrain keep (the seed's default); the workflow is held for a few
   // seconds once gke-shop-pool-00 is marked (KINEMA_TEST_DELAY at the
