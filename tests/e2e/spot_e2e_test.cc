@@ -202,6 +202,29 @@ TEST(SpotEndToEnd, WithTheSeedsDefaultsOneNodeIsEmptiedAndLeftSchedulable) {
   EXPECT_NE((*next)["reason"].get<std::string>().find("maxNodesPerCycle"), std::string::npos) << next->dump();
 }
 
+TEST(SpotEndToEnd, DryRunPlansAndTouchesNothing) {
+  E2eCluster c(MixedCluster("  afterDrain: delete\n"));
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  auto run = c.RunKinemaOnce({"--kind", "spot-rescheduling", "--dry-run"});
+  ASSERT_EQ(run.exit_code, 0) << Tail(run.err, 4000);
+  json wf = OnlyWorkflow(c);
+  ASSERT_TRUE(wf.is_object());
+  EXPECT_EQ(wf["status"], "completed") << wf.dump();
+  EXPECT_EQ(wf.value("outcome", ""), "dry_run") << wf.dump();
+  for (const auto& [name, n] : NodesByName(c)) {
+    EXPECT_FALSE(HasTaint(n, "kinema.io/on-demand")) << name;
+    EXPECT_FALSE(HasTaint(n, "kinema.io/retire")) << name;
+  }
+  json report = c.Report();
+  EXPECT_EQ(report["evictions"]["accepted"], 0) << report.dump();
+  EXPECT_EQ(report["cloud"]["instancesDeleted"], 0) << report.dump();
+  json explain = c.Kinemactl({"explain", wf["id"]});
+  const json* n = ExplainedNode(explain, "gke-shop-pool-00");
+  ASSERT_NE(n, nullptr) << explain.dump();
+  EXPECT_EQ((*n)["action"], "drain") << "what it would do: " << n->dump();
+}
+
 TEST(SpotEndToEnd, APreemptionDuringTheCycleStopsTheDrainCleanly) {
   // afterDrain keep (the seed's default); the workflow is held for a few
   // seconds once gke-shop-pool-00 is marked (KINEMA_TEST_DELAY at the
