@@ -14,18 +14,6 @@ namespace kinema::spot {
 
 namespace {
 
-std::string NothingToDrain(const SpotPlan& plan, const ClaimResult& c) {
-  if (!plan.blocked.empty()) return plan.blocked;
-  if (!c.refused.empty()) {
-    return "the shared disruption budget refused every candidate, e.g. " + c.refused.front().node + ": " +
-           c.refused.front().why;
-  }
-  int on_demand = 0;
-  for (const auto& n : plan.nodes) on_demand += n.node_class == NodeClass::kOnDemand;
-  if (on_demand == 0) return "no on-demand nodes";
-  return "no on-demand node can be emptied into spot (see the plan's reasons per node)";
-}
-
 StatusOr<nlohmann::json> Run(const SpotDeps& deps, StepContext& ctx) {
   auto r = ResultAs<PlanStepResult>(ctx, kPlanStep);
   if (!r.ok()) return r.status();
@@ -62,12 +50,24 @@ StatusOr<nlohmann::json> Run(const SpotDeps& deps, StepContext& ctx) {
   nlohmann::json j = out.ToJson();
   if (out.granted.empty()) {
     j["finishWorkflow"] = "no_action";
-    j["reason"] = NothingToDrain(r->plan, out);
+    std::vector<std::pair<std::string, std::string>> refused;
+    for (const auto& x : out.refused) refused.emplace_back(x.node, x.why);
+    j["reason"] = NothingToDrain(r->plan, refused);
   }
   return j;
 }
 
 }  // namespace
+
+std::string NothingToDrain(const SpotPlan& plan, const std::vector<std::pair<std::string, std::string>>& refused) {
+  if (!plan.blocked.empty()) return plan.blocked;
+  if (!refused.empty()) {
+    return "the shared disruption budget refused every candidate, e.g. " + refused.front().first + ": " +
+           refused.front().second;
+  }
+  if (plan.OnDemandNodes().empty()) return "no on-demand nodes";
+  return "no on-demand node can be emptied into spot (see the plan's reasons per node)";
+}
 
 StepDefinition MakeClaimStep(const SpotDeps& deps) {
   StepDefinition s;

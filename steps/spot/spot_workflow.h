@@ -5,6 +5,10 @@
 // Steps (one file each; decisions in spot_plan.h, node_classes.h):
 //   0 spot-plan        plan_step.cc    snapshot → SpotPlan (journal only). Dry
 //                                       run: completes with outcome dry_run.
+//                                       Nothing to drain and no taint to
+//                                       change: completes with outcome
+//                                       no_action (the workflow stays
+//                                       journal-only, so retention prunes it).
 //   1 on-demand-taint  taint_step.cc   kinema.io/on-demand=true:PreferNoSchedule
 //                                       on on-demand nodes, removed elsewhere
 //                                       (spot.taintOnDemand false: removed
@@ -83,6 +87,9 @@ struct PlanStepResult {
   SpotPlan plan;
   int64_t snapshot_nodes = 0;
   int64_t taken_ms = 0;
+  // The on-demand taint changes the snapshot calls for (what
+  // on-demand-taint will do, unless the cluster changes meanwhile).
+  std::vector<std::string> taint_add, taint_remove;
   nlohmann::json ToJson() const;
   static StatusOr<PlanStepResult> FromJson(const nlohmann::json& j);
 };
@@ -138,6 +145,9 @@ StepDefinition MakeRecheckStep(const SpotDeps& deps);
 StepDefinition MakeReleaseStep(const SpotDeps& deps);
 // The drain re-check handed to the shared drain-and-delete step.
 execute::DrainRecheck MakeDrainRecheck(const SpotDeps& deps);
+
+// Why a cycle drains nothing (no candidates, or every one refused).
+std::string NothingToDrain(const SpotPlan& plan, const std::vector<std::pair<std::string, std::string>>& refused);
 
 // The plan inputs of these deps at `now_ms`.
 PlanInputs PlanInputsOf(const SpotDeps& deps, int64_t now_ms);

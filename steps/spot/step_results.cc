@@ -15,7 +15,11 @@ std::vector<std::string> Strings(const json& j, const char* key) {
 }  // namespace
 
 json PlanStepResult::ToJson() const {
-  return {{"plan", plan.ToJson()}, {"snapshotNodes", snapshot_nodes}, {"snapshotTakenMs", taken_ms}};
+  return {{"plan", plan.ToJson()},
+          {"snapshotNodes", snapshot_nodes},
+          {"snapshotTakenMs", taken_ms},
+          {"taintAdd", taint_add},
+          {"taintRemove", taint_remove}};
 }
 
 StatusOr<PlanStepResult> PlanStepResult::FromJson(const json& j) {
@@ -26,6 +30,8 @@ StatusOr<PlanStepResult> PlanStepResult::FromJson(const json& j) {
     r.plan = std::move(*plan);
     r.snapshot_nodes = j.value("snapshotNodes", int64_t{0});
     r.taken_ms = j.value("snapshotTakenMs", int64_t{0});
+    r.taint_add = Strings(j, "taintAdd");
+    r.taint_remove = Strings(j, "taintRemove");
     return r;
   });
 }

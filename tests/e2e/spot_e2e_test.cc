@@ -163,6 +163,21 @@ TEST(SpotEndToEnd, EmptiesEveryOnDemandNodeWhosePodsAllFitOnSpotAndDeletesIt) {
   EXPECT_EQ(static_cast<int>(explain["moves"].size()), planned_moves) << explain.dump();
   EXPECT_EQ(explain["spot"]["nodesDrained"], 2) << explain.dump();
   EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
+
+  // The next cycle has nothing to drain and no taint to change: it ends at
+  // its plan (journal only, so retention can prune it).
+  auto again = c.RunKinemaOnce({"--kind", "spot-rescheduling"});
+  ASSERT_EQ(again.exit_code, 0) << Tail(again.err, 3000);
+  json list = c.Kinemactl({"list", "--type", "spot-rescheduling"});
+  ASSERT_EQ(list.size(), 2u) << list.dump();
+  json second = list[0]["id"] == wf["id"] ? list[1] : list[0];
+  EXPECT_EQ(second.value("outcome", ""), "no_action") << second.dump();
+  json second_show = c.Kinemactl({"show", second["id"]});
+  for (const auto& s : second_show.value("steps", json::array())) {
+    if (s.value("name", "") != "spot-plan") {
+      EXPECT_NE(s.value("status", ""), "succeeded") << s.dump().substr(0, 500);
+    }
+  }
 }
 
 TEST(SpotEndToEnd, WithTheSeedsDefaultsOneNodeIsEmptiedAndLeftSchedulable) {
