@@ -98,3 +98,34 @@ TEST(SpotSettings, BadValuesAreErrorsNamingTheKey) {
 
 }  // namespace
 }  // namespace kinema::spot
+
+namespace kinema::spot {
+namespace {
+
+TEST(SpotKind, IsRegisteredAsANodeDrainingKindUnderTheSpotBudgetReason) {
+  KindRegistry kinds;
+  ASSERT_TRUE(RegisterKinds(&kinds).ok());
+  WorkflowKind* k = kinds.Find("spot-rescheduling");
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->section(), "spot");
+  KindTraits t = k->traits();
+  EXPECT_FALSE(t.enabled_by_default);
+  EXPECT_EQ(t.disruption, DisruptionClass::kRetiresNodes)
+      << "never drains beside another node-retiring workflow (the rescheduling kind)";
+  EXPECT_EQ(t.reason, "spot");
+  // Its steps' RBAC: node taints, evictions, rollouts.
+  bool nodes_update = false, evictions = false, deployments = false;
+  for (const auto& p : k->Permissions(ControllerConfig{})) {
+    for (const auto& v : p.verbs) {
+      nodes_update |= p.resource == "nodes" && v == "update";
+      evictions |= p.resource == "pods/eviction" && v == "create";
+      deployments |= p.resource == "deployments" && v == "update";
+    }
+  }
+  EXPECT_TRUE(nodes_update);
+  EXPECT_TRUE(evictions);
+  EXPECT_TRUE(deployments);
+}
+
+}  // namespace
+}  // namespace kinema::spot
