@@ -128,8 +128,8 @@ Status KeepNode(const ExecutionDeps& deps, const std::string& node, const std::s
 // Evicts pods from `node` until none but DaemonSet and finished pods is left.
 // Sets *keep_reason (and stops) when the node must be kept, *gone when the
 // Node no longer exists.
-Status Drain(const ExecutionDeps& deps, StepContext& ctx, const RetiringNode& r, std::string* keep_reason, bool* gone,
-             int* evicted, std::string* pool) {
+Status Drain(const ExecutionDeps& deps, StepContext& ctx, const RetireRequest& req, const RetiringNode& r,
+             std::string* keep_reason, bool* gone, int* evicted, std::string* pool) {
   auto deadline = ctx.DeadlineFor("drain " + r.node, deps.settings.drain_timeout);
   if (!deadline.ok()) return deadline.status();
   for (;;) {
@@ -164,6 +164,19 @@ Status Drain(const ExecutionDeps& deps, StepContext& ctx, const RetiringNode& r,
       return Status::DeadlineExceeded("drain-and-delete: " + std::to_string(left.size()) + " pod(s) still on " +
                                       r.node + " after " + FormatDuration(deps.settings.drain_timeout) + ", e.g. " +
                                       kube::obj::Key(left.front()));
+    }
+    if (req.before_evict) {
+      auto check = req.before_evict(ctx, r.node, left);
+      if (!check.ok()) return check.status().WithContext("drain-and-delete: re-check before evicting from " + r.node);
+      if (check->action == DrainCheck::Action::kKeep) {
+        *keep_reason = check->why;
+        return Status::OK();
+      }
+      if (check->action == DrainCheck::Action::kWait) {
+        spdlog::info("workflow {}: drain of {} waits: {}", ctx.workflow_id(), r.node, check->why);
+        KINEMA_RETURN_IF_ERROR(ctx.Pause(std::chrono::milliseconds(1000)));
+        continue;
+      }
     }
     for (const auto& p : left) {
       KINEMA_RETURN_IF_ERROR(ctx.Checkpoint());
@@ -236,7 +249,7 @@ StatusOr<json> DrainAndDelete(const ExecutionDeps& deps, const RetireInput& inpu
     std::string keep_reason;
     bool node_gone = false;
     std::string pool;  // gke: the Node's pool (a hint; membership decides, also once the Node is gone)
-    KINEMA_RETURN_IF_ERROR(Drain(deps, ctx, r, &keep_reason, &node_gone, &entry.evicted, &pool));
+    KINEMA_RETURN_IF_ERROR(Drain(deps, ctx, *req, r, &keep_reason, &node_gone, &entry.evicted, &pool));
     if (!keep_reason.empty()) {
       spdlog::warn("workflow {}: keeping node {}: {}", ctx.workflow_id(), r.node, keep_reason);
       KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());

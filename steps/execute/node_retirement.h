@@ -12,6 +12,9 @@
 //      settings.drain_timeout (a durable deadline). A pod that cannot be
 //      moved safely (disruption_policy.h) keeps the node: its retire label
 //      and taint are removed and the result says why;
+//      before each eviction round the kind's optional `before_evict`
+//      re-check may make the drain wait, or stop it and keep the node (the
+//      same way, with its reason);
 //   2. delete the Node with a uid precondition (a Node of the same name
 //      registered since is not ours); notFound = done;
 //   3. retire the cloud node named by the providerID through the provider's
@@ -42,9 +45,23 @@ namespace kinema::execute {
 
 inline constexpr const char* kDrainDeleteStep = "drain-and-delete";
 
+// A kind's re-check before each eviction round of a node's drain (the pods
+// that are left are about to be evicted): go on, wait (pause and look
+// again, within the drain deadline), or stop and keep the node (its retire
+// marks are removed; the result says why). Not journaled: it is recomputed
+// from the world on every attempt.
+struct DrainCheck {
+  enum class Action { kEvict, kWait, kKeep };
+  Action action = Action::kEvict;
+  std::string why;  // kWait, kKeep: the reason
+};
+using DrainRecheck =
+    std::function<StatusOr<DrainCheck>(StepContext& ctx, const std::string& node, const std::vector<nlohmann::json>& left)>;
+
 struct RetireRequest {
   std::vector<RetiringNode> nodes;
   bool delete_after_drain = true;
+  DrainRecheck before_evict = nullptr;  // optional (spot rescheduling: does spot still hold the pods?)
 };
 
 enum class RetireOutcome {

@@ -14,6 +14,8 @@ Workflow-mode options (README.md "Mode scenarios"):
   --spot-nodes N        N nodes are spot (gke-spot / capacity-type labels, the catalog's spot taint)
   --spot-tolerant F     fraction F of services tolerate the spot taint; their pods spread over all
                         nodes (so some sit on on-demand nodes), the others stay on on-demand nodes
+  --spot-refugee-nodes K  the first K on-demand nodes host only spot-tolerant pods (as right after a
+                        preemption pushed them there): spot rescheduling can empty them
   --spot-preemption AT  a spotPreemption event at AT (repeatable; "8m" or "8m:node-name")
   --resize              resize workloads: a memory leak climbing to its limit, idle over-requested
                         pods, a RestartContainer resizePolicy, a Guaranteed pod, a full node
@@ -244,6 +246,7 @@ def main():
     ap.add_argument("--namespaces", type=int, default=1, help="namespaces for generated services")
     ap.add_argument("--spot-nodes", type=int, default=0)
     ap.add_argument("--spot-tolerant", type=float, default=0.0)
+    ap.add_argument("--spot-refugee-nodes", type=int, default=0)
     ap.add_argument("--spot-preemption", action="append", default=[])
     ap.add_argument("--resize", action="store_true")
     ap.add_argument("--hot-nodes", type=int, default=0)
@@ -257,6 +260,8 @@ def main():
         ap.error("--spot-nodes must be between 0 and --nodes")
     if not 0.0 <= a.spot_tolerant <= 1.0:
         ap.error("--spot-tolerant must be a fraction in [0, 1]")
+    if a.spot_refugee_nodes < 0 or a.spot_refugee_nodes >= a.nodes - a.spot_nodes:
+        ap.error("--spot-refugee-nodes must leave at least one on-demand node for intolerant pods")
     if a.hot_nodes < 0 or a.hot_nodes > a.nodes:
         ap.error("--hot-nodes must be between 0 and --nodes")
     if a.vms < 0:
@@ -408,7 +413,8 @@ def main():
                 # rest on the least-requested allowed node (so requests per node stay even).
                 allowed = hot_nodes if hot else nodes
                 if a.spot_nodes and not tolerant:
-                    allowed = [n for n in allowed if n not in spot_nodes] or on_demand
+                    refugees = on_demand[:a.spot_refugee_nodes]
+                    allowed = [n for n in allowed if n not in spot_nodes and n not in refugees] or on_demand
                 node = min(allowed, key=lambda n: (node_requests[n][0], nodes.index(n)))
             else:
                 node = nodes[node_i % len(nodes)]
