@@ -45,10 +45,15 @@ E2eCluster::~E2eCluster() {
 }
 
 std::string E2eCluster::Start() {
-  auto gen = RunProcess({"/usr/bin/env", "python3", Source("tools/scenarios/make_scenario.py"), "--out", dir(),
-                         "--nodes", std::to_string(options_.nodes), "--scale", std::to_string(options_.scale)});
+  std::vector<std::string> gen_args = {"/usr/bin/env", "python3", Source("tools/scenarios/make_scenario.py"), "--out",
+                                      dir(), "--nodes", std::to_string(options_.nodes), "--scale",
+                                      std::to_string(options_.scale)};
+  gen_args.insert(gen_args.end(), options_.scenario_args.begin(), options_.scenario_args.end());
+  auto gen = RunProcess(gen_args);
   if (gen.exit_code != 0) return "make_scenario.py: " + gen.err;
-  {
+  const bool keep_generated = !options_.scenario_args.empty() && options_.scenario_json == "{}" &&
+                              std::ifstream(File("scenario.json")).good();
+  if (!keep_generated) {
     std::ofstream f(File("scenario.json"));
     f << options_.scenario_json;
   }

@@ -33,6 +33,9 @@ struct E2eOptions {
   std::string extra_config;    // appended to kinema.yaml (top-level keys not written above)
   bool tls = false;            // kinema-sim --tls (HTTPS; the port also takes plain HTTP)
   std::vector<std::string> sim_args;  // more kinema-sim flags (--run-image ..., --state-dir ...)
+  // More make_scenario.py flags (--resize, ...). When they write a scenario.json of their own and
+  // scenario_json is left "{}", that generated file is used.
+  std::vector<std::string> scenario_args;
 };
 
 class E2eCluster {

@@ -1,0 +1,167 @@
+// End to end for the inplace-resize kind: the real controller against
+// kinema-sim's `--resize` scenario (a memory leak climbing toward its limit,
+// idle over-requested pods, a RestartContainer pod, a Guaranteed pod, a pod
+// on a full node), served through metrics.k8s.io and pods/resize. A second
+// simulator runs the same scenario without Kinema as the control: the
+// report's oomKills compares both runs.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "engine/common/time.h"
+#include "tests/e2e/e2e_cluster.h"
+
+namespace kinema::e2e {
+namespace {
+
+using nlohmann::json;
+using testing::WaitProcess;
+
+constexpr const char* kSelector = "app in (leaky,idle,restarter,guaranteed,crowded)";
+
+E2eOptions ResizeOptions() {
+  E2eOptions o;
+  o.nodes = 6;
+  o.scale = 1;
+  o.time_scale = 20;
+  o.prometheus = false;  // usage comes from metrics.k8s.io
+  o.scenario_args = {"--resize"};
+  o.extra_config = std::string("resize:\n  enabled: true\n  interval: 1s\n  selector: \"") + kSelector +
+                   "\"\n  verifyTimeout: 3s\n";
+  return o;
+}
+
+int64_t SimNowMs(const E2eCluster& c) {
+  json r = c.Report();
+  if (!r.is_object() || !r.contains("time")) return 0;
+  return ParseRfc3339Ms(r["time"].get<std::string>()).value_or(0);
+}
+
+// Waits until the simulated clock reached `t_ms`.
+bool WaitForSimTime(const E2eCluster& c, int64_t t_ms, int timeout_s) {
+  for (int i = 0; i < timeout_s * 5; ++i) {
+    if (SimNowMs(c) >= t_ms) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
+}
+
+json Container(const json& pod) { return pod["spec"]["containers"][0]; }
+std::string MemRequest(const json& pod) { return Container(pod)["resources"]["requests"].value("memory", ""); }
+std::string MemLimit(const json& pod) {
+  return Container(pod)["resources"].value("limits", json::object()).value("memory", "");
+}
+
+std::map<std::string, json> PodsByApp(const E2eCluster& c, const std::string& app) {
+  std::map<std::string, json> out;
+  json pods = c.KubectlJson({"get", "pods", "-n", "resize", "-l", "app=" + app});
+  for (const auto& p : pods.value("items", json::array())) out[p["metadata"]["name"]] = p;
+  return out;
+}
+
+// Every container's resources of the pods the selector does not select.
+std::map<std::string, json> UnselectedResources(const E2eCluster& c) {
+  std::map<std::string, json> out;
+  json all = c.KubectlJson({"get", "pods", "-A"});
+  std::set<std::string> selected = {"leaky", "idle", "restarter", "guaranteed", "crowded"};
+  for (const auto& p : all.value("items", json::array())) {
+    const std::string app = p["metadata"].value("labels", json::object()).value("app", "");
+    if (selected.count(app)) continue;
+    json rs = json::array();
+    for (const auto& ct : p["spec"]["containers"]) rs.push_back(ct.value("resources", json::object()));
+    out[p["metadata"]["namespace"].get<std::string>() + "/" + p["metadata"]["name"].get<std::string>()] = rs;
+  }
+  return out;
+}
+
+double Mi(const std::string& q) {
+  if (q.size() > 2 && q.substr(q.size() - 2) == "Mi") return std::stod(q.substr(0, q.size() - 2));
+  if (q.size() > 2 && q.substr(q.size() - 2) == "Gi") return std::stod(q.substr(0, q.size() - 2)) * 1024;
+  return std::stod(q) / (1024.0 * 1024.0);
+}
+
+TEST(ResizeEndToEndTest, SurgeCausesNoOomKillIdlePodsShrinkAfterCooldownUnselectedUntouched) {
+  E2eCluster with(ResizeOptions());
+  E2eOptions control_options = ResizeOptions();
+  E2eCluster without(control_options);
+  ASSERT_EQ(with.Start(), "") << with.Logs();
+  ASSERT_EQ(without.Start(), "") << without.Logs();
+  const int64_t t0 = SimNowMs(with);
+  ASSERT_GT(t0, 0);
+  const auto unselected_before = UnselectedResources(with);
+  ASSERT_FALSE(unselected_before.empty());
+
+  // Fresh idle pods: a pod never resized counts its cooldown from its start.
+  ASSERT_EQ(with.Kubectl({"delete", "pods", "-n", "resize", "-l", "app=idle", "--wait=false"}).exit_code, 0);
+  pid_t k = with.StartKinema({"--kind", "inplace-resize"}, "kinema");
+  ASSERT_GT(k, 0);
+
+  // After the window (5 simulated minutes) is covered but before the cooldown
+  // (10 simulated minutes from the pods' start): idle pods keep their 2Gi.
+  ASSERT_TRUE(WaitForSimTime(with, t0 + 7 * 60000, 120)) << with.Logs();
+  for (const auto& [name, p] : PodsByApp(with, "idle")) EXPECT_EQ(MemRequest(p), "2Gi") << name;
+  // Leaky pods were already scaled up (they reached 80 % of their 256Mi request at once).
+  for (const auto& [name, p] : PodsByApp(with, "leaky")) EXPECT_GT(Mi(MemRequest(p)), 256) << name;
+
+  // 14 simulated minutes: the leak passes its original 512Mi limit at ~10.
+  ASSERT_TRUE(WaitForSimTime(with, t0 + 14 * 60000, 240)) << with.Logs();
+  ASSERT_TRUE(WaitForSimTime(without, t0 + 14 * 60000, 240)) << without.Logs();
+  ::kill(k, SIGTERM);
+  EXPECT_EQ(WaitProcess(k), 0) << with.Logs();
+
+  json rw = with.Report(), ro = without.Report();
+  ASSERT_TRUE(rw.is_object() && ro.is_object());
+  EXPECT_GT(ro.value("oomKills", 0), 0) << "control run: " << ro.dump();
+  EXPECT_EQ(rw.value("oomKills", -1), 0) << "with inplace-resize: " << rw.dump();
+  EXPECT_GT(rw["resizes"].value("accepted", 0), 0) << rw.dump();
+
+  // Leaky: grew in place (no restart), the limit kept its 2:1 ratio.
+  for (const auto& [name, p] : PodsByApp(with, "leaky")) {
+    EXPECT_GT(Mi(MemRequest(p)), 400) << name;
+    EXPECT_NEAR(Mi(MemLimit(p)) / Mi(MemRequest(p)), 2.0, 0.01) << name;
+    EXPECT_EQ(p["status"]["containerStatuses"][0].value("restartCount", -1), 0) << name;
+  }
+  // Idle: max(200Mi x 2.5, 100Mi) = 500Mi, limit 4Gi:2Gi → 1000Mi; only after the cooldown.
+  for (const auto& [name, p] : PodsByApp(with, "idle")) {
+    EXPECT_EQ(MemRequest(p), "500Mi") << name;
+    EXPECT_EQ(MemLimit(p), "1000Mi") << name;
+    const auto ann = p["metadata"].value("annotations", json::object());
+    ASSERT_TRUE(ann.contains("kinema.io/last-resize")) << name;
+    const int64_t resized = ParseRfc3339Ms(ann["kinema.io/last-resize"].get<std::string>()).value_or(0);
+    std::string start = p["status"].value("startTime", "");
+    if (start.empty()) start = p["metadata"].value("creationTimestamp", "");
+    const int64_t started = ParseRfc3339Ms(start).value_or(INT64_MAX);
+    EXPECT_GE(started, t0 - 60000) << name << ": not one of the fresh pods";
+    EXPECT_GE(resized - started, 10 * 60000) << name << ": resized before the cooldown";
+  }
+  // Guaranteed stays Guaranteed; RestartContainer is not resized without allowRestart.
+  for (const auto& [name, p] : PodsByApp(with, "guaranteed")) {
+    EXPECT_GT(Mi(MemRequest(p)), 512) << name;
+    EXPECT_EQ(MemRequest(p), MemLimit(p)) << name;
+    EXPECT_EQ(p["status"].value("qosClass", ""), "Guaranteed") << name;
+  }
+  for (const auto& [name, p] : PodsByApp(with, "restarter")) EXPECT_EQ(MemRequest(p), "512Mi") << name;
+  // Pods the selector does not select never change.
+  EXPECT_EQ(UnselectedResources(with), unselected_before);
+
+  // The journal: resize workflows completed, one of them explains an applied resize.
+  json list = with.Kinemactl({"list", "--type", "inplace-resize"});
+  ASSERT_TRUE(list.is_array());
+  ASSERT_GT(list.size(), 5u);
+  int applied = 0;
+  for (const auto& w : list) {
+    EXPECT_NE(w["status"], "failed") << w.dump();
+    if (w.value("outcome", "") == "no_action") continue;
+    json e = with.Kinemactl({"explain", w["id"].get<std::string>()});
+    for (const auto& r : e.value("resizes", json::array())) applied += r.value("outcome", "") == "applied";
+  }
+  EXPECT_GT(applied, 0);
+  json verify = with.Kinemactl({"verify"});
+  EXPECT_EQ(verify.value("ok", false), true) << verify.dump();
+}
+
+}  // namespace
+}  // namespace kinema::e2e
