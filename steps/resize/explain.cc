@@ -112,8 +112,9 @@ Explanation ExplainResize(const WorkflowView& view) {
       summary += "; handed " + std::to_string(handoffs.size()) + " Deferred/Infeasible pod(s) to " + kReschedulingType;
     }
   }
-  if (!e.summary.empty()) summary += ". " + e.summary;
-  e.summary = summary + ".";
+  summary += ".";
+  if (!e.summary.empty()) summary += " " + e.summary;
+  e.summary = summary;
   return e;
 }
 

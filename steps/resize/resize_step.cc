@@ -109,6 +109,7 @@ StatusOr<json> ResizeOne(StepContext& ctx, const ResizeDeps& deps, const PodResi
   }
   int64_t generation = kube::obj::Generation(*pod);
   if (spec == SpecIs::kOld) {
+    ctx.Hook("resize_before_patch");
     KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
     auto patched = deps.kube->ResizePod(r.ns, r.name, r.ResizePatch());
     if (!patched.ok()) {
