@@ -168,5 +168,97 @@ TEST(ResizeEndToEndTest, SurgeCausesNoOomKillIdlePodsShrinkAfterCooldownUnselect
   EXPECT_EQ(verify.value("ok", false), true) << verify.dump();
 }
 
+// Bytes of a Kubernetes memory quantity as the sim writes them (Ki, Mi, Gi or plain).
+double Bytes(const std::string& q) {
+  static const std::vector<std::pair<std::string, double>> units = {
+      {"Ki", 1024.0}, {"Mi", 1024.0 * 1024}, {"Gi", 1024.0 * 1024 * 1024}};
+  for (const auto& [u, f] : units) {
+    if (q.size() > u.size() && q.substr(q.size() - u.size()) == u) return std::stod(q.substr(0, q.size() - u.size())) * f;
+  }
+  return std::stod(q);
+}
+
+TEST(ResizeEndToEndTest, DeferredScaleUpIsHandedToReschedulingWhichPlansThePodWhereItFits) {
+  E2eOptions o = ResizeOptions();
+  o.extra_config = std::string("resize:\n  enabled: true\n  interval: 1s\n  selector: \"app=crowded\"\n") +
+                   "  verifyTimeout: 2s\n  deferredTimeout: 1m\n";
+  E2eCluster c(o);
+  ASSERT_EQ(c.Start(), "") << c.Logs();
+  // Leave 200Mi of memory on crowded's node: its scale-up (1Gi -> ~1.4Gi) cannot fit there.
+  json crowded = PodsByApp(c, "crowded").begin()->second;
+  const std::string node = crowded["spec"]["nodeName"];
+  json nodes = c.KubectlJson({"get", "node", node});
+  const double allocatable = Bytes(nodes["status"]["allocatable"]["memory"]);
+  double requested = 0;
+  json all = c.KubectlJson({"get", "pods", "-A", "--field-selector", "spec.nodeName=" + node});
+  for (const auto& p : all["items"]) {
+    for (const auto& ct : p["spec"]["containers"]) {
+      requested += Bytes(ct["resources"].value("requests", json::object()).value("memory", "0"));
+    }
+  }
+  json filler = PodsByApp(c, "filler").begin()->second;
+  ASSERT_EQ(filler["spec"]["nodeName"], node);
+  const double filler_mem = Bytes(MemRequest(filler));
+  const int64_t grown_mi = static_cast<int64_t>((filler_mem + allocatable - requested) / (1024 * 1024)) - 200;
+  const std::string patch = R"({"spec":{"containers":[{"name":"filler","resources":{"requests":{"memory":")" +
+                            std::to_string(grown_mi) + R"(Mi"}}}]}})";
+  auto pr = c.Kubectl({"patch", "pod", "-n", "resize", filler["metadata"]["name"], "--subresource", "resize", "-p", patch});
+  ASSERT_EQ(pr.exit_code, 0) << pr.err;
+
+  pid_t k = c.StartKinema({"--kind", "inplace-resize"}, "kinema");
+  // The scale-up is Deferred by the kubelet; after resize.deferredTimeout it is handed off.
+  std::string handed_off_by;
+  for (int i = 0; i < 600 && handed_off_by.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    json list = c.Kinemactl({"list", "--type", "inplace-resize"});
+    if (!list.is_array()) continue;
+    for (const auto& w : list) {
+      if (w.value("status", "") != "completed" || w.value("outcome", "") == "no_action") continue;
+      json e = c.Kinemactl({"explain", w["id"].get<std::string>()});
+      if (!e.value("handoffs", json::array()).empty()) handed_off_by = w["id"];
+    }
+  }
+  ::kill(k, SIGTERM);
+  EXPECT_EQ(WaitProcess(k), 0) << c.Logs();
+  ASSERT_FALSE(handed_off_by.empty()) << c.Logs();
+  json report = c.Report();
+  EXPECT_GT(report["resizes"].value("deferred", 0), 0) << report.dump();
+  json pod = PodsByApp(c, "crowded").begin()->second;
+  EXPECT_GT(Mi(MemRequest(pod)), 1024) << "the spec asks for the wanted size";
+  bool pending = false;
+  for (const auto& cond : pod["status"].value("conditions", json::array())) {
+    pending = pending || (cond.value("type", "") == "PodResizePending" && cond.value("reason", "") == "Deferred");
+  }
+  EXPECT_TRUE(pending) << pod["status"].dump();
+
+  // The next rescheduling workflow receives the request and plans the pod at its wanted size.
+  auto once = c.RunKinemaOnce({"--kind", "kinema-rescheduling", "--dry-run"});
+  ASSERT_NE(once.exit_code, 2) << once.err;
+  json list = c.Kinemactl({"list", "--type", "kinema-rescheduling"});
+  ASSERT_TRUE(list.is_array() && list.size() == 1u) << list.dump() << c.Logs();
+  json show = c.Kinemactl({"show", list[0]["id"].get<std::string>()});
+  json prediction = show["steps"][1]["result"];
+  const std::string key = "resize/" + pod["metadata"]["name"].get<std::string>();
+  ASSERT_TRUE(prediction.contains("podAdjustments")) << prediction.dump();
+  EXPECT_EQ(prediction["podAdjustments"][key]["crowded"]["memory"], MemRequest(pod)) << prediction.dump();
+  json explain = c.Kinemactl({"explain", list[0]["id"].get<std::string>()});
+  // The planner sees the pod at its wanted size (the snapshot's spec already asks for it, the
+  // podAdjustments make sure of it): a valid plan makes room — it moves the pod to a node where it
+  // fits, or moves others off its node so the kubelet can actuate the Deferred resize.
+  int room_made = 0;
+  for (const auto& m : explain.value("moves", json::array())) {
+    if (m.value("pod", "") == key) {
+      EXPECT_NE(m.value("to", ""), node) << "planned where its wanted size fits";
+      ++room_made;
+    } else if (m.value("from", "") == node) {
+      ++room_made;
+    }
+  }
+  for (const auto& n : explain.value("nodes", json::array())) {
+    if (n.value("name", "") == node && n.value("action", "") == "retire") ++room_made;
+  }
+  EXPECT_GT(room_made, 0) << "node " << node << ": " << explain.dump();
+}
+
 }  // namespace
 }  // namespace kinema::e2e
