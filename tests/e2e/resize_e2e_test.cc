@@ -260,5 +260,32 @@ TEST(ResizeEndToEndTest, DeferredScaleUpIsHandedToReschedulingWhichPlansThePodWh
   EXPECT_GT(room_made, 0) << "node " << node << ": " << explain.dump();
 }
 
+TEST(ResizeEndToEndTest, PrometheusSourceReadsCadvisorSeriesAndResizes) {
+  E2eOptions o = ResizeOptions();
+  o.prometheus = true;
+  o.extra_config += "  source: prometheus\n  rateWindow: 5s\n";
+  E2eCluster c(o);
+  ASSERT_EQ(c.Start(), "") << c.Logs();
+  if (!c.has_prometheus()) GTEST_SKIP() << "prometheus is not installed";
+  std::this_thread::sleep_for(std::chrono::seconds(8));  // a few scrapes (1 s interval), two for rate()
+  auto once = c.RunKinemaOnce({"--kind", "inplace-resize"});
+  ASSERT_EQ(once.exit_code, 0) << once.err << c.Logs();
+  json list = c.Kinemactl({"list", "--type", "inplace-resize"});
+  ASSERT_TRUE(list.is_array() && list.size() == 1u) << list.dump();
+  json show = c.Kinemactl({"show", list[0]["id"].get<std::string>()});
+  json observed = show["steps"][0]["result"];
+  EXPECT_EQ(observed["source"], "prometheus");
+  int with_usage = 0;
+  for (const auto& p : observed["pods"]) {
+    for (const auto& ct : p["containers"]) with_usage += ct.contains("memoryUsage") ? 1 : 0;
+  }
+  EXPECT_GE(with_usage, 5) << observed.dump();
+  json e = c.Kinemactl({"explain", list[0]["id"].get<std::string>()});
+  int applied = 0;
+  for (const auto& r : e.value("resizes", json::array())) applied += r.value("outcome", "") == "applied";
+  EXPECT_GT(applied, 0) << e.dump();
+  for (const auto& [name, p] : PodsByApp(c, "leaky")) EXPECT_GT(Mi(MemRequest(p)), 256) << name;
+}
+
 }  // namespace
 }  // namespace kinema::e2e
