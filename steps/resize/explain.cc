@@ -100,6 +100,9 @@ Explanation ExplainResize(const WorkflowView& view) {
   for (const auto& [node, n] : per_node) {
     e.nodes.push_back({node, "resize", std::to_string(n) + " pod(s) resized in place", std::nullopt});
   }
+  if (const StepView* p = Succeeded(view, kPersistStep); p && p->result.contains("workloads")) {
+    e.extra["persisted"] = p->result["workloads"];
+  }
   e.extra["source"] = source;
   e.extra["resizes"] = std::move(resizes);
   e.extra["handoffs"] = handoffs;

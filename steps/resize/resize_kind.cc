@@ -38,13 +38,19 @@ class ResizeKind : public WorkflowKind {
     using kube::PermissionScope;
     auto it = global.kinds.find(type());
     if (it == global.kinds.end() || !it->second.enabled) return {};
-    return {
+    std::vector<kube::Permission> p = {
         {"", "pods", {"get", "list"}, PermissionScope::kCluster, {}, "resize: observe managed pods, verify resizes"},
         {"", "pods", {"patch"}, PermissionScope::kCluster, {}, "resize: kinema.io/last-resize annotation"},
         {"", "pods/resize", {"patch"}, PermissionScope::kCluster, {}, "resize: in-place resize (KEP-1287)"},
         {"metrics.k8s.io", "pods", {"list"}, PermissionScope::kCluster, {}, "resize: usage (resize.source metrics)"},
         {"", "events", {"create"}, PermissionScope::kCluster, {}, "resize: Resized / ResizeHandedOff events"},
     };
+    if (settings_.persist == "template") {
+      p.push_back({"apps", "replicasets", {"get", "list"}, PermissionScope::kCluster, {}, "resize: pod owners (persist)"});
+      p.push_back({"apps", "deployments", {"get", "update"}, PermissionScope::kCluster, {}, "resize: persist: template"});
+      p.push_back({"apps", "statefulsets", {"get", "update"}, PermissionScope::kCluster, {}, "resize: persist: template"});
+    }
+    return p;
   }
 
   StatusOr<WorkflowType> Build(const KindServices& s) override {
@@ -91,7 +97,8 @@ class ResizeKind : public WorkflowKind {
 WorkflowType MakeResizeWorkflow(const ResizeDeps& deps) {
   WorkflowType t;
   t.name = kWorkflowType;
-  t.steps = {MakeObserveStep(deps), MakeDecideStep(deps), MakeResizeStep(deps), MakeVerifyStep(deps)};
+  t.steps = {MakeObserveStep(deps), MakeDecideStep(deps), MakeResizeStep(deps), MakeVerifyStep(deps),
+             MakePersistStep(deps)};
   return t;
 }
 

@@ -13,6 +13,9 @@
 //   3 verify   verify_step.cc   polls (with backoff) until the kubelet
 //                               actuated each resize or reported it
 //                               Deferred/Infeasible; journaled per pod
+//   4 persist  persist_step.cc  resize.persist: template — the actuated
+//                               values into the owners' pod templates
+//                               (a rollout, claimed from the budget)
 // Nothing to do ends the workflow after `decide` with outcome no_action; in
 // dry-run mode with outcome dry_run.
 // Thread-safety: the dependencies must outlive the workflow type.
@@ -30,6 +33,7 @@ inline constexpr const char* kObserveStep = "observe";
 inline constexpr const char* kDecideStep = "decide";
 inline constexpr const char* kResizeStep = "resize";
 inline constexpr const char* kVerifyStep = "verify";
+inline constexpr const char* kPersistStep = "persist";
 // The kind a Deferred scale-up is handed to, and the key of its input.
 inline constexpr const char* kReschedulingType = "kinema-rescheduling";
 
@@ -47,5 +51,6 @@ StepDefinition MakeObserveStep(const ResizeDeps& deps);
 StepDefinition MakeDecideStep(const ResizeDeps& deps);
 StepDefinition MakeResizeStep(const ResizeDeps& deps);
 StepDefinition MakeVerifyStep(const ResizeDeps& deps);
+StepDefinition MakePersistStep(const ResizeDeps& deps);
 
 }  // namespace kinema::resize

@@ -42,7 +42,7 @@ Field ResizeSettings::Section() {
               {"rateWindow", Dur(&rate_window)},
               {"deferredTimeout", Dur(&deferred_timeout)},
               {"verifyTimeout", Dur(&verify_timeout)},
-              {"persist", OneOf(&persist, {"pod"})},
+              {"persist", OneOf(&persist, {"pod", "template"})},
               {"maxPodsPerCycle", Int(&max_pods_per_cycle, 1, 100000)},
               {"allowRestart", Bool(&policy.allow_restart)},
               {"memory", PolicyMap(&policy.memory, Resource::kMemory)},

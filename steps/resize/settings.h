@@ -26,7 +26,7 @@ struct ResizeSettings {
   Duration rate_window{60000};        // source prometheus: rate() range of the CPU counter
   Duration deferred_timeout{300000};  // a scale-up Deferred this long is handed to kinema-rescheduling
   Duration verify_timeout{60000};     // how long a workflow waits for the kubelet to actuate its resizes
-  std::string persist = "pod";        // pod (template: not in this build, see README)
+  std::string persist = "pod";        // pod | template (also patch the owner's pod template: a rollout)
   int max_pods_per_cycle = 100;       // pods one workflow may resize
   PolicySettings policy;              // memory.*, cpu.*, allowRestart
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -285,6 +286,47 @@ TEST(ResizeEndToEndTest, PrometheusSourceReadsCadvisorSeriesAndResizes) {
   for (const auto& r : e.value("resizes", json::array())) applied += r.value("outcome", "") == "applied";
   EXPECT_GT(applied, 0) << e.dump();
   for (const auto& [name, p] : PodsByApp(c, "leaky")) EXPECT_GT(Mi(MemRequest(p)), 256) << name;
+}
+
+TEST(ResizeEndToEndTest, PersistTemplateWritesTheOwnersPodTemplateThroughTheBudget) {
+  E2eOptions o = ResizeOptions();
+  o.extra_config = "resize:\n  enabled: true\n  selector: \"app=leaky\"\n  verifyTimeout: 10s\n  persist: template\n";
+  E2eCluster c(o);
+  ASSERT_EQ(c.Start(), "") << c.Logs();
+  json before = c.KubectlJson({"get", "deployment", "-n", "resize", "leaky"});
+  auto once = c.RunKinemaOnce({"--kind", "inplace-resize"});
+  ASSERT_EQ(once.exit_code, 0) << once.err << c.Logs();
+  json list = c.Kinemactl({"list", "--type", "inplace-resize"});
+  ASSERT_TRUE(list.is_array() && list.size() == 1u) << list.dump();
+  json e = c.Kinemactl({"explain", list[0]["id"].get<std::string>()});
+  ASSERT_TRUE(e.contains("persisted")) << e.dump();
+  ASSERT_EQ(e["persisted"].size(), 1u) << e.dump();
+  EXPECT_EQ(e["persisted"][0]["workload"], "resize/Deployment/leaky");
+  EXPECT_EQ(e["persisted"][0]["outcome"], "patched") << e.dump();
+  // The template holds the largest new request of the two resized pods, and a rollout started.
+  int64_t largest = 0;
+  for (const auto& r : e["resizes"]) {
+    if (r.value("outcome", "") == "applied") largest = std::max<int64_t>(largest, static_cast<int64_t>(Mi(r["to"].get<std::string>())));
+  }
+  json after = c.KubectlJson({"get", "deployment", "-n", "resize", "leaky"});
+  const json& res = after["spec"]["template"]["spec"]["containers"][0]["resources"];
+  EXPECT_EQ(res["requests"]["memory"], std::to_string(largest) + "Mi") << res.dump();
+  EXPECT_NEAR(Mi(res["limits"]["memory"].get<std::string>()) / Mi(res["requests"]["memory"].get<std::string>()), 2.0, 0.01);
+  EXPECT_GT(after["metadata"]["generation"].get<int64_t>(), before["metadata"]["generation"].get<int64_t>());
+  // The rollout replaces the pods at the persisted size, without harm.
+  bool rolled = false;
+  for (int i = 0; i < 300 && !rolled; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto pods = PodsByApp(c, "leaky");
+    rolled = pods.size() == 2;
+    for (const auto& [name, p] : pods) {
+      rolled = rolled && MemRequest(p) == res["requests"]["memory"].get<std::string>() &&
+               p["status"].value("phase", "") == "Running";
+    }
+  }
+  EXPECT_TRUE(rolled) << c.Logs();
+  json report = c.Report();
+  EXPECT_EQ(report["pdbViolations"], 0) << report.dump();
 }
 
 }  // namespace

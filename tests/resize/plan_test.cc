@@ -8,6 +8,7 @@
 
 #include "engine/common/time.h"
 #include "steps/resize/observation.h"
+#include "steps/resize/template.h"
 
 namespace kinema::resize {
 namespace {
@@ -172,6 +173,42 @@ TEST(ResizePlanTest, MalformedJournalIsAnErrorNotACrash) {
   EXPECT_FALSE(Observation::FromJson(json::parse(R"({"pods": "x"})")).ok());
   EXPECT_FALSE(ChangeFromJson(json::parse(R"({"container": "a", "resource": "gpu", "direction": "up",
                                                "oldRequest": 1, "newRequest": 2})")).ok());
+}
+
+TEST(ResizeTemplateTest, LargestValuesPerWorkloadIntoTheTemplateOnce) {
+  auto resize = [](const std::string& name, int64_t req, int64_t lim) {
+    PodResize r;
+    r.ns = "shop";
+    r.name = name;
+    ResourceChange c;
+    c.container = "app";
+    c.resource = Resource::kMemory;
+    c.old_request = 256 * Mi;
+    c.new_request = req;
+    c.old_limit = 512 * Mi;
+    c.new_limit = lim;
+    r.changes.push_back(c);
+    return r;
+  };
+  std::vector<PodResize> applied = {resize("a-1", 300 * Mi, 600 * Mi), resize("a-2", 320 * Mi, 640 * Mi),
+                                    resize("bare", 400 * Mi, 800 * Mi)};
+  std::map<std::string, std::string> owners = {{"shop/a-1", "Deployment/a"}, {"shop/a-2", "Deployment/a"},
+                                               {"shop/bare", ""}};
+  auto changes = TemplateChanges(applied, owners);
+  ASSERT_EQ(changes.size(), 1u) << "a pod without a persistable owner is left out";
+  EXPECT_EQ(changes[0].key(), "shop/Deployment/a");
+  EXPECT_EQ(changes[0].containers.at("app").at("memory").request, 320 * Mi);
+  EXPECT_EQ(changes[0].containers.at("app").at("memory").limit, 640 * Mi);
+  json d = json::parse(R"({"kind": "Deployment", "spec": {"template": {"spec": {"containers": [
+    {"name": "app", "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}},
+    {"name": "side", "resources": {"requests": {"memory": "64Mi"}}}]}}}})");
+  EXPECT_TRUE(ApplyToTemplate(changes[0], &d));
+  const json& app = d["spec"]["template"]["spec"]["containers"][0]["resources"];
+  EXPECT_EQ(app["requests"]["memory"], "320Mi");
+  EXPECT_EQ(app["requests"]["cpu"], "100m");
+  EXPECT_EQ(app["limits"]["memory"], "640Mi");
+  EXPECT_EQ(d["spec"]["template"]["spec"]["containers"][1]["resources"]["requests"]["memory"], "64Mi");
+  EXPECT_FALSE(ApplyToTemplate(changes[0], &d)) << "a second apply changes nothing";
 }
 
 }  // namespace

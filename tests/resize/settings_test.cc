@@ -57,7 +57,7 @@ TEST(ResizeSettingsTest, BadKeysAndValuesAreNamed) {
       {"resize:\n  memory:\n    minRequest: lots\n", "resize.memory.minRequest"},
       {"resize:\n  cpu:\n    minRequest: -5m\n", "resize.cpu.minRequest"},
       {"resize:\n  source: kubelet\n", "resize.source"},
-      {"resize:\n  persist: template\n", "resize.persist"},
+      {"resize:\n  persist: owner\n", "resize.persist"},
       {"resize:\n  memory:\n    scaleDownThreshold: 0.9\n", "resize.memory.scaleDownThreshold"},
       {"resize:\n  memory:\n    scaleDownMinDiff: 2\n", "resize.memory.scaleDownMinDiff"},
       {"prediction:\n  source: vpaa\n", "prediction.source"},
