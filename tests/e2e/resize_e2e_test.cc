@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -327,6 +328,89 @@ TEST(ResizeEndToEndTest, PersistTemplateWritesTheOwnersPodTemplateThroughTheBudg
   EXPECT_TRUE(rolled) << c.Logs();
   json report = c.Report();
   EXPECT_EQ(report["pdbViolations"], 0) << report.dump();
+}
+
+// One rescheduling workflow in dry-run with prediction.source `source`; its
+// prediction step's result.
+json PredictWith(const E2eCluster& c, const std::string& source) {
+  std::string text = testing::ReadFile(c.config());
+  const size_t at = text.find("prediction:\n");
+  if (at == std::string::npos) return nullptr;
+  text.insert(at + std::string("prediction:\n").size(), "  source: " + source + "\n");
+  const std::string config = c.File("kinema-" + source + ".yaml");
+  std::ofstream(config) << text;
+  auto r = testing::RunProcess({testing::BinPath("kinema"), "--config", config, "--once", "--dry-run", "--kind",
+                                "kinema-rescheduling"});
+  if (r.exit_code == 2) return nullptr;
+  json list = c.Kinemactl({"list", "--type", "kinema-rescheduling"});
+  if (!list.is_array() || list.empty()) return nullptr;
+  std::string newest;
+  for (const auto& w : list) newest = std::max(newest, w["id"].get<std::string>());
+  json show = c.Kinemactl({"show", newest});
+  return show["steps"][1]["result"];
+}
+
+int64_t MemBytes(const std::string& q) { return static_cast<int64_t>(Bytes(q)); }
+
+TEST(VpaPredictionEndToEndTest, PlannedRequestsFollowRecommendationsAndMaxTakesTheLarger) {
+  E2eOptions o;
+  o.nodes = 6;
+  o.scale = 1;
+  o.time_scale = 20;
+  E2eCluster c(o);
+  ASSERT_EQ(c.Start(), "") << c.Logs();
+  if (!c.has_prometheus()) GTEST_SKIP() << "prometheus is not installed";
+  json deploy = c.KubectlJson({"get", "deployment", "-n", "shop", "cart"});
+  ASSERT_TRUE(deploy.is_object()) << c.Logs();
+  const std::string container = deploy["spec"]["template"]["spec"]["containers"][0]["name"];
+  std::ofstream(c.File("vpa.yaml")) << "apiVersion: autoscaling.k8s.io/v1\nkind: VerticalPodAutoscaler\n"
+                                       "metadata:\n  name: cart\n  namespace: shop\nspec:\n  targetRef:\n"
+                                       "    apiVersion: apps/v1\n    kind: Deployment\n    name: cart\n"
+                                       "  updatePolicy:\n    updateMode: \"Off\"\n";
+  auto applied = c.Kubectl({"apply", "-f", c.File("vpa.yaml")});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  json vpa;
+  for (int i = 0; i < 300; ++i) {
+    vpa = c.KubectlJson({"get", "vpa", "-n", "shop", "cart"});
+    if (vpa.is_object() && vpa.contains("status") && vpa["status"].contains("recommendation")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(vpa["status"].contains("recommendation")) << vpa.dump();
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // Prometheus scrapes for the max run
+
+  const std::string key = "shop/Deployment/cart";
+  json v = PredictWith(c, "vpa");
+  ASSERT_TRUE(v.is_object()) << c.Logs();
+  EXPECT_EQ(v["source"], "vpa");
+  // The recommendation at the time of the run is journaled beside the planned request it became.
+  json rec;
+  for (const auto& r : v["vpa"]["recommendations"]) {
+    if (r["workload"] == key && r["container"] == container) rec = r;
+  }
+  ASSERT_TRUE(rec.is_object()) << v.dump();
+  EXPECT_TRUE(rec["upperBound"].contains("memory")) << rec.dump();
+  EXPECT_EQ(v["adjustments"][key][container]["memory"], rec["target"]["memory"]);
+  EXPECT_EQ(v["adjustments"][key][container]["cpu"], rec["target"]["cpu"]);
+  EXPECT_EQ(v["adjustments"].size(), 1u) << "only the workload with a VPA is adjusted";
+
+  json m = PredictWith(c, "max");
+  ASSERT_TRUE(m.is_object()) << c.Logs();
+  EXPECT_EQ(m["source"], "max");
+  json mrec, prom;
+  for (const auto& r : m["vpa"]["recommendations"]) {
+    if (r["workload"] == key && r["container"] == container) mrec = r;
+  }
+  for (const auto& w : m.value("workloads", json::array())) {
+    if (w.value("namespace", "") + "/" + w.value("kind", "") + "/" + w.value("name", "") != key) continue;
+    for (const auto& ct : w["containers"]) {
+      if (ct["name"] == container) prom = ct;
+    }
+  }
+  ASSERT_TRUE(mrec.is_object() && prom.is_object()) << m.dump().substr(0, 3000);
+  const int64_t want = std::max(MemBytes(prom["plannedMemory"].get<std::string>()),
+                                MemBytes(mrec["target"]["memory"].get<std::string>()));
+  EXPECT_EQ(MemBytes(m["adjustments"][key][container]["memory"].get<std::string>()), want) << m["adjustments"][key].dump();
+  EXPECT_GT(m["adjustments"].size(), 1u) << "Prometheus' predictions for the other workloads stay";
 }
 
 }  // namespace
