@@ -295,6 +295,8 @@ TEST(ResizeEndToEndTest, PersistTemplateWritesTheOwnersPodTemplateThroughTheBudg
   E2eCluster c(o);
   ASSERT_EQ(c.Start(), "") << c.Logs();
   json before = c.KubectlJson({"get", "deployment", "-n", "resize", "leaky"});
+  // A simulated minute: the leak passes 80 % of its request (it starts at 78 %).
+  ASSERT_TRUE(WaitForSimTime(c, SimNowMs(c) + 60000, 30)) << c.Logs();
   auto once = c.RunKinemaOnce({"--kind", "inplace-resize"});
   ASSERT_EQ(once.exit_code, 0) << once.err << c.Logs();
   json list = c.Kinemactl({"list", "--type", "inplace-resize"});
