@@ -44,6 +44,7 @@ class ResizeKind : public WorkflowKind {
         {"", "pods/resize", {"patch"}, PermissionScope::kCluster, {}, "resize: in-place resize (KEP-1287)"},
         {"metrics.k8s.io", "pods", {"list"}, PermissionScope::kCluster, {}, "resize: usage (resize.source metrics)"},
         {"", "events", {"create"}, PermissionScope::kCluster, {}, "resize: Resized / ResizeHandedOff events"},
+        {"", "nodes", {"list"}, PermissionScope::kCluster, {}, "resize: node count of the disruption claim"},
     };
     if (settings_.persist == "template") {
       p.push_back({"apps", "replicasets", {"get", "list"}, PermissionScope::kCluster, {}, "resize: pod owners (persist)"});

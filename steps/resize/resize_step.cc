@@ -137,6 +137,12 @@ StatusOr<json> ResizeOne(StepContext& ctx, const ResizeDeps& deps, const PodResi
   return PodOutcome(r, "applied", spec == SpecIs::kNew ? "found patched (resumed), annotated" : Describe(r), generation);
 }
 
+// Nodes in the cluster (the budgets' base in the claim's journal line); 0 when unknown.
+int64_t NodeCount(kube::Client& kube) {
+  auto nodes = kube.List(kube::resources::kNodes, "");
+  return nodes.ok() ? static_cast<int64_t>(nodes->items.size()) : 0;
+}
+
 Status HandOff(StepContext& ctx, const ResizeDeps& deps, const Handoff& h, json* out) {
   KINEMA_RETURN_IF_ERROR(ctx.Checkpoint());
   json input{{"resize", {{"pods", json::array({h.ToJson()})}}}};
@@ -162,6 +168,7 @@ StatusOr<json> RunResize(StepContext& ctx, const ResizeDeps& deps) {
   if (!plan->resizes.empty()) {
     ClaimRequest req;
     req.reason = "resize";
+    req.node_count = NodeCount(*deps.kube);
     bool restarts = false;
     for (const auto& r : plan->resizes) {
       req.pods.push_back({r.key(), r.node});
