@@ -7,7 +7,9 @@
 // kinema.io/last-resize annotation and resize conditions. Usage: the
 // metrics API (metrics.k8s.io, `resize.source: metrics`) or Prometheus'
 // cAdvisor series (`resize.source: prometheus`). A pod without usage is
-// journaled without it (the policy leaves it alone).
+// journaled without it (the policy leaves it alone); a source that fails
+// (metrics-server missing, Prometheus down) ends the cycle with outcome
+// no_usage and the reason, and the next cycle asks again.
 // Journal-only: reconcile re-runs it.
 #include <spdlog/spdlog.h>
 
@@ -100,7 +102,16 @@ StepDefinition MakeObserveStep(const ResizeDeps& deps) {
     UsageMap usage;
     Status us = rs.source == "prometheus" ? UsageFromPrometheus(deps, &usage)
                                           : UsageFromMetricsApi(*deps.kube, rs.selector, &usage, &o.notes);
-    if (!us.ok()) return us;  // retried by the step's policy: no usage, no decision
+    if (!us.ok()) {
+      // No usage, no decision: this cycle ends with the reason journaled; the
+      // next one (resize.interval later) asks again. Never a blocked kind.
+      spdlog::warn("workflow {}: no usage this cycle: {}", ctx.workflow_id(), us.ToString());
+      o.notes.push_back(us.ToString());
+      nlohmann::json out = o.ToJson();
+      out["finishWorkflow"] = "no_usage";
+      out["reason"] = "usage unavailable from resize.source " + rs.source + ": " + us.ToString();
+      return out;
+    }
     const int64_t now = NowMs();
     for (const auto& pod : pods->items) {
       const std::string key = kube::obj::Key(pod);

@@ -332,6 +332,20 @@ TEST(ResizeEndToEndTest, PersistTemplateWritesTheOwnersPodTemplateThroughTheBudg
   EXPECT_EQ(report["pdbViolations"], 0) << report.dump();
 }
 
+TEST(ResizeEndToEndTest, MissingUsageSourceEndsTheCycleWithNoUsageAndTouchesNothing) {
+  E2eOptions o = ResizeOptions();  // no Prometheus started, none configured
+  o.extra_config += "  source: prometheus\n";
+  E2eCluster c(o);
+  ASSERT_EQ(c.Start(), "") << c.Logs();
+  auto once = c.RunKinemaOnce({"--kind", "inplace-resize"});
+  EXPECT_EQ(once.exit_code, 0) << once.err;
+  json list = c.Kinemactl({"list", "--type", "inplace-resize"});
+  ASSERT_TRUE(list.is_array() && list.size() == 1u) << list.dump();
+  EXPECT_EQ(list[0]["status"], "completed");
+  EXPECT_EQ(list[0]["outcome"], "no_usage") << list.dump();
+  for (const auto& [name, p] : PodsByApp(c, "guaranteed")) EXPECT_EQ(MemRequest(p), "512Mi") << name;
+}
+
 // One rescheduling workflow in dry-run with prediction.source `source`; its
 // prediction step's result.
 json PredictWith(const E2eCluster& c, const std::string& source) {
