@@ -45,6 +45,11 @@ inline constexpr ResourceKind kHorizontalPodAutoscalers{"autoscaling", "v2", "ho
 inline constexpr ResourceKind kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget",
                                                     true};
 inline constexpr ResourceKind kLeases{"coordination.k8s.io", "v1", "leases", "Lease", true};
+// The resource metrics API (what metrics-server serves; list/get only).
+inline constexpr ResourceKind kPodMetrics{"metrics.k8s.io", "v1beta1", "pods", "PodMetrics", true};
+// The Vertical Pod Autoscaler's custom resource (autoscaling.k8s.io/v1).
+inline constexpr ResourceKind kVerticalPodAutoscalers{"autoscaling.k8s.io", "v1", "verticalpodautoscalers",
+                                                      "VerticalPodAutoscaler", true};
 
 // Looks a kind up by plural ("pods") or Kind ("Pod"); nullptr when unknown.
 const ResourceKind* Find(std::string_view plural_or_kind);

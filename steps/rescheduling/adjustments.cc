@@ -55,6 +55,64 @@ int ApplyAdjustments(const json& adjustments, json* list) {
   return changed;
 }
 
+json PodAdjustmentsFromRequests(const json& input) {
+  json out = json::object();
+  if (!input.is_object() || !input.contains("requests") || !input["requests"].is_array()) return out;
+  for (const auto& r : input["requests"]) {
+    if (!r.is_object() || !r.contains("input") || !r["input"].is_object()) continue;
+    const json& in = r["input"];
+    if (!in.contains("resize") || !in["resize"].is_object() || !in["resize"].contains("pods")) continue;
+    const json& pods = in["resize"]["pods"];
+    if (!pods.is_array()) continue;
+    for (const auto& p : pods) {
+      if (!p.is_object() || !p.contains("namespace") || !p.contains("name") || !p["namespace"].is_string() ||
+          !p["name"].is_string() || !p.contains("wanted") || !p["wanted"].is_object()) {
+        continue;
+      }
+      json& dst = out[p["namespace"].get<std::string>() + "/" + p["name"].get<std::string>()];
+      for (const auto& [container, want] : p["wanted"].items()) {
+        if (!want.is_object()) continue;
+        for (const char* res : {"cpu", "memory"}) {
+          if (want.contains(res) && want[res].is_string()) dst[container][res] = want[res];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+int ApplyPodAdjustments(const json& pod_adjustments, json* list) {
+  if (!pod_adjustments.is_object() || pod_adjustments.empty() || !list->contains("items")) return 0;
+  int changed = 0;
+  for (auto& item : (*list)["items"]) {
+    if (item.value("kind", "") != "Pod" || !item.contains("spec") || !item["spec"].contains("containers")) continue;
+    const std::string key = kube::obj::Key(item);
+    if (!pod_adjustments.contains(key)) continue;
+    const json& per_container = pod_adjustments[key];
+    for (auto& c : item["spec"]["containers"]) {
+      const std::string name = c.value("name", "");
+      if (!per_container.contains(name)) continue;
+      json& requests = c["resources"]["requests"];
+      if (!requests.is_object()) requests = json::object();
+      for (const char* r : {"cpu", "memory"}) {
+        if (!per_container[name].contains(r)) continue;
+        const std::string want = per_container[name][r].get<std::string>();
+        const bool cpu = std::string(r) == "cpu";
+        auto w = cpu ? ParseQuantityMilli(want) : ParseQuantityValue(want);
+        if (!w.ok()) continue;
+        if (requests.contains(r) && requests[r].is_string()) {
+          auto have = cpu ? ParseQuantityMilli(requests[r].get<std::string>())
+                          : ParseQuantityValue(requests[r].get<std::string>());
+          if (have.ok() && *have >= *w) continue;  // never lower a request
+        }
+        requests[r] = want;
+        ++changed;
+      }
+    }
+  }
+  return changed;
+}
+
 int InflateRequests(double fraction, json* list) {
   if (fraction <= 0 || !list->contains("items")) return 0;
   int changed = 0;

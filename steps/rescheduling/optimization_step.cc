@@ -131,6 +131,9 @@ StepDefinition MakeOptimizationStep(const ReschedulingDeps& deps) {
     r.adjusted_requests = prediction.is_object()
                               ? ApplyAdjustments(prediction.value("adjustments", nlohmann::json::object()), &snap->list)
                               : 0;
+    if (prediction.is_object() && prediction.contains("podAdjustments")) {
+      r.adjusted_requests += ApplyPodAdjustments(prediction["podAdjustments"], &snap->list);
+    }
     if (r.adjusted_requests > 0) {
       spdlog::info("workflow {}: planning with {} predicted container request(s) from the prediction step",
                    ctx.workflow_id(), r.adjusted_requests);

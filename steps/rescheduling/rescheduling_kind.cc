@@ -48,6 +48,10 @@ class ReschedulingKind : public WorkflowKind {
     std::vector<kube::Permission> p = SnapshotPermissions();
     // optimization_step.cc: exclusions.labelSelector (pods list with a selector).
     p.push_back({"", "pods", {"list"}, kube::PermissionScope::kCluster, {}, "optimization (exclusions.labelSelector)"});
+    if (settings_.prediction.source == "vpa" || settings_.prediction.source == "max") {
+      p.push_back({"autoscaling.k8s.io", "verticalpodautoscalers", {"list"}, kube::PermissionScope::kCluster, {},
+                   "prediction (prediction.source vpa|max)"});
+    }
     for (const auto& part : {execute::NodeBootPermissions(), execute::NodeMarkingPermissions(),
                              execute::WorkloadMovePermissions(), execute::NodeRetirementPermissions()}) {
       p.insert(p.end(), part.begin(), part.end());

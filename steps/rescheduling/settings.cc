@@ -17,7 +17,7 @@ Fields ReschedulingSettings::Sections() {
                           {"rateWindow", Dur(&prediction.rate_window)},
                           {"factor", Num(&prediction.factor, 0, 1)},
                           {"headroom", Num(&prediction.headroom, 1, 10)},
-                          {"source", OneOf(&prediction.source, {"prometheus", "vpa", "none"})}})},
+                          {"source", OneOf(&prediction.source, {"prometheus", "vpa", "max", "none"})}})},
       {"optimizer", Map({{"timeLimit", Dur(&optimizer.time_limit)},
                          {"maxMoves", Int64(&optimizer.max_moves, -1, 10000000)},
                          {"headroom", Num(&optimizer.headroom, 0, 1)},

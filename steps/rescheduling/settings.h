@@ -31,7 +31,7 @@ struct ReschedulingSettings {
     Duration rate_window{60000};         // PromQL rate() range (>= 2 scrape intervals)
     double factor = 0.1;                 // move planning requests this far toward the forecast
     double headroom = 1.2;               // never below observed peak × headroom
-    std::string source = "prometheus";   // prometheus | vpa | none
+    std::string source = "prometheus";   // prometheus | vpa | max (the larger of both) | none
   } prediction;
 
   struct Optimizer {

@@ -53,7 +53,9 @@ std::string E2eCluster::Start() {
   gen_argv.insert(gen_argv.end(), options_.scenario_args.begin(), options_.scenario_args.end());
   auto gen = RunProcess(gen_argv);
   if (gen.exit_code != 0) return "make_scenario.py: " + gen.err;
-  {
+  const bool keep_generated = !options_.scenario_args.empty() && options_.scenario_json == "{}" &&
+                              std::ifstream(File("scenario.json")).good();
+  if (!keep_generated) {
     std::ofstream f(File("scenario.json"));
     f << options_.scenario_json;
   }
