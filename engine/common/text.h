@@ -10,6 +10,8 @@
 //   - Excerpt() = SanitizeUtf8, surrounding whitespace trimmed, then cut to
 //     max_bytes (on a character boundary) with "..." appended when cut: the
 //     one helper for "the first N bytes of a body" in messages.
+//   - EqualsIgnoreCase() compares ASCII case-insensitively (header names,
+//     URL schemes, field names); other bytes must match exactly.
 // Thread-safety: pure functions.
 #pragma once
 
@@ -23,5 +25,6 @@ bool IsValidUtf8(std::string_view s);
 std::string SanitizeUtf8(std::string_view s);
 std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
 std::string Excerpt(std::string_view s, size_t max_bytes);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 }  // namespace kinema

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <mutex>
 
+#include "engine/common/text.h"
 #include "engine/http/redact.h"
 
 namespace kinema::http {
@@ -15,16 +16,6 @@ std::once_flag g_curl_init;
 
 void EnsureCurlInit() {
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // State shared with libcurl callbacks during one transfer.
@@ -106,7 +97,7 @@ Status CheckHttpUrl(std::string_view url) {
   };
   size_t sep = url.find("://");
   if (sep == std::string_view::npos) return refuse("has no scheme (want http:// or https://)");
-  if (!IEquals(url.substr(0, sep), "http") && !IEquals(url.substr(0, sep), "https")) {
+  if (!EqualsIgnoreCase(url.substr(0, sep), "http") && !EqualsIgnoreCase(url.substr(0, sep), "https")) {
     return refuse("has a scheme other than http or https");
   }
   std::string_view rest = url.substr(sep + 3);
@@ -121,7 +112,7 @@ Status CheckHttpUrl(std::string_view url) {
 
 const std::string* Response::FindHeader(std::string_view name) const {
   for (const auto& h : headers) {
-    if (IEquals(h.name, name)) return &h.value;
+    if (EqualsIgnoreCase(h.name, name)) return &h.value;
   }
   return nullptr;
 }
@@ -264,7 +255,7 @@ StatusOr<Response> HttpClient::Perform(const Request& request, const BodyCallbac
   bool has_expect = false;
   for (const auto& h : request.headers) {
     headers = curl_slist_append(headers, (h.name + ": " + h.value).c_str());
-    has_expect = has_expect || IEquals(h.name, "Expect");
+    has_expect = has_expect || EqualsIgnoreCase(h.name, "Expect");
   }
   if (!has_expect) headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
   if (!request.bearer_token.empty()) {

@@ -4,25 +4,17 @@
 #include <array>
 #include <cctype>
 
+#include "engine/common/text.h"
+
 namespace kinema::http {
 
 namespace {
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Case-insensitive find of `needle` in `hay` starting at `from`.
 size_t IFind(std::string_view hay, std::string_view needle, size_t from) {
   if (needle.empty() || hay.size() < needle.size()) return std::string_view::npos;
   for (size_t i = from; i + needle.size() <= hay.size(); ++i) {
-    if (IEquals(hay.substr(i, needle.size()), needle)) return i;
+    if (EqualsIgnoreCase(hay.substr(i, needle.size()), needle)) return i;
   }
   return std::string_view::npos;
 }
@@ -174,7 +166,7 @@ std::string RedactUrl(std::string_view url) {
     size_t eq = part.find('=');
     std::string_view name = part.substr(0, eq);
     bool secret = false;
-    for (std::string_view f : kSecretFields) secret = secret || IEquals(name, f);
+    for (std::string_view f : kSecretFields) secret = secret || EqualsIgnoreCase(name, f);
     if (secret && eq != std::string_view::npos) {
       out.append(name);
       out += '=';

@@ -130,7 +130,7 @@ TEST_F(KinemaDryRunTest, MetricsPageOfALiveControllerPassesPromtoolCheckMetrics)
   const std::string url = "http://127.0.0.1:" + port + "/metrics";
   auto page = RunProcess({"/usr/bin/curl", "-sf", url});
   ASSERT_EQ(page.exit_code, 0) << page.err;
-  EXPECT_NE(page.out.find("kinema_iterations_total{outcome=\""), std::string::npos) << page.out;
+  EXPECT_NE(page.out.find("kinema_iterations_total{type=\"kinema-rescheduling\",outcome=\""), std::string::npos) << page.out;
   EXPECT_NE(page.out.find("kinema_journal_commit_seconds_total"), std::string::npos);
   EXPECT_EQ(page.out.find("kinema_journal_commit_seconds_sum"), std::string::npos)
       << "a counter may not end in _sum outside a histogram or summary";

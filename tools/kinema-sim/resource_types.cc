@@ -128,6 +128,19 @@ ResourceRegistry::ResourceRegistry() {
     types_.push_back(
         ResourceType{"rbac.authorization.k8s.io", "v1", plural, singular, kind, namespaced, false, false, {}, {}, {}});
   }
+  // deploy/'s least-privilege objects (issue 19): stored and served so that
+  // `kubectl apply -k deploy/` validates and creates them; the simulator
+  // neither enforces NetworkPolicies nor evaluates the policies' CEL.
+  types_.push_back(ResourceType{"networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true,
+                                true, false, {"netpol"}, {}, {}});
+  ResourceType vap{"admissionregistration.k8s.io", "v1", "validatingadmissionpolicies",
+                   "validatingadmissionpolicy", "ValidatingAdmissionPolicy", false, true, true, {}, {"api-extensions"},
+                   {}};
+  vap.subresources = {Status("ValidatingAdmissionPolicy")};
+  types_.push_back(vap);
+  types_.push_back(ResourceType{"admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings",
+                                "validatingadmissionpolicybinding", "ValidatingAdmissionPolicyBinding", false, true,
+                                false, {}, {"api-extensions"}, {}});
   // --- end issue 20 ------------------------------------------------------------
 }
 
