@@ -126,7 +126,7 @@ StatusOr<Classification> Classification::FromJson(const json& j) {
 
 json PodChoice::ToJson() const {
   return {{"pod", pod}, {"workload", workload}, {"from", from}, {"to", to}, {"share", share},
-          {"fromScoreAfter", from_score_after}, {"toScoreAfter", to_score_after}, {"evictOnly", evict_only}};
+          {"fromScoreAfter", from_score_after}, {"toScoreAfter", to_score_after}, {"evictOnly", evict_only}, {"uid", uid}, {"vm", vm}};
 }
 
 StatusOr<PodChoice> PodChoice::FromJson(const json& j) {
@@ -140,6 +140,8 @@ StatusOr<PodChoice> PodChoice::FromJson(const json& j) {
     c.from_score_after = j.at("fromScoreAfter").get<double>();
     c.to_score_after = j.at("toScoreAfter").get<double>();
     c.evict_only = j.at("evictOnly").get<bool>();
+    c.uid = j.value("uid", "");
+    c.vm = j.value("vm", "");
     if (c.pod.find('/') == std::string::npos) return Status::InvalidArgument("rebalance pod choice: pod '" + c.pod + "' is not ns/name");
     return c;
   });

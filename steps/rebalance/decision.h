@@ -110,6 +110,11 @@ struct PodChoice {
   double from_score_after = 0;  // predicted
   double to_score_after = 0;    // predicted
   bool evict_only = false;      // request-evict-only: a background eviction (VM live migration)
+  // Filled by the choose step from the pod (not by ChoosePods): its uid (the
+  // eviction's precondition) and, for a VM's launcher pod, the VM's name
+  // (label vm.kubevirt.io/name), by which its migration is tracked.
+  std::string uid;
+  std::string vm;
   nlohmann::json ToJson() const;
   static StatusOr<PodChoice> FromJson(const nlohmann::json& j);
 };
