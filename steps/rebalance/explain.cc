@@ -58,7 +58,7 @@ Explanation ExplainRebalance(const WorkflowView& v) {
   for (const auto& n : cl.nodes) {
     NodeExplanation ne;
     ne.name = n.name;
-    ne.action = NodeClassName(n.cls);
+    ne.action = n.cls == NodeClass::kOver ? "over" : n.cls == NodeClass::kUnder ? "under" : "normal";
     ne.reason = "score " + F3(n.score);
     if (n.cls == NodeClass::kOver) ne.reason += " > " + F3(cl.over_bound);
     if (n.cls == NodeClass::kUnder) ne.reason += " < " + F3(cl.under_bound);

@@ -45,10 +45,15 @@ E2eCluster::~E2eCluster() {
 }
 
 std::string E2eCluster::Start() {
-  auto gen = RunProcess({"/usr/bin/env", "python3", Source("tools/scenarios/make_scenario.py"), "--out", dir(),
-                         "--nodes", std::to_string(options_.nodes), "--scale", std::to_string(options_.scale)});
+  std::vector<std::string> gen_argv = {"/usr/bin/env", "python3", Source("tools/scenarios/make_scenario.py"), "--out",
+                                       dir(), "--nodes", std::to_string(options_.nodes), "--scale",
+                                       std::to_string(options_.scale)};
+  gen_argv.insert(gen_argv.end(), options_.scenario_args.begin(), options_.scenario_args.end());
+  auto gen = RunProcess(gen_argv);
   if (gen.exit_code != 0) return "make_scenario.py: " + gen.err;
-  {
+  // make_scenario.py's mode flags write their own scenario (usage profiles):
+  // kept unless the test gives one.
+  if (options_.scenario_args.empty() || options_.scenario_json != "{}" || !std::ifstream(File("scenario.json"))) {
     std::ofstream f(File("scenario.json"));
     f << options_.scenario_json;
   }
@@ -80,7 +85,9 @@ std::string E2eCluster::Start() {
     std::string hostport = server_.substr(server_.find("//") + 2);
     std::ofstream f(File("prometheus.yml"));
     f << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+      << (options_.prometheus_rules ? "rule_files:\n  - " + Source("deploy/prometheus/kinema-rules.yaml") + "\n" : "")
       << "scrape_configs:\n  - job_name: kinema-sim\n    metrics_path: /metrics\n"
+      << (options_.prometheus_rules ? "    honor_labels: true\n" : "")
       << "    static_configs:\n      - targets: ['" << hostport << "']\n";
     f.close();
     prom_ = StartProcess({"/usr/bin/prometheus", "--config.file=" + File("prometheus.yml"),
@@ -88,6 +95,7 @@ std::string E2eCluster::Start() {
                           "--web.listen-address=127.0.0.1:" + std::to_string(port)},
                          File("prometheus"));
     prom_url = "http://127.0.0.1:" + std::to_string(port);
+    prom_url_ = prom_url;
     bool ready = false;
     for (int i = 0; i < 100 && !ready; ++i) {
       ready = RunProcess({"/usr/bin/curl", "-sf", prom_url + "/-/ready"}).exit_code == 0;
