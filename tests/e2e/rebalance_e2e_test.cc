@@ -75,7 +75,7 @@ std::map<std::string, double> WarmScores(const E2eCluster& c, size_t nodes) {
 }
 
 std::string Config(const std::string& extra) {
-  return "rebalance:\n  cooldown: 2m\n" + extra;
+  return "rebalance:\n  cooldown: 1m\n" + extra;
 }
 
 // The load-rebalancing workflows of the journal with their explanations.
