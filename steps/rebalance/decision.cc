@@ -389,7 +389,6 @@ class Chooser {
       std::vector<Cand> cands;
       for (const auto& p : s.pods) {
         if (p.node_name != hot || tried.count(p.FullName())) continue;
-        tried_here_.insert(p.FullName());
         std::string wl = Workload(p);
         if (!Eligible(p, wl)) {
           tried.insert(p.FullName());
@@ -467,7 +466,6 @@ class Chooser {
   std::map<std::string, NodeModel> models_;
   std::map<std::string, double> load_;
   std::set<std::string> chosen_workloads_;
-  std::set<std::string> tried_here_;
   std::map<std::string, int64_t> per_ns_;
   int64_t total_ = 0;
 };

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -85,7 +86,9 @@ std::string E2eCluster::Start() {
     std::string hostport = server_.substr(server_.find("//") + 2);
     std::ofstream f(File("prometheus.yml"));
     f << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-      << (options_.prometheus_rules ? "rule_files:\n  - " + Source("deploy/prometheus/kinema-rules.yaml") + "\n" : "")
+      << (options_.prometheus_rules
+              ? "rule_files:\n  - " + std::filesystem::absolute(Source("deploy/prometheus/kinema-rules.yaml")).string() + "\n"
+              : "")
       << "scrape_configs:\n  - job_name: kinema-sim\n    metrics_path: /metrics\n"
       << (options_.prometheus_rules ? "    honor_labels: true\n" : "")
       << "    static_configs:\n      - targets: ['" << hostport << "']\n";
