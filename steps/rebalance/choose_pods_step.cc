@@ -34,7 +34,8 @@ using nlohmann::json;
 
 json ChooseResult::ToJson() const {
   json j = {{"classification", classes.ToJson()}, {"choice", choice.ToJson()}, {"nodeCount", node_count},
-            {"unselected", unselected}, {"usageSource", usage_source}};
+            {"unselected", unselected}, {"usageSource", usage_source},
+            {"limits", {{"perNode", limits.per_node}, {"perNamespace", limits.per_namespace}, {"total", limits.total}}}};
   if (!finish.empty()) {
     j["finishWorkflow"] = finish;
     j["reason"] = reason;
@@ -54,6 +55,11 @@ StatusOr<ChooseResult> ChooseResult::FromJson(const json& j) {
     r.node_count = j.at("nodeCount").get<int64_t>();
     r.unselected = j.at("unselected").get<std::vector<std::string>>();
     r.usage_source = j.value("usageSource", "");
+    if (j.contains("limits")) {
+      r.limits.per_node = j["limits"].at("perNode").get<int64_t>();
+      r.limits.per_namespace = j["limits"].at("perNamespace").get<int64_t>();
+      r.limits.total = j["limits"].at("total").get<int64_t>();
+    }
     r.finish = j.value("finishWorkflow", "");
     r.reason = j.value("reason", "");
     return r;
@@ -157,6 +163,7 @@ StatusOr<json> Choose(const RebalanceDeps& deps, StepContext& ctx) {
 
   ChooseResult out;
   out.node_count = snap->nodes;
+  out.limits = deps.settings.eviction_limits;
   std::set<std::string> selected;
   for (const auto& n : parsed->nodes) {
     if (SelectorMatches(deps.settings.node_requirements, n.labels)) selected.insert(n.name);

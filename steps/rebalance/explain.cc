@@ -72,7 +72,8 @@ Explanation ExplainRebalance(const WorkflowView& v) {
     e.nodes.push_back(ne);
   }
   for (const auto& n : c->unselected) e.nodes.push_back({n, "ignored", "outside rebalance.nodeSelector or the cluster", {}});
-  e.budget.allowed_pods = static_cast<int64_t>(c->choice.choices.size());
+  e.budget.allowed_pods = c->limits.total;
+  e.extra["limits"] = {{"perNode", c->limits.per_node}, {"perNamespace", c->limits.per_namespace}, {"total", c->limits.total}};
   for (const auto& note : c->choice.notes) {
     if (note.find("limit") != std::string::npos) e.budget.binding = note;
   }

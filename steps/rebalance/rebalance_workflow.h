@@ -49,6 +49,7 @@ struct ChooseResult {
   Classification classes;
   ChoiceResult choice;
   int64_t node_count = 0;            // nodes in the cluster (the budgets' base)
+  EvictionLimits limits{2, 5, 5};    // the cycle's eviction limits (rebalance.evictionLimits)
   std::vector<std::string> unselected;  // scored nodes outside rebalance.nodeSelector or the cluster
   std::string usage_source;          // "metrics.k8s.io", or why usage is missing
   std::string finish;                // outcome when the cycle ends here ("" = go on)
