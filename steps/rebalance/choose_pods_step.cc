@@ -197,6 +197,7 @@ StatusOr<json> Choose(const RebalanceDeps& deps, StepContext& ctx) {
     for (const auto& p : items) {
       if (p.value("kind", "") != "Pod") continue;
       in.workload[kube::obj::Key(p)] = WorkloadOf(p, rs_owner);
+      if (auto ms = ParseRfc3339Ms(kube::obj::StringAt(p, "metadata.creationTimestamp"))) in.created_ms[kube::obj::Key(p)] = *ms;
       auto ann = kube::obj::Annotations(p);
       auto it = ann.find(kEvictOnlyAnnotation);
       if (it != ann.end() && it->second != "false") in.evict_only.insert(kube::obj::Key(p));

@@ -284,7 +284,8 @@ class Chooser {
       return false;
     }
     for (const auto* r : HistoryOf(workload, in_.ping_pong_window_ms)) {
-      if (r->from == p.node_name) {
+      auto created = in_.created_ms.find(key);
+      if (r->from == p.node_name && created != in_.created_ms.end() && created->second > r->at_ms) {
         out_.ping_pong.push_back({workload, key, p.node_name, r->from, r->workflow, r->at_ms, "returned"});
         Skip(p, "ping-pong: workload " + workload + " was evicted from " + r->from + " by " + r->workflow +
                     " and is back; not evicted again within the ping-pong window");

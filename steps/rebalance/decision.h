@@ -15,8 +15,8 @@
 //    scheduler's predicates (NodeFitter; the capacity it takes there is
 //    promised, never promised twice) without becoming over-utilized itself.
 //    A workload is chosen at most once per cycle and not at all within
-//    `cooldown` of an earlier eviction; a pod that came back to a node it
-//    was evicted from, or whose only target is a node its workload was
+//    `cooldown` of an earlier eviction; a pod that came back to a node its
+//    workload was evicted from (created after that eviction), or whose only target is a node its workload was
 //    evicted from within `ping_pong_window`, is a ping-pong: journaled and
 //    not evicted.
 //
@@ -94,6 +94,7 @@ struct ChoiceInput {
   std::map<std::string, std::string> workload;     // pod -> "ns/Kind/name" (pods absent: the pod itself)
   std::map<std::string, std::string> cannot_move;  // pod -> why it must not be evicted (policy, exclusions, rollout guarantee)
   std::set<std::string> evict_only;                // pods annotated request-evict-only (VMs: live migration)
+  std::map<std::string, int64_t> created_ms;       // pod -> metadata.creationTimestamp (ms)
   std::vector<EvictionRecord> history;             // earlier cycles' evictions
   int64_t now_ms = 0;
   int64_t cooldown_ms = 120000;

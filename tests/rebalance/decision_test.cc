@@ -204,6 +204,14 @@ TEST(ChoosePodsTest, AWorkloadIsNotEvictedAgainWithinTheCooldown) {
 TEST(ChoosePodsTest, APodBackOnTheNodeItWasEvictedFromIsAPingPong) {
   World w = HotColdWorld();
   w.in.history.push_back({"shop/Deployment/large", "shop/large-old", "hot", "cold", kNow - 600'000, "load-rebalancing-1"});
+  // A replica that was there before that eviction did not come back: no ping-pong.
+  w.in.created_ms["shop/large"] = kNow - 3'600'000;
+  auto before = ChoosePods(w.in);
+  EXPECT_TRUE(before.ping_pong.empty()) << before.ToJson().dump(2);
+  ASSERT_FALSE(before.choices.empty());
+  EXPECT_EQ(before.choices[0].pod, "shop/large");
+  // Created after it: the replacement came back.
+  w.in.created_ms["shop/large"] = kNow - 500'000;
   auto r = ChoosePods(w.in);
   ASSERT_EQ(r.ping_pong.size(), 1u) << r.ToJson().dump(2);
   EXPECT_EQ(r.ping_pong[0].kind, "returned");
