@@ -211,6 +211,9 @@ TEST(RebalanceE2eTest, VmsMigrateLiveWithZeroDowntime) {
   auto migrated = MigratedInJournal(explained);
   EXPECT_EQ(static_cast<int>(migrated.size()), report["vms"].value("migrations", 0))
       << "every live migration is in the journal, as migrated";
+  std::printf("rebalance e2e (VMs): %d live migration(s), downtime %.1f s, %d background eviction(s)\n",
+              report["vms"].value("migrations", 0), report["vms"]["downtimeSeconds"].get<double>(),
+              report["evictions"].value("inBackground", 0));
   auto nodes1 = VmNodes(c);
   for (const auto& vm : migrated) {
     EXPECT_NE(nodes1[vm], nodes0[vm]) << vm << " runs elsewhere";
@@ -235,6 +238,9 @@ TEST(RebalanceE2eTest, KillDuringBackgroundEvictionResumesWithoutMigratingTwice)
   WaitProcess(k);
   ASSERT_TRUE(in_background) << c.Logs();
   json mid = c.Report();
+  json listed = c.Kinemactl({"list", "--type", "load-rebalancing"});
+  ASSERT_TRUE(listed.is_array() && !listed.empty()) << listed.dump();
+  EXPECT_EQ(listed[0].value("status", ""), "running") << "killed while its evict step tracked a migration: " << listed.dump();
 
   auto r = c.RunKinemaOnce({"--kind", "load-rebalancing"});
   ASSERT_EQ(r.exit_code, 0) << r.err << c.Logs();
