@@ -4,7 +4,8 @@
 #   2. Release build of everything (build/), ctest with every label
 #   3. ASan+UBSan build (build-asan/) of the product's unit tests (tests_sanitized)
 # Flags: --long  the long kill -9 campaigns (sample: 2000 kills instead of 240;
-#                the real controller on the simulator: 100 instead of 20)
+#                the real controller on the simulator: 100 instead of 20;
+#                load-rebalancing on the VM cluster: 40 instead of 8)
 #        --no-sanitizers  skip step 3 (local iteration only; CI runs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ echo "== Release build ($(date -u +%T))"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$JOBS"
 
-if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100; fi
+if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100 KINEMA_E2E_REBALANCE_KILLS=40; fi
 echo "== Tests (all labels) ($(date -u +%T))"
 ctest --test-dir build --output-on-failure -j"$JOBS"
 
