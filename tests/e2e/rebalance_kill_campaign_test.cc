@@ -51,10 +51,20 @@ TEST(RebalanceKillCampaignTest, SigkillDuringCyclesAndMigrationsNeverMigratesTwi
   const uint64_t seed = std::random_device{}();
   std::mt19937_64 rng(seed);
   SCOPED_TRACE("seed " + std::to_string(seed));
-  std::uniform_int_distribution<int> wait_ms(300, 4000);
+  std::uniform_int_distribution<int> wait_ms(100, 4000);
+  auto leaderships = [&] {
+    std::string log = testing::ReadFile(c.File("kinema.err"));  // appended by every run
+    size_t n = 0;
+    for (size_t at = log.find("leading with epoch"); at != std::string::npos; at = log.find("leading with epoch", at + 1)) ++n;
+    return n;
+  };
   const int kills = KillsWanted();
   for (int i = 0; i < kills; ++i) {
+    const size_t led_before = leaderships();
     pid_t k = c.StartKinema({"--kind", "load-rebalancing"}, "kinema");
+    // Wait until it leads (the killed predecessor's lease expires first),
+    // then kill it at a random instant of its work.
+    for (int t = 0; t < 200 && leaderships() == led_before; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms(rng)));
     ::kill(k, SIGKILL);
     WaitProcess(k);
