@@ -151,6 +151,51 @@ void CannotMove(const RebalanceDeps& deps, const std::vector<json>& items, int64
   }
 }
 
+// The pods to evict, once both classes have nodes: usage, what must not
+// move, workloads, the journal's history, then ChoosePods.
+Status ChoosePodsOf(const RebalanceDeps& deps, StepContext& ctx, const Snapshot& parsed, const std::vector<json>& items,
+                    int64_t now, ChooseResult* out) {
+  ChoiceInput in;
+  in.snapshot = &parsed;
+  in.classes = out->classes;
+  in.now_ms = now;
+  in.cooldown_ms = deps.settings.cooldown.count();
+  in.ping_pong_window_ms = deps.settings.ping_pong_window.count();
+  in.limits = deps.settings.eviction_limits;
+  in.usage = ReadPodUsage(*deps.kube, &out->usage_source);
+  CannotMove(deps, items, now, &in.cannot_move);
+  std::map<std::string, std::string> rs_owner;
+  for (const auto& it : items) {
+    if (it.value("kind", "") == "ReplicaSet" && kube::obj::ControllerKind(it) == "Deployment") {
+      rs_owner[kube::obj::Key(it)] = kube::obj::ControllerName(it);
+    }
+  }
+  std::map<std::string, const json*> pods;
+  for (const auto& p : items) {
+    if (p.value("kind", "") != "Pod") continue;
+    const std::string key = kube::obj::Key(p);
+    pods[key] = &p;
+    in.workload[key] = WorkloadOf(p, rs_owner);
+    if (auto ms = ParseRfc3339Ms(kube::obj::StringAt(p, "metadata.creationTimestamp"))) in.created_ms[key] = *ms;
+    auto ann = kube::obj::Annotations(p);
+    auto it = ann.find(kEvictOnlyAnnotation);
+    if (it != ann.end() && it->second != "false") in.evict_only.insert(key);
+  }
+  auto views = ctx.OtherWorkflowsSince(now - std::max(in.cooldown_ms, in.ping_pong_window_ms));
+  if (!views.ok()) return views.status().WithContext("choose-pods: earlier evictions from the journal");
+  in.history = EvictionHistory(*views, kWorkflowType);
+  out->choice = ChoosePods(in);
+  // The uid (eviction precondition) and VM name of each chosen pod.
+  for (auto& c : out->choice.choices) {
+    auto it = pods.find(c.pod);
+    if (it == pods.end()) continue;
+    c.uid = kube::obj::Uid(*it->second);
+    auto labels = kube::obj::Labels(*it->second);
+    if (c.evict_only && labels.count(kVmNameLabel)) c.vm = labels[kVmNameLabel];
+  }
+  return Status::OK();
+}
+
 StatusOr<json> Choose(const RebalanceDeps& deps, StepContext& ctx) {
   auto scores = ResultAs<ScoresResult>(ctx, kReadScoresStep);
   if (!scores.ok()) return scores.status();
@@ -178,49 +223,9 @@ StatusOr<json> Choose(const RebalanceDeps& deps, StepContext& ctx) {
   }
   out.classes = Classify(considered, deps.settings.classes);
 
-  ChoiceInput in;
-  in.snapshot = &*parsed;
-  in.classes = out.classes;
-  in.now_ms = now;
-  in.cooldown_ms = deps.settings.cooldown.count();
-  in.ping_pong_window_ms = deps.settings.ping_pong_window.count();
-  in.limits = deps.settings.eviction_limits;
   if (out.classes.no_action.empty()) {
-    in.usage = ReadPodUsage(*deps.kube, &out.usage_source);
-    CannotMove(deps, items, now, &in.cannot_move);
-    std::map<std::string, std::string> rs_owner;
-    for (const auto& it : items) {
-      if (it.value("kind", "") == "ReplicaSet" && kube::obj::ControllerKind(it) == "Deployment") {
-        rs_owner[kube::obj::Key(it)] = kube::obj::ControllerName(it);
-      }
-    }
-    for (const auto& p : items) {
-      if (p.value("kind", "") != "Pod") continue;
-      in.workload[kube::obj::Key(p)] = WorkloadOf(p, rs_owner);
-      if (auto ms = ParseRfc3339Ms(kube::obj::StringAt(p, "metadata.creationTimestamp"))) in.created_ms[kube::obj::Key(p)] = *ms;
-      auto ann = kube::obj::Annotations(p);
-      auto it = ann.find(kEvictOnlyAnnotation);
-      if (it != ann.end() && it->second != "false") in.evict_only.insert(kube::obj::Key(p));
-    }
-    const int64_t window = std::max(in.cooldown_ms, in.ping_pong_window_ms);
-    auto views = ctx.OtherWorkflowsSince(now - window);
-    if (!views.ok()) return views.status().WithContext("choose-pods: earlier evictions from the journal");
-    in.history = EvictionHistory(*views, kWorkflowType);
-    out.choice = ChoosePods(in);
-    // The uid (eviction precondition) and VM name of each chosen pod.
-    std::map<std::string, const json*> by_key;
-    for (const auto& p : items) {
-      if (p.value("kind", "") == "Pod") by_key[kube::obj::Key(p)] = &p;
-    }
-    for (auto& c : out.choice.choices) {
-      auto it = by_key.find(c.pod);
-      if (it == by_key.end()) continue;
-      c.uid = kube::obj::Uid(*it->second);
-      auto labels = kube::obj::Labels(*it->second);
-      if (c.evict_only && labels.count(kVmNameLabel)) c.vm = labels[kVmNameLabel];
-    }
+    KINEMA_RETURN_IF_ERROR(ChoosePodsOf(deps, ctx, *parsed, items, now, &out));
   } else {
-    out.choice.predicted.clear();
     for (const auto& n : out.classes.nodes) out.choice.predicted[n.name] = n.score;
   }
 

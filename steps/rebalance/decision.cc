@@ -358,93 +358,114 @@ class Chooser {
     return false;
   }
 
+  struct Cand {
+    const SnapshotPod* pod;
+    std::string workload;
+    double after;  // the hot node's predicted score without it
+    double share;
+  };
+
+  // Why choosing on `hot` stops now ("" = go on): the limits, or early stop.
+  std::string StopReason(const std::string& hot, int64_t on_node) {
+    if (!WithinLimit(total_, in_.limits.total)) {
+      return hot + ": stopped at the eviction limit of " + std::to_string(in_.limits.total) + " per cycle";
+    }
+    if (!WithinLimit(on_node, in_.limits.per_node)) {
+      return hot + ": stopped at the limit of " + std::to_string(in_.limits.per_node) + " evictions per node";
+    }
+    const double now = out_.predicted[hot];
+    if (now <= in_.classes.over_bound) {
+      return hot + ": predicted score " + Fixed(now) + " is within the bound " + Fixed(in_.classes.over_bound) +
+             " (early stop)";
+    }
+    return "";
+  }
+
+  // The eligible pods on `hot` not tried yet, the one that brings the node
+  // closest to the average first.
+  std::vector<Cand> RankCandidates(const std::string& hot, const NodeModel& hm, std::set<std::string>* tried) {
+    const double now = out_.predicted[hot];
+    std::vector<Cand> cands;
+    for (const auto& p : in_.snapshot->pods) {
+      if (p.node_name != hot || tried->count(p.FullName())) continue;
+      std::string wl = Workload(p);
+      if (!Eligible(p, wl)) {
+        tried->insert(p.FullName());
+        continue;
+      }
+      double share = ShareOf(in_.usage.at(p.FullName()), hm);
+      cands.push_back({&p, wl, now - share * hm.gain, share});
+    }
+    const double avg = in_.classes.average;
+    std::stable_sort(cands.begin(), cands.end(), [&](const Cand& a, const Cand& b) {
+      double da = std::fabs(a.after - avg), db = std::fabs(b.after - avg);
+      return da != db ? da < db : a.pod->FullName() < b.pod->FullName();
+    });
+    return cands;
+  }
+
+  // Can candidate `c` go (closer to the average, namespace limit, a target)?
+  // Records why not; on success *t is its target.
+  bool Acceptable(const std::string& hot, const Cand& c, Target* t) {
+    const double now = out_.predicted[hot], avg = in_.classes.average;
+    if (std::fabs(c.after - avg) >= std::fabs(now - avg)) {
+      Skip(*c.pod, "moving it would not bring " + hot + " closer to the average (predicted " + Fixed(c.after) + " vs " +
+                       Fixed(now) + ", average " + Fixed(avg) + ")");
+      return false;
+    }
+    const std::string& ns = c.pod->namespace_;
+    if (!WithinLimit(per_ns_[ns], in_.limits.per_namespace)) {
+      Skip(*c.pod, "eviction limit of " + std::to_string(in_.limits.per_namespace) + " per namespace reached in " + ns);
+      return false;
+    }
+    std::string why;
+    const EvictionRecord* pong = nullptr;
+    if (!FindTarget(*c.pod, c.workload, in_.usage.at(c.pod->FullName()), t, &why, &pong)) {
+      if (pong) out_.ping_pong.push_back({c.workload, c.pod->FullName(), hot, pong->from, pong->workflow, pong->at_ms, "back"});
+      Skip(*c.pod, why);
+      return false;
+    }
+    return true;
+  }
+
+  // Promises `c` its target and records the choice.
+  void Choose(const std::string& hot, const NodeModel& hm, const Cand& c, const Target& t) {
+    fitter_.Place(*c.pod, models_.at(t.node).index);
+    fitter_.Remove(*c.pod, hm.index);
+    out_.predicted[hot] = c.after;
+    out_.predicted[t.node] = t.after;
+    PodChoice pc;
+    pc.pod = c.pod->FullName();
+    pc.workload = c.workload;
+    pc.from = hot;
+    pc.to = t.node;
+    pc.share = c.share;
+    pc.from_score_after = c.after;
+    pc.to_score_after = t.after;
+    pc.evict_only = in_.evict_only.count(pc.pod) > 0;
+    out_.choices.push_back(pc);
+    chosen_workloads_.insert(c.workload);
+    ++per_ns_[c.pod->namespace_];
+    ++total_;
+  }
+
   void ChooseOn(const std::string& hot) {
     auto mit = models_.find(hot);
     if (mit == models_.end()) return;
     const NodeModel& hm = mit->second;
-    const Snapshot& s = *in_.snapshot;
     int64_t on_node = 0;
     std::set<std::string> tried;
     while (true) {
-      if (!WithinLimit(total_, in_.limits.total)) {
-        out_.notes.push_back(hot + ": stopped at the eviction limit of " + std::to_string(in_.limits.total) + " per cycle");
+      if (std::string stop = StopReason(hot, on_node); !stop.empty()) {
+        out_.notes.push_back(stop);
         return;
       }
-      if (!WithinLimit(on_node, in_.limits.per_node)) {
-        out_.notes.push_back(hot + ": stopped at the limit of " + std::to_string(in_.limits.per_node) + " evictions per node");
-        return;
-      }
-      const double now = out_.predicted[hot];
-      if (now <= in_.classes.over_bound) {
-        out_.notes.push_back(hot + ": predicted score " + Fixed(now) + " is within the bound " +
-                             Fixed(in_.classes.over_bound) + " (early stop)");
-        return;
-      }
-      // Rank the eligible pods by how close they bring the node to the average.
-      struct Cand {
-        const SnapshotPod* pod;
-        std::string workload;
-        double after;
-        double share;
-      };
-      std::vector<Cand> cands;
-      for (const auto& p : s.pods) {
-        if (p.node_name != hot || tried.count(p.FullName())) continue;
-        std::string wl = Workload(p);
-        if (!Eligible(p, wl)) {
-          tried.insert(p.FullName());
-          continue;
-        }
-        const PodUsage& u = in_.usage.at(p.FullName());
-        double share = ShareOf(u, hm);
-        cands.push_back({&p, wl, now - share * hm.gain, share});
-      }
-      const double avg = in_.classes.average;
-      std::stable_sort(cands.begin(), cands.end(), [&](const Cand& a, const Cand& b) {
-        double da = std::fabs(a.after - avg), db = std::fabs(b.after - avg);
-        return da != db ? da < db : a.pod->FullName() < b.pod->FullName();
-      });
       bool picked = false;
-      for (const auto& c : cands) {
+      for (const auto& c : RankCandidates(hot, hm, &tried)) {
         tried.insert(c.pod->FullName());
-        if (std::fabs(c.after - avg) >= std::fabs(now - avg)) {
-          Skip(*c.pod, "moving it would not bring " + hot + " closer to the average (predicted " + Fixed(c.after) +
-                           " vs " + Fixed(now) + ", average " + Fixed(avg) + ")");
-          continue;
-        }
-        const std::string ns = c.pod->namespace_;
-        if (!WithinLimit(per_ns_[ns], in_.limits.per_namespace)) {
-          Skip(*c.pod, "eviction limit of " + std::to_string(in_.limits.per_namespace) + " per namespace reached in " + ns);
-          continue;
-        }
         Target t;
-        std::string why;
-        const EvictionRecord* pong = nullptr;
-        const PodUsage& u = in_.usage.at(c.pod->FullName());
-        if (!FindTarget(*c.pod, c.workload, u, &t, &why, &pong)) {
-          if (pong) {
-            out_.ping_pong.push_back({c.workload, c.pod->FullName(), hot, pong->from, pong->workflow, pong->at_ms, "back"});
-          }
-          Skip(*c.pod, why);
-          continue;
-        }
-        fitter_.Place(*c.pod, models_.at(t.node).index);
-        fitter_.Remove(*c.pod, hm.index);
-        out_.predicted[hot] = c.after;
-        out_.predicted[t.node] = t.after;
-        PodChoice pc;
-        pc.pod = c.pod->FullName();
-        pc.workload = c.workload;
-        pc.from = hot;
-        pc.to = t.node;
-        pc.share = c.share;
-        pc.from_score_after = c.after;
-        pc.to_score_after = t.after;
-        pc.evict_only = in_.evict_only.count(pc.pod) > 0;
-        out_.choices.push_back(pc);
-        chosen_workloads_.insert(c.workload);
-        ++per_ns_[ns];
-        ++total_;
+        if (!Acceptable(hot, c, &t)) continue;
+        Choose(hot, hm, c, t);
         ++on_node;
         picked = true;
         break;
