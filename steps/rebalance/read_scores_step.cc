@@ -1,5 +1,7 @@
 // Step 0: read-scores — one score per node from Prometheus
 // (rebalance.query, instant query), parsed by ScoresFromQuery (scores.h);
+// `kinema:pareto_front`: the four recorded ratios, ranked by Kinema
+// (ParetoScoresFromRatios);
 // what was ignored and why is journaled. Prometheus not configured,
 // unreachable or answering with an error: the cycle ends with outcome
 // no_scores and the reason (the next cycle tries again; a failing
@@ -32,9 +34,20 @@ StepDefinition MakeReadScoresStep(const RebalanceDeps& deps) {
     po.url = deps.config.prometheus.url;
     po.timeout = deps.config.prometheus.timeout;
     prometheus::Client prom(po);
-    auto answer = prom.Query(deps.settings.query);
-    if (!answer.ok()) return NoScores(ctx.workflow_id(), answer.status().ToString());
-    auto scores = ScoresFromQuery(*answer, deps.settings.node_label);
+    StatusOr<ScoresResult> scores = Status::Internal("unset");
+    if (deps.settings.query == kParetoFrontQuery) {
+      std::vector<prometheus::QueryResult> ratios;
+      for (const char* q : {kCpuUsageSeries, kCpuPressureSeries, kMemoryUsageSeries, kMemoryPressureSeries}) {
+        auto answer = prom.Query(q);
+        if (!answer.ok()) return NoScores(ctx.workflow_id(), answer.status().ToString());
+        ratios.push_back(*answer);
+      }
+      scores = ParetoScoresFromRatios(ratios, deps.settings.node_label);
+    } else {
+      auto answer = prom.Query(deps.settings.query);
+      if (!answer.ok()) return NoScores(ctx.workflow_id(), answer.status().ToString());
+      scores = ScoresFromQuery(*answer, deps.settings.node_label);
+    }
     if (!scores.ok()) return NoScores(ctx.workflow_id(), "rebalance.query: " + scores.status().message());
     scores->query = deps.settings.query;
     scores->at_ms = NowMs();

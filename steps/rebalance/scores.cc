@@ -1,9 +1,11 @@
 #include "steps/rebalance/scores.h"
 
+#include <array>
 #include <cmath>
 #include <map>
 
 #include "engine/workflow/typed_result.h"
+#include "steps/rebalance/pareto.h"
 
 namespace kinema::rebalance {
 
@@ -43,6 +45,37 @@ StatusOr<ScoresResult> ScoresFromQuery(const prometheus::QueryResult& result, co
     }
     out.scores.push_back({node, v});
   }
+  return out;
+}
+
+StatusOr<ScoresResult> ParetoScoresFromRatios(const std::vector<prometheus::QueryResult>& ratios,
+                                              const std::string& node_label) {
+  if (ratios.size() != 4) return Status::InvalidArgument("pareto front: four ratio series are needed");
+  const char* names[4] = {kCpuUsageSeries, kCpuPressureSeries, kMemoryUsageSeries, kMemoryPressureSeries};
+  ScoresResult out;
+  out.node_label = node_label;
+  std::map<std::string, std::array<double, 4>> values;
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 4; ++i) {
+    auto one = ScoresFromQuery(ratios[i], node_label);
+    if (!one.ok()) return one.status().WithContext(names[i]);
+    for (const auto& ig : one->ignored) out.ignored.push_back({ig.node, std::string(names[i]) + ": " + ig.why});
+    for (const auto& s : one->scores) {
+      values[s.node][i] = s.score;
+      seen[s.node] |= 1 << i;
+    }
+  }
+  std::vector<NodeRatios> nodes;
+  for (const auto& [node, v] : values) {
+    if (seen[node] != 15) {
+      out.ignored.push_back({node, "pareto front: not all four ratios are recorded for this node"});
+      continue;
+    }
+    nodes.push_back({node, v[0], v[1], v[2], v[3]});
+  }
+  auto scores = ParetoFrontScores(nodes);
+  if (!scores.ok()) return scores.status();
+  out.scores = *scores;
   return out;
 }
 

@@ -31,6 +31,18 @@ struct ScoresResult {
   static StatusOr<ScoresResult> FromJson(const nlohmann::json& j);
 };
 
+// `rebalance.query: kinema:pareto_front` selects the seed's algorithm #8
+// (pareto.h), the one score PromQL cannot express: Kinema reads the four
+// recorded ratios (node_ratios.h) and ranks the nodes itself.
+inline constexpr const char* kParetoFrontQuery = "kinema:pareto_front";
+
+// The Pareto-front scores from the answers to the four ratio queries
+// (cpu usage, cpu pressure, memory usage, memory pressure, in that order).
+// A node missing one ratio, or with one outside [0, 1], is ignored with the
+// reason.
+StatusOr<ScoresResult> ParetoScoresFromRatios(const std::vector<prometheus::QueryResult>& ratios,
+                                              const std::string& node_label);
+
 // One score per node from an instant query's answer. A vector is required
 // (InvalidArgument naming the type otherwise); a series without the label,
 // with a value that is not a number in [0, 1] (NaN, ±Inf, out of range) or

@@ -45,6 +45,25 @@ TEST(ScoresFromQueryTest, OneScorePerNodeAndEveryRefusalSaysWhy) {
   EXPECT_FALSE(ScoresFromQuery(r, "instance").ok()) << "a range vector is not one score per node";
 }
 
+TEST(ParetoScoresTest, KinemaRanksTheNodesFromTheFourRecordedRatios) {
+  std::vector<prometheus::QueryResult> ratios(4);
+  // a dominates b (less loaded in every ratio); c lacks its memory pressure.
+  double a[4] = {0.2, 0.0, 0.3, 0.0}, b[4] = {0.9, 0.3, 0.8, 0.1};
+  for (int i = 0; i < 4; ++i) {
+    ratios[i].series = {Series({{"instance", "a"}}, a[i]), Series({{"instance", "b"}}, b[i])};
+    if (i < 3) ratios[i].series.push_back(Series({{"instance", "c"}}, 0.5));
+  }
+  auto s = ParetoScoresFromRatios(ratios, "instance");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->scores.size(), 2u) << s->ToJson().dump();
+  EXPECT_EQ(s->scores[0].node, "a");
+  EXPECT_LT(s->scores[0].score, s->scores[1].score);
+  EXPECT_DOUBLE_EQ(s->scores[1].score, 1.0) << "the last of two fronts";
+  ASSERT_EQ(s->ignored.size(), 1u);
+  EXPECT_EQ(s->ignored[0].node, "c");
+  EXPECT_FALSE(ParetoScoresFromRatios({}, "instance").ok());
+}
+
 TEST(PodUsageFromMetricsTest, SumsContainersAndSkipsMalformedItems) {
   json list = {{"items", json::array({
       {{"metadata", {{"name", "web-1"}, {"namespace", "shop"}}},
