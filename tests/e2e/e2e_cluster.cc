@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -89,7 +90,11 @@ std::string E2eCluster::Start() {
     std::string hostport = server_.substr(server_.find("//") + 2);
     std::ofstream f(File("prometheus.yml"));
     f << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+      << (options_.prometheus_rules
+              ? "rule_files:\n  - " + std::filesystem::absolute(Source("deploy/prometheus/kinema-rules.yaml")).string() + "\n"
+              : "")
       << "scrape_configs:\n  - job_name: kinema-sim\n    metrics_path: /metrics\n"
+      << (options_.prometheus_rules ? "    honor_labels: true\n" : "")
       << "    static_configs:\n      - targets: ['" << hostport << "']\n";
     f.close();
     prom_ = StartProcess({"/usr/bin/prometheus", "--config.file=" + File("prometheus.yml"),
@@ -97,6 +102,7 @@ std::string E2eCluster::Start() {
                           "--web.listen-address=127.0.0.1:" + std::to_string(port)},
                          File("prometheus"));
     prom_url = "http://127.0.0.1:" + std::to_string(port);
+    prom_url_ = prom_url;
     bool ready = false;
     for (int i = 0; i < 100 && !ready; ++i) {
       ready = RunProcess({"/usr/bin/curl", "-sf", prom_url + "/-/ready"}).exit_code == 0;

@@ -43,6 +43,10 @@ struct E2eOptions {
   // scenario should say "cloud": {"mode": "gke"}).
   std::string cloud_provider = "gce";
   bool billing_prices = false;  // pricing.source: billing from the sim's /cloudbilling/v1
+  // Prometheus also evaluates the shipped rules (deploy/prometheus/kinema-rules.yaml)
+  // and scrapes with honor_labels: true (the sim's node-exporter series carry
+  // their own instance label).
+  bool prometheus_rules = false;
 };
 
 class E2eCluster {
@@ -62,6 +66,8 @@ class E2eCluster {
   // The simulator over plain HTTP (with --tls the port serves both).
   std::string plain_server() const;
   bool has_prometheus() const { return prom_ > 0; }
+  // http://127.0.0.1:PORT of the Prometheus started (empty without one).
+  const std::string& prometheus_url() const { return prom_url_; }
 
   // GET /sim/v1/report (null on failure).
   nlohmann::json Report() const;
@@ -85,7 +91,7 @@ class E2eCluster {
  private:
   E2eOptions options_;
   testing::TempDir dir_;
-  std::string config_, journal_, server_;
+  std::string config_, journal_, server_, prom_url_;
   pid_t sim_ = -1, prom_ = -1;
 };
 
