@@ -37,6 +37,8 @@ constexpr char kHostileRules[] = R"({"rules": [
    "gzipBombRate": 0.05, "gzipBombBytes": 134217728, "slowBodyRate": 0.08, "slowBodyMs": 800},
   {"verb": "list", "resource": "compute.instances", "truncateRate": 0.1, "hugeBodyRate": 0.05,
    "hugeBodyBytes": 20000000},
+  {"verb": "get", "resource": "compute.instances", "wrongTypeRate": 0.05, "truncateRate": 0.05,
+   "invalidUtf8Rate": 0.05},
   {"resource": "metrics.k8s.io", "wrongTypeRate": 0.2, "truncateRate": 0.2, "invalidUtf8Rate": 0.2},
   {"resource": "prometheus", "wrongTypeRate": 0.25, "truncateRate": 0.25, "invalidUtf8Rate": 0.25,
    "hugeBodyRate": 0.25, "hugeBodyBytes": 20000000, "gzipBombRate": 0.3, "gzipBombBytes": 134217728,

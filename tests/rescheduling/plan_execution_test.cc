@@ -48,7 +48,7 @@ TEST(PlanExecution, SteeringUsesTheNamesBootedNodesGotAndDropsNodesThatDidNotBoo
   plan.nodes.push_back({"kinema-new-2", "small", "z-a", CapacityType::kOnDemand, 0.05, NodeAction::kBoot});
   plan.placements.push_back({"shop/d", "kinema-new-2"});
   execute::BootResult boot;
-  boot.booted.push_back({"kinema-new-1", "kinema-wf-abc", "z-a", "small", "on-demand", "z-a", "small", json::array()});
+  boot.booted.push_back({"kinema-new-1", "kinema-wf-abc", "z-a", "small", "on-demand", "z-a", "small", json::array(), "", ""});
   auto placements = PlacementsOnRealNodes(plan, boot);
   EXPECT_EQ(placements, (std::map<std::string, std::string>{
                             {"shop/a", "keep-1"}, {"shop/b", "kinema-wf-abc"}, {"shop/c", "keep-2"}}));
