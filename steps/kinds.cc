@@ -2,8 +2,8 @@
 
 #include "steps/rebalance/rebalance_kind.h"
 #include "steps/rescheduling/rescheduling_kind.h"
-#include "steps/spot/spot_kind.h"
 #include "steps/resize/resize_kind.h"
+#include "steps/spot/spot_kind.h"
 
 namespace kinema {
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -233,6 +234,12 @@ std::vector<nlohmann::json> NodesWithKinemaMarks(const E2eCluster& c) {
     if (marked) out.push_back(n);
   }
   return out;
+}
+
+int KillsFromEnv(const char* var, int fallback) {
+  const char* k = std::getenv(var);
+  const int n = k != nullptr ? std::atoi(k) : 0;
+  return n > 0 ? n : fallback;
 }
 
 std::string Tail(const std::string& text, size_t n) {

@@ -103,6 +103,10 @@ void ExpectNoHarm(const nlohmann::json& report);
 // Nodes that still carry a kinema.io/retire label or taint.
 std::vector<nlohmann::json> NodesWithKinemaMarks(const E2eCluster& c);
 
+// A kill campaign's size from the environment variable `var` (tools/test.sh
+// --long raises it), `fallback` when unset or not a positive number.
+int KillsFromEnv(const char* var, int fallback);
+
 // The last `n` characters of `text` ("..." first when cut).
 std::string Tail(const std::string& text, size_t n = 3000);
 

@@ -21,10 +21,7 @@ using nlohmann::json;
 using testing::RunProcess;
 using testing::WaitProcess;
 
-int KillsWanted() {
-  const char* k = std::getenv("KINEMA_E2E_KILLS");
-  return k && *k ? std::atoi(k) : 20;
-}
+int KillsWanted() { return KillsFromEnv("KINEMA_E2E_KILLS", 20); }
 
 TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
   E2eOptions o;

@@ -27,10 +27,7 @@ using nlohmann::json;
 using testing::RunProcess;
 using testing::WaitProcess;
 
-int KillsWanted() {
-  const char* k = std::getenv("KINEMA_E2E_REBALANCE_KILLS");
-  return k && *k ? std::atoi(k) : 8;
-}
+int KillsWanted() { return KillsFromEnv("KINEMA_E2E_REBALANCE_KILLS", 8); }
 
 TEST(RebalanceKillCampaignTest, SigkillDuringCyclesAndMigrationsNeverMigratesTwiceNorLosesOne) {
   E2eOptions o;

@@ -22,10 +22,7 @@ using nlohmann::json;
 using testing::RunProcess;
 using testing::WaitProcess;
 
-int KillsWanted() {
-  const char* k = std::getenv("KINEMA_SPOT_KILLS");
-  return k && *k ? std::atoi(k) : 8;
-}
+int KillsWanted() { return KillsFromEnv("KINEMA_SPOT_KILLS", 8); }
 
 TEST(SpotKillCampaign, SigkillsDuringASpotCycleEndAsAnUninterruptedRun) {
   E2eOptions o;
