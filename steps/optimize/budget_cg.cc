@@ -79,15 +79,8 @@ bool BudgetMaster::Build() {
     retire_row_ = ++rows;
     min_kept_ = static_cast<double>(unforced - b_.max_retire);
   }
-  lp_ = make_lp(rows, 0);
+  lp_ = NewDemandCoveringLp(p_, rows);
   if (!lp_) return false;
-  set_verbose(lp_, NEUTRAL);
-  set_minim(lp_);
-  set_pivoting(lp_, PRICER_DEVEX);  // no PRICE_ADAPTIVE: its random perturbation is time-seeded
-  for (int d = 0; d < D_; ++d) {
-    set_constr_type(lp_, d + 1, GE);
-    set_rh(lp_, d + 1, p_.classes[d].n());
-  }
   for (int j = 0; j < N_; ++j) {
     set_constr_type(lp_, D_ + 1 + j, p_.kinds[j].forced ? EQ : LE);
     set_rh(lp_, D_ + 1 + j, 1.0);

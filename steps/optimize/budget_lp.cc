@@ -165,15 +165,8 @@ bool BudgetLp::BuildModel() {
   if (min_stays > 0) churn_row = ++rows;
   const double min_kept = b_.max_retire >= 0 ? static_cast<double>(unforced - b_.max_retire) : 0;
   if (min_kept > 0) retire_row = ++rows;
-  lp_ = make_lp(rows, 0);
+  lp_ = NewDemandCoveringLp(p_, rows);
   if (!lp_) return false;
-  set_verbose(lp_, NEUTRAL);
-  set_minim(lp_);
-  set_pivoting(lp_, PRICER_DEVEX);  // no PRICE_ADAPTIVE: its random perturbation is time-seeded
-  for (int d = 0; d < D_; ++d) {
-    set_constr_type(lp_, d + 1, GE);
-    set_rh(lp_, d + 1, p_.classes[d].n());
-  }
   for (const auto& b : bins_) {
     for (int k = 0; k < 3; ++k) {
       set_constr_type(lp_, b.first_cap_row + k, LE);

@@ -273,17 +273,10 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
   }
   const int G = static_cast<int>(p.groups.size());
   const int rows = D + G + 3;
-  lprec* lp = make_lp(rows, 0);
+  lprec* lp = NewDemandCoveringLp(p, rows);
   if (!lp) return res;
-  set_verbose(lp, NEUTRAL);
-  set_minim(lp);
-  set_pivoting(lp, PRICER_DEVEX);  // no PRICE_ADAPTIVE: its random perturbation is time-seeded
   double max_price = 0;
   for (const auto& k : p.kinds) max_price = std::max(max_price, k.price);
-  for (int d = 0; d < D; ++d) {
-    set_constr_type(lp, d + 1, GE);
-    set_rh(lp, d + 1, p.classes[d].n());
-  }
   for (int g = 0; g < G; ++g) {
     set_constr_type(lp, D + 1 + g, LE);
     set_rh(lp, D + 1 + g, static_cast<double>(p.groups[g].size()));

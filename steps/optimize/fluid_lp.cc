@@ -21,6 +21,19 @@ void SeedLpSolveRandom() {
   std::srand(1);
 }
 
+::_lprec* NewDemandCoveringLp(const Problem& p, int rows) {
+  lprec* lp = make_lp(rows, 0);
+  if (lp == nullptr) return nullptr;
+  set_verbose(lp, NEUTRAL);
+  set_minim(lp);
+  set_pivoting(lp, PRICER_DEVEX);
+  for (int d = 0; d < static_cast<int>(p.classes.size()); ++d) {
+    set_constr_type(lp, d + 1, GE);
+    set_rh(lp, d + 1, p.classes[d].n());
+  }
+  return lp;
+}
+
 double FractionalKnapsackBound(const std::vector<int>& items, const std::vector<double>& v,
                                const std::vector<double>& ub, const std::vector<Resources>& req, const double cap[3]) {
   auto dim = [](const Resources& r, int k) {
@@ -173,15 +186,10 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
       if (size_of(d, k) > 0) fit = std::min(fit, std::floor(bins[b].cap[k] / size_of(d, k)));
     return static_cast<double>(p.classes[d].cap) < fit;
   };
-  lprec* lp = make_lp(D + 3 * B, 0);
+  lprec* lp = NewDemandCoveringLp(p, D + 3 * B);
   if (!lp) {
     res.message = "lp_solve make_lp failed";
     return res;
-  }
-  set_verbose(lp, NEUTRAL);
-  for (int d = 0; d < D; ++d) {
-    set_constr_type(lp, d + 1, GE);
-    set_rh(lp, d + 1, p.classes[d].n());
   }
   for (int b = 0; b < B; ++b)
     for (int k = 0; k < 3; ++k) {
@@ -246,8 +254,6 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     std::sort(cand.begin(), cand.end());
     for (size_t i = 0; i < cand.size() && i < 3; ++i) add_flow(d, cand[i].second);
   }
-  set_minim(lp);
-  set_pivoting(lp, PRICER_DEVEX);  // no PRICE_ADAPTIVE: its random perturbation is time-seeded
   // Duals come from the final basis; full sensitivity analysis
   // (PRESOLVE_SENSDUALS) is not needed and costs more than the solve.
   bool converged = false;

@@ -22,6 +22,8 @@
 
 #include "steps/optimize/problem.h"
 
+struct _lprec;  // lp_solve's model (lp_lib.h: lprec)
+
 namespace kinema::opt {
 
 struct FluidResult {
@@ -38,6 +40,13 @@ struct FluidResult {
 // that one-time seeding early and then resets rand() to a fixed seed, so
 // equal inputs give equal bases, duals and plans.
 void SeedLpSolveRandom();
+
+// A new lp_solve model with `rows` rows and no columns, set up as every
+// master in this folder wants it: minimise, quiet, DEVEX pricing (not
+// PRICE_ADAPTIVE: its random perturbation is time-seeded), and rows 1..D the
+// demand rows of p's classes (sum >= n_d). nullptr when lp_solve fails.
+// The caller owns the model (delete_lp).
+::_lprec* NewDemandCoveringLp(const Problem& p, int rows);
 
 FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds);
 
