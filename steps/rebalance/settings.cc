@@ -1,91 +1,23 @@
 #include "steps/rebalance/settings.h"
 
-#include <cctype>
 #include <map>
+
+#include "steps/optimize/label_selector_string.h"
 
 namespace kinema::rebalance {
 
 using namespace config;
 
-namespace {
-
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
+StatusOr<std::vector<SelectorRequirement>> ParseNodeSelector(const std::string& text) {
+  if (text.find_first_not_of(" \t") == std::string::npos) return std::vector<SelectorRequirement>{};
+  auto parsed = ParseLabelSelectorString(text);
+  if (!parsed.ok()) return parsed.status();
+  return parsed->requirements;
 }
 
-bool ValidLabelKey(const std::string& k) {
-  if (k.empty() || k.size() > 316) return false;
-  for (char c : k) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/')) return false;
-  }
-  return true;
-}
-
-bool ValidLabelValue(const std::string& v) {
-  if (v.size() > 63) return false;
-  for (char c : v) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-StatusOr<std::vector<NodeRequirement>> ParseNodeSelector(const std::string& text) {
-  std::vector<NodeRequirement> out;
-  if (Trim(text).empty()) return out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    std::string term = Trim(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    start = comma == std::string::npos ? text.size() + 1 : comma + 1;
-    NodeRequirement r;
-    size_t at;
-    if (term.empty()) return Status::InvalidArgument("empty term in node selector '" + text + "'");
-    if ((at = term.find("!=")) != std::string::npos) {
-      r.op = NodeRequirement::Op::kNotEquals;
-      r.key = Trim(term.substr(0, at));
-      r.value = Trim(term.substr(at + 2));
-    } else if ((at = term.find("==")) != std::string::npos) {
-      r.key = Trim(term.substr(0, at));
-      r.value = Trim(term.substr(at + 2));
-    } else if ((at = term.find('=')) != std::string::npos) {
-      r.key = Trim(term.substr(0, at));
-      r.value = Trim(term.substr(at + 1));
-    } else if (term[0] == '!') {
-      r.op = NodeRequirement::Op::kDoesNotExist;
-      r.key = Trim(term.substr(1));
-    } else {
-      r.op = NodeRequirement::Op::kExists;
-      r.key = term;
-    }
-    if (!ValidLabelKey(r.key)) return Status::InvalidArgument("bad label key in node selector term '" + term + "'");
-    if (!ValidLabelValue(r.value)) return Status::InvalidArgument("bad label value in node selector term '" + term + "'");
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-bool SelectorMatches(const std::vector<NodeRequirement>& selector, const std::map<std::string, std::string>& labels) {
+bool SelectorMatches(const std::vector<SelectorRequirement>& selector, const std::map<std::string, std::string>& labels) {
   for (const auto& r : selector) {
-    auto it = labels.find(r.key);
-    switch (r.op) {
-      case NodeRequirement::Op::kEquals:
-        if (it == labels.end() || it->second != r.value) return false;
-        break;
-      case NodeRequirement::Op::kNotEquals:
-        if (it != labels.end() && it->second == r.value) return false;
-        break;
-      case NodeRequirement::Op::kExists:
-        if (it == labels.end()) return false;
-        break;
-      case NodeRequirement::Op::kDoesNotExist:
-        if (it != labels.end()) return false;
-        break;
-    }
+    if (!MatchesRequirement(r, labels)) return false;
   }
   return true;
 }

@@ -37,22 +37,16 @@
 #include "engine/common/time.h"
 #include "engine/config/controller_config.h"
 #include "engine/config/schema.h"
+#include "steps/optimize/scheduling.h"
 #include "steps/rebalance/node_ratios.h"
 
 namespace kinema::rebalance {
 
-// One requirement of a node selector (kubectl -l syntax).
-struct NodeRequirement {
-  enum class Op { kEquals, kNotEquals, kExists, kDoesNotExist };
-  std::string key;
-  Op op = Op::kEquals;
-  std::string value;
-};
-
-// Parses "k=v,k2!=v2,k3,!k4" (empty: every node). InvalidArgument naming the
-// bad term.
-StatusOr<std::vector<NodeRequirement>> ParseNodeSelector(const std::string& text);
-bool SelectorMatches(const std::vector<NodeRequirement>& selector, const std::map<std::string, std::string>& labels);
+// Parses a node selector in kubectl -l syntax ("k=v,k2!=v2,k3,!k4", also
+// "k in (a,b)"; the shared parser of steps/optimize/label_selector_string.h);
+// empty: every node. InvalidArgument naming the bad requirement.
+StatusOr<std::vector<SelectorRequirement>> ParseNodeSelector(const std::string& text);
+bool SelectorMatches(const std::vector<SelectorRequirement>& selector, const std::map<std::string, std::string>& labels);
 
 struct ClassThresholds {
   bool absolute = false;   // false: deviation from the average; true: absolute thresholds
@@ -65,7 +59,7 @@ struct RebalanceSettings {
   std::string node_label = kNodeLabel;
   ClassThresholds classes;
   std::string node_selector;  // as written
-  std::vector<NodeRequirement> node_requirements;  // parsed
+  std::vector<SelectorRequirement> node_requirements;  // parsed
   Duration cooldown{120000};
   Duration ping_pong_window{1800000};
   Duration migration_timeout{600000};

@@ -21,23 +21,13 @@
 
 #include "engine/catalog/catalog.h"
 #include "engine/common/status.h"
+#include "steps/optimize/label_selector_string.h"
 #include "steps/optimize/scheduling.h"
 
 namespace kinema::spot {
 
 enum class NodeClass { kOnDemand, kSpot, kOther };
 const char* NodeClassName(NodeClass c);  // "on-demand", "spot", "other"
-
-// A parsed label selector string: requirements ANDed (an empty list selects
-// everything).
-struct LabelSelectorString {
-  std::string text;
-  std::vector<SelectorRequirement> requirements;
-  bool Matches(const Labels& labels) const;
-};
-
-// Parses "a=b,c in (x,y),!d"; InvalidArgument naming the offending part.
-StatusOr<LabelSelectorString> ParseLabelSelectorString(const std::string& text);
 
 struct NodeClassRules {
   std::optional<LabelSelectorString> spot;       // none: DefaultSpotRule
