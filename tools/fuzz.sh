@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The libFuzzer targets (tests/fuzz): a clang build with ASan+UBSan and
-# coverage instrumentation in build-fuzz/ (only the fuzz targets and the
-# libraries they need), then each target run for a FIXED NUMBER OF RUNS over
+# The libFuzzer targets (tests/fuzz): built by tools/sanitized-build.sh (clang,
+# ASan+UBSan, coverage instrumentation, build-fuzz/; only the fuzz targets and
+# the libraries they need), then each target run for a FIXED NUMBER OF RUNS over
 # its checked-in seed corpus and its regression inputs.
 #   tools/fuzz.sh              CI: KINEMA_FUZZ_RUNS (default 20000) runs per target
 #   tools/fuzz.sh --long       KINEMA_FUZZ_LONG_RUNS (default 5000000) runs per target
@@ -32,9 +32,7 @@ for a in "$@"; do
 done
 
 B="${KINEMA_FUZZ_BUILD_DIR:-build-fuzz}"
-cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKINEMA_FUZZ=ON >/dev/null
-cmake --build "$B" -j"$JOBS" --target fuzzers
+KINEMA_JOBS="$JOBS" ./tools/sanitized-build.sh fuzzers
 if [ ${#TARGETS[@]} -eq 0 ]; then
   mapfile -t TARGETS < <(cd tests/fuzz/corpus && ls -d fuzz_* | sort)
 fi

@@ -26,6 +26,11 @@ namespace {
 using kube::Json;
 using testing::SimProcess;
 
+// Every client's deadline: long enough for the simulator to produce a 70 MB
+// body on a loaded CI machine (1.5 s was not, under -j4), well below the
+// slow-body fault's 15 s, which must end as DeadlineExceeded.
+constexpr std::chrono::milliseconds kClientTimeout(5000);
+
 struct Kind {
   const char* name;      // as the simulator logs it
   Json rule;             // the rate (and size/time) fields
@@ -66,7 +71,7 @@ TEST(HostileAnswersSimTest, EveryKindOfSpoiledAnswerOnEveryApiIsACleanError) {
       {"invalid UTF-8", {{"invalidUtf8Rate", 1.0}}, Status::Code::kInternal},
       {"huge body", {{"hugeBodyRate", 1.0}, {"hugeBodyBytes", 70000000}}, Status::Code::kResourceExhausted},
       {"gzip bomb", {{"gzipBombRate", 1.0}, {"gzipBombBytes", 134217728}}, Status::Code::kInternal},
-      {"slow body", {{"slowBodyRate", 1.0}, {"slowBodyMs", 4000}}, Status::Code::kDeadlineExceeded},
+      {"slow body", {{"slowBodyRate", 1.0}, {"slowBodyMs", 15000}}, Status::Code::kDeadlineExceeded},
   };
   for (const Kind& k : kinds) {
     SCOPED_TRACE(k.name);
@@ -83,7 +88,7 @@ TEST(HostileAnswersSimTest, EveryKindOfSpoiledAnswerOnEveryApiIsACleanError) {
     kube::RestConfig rc;
     rc.server = base;
     kube::ClientOptions ko;
-    ko.request_timeout = std::chrono::milliseconds(1500);
+    ko.request_timeout = kClientTimeout;
     ko.retry.max_attempts = 1;
     auto kc = kube::Client::Create(rc, ko);
     ASSERT_TRUE(kc.ok()) << kc.status().ToString();
@@ -98,7 +103,7 @@ TEST(HostileAnswersSimTest, EveryKindOfSpoiledAnswerOnEveryApiIsACleanError) {
     cloud::GceOptions go;
     go.endpoint = base + "/compute/v1";
     go.project = "proj";
-    go.request_timeout = std::chrono::milliseconds(1500);
+    go.request_timeout = kClientTimeout;
     go.retry.max_attempts = 1;
     auto gce = cloud::GceCloudProvider::Create(go, cloud::NewNoTokenSource(), std::make_shared<const http::HttpClient>());
     ASSERT_TRUE(gce.ok()) << gce.status().ToString();
@@ -107,7 +112,7 @@ TEST(HostileAnswersSimTest, EveryKindOfSpoiledAnswerOnEveryApiIsACleanError) {
     // Prometheus stand-in: the prediction step's range query.
     prometheus::ClientOptions po;
     po.url = base + "/prometheus";
-    po.timeout = std::chrono::milliseconds(1500);
+    po.timeout = kClientTimeout;
     prometheus::Client prom(po);
     auto now = std::chrono::system_clock::now();
     Status q = prom.QueryRange("sum by (namespace, pod, container) (container_memory_working_set_bytes)",
