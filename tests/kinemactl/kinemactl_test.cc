@@ -306,7 +306,13 @@ TEST_F(KinemactlTest, ConcurrentReadersNeverSeeDatabaseIsLocked) {
                             "150", "--settle-ms", "0", "--log-level", "warn"},
                            dir_.File("writer"));
   ASSERT_TRUE(WaitForFile(Db(), 5000));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The file exists a moment before its schema does (kinemactl then says "an
+  // empty database, not a Kinema journal", rightly): start reading once the
+  // journal is one (a loaded machine widened that moment past a fixed 50 ms).
+  auto ready_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Ctl({"--json", "list"}).exit_code != 0 && std::chrono::steady_clock::now() < ready_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   std::atomic<bool> writer_done{false};
   std::atomic<int> reads{0}, failures{0};
   std::string first_error;
