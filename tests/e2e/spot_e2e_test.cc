@@ -248,7 +248,7 @@ TEST(SpotEndToEnd, APreemptionDuringTheCycleStopsTheDrainCleanly) {
   E2eCluster c(MixedCluster("  pendingTimeout: 20s\n  drainTimeout: 2m\n"));
   std::string err = c.Start();
   ASSERT_EQ(err, "") << err;
-  pid_t kinema = testing::StartProcess({"/usr/bin/env", "KINEMA_TEST_DELAY=after_intent:4:6000",
+  pid_t kinema = testing::StartProcess({"/usr/bin/env", "KINEMA_TEST_DELAY=after_intent:5:6000",
                                         testing::BinPath("kinema"), "--config", c.config(), "--once", "--kind",
                                         "spot-rescheduling"},
                                        c.File("kinema-once"));
