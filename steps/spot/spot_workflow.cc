@@ -59,6 +59,7 @@ execute::MoveInput MoveInputFromRecheck() {
     if (!r.ok()) return r.status();
     execute::MoveRequest req;
     for (const auto& n : r->proceed) req.retiring_nodes.push_back(n.node);
+    req.evict_others = false;  // evicted by the drain, re-checked before each eviction
     return req;
   };
 }

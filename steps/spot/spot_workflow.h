@@ -46,8 +46,10 @@
 //                                       surge when no pod may be unavailable),
 //                                       preferring the planned spot nodes
 //   7 drain-and-delete steps/execute/node_retirement.h: PDB-respecting
-//                                       evictions of what is left; before each
-//                                       eviction round the spot fit is
+//                                       evictions of what is left (the
+//                                       rollout leaves non-Deployment pods
+//                                       to it); before each eviction the
+//                                       spot fit is
 //                                       re-checked (drain_recheck.cc): Pending
 //                                       pods make it wait (at most
 //                                       spot.pendingTimeout), a lost fit stops
