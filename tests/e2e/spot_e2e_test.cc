@@ -349,7 +349,8 @@ TEST(SpotEndToEnd, WithBootSpotAPreemptionThatLeftNoSpotRoomIsAnsweredByBootingS
         for (const auto& p : c.KubectlJson({"get", "pods", "-A"}).value("items", json::array())) {
           if (p["spec"].value("nodeName", "").empty() || p["status"].value("phase", "") != "Running") return false;
         }
-        return true;
+        json r = c.Report();
+        return r.is_object() && r["availability"]["deploymentsBelowMinAvailable"] == 0;
       },
       90000);
   ASSERT_TRUE(settled) << "the preemptions did not settle: " << c.Logs();
@@ -448,7 +449,8 @@ TEST(SpotEndToEnd, ASpotPreemptionDuringTheDrainStopsItBeforeTheNextEviction) {
   ASSERT_EQ(applied.exit_code, 0) << applied.err;
   auto ledger_on = [&](const std::string& node) {  // Running, not being deleted
     int n = 0;
-    for (const auto& p : PodsByNode(c)[node]) {
+    auto pods = PodsByNode(c);
+    for (const auto& p : pods[node]) {
       n += p["metadata"]["name"].get<std::string>().rfind("ledger-", 0) == 0 &&
            !p["metadata"].contains("deletionTimestamp") && p["status"].value("phase", "") == "Running";
     }
