@@ -509,5 +509,41 @@ TEST(SpotEndToEnd, ASpotPreemptionDuringTheDrainStopsItBeforeTheNextEviction) {
   EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
 }
 
+TEST(SpotEndToEnd, RunsBesideTheReschedulingKindNeverAtTheSameTime) {
+  // Both node-retiring kinds in one `kinema --once`: the kind scheduler runs
+  // at most one node-retiring workflow at a time, so the two never overlap,
+  // and together they keep every guarantee.
+  E2eCluster c(MixedCluster("  maxNodesPerCycle: 5\n  afterDrain: delete\n  drainTimeout: 2m\n"));
+  std::string err = c.Start();
+  ASSERT_EQ(err, "") << err;
+  auto run = c.RunKinemaOnce({"--kind", "kinema-rescheduling", "--kind", "spot-rescheduling"});
+  ASSERT_EQ(run.exit_code, 0) << Tail(run.err, 6000) << c.Logs();
+  json list = c.Kinemactl({"list"});
+  ASSERT_TRUE(list.is_array()) << list;
+  std::map<std::string, std::pair<std::string, std::string>> span;  // type -> [first start, last finish]
+  for (const auto& w : list) {
+    EXPECT_EQ(w["status"], "completed") << w.dump();
+    json show = c.Kinemactl({"show", w["id"]});
+    std::string first = "9", last;
+    for (const auto& s : show.value("steps", json::array())) {
+      if (s["startedAt"].is_string()) first = std::min(first, s["startedAt"].get<std::string>());
+      if (s["finishedAt"].is_string()) last = std::max(last, s["finishedAt"].get<std::string>());
+    }
+    span[w.value("type", "")] = {first, last};
+  }
+  ASSERT_EQ(span.count("kinema-rescheduling"), 1u) << list.dump();
+  ASSERT_EQ(span.count("spot-rescheduling"), 1u) << list.dump();
+  const auto& r = span["kinema-rescheduling"];
+  const auto& sp = span["spot-rescheduling"];
+  EXPECT_TRUE(sp.first >= r.second || r.first >= sp.second)
+      << "rescheduling " << r.first << ".." << r.second << ", spot " << sp.first << ".." << sp.second;
+  json report = c.Report();
+  EXPECT_EQ(report["pdbViolations"], 0) << report.dump();
+  EXPECT_EQ(report["availability"]["secondsBelowMinAvailable"].get<double>(), 0.0) << report.dump();
+  EXPECT_EQ(report["pendingPods"], 0) << report.dump();
+  EXPECT_TRUE(NodesWithKinemaMarks(c).empty());
+  EXPECT_EQ(RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "verify"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace kinema::e2e
