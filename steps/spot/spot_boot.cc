@@ -31,18 +31,17 @@ const json& RawPod(const json& list, int index) {
 SnapshotNode VirtualSpotNode(const Catalog& catalog, const MachineType& mt, const std::string& zone) {
   SnapshotNode n;
   n.name = kBootPlannedName;
+  auto [spot_labels, spot_taints] = SpotNodeShape(catalog);
   n.labels = mt.labels;
   n.labels["node.kubernetes.io/instance-type"] = mt.name;
   n.labels["topology.kubernetes.io/zone"] = zone;
   n.labels["kubernetes.io/hostname"] = kBootPlannedName;
-  n.labels["cloud.google.com/gke-spot"] = "true";
-  n.labels["kinema.io/capacity-type"] = "spot";
-  for (const auto& [k, v] : catalog.spot_labels) n.labels[k] = v;
+  for (const auto& [k, v] : spot_labels) n.labels[k] = v;
   n.instance_type = mt.name;
   n.zone = zone;
   n.capacity_type = CapacityType::kSpot;
   n.taints = mt.taints;
-  for (const auto& t : catalog.spot_taints) n.taints.push_back(t);
+  n.taints.insert(n.taints.end(), spot_taints.begin(), spot_taints.end());
   n.allocatable = mt.allocatable;
   return n;
 }
@@ -137,6 +136,12 @@ std::string DecideNode(const Snapshot& snap, const json& list, const PlanInputs&
 }
 
 }  // namespace
+
+std::pair<Labels, std::vector<Taint>> SpotNodeShape(const Catalog& catalog) {
+  Labels labels{{"cloud.google.com/gke-spot", "true"}, {"kinema.io/capacity-type", "spot"}};
+  for (const auto& [k, v] : catalog.spot_labels) labels[k] = v;
+  return {labels, catalog.spot_taints};
+}
 
 SpotBootDecision PlanSpotBoot(const Snapshot& snap, const json& list, const SpotPlan& plan, const PlanInputs& in) {
   SpotBootDecision d;

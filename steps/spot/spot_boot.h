@@ -72,6 +72,11 @@ struct SpotBootDecision {
   std::vector<Considered> considered;  // nodes considered and not chosen
 };
 
+// The labels and taints every new spot node carries by the catalog
+// (cloud.google.com/gke-spot=true, kinema.io/capacity-type=spot, the
+// catalog's spot labels and taints), before its type's own.
+std::pair<Labels, std::vector<Taint>> SpotNodeShape(const Catalog& catalog);
+
 // The decision over `snap` (parsed from `list`) given the cycle's `plan`
 // (PlanSpotCycle without a boot) and its inputs (in.boot_spot, in.catalog,
 // in.zones).

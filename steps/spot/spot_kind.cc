@@ -81,7 +81,8 @@ class SpotKind : public WorkflowKind {
   void DescribeMetrics(Metrics* m) const override {
     m->Describe("kinema_spot_nodes_drained_total", "counter", "On-demand nodes emptied into spot capacity.");
     m->Describe("kinema_spot_tolerant_pods_on_demand", "gauge",
-                "Movable pods on on-demand nodes that a spot node would accept, at the last spot plan.");
+                "Movable pods on on-demand nodes that a spot node would accept (its labels and taints; with no spot node, one "
+                "as the catalog describes it), at the last spot plan.");
   }
 
   void RecordFinished(const WorkflowView& v, Metrics* m) const override {

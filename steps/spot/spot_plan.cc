@@ -194,14 +194,21 @@ SpotPlan PlanSpotCycle(const Snapshot& snap, const json& list, const PlanInputs&
     return snap.nodes[a].name < snap.nodes[b].name;
   });
 
-  // Spot-tolerant pods on on-demand nodes (the gauge): movable pods some
-  // usable spot node accepts by its labels and taints.
+  // Spot-tolerant pods on on-demand nodes (the gauge): movable pods that a
+  // spot node accepts by its labels and taints — any spot node of the
+  // cluster, usable now or not; with none (all preempted), a new spot node
+  // as the catalog describes it (SpotNodeShape).
+  std::vector<std::pair<Labels, std::vector<Taint>>> spot_shapes;
+  for (size_t j = 0; j < snap.nodes.size(); ++j) {
+    if (classes[j] == NodeClass::kSpot) spot_shapes.emplace_back(snap.nodes[j].labels, snap.nodes[j].taints);
+  }
+  if (spot_shapes.empty() && in.catalog) spot_shapes.push_back(SpotNodeShape(*in.catalog));
+  const std::string shape_name = "spot";
   for (int j : on_demand) {
     for (const SnapshotPod* p : by_node[snap.nodes[j].name]) {
       if (!p->movable) continue;
-      for (int s : fill) {
-        const auto& sn = snap.nodes[s];
-        NodeView v{&sn.name, &sn.labels, &sn.taints};
+      for (const auto& [labels, taints] : spot_shapes) {
+        NodeView v{&shape_name, &labels, &taints};
         if (NodeAccepts(p->constraints, v)) {
           ++plan.spot_tolerant_on_demand_pods;
           break;

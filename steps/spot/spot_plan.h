@@ -91,7 +91,10 @@ struct SpotPlan {
   std::vector<PlannedNode> nodes;  // on-demand (planning order), then spot (fill order), then others
   int pending_pods = 0;
   std::string blocked;                    // why nothing is drained this cycle ("" = not blocked)
-  int spot_tolerant_on_demand_pods = 0;   // movable pods on on-demand nodes that some spot node accepts
+  // Movable pods on on-demand nodes that a spot node of the cluster accepts
+  // (by labels and taints, room aside); with no spot node at all, a new
+  // spot node from the catalog (SpotNodeShape).
+  int spot_tolerant_on_demand_pods = 0;
   // spot.bootSpot: the new spot node to boot first (its node's action is
   // kDrain, its placements go to kBootPlannedName), or why none.
   std::optional<SpotBootPlan> boot;

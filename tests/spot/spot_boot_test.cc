@@ -239,5 +239,26 @@ TEST(SpotBoot, NodeBootIsAskedForTheSpotNodeOnlyOnceItsOnDemandNodeWasGranted) {
   EXPECT_TRUE(BootRequestFor(without, {"od-1"}, "kinema", "w").targets.empty());
 }
 
+TEST(SpotTolerantGauge, CountsTolerantPodsEvenWhenEverySpotNodeIsGoneByTheCatalogsSpotTaint) {
+  Catalog cat = TestCatalog();
+  // No spot node at all (every one preempted): the catalog says what a spot
+  // node looks like; the tolerant pods count, the intolerant one does not.
+  json list = List({OdNode("od-1", "large", "4"), TolerantPod("a-1", "od-1", "100m"), TolerantPod("a-2", "od-1", "100m"),
+                    Pod("stubborn-1", "od-1", "100m", "100Mi")});
+  auto snap = ParseSnapshot(list);
+  ASSERT_TRUE(snap.ok());
+  PlanInputs in;
+  in.catalog = &cat;
+  EXPECT_EQ(PlanSpotCycle(*snap, list, in).spot_tolerant_on_demand_pods, 2);
+  // A cordoned (or NotReady) spot node still tells which pods tolerate spot.
+  json cordoned = FullSpotNode("spot-1");
+  cordoned["spec"]["unschedulable"] = true;
+  json with_spot = List({OdNode("od-1", "large", "4"), cordoned, TolerantPod("a-1", "od-1", "100m"),
+                         Pod("stubborn-1", "od-1", "100m", "100Mi")});
+  auto snap2 = ParseSnapshot(with_spot);
+  ASSERT_TRUE(snap2.ok());
+  EXPECT_EQ(PlanSpotCycle(*snap2, with_spot, PlanInputs{}).spot_tolerant_on_demand_pods, 1);
+}
+
 }  // namespace
 }  // namespace kinema::spot
