@@ -121,10 +121,13 @@ Explanation ExplainSpot(const WorkflowView& v) {
     ne.name = real != booted_as.end() ? real->second : kBootPlannedName;
     ne.action = real != booted_as.end() ? "booted" : "boot";
     ne.reason = "spot.bootSpot: a spot " + b->machine_type + " in " + b->zone + " for the pods of " + b->node +
-                (real != booted_as.end() ? "" : " (planned, not booted: " + (claim && !granted.count(b->node)
-                                                                                 ? std::string("the node was not granted")
-                                                                                 : std::string("the workflow stopped first")) +
-                                                      ")");
+                (real != booted_as.end()
+                     ? ""
+                     : " (planned, not booted: " +
+                           (v.outcome == "dry_run"                       ? std::string("dry run")
+                            : claim && !granted.count(b->node)           ? std::string("the node was not granted")
+                                                                         : std::string("the workflow stopped first")) +
+                           ")");
     ne.price_per_hour = b->price_per_hour;
     e.nodes.push_back(std::move(ne));
   }

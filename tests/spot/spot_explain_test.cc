@@ -172,6 +172,13 @@ TEST(SpotExplain, ABootedSpotNodeIsListedAndTheMovesNameItByItsRealName) {
     }
   }
   EXPECT_TRUE(found);
+  v.steps = {Step(0, kPlanStep, plan.ToJson())};
+  v.outcome = "dry_run";
+  for (const auto& n : ExplainSpot(v).nodes) {
+    if (n.name == kBootPlannedName) {
+      EXPECT_NE(n.reason.find("dry run"), std::string::npos) << n.reason;
+    }
+  }
 }
 
 TEST(SpotKind, MetricsCountDrainedNodesAndTheSpotTolerantPodsLeftOnOnDemandNodes) {
