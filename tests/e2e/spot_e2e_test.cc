@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -403,6 +404,9 @@ TEST(SpotEndToEnd, WithBootSpotAPreemptionThatLeftNoSpotRoomIsAnsweredByBootingS
       << "the boot and drain cost no availability: " << after.dump();
   EXPECT_LT(after["costPerHour"].get<double>(), before["costPerHour"].get<double>())
       << "before " << before["costPerHour"] << " after " << after["costPerHour"];
+  std::printf("bootSpot: emptied %s into a new spot %s (%s); cost %.4f -> %.4f $/h\n", emptied.c_str(),
+              boot["machineType"].get<std::string>().c_str(), spot_node.c_str(), before["costPerHour"].get<double>(),
+              after["costPerHour"].get<double>());
 
   json explain = c.Kinemactl({"explain", wf["id"]});
   ASSERT_TRUE(explain.is_object()) << explain;
