@@ -490,6 +490,9 @@ StatusOr<json> PatchDeployments(const ExecutionDeps& deps, const MoveInput& inpu
       result.deployments.push_back({key, why.empty() ? "rolled-out" : why});
     }
   }
+  auto req = input(ctx);
+  if (!req.ok()) return req.status();
+  if (!req->evict_others) return result.ToJson();  // the drain evicts them
   auto work = WorkloadOfRequest(deps, input, ctx);
   if (!work.ok()) return work.status().WithContext("deployment-patch");
   KINEMA_RETURN_IF_ERROR(EvictOthers(deps, ctx, work->other_pods, &result));

@@ -178,9 +178,25 @@ Status Drain(const ExecutionDeps& deps, StepContext& ctx, const RetireRequest& r
         continue;
       }
     }
-    for (const auto& p : left) {
+    for (size_t i = 0; i < left.size(); ++i) {
+      const json& p = left[i];
       KINEMA_RETURN_IF_ERROR(ctx.Checkpoint());
       KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
+      if (req.before_evict && i > 0) {
+        // The kind's re-check before every eviction, not only per round:
+        // the world may have changed during the previous one (an eviction
+        // waits up to 10 s for its PDB).
+        auto check = req.before_evict(ctx, r.node, std::vector<json>(left.begin() + i, left.end()));
+        if (!check.ok()) return check.status().WithContext("drain-and-delete: re-check before evicting from " + r.node);
+        if (check->action == DrainCheck::Action::kKeep) {
+          *keep_reason = check->why;
+          return Status::OK();
+        }
+        if (check->action == DrainCheck::Action::kWait) {
+          spdlog::info("workflow {}: drain of {} waits: {}", ctx.workflow_id(), r.node, check->why);
+          break;  // pause, then look again from the top
+        }
+      }
       kube::EvictOptions eo;
       eo.precondition_uid = kube::obj::Uid(p);
       eo.max_wait = std::chrono::milliseconds(10000);
@@ -188,6 +204,7 @@ Status Drain(const ExecutionDeps& deps, StepContext& ctx, const RetireRequest& r
       if (st.ok()) {
         ++*evicted;
         spdlog::info("workflow {}: evicted pod {} from {}", ctx.workflow_id(), kube::obj::Key(p), r.node);
+        ctx.Hook("drain_evicted");
       } else if (st.code() == Status::Code::kResourceExhausted) {
         spdlog::info("workflow {}: eviction of {} refused by its PodDisruptionBudget for now; retrying",
                      ctx.workflow_id(), kube::obj::Key(p));

@@ -12,9 +12,10 @@
 //      settings.drain_timeout (a durable deadline). A pod that cannot be
 //      moved safely (disruption_policy.h) keeps the node: its retire label
 //      and taint are removed and the result says why;
-//      before each eviction round the kind's optional `before_evict`
-//      re-check may make the drain wait, or stop it and keep the node (the
-//      same way, with its reason);
+//      before each eviction (the first of a round and every later one)
+//      the kind's optional `before_evict` re-check may make the drain wait,
+//      or stop it and keep the node (the same way, with its reason);
+//      test hook "drain_evicted" after every accepted eviction;
 //   2. delete the Node with a uid precondition (a Node of the same name
 //      registered since is not ours); notFound = done;
 //   3. retire the cloud node named by the providerID through the provider's
@@ -45,8 +46,8 @@ namespace kinema::execute {
 
 inline constexpr const char* kDrainDeleteStep = "drain-and-delete";
 
-// A kind's re-check before each eviction round of a node's drain (the pods
-// that are left are about to be evicted): go on, wait (pause and look
+// A kind's re-check before each eviction of a node's drain (`left`: the
+// pods still to evict in this round, the next one first): go on, wait (pause and look
 // again, within the drain deadline), or stop and keep the node (its retire
 // marks are removed; the result says why). Not journaled: it is recomputed
 // from the world on every attempt.

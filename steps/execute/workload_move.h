@@ -35,7 +35,8 @@
 // the step (the workflow pauses for an operator) and a pending pod waits
 // until rollout_timeout; the step's error then says what the breaker did.
 // Pods on retiring nodes not owned by a Deployment (StatefulSet, bare
-// ReplicaSet, ...) are evicted through the Eviction API: PDBs respected.
+// ReplicaSet, ...) are evicted through the Eviction API: PDBs respected
+// (unless MoveRequest::evict_others is false: the drain evicts them).
 // A template already carrying this workflow's annotation is not patched
 // again: run and reconcile are the same procedure.
 // Compensation: Deployments whose template carries this workflow's
@@ -65,6 +66,10 @@ struct MoveRequest {
   // "ns/pod" -> the node the plan puts it on (the node's real name); empty:
   // no per-Deployment steering (only the iteration label).
   std::map<std::string, std::string> placements;
+  // false: pods not owned by a Deployment are left to the drain step (which
+  // evicts them with the kind's re-check before each eviction) instead of
+  // being evicted here.
+  bool evict_others = true;
 };
 
 // One act of the stall breaker (or why it could not act).

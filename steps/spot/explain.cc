@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "steps/execute/node_boot.h"
 #include "steps/execute/node_marking.h"
 #include "steps/execute/node_retirement.h"
 #include "steps/execute/workload_move.h"
@@ -43,6 +44,11 @@ Explanation ExplainSpot(const WorkflowView& v) {
   auto moved = ResultOf<execute::MoveResult>(v, execute::kDeploymentPatchStep);
   auto drained = ResultOf<execute::RetireResult>(v, execute::kDrainDeleteStep);
   auto released = ResultOf<ReleaseResult>(v, kReleaseStep);
+  auto booted = ResultOf<execute::BootResult>(v, execute::kNodeBootStep);
+  std::map<std::string, std::string> booted_as;  // planned -> Node name
+  if (booted) {
+    for (const auto& b : booted->booted) booted_as[b.planned] = b.node;
+  }
 
   std::map<std::string, std::string> refused, skipped;
   std::set<std::string> granted;
@@ -85,7 +91,10 @@ Explanation ExplainSpot(const WorkflowView& v) {
                       (r.outcome == execute::RetireOutcome::kDrained
                            ? (rel.count(n.name) ? ", left schedulable (afterDrain: keep)" : ", left in place")
                            : ", Node deleted" + (r.instance.empty() ? std::string() : " (instance " + r.instance + ")"));
-          for (const auto& p : n.placements) e.moves.push_back({p.pod, n.name, p.to});
+          for (const auto& p : n.placements) {
+            auto real = booted_as.find(p.to);
+            e.moves.push_back({p.pod, n.name, real != booted_as.end() ? real->second : p.to});
+          }
         }
       } else if (rechecked_kept.count(n.name)) {
         ne.action = "kept";
@@ -106,6 +115,22 @@ Explanation ExplainSpot(const WorkflowView& v) {
     }
     e.nodes.push_back(std::move(ne));
   }
+  if (const auto& b = plan->plan.boot) {
+    NodeExplanation ne;
+    auto real = booted_as.find(kBootPlannedName);
+    ne.name = real != booted_as.end() ? real->second : kBootPlannedName;
+    ne.action = real != booted_as.end() ? "booted" : "boot";
+    ne.reason = "spot.bootSpot: a spot " + b->machine_type + " in " + b->zone + " for the pods of " + b->node +
+                (real != booted_as.end()
+                     ? ""
+                     : " (planned, not booted: " +
+                           (v.outcome == "dry_run"                       ? std::string("dry run")
+                            : claim && !granted.count(b->node)           ? std::string("the node was not granted")
+                                                                         : std::string("the workflow stopped first")) +
+                           ")");
+    ne.price_per_hour = b->price_per_hour;
+    e.nodes.push_back(std::move(ne));
+  }
   json spot = {{"pendingPods", plan->plan.pending_pods},
                {"spotTolerantOnDemandPods", plan->plan.spot_tolerant_on_demand_pods},
                {"nodesDrained", drained_count}};
@@ -115,6 +140,13 @@ Explanation ExplainSpot(const WorkflowView& v) {
     spot["untainted"] = taint->untainted;
   }
   if (released) spot["released"] = released->released;
+  if (plan->plan.boot) {
+    json b = plan->plan.boot->ToJson();
+    if (auto real = booted_as.find(kBootPlannedName); real != booted_as.end()) b["bootedNode"] = real->second;
+    spot["boot"] = b;
+  } else if (!plan->plan.boot_skipped.empty()) {
+    spot["bootSkipped"] = plan->plan.boot_skipped;
+  }
   if (moved) {
     json rolled = json::array();
     for (const auto& d : moved->deployments) rolled.push_back(d.deployment);
@@ -125,7 +157,10 @@ Explanation ExplainSpot(const WorkflowView& v) {
   std::string finished = v.outcome.empty() ? v.status : v.outcome;
   if (drained_count > 0) {
     e.summary = "Drained " + std::to_string(drained_count) + " on-demand node(s) into spot capacity (" +
-                std::to_string(e.moves.size()) + " pod(s) moved); " + finished + ".";
+                std::to_string(e.moves.size()) + " pod(s) moved" +
+                (booted_as.count(kBootPlannedName) ? ", onto a spot node booted for them: " + booted_as[kBootPlannedName]
+                                                   : std::string()) +
+                "); " + finished + ".";
   } else if (!plan->plan.blocked.empty()) {
     e.summary = "Nothing drained: " + plan->plan.blocked + ".";
   } else if (recheck && recheck->proceed.empty() && !recheck->kept.empty()) {

@@ -22,6 +22,9 @@ PlanInputs PlanInputsOf(const SpotDeps& deps, int64_t now_ms) {
     if (sel.ok()) in.excluded_pods = *sel;  // checked when the config was read
   }
   in.now_ms = now_ms;
+  in.boot_spot = deps.settings.boot_spot;
+  in.catalog = deps.catalog;
+  in.zones = deps.config.cloud.zones;
   return in;
 }
 
@@ -66,6 +69,12 @@ StepDefinition MakePlanStep(const SpotDeps& deps) {
                  "on-demand nodes{}",
                  ctx.workflow_id(), r.plan.OnDemandNodes().size(), candidates.size(),
                  r.plan.spot_tolerant_on_demand_pods, r.plan.blocked.empty() ? "" : "; blocked: " + r.plan.blocked);
+    if (r.plan.boot) {
+      spdlog::info("workflow {}: spot.bootSpot: boot a spot {} in {} for on-demand node {}: {}", ctx.workflow_id(),
+                   r.plan.boot->machine_type, r.plan.boot->zone, r.plan.boot->node, r.plan.boot->reason);
+    } else if (!r.plan.boot_skipped.empty()) {
+      spdlog::info("workflow {}: {}", ctx.workflow_id(), r.plan.boot_skipped);
+    }
     for (const auto& n : r.plan.nodes) {
       if (n.node_class == NodeClass::kOnDemand) {
         spdlog::info("workflow {}: on-demand node {} ({}m cpu requested): {}: {}", ctx.workflow_id(), n.name,
@@ -76,8 +85,10 @@ StepDefinition MakePlanStep(const SpotDeps& deps) {
     if (deps.dry_run || ctx.workflow_input().value("dryRun", false)) {
       out["finishWorkflow"] = "dry_run";
       out["reason"] = candidates.empty() ? "dry run: nothing to drain"
-                                         : "dry run: would drain " + candidates.front()->name + " (" +
-                                               candidates.front()->reason + ")";
+                      : r.plan.boot ? "dry run: would boot a spot " + r.plan.boot->machine_type + " and drain " +
+                                          r.plan.boot->node + " into it (" + r.plan.boot->reason + ")"
+                                    : "dry run: would drain " + candidates.front()->name + " (" +
+                                          candidates.front()->reason + ")";
     } else if (candidates.empty() && r.taint_add.empty() && r.taint_remove.empty()) {
       out["finishWorkflow"] = "no_action";
       out["reason"] = NothingToDrain(r.plan, {});

@@ -36,6 +36,8 @@ Fields SpotSettings::SectionFields() {
       {"pendingTimeout", Dur(&pending_timeout)},
       {"rolloutTimeout", Dur(&rollout_timeout)},
       {"rolloutMaxConcurrent", Int(&rollout_max_concurrent, 1, 1000)},
+      {"bootSpot", Bool(&boot_spot)},
+      {"bootTimeout", Dur(&boot_timeout)},
       {"evictionLimits", EvictionLimitsField(&eviction_limits)},
   };
 }

@@ -20,6 +20,13 @@
 //   rolloutMaxConcurrent 3   Deployments rolling at once
 //   pendingTimeout    2m     how long a drain waits for Pending pods to be
 //                            scheduled before it stops (the node is kept)
+//   bootSpot          false  when no on-demand node's pods fit on the spot
+//                            capacity there is, boot one spot node of the
+//                            catalog's cheapest type that holds every pod of
+//                            the emptiest on-demand node that gains from it
+//                            (spot_boot.h), through the shared node-boot
+//                            (cloud provider gce or gke), then drain into it
+//   bootTimeout       10m    the new spot node created and Ready
 //   evictionLimits    the global evictionLimits with perNode unlimited (a node
 //                     is drained whole); keys given here replace them
 // Selectors are Kubernetes label-selector strings ("a=b,c!=d,e in (x,y),f,!g"),
@@ -50,6 +57,8 @@ struct SpotSettings {
   Duration pending_timeout{120000};
   Duration rollout_timeout{900000};
   int rollout_max_concurrent = 3;
+  bool boot_spot = false;
+  Duration boot_timeout{600000};
   EvictionLimits eviction_limits{kInheritLimit, kInheritLimit, kInheritLimit};
 
   // Parsed selectors (set by Section()'s fields as they are read).

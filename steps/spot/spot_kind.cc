@@ -33,11 +33,31 @@ class SpotKind : public WorkflowKind {
       auto sel = ParseLabelSelectorString(global->exclusions.label_selector);
       if (!sel.ok()) return Status::InvalidArgument("exclusions.labelSelector: " + sel.status().message());
     }
+    return CheckBootSpot(*global);
+  }
+
+  // spot.bootSpot's cross-key rules (whatever `enabled` says: --kind runs
+  // a kind that is not enabled).
+  Status CheckBootSpot(const ControllerConfig& global) const {
+    if (!settings_.boot_spot) return Status::OK();
+    if (settings_.boot_timeout < Duration(1000)) {
+      return Status::InvalidArgument("spot.bootTimeout: " + FormatDuration(settings_.boot_timeout) +
+                                     " is too short for a node to boot (at least 1s)");
+    }
+    if (global.cloud.provider == "gce" && global.cloud.endpoint.empty() && global.cloud.instance_template.empty()) {
+      return Status::InvalidArgument(
+          "spot.bootSpot: booting spot nodes with cloud.provider gce on the real Compute endpoint needs "
+          "cloud.instanceTemplate");
+    }
     return Status::OK();
   }
 
   std::vector<kube::Permission> Permissions(const ControllerConfig&) const override {
     std::vector<kube::Permission> p = SnapshotPermissions();
+    if (settings_.boot_spot) {
+      auto boot = execute::NodeBootPermissions();
+      p.insert(p.end(), boot.begin(), boot.end());
+    }
     for (const auto& part : {execute::NodeMarkingPermissions(), execute::WorkloadMovePermissions(),
                              execute::NodeRetirementPermissions()}) {
       p.insert(p.end(), part.begin(), part.end());
@@ -61,7 +81,8 @@ class SpotKind : public WorkflowKind {
   void DescribeMetrics(Metrics* m) const override {
     m->Describe("kinema_spot_nodes_drained_total", "counter", "On-demand nodes emptied into spot capacity.");
     m->Describe("kinema_spot_tolerant_pods_on_demand", "gauge",
-                "Movable pods on on-demand nodes that a spot node would accept, at the last spot plan.");
+                "Movable pods on on-demand nodes that a spot node would accept (its labels and taints; with no spot node, one "
+                "as the catalog describes it), at the last spot plan.");
   }
 
   void RecordFinished(const WorkflowView& v, Metrics* m) const override {

@@ -128,6 +128,26 @@ void PlanOnDemandNode(const Snapshot& snap, const json& list, const PlanInputs& 
   for (const auto& [p, j] : a.placements) pn->placements.push_back({p->FullName(), snap.nodes[j].name});
 }
 
+// Writes spot.bootSpot's decision into the plan: the node to empty into the
+// new spot node is drained (every pod placed on it); the others considered
+// carry why no node is booted for them.
+void ApplyBootDecision(SpotBootDecision d, SpotPlan* plan) {
+  for (auto& pn : plan->nodes) {
+    if (d.boot && pn.name == d.boot->node) {
+      pn.action = NodeAction::kDrain;
+      pn.reason = d.boot->reason + " (spot.bootSpot)";
+      pn.placements.clear();
+      for (const auto& p : d.boot->pods) pn.placements.push_back({p, kBootPlannedName});
+      continue;
+    }
+    for (const auto& c : d.considered) {
+      if (c.node == pn.name) pn.reason += "; spot.bootSpot: " + c.why;
+    }
+  }
+  plan->boot = std::move(d.boot);
+  plan->boot_skipped = std::move(d.why_not);
+}
+
 }  // namespace
 
 std::string WhyPodMustStay(const SnapshotPod& pod, const json& raw, const PlanInputs& in) {
@@ -174,14 +194,21 @@ SpotPlan PlanSpotCycle(const Snapshot& snap, const json& list, const PlanInputs&
     return snap.nodes[a].name < snap.nodes[b].name;
   });
 
-  // Spot-tolerant pods on on-demand nodes (the gauge): movable pods some
-  // usable spot node accepts by its labels and taints.
+  // Spot-tolerant pods on on-demand nodes (the gauge): movable pods that a
+  // spot node accepts by its labels and taints — any spot node of the
+  // cluster, usable now or not; with none (all preempted), a new spot node
+  // as the catalog describes it (SpotNodeShape).
+  std::vector<std::pair<Labels, std::vector<Taint>>> spot_shapes;
+  for (size_t j = 0; j < snap.nodes.size(); ++j) {
+    if (classes[j] == NodeClass::kSpot) spot_shapes.emplace_back(snap.nodes[j].labels, snap.nodes[j].taints);
+  }
+  if (spot_shapes.empty() && in.catalog) spot_shapes.push_back(SpotNodeShape(*in.catalog));
+  const std::string shape_name = "spot";
   for (int j : on_demand) {
     for (const SnapshotPod* p : by_node[snap.nodes[j].name]) {
       if (!p->movable) continue;
-      for (int s : fill) {
-        const auto& sn = snap.nodes[s];
-        NodeView v{&sn.name, &sn.labels, &sn.taints};
+      for (const auto& [labels, taints] : spot_shapes) {
+        NodeView v{&shape_name, &labels, &taints};
         if (NodeAccepts(p->constraints, v)) {
           ++plan.spot_tolerant_on_demand_pods;
           break;
@@ -234,6 +261,7 @@ SpotPlan PlanSpotCycle(const Snapshot& snap, const json& list, const PlanInputs&
     pn.reason = classes[j] == NodeClass::kSpot ? "spot node cordoned, not Ready or being retired" : class_why[j];
     plan.nodes.push_back(std::move(pn));
   }
+  if (in.boot_spot) ApplyBootDecision(PlanSpotBoot(snap, list, plan, in), &plan);
   return plan;
 }
 
@@ -310,6 +338,8 @@ json SpotPlan::ToJson() const {
   }
   json out = {{"nodes", a}, {"pendingPods", pending_pods}, {"spotTolerantOnDemandPods", spot_tolerant_on_demand_pods}};
   if (!blocked.empty()) out["blocked"] = blocked;
+  if (boot) out["boot"] = boot->ToJson();
+  if (!boot_skipped.empty()) out["bootSkipped"] = boot_skipped;
   return out;
 }
 
@@ -345,6 +375,12 @@ StatusOr<SpotPlan> SpotPlan::FromJson(const json& j) {
     p.pending_pods = j.value("pendingPods", 0);
     p.spot_tolerant_on_demand_pods = j.value("spotTolerantOnDemandPods", 0);
     p.blocked = j.value("blocked", std::string());
+    if (j.contains("boot")) {
+      auto b = SpotBootPlan::FromJson(j["boot"]);
+      if (!b.ok()) return b.status();
+      p.boot = std::move(*b);
+    }
+    p.boot_skipped = j.value("bootSkipped", std::string());
     return p;
   });
 }

@@ -23,7 +23,10 @@
 //   - nothing is drained while any pod is Pending (pusher's rule: never act
 //     while the scheduler has work to do); the plan says so in `blocked`;
 //   - the first max_nodes drainable nodes get action "drain", later ones
-//     "eligible" (the claim step may use them if the budget refuses one).
+//     "eligible" (the claim step may use them if the budget refuses one);
+//   - with boot_spot and no drainable node, PlanSpotBoot (spot_boot.h) may
+//     plan one new spot node: that on-demand node gets action "drain" with
+//     every pod placed on kBootPlannedName, and `boot` says what to boot.
 // Every on-demand node carries the reason for its action.
 // Thread-safety: pure functions over values.
 #pragma once
@@ -38,6 +41,7 @@
 #include "steps/optimize/fit_check.h"
 #include "steps/optimize/snapshot.h"
 #include "steps/spot/node_classes.h"
+#include "steps/spot/spot_boot.h"
 
 namespace kinema::spot {
 
@@ -48,6 +52,12 @@ struct PlanInputs {
   std::vector<std::string> excluded_namespaces = {};
   std::optional<LabelSelectorString> excluded_pods = std::nullopt;  // exclusions.labelSelector
   int64_t now_ms = 0;
+  // spot.bootSpot (spot_boot.h): when no on-demand node fits on the spot
+  // capacity there is, plan one new spot node of the catalog's cheapest
+  // fitting type for the first node that gains from it.
+  bool boot_spot = false;
+  const Catalog* catalog = nullptr;      // needed by boot_spot; must outlive the call
+  std::vector<std::string> zones = {};   // cloud.zones (empty: the catalog's)
 };
 
 enum class NodeAction {
@@ -81,7 +91,14 @@ struct SpotPlan {
   std::vector<PlannedNode> nodes;  // on-demand (planning order), then spot (fill order), then others
   int pending_pods = 0;
   std::string blocked;                    // why nothing is drained this cycle ("" = not blocked)
-  int spot_tolerant_on_demand_pods = 0;   // movable pods on on-demand nodes that some spot node accepts
+  // Movable pods on on-demand nodes that a spot node of the cluster accepts
+  // (by labels and taints, room aside); with no spot node at all, a new
+  // spot node from the catalog (SpotNodeShape).
+  int spot_tolerant_on_demand_pods = 0;
+  // spot.bootSpot: the new spot node to boot first (its node's action is
+  // kDrain, its placements go to kBootPlannedName), or why none.
+  std::optional<SpotBootPlan> boot;
+  std::string boot_skipped;
 
   // On-demand nodes with action kDrain, then kEligible, in planning order.
   std::vector<const PlannedNode*> Candidates() const;

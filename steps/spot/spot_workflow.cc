@@ -1,9 +1,12 @@
 #include "steps/spot/spot_workflow.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "engine/workflow/step_context.h"
 #include "engine/workflow/typed_result.h"
+#include "steps/execute/node_boot.h"
 #include "steps/execute/node_marking.h"
 #include "steps/execute/workload_move.h"
 
@@ -11,18 +14,37 @@ namespace kinema::spot {
 
 namespace {
 
+// spot.bootSpot: the planned spot node, once its on-demand node was granted.
+execute::BootInput BootInputFromClaim(const SpotDeps& deps) {
+  const std::string prefix = deps.config.cloud.instance_prefix;
+  return [prefix](StepContext& ctx) -> StatusOr<execute::BootRequest> {
+    auto claim = ResultAs<ClaimResult>(ctx, kClaimStep);
+    if (!claim.ok()) return claim.status();
+    auto plan = ResultAs<PlanStepResult>(ctx, kPlanStep);
+    if (!plan.ok()) return plan.status();
+    return BootRequestFor(plan->plan, claim->granted, prefix, ctx.workflow_id());
+  };
+}
+
 execute::MarkInput MarkInputFromClaim() {
   return [](StepContext& ctx) -> StatusOr<execute::MarkRequest> {
     auto claim = ResultAs<ClaimResult>(ctx, kClaimStep);
     if (!claim.ok()) return claim.status();
     auto plan = ResultAs<PlanStepResult>(ctx, kPlanStep);
     if (!plan.ok()) return plan.status();
+    auto booted = ResultAs<execute::BootResult>(ctx, execute::kNodeBootStep);
+    if (!booted.ok()) return booted.status();
+    std::map<std::string, std::string> real;  // planned -> Node name
+    for (const auto& b : booted->booted) real[b.planned] = b.node;
     execute::MarkRequest req;
     req.retiring = claim->granted;
     std::set<std::string> targets;
     for (const auto& name : claim->granted) {
       if (const PlannedNode* n = plan->plan.Find(name)) {
-        for (const auto& p : n->placements) targets.insert(p.to);
+        for (const auto& p : n->placements) {
+          auto it = real.find(p.to);
+          targets.insert(it != real.end() ? it->second : p.to);
+        }
       }
     }
     req.targets.assign(targets.begin(), targets.end());
@@ -37,6 +59,7 @@ execute::MoveInput MoveInputFromRecheck() {
     if (!r.ok()) return r.status();
     execute::MoveRequest req;
     for (const auto& n : r->proceed) req.retiring_nodes.push_back(n.node);
+    req.evict_others = false;  // evicted by the drain, re-checked before each eviction
     return req;
   };
 }
@@ -57,6 +80,20 @@ execute::RetireInput RetireInputFromRecheck(const SpotDeps& deps) {
 
 }  // namespace
 
+execute::BootRequest BootRequestFor(const SpotPlan& plan, const std::vector<std::string>& granted,
+                                    const std::string& instance_prefix, const std::string& workflow_id) {
+  execute::BootRequest req;
+  if (!plan.boot || std::find(granted.begin(), granted.end(), plan.boot->node) == granted.end()) return req;
+  execute::BootTarget t;
+  t.planned = kBootPlannedName;
+  t.instance_name = execute::BootInstanceName(instance_prefix, workflow_id, kBootPlannedName);
+  t.machine_type = plan.boot->machine_type;
+  t.zone = plan.boot->zone;
+  t.capacity = "spot";
+  req.targets.push_back(std::move(t));
+  return req;
+}
+
 WorkflowType MakeSpotWorkflow(const SpotDeps& deps) {
   execute::ExecutionDeps ex;
   ex.kube = deps.kube;
@@ -68,11 +105,13 @@ WorkflowType MakeSpotWorkflow(const SpotDeps& deps) {
   ex.settings.zones = deps.config.cloud.zones;
   ex.settings.instance_prefix = deps.config.cloud.instance_prefix;
   ex.settings.disruption_reason = kDisruptionReason;
+  ex.settings.boot_timeout = deps.settings.boot_timeout;
   WorkflowType t;
   t.name = kWorkflowType;
   t.steps = {MakePlanStep(deps),
              MakeTaintStep(deps),
              MakeClaimStep(deps),
+             execute::MakeNodeBootStep(ex, BootInputFromClaim(deps)),
              execute::MakeLabelingStep(ex, MarkInputFromClaim()),
              MakeRecheckStep(deps),
              execute::MakeDeploymentPatchStep(ex, MoveInputFromRecheck()),

@@ -20,30 +20,43 @@
 //                                       with its pods all or nothing, up to
 //                                       spot.maxNodesPerCycle. Nothing granted:
 //                                       completes with outcome no_action and why.
-//   3 labeling         steps/execute/node_marking.h: retire label + NoSchedule
+//   3 node-boot        steps/execute/node_boot.h (spot.bootSpot): the plan's
+//                                       new spot node (spot_boot.h), when its
+//                                       on-demand node was granted, through
+//                                       the cloud provider (gce or gke);
+//                                       journaled intent (every attempt's
+//                                       key) before the first cloud call;
+//                                       waits until the Node is Ready. No
+//                                       boot planned: does nothing. An abort
+//                                       retires the booted node unless it
+//                                       hosts pods.
+//   4 labeling         steps/execute/node_marking.h: retire label + NoSchedule
 //                                       taint on the granted nodes, iteration
 //                                       label on the spot nodes planned to
-//                                       receive their pods
-//   4 spot-recheck     recheck_step.cc fresh snapshot: Pending pods make it wait
+//                                       receive their pods (the booted one by
+//                                       its real name)
+//   5 spot-recheck     recheck_step.cc fresh snapshot: Pending pods make it wait
 //                                       (at most spot.pendingTimeout); a node
 //                                       whose pods no longer all fit on spot (a
 //                                       spot node was preempted) is kept and
 //                                       unmarked; nothing left: no_action
-//   5 deployment-patch steps/execute/workload_move.h: Deployments with pods on
+//   6 deployment-patch steps/execute/workload_move.h: Deployments with pods on
 //                                       the nodes roll within their own
 //                                       guarantee and PDBs (a rollout, with a
 //                                       surge when no pod may be unavailable),
 //                                       preferring the planned spot nodes
-//   6 drain-and-delete steps/execute/node_retirement.h: PDB-respecting
-//                                       evictions of what is left; before each
-//                                       eviction round the spot fit is
+//   7 drain-and-delete steps/execute/node_retirement.h: PDB-respecting
+//                                       evictions of what is left (the
+//                                       rollout leaves non-Deployment pods
+//                                       to it); before each eviction the
+//                                       spot fit is
 //                                       re-checked (drain_recheck.cc): Pending
 //                                       pods make it wait (at most
 //                                       spot.pendingTimeout), a lost fit stops
 //                                       the node's drain and keeps it.
 //                                       afterDrain delete: Node and instance
 //                                       deleted.
-//   7 release-drained  release_step.cc afterDrain keep: the drained nodes lose
+//   8 release-drained  release_step.cc afterDrain keep: the drained nodes lose
 //                                       the retire label and taint (schedulable
 //                                       again, for an autoscaler to remove).
 // Thread-safety: the dependencies must outlive the workflow type.
@@ -59,6 +72,7 @@
 #include "engine/config/controller_config.h"
 #include "engine/kube/client.h"
 #include "engine/workflow/workflow_type.h"
+#include "steps/execute/node_boot.h"
 #include "steps/execute/node_retirement.h"
 #include "steps/spot/settings.h"
 #include "steps/spot/spot_plan.h"
@@ -148,6 +162,11 @@ execute::DrainRecheck MakeDrainRecheck(const SpotDeps& deps);
 
 // Why a cycle drains nothing (no candidates, or every one refused).
 std::string NothingToDrain(const SpotPlan& plan, const std::vector<std::pair<std::string, std::string>>& refused);
+
+// spot.bootSpot: what node-boot boots — the plan's new spot node when its
+// on-demand node was granted, else nothing (node-boot then does nothing).
+execute::BootRequest BootRequestFor(const SpotPlan& plan, const std::vector<std::string>& granted,
+                                    const std::string& instance_prefix, const std::string& workflow_id);
 
 // The plan inputs of these deps at `now_ms`.
 PlanInputs PlanInputsOf(const SpotDeps& deps, int64_t now_ms);

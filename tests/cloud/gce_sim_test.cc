@@ -593,6 +593,26 @@ TEST(GceSimTest, NodeFailureAndSpotPreemptionEventsTerminateInstancesAndRemoveNo
   EXPECT_NEAR(report["costPerHour"].get<double>(), 0.134023, 1e-6);  // only node-a is billed
 }
 
+// instances.simulateMaintenanceEvent: GCE's way to test a preemption. A
+// spot instance is preempted at once (as a spotPreemption event); an
+// on-demand one live-migrates and nothing changes.
+TEST(GceSimTest, SimulatedMaintenancePreemptsASpotInstanceAndLeavesAnOnDemandOneRunning) {
+  GceSim sim(json{{"cloud", {{"nodeNotReadyDelay", "40s"}, {"nodeRemoveDelay", "5s"}}}});
+  ASSERT_TRUE(sim.ok()) << sim.Log();
+  auto on_demand = sim.Raw("POST", ZonePath("us-central1-a") + "/instances/node-a/simulateMaintenanceEvent");
+  EXPECT_EQ(on_demand.status, 200) << on_demand.body;
+  auto spot = sim.Raw("POST", ZonePath("us-central1-a") + "/instances/node-c/simulateMaintenanceEvent");
+  ASSERT_EQ(spot.status, 200) << spot.body;
+  EXPECT_EQ(json::parse(spot.body).value("operationType", ""), "simulateMaintenanceEvent") << spot.body;
+  ASSERT_TRUE(GceSim::Eventually([&] { return sim.Node("node-c").is_null(); })) << sim.Log();
+  EXPECT_FALSE(sim.Node("node-a").is_null());
+  json report = sim.Report();
+  EXPECT_EQ(report["cloud"]["instancesPreempted"], 1) << report.dump();
+  EXPECT_EQ(sim.Raw("POST", ZonePath("us-central1-a") + "/instances/node-c/simulateMaintenanceEvent").status, 404)
+      << "a preempted (deleted) spot instance is gone";
+  EXPECT_EQ(sim.Raw("POST", ZonePath("us-central1-a") + "/instances/nope/simulateMaintenanceEvent").status, 404);
+}
+
 size_t Count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;

@@ -33,6 +33,8 @@ TEST(SpotSettings, DefaultsAreTheSeedsAndTheKindIsOffByDefault) {
   EXPECT_TRUE(p->settings->taint_on_demand);
   EXPECT_EQ(p->settings->max_nodes_per_cycle, 1);
   EXPECT_EQ(p->settings->after_drain, "keep");
+  EXPECT_FALSE(p->settings->boot_spot) << "booting spot nodes is opt-in";
+  EXPECT_EQ(p->settings->boot_timeout, Duration(600000));
   EXPECT_FALSE(p->settings->spot.has_value());
   EXPECT_FALSE(p->settings->on_demand.has_value());
   EvictionLimits l = p->settings->EffectiveLimits(p->config->eviction_limits);
@@ -87,6 +89,9 @@ TEST(SpotSettings, BadValuesAreErrorsNamingTheKey) {
       {"spot: {maxNodesPerCycle: 0}", "spot.maxNodesPerCycle"},
       {"spot: {drainTimout: 5m}", "spot.drainTimout"},
       {"spot: {enabled: true}\nexclusions: {labelSelector: 'a in (b'}", "exclusions.labelSelector"},
+      {"spot: {bootSpot: maybe}", "spot.bootSpot"},
+      {"spot: {bootSpot: true}", "spot.bootSpot"},  // gce on the real endpoint without cloud.instanceTemplate
+      {"spot: {bootSpot: true, bootTimeout: 0s}\ncloud: {endpoint: 'http://127.0.0.1:1'}", "spot.bootTimeout"},
   };
   for (const auto& c : cases) {
     auto p = Parse(c.yaml);
@@ -94,6 +99,21 @@ TEST(SpotSettings, BadValuesAreErrorsNamingTheKey) {
     EXPECT_NE(p->config.status().message().find(c.key), std::string::npos)
         << c.yaml << " -> " << p->config.status().ToString();
   }
+}
+
+TEST(SpotSettings, BootSpotIsReadAndNeedsAWayToBootNodes) {
+  auto p = Parse(
+      "spot:\n  bootSpot: true\n  bootTimeout: 4m\n"
+      "cloud:\n  instanceTemplate: projects/p/global/instanceTemplates/t\n");
+  ASSERT_TRUE(p->config.ok()) << p->config.status().ToString();
+  EXPECT_TRUE(p->settings->boot_spot);
+  EXPECT_EQ(p->settings->boot_timeout, Duration(240000));
+  auto gke = Parse(
+      "spot: {bootSpot: true}\ncloud: {provider: gke, project: p, location: us-central1, cluster: c}\n");
+  EXPECT_TRUE(gke->config.ok()) << "gke boots through node pools: " << gke->config.status().ToString();
+  auto sim = Parse("spot: {bootSpot: true}\ncloud: {endpoint: 'http://127.0.0.1:1'}\n");
+  EXPECT_TRUE(sim->config.ok()) << "a custom endpoint (the simulator) needs no template: "
+                                << sim->config.status().ToString();
 }
 
 }  // namespace
@@ -125,6 +145,19 @@ TEST(SpotKind, IsRegisteredAsANodeDrainingKindUnderTheSpotBudgetReason) {
   EXPECT_TRUE(nodes_update);
   EXPECT_TRUE(evictions);
   EXPECT_TRUE(deployments);
+}
+
+TEST(SpotKind, BootSpotAddsTheNodeBootPermissions) {
+  KindRegistry kinds;
+  ASSERT_TRUE(RegisterKinds(&kinds).ok());
+  auto without = kinds.ParseConfig("catalog: /c.json\n");
+  ASSERT_TRUE(without.ok());
+  size_t base = kinds.Find("spot-rescheduling")->Permissions(*without).size();
+  KindRegistry kinds2;
+  ASSERT_TRUE(RegisterKinds(&kinds2).ok());
+  auto with = kinds2.ParseConfig("catalog: /c.json\nspot: {bootSpot: true}\ncloud: {endpoint: 'http://127.0.0.1:1'}\n");
+  ASSERT_TRUE(with.ok()) << with.status().ToString();
+  EXPECT_GT(kinds2.Find("spot-rescheduling")->Permissions(*with).size(), base);
 }
 
 }  // namespace

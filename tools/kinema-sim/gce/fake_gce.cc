@@ -98,6 +98,9 @@ std::optional<FaultTarget> ClassifyComputeRequest(const HttpRequest& req) {
     if (seg.size() == 5 && m == "GET") return target("list", "compute.instances");
     if (seg.size() == 6 && m == "GET") return target("get", "compute.instances");
     if (seg.size() == 6 && m == "DELETE") return target("delete", "compute.instances");
+    if (seg.size() == 7 && seg[6] == "simulateMaintenanceEvent" && m == "POST") {
+      return target("update", "compute.instances");
+    }
   } else if (coll == "operations") {
     if (seg.size() == 6 && m == "GET") return target("get", "compute.operations");
     if (seg.size() == 7 && seg[6] == "wait" && m == "POST") return target("wait", "compute.operations");
@@ -680,6 +683,8 @@ HttpResponse FakeGce::Route(const HttpRequest& req, const std::vector<std::strin
     } else if (seg.size() == 6) {
       if (m == "GET") return GetInstance(c, seg[5]);
       if (m == "DELETE") return Delete(c, seg[5], req);
+    } else if (seg.size() == 7 && seg[6] == "simulateMaintenanceEvent" && m == "POST") {
+      return SimulateMaintenanceEvent(c, seg[5]);
     }
   } else if (coll == "operations" && seg.size() == 6 && m == "GET") {
     auto it = ops_.find(seg[5]);
@@ -943,6 +948,30 @@ HttpResponse FakeGce::Delete(const Ctx& c, const std::string& name, const HttpRe
   server_->stats().instances_deleted++;
   const OpRec& op = NewOperation(c.project, c.zone, "delete", in, name, request_id, c.now, *in->gone_at);
   spdlog::info("gce: deleting {}/{} requestId '{}', operation {}", c.zone, name, request_id, op.name);
+  cv_.notify_all();
+  return Json(200, OperationJson(c, op, c.now));
+}
+
+// instances.simulateMaintenanceEvent: a spot instance is preempted at once
+// (GCE's documented way to test preemption), exactly as a scenario
+// spotPreemption event; an on-demand instance is live-migrated (nothing
+// visible changes).
+HttpResponse FakeGce::SimulateMaintenanceEvent(const Ctx& c, const std::string& name) {
+  InstanceRec* in = FindLive(c.project, c.zone, name, c.now);
+  const std::string path = c.ZonePath() + "/instances/" + name;
+  if (in == nullptr) return NotFoundResource(path);
+  if (in->end != End::kNone || StatusOf(*in, c.now) != "RUNNING") {
+    return GceError(400, "resourceNotReady", "The resource '" + path + "' is not ready");
+  }
+  if (in->spot) {
+    CloudEvent ev;
+    ev.kind = CloudEvent::Kind::kSpotPreemption;
+    ev.node = name;
+    ApplyEvent(ev, c.now);
+  } else {
+    spdlog::info("gce: simulated maintenance on {}/{}: live-migrated", c.zone, name);
+  }
+  const OpRec& op = NewOperation(c.project, c.zone, "simulateMaintenanceEvent", in, name, "", c.now, c.now);
   cv_.notify_all();
   return Json(200, OperationJson(c, op, c.now));
 }

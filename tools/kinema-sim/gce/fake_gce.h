@@ -199,6 +199,7 @@ class FakeGce : public SimComponent, public CloudLedger {
   HttpResponse Insert(const Ctx& c, const HttpRequest& req);
   HttpResponse Delete(const Ctx& c, const std::string& name, const HttpRequest& req);
   HttpResponse GetInstance(const Ctx& c, const std::string& name);
+  HttpResponse SimulateMaintenanceEvent(const Ctx& c, const std::string& name);
   HttpResponse ListInstances(const Ctx& c, const HttpRequest& req, bool aggregated);
   HttpResponse MachineTypes(const Ctx& c, const std::string& name, const HttpRequest& req);
   HttpResponse Zones(const Ctx& c, const std::string& zone);
