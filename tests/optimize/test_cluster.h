@@ -30,7 +30,13 @@ inline nlohmann::json Pod(const std::string& name, const std::string& node, cons
   return {{"kind", "Pod"}, {"metadata", md}, {"spec", spec}, {"status", {{"phase", node.empty() ? "Pending" : "Running"}}}};
 }
 
-inline nlohmann::json List(nlohmann::json items) { return {{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}}; }
+// List({item}): with one element, a braced nlohmann::json is the element
+// itself under clang and a one-element array under GCC (nlohmann/json's
+// documented initializer-list ambiguity); a single object is wrapped here.
+inline nlohmann::json List(nlohmann::json items) {
+  if (items.is_object()) items = nlohmann::json::array({items});
+  return {{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}};
+}
 
 // Types: "small" 2 CPU / 8Gi at $1, "large" 4 CPU / 16Gi at $1.5 (spot at 30%).
 inline nlohmann::json TwoTypeCatalog() {
