@@ -99,7 +99,7 @@ TEST(KubeClient, ListFollowsContinueTokensAndKeepsTheFirstResourceVersion) {
       list["items"] = {Pod("c", "3"), Pod("d", "4")};
       list["metadata"]["continue"] = "tok2";
     } else {
-      list["items"] = json::array({Pod("e", "5")});
+      list["items"] = Json::array({Pod("e", "5")});
     }
     return JsonResponse(200, list);
   });
@@ -122,12 +122,12 @@ TEST(KubeClient, ExpiredContinueTokenRestartsTheList) {
     std::string cont = QueryParam(r.target, "continue");
     Json list = {{"metadata", {{"resourceVersion", "200"}}}, {"items", Json::array()}};
     if (cont.empty()) {
-      list["items"] = json::array({Pod("a", "1")});
+      list["items"] = Json::array({Pod("a", "1")});
       list["metadata"]["continue"] = "old";
     } else if (expired_once++ == 0) {
       return JsonResponse(410, StatusBody(410, "Expired", "The provided continue parameter is too old"));
     } else {
-      list["items"] = json::array({Pod("b", "2")});
+      list["items"] = Json::array({Pod("b", "2")});
     }
     return JsonResponse(200, list);
   });
