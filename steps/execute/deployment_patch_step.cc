@@ -181,17 +181,6 @@ Status PatchOne(const ExecutionDeps& deps, StepContext& ctx, const std::string& 
   return Status::OK();
 }
 
-// What the stall breaker watches across polls of one rollout: when each
-// stuck pod was first seen Pending (wall clock of this process: after a
-// restart the wait starts over, at most one more stall timeout), and the
-// pods it already acted for.
-struct StallWatch {
-  std::map<std::string, int64_t> pending_since;  // pod uid -> ms
-  std::map<std::string, int> acted;              // pod uid -> breaker actions for it
-};
-
-constexpr int kMaxActionsPerPod = 3;
-
 Resources PodRequests(const json& pod) {
   auto r = PodSpecRequests(pod.value("spec", json::object()), kube::obj::Key(pod));
   return r.ok() ? *r : Resources{};
@@ -329,48 +318,55 @@ enum class StallState {
   kActed,    // acted (or recorded why it could not) this poll
 };
 
+// The stall breaker's durable clock for one step (see StallClock): timers
+// of this step's context.
+StallClock ClockOf(const ExecutionDeps& deps, StepContext& ctx) {
+  return StallClock(
+      deps.settings.rollout_stall_timeout,
+      [&ctx](const std::string& name, std::chrono::milliseconds d) { return ctx.DeadlineFor(name, d); },
+      [&ctx](const std::string& name) { return ctx.JournaledDeadline(name); });
+}
+
 // One poll of the stall breaker for a rollout that is not done: acts for a
-// pod stuck Pending for rollout_stall_timeout — at once when the
+// pod stuck Pending for rollout_stall_timeout since it was first seen (the
+// clock is journaled: a restart does not start it over) — at once when the
 // Deployment's progress deadline passed — and waits a stall timeout after
-// each act before the next one for the same pod (at most kMaxActionsPerPod).
+// each act before the next one for the same pod (at most kMaxStallActs).
+// One act per poll.
 StatusOr<StallState> WatchForStall(const ExecutionDeps& deps, StepContext& ctx, const std::string& key, const json& d,
                                    bool progress_dead, const std::vector<std::string>& planned,
-                                   const std::string& iteration, StallWatch* watch, MoveResult* result) {
+                                   const std::string& iteration, StallClock* clock, MoveResult* result) {
   auto stuck = StuckPods(deps, d, iteration);
   if (!stuck.ok()) return stuck.status().WithContext("deployment-patch: " + key);
-  const int64_t now = NowMs();
-  const int64_t timeout = deps.settings.rollout_stall_timeout.count();
-  std::map<std::string, int64_t> still;
-  StallState state = StallState::kNone;
+  std::vector<StallClock::Pod> ids;
+  std::map<std::string, const json*> by_uid;
   for (const auto& p : *stuck) {
-    const std::string uid = kube::obj::Uid(p);
-    auto it = watch->pending_since.find(uid);
-    int64_t since = it == watch->pending_since.end() ? now : it->second;
-    still[uid] = since;
-    int done = watch->acted[uid];
-    if (done >= kMaxActionsPerPod) continue;
-    bool due = now - since >= timeout || (progress_dead && done == 0);
-    if (state == StallState::kActed || !due) {
-      if (state == StallState::kNone) state = StallState::kWaiting;
-      continue;
-    }
-    auto b = BreakStall(deps, ctx, key, p, planned, iteration);
-    if (!b.ok()) return b.status().WithContext("deployment-patch: stall breaker for " + key);
-    watch->acted[uid] = b->action == "none" ? kMaxActionsPerPod : done + 1;  // "none" is said once
-    still[uid] = now;  // give the act time to work before the next one
-    state = StallState::kActed;
-    spdlog::warn("workflow {}: rollout of {} stalled: pod {} Pending for {}: {}{})", ctx.workflow_id(), key,
-                 b->pending_pod, FormatDuration(Duration(now - since)),
-                 b->action == "evicted" ? "moved " + b->pod + " off " + b->node + " (" : "no action (", b->why);
-    AnnounceEvent(deps.kube, d, "Warning", "KinemaRolloutStalled",
-                  "pod " + b->pending_pod + " Pending; " +
-                      (b->action == "evicted" ? "moved " + b->pod + " to make room on " + b->node
-                                              : "no action: " + b->why));
-    result->stall_breaks.push_back(*b);
-    ctx.Hook("stall_broken");
+    ids.push_back({kube::obj::Key(p), kube::obj::Uid(p)});
+    by_uid[kube::obj::Uid(p)] = &p;
   }
-  watch->pending_since = std::move(still);
-  return state;
+  const int64_t now = NowMs();
+  auto due = clock->Due(ids, progress_dead, now);
+  if (!due.ok()) return due.status().WithContext("deployment-patch: stall clock of " + key);
+  if (due->empty()) return ids.empty() || clock->NextDue() == INT64_MAX ? StallState::kNone : StallState::kWaiting;
+  const StallClock::Pod& pod = due->front();
+  const json& p = *by_uid[pod.uid];
+  const int64_t since = clock->PendingSince(pod.uid);
+  KINEMA_RETURN_IF_ERROR(clock->BeforeAct(pod).WithContext("deployment-patch: stall clock of " + key));
+  auto b = BreakStall(deps, ctx, key, p, planned, iteration);
+  if (!b.ok()) return b.status().WithContext("deployment-patch: stall breaker for " + key);
+  if (b->action == "none") {
+    KINEMA_RETURN_IF_ERROR(clock->GaveUp(pod).WithContext("deployment-patch: stall clock of " + key));  // said once
+  }
+  spdlog::warn("workflow {}: rollout of {} stalled: pod {} Pending for {}: {}{})", ctx.workflow_id(), key,
+               b->pending_pod, FormatDuration(Duration(now - since)),
+               b->action == "evicted" ? "moved " + b->pod + " off " + b->node + " (" : "no action (", b->why);
+  AnnounceEvent(deps.kube, d, "Warning", "KinemaRolloutStalled",
+                "pod " + b->pending_pod + " Pending; " +
+                    (b->action == "evicted" ? "moved " + b->pod + " to make room on " + b->node
+                                            : "no action: " + b->why));
+  result->stall_breaks.push_back(*b);
+  ctx.Hook("stall_broken");
+  return StallState::kActed;
 }
 
 // Waits until the Deployment has rolled out; *why is "gone" when it went away.
@@ -380,7 +376,7 @@ Status AwaitRollout(const ExecutionDeps& deps, StepContext& ctx, const std::stri
   auto [ns, name] = SplitKey(key);
   auto deadline = ctx.DeadlineFor("rollout " + key, deps.settings.rollout_timeout);
   if (!deadline.ok()) return deadline.status();
-  StallWatch watch;
+  StallClock clock = ClockOf(deps, ctx);
   for (int poll = 0;; ++poll) {
     auto d = deps.kube->Get(kube::resources::kDeployments, ns, name);
     if (!d.ok() && d.status().code() == Status::Code::kNotFound) {
@@ -390,10 +386,11 @@ Status AwaitRollout(const ExecutionDeps& deps, StepContext& ctx, const std::stri
     if (!d.ok()) return d.status().WithContext("deployment-patch: get deployment " + key);
     bool failed = false;
     if (DeploymentRolledOut(*d, why, &failed)) return Status::OK();
-    // The stall breaker looks every 5 s (a pods list per look), or at once
-    // when the progress deadline passed.
-    auto stall = failed || poll % 5 == 0 ? WatchForStall(deps, ctx, key, *d, failed, planned, iteration, &watch, result)
-                                         : StatusOr<StallState>(StallState::kWaiting);
+    // The stall breaker looks every 5 s (a pods list per look), when an act
+    // falls due, or at once when the progress deadline passed.
+    auto stall = failed || poll % 5 == 0 || NowMs() >= clock.NextDue()
+                     ? WatchForStall(deps, ctx, key, *d, failed, planned, iteration, &clock, result)
+                     : StatusOr<StallState>(StallState::kWaiting);
     if (!stall.ok()) return stall.status();
     // A failure says what the stall breaker did for this Deployment (the
     // step's result, which lists every act, is not journaled on failure).

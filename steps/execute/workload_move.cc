@@ -194,4 +194,86 @@ std::optional<RoomTaker> ChooseRoomTaker(const Resources& need, const std::vecto
                        ", and it fits elsewhere (e.g. " + best_home + ")"};
 }
 
+StallClock::StallClock(std::chrono::milliseconds timeout, DurableDeadline deadline, JournaledDeadline journaled)
+    : timeout_(timeout), deadline_(std::move(deadline)), journaled_(std::move(journaled)) {}
+
+StatusOr<StallClock::Watch> StallClock::Load(const Pod& pod) {
+  Watch w;
+  auto first = deadline_("stall " + Id(pod), timeout_);  // journaled on the very first sight only
+  if (!first.ok()) return first.status();
+  w.since = *first - timeout_.count();
+  w.due = *first;
+  for (int k = 1; k <= kMaxStallActs; ++k) {
+    auto act = journaled_("stall " + Id(pod) + " act " + std::to_string(k));
+    if (!act.ok()) return act.status();
+    if (!act->has_value()) break;
+    w.acts = k;
+    w.due = **act;
+  }
+  auto gave_up = journaled_("stall " + Id(pod) + " gave up");
+  if (!gave_up.ok()) return gave_up.status();
+  w.done = gave_up->has_value() || w.acts >= kMaxStallActs;
+  return w;
+}
+
+StatusOr<std::vector<StallClock::Pod>> StallClock::Due(const std::vector<Pod>& stuck, bool progress_dead,
+                                                       int64_t now_ms) {
+  std::map<std::string, Watch> still;
+  std::vector<std::pair<int64_t, Pod>> due;
+  for (const auto& p : stuck) {
+    auto it = watch_.find(p.uid);
+    Watch w;
+    if (it != watch_.end()) {
+      w = it->second;
+    } else {
+      auto loaded = Load(p);
+      if (!loaded.ok()) return loaded.status();
+      w = *loaded;
+    }
+    still[p.uid] = w;
+    if (w.done) continue;
+    if (now_ms >= w.due || (progress_dead && w.acts == 0)) due.push_back({w.since, p});
+  }
+  watch_ = std::move(still);
+  std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Pod> out;
+  for (auto& [since, p] : due) out.push_back(std::move(p));
+  return out;
+}
+
+Status StallClock::BeforeAct(const Pod& pod) {
+  Watch& w = watch_[pod.uid];
+  if (w.since == 0) {
+    auto loaded = Load(pod);
+    if (!loaded.ok()) return loaded.status();
+    w = *loaded;
+  }
+  auto next = deadline_("stall " + Id(pod) + " act " + std::to_string(w.acts + 1), timeout_);
+  if (!next.ok()) return next.status();
+  ++w.acts;
+  w.due = *next;
+  w.done = w.acts >= kMaxStallActs;
+  return Status::OK();
+}
+
+Status StallClock::GaveUp(const Pod& pod) {
+  auto r = deadline_("stall " + Id(pod) + " gave up", std::chrono::milliseconds(0));
+  if (!r.ok()) return r.status();
+  watch_[pod.uid].done = true;
+  return Status::OK();
+}
+
+int64_t StallClock::PendingSince(const std::string& uid) const {
+  auto it = watch_.find(uid);
+  return it == watch_.end() ? 0 : it->second.since;
+}
+
+int64_t StallClock::NextDue() const {
+  int64_t next = INT64_MAX;
+  for (const auto& [uid, w] : watch_) {
+    if (!w.done) next = std::min(next, w.due);
+  }
+  return next;
+}
+
 }  // namespace kinema::execute

@@ -25,7 +25,9 @@
 // Then wait until it has rolled out (settings.rollout_timeout, a durable
 // deadline per Deployment). Stall breaker: when one of the rollout's new
 // pods has stayed Pending (unscheduled) for settings.rollout_stall_timeout
-// (or the Deployment reports ProgressDeadlineExceeded), the step moves the
+// since it was first seen so (StallClock: journaled, a restart does not
+// start the wait over nor repeat acts) or the Deployment reports
+// ProgressDeadlineExceeded, the step moves the
 // pod that took its room (ChooseRoomTaker: a movable pod on one of the
 // Deployment's planned nodes whose eviction makes room, and which fits on
 // another node; claimed from the disruption ledger, evicted through the
@@ -46,6 +48,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -155,5 +159,59 @@ struct RoomTaker {
 // are the movable candidates only (the caller filters).
 std::optional<RoomTaker> ChooseRoomTaker(const Resources& need, const std::vector<RoomNode>& nodes,
                                          const std::vector<RoomPod>& pods);
+
+// The stall breaker's clock: when each stuck pod was first seen Pending and
+// what the breaker did for it, journaled (durable timers of the step), so a
+// restart neither restarts a pod's wait nor repeats acts already done.
+// Timers, per stuck pod (`id` = "ns/name (uid)"):
+//   "stall <id>"            first seen Pending + timeout: the first act is due
+//   "stall <id> act <k>"    journaled right before act k: its time + timeout,
+//                           when act k+1 is due (at most kMaxStallActs acts)
+//   "stall <id> gave up"    the breaker found nothing to do: no more acts
+// A pod is due at once, before its timeout, when the Deployment's progress
+// deadline passed and nothing was done for it yet.
+// Thread-safety: one step thread.
+inline constexpr int kMaxStallActs = 3;
+
+class StallClock {
+ public:
+  // DeadlineFor and JournaledDeadline of the step's context (injected so
+  // the clock is testable without an engine).
+  using DurableDeadline = std::function<StatusOr<int64_t>(const std::string& name, std::chrono::milliseconds)>;
+  using JournaledDeadline = std::function<StatusOr<std::optional<int64_t>>(const std::string& name)>;
+  struct Pod {
+    std::string key;  // ns/name
+    std::string uid;
+  };
+  StallClock(std::chrono::milliseconds timeout, DurableDeadline deadline, JournaledDeadline journaled);
+
+  // Sees the stuck pods now (pods no longer stuck are forgotten); returns
+  // the ones due for an act, oldest first.
+  StatusOr<std::vector<Pod>> Due(const std::vector<Pod>& stuck, bool progress_dead, int64_t now_ms);
+  // Journals act k for `pod` (before the act: a crash counts it as done);
+  // gave_up: nothing could be done, no more acts for it.
+  Status BeforeAct(const Pod& pod);
+  Status GaveUp(const Pod& pod);
+  // When the pod was first seen Pending (ms), 0 when unknown.
+  int64_t PendingSince(const std::string& uid) const;
+  // The earliest time an act falls due for a pod seen by the last Due()
+  // (INT64_MAX when none): the caller looks again then.
+  int64_t NextDue() const;
+
+ private:
+  struct Watch {
+    int64_t since = 0;  // first seen Pending
+    int64_t due = 0;    // next act due
+    int acts = 0;
+    bool done = false;  // gave up, or kMaxStallActs reached
+  };
+  StatusOr<Watch> Load(const Pod& pod);
+  static std::string Id(const Pod& pod) { return pod.key + " (" + pod.uid + ")"; }
+
+  std::chrono::milliseconds timeout_;
+  DurableDeadline deadline_;
+  JournaledDeadline journaled_;
+  std::map<std::string, Watch> watch_;  // uid -> what is known
+};
 
 }  // namespace kinema::execute

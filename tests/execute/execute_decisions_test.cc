@@ -136,6 +136,96 @@ TEST(ExecuteDecisions, StallBreakerMovesThePodThatTookThePlannedRoom) {
   EXPECT_FALSE(ChooseRoomTaker(big, nodes, pods).has_value());
 }
 
+// The step's durable timers, as the journal keeps them: first write wins.
+struct FakeTimers {
+  std::map<std::string, int64_t> timers;
+  int64_t now = 0;
+  StallClock Clock(std::chrono::milliseconds timeout) {
+    return StallClock(
+        timeout,
+        [this](const std::string& name, std::chrono::milliseconds d) -> StatusOr<int64_t> {
+          return timers.emplace(name, now + d.count()).first->second;
+        },
+        [this](const std::string& name) -> StatusOr<std::optional<int64_t>> {
+          auto it = timers.find(name);
+          return it == timers.end() ? std::optional<int64_t>() : std::optional<int64_t>(it->second);
+        });
+  }
+};
+
+std::vector<std::string> Keys(const StatusOr<std::vector<StallClock::Pod>>& due) {
+  std::vector<std::string> out;
+  if (due.ok()) {
+    for (const auto& p : *due) out.push_back(p.key);
+  }
+  return out;
+}
+
+TEST(ExecuteDecisions, StallClockSurvivesARestartAndDoesNotRepeatActs) {
+  using std::chrono::milliseconds;
+  FakeTimers t;
+  const StallClock::Pod stuck{"web/big-1", "uid-1"};
+  {
+    StallClock clock = t.Clock(milliseconds(10000));
+    t.now = 1000;  // first seen Pending
+    EXPECT_TRUE(Keys(clock.Due({stuck}, false, t.now)).empty());
+    EXPECT_EQ(clock.PendingSince("uid-1"), 1000);
+    EXPECT_EQ(clock.NextDue(), 11000);
+    t.now = 6000;
+    EXPECT_TRUE(Keys(clock.Due({stuck}, false, t.now)).empty());
+  }  // the controller is killed
+  // A new process sees the same pod 8 s later: the wait is not started over.
+  StallClock clock = t.Clock(milliseconds(10000));
+  t.now = 9000;
+  EXPECT_TRUE(Keys(clock.Due({stuck}, false, t.now)).empty());
+  EXPECT_EQ(clock.PendingSince("uid-1"), 1000);
+  t.now = 11000;
+  EXPECT_EQ(Keys(clock.Due({stuck}, false, t.now)), std::vector<std::string>{"web/big-1"});
+  ASSERT_TRUE(clock.BeforeAct(stuck).ok());
+  // The act is given a stall timeout to work, also across another restart.
+  StallClock again = t.Clock(milliseconds(10000));
+  t.now = 15000;
+  EXPECT_TRUE(Keys(again.Due({stuck}, false, t.now)).empty());
+  EXPECT_EQ(again.NextDue(), 21000);
+  t.now = 21000;
+  EXPECT_EQ(Keys(again.Due({stuck}, false, t.now)).size(), 1u);
+  ASSERT_TRUE(again.BeforeAct(stuck).ok());
+  t.now = 31000;
+  ASSERT_TRUE(again.BeforeAct(stuck).ok());  // the third and last act
+  t.now = 100000;
+  EXPECT_TRUE(Keys(again.Due({stuck}, true, t.now)).empty()) << "at most " << kMaxStallActs << " acts per pod";
+  EXPECT_TRUE(Keys(t.Clock(milliseconds(10000)).Due({stuck}, true, t.now)).empty()) << "not even after a restart";
+  EXPECT_EQ(again.NextDue(), INT64_MAX);
+}
+
+TEST(ExecuteDecisions, StallClockActsAtOnceOnAPassedProgressDeadlineAndGivesUpForGood) {
+  using std::chrono::milliseconds;
+  FakeTimers t;
+  const StallClock::Pod a{"web/a", "uid-a"}, b{"web/b", "uid-b"};
+  StallClock clock = t.Clock(milliseconds(120000));
+  t.now = 500;
+  EXPECT_TRUE(Keys(clock.Due({a}, false, t.now)).empty());
+  t.now = 900;
+  // The progress deadline passed: both are due now, the older first.
+  EXPECT_EQ(Keys(clock.Due({b, a}, true, t.now)), (std::vector<std::string>{"web/a", "web/b"}));
+  ASSERT_TRUE(clock.BeforeAct(a).ok());
+  ASSERT_TRUE(clock.GaveUp(a).ok());  // nothing could be done for it: said once
+  EXPECT_EQ(Keys(clock.Due({a, b}, true, t.now)), std::vector<std::string>{"web/b"});
+  EXPECT_TRUE(Keys(t.Clock(milliseconds(120000)).Due({a}, true, 999999)).empty()) << "gave up, also after a restart";
+  // A pod no longer stuck is forgotten; seen again, its journaled clock holds.
+  EXPECT_TRUE(Keys(clock.Due({}, false, t.now)).empty());
+  EXPECT_EQ(clock.NextDue(), INT64_MAX);
+  EXPECT_TRUE(Keys(clock.Due({b}, false, t.now)).empty());
+  EXPECT_EQ(clock.PendingSince("uid-b"), 900);
+  // A journal error is the caller's error, not a crash.
+  StallClock broken(
+      milliseconds(1000), [](const std::string&, std::chrono::milliseconds) -> StatusOr<int64_t> {
+        return Status::Unavailable("journal locked");
+      },
+      [](const std::string&) -> StatusOr<std::optional<int64_t>> { return std::optional<int64_t>(); });
+  EXPECT_FALSE(broken.Due({a}, false, 0).ok());
+}
+
 TEST(ExecuteDecisions, RetireTaintReplacesAnEarlierOneAndIsRemovable) {
   json taints = json::array({{{"key", "dedicated"}, {"value", "x"}, {"effect", "NoSchedule"}},
                              {{"key", kRetireTaintKey}, {"value", "old"}, {"effect", "NoSchedule"}}});
