@@ -7,7 +7,8 @@
 #   4. ASan+UBSan build (build-asan/) of the product's unit tests (tests_sanitized)
 # Flags: --long  the long kill -9 campaigns (sample: 2000 kills instead of 240;
 #                the real controller on the simulator: 100 instead of 20; the
-#                landing convergence with the default 10% node budget;
+#                landing convergence with the default 10% node budget; the
+#                landing kill campaign: 12 kills in each of 4 budgeted iterations;
 #                load-rebalancing on the VM cluster: 40 instead of 8) and
 #                long fuzzing (5,000,000 runs per target instead of 20,000)
 #        --no-sanitizers  skip step 4 (local iteration only; CI runs it)
@@ -35,7 +36,7 @@ echo "== Release build ($(date -u +%T))"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$JOBS"
 
-if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100 KINEMA_LANDING_BUDGET=default KINEMA_E2E_GKE_KILLS=40 KINEMA_E2E_REBALANCE_KILLS=40; fi
+if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100 KINEMA_LANDING_BUDGET=default KINEMA_LANDING_KILLS=12 KINEMA_LANDING_KILL_ITERATIONS=4 KINEMA_E2E_GKE_KILLS=40 KINEMA_E2E_REBALANCE_KILLS=40; fi
 echo "== Tests (all labels) ($(date -u +%T))"
 ctest --test-dir build --output-on-failure -j"$JOBS"
 
