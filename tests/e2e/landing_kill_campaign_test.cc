@@ -121,7 +121,8 @@ std::map<std::string, int> Revisions(const E2eCluster& c) {
 }
 
 const json* StepResult(const json& show, const std::string& name) {
-  for (const auto& s : show.value("steps", json::array())) {
+  if (!show.is_object() || !show.contains("steps") || !show["steps"].is_array()) return nullptr;
+  for (const auto& s : show["steps"]) {  // by reference: the pointer stays valid while `show` lives
     if (s.value("name", "") == name && s.contains("result")) return &s["result"];
   }
   return nullptr;
