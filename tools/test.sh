@@ -8,7 +8,7 @@
 # Flags: --long  the long kill -9 campaigns (sample: 2000 kills instead of 240;
 #                the real controller on the simulator: 100 instead of 20; the
 #                landing convergence with the default 10% node budget; the
-#                landing kill campaign: 12 kills in each of 4 budgeted iterations;
+#                landing kill campaign: up to 12 kills in each of 4 budgeted iterations;
 #                load-rebalancing on the VM cluster: 40 instead of 8) and
 #                long fuzzing (5,000,000 runs per target instead of 20,000)
 #        --no-sanitizers  skip step 4 (local iteration only; CI runs it)

@@ -7,7 +7,8 @@
 // exactly as its plan said (nodes and $/h), each planned node booted once,
 // each moved Deployment rolled once (no pod moved twice), within the node
 // budget, no availability or PDB violation, `kinemactl verify` ok.
-// Size: KINEMA_LANDING_KILLS kills per iteration (default 4) over
+// Size: up to KINEMA_LANDING_KILLS kills per iteration (default 4; at most a
+// quarter of them per step, so a short iteration takes fewer) over
 // KINEMA_LANDING_KILL_ITERATIONS iterations (default 2); tools/test.sh
 // --long raises both.
 #include <gtest/gtest.h>
