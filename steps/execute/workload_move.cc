@@ -209,7 +209,7 @@ std::vector<const RoomPod*> MakersOn(const RoomNode& node, const Resources& need
   std::vector<const RoomPod*> chosen;
   std::set<std::string> owners;
   for (const RoomPod* p : on) {
-    if (FitsIn(need, room(chosen))) break;
+    if (FitsIn(need, room(chosen)) || chosen.size() > max_pods + 2) break;  // enough, or hopeless
     if (!p->owner.empty() && owners.count(p->owner)) continue;
     chosen.push_back(p);
     if (!homes(chosen)) {
@@ -241,6 +241,9 @@ std::optional<RoomMakers> ChooseRoomMakers(const Resources& need, const std::vec
       if (p.node == n.name) on.push_back(&p);
     }
     if (FitsIn(need, n.free)) continue;  // room already there: nothing to move for it
+    Resources all = n.free;
+    for (const RoomPod* p : on) all = Plus(all, p->requests);
+    if (!FitsIn(need, all)) continue;  // not even with every movable pod gone
     std::vector<const RoomPod*> chosen = MakersOn(n, need, nodes, on, max_pods);
     if (chosen.empty()) continue;
     int preferred = 0;
