@@ -74,6 +74,14 @@ StatusOr<int64_t> StepContext::DeadlineFor(const std::string& timer_name, std::c
   return engine_->DeadlineFor(*this, timer_name, duration);
 }
 
+StatusOr<std::optional<int64_t>> StepContext::JournaledDeadline(const std::string& timer_name) const {
+  auto v = engine_->journal()->View(view_->id);
+  if (!v.ok()) return v.status();
+  auto it = v->timers.find(std::to_string(step_index_) + "/" + timer_name);  // the key DeadlineFor journals under
+  if (it == v->timers.end()) return std::optional<int64_t>();
+  return std::optional<int64_t>(it->second);
+}
+
 Status StepContext::Pause(std::chrono::milliseconds duration) {
   return engine_->InterruptibleWaitUntil(view_->id, NowMs() + duration.count(), true);
 }

@@ -68,7 +68,7 @@ TEST(PlanExecution, ExplainSaysHowFarToTheTargetAndWhatTheStallBreakerDid) {
   move.iteration = "it";
   move.deployments = {{"shop/big", "rolled-out"}};
   move.order = {"shop/big", "shop/small"};
-  move.stall_breaks = {{"shop/big", "shop/big-x", "evicted", "shop/small-y", "keep-1", "makes room"}};
+  move.stall_breaks = {{"shop/big", "shop/big-x", "evicted", "shop/small-y", {"shop/small-y"}, "keep-1", "makes room"}};
   WorkflowView v;
   v.id = "kinema-rescheduling-1";
   v.type = "kinema-rescheduling";
