@@ -5,6 +5,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,7 +20,27 @@ namespace kinema::journal_sql {
 Event EventFromRow(SQLite::Statement& q);  // columns as in kEventColumns
 inline constexpr const char* kEventColumns = "seq, workflow_id, at_ms, kind, step_index, step_name, epoch, attempt, detail";
 
-int64_t InsertEvent(SQLite::Database& db, const Event& e);  // returns the new seq
+// Prepared statements of one connection, compiled on first use and reused
+// (re-preparing the append's statements cost more than executing them).
+// Every statement is reset after use, so none holds a read snapshot between
+// calls. Must be destroyed before its connection. Not thread-safe: owned by
+// whoever serialises the connection.
+class StatementCache {
+ public:
+  explicit StatementCache(SQLite::Database& db) : db_(db) {}
+  SQLite::Database& db() { return db_; }
+  // The statement for `sql` (a string literal: the cache keys on its text),
+  // reset and with its bindings cleared.
+  SQLite::Statement& Get(const char* sql);
+  // Runs a statement that returns no rows (BEGIN, COMMIT, ...) and resets it.
+  void Exec(const char* sql);
+
+ private:
+  SQLite::Database& db_;
+  std::map<std::string, std::unique_ptr<SQLite::Statement>> statements_;
+};
+
+int64_t InsertEvent(StatementCache& sc, const Event& e);  // returns the new seq
 std::vector<Event> EventsOf(SQLite::Database& db, const std::string& workflow_id);
 
 // Folds the events of one workflow; nullopt when it has none.
@@ -34,12 +56,16 @@ struct DerivedChange {
   std::set<int> steps;
   bool all_steps = false;
   bool timers = false;
+  // The workflow row is new or its indexed columns (status, type,
+  // created_ms) changed; otherwise only its other columns are rewritten,
+  // which leaves the listing indexes' pages untouched.
+  bool workflow_keys = false;
   void Note(const Event& e);
 };
 
 // Writes the derived rows of `v` (upsert workflow, steps and timers): all of
 // them when `change` is null, else only what it names.
-void WriteDerived(SQLite::Database& db, const WorkflowView& v, const DerivedChange* change);
+void WriteDerived(StatementCache& sc, const WorkflowView& v, const DerivedChange* change);
 
 std::vector<std::string> WorkflowIdsWithStatus(SQLite::Database& db, const std::string& status);
 
