@@ -85,16 +85,27 @@ int64_t InsertEvent(StatementCache& sc, const Event& e) {
   return sc.db().getLastInsertRowid();
 }
 
-std::vector<Event> EventsOf(SQLite::Database& db, const std::string& workflow_id) {
-  SQLite::Statement q(db, std::string("SELECT ") + kEventColumns + " FROM events WHERE workflow_id = ? ORDER BY seq");
+namespace {
+const std::string& EventsOfSql() {
+  static const std::string sql =
+      std::string("SELECT ") + kEventColumns + " FROM events WHERE workflow_id = ? ORDER BY seq";
+  return sql;
+}
+
+std::vector<Event> ReadEvents(SQLite::Statement& q, const std::string& workflow_id) {
   q.bind(1, workflow_id);
   std::vector<Event> out;
-  while (q.executeStep()) out.push_back(EventFromRow(q));
+  try {
+    while (q.executeStep()) out.push_back(EventFromRow(q));
+  } catch (...) {
+    q.reset();
+    throw;
+  }
+  q.reset();
   return out;
 }
 
-std::optional<WorkflowView> FoldWorkflow(SQLite::Database& db, const std::string& workflow_id, Status* fold_error) {
-  std::vector<Event> events = EventsOf(db, workflow_id);
+std::optional<WorkflowView> Fold(const std::vector<Event>& events, Status* fold_error) {
   if (events.empty()) return std::nullopt;
   WorkflowView v;
   for (const Event& e : events) {
@@ -104,6 +115,20 @@ std::optional<WorkflowView> FoldWorkflow(SQLite::Database& db, const std::string
     }
   }
   return v;
+}
+}  // namespace
+
+std::vector<Event> EventsOf(SQLite::Database& db, const std::string& workflow_id) {
+  SQLite::Statement q(db, EventsOfSql());
+  return ReadEvents(q, workflow_id);
+}
+
+std::optional<WorkflowView> FoldWorkflow(SQLite::Database& db, const std::string& workflow_id, Status* fold_error) {
+  return Fold(EventsOf(db, workflow_id), fold_error);
+}
+
+std::optional<WorkflowView> FoldWorkflow(StatementCache& sc, const std::string& workflow_id, Status* fold_error) {
+  return Fold(ReadEvents(sc.Get(EventsOfSql().c_str()), workflow_id), fold_error);
 }
 
 std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string& workflow_id) {

@@ -45,6 +45,8 @@ std::vector<Event> EventsOf(SQLite::Database& db, const std::string& workflow_id
 
 // Folds the events of one workflow; nullopt when it has none.
 std::optional<WorkflowView> FoldWorkflow(SQLite::Database& db, const std::string& workflow_id, Status* fold_error);
+// The same through the writer's prepared statements.
+std::optional<WorkflowView> FoldWorkflow(StatementCache& sc, const std::string& workflow_id, Status* fold_error);
 
 // Reads the derived rows (workflows, steps, timers) of one workflow.
 std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string& workflow_id);

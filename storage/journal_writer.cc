@@ -74,7 +74,7 @@ StatusOr<WorkflowView> JournalWriter::ViewForAppendLocked(const std::string& wor
   }
   try {
     Status fold_error;
-    auto folded = journal_sql::FoldWorkflow(*db_, workflow_id, &fold_error);
+    auto folded = journal_sql::FoldWorkflow(*statements_, workflow_id, &fold_error);
     if (!fold_error.ok()) return fold_error.WithContext("journal " + path_ + ": workflow " + workflow_id);
     if (!folded) return WorkflowView();  // no events: not cached, it may never be written
     std::lock_guard<std::mutex> v(view_mu_);
