@@ -3,6 +3,7 @@
 #include <set>
 
 #include "engine/common/safe_json.h"
+#include "storage/sqlite_env.h"
 
 namespace kinema::journal_sql {
 
@@ -18,6 +19,21 @@ nlohmann::json JsonColumn(SQLite::Column c) {
   return j;
 }
 int64_t NullableInt(SQLite::Column c) { return c.isNull() ? 0 : c.getInt64(); }
+
+// Status text from a derived-table row. The schema's CHECK admits only the
+// journal's words, but a damaged or hostile file may have no such CHECK.
+WorkflowStatus WorkflowStatusColumn(SQLite::Column c, const std::string& workflow_id) {
+  auto s = ParseWorkflowStatus(c.getString());
+  if (!s.ok()) throw CorruptRow("workflows row " + workflow_id + ": " + s.status().message());
+  return *s;
+}
+StepStatus StepStatusColumn(SQLite::Column c, const std::string& workflow_id, int step_index) {
+  auto s = ParseStepStatus(c.getString());
+  if (!s.ok()) {
+    throw CorruptRow("steps row " + workflow_id + "/" + std::to_string(step_index) + ": " + s.status().message());
+  }
+  return *s;
+}
 }  // namespace
 
 Event EventFromRow(SQLite::Statement& q) {
@@ -140,7 +156,7 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
   WorkflowView v;
   v.id = q.getColumn(0).getString();
   v.type = q.getColumn(1).getString();
-  v.status = q.getColumn(2).getString();
+  v.status = WorkflowStatusColumn(q.getColumn(2), v.id);
   v.created_ms = q.getColumn(3).getInt64();
   v.updated_ms = q.getColumn(4).getInt64();
   v.input = JsonColumn(q.getColumn(5));
@@ -159,7 +175,7 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
     StepView st;
     st.index = s.getColumn(0).getInt();
     st.name = s.getColumn(1).getString();
-    st.status = s.getColumn(2).getString();
+    st.status = StepStatusColumn(s.getColumn(2), workflow_id, st.index);
     st.attempts = s.getColumn(3).getInt();
     st.started_ms = NullableInt(s.getColumn(4));
     st.finished_ms = NullableInt(s.getColumn(5));
@@ -219,7 +235,7 @@ void UpsertWorkflowRow(StatementCache& sc, const WorkflowView& v) {
              "last_seq=excluded.last_seq, outcome=excluded.outcome");
   w.bind(1, v.id);
   w.bind(2, v.type);
-  w.bind(3, v.status);
+  w.bind(3, WorkflowStatusName(v.status));
   w.bind(4, static_cast<int64_t>(v.created_ms));
   w.bind(5, static_cast<int64_t>(v.updated_ms));
   BindCurrentStep(w, 6, v);
@@ -272,7 +288,7 @@ void WriteDerived(StatementCache& sc, const WorkflowView& v, const DerivedChange
     s.bind(1, v.id);
     s.bind(2, st.index);
     s.bind(3, st.name);
-    s.bind(4, st.status);
+    s.bind(4, StepStatusName(st.status));
     s.bind(5, st.attempts);
     if (st.started_ms) s.bind(6, static_cast<int64_t>(st.started_ms)); else s.bind(6);
     if (st.finished_ms) s.bind(7, static_cast<int64_t>(st.finished_ms)); else s.bind(7);
@@ -293,9 +309,9 @@ void WriteDerived(StatementCache& sc, const WorkflowView& v, const DerivedChange
   }
 }
 
-std::vector<std::string> WorkflowIdsWithStatus(SQLite::Database& db, const std::string& status) {
+std::vector<std::string> WorkflowIdsWithStatus(SQLite::Database& db, WorkflowStatus status) {
   SQLite::Statement q(db, "SELECT id FROM workflows WHERE status = ? ORDER BY created_ms, id");
-  q.bind(1, status);
+  q.bind(1, WorkflowStatusName(status));
   std::vector<std::string> ids;
   while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
   return ids;
@@ -311,7 +327,7 @@ WorkflowSummary SummaryFromRow(SQLite::Statement& q) {
   WorkflowSummary s;
   s.id = q.getColumn(0).getString();
   s.type = q.getColumn(1).getString();
-  s.status = q.getColumn(2).getString();
+  s.status = WorkflowStatusColumn(q.getColumn(2), s.id);
   s.created_ms = q.getColumn(3).getInt64();
   s.updated_ms = q.getColumn(4).getInt64();
   s.current_step = q.getColumn(5).isNull() ? "" : q.getColumn(5).getString();
@@ -325,11 +341,12 @@ WorkflowSummary SummaryFromRow(SQLite::Statement& q) {
 
 }  // namespace
 
-std::vector<WorkflowSummary> ListWorkflows(SQLite::Database& db, const std::string& status, const std::string& type) {
+std::vector<WorkflowSummary> ListWorkflows(SQLite::Database& db, std::optional<WorkflowStatus> status,
+                                           const std::string& type) {
   SQLite::Statement q(db, std::string("SELECT ") + kSummaryColumns +
                               " FROM workflows WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR type = ?2) "
                               "ORDER BY created_ms, id");
-  q.bind(1, status);
+  q.bind(1, status ? WorkflowStatusName(*status) : "");
   q.bind(2, type);
   std::vector<WorkflowSummary> out;
   while (q.executeStep()) out.push_back(SummaryFromRow(q));

@@ -69,11 +69,13 @@ struct DerivedChange {
 // them when `change` is null, else only what it names.
 void WriteDerived(StatementCache& sc, const WorkflowView& v, const DerivedChange* change);
 
-std::vector<std::string> WorkflowIdsWithStatus(SQLite::Database& db, const std::string& status);
+std::vector<std::string> WorkflowIdsWithStatus(SQLite::Database& db, WorkflowStatus status);
 
-// Rows of the workflows table, optionally filtered by status and type
-// ("" = any), oldest first.
-std::vector<WorkflowSummary> ListWorkflows(SQLite::Database& db, const std::string& status, const std::string& type);
+// Rows of the workflows table, optionally filtered by status (nullopt = any)
+// and type ("" = any), oldest first. A row whose status is no journal word
+// throws CorruptRow (as does ReadDerived).
+std::vector<WorkflowSummary> ListWorkflows(SQLite::Database& db, std::optional<WorkflowStatus> status,
+                                           const std::string& type);
 
 // Ids of workflows last updated at or after `since_ms`, oldest first.
 std::vector<std::string> WorkflowIdsUpdatedSince(SQLite::Database& db, int64_t since_ms);

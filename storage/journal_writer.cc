@@ -89,7 +89,7 @@ Status JournalWriter::AppendLocked(const std::string& workflow_id, std::vector<E
   // `next` is the caller's copy: on an illegal event the whole transaction
   // is rolled back and the copy discarded, so folding in place is safe.
   journal_sql::DerivedChange change;
-  const std::string status_before = next->status;  // empty: the workflow row is new
+  const WorkflowStatus status_before = next->status;  // kNotStarted: the workflow row is new
   for (Event& e : *events) {
     e.workflow_id = workflow_id;
     e.epoch = epoch;
@@ -106,7 +106,7 @@ Status JournalWriter::AppendLocked(const std::string& workflow_id, std::vector<E
     next->last_seq = e.seq;
     change.Note(e);
   }
-  change.workflow_keys = status_before.empty() || status_before != next->status;
+  change.workflow_keys = status_before != next->status;
   journal_sql::WriteDerived(*statements_, *next, &change);
   return Status::OK();
 }
@@ -260,16 +260,16 @@ StatusOr<WorkflowView> JournalWriter::View(const std::string& workflow_id) {
   {
     std::lock_guard<std::mutex> v(view_mu_);
     auto it = cache_.find(workflow_id);
-    if (it != cache_.end() && !it->second.status.empty()) return it->second;
+    if (it != cache_.end() && it->second.status != WorkflowStatus::kNotStarted) return it->second;
   }
   std::lock_guard<std::mutex> l(db_mu_);
   auto view = ViewForAppendLocked(workflow_id);
   if (!view.ok()) return view.status();
-  if (view->status.empty()) return Status::UnknownWorkflow(workflow_id);
+  if (view->status == WorkflowStatus::kNotStarted) return Status::UnknownWorkflow(workflow_id);
   return view;
 }
 
-StatusOr<std::vector<std::string>> JournalWriter::WorkflowIds(const std::string& status) {
+StatusOr<std::vector<std::string>> JournalWriter::WorkflowIds(WorkflowStatus status) {
   std::lock_guard<std::mutex> l(db_mu_);
   try {
     return journal_sql::WorkflowIdsWithStatus(*db_, status);

@@ -82,7 +82,7 @@ class JournalWriter {
   StatusOr<WorkflowView> View(const std::string& workflow_id);
 
   // Ids of workflows whose derived status is `status`, oldest first.
-  StatusOr<std::vector<std::string>> WorkflowIds(const std::string& status);
+  StatusOr<std::vector<std::string>> WorkflowIds(WorkflowStatus status);
 
   // Workflows that are not terminal (running, paused, failed and not
   // terminated), oldest first.

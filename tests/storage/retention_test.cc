@@ -124,7 +124,7 @@ TEST(GroupCommit, ConcurrentAppendsShareTransactionsAndEachOutcomeIsItsOwn) {
   }
   for (auto& t : pool) t.join();
   EXPECT_EQ(failures.load(), 0);
-  auto running = (*w)->WorkflowIds("running");
+  auto running = (*w)->WorkflowIds(WorkflowStatus::kRunning);
   ASSERT_TRUE(running.ok());
   EXPECT_EQ(running->size(), static_cast<size_t>(threads * per_thread));
   EXPECT_LE((*w)->commit_stats().commits, static_cast<uint64_t>(threads * per_thread)) << "every good append committed";
@@ -152,7 +152,7 @@ TEST(GroupCommit, ConcurrentAppendsShareOneFsyncAndEachReturnsOnlyWhenDurable) {
         std::string id = "wf-" + std::to_string(t) + "-" + std::to_string(i);
         const int64_t begun = kinema::testing::g_syncs_begun.load();
         auto v = (*w)->Append(id, {Ev(event_kind::kWorkflowStarted, -1, "", 0, {{"type", "t"}, {"input", nlohmann::json::object()}, {"steps", {"a"}}})}, 1);
-        if (!v.ok() || v->status != "running") ++failures;
+        if (!v.ok() || v->status != WorkflowStatus::kRunning) ++failures;
         if (kinema::testing::g_syncs_done.load() <= begun) ++early;
       }
     });
@@ -164,7 +164,7 @@ TEST(GroupCommit, ConcurrentAppendsShareOneFsyncAndEachReturnsOnlyWhenDurable) {
   const auto commits = (*w)->commit_stats().commits - commits_before;
   EXPECT_LE(commits, static_cast<uint64_t>(threads * per_thread) * 2 / 3)
       << commits << " transactions for " << threads * per_thread << " appends: the group commit did not batch";
-  auto running = (*w)->WorkflowIds("running");
+  auto running = (*w)->WorkflowIds(WorkflowStatus::kRunning);
   ASSERT_TRUE(running.ok());
   EXPECT_EQ(running->size(), static_cast<size_t>(threads * per_thread));
 }
