@@ -225,7 +225,9 @@ Status KindScheduler::StartDueKinds(WorkflowEngine& engine, const std::vector<Wo
     auto v = engine.Start(type, id, input);
     l.lock();
     if (!v.ok()) return v.status().WithContext("start " + type + " workflow " + id);
-    requests.clear();
+    // Only the requests this workflow took: others may have arrived while
+    // mu_ was released for Start (they go to the next workflow of the kind).
+    requests.erase(requests.begin(), requests.begin() + std::min(requests.size(), start.requests.size()));
     pk.once_started = true;
     spdlog::info("started workflow {} ({}{})", id, type,
                  start.requests.empty() ? "" : ", " + std::to_string(start.requests.size()) + " request(s) from other kinds");

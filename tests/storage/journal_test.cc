@@ -176,7 +176,7 @@ TEST(Journal, DerivedTablesFollowEventsInTheSameTransaction) {
   EXPECT_EQ(v->steps[0].result["n"], 3);
   EXPECT_EQ(v->steps[1].status, StepStatus::kPending);
   EXPECT_EQ(v->CurrentStepName(), "b");
-  auto list = (*r)->List({"running", ""});
+  auto list = (*r)->List({WorkflowStatus::kRunning, ""});
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].current_step, "b");
