@@ -273,6 +273,7 @@ void WriteDerived(StatementCache& sc, const WorkflowView& v, const DerivedChange
     UpsertWorkflowRow(sc, v);
   } else {
     UpdateWorkflowRow(sc, v);
+    if (sc.db().getChanges() == 0) UpsertWorkflowRow(sc, v);  // the row was missing: write it whole
   }
 
   const char* kUpsertStep =
