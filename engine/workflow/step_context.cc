@@ -28,7 +28,7 @@ const nlohmann::json& StepContext::workflow_input() const { return view_->input;
 const nlohmann::json& StepContext::ResultOf(const std::string& name) const {
   static const nlohmann::json kNull;
   for (const auto& s : view_->steps) {
-    if (s.name == name && s.status == "succeeded") return s.result;
+    if (s.name == name && s.status == StepStatus::kSucceeded) return s.result;
   }
   return kNull;
 }

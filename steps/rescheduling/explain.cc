@@ -34,7 +34,7 @@ std::string Pct(double f) {
 
 const StepView* StepNamed(const WorkflowView& v, const std::string& name) {
   for (const auto& s : v.steps) {
-    if (s.name == name && s.status == "succeeded") return &s;
+    if (s.name == name && s.status == StepStatus::kSucceeded) return &s;
   }
   return nullptr;
 }
@@ -125,7 +125,7 @@ Explanation ExplainRescheduling(const WorkflowView& v) {
   const StepView* dec = StepNamed(v, "decision");
   std::string early;
   for (const auto& s : v.steps) {
-    if (s.status == "succeeded" && s.result.is_object() && s.result.contains("finishWorkflow")) {
+    if (s.status == StepStatus::kSucceeded && s.result.is_object() && s.result.contains("finishWorkflow")) {
       early = s.name + ": " + s.result.value("reason", std::string());
     }
   }
@@ -159,7 +159,7 @@ Explanation ExplainRescheduling(const WorkflowView& v) {
                      (p.lower_bound ? "; lower bound " + Money(*p.lower_bound) + " $/h" : "") + ".";
   if (!early.empty()) {
     e.summary = step + " Stopped at " + early;
-  } else if (v.status == "completed") {
+  } else if (v.status == WorkflowStatus::kCompleted) {
     e.summary = step + " Executed: " + std::string(v.outcome.empty() ? "completed" : v.outcome) + ".";
   } else {
     e.summary = step + " " + e.summary;

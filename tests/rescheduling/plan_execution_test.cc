@@ -72,14 +72,14 @@ TEST(PlanExecution, ExplainSaysHowFarToTheTargetAndWhatTheStallBreakerDid) {
   WorkflowView v;
   v.id = "kinema-rescheduling-1";
   v.type = "kinema-rescheduling";
-  v.status = "completed";
+  v.status = WorkflowStatus::kCompleted;
   StepView opt;
   opt.name = kOptimizationStep;
-  opt.status = "succeeded";
+  opt.status = StepStatus::kSucceeded;
   opt.result = r.ToJson();
   StepView dp;
   dp.name = execute::kDeploymentPatchStep;
-  dp.status = "succeeded";
+  dp.status = StepStatus::kSucceeded;
   dp.result = move.ToJson();
   v.steps = {opt, dp};
   Explanation e = ExplainRescheduling(v);
