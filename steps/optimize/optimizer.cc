@@ -10,6 +10,7 @@
 #include "steps/optimize/column_generation.h"
 #include "steps/optimize/exact_search.h"
 #include "steps/optimize/fluid_lp.h"
+#include "steps/optimize/pattern_proof.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
 #include "steps/optimize/search_result.h"
@@ -167,6 +168,12 @@ Plan BuildPlan(const Problem& p, const Snapshot& snap, const PlanOptions& opt, c
 
 using TimePoint = std::chrono::steady_clock::time_point;
 
+// Size limits of the pattern proof (beyond them the fluid/CG bounds and LNS
+// are the better use of the time).
+constexpr int64_t kProofMaxPods = 2000;
+constexpr size_t kProofMaxClasses = 80;
+constexpr size_t kProofMaxKinds = 400;
+
 TimePoint At(TimePoint start, double seconds) {
   return start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
 }
@@ -238,10 +245,30 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
       if (Better(p, s, best)) best = s;
     }
   }
-  // 4b. Tiny instances: exact search proves the optimum.
   int64_t movable_pods = 0;
   for (const auto& c : p.classes) movable_pods += c.n();
-  if (movable_pods <= 16 && p.num_existing <= 40) {
+  // 4a. Small instances: the exact pattern master, converged, then every
+  // column within the gap and lp_solve's branch and bound (pattern_proof.h).
+  bool proven = false;
+  if (movable_pods <= kProofMaxPods && p.classes.size() <= kProofMaxClasses &&
+      p.kinds.size() <= kProofMaxKinds && Since(start) < budget * 0.6 && opt.max_iterations < 0) {
+    opt::PatternProofResult pr = opt::ProvePatternOptimum(p, best, At(start, budget * 0.6));
+    if (pr.has_solution && Better(p, pr.solution, best)) best = pr.solution;
+    if (pr.proven) {
+      proven = true;
+      r.lower = best.Cost(p);  // the proven optimum
+      r.bound_source = "pattern-proof";
+    } else if (pr.lower_bound && (!r.lower || *pr.lower_bound > *r.lower)) {
+      r.lower = pr.lower_bound;
+      r.bound_source = "pattern-master-lp";
+    }
+    note("phase pattern-proof: " + Num(Since(start)) + " s, " + std::to_string(pr.iterations) +
+         " iterations, LP bound " + (pr.converged ? "converged at " + Num(pr.lp_seconds) + " s" : "not converged") +
+         ", " + std::to_string(pr.enumerated) + " columns within the gap, " +
+         (pr.proven ? "optimum proven, cost " + Num(best.Cost(p)) : "no proof (" + pr.stopped + ")"));
+  }
+  // 4b. Tiny instances: exact search proves the optimum.
+  if (!proven && movable_pods <= 16 && p.num_existing <= 40) {
     Solution exact = best;
     bool proven = opt::ExactSearch(p, &pk, &exact, At(start, budget * 0.6), 20000000);
     if (proven) {
@@ -277,7 +304,11 @@ void FinishPlan(const Problem& p, const SearchResult& r, double first_plan_secon
   plan->lower_bound = r.lower;
   if (plan->lower_bound && *plan->lower_bound > plan->cost_after) plan->lower_bound = plan->cost_after;
   plan->bound_source = r.bound_source;
+  // "optimal" only with a proof: the bound equals the cost (up to 1e-6
+  // relative, the margin every LP bound here is shaved by); the reported
+  // bound is then the cost itself.
   bool optimal = r.lower && plan->cost_after <= *r.lower * (1 + 1e-6) + 1e-9;
+  if (optimal) plan->lower_bound = plan->cost_after;
   plan->status = optimal ? PlanStatus::kOptimal : PlanStatus::kFeasible;
   plan->first_plan_seconds = first_plan_seconds;
   plan->iterations = iterations;

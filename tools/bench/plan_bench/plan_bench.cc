@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -152,6 +153,8 @@ Row RunSize(int nodes, uint64_t seed, double time_limit, const std::string& writ
     r.status = plan.status().ToString();
     return r;
   }
+  if (std::getenv("PLAN_BENCH_NOTES"))
+    for (const auto& n : plan->notes) std::fprintf(stderr, "  [%d nodes%s] %s\n", nodes, variant ? " budgeted" : "", n.c_str());
   r.status = kinema::PlanStatusName(plan->status);
   r.before = plan->cost_before;
   r.after = plan->cost_after;
