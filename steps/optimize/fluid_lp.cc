@@ -99,10 +99,51 @@ double LagrangianBound(const Problem& p, const std::vector<double>& pi) {
     const Kind& k = p.kinds[g[0]];
     lb += static_cast<double>(g.size()) * std::min(0.0, k.price - theta * ub_of(k, 1));
   }
+  // Forced nodes: their price, minus what their contents can be worth. All
+  // forced contents together hold at most n_d pods of class d, so one
+  // fractional knapsack per aggregate of forced nodes (summed capacity, union
+  // of compatibility, ub min(n_d, cap_d * nodes)) bounds the total, and so
+  // does one over all of them; the smaller total is used. Per node it would
+  // cost a sort of every class for each of thousands of nodes.
+  std::map<std::vector<uint8_t>, std::pair<Kind, int>> aggs;
+  Kind all;
+  all.compat.assign(D, 0);
+  int all_count = 0;
+  auto absorb = [](Kind* a, const Kind& k) {
+    a->free.cpu_milli += k.free.cpu_milli;
+    a->free.memory_bytes += k.free.memory_bytes;
+    a->free.pods += k.free.pods;
+    for (size_t d = 0; d < a->compat.size(); ++d) a->compat[d] |= k.compat[d];
+  };
   for (int j = 0; j < p.num_existing; ++j) {
     const Kind& k = p.kinds[j];
     if (!k.forced) continue;
-    lb += k.price - theta * ub_of(k, 1);
+    lb += k.price;
+    auto& [agg, count] = aggs[k.compat];
+    if (count == 0) agg.compat.assign(D, 0);
+    absorb(&agg, k);
+    ++count;
+    absorb(&all, k);
+    ++all_count;
+  }
+  if (all_count > 0) {
+    // ub_of scales capacity by `nodes`; aggregates carry summed capacity, so
+    // scale the per-node cap instead: cap_d * count via a copy of the caps.
+    auto agg_ub = [&](const Kind& a, int count) {
+      std::vector<int> items;
+      std::vector<double> ub(D, 0.0);
+      for (int d = 0; d < D; ++d)
+        if (a.compat[d] && pi[d] > 0) {
+          items.push_back(d);
+          double cap = p.classes[d].cap >= INT64_MAX / 4 ? 1e300 : double(p.classes[d].cap) * count;
+          ub[d] = std::min<double>(p.classes[d].n(), cap);
+        }
+      double cap[3] = {double(a.free.cpu_milli), double(a.free.memory_bytes), double(a.free.pods)};
+      return FractionalKnapsackBound(items, pi, ub, req, cap);
+    };
+    double per_agg = 0;
+    for (const auto& [key, ac] : aggs) per_agg += agg_ub(ac.first, ac.second);
+    lb -= theta * std::min(per_agg, agg_ub(all, all_count));
   }
   return lb;
 }
@@ -148,21 +189,32 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
   };
   for (const auto& g : p.groups) merge_in(1, p.kinds[g[0]], static_cast<double>(g.size()));
   for (size_t k = p.num_existing; k < p.kinds.size(); ++k) merge_in(0, p.kinds[k], 0);
+  std::vector<uint8_t> plain_class(D);
+  for (int d = 0; d < D; ++d)
+    plain_class[d] = p.classes[d].cap >= p.classes[d].n() && p.classes[d].conflicts.empty();
   for (int j = 0; j < p.num_existing; ++j) {
     const Kind& k = p.kinds[j];
     if (!k.forced) continue;
     forced_cost += k.price;
-    auto it = forced_agg.find(k.compat);
+    // Keyed by compatibility with the classes that have no anti-affinity:
+    // nodes that differ only in which anti-affine classes an immovable pod
+    // blocks share an aggregate with the union (a relaxation). On large
+    // clusters most nodes are forced and this keeps the aggregates few.
+    std::vector<uint8_t> key = k.compat;
+    for (int d = 0; d < D; ++d)
+      if (!plain_class[d]) key[d] = 0;
+    auto it = forced_agg.find(key);
     if (it == forced_agg.end()) {
       LpBin b;
       b.forced = true;
       b.ub = 0;
       b.count = 0;
-      b.compat = k.compat;
-      it = forced_agg.emplace(k.compat, static_cast<int>(bins.size())).first;
+      b.compat.assign(D, 0);
+      it = forced_agg.emplace(std::move(key), static_cast<int>(bins.size())).first;
       bins.push_back(b);
     }
     LpBin& b = bins[it->second];
+    for (int d = 0; d < D; ++d) b.compat[d] |= k.compat[d];
     b.cap[0] += static_cast<double>(k.free.cpu_milli);
     b.cap[1] += static_cast<double>(k.free.memory_bytes);
     b.cap[2] += static_cast<double>(k.free.pods);
@@ -174,6 +226,7 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
   // flow columns with negative reduced cost are added until none is left, so
   // the final value is the optimum over all columns (a valid bound).
   const int B = static_cast<int>(bins.size());
+  if (getenv("KINEMA_LP_TRACE")) fprintf(stderr, "fluid: %d classes, %d LP bins (%zu forced aggregates)\n", D, B, forced_agg.size());
   auto cap_row = [&](int b, int k) { return D + 1 + 3 * b + k; };
   auto size_of = [&](int d, int k) {
     const Resources& r = p.classes[d].req;

@@ -6,6 +6,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "steps/optimize/aggregate_prices.h"
 #include "steps/optimize/budgeted_solve.h"
 #include "steps/optimize/column_generation.h"
 #include "steps/optimize/exact_search.h"
@@ -171,6 +172,8 @@ using TimePoint = std::chrono::steady_clock::time_point;
 // Size limits of the pattern proof (beyond them the fluid/CG bounds and LNS
 // are the better use of the time).
 constexpr int64_t kProofMaxPods = 2000;
+// Above this many classes the bound comes from aggregate prices.
+constexpr size_t kAggregateAboveClasses = 2000;
 constexpr size_t kProofMaxClasses = 80;
 constexpr size_t kProofMaxKinds = 400;
 
@@ -199,8 +202,27 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   r.first_plan_seconds = Since(start);
   note("phase first-plan: " + Num(r.first_plan_seconds) + " s, cost " + Num(quick.Cost(p)));
 
-  // 2. Fluid LP: bound and duals.
-  opt::FluidResult fluid = opt::SolveFluidLp(p, std::max(0.5, budget * 0.5 - Since(start)));
+  // 2. Fluid LP: bound and duals. With thousands of classes the full LP
+  // does not fit the budget: aggregate prices (aggregate_prices.h) and the
+  // Lagrangian bound at those prices instead.
+  opt::FluidResult fluid;
+  if (p.classes.size() > kAggregateAboveClasses) {
+    opt::AggregatePrices ap = opt::SolveAggregatePrices(p, std::max(3.0, budget * 0.3 - Since(start)));
+    if (ap.ok) {
+      fluid.ok = true;
+      fluid.duals = ap.pi;
+      fluid.lower_bound = opt::LagrangianBound(p, ap.pi);
+      fluid.lagrangian = true;
+      if (fluid.lower_bound > 0) fluid.lower_bound = fluid.lower_bound * (1 - 1e-7) - 1e-9;
+      else fluid.ok = false, fluid.message = "aggregate prices gave no positive bound";
+    } else {
+      fluid.message = "aggregate prices: " + ap.message;
+    }
+    note("phase aggregate-prices: " + Num(Since(start)) + " s, " + std::to_string(ap.commodities) +
+         " commodities x " + std::to_string(ap.bins) + " bins");
+  } else {
+    fluid = opt::SolveFluidLp(p, std::max(0.5, budget * 0.5 - Since(start)));
+  }
   if (fluid.ok) {
     r.lower = fluid.lower_bound;
     r.bound_source = fluid.lagrangian ? "fluid-lp-lagrangian" : "fluid-lp";
@@ -228,9 +250,11 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   // Column generation pays off on small and medium instances (stronger bound
   // where pods are large relative to nodes); at scale the fluid bound is
   // nearly as tight and the time is better spent in LNS.
+  bool cg_converged = false;
   if (time_left > 0.05 && p.classes.size() <= 400) {
     opt::CgResult cg = opt::RunColumnGeneration(p, r.duals, best, std::min(time_left * 0.35, budget * 0.35), opt.seed,
                                                 opt.max_iterations >= 0 ? 25 : -1);
+    cg_converged = cg.converged;
     if (cg.lower_bound && (!r.lower || *cg.lower_bound > *r.lower)) {
       r.lower = cg.lower_bound;
       r.bound_source = cg.converged ? "column-generation" : "column-generation-farley";
@@ -250,9 +274,13 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   // 4a. Small instances: the exact pattern master, converged, then every
   // column within the gap and lp_solve's branch and bound (pattern_proof.h).
   bool proven = false;
+  // Only where its pricing is cheap: the (node-limited) column generation
+  // above converged, or there are few classes. At most 30% of the budget.
   if (movable_pods <= kProofMaxPods && p.classes.size() <= kProofMaxClasses &&
-      p.kinds.size() <= kProofMaxKinds && Since(start) < budget * 0.6 && opt.max_iterations < 0) {
-    opt::PatternProofResult pr = opt::ProvePatternOptimum(p, best, At(start, budget * 0.6));
+      p.kinds.size() <= kProofMaxKinds && (cg_converged || p.classes.size() <= 12) &&
+      Since(start) < budget * 0.6 && opt.max_iterations < 0) {
+    opt::PatternProofResult pr =
+        opt::ProvePatternOptimum(p, best, At(start, std::min(budget * 0.6, Since(start) + budget * 0.3)));
     if (pr.has_solution && Better(p, pr.solution, best)) best = pr.solution;
     if (pr.proven) {
       proven = true;
@@ -344,6 +372,9 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
   const Problem& p = *problem;
   std::vector<std::string> notes = snap.warnings;
   notes.insert(notes.end(), p.notes.begin(), p.notes.end());
+  notes.push_back("phase model: " + Num(Since(start_time)) + " s, " + std::to_string(p.classes.size()) +
+                  " classes, " + std::to_string(p.kinds.size() - p.num_existing) + " new-node kinds, " +
+                  std::to_string(p.groups.size()) + " groups of interchangeable nodes");
 
   if (!opt.Budgeted()) {
     auto r = SolveUnconstrained(p, snap, opt, start_time, budget, "", &notes);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include "steps/optimize/column_generation.h"
@@ -385,6 +387,7 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
   double best_cost = ub;
   double delta = std::min(ub - lb, std::max(2e-3 * lb, 10 * eps));
   Clock::time_point dl = deadline;
+  int solved_rounds = 0, shrinks = 0;
   while (left() > 0) {
     const bool covers_ub = delta >= best_cost - lb;
     std::vector<Column> cols;
@@ -395,13 +398,22 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
       Enumerator en(p, units[u].kind, pi, units[u].cost - dual - delta - eps,
                     max_columns - static_cast<int64_t>(cols.size()));
       complete = en.Run(&found);
+      if (std::getenv("KINEMA_PROOF_TRACE"))
+        std::fprintf(stderr, "delta %.5f unit %zu kind %d group %d forced %d cost %.4f: %zu columns%s\n", delta, u,
+                     units[u].kind, units[u].group, units[u].forced, units[u].cost, found.size(),
+                     complete ? "" : " (overflow)");
       for (auto& f : found) cols.push_back(Column{static_cast<int>(u), std::move(f)});
     }
     res.enumerated = static_cast<int64_t>(cols.size());
     if (!complete) {
       res.stopped = "more than " + std::to_string(max_columns) + " columns within " + std::to_string(delta) +
                     " $/h of the LP bound";
-      break;
+      // Too many columns: a smaller delta still gives a restricted IP whose
+      // plan is a good candidate and whose optimum may raise the bound; once
+      // an IP was solved, a larger delta that overflows ends the proof.
+      if (solved_rounds > 0 || ++shrinks > 4 || delta / 4 < 10 * eps) break;
+      delta /= 4;
+      continue;
     }
     lp = NewMaster(p, L, forced_nodes);
     if (!lp) {
@@ -436,11 +448,12 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
       res.stopped = ret == SUBOPTIMAL ? "branch and bound stopped early" : "branch and bound status " + std::to_string(ret);
       break;
     }
+    ++solved_rounds;
     // Proven: every plan costs >= min(z, lb + delta) (z = +inf when infeasible).
     double bound = ret == INFEASIBLE ? lb + delta : std::min(z, lb + delta);
     if (covers_ub) bound = std::min(bound, best_cost);  // the incumbent's columns were all enumerated
     res.lower_bound = std::min(best_cost, std::max(*res.lower_bound, bound - eps));
-    if (best_cost <= bound + eps) {
+    if (best_cost <= bound + 1e-12) {
       res.proven = true;
       res.lower_bound = best_cost;
       res.stopped.clear();

@@ -17,7 +17,12 @@
 //    Replacing a pattern by a maximal superset (no more pods of any class fit,
 //    a_d <= n_d) keeps the cost and lowers rc, so enumerating the maximal
 //    patterns with rc <= UB - LB of every unit gives a restricted master IP
-//    that contains an optimal plan.
+//    that contains an optimal plan. In practice: rounds with a growing
+//    delta <= UB - LB; the IP over the columns with rc <= delta has optimum z,
+//    every plan costs >= min(z, LB + delta) (a bound even without a proof),
+//    and z is optimal once z <= LB + delta. When a delta gives more than
+//    `max_columns` columns the first rounds shrink it (the restricted IP is
+//    then a price-and-branch heuristic), later ones stop.
 // 3. lp_solve's branch and bound on that IP (integer columns, no fluid part,
 //    no artificial columns). When it finishes (OPTIMAL), min(UB, IP optimum)
 //    is the proven optimum. When the enumeration exceeds `max_columns`, the
@@ -50,6 +55,6 @@ struct PatternProofResult {
 
 // `incumbent` must be a valid plan (its cost is the UB of step 2).
 PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbent,
-                                       std::chrono::steady_clock::time_point deadline, int64_t max_columns = 20000);
+                                       std::chrono::steady_clock::time_point deadline, int64_t max_columns = 6000);
 
 }  // namespace kinema::opt

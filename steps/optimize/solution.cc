@@ -62,7 +62,7 @@ bool Better(const Problem& p, const Solution& a, const Solution& b) {
 }
 
 Packer::Packer(const Problem& p, std::vector<double> values, uint64_t seed)
-    : p_(p), v_(std::move(values)), order_(p.kinds.size()), order_done_(p.kinds.size(), 0), rng_(seed) {
+    : p_(p), v_(std::move(values)), order_of_kind_(p.kinds.size(), -1), rng_(seed) {
   // Values must be positive for the density order to be meaningful: fall back
   // to the cheapest fluid price of a class when its dual is ~0.
   const int D = static_cast<int>(p.classes.size());
@@ -82,17 +82,37 @@ Packer::Packer(const Problem& p, std::vector<double> values, uint64_t seed)
 }
 
 const std::vector<int>& Packer::Order(int kind) {
-  if (!order_done_[kind]) {
-    const Kind& k = p_.kinds[kind];
-    std::vector<std::pair<double, int>> tmp;
-    for (size_t d = 0; d < p_.classes.size(); ++d)
-      if (k.compat[d]) tmp.push_back({-v_[d] / Size(p_.classes[d].req, k.free), static_cast<int>(d)});
-    std::sort(tmp.begin(), tmp.end());
-    for (auto& [s, d] : tmp) order_[kind].push_back(d);
-    order_done_[kind] = 1;
+  if (order_of_kind_[kind] >= 0) return orders_[order_of_kind_[kind]];
+  const Kind& k = p_.kinds[kind];
+  // On large clusters most existing nodes are forced open (they host an
+  // immovable pod) and each has its own residual capacity: sorting every
+  // class for each of thousands of nodes dominated the first plan. The order
+  // only depends on compatibility and on the capacity's shape, so existing
+  // nodes share it when both match (shape to ~5%).
+  std::string key;
+  if (!p_.IsNew(kind) && p_.num_existing > kShareOrdersAbove) {
+    auto bucket = [](double a, double b) {
+      return static_cast<int64_t>(std::lround(20 * std::log(std::max(1.0, a) / std::max(1.0, b))));
+    };
+    key.assign(k.compat.begin(), k.compat.end());
+    key += "|" + std::to_string(bucket(double(k.free.cpu_milli), double(k.free.memory_bytes) / (1 << 20))) + "," +
+           std::to_string(bucket(double(k.free.cpu_milli), double(k.free.pods) * 100));
+    auto it = shared_order_.find(key);
+    if (it != shared_order_.end()) return orders_[order_of_kind_[kind] = it->second];
   }
-  return order_[kind];
+  std::vector<std::pair<double, int>> tmp;
+  for (size_t d = 0; d < p_.classes.size(); ++d)
+    if (k.compat[d]) tmp.push_back({-v_[d] / Size(p_.classes[d].req, k.free), static_cast<int>(d)});
+  std::sort(tmp.begin(), tmp.end());
+  std::vector<int> order;
+  order.reserve(tmp.size());
+  for (auto& [sz, d] : tmp) order.push_back(d);
+  order_of_kind_[kind] = static_cast<int>(orders_.size());
+  orders_.push_back(std::move(order));
+  if (!key.empty()) shared_order_.emplace(std::move(key), order_of_kind_[kind]);
+  return orders_.back();
 }
+
 
 bool Packer::Conflicts(const Bin& b, int d) const {
   const auto& cf = p_.classes[d].conflicts;

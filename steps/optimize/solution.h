@@ -13,7 +13,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -95,8 +98,12 @@ class Packer {
 
   const Problem& p_;
   std::vector<double> v_;
-  std::vector<std::vector<int>> order_;  // per kind, classes by density (lazy)
-  std::vector<uint8_t> order_done_;
+  // Classes by density, per kind (lazy); existing nodes of one shape share one
+  // (see Order). A deque: references stay valid as it grows.
+  static constexpr int kShareOrdersAbove = 200;
+  std::deque<std::vector<int>> orders_;
+  std::vector<int> order_of_kind_;
+  std::map<std::string, int> shared_order_;
   std::vector<int> group_rep_;           // group -> a node index
   std::vector<std::vector<std::pair<int, int>>> homes_;  // class -> (existing node, pods there now)
   bool budget_mode_ = false;

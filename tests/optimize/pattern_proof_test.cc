@@ -8,6 +8,8 @@
 #include <functional>
 #include <random>
 
+#include "steps/optimize/aggregate_prices.h"
+#include "steps/optimize/fluid_lp.h"
 #include "steps/optimize/pattern_proof.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
@@ -169,6 +171,32 @@ TEST(PatternProofTest, ProvenOptimaMatchBruteForceOnMicroClusters) {
     EXPECT_DOUBLE_EQ(*r.lower_bound, best.Cost(*problem)) << "seed " << seed;
   }
   EXPECT_GE(proven, 36) << "the proof should complete on nearly every micro-cluster";
+}
+
+// The large-instance bound (aggregate prices + Lagrangian bound with forced
+// nodes aggregated) never exceeds the brute-force optimum, and with the fluid
+// LP's own duals the Lagrangian bound never exceeds it either.
+TEST(PatternProofTest, AggregatePricesAndLagrangianBoundsStayBelowTheOptimum) {
+  int positive = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    Micro m = MakeMicro(seed);
+    auto snap = ParseSnapshot(m.snapshot);
+    auto cat = ParseCatalog(TwoTypeCatalog());
+    ASSERT_TRUE(snap.ok() && cat.ok());
+    auto problem = opt::BuildProblem(*snap, *cat, NoSpot());
+    ASSERT_TRUE(problem.ok());
+    const double optimum = BruteForce(m);
+    opt::AggregatePrices ap = opt::SolveAggregatePrices(*problem, 5);
+    ASSERT_TRUE(ap.ok) << "seed " << seed << ": " << ap.message;
+    double lb = opt::LagrangianBound(*problem, ap.pi);
+    EXPECT_LE(lb, optimum + 1e-9) << "seed " << seed;
+    positive += lb > 0;
+    opt::FluidResult fl = opt::SolveFluidLp(*problem, 5);
+    ASSERT_TRUE(fl.ok) << "seed " << seed;
+    EXPECT_LE(opt::LagrangianBound(*problem, fl.duals), optimum + 1e-9) << "seed " << seed;
+    EXPECT_LE(fl.lower_bound, optimum + 1e-9) << "seed " << seed;
+  }
+  EXPECT_GE(positive, 30) << "aggregate prices should give a useful bound on most micro-clusters";
 }
 
 TEST(PatternProofTest, PipelinePlansOnMicroClustersAreValidAndOptimal) {
