@@ -103,8 +103,9 @@ double LagrangianBound(const Problem& p, const std::vector<double>& pi) {
   // forced contents together hold at most n_d pods of class d, so one
   // fractional knapsack per aggregate of forced nodes (summed capacity, union
   // of compatibility, ub min(n_d, cap_d * nodes)) bounds the total, and so
-  // does one over all of them; the smaller total is used. Per node it would
-  // cost a sort of every class for each of thousands of nodes.
+  // does one over all of them, and so does the sum over single nodes (each
+  // with its own min over the dimensions); the smallest total is used. Per
+  // node is skipped beyond 500 forced nodes (a sort of every class each).
   std::map<std::vector<uint8_t>, std::pair<Kind, int>> aggs;
   Kind all;
   all.compat.assign(D, 0);
@@ -143,7 +144,16 @@ double LagrangianBound(const Problem& p, const std::vector<double>& pi) {
     };
     double per_agg = 0;
     for (const auto& [key, ac] : aggs) per_agg += agg_ub(ac.first, ac.second);
-    lb -= theta * std::min(per_agg, agg_ub(all, all_count));
+    double forced_ub = std::min(per_agg, agg_ub(all, all_count));
+    // Per node (each node's own min over the dimensions) can be smaller
+    // still; affordable up to a few hundred forced nodes.
+    if (all_count <= 500) {
+      double per_node = 0;
+      for (int j = 0; j < p.num_existing; ++j)
+        if (p.kinds[j].forced) per_node += ub_of(p.kinds[j], 1);
+      forced_ub = std::min(forced_ub, per_node);
+    }
+    lb -= theta * forced_ub;
   }
   return lb;
 }
@@ -189,32 +199,21 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
   };
   for (const auto& g : p.groups) merge_in(1, p.kinds[g[0]], static_cast<double>(g.size()));
   for (size_t k = p.num_existing; k < p.kinds.size(); ++k) merge_in(0, p.kinds[k], 0);
-  std::vector<uint8_t> plain_class(D);
-  for (int d = 0; d < D; ++d)
-    plain_class[d] = p.classes[d].cap >= p.classes[d].n() && p.classes[d].conflicts.empty();
   for (int j = 0; j < p.num_existing; ++j) {
     const Kind& k = p.kinds[j];
     if (!k.forced) continue;
     forced_cost += k.price;
-    // Keyed by compatibility with the classes that have no anti-affinity:
-    // nodes that differ only in which anti-affine classes an immovable pod
-    // blocks share an aggregate with the union (a relaxation). On large
-    // clusters most nodes are forced and this keeps the aggregates few.
-    std::vector<uint8_t> key = k.compat;
-    for (int d = 0; d < D; ++d)
-      if (!plain_class[d]) key[d] = 0;
-    auto it = forced_agg.find(key);
+    auto it = forced_agg.find(k.compat);
     if (it == forced_agg.end()) {
       LpBin b;
       b.forced = true;
       b.ub = 0;
       b.count = 0;
-      b.compat.assign(D, 0);
-      it = forced_agg.emplace(std::move(key), static_cast<int>(bins.size())).first;
+      b.compat = k.compat;
+      it = forced_agg.emplace(k.compat, static_cast<int>(bins.size())).first;
       bins.push_back(b);
     }
     LpBin& b = bins[it->second];
-    for (int d = 0; d < D; ++d) b.compat[d] |= k.compat[d];
     b.cap[0] += static_cast<double>(k.free.cpu_milli);
     b.cap[1] += static_cast<double>(k.free.memory_bytes);
     b.cap[2] += static_cast<double>(k.free.pods);

@@ -174,6 +174,8 @@ using TimePoint = std::chrono::steady_clock::time_point;
 constexpr int64_t kProofMaxPods = 2000;
 // Above this many classes the bound comes from aggregate prices.
 constexpr size_t kAggregateAboveClasses = 2000;
+// Above this many bins LNS works on cut-out neighbourhoods (LnsStepLocal).
+constexpr size_t kLocalLnsAboveBins = 2000;
 constexpr size_t kProofMaxClasses = 80;
 constexpr size_t kProofMaxKinds = 400;
 
@@ -236,9 +238,16 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   Packer pk(p, r.duals, opt.seed);
   // Leave a little of the budget for the final move reduction and output.
   pk.SetDeadline(At(start, budget * 0.95));
+  // With thousands of classes a second greedy costs seconds and barely
+  // differs from the first (the aggregate prices are close to the per-pod
+  // node costs it already used): the time goes to LNS instead.
   Solution greedy;
-  if (!pk.Greedy(&greedy)) return Status::Infeasible(UnplacedMessage(p, snap, greedy));
-  if (Better(p, quick, greedy)) greedy = quick;
+  if (p.classes.size() > kAggregateAboveClasses) {
+    greedy = quick;
+  } else {
+    if (!pk.Greedy(&greedy)) return Status::Infeasible(UnplacedMessage(p, snap, greedy));
+    if (Better(p, quick, greedy)) greedy = quick;
+  }
   pk.Improve(&greedy);
   note("phase greedy: " + Num(Since(start)) + " s, cost " + Num(greedy.Cost(p)));
 
@@ -316,9 +325,10 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   const double cost_before_lns = best.Cost(p);
   while (!gap_reached(best) && Since(start) < budget * 0.95 &&
          (opt.max_iterations < 0 || r.iterations < opt.max_iterations)) {
-    if (pk.LnsStep(&best, -1)) ++improvements;
+    const bool improved = best.bins.size() > kLocalLnsAboveBins ? pk.LnsStepLocal(&best, 40) : pk.LnsStep(&best, -1);
+    if (improved) ++improvements;
     ++r.iterations;
-    if (r.iterations % 200 == 0) pk.Improve(&best);
+    if (r.iterations % (best.bins.size() > kLocalLnsAboveBins ? 5000 : 200) == 0) pk.Improve(&best);
   }
   note("phase lns: " + Num(Since(start) - lns_start) + " s, " + std::to_string(r.iterations) + " iterations, " +
        std::to_string(improvements) + " improvements, cost " + Num(cost_before_lns) + " -> " + Num(best.Cost(p)));

@@ -488,6 +488,79 @@ void Packer::Improve(Solution* s) {
   }
 }
 
+bool Packer::LnsStepLocal(Solution* s, int window) {
+  const int nb = static_cast<int>(s->bins.size());
+  if (nb < 2) return false;
+  // Destroy set: 2-10 bins around a seed, chosen by one of three
+  // neighbourhoods: same zone as a random seed, same machine type (family
+  // and size), or the most expensive of a random sample of open bins.
+  const int k = std::min(nb, 2 + static_cast<int>(rng_() % 9));
+  const int strategy = static_cast<int>(rng_() % 3);
+  std::vector<int> pick;
+  std::vector<uint8_t> in(nb, 0);
+  auto take = [&](int bi) {
+    if (!in[bi]) {
+      in[bi] = 1;
+      pick.push_back(bi);
+    }
+  };
+  const int seed = static_cast<int>(rng_() % nb);
+  const Kind& sk = p_.kinds[s->bins[seed].kind];
+  if (strategy == 2) {
+    std::vector<std::pair<double, int>> sample;
+    for (int i = 0; i < 8 * k; ++i) {
+      int bi = static_cast<int>(rng_() % nb);
+      sample.push_back({-p_.kinds[s->bins[bi].kind].price, bi});
+    }
+    std::sort(sample.begin(), sample.end());
+    for (auto& [neg, bi] : sample)
+      if (static_cast<int>(pick.size()) < k) take(bi);
+  } else {
+    take(seed);
+    for (int tries = 0; tries < 40 * k && static_cast<int>(pick.size()) < k; ++tries) {
+      int bi = static_cast<int>(rng_() % nb);
+      const Kind& bk = p_.kinds[s->bins[bi].kind];
+      if (strategy == 0 ? bk.zone == sk.zone : bk.type_name == sk.type_name) take(bi);
+    }
+  }
+  const int destroyed = static_cast<int>(pick.size());
+  // Receivers: a window of other bins of the seed's zone (their slack).
+  for (int tries = 0; tries < 4 * window && static_cast<int>(pick.size()) < destroyed + window; ++tries) {
+    int bi = static_cast<int>(rng_() % nb);
+    if (p_.kinds[s->bins[bi].kind].zone == sk.zone || tries % 4 == 0) take(bi);
+  }
+  Solution sub;
+  for (int bi : pick) sub.bins.push_back(s->bins[bi]);
+  const Solution before = sub;
+  std::vector<int> rem(p_.classes.size(), 0);
+  for (int i = destroyed - 1; i >= 0; --i) {
+    Bin& b = sub.bins[i];
+    for (auto& [d, n] : b.items) rem[d] += n;
+    if (!p_.IsNew(b.kind) && p_.kinds[b.kind].forced) {
+      b.items.clear();
+      b.used = Resources{};
+    } else {
+      sub.bins.erase(sub.bins.begin() + i);
+    }
+  }
+  // Only new kinds may open (budget mode): the sub-solution does not know
+  // which existing nodes are open elsewhere.
+  const bool was_budget = budget_mode_;
+  budget_mode_ = true;
+  bool ok = Repack(&sub, rem);
+  budget_mode_ = was_budget;
+  if (!ok || !Better(p_, sub, before)) return false;
+  // Splice: replace the picked bins by the sub-solution's bins.
+  std::vector<int> order = pick;
+  std::sort(order.rbegin(), order.rend());
+  for (int bi : order) {
+    s->bins[bi] = std::move(s->bins.back());
+    s->bins.pop_back();
+  }
+  for (auto& b : sub.bins) s->bins.push_back(std::move(b));
+  return true;
+}
+
 bool Packer::LnsStep(Solution* s, int64_t max_moves) {
   const int nb = static_cast<int>(s->bins.size());
   if (nb == 0) return false;

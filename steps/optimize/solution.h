@@ -61,6 +61,11 @@ class Packer {
   // One LNS step: destroy a few bins, repack; keeps the result only if better
   // (and within max_moves when >= 0). Returns true if improved.
   bool LnsStep(Solution* s, int64_t max_moves);
+  // The same on large plans, in time independent of the plan's size: the
+  // destroyed bins (same zone, same machine type, or the most expensive of a
+  // sample) and `window` receiver bins are cut out, repacked alone (only new
+  // kinds may open) and spliced back if better. Bin order changes.
+  bool LnsStepLocal(Solution* s, int window);
   // Places `rem` counts into slack of open bins, then opens new bins greedily.
   bool Repack(Solution* s, std::vector<int>& rem, const std::vector<uint8_t>* only_new = nullptr);
   // Reduces moves at equal cost: pulls pods back onto kept existing nodes.
