@@ -199,6 +199,68 @@ TEST(PatternProofTest, AggregatePricesAndLagrangianBoundsStayBelowTheOptimum) {
   EXPECT_GE(positive, 30) << "aggregate prices should give a useful bound on most micro-clusters";
 }
 
+// Invariants of a Solution (solution.h), checked from scratch.
+void ExpectValidSolution(const opt::Problem& p, const opt::Solution& s, const std::string& ctx) {
+  std::vector<int64_t> placed(p.classes.size(), 0);
+  std::vector<int> existing_open(p.num_existing, 0);
+  for (const auto& b : s.bins) {
+    const opt::Kind& k = p.kinds[b.kind];
+    if (!p.IsNew(b.kind)) ++existing_open[b.kind];
+    Resources used;
+    for (auto& [d, n] : b.items) {
+      EXPECT_GT(n, 0) << ctx;
+      EXPECT_TRUE(k.compat[d]) << ctx << ": class " << d << " on an incompatible kind";
+      EXPECT_LE(n, p.classes[d].cap) << ctx;
+      for (int e : p.classes[d].conflicts) {
+        EXPECT_EQ(b.Count(e), 0) << ctx << ": conflicting classes share a node";
+      }
+      used.cpu_milli += p.classes[d].req.cpu_milli * n;
+      used.memory_bytes += p.classes[d].req.memory_bytes * n;
+      used.pods += p.classes[d].req.pods * n;
+      placed[d] += n;
+    }
+    EXPECT_LE(used.cpu_milli, k.free.cpu_milli) << ctx;
+    EXPECT_LE(used.memory_bytes, k.free.memory_bytes) << ctx;
+    EXPECT_LE(used.pods, k.free.pods) << ctx;
+  }
+  for (size_t d = 0; d < p.classes.size(); ++d) EXPECT_EQ(placed[d], p.classes[d].n()) << ctx << ": class " << d;
+  for (int j = 0; j < p.num_existing; ++j) {
+    EXPECT_LE(existing_open[j], 1) << ctx << ": node " << j << " open twice";
+    if (p.kinds[j].forced) {
+      EXPECT_EQ(existing_open[j], 1) << ctx << ": forced node " << j << " closed";
+    }
+  }
+}
+
+// The large-plan LNS (cut-out neighbourhoods) never breaks a plan and never
+// makes it more expensive; run here on mid-sized clusters, many steps.
+TEST(PatternProofTest, LocalLnsKeepsPlansValidAndNeverCostsMore) {
+  auto cat = bench::GenerateCatalog();
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    bench::ClusterSpec spec;
+    spec.nodes = 40 + 10 * static_cast<int>(seed);
+    spec.seed = seed;
+    auto snap = ParseSnapshot(bench::GenerateCluster(spec));
+    auto c = ParseCatalog(cat);
+    ASSERT_TRUE(snap.ok() && c.ok());
+    auto problem = opt::BuildProblem(*snap, *c, PlanOptions());
+    ASSERT_TRUE(problem.ok()) << problem.status().ToString();
+    opt::Packer pk(*problem, {}, seed);
+    opt::Solution s;
+    ASSERT_TRUE(pk.FromCurrent(&s, false));
+    ExpectValidSolution(*problem, s, "seed " + std::to_string(seed) + " start");
+    double cost = s.Cost(*problem);
+    int improved = 0;
+    for (int i = 0; i < 400; ++i) {
+      improved += pk.LnsStepLocal(&s, 10);
+      ASSERT_LE(s.Cost(*problem), cost + 1e-9) << "seed " << seed << " step " << i;
+      cost = s.Cost(*problem);
+    }
+    ExpectValidSolution(*problem, s, "seed " + std::to_string(seed) + " after LNS");
+    EXPECT_GT(improved, 0) << "seed " << seed << ": the current placement of an over-provisioned cluster improves";
+  }
+}
+
 TEST(PatternProofTest, PipelinePlansOnMicroClustersAreValidAndOptimal) {
   for (uint64_t seed = 1; seed <= 25; ++seed) {
     Micro m = MakeMicro(seed);
