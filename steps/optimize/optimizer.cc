@@ -227,7 +227,9 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   }
   if (fluid.ok) {
     r.lower = fluid.lower_bound;
-    r.bound_source = fluid.lagrangian ? "fluid-lp-lagrangian" : "fluid-lp";
+    r.bound_source = p.classes.size() > kAggregateAboveClasses ? "aggregate-prices-lagrangian"
+                     : fluid.lagrangian                            ? "fluid-lp-lagrangian"
+                                                                   : "fluid-lp";
     r.duals = fluid.duals;
   } else {
     note("fluid LP not solved (" + fluid.message + "); no lower bound from it");
