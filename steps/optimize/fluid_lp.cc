@@ -105,7 +105,8 @@ double LagrangianBound(const Problem& p, const std::vector<double>& pi) {
   // of compatibility, ub min(n_d, cap_d * nodes)) bounds the total, and so
   // does one over all of them, and so does the sum over single nodes (each
   // with its own min over the dimensions); the smallest total is used. Per
-  // node is skipped beyond 500 forced nodes (a sort of every class each).
+  // node is skipped beyond ~5M forced node x class pairs (a sort of every
+  // class for each node).
   std::map<std::vector<uint8_t>, std::pair<Kind, int>> aggs;
   Kind all;
   all.compat.assign(D, 0);
@@ -146,8 +147,8 @@ double LagrangianBound(const Problem& p, const std::vector<double>& pi) {
     for (const auto& [key, ac] : aggs) per_agg += agg_ub(ac.first, ac.second);
     double forced_ub = std::min(per_agg, agg_ub(all, all_count));
     // Per node (each node's own min over the dimensions) can be smaller
-    // still; affordable up to a few hundred forced nodes.
-    if (all_count <= 500) {
+    // still; affordable up to ~5M node x class pairs (13k pods: 1.3M).
+    if (static_cast<double>(all_count) * D <= 5e6) {
       double per_node = 0;
       for (int j = 0; j < p.num_existing; ++j)
         if (p.kinds[j].forced) per_node += ub_of(p.kinds[j], 1);

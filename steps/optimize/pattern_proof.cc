@@ -246,6 +246,61 @@ bool BuildSolution(const Problem& p, const std::vector<Unit>& units, const std::
   return true;
 }
 
+// Every maximal column of every unit with reduced cost <= max_rc; false when
+// there are more than max_columns.
+bool EnumerateWithin(const Problem& p, const std::vector<Unit>& units, const std::vector<double>& pi,
+                     const std::vector<double>& mu, const std::vector<double>& nu, double max_rc,
+                     int64_t max_columns, std::vector<Column>* cols) {
+  for (size_t u = 0; u < units.size(); ++u) {
+    double dual = units[u].group >= 0 ? mu[units[u].group] : units[u].forced >= 0 ? nu[units[u].forced] : 0.0;
+    std::vector<std::vector<std::pair<int, int>>> found;
+    Enumerator en(p, units[u].kind, pi, units[u].cost - dual - max_rc,
+                  max_columns - static_cast<int64_t>(cols->size()));
+    bool complete = en.Run(&found);
+    if (std::getenv("KINEMA_PROOF_TRACE"))
+      std::fprintf(stderr, "max rc %.5f unit %zu kind %d group %d forced %d cost %.4f: %zu columns%s\n", max_rc, u,
+                   units[u].kind, units[u].group, units[u].forced, units[u].cost, found.size(),
+                   complete ? "" : " (overflow)");
+    for (auto& f : found) cols->push_back(Column{static_cast<int>(u), std::move(f)});
+    if (!complete) return false;
+  }
+  return true;
+}
+
+// lp_solve's branch and bound on the master IP over `cols` until `deadline`.
+// Returns lp_solve's status (INFEASIBLE for no columns; -1 when the model
+// cannot be built); *plan gets the best integer solution found (left empty
+// when none maps to a plan), *z the IP optimum (without the forced nodes'
+// constant) when proven (OPTIMAL/PRESOLVED), else -1.
+int SolveRestrictedIp(const Problem& p, const Layout& L, const std::vector<Unit>& units,
+                      const std::vector<int>& forced_nodes, const std::vector<Column>& cols,
+                      Clock::time_point deadline, Solution* plan, double* z) {
+  *z = -1;
+  if (cols.empty()) return INFEASIBLE;
+  lprec* lp = NewMaster(p, L, forced_nodes);
+  if (!lp) return -1;
+  for (const auto& c : cols) AddColumn(lp, L, units[c.unit], c.items);
+  for (int c = 1; c <= static_cast<int>(cols.size()); ++c) set_int(lp, c, TRUE);
+  set_bb_floorfirst(lp, BRANCH_CEILING);
+  const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+  set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(left))));
+  put_abortfunc(lp, AbortAtDeadline, &deadline);
+  SeedLpSolveRandom();
+  int ret = solve(lp);
+  if (ret == OPTIMAL || ret == SUBOPTIMAL || ret == PRESOLVED) {
+    REAL* x = nullptr;
+    get_ptr_variables(lp, &x);
+    std::vector<double> xs(x, x + cols.size());
+    if (BuildSolution(p, units, forced_nodes, cols, xs, plan)) {
+      if (ret != SUBOPTIMAL) *z = get_objective(lp);
+    } else {
+      plan->bins.clear();
+    }
+  }
+  delete_lp(lp);
+  return ret;
+}
+
 }  // namespace
 
 PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbent, Clock::time_point deadline,
@@ -391,19 +446,7 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
   while (left() > 0) {
     const bool covers_ub = delta >= best_cost - lb;
     std::vector<Column> cols;
-    bool complete = true;
-    for (size_t u = 0; u < units.size() && complete; ++u) {
-      double dual = units[u].group >= 0 ? mu[units[u].group] : units[u].forced >= 0 ? nu[units[u].forced] : 0.0;
-      std::vector<std::vector<std::pair<int, int>>> found;
-      Enumerator en(p, units[u].kind, pi, units[u].cost - dual - delta - eps,
-                    max_columns - static_cast<int64_t>(cols.size()));
-      complete = en.Run(&found);
-      if (std::getenv("KINEMA_PROOF_TRACE"))
-        std::fprintf(stderr, "delta %.5f unit %zu kind %d group %d forced %d cost %.4f: %zu columns%s\n", delta, u,
-                     units[u].kind, units[u].group, units[u].forced, units[u].cost, found.size(),
-                     complete ? "" : " (overflow)");
-      for (auto& f : found) cols.push_back(Column{static_cast<int>(u), std::move(f)});
-    }
+    bool complete = EnumerateWithin(p, units, pi, mu, nu, delta + eps, max_columns, &cols);
     res.enumerated = static_cast<int64_t>(cols.size());
     if (!complete) {
       res.stopped = "more than " + std::to_string(max_columns) + " columns within " + std::to_string(delta) +
@@ -415,35 +458,19 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
       delta /= 4;
       continue;
     }
-    lp = NewMaster(p, L, forced_nodes);
-    if (!lp) {
+    Solution s;
+    double z = -1;  // IP optimum when proven, else -1
+    const int ret = SolveRestrictedIp(p, L, units, forced_nodes, cols, dl, &s, &z);
+    if (ret == -1) {
       res.stopped = "lp_solve could not build the IP";
       break;
     }
-    for (const auto& c : cols) AddColumn(lp, L, units[c.unit], c.items);
-    for (int c = 1; c <= static_cast<int>(cols.size()); ++c) set_int(lp, c, TRUE);
-    set_bb_floorfirst(lp, BRANCH_CEILING);
-    set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(left()))));
-    put_abortfunc(lp, AbortAtDeadline, &dl);
-    SeedLpSolveRandom();
-    int ret = cols.empty() ? INFEASIBLE : solve(lp);
-    double z = -1;  // IP optimum when proven, else -1
-    if (ret == OPTIMAL || ret == SUBOPTIMAL || ret == PRESOLVED) {
-      REAL* x = nullptr;
-      get_ptr_variables(lp, &x);
-      std::vector<double> xs(x, x + cols.size());
-      Solution s;
-      if (BuildSolution(p, units, forced_nodes, cols, xs, &s)) {
-        if (Better(p, s, res.has_solution ? res.solution : incumbent)) {
-          res.has_solution = true;
-          res.solution = std::move(s);
-          best_cost = res.solution.Cost(p);
-        }
-        if (ret != SUBOPTIMAL) z = get_objective(lp) + forced_cost;
-      }
+    if (!s.bins.empty() && Better(p, s, res.has_solution ? res.solution : incumbent)) {
+      res.has_solution = true;
+      res.solution = std::move(s);
+      best_cost = res.solution.Cost(p);
     }
-    delete_lp(lp);
-    lp = nullptr;
+    if (z >= 0) z += forced_cost;
     if (ret == SUBOPTIMAL || (ret != OPTIMAL && ret != PRESOLVED && ret != INFEASIBLE)) {
       res.stopped = ret == SUBOPTIMAL ? "branch and bound stopped early" : "branch and bound status " + std::to_string(ret);
       break;
