@@ -105,7 +105,7 @@ class Packer {
   std::vector<double> v_;
   // Classes by density, per kind (lazy); existing nodes of one shape share one
   // (see Order). A deque: references stay valid as it grows.
-  static constexpr int kShareOrdersAbove = 200;
+  static constexpr int kShareOrdersAbove = 2000;
   std::deque<std::vector<int>> orders_;
   std::vector<int> order_of_kind_;
   std::map<std::string, int> shared_order_;
