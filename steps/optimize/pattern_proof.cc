@@ -301,6 +301,127 @@ int SolveRestrictedIp(const Problem& p, const Layout& L, const std::vector<Unit>
   return ret;
 }
 
+// The exact master's pricing units, rows and latest duals.
+struct Master {
+  std::vector<Unit> units;
+  std::vector<int> forced_nodes;  // forced existing nodes, in unit order
+  std::vector<int> unit_of_group, unit_of_kind;
+  Layout L;
+  double forced_cost = 0, max_price = 1;
+  std::vector<double> pi, mu, nu;  // demand, group and forced-row duals
+};
+
+double UnitDual(const Master& m, size_t u) {
+  const Unit& x = m.units[u];
+  return x.group >= 0 ? m.mu[x.group] : x.forced >= 0 ? m.nu[x.forced] : 0.0;
+}
+
+Master MakeMaster(const Problem& p) {
+  Master m;
+  m.unit_of_group.assign(p.groups.size(), -1);
+  m.unit_of_kind.assign(p.kinds.size(), -1);
+  for (int j = 0; j < p.num_existing; ++j)
+    if (p.kinds[j].forced) {
+      m.unit_of_kind[j] = static_cast<int>(m.units.size());
+      m.units.push_back(Unit{j, -1, static_cast<int>(m.forced_nodes.size()), 0.0});
+      m.forced_nodes.push_back(j);
+      m.forced_cost += p.kinds[j].price;
+    }
+  for (size_t g = 0; g < p.groups.size(); ++g) {
+    m.unit_of_group[g] = static_cast<int>(m.units.size());
+    m.units.push_back(Unit{p.groups[g][0], static_cast<int>(g), -1, p.kinds[p.groups[g][0]].price});
+  }
+  for (size_t k = p.num_existing; k < p.kinds.size(); ++k) {
+    m.unit_of_kind[k] = static_cast<int>(m.units.size());
+    m.units.push_back(Unit{static_cast<int>(k), -1, -1, p.kinds[k].price});
+  }
+  m.L.D = static_cast<int>(p.classes.size());
+  m.L.G = static_cast<int>(p.groups.size());
+  m.L.F = static_cast<int>(m.forced_nodes.size());
+  for (const auto& k : p.kinds) m.max_price = std::max(m.max_price, k.price);
+  m.pi.assign(m.L.D, 0.0);
+  m.mu.assign(m.L.G, 0.0);
+  m.nu.assign(m.L.F, 0.0);
+  return m;
+}
+
+// Column generation on the exact master from the incumbent's columns until
+// no column prices out with exact pricing (true) or the deadline / a solver
+// failure (false, *stopped says why). Leaves the last duals in m.
+bool ConvergeMaster(const Problem& p, const Solution& incumbent, Clock::time_point deadline, Master* mp,
+                    int* iterations, std::string* stopped) {
+  Master& m = *mp;
+  const int D = m.L.D;
+  auto left = [&] { return std::chrono::duration<double>(deadline - Clock::now()).count(); };
+  lprec* lp = NewMaster(p, m.L, m.forced_nodes);
+  if (!lp) {
+    *stopped = "lp_solve could not build the master";
+    return false;
+  }
+  for (int d = 0; d < D; ++d) {  // artificial columns: the master is always feasible
+    double v[2] = {10 * m.max_price + 1, 1.0};
+    int ix[2] = {0, d + 1};
+    add_columnex(lp, 2, v, ix);
+  }
+  std::set<std::pair<int, std::vector<std::pair<int, int>>>> seen;
+  auto add = [&](int u, std::vector<std::pair<int, int>> items) {
+    std::sort(items.begin(), items.end());
+    if (!seen.insert({u, items}).second) return false;
+    AddColumn(lp, m.L, m.units[u], items);
+    return true;
+  };
+  for (int f = 0; f < m.L.F; ++f) add(m.unit_of_kind[m.forced_nodes[f]], {});  // the empty pattern
+  for (const auto& b : incumbent.bins) {
+    int u = p.IsNew(b.kind) || p.kinds[b.kind].forced ? m.unit_of_kind[b.kind]
+                                                       : m.unit_of_group[p.kinds[b.kind].group];
+    if (u >= 0) add(u, b.items);
+  }
+  bool converged = false;
+  while (left() > 0) {
+    ++*iterations;
+    set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(left()))));
+    SeedLpSolveRandom();
+    int ret = solve(lp);
+    if (ret != OPTIMAL && ret != PRESOLVED) {
+      *stopped = "master LP status " + std::to_string(ret);
+      break;
+    }
+    REAL* duals = nullptr;
+    if (!get_ptr_sensitivity_rhs(lp, &duals, nullptr, nullptr) || !duals) {
+      *stopped = "no duals";
+      break;
+    }
+    for (int d = 0; d < D; ++d) m.pi[d] = std::max(0.0, static_cast<double>(duals[d]));
+    for (int g = 0; g < m.L.G; ++g) m.mu[g] = std::min(0.0, static_cast<double>(duals[m.L.GroupRow(g) - 1]));
+    for (int f = 0; f < m.L.F; ++f) m.nu[f] = static_cast<double>(duals[m.L.ForcedRow(f) - 1]);
+    // Cheap pricing first (node-limited); exact pricing only once the cheap
+    // one finds nothing.
+    int added = 0;
+    bool exact = true;
+    for (int64_t limit : {int64_t{20000}, int64_t{5000000}}) {
+      exact = true;
+      for (size_t u = 0; u < m.units.size() && left() > 0; ++u) {
+        PricedPattern pr = PriceKind(p, m.units[u].kind, m.pi, nullptr, 0, limit);
+        exact = exact && pr.exact;
+        double rc = m.units[u].cost - UnitDual(m, u) - pr.value;
+        if (rc < -1e-9 * std::max(1.0, m.units[u].cost) && add(static_cast<int>(u), pr.items)) ++added;
+      }
+      if (added > 0 || exact) break;
+    }
+    if (left() <= 0) {
+      *stopped = "time limit during column generation";
+      break;
+    }
+    if (added == 0) {
+      converged = exact;
+      if (!exact) *stopped = "pricing not exact";
+      break;
+    }
+  }
+  delete_lp(lp);
+  return converged;
+}
+
 }  // namespace
 
 PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbent, Clock::time_point deadline,
@@ -316,117 +437,20 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
     res.lower_bound = ub;
     return res;
   }
-  // ---- Units.
-  std::vector<Unit> units;
-  std::vector<int> forced_nodes;
-  double forced_cost = 0;
-  std::vector<int> unit_of_group(p.groups.size(), -1), unit_of_kind(p.kinds.size(), -1);
-  for (int j = 0; j < p.num_existing; ++j)
-    if (p.kinds[j].forced) {
-      unit_of_kind[j] = static_cast<int>(units.size());
-      units.push_back(Unit{j, -1, static_cast<int>(forced_nodes.size()), 0.0});
-      forced_nodes.push_back(j);
-      forced_cost += p.kinds[j].price;
-    }
-  for (size_t g = 0; g < p.groups.size(); ++g) {
-    unit_of_group[g] = static_cast<int>(units.size());
-    units.push_back(Unit{p.groups[g][0], static_cast<int>(g), -1, p.kinds[p.groups[g][0]].price});
-  }
-  for (size_t k = p.num_existing; k < p.kinds.size(); ++k) {
-    unit_of_kind[k] = static_cast<int>(units.size());
-    units.push_back(Unit{static_cast<int>(k), -1, -1, p.kinds[k].price});
-  }
-  Layout L;
-  L.D = D;
-  L.G = static_cast<int>(p.groups.size());
-  L.F = static_cast<int>(forced_nodes.size());
-
   // ---- 1. Column generation on the exact master.
-  lprec* lp = NewMaster(p, L, forced_nodes);
-  if (!lp) {
-    res.stopped = "lp_solve could not build the master";
-    return res;
-  }
-  double max_price = 1;
-  for (const auto& k : p.kinds) max_price = std::max(max_price, k.price);
-  for (int d = 0; d < D; ++d) {  // artificial columns: the master is always feasible
-    double v[2] = {10 * max_price + 1, 1.0};
-    int ix[2] = {0, d + 1};
-    add_columnex(lp, 2, v, ix);
-  }
-  std::set<std::pair<int, std::vector<std::pair<int, int>>>> seen;
-  auto add = [&](int u, std::vector<std::pair<int, int>> items) {
-    std::sort(items.begin(), items.end());
-    if (!seen.insert({u, items}).second) return false;
-    AddColumn(lp, L, units[u], items);
-    return true;
-  };
-  for (int f = 0; f < L.F; ++f) add(unit_of_kind[forced_nodes[f]], {});  // the empty pattern
-  for (const auto& b : incumbent.bins) {
-    int u = p.IsNew(b.kind) ? unit_of_kind[b.kind]
-                            : (p.kinds[b.kind].forced ? unit_of_kind[b.kind]
-                                                      : unit_of_group[p.kinds[b.kind].group]);
-    if (u >= 0) add(u, b.items);
-  }
-  std::vector<double> pi(D, 0.0), mu(L.G, 0.0), nu(L.F, 0.0);
-  double lb = -1;
-  bool converged = false;
-  while (left() > 0) {
-    ++res.iterations;
-    set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(left()))));
-    SeedLpSolveRandom();
-    int ret = solve(lp);
-    if (ret != OPTIMAL && ret != PRESOLVED) {
-      res.stopped = "master LP status " + std::to_string(ret);
-      break;
-    }
-    REAL* duals = nullptr;
-    if (!get_ptr_sensitivity_rhs(lp, &duals, nullptr, nullptr) || !duals) {
-      res.stopped = "no duals";
-      break;
-    }
-    for (int d = 0; d < D; ++d) pi[d] = std::max(0.0, static_cast<double>(duals[d]));
-    for (int g = 0; g < L.G; ++g) mu[g] = std::min(0.0, static_cast<double>(duals[L.GroupRow(g) - 1]));
-    for (int f = 0; f < L.F; ++f) nu[f] = static_cast<double>(duals[L.ForcedRow(f) - 1]);
-    // Cheap pricing first (node-limited); exact pricing only once the cheap
-    // one finds nothing.
-    int added = 0;
-    bool exact = true;
-    for (int64_t limit : {int64_t{20000}, int64_t{5000000}}) {
-      exact = true;
-      for (size_t u = 0; u < units.size() && left() > 0; ++u) {
-        PricedPattern pr = PriceKind(p, units[u].kind, pi, nullptr, 0, limit);
-        exact = exact && pr.exact;
-        double dual = units[u].group >= 0 ? mu[units[u].group] : units[u].forced >= 0 ? nu[units[u].forced] : 0.0;
-        double rc = units[u].cost - dual - pr.value;
-        if (rc < -1e-9 * std::max(1.0, units[u].cost) && add(static_cast<int>(u), pr.items)) ++added;
-      }
-      if (added > 0 || exact) break;
-    }
-    if (left() <= 0) {
-      res.stopped = "time limit during column generation";
-      break;
-    }
-    if (added == 0) {
-      converged = exact;
-      if (!exact) res.stopped = "pricing not exact";
-      break;
-    }
-  }
-  delete_lp(lp);
-  if (converged) {
-    lb = forced_cost;
-    for (int d = 0; d < D; ++d) lb += pi[d] * p.classes[d].n();
-    for (int g = 0; g < L.G; ++g) lb += mu[g] * static_cast<double>(p.groups[g].size());
-    for (int f = 0; f < L.F; ++f) lb += nu[f];
-    res.converged = true;
-    res.lower_bound = std::min(ub, lb - 1e-7 * std::max(1.0, std::fabs(lb)));
-  }
+  Master m = MakeMaster(p);
+  const bool converged = ConvergeMaster(p, incumbent, deadline, &m, &res.iterations, &res.stopped);
   res.lp_seconds = since();
   if (!converged) {
     res.seconds = since();
     return res;
   }
+  double lb = m.forced_cost;
+  for (int d = 0; d < D; ++d) lb += m.pi[d] * p.classes[d].n();
+  for (int g = 0; g < m.L.G; ++g) lb += m.mu[g] * static_cast<double>(p.groups[g].size());
+  for (int f = 0; f < m.L.F; ++f) lb += m.nu[f];
+  res.converged = true;
+  res.lower_bound = std::min(ub, lb - 1e-7 * std::max(1.0, std::fabs(lb)));
   if (ub <= *res.lower_bound * (1 + 1e-9) + 1e-12) {  // the incumbent meets the LP bound
     res.proven = true;
     res.lower_bound = ub;
@@ -438,7 +462,7 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
   // delta. Any plan using a column with rc > delta costs >= lb + delta, so
   // the IP optimum z over the enumerated columns gives the bound
   // min(z, lb + delta), and proves z optimal once z <= lb + delta.
-  const double eps = 1e-5 * max_price;  // covers the rc tolerance of "converged"
+  const double eps = 1e-5 * m.max_price;  // covers the rc tolerance of "converged"
   double best_cost = ub;
   double delta = std::min(ub - lb, std::max(2e-3 * lb, 10 * eps));
   Clock::time_point dl = deadline;
@@ -446,7 +470,7 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
   while (left() > 0) {
     const bool covers_ub = delta >= best_cost - lb;
     std::vector<Column> cols;
-    bool complete = EnumerateWithin(p, units, pi, mu, nu, delta + eps, max_columns, &cols);
+    bool complete = EnumerateWithin(p, m.units, m.pi, m.mu, m.nu, delta + eps, max_columns, &cols);
     res.enumerated = static_cast<int64_t>(cols.size());
     if (!complete) {
       res.stopped = "more than " + std::to_string(max_columns) + " columns within " + std::to_string(delta) +
@@ -460,7 +484,7 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
     }
     Solution s;
     double z = -1;  // IP optimum when proven, else -1
-    const int ret = SolveRestrictedIp(p, L, units, forced_nodes, cols, dl, &s, &z);
+    const int ret = SolveRestrictedIp(p, m.L, m.units, m.forced_nodes, cols, dl, &s, &z);
     if (ret == -1) {
       res.stopped = "lp_solve could not build the IP";
       break;
@@ -470,7 +494,7 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
       res.solution = std::move(s);
       best_cost = res.solution.Cost(p);
     }
-    if (z >= 0) z += forced_cost;
+    if (z >= 0) z += m.forced_cost;
     if (ret == SUBOPTIMAL || (ret != OPTIMAL && ret != PRESOLVED && ret != INFEASIBLE)) {
       res.stopped = ret == SUBOPTIMAL ? "branch and bound stopped early" : "branch and bound status " + std::to_string(ret);
       break;
