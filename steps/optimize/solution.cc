@@ -553,8 +553,8 @@ bool Packer::LnsStepLocal(Solution* s, int window) {
   // Splice: replace the picked bins by the sub-solution's bins.
   std::vector<int> order = pick;
   std::sort(order.rbegin(), order.rend());
-  for (int bi : order) {
-    s->bins[bi] = std::move(s->bins.back());
+  for (int bi : order) {  // descending: each swap-with-last keeps lower indices valid
+    if (bi != static_cast<int>(s->bins.size()) - 1) s->bins[bi] = std::move(s->bins.back());
     s->bins.pop_back();
   }
   for (auto& b : sub.bins) s->bins.push_back(std::move(b));
