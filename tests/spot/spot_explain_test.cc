@@ -143,7 +143,7 @@ TEST(SpotExplain, ABootedSpotNodeIsListedAndTheMovesNameItByItsRealName) {
   WorkflowView v;
   v.id = "spot-rescheduling-20261205T010000Z";
   v.type = kWorkflowType;
-  v.status = "completed";
+  v.status = WorkflowStatus::kCompleted;
   v.steps = {Step(0, kPlanStep, plan.ToJson()), Step(2, kClaimStep, ClaimResult{{"od-a"}, {}, 3, ""}.ToJson()),
              Step(3, execute::kNodeBootStep, booted.ToJson()), Step(7, execute::kDrainDeleteStep, drained.ToJson())};
   Explanation e = ExplainSpot(v);
@@ -197,7 +197,7 @@ TEST(SpotKind, MetricsCountDrainedNodesAndTheSpotTolerantPodsLeftOnOnDemandNodes
   WorkflowView v;
   v.id = "spot-rescheduling-x";
   v.type = kWorkflowType;
-  v.status = "completed";
+  v.status = WorkflowStatus::kCompleted;
   v.steps = {Step(0, kPlanStep, plan.ToJson()), Step(7, execute::kDrainDeleteStep, drained.ToJson())};
   k->RecordFinished(v, &m);
   EXPECT_EQ(m.Get("kinema_spot_nodes_drained_total", {}), 2) << "kept nodes are not drained";
