@@ -3,6 +3,7 @@
 #include <set>
 
 #include "engine/common/safe_json.h"
+#include "storage/sqlite_env.h"
 
 namespace kinema::journal_sql {
 
@@ -18,6 +19,21 @@ nlohmann::json JsonColumn(SQLite::Column c) {
   return j;
 }
 int64_t NullableInt(SQLite::Column c) { return c.isNull() ? 0 : c.getInt64(); }
+
+// Status text from a derived-table row. The schema's CHECK admits only the
+// journal's words, but a damaged or hostile file may have no such CHECK.
+WorkflowStatus WorkflowStatusColumn(SQLite::Column c, const std::string& workflow_id) {
+  auto s = ParseWorkflowStatus(c.getString());
+  if (!s.ok()) throw CorruptRow("workflows row " + workflow_id + ": " + s.status().message());
+  return *s;
+}
+StepStatus StepStatusColumn(SQLite::Column c, const std::string& workflow_id, int step_index) {
+  auto s = ParseStepStatus(c.getString());
+  if (!s.ok()) {
+    throw CorruptRow("steps row " + workflow_id + "/" + std::to_string(step_index) + ": " + s.status().message());
+  }
+  return *s;
+}
 }  // namespace
 
 Event EventFromRow(SQLite::Statement& q) {
@@ -34,10 +50,40 @@ Event EventFromRow(SQLite::Statement& q) {
   return e;
 }
 
-int64_t InsertEvent(SQLite::Database& db, const Event& e) {
-  SQLite::Statement ins(db,
-                        "INSERT INTO events(workflow_id, at_ms, kind, step_index, step_name, epoch, attempt, detail) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+SQLite::Statement& StatementCache::Get(const char* sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    it = statements_.emplace(sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
+  } else {
+    it->second->reset();
+    it->second->clearBindings();
+  }
+  return *it->second;
+}
+
+namespace {
+// Executes a cached statement and resets it even when it throws, so a
+// failed statement never keeps a snapshot or a lock.
+void ExecAndReset(SQLite::Statement& st) {
+  try {
+    st.exec();
+  } catch (...) {
+    try {
+      st.reset();
+    } catch (...) {
+    }
+    throw;
+  }
+  st.reset();
+}
+}  // namespace
+
+void StatementCache::Exec(const char* sql) { ExecAndReset(Get(sql)); }
+
+int64_t InsertEvent(StatementCache& sc, const Event& e) {
+  SQLite::Statement& ins =
+      sc.Get("INSERT INTO events(workflow_id, at_ms, kind, step_index, step_name, epoch, attempt, detail) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   ins.bind(1, e.workflow_id);
   ins.bind(2, static_cast<int64_t>(e.at_ms));
   ins.bind(3, e.kind);
@@ -51,20 +97,31 @@ int64_t InsertEvent(SQLite::Database& db, const Event& e) {
   ins.bind(6, static_cast<int64_t>(e.epoch));
   ins.bind(7, e.attempt);
   ins.bind(8, safe_json::Dump(e.detail));
-  ins.exec();
-  return db.getLastInsertRowid();
+  ExecAndReset(ins);
+  return sc.db().getLastInsertRowid();
 }
 
-std::vector<Event> EventsOf(SQLite::Database& db, const std::string& workflow_id) {
-  SQLite::Statement q(db, std::string("SELECT ") + kEventColumns + " FROM events WHERE workflow_id = ? ORDER BY seq");
+namespace {
+const std::string& EventsOfSql() {
+  static const std::string sql =
+      std::string("SELECT ") + kEventColumns + " FROM events WHERE workflow_id = ? ORDER BY seq";
+  return sql;
+}
+
+std::vector<Event> ReadEvents(SQLite::Statement& q, const std::string& workflow_id) {
   q.bind(1, workflow_id);
   std::vector<Event> out;
-  while (q.executeStep()) out.push_back(EventFromRow(q));
+  try {
+    while (q.executeStep()) out.push_back(EventFromRow(q));
+  } catch (...) {
+    q.reset();
+    throw;
+  }
+  q.reset();
   return out;
 }
 
-std::optional<WorkflowView> FoldWorkflow(SQLite::Database& db, const std::string& workflow_id, Status* fold_error) {
-  std::vector<Event> events = EventsOf(db, workflow_id);
+std::optional<WorkflowView> Fold(const std::vector<Event>& events, Status* fold_error) {
   if (events.empty()) return std::nullopt;
   WorkflowView v;
   for (const Event& e : events) {
@@ -74,6 +131,20 @@ std::optional<WorkflowView> FoldWorkflow(SQLite::Database& db, const std::string
     }
   }
   return v;
+}
+}  // namespace
+
+std::vector<Event> EventsOf(SQLite::Database& db, const std::string& workflow_id) {
+  SQLite::Statement q(db, EventsOfSql());
+  return ReadEvents(q, workflow_id);
+}
+
+std::optional<WorkflowView> FoldWorkflow(SQLite::Database& db, const std::string& workflow_id, Status* fold_error) {
+  return Fold(EventsOf(db, workflow_id), fold_error);
+}
+
+std::optional<WorkflowView> FoldWorkflow(StatementCache& sc, const std::string& workflow_id, Status* fold_error) {
+  return Fold(ReadEvents(sc.Get(EventsOfSql().c_str()), workflow_id), fold_error);
 }
 
 std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string& workflow_id) {
@@ -85,7 +156,7 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
   WorkflowView v;
   v.id = q.getColumn(0).getString();
   v.type = q.getColumn(1).getString();
-  v.status = q.getColumn(2).getString();
+  v.status = WorkflowStatusColumn(q.getColumn(2), v.id);
   v.created_ms = q.getColumn(3).getInt64();
   v.updated_ms = q.getColumn(4).getInt64();
   v.input = JsonColumn(q.getColumn(5));
@@ -104,7 +175,7 @@ std::optional<WorkflowView> ReadDerived(SQLite::Database& db, const std::string&
     StepView st;
     st.index = s.getColumn(0).getInt();
     st.name = s.getColumn(1).getString();
-    st.status = s.getColumn(2).getString();
+    st.status = StepStatusColumn(s.getColumn(2), workflow_id, st.index);
     st.attempts = s.getColumn(3).getInt();
     st.started_ms = NullableInt(s.getColumn(4));
     st.finished_ms = NullableInt(s.getColumn(5));
@@ -132,53 +203,93 @@ void DerivedChange::Note(const Event& e) {
   if (e.step_index >= 0) steps.insert(e.step_index);
 }
 
-void WriteDerived(SQLite::Database& db, const WorkflowView& v, const DerivedChange* change) {
-  SQLite::Statement w(db,
-                      "INSERT INTO workflows(id, type, status, created_ms, updated_ms, current_step, "
-                      "current_step_index, input, last_error, pause_reason, abort_requested, terminated, last_seq, outcome) "
-                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET type=excluded.type, "
-                      "status=excluded.status, created_ms=excluded.created_ms, updated_ms=excluded.updated_ms, "
-                      "current_step=excluded.current_step, current_step_index=excluded.current_step_index, "
-                      "input=excluded.input, last_error=excluded.last_error, pause_reason=excluded.pause_reason, "
-                      "abort_requested=excluded.abort_requested, terminated=excluded.terminated, "
-                      "last_seq=excluded.last_seq, outcome=excluded.outcome");
-  w.bind(1, v.id);
-  w.bind(2, v.type);
-  w.bind(3, v.status);
-  w.bind(4, static_cast<int64_t>(v.created_ms));
-  w.bind(5, static_cast<int64_t>(v.updated_ms));
+namespace {
+void BindCurrentStep(SQLite::Statement& st, int name_index, const WorkflowView& v) {
   int cur = v.CurrentStepIndex();
   if (cur >= 0) {
-    w.bind(6, v.steps[cur].name);
-    w.bind(7, cur);
+    st.bind(name_index, v.steps[cur].name);
+    st.bind(name_index + 1, cur);
   } else {
-    w.bind(6);
-    w.bind(7);
+    st.bind(name_index);
+    st.bind(name_index + 1);
   }
+}
+void BindTextOrNull(SQLite::Statement& st, int index, const std::string& text) {
+  if (text.empty()) {
+    st.bind(index);
+  } else {
+    st.bind(index, text);
+  }
+}
+
+// The whole workflow row (new, or status/type/created_ms changed).
+void UpsertWorkflowRow(StatementCache& sc, const WorkflowView& v) {
+  SQLite::Statement& w =
+      sc.Get("INSERT INTO workflows(id, type, status, created_ms, updated_ms, current_step, "
+             "current_step_index, input, last_error, pause_reason, abort_requested, terminated, last_seq, outcome) "
+             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET type=excluded.type, "
+             "status=excluded.status, created_ms=excluded.created_ms, updated_ms=excluded.updated_ms, "
+             "current_step=excluded.current_step, current_step_index=excluded.current_step_index, "
+             "input=excluded.input, last_error=excluded.last_error, pause_reason=excluded.pause_reason, "
+             "abort_requested=excluded.abort_requested, terminated=excluded.terminated, "
+             "last_seq=excluded.last_seq, outcome=excluded.outcome");
+  w.bind(1, v.id);
+  w.bind(2, v.type);
+  w.bind(3, WorkflowStatusName(v.status));
+  w.bind(4, static_cast<int64_t>(v.created_ms));
+  w.bind(5, static_cast<int64_t>(v.updated_ms));
+  BindCurrentStep(w, 6, v);
   w.bind(8, safe_json::Dump(v.input));
-  if (v.last_error.empty()) w.bind(9); else w.bind(9, v.last_error);
-  if (v.pause_reason.empty()) w.bind(10); else w.bind(10, v.pause_reason);
+  BindTextOrNull(w, 9, v.last_error);
+  BindTextOrNull(w, 10, v.pause_reason);
   w.bind(11, v.abort_requested ? 1 : 0);
   w.bind(12, v.terminated ? 1 : 0);
   w.bind(13, static_cast<int64_t>(v.last_seq));
-  if (v.outcome.empty()) w.bind(14); else w.bind(14, v.outcome);
-  w.exec();
+  BindTextOrNull(w, 14, v.outcome);
+  ExecAndReset(w);
+}
 
-  SQLite::Statement s(db,
-                      "INSERT INTO steps(workflow_id, step_index, name, status, attempts, started_ms, finished_ms, "
+// The columns an event may change without changing the indexed ones
+// (type, status, created_ms; input is set once, by workflow_started).
+void UpdateWorkflowRow(StatementCache& sc, const WorkflowView& v) {
+  SQLite::Statement& w =
+      sc.Get("UPDATE workflows SET updated_ms = ?, current_step = ?, current_step_index = ?, last_error = ?, "
+             "pause_reason = ?, abort_requested = ?, terminated = ?, last_seq = ?, outcome = ? WHERE id = ?");
+  w.bind(1, static_cast<int64_t>(v.updated_ms));
+  BindCurrentStep(w, 2, v);
+  BindTextOrNull(w, 4, v.last_error);
+  BindTextOrNull(w, 5, v.pause_reason);
+  w.bind(6, v.abort_requested ? 1 : 0);
+  w.bind(7, v.terminated ? 1 : 0);
+  w.bind(8, static_cast<int64_t>(v.last_seq));
+  BindTextOrNull(w, 9, v.outcome);
+  w.bind(10, v.id);
+  ExecAndReset(w);
+}
+}  // namespace
+
+void WriteDerived(StatementCache& sc, const WorkflowView& v, const DerivedChange* change) {
+  if (change == nullptr || change->workflow_keys) {
+    UpsertWorkflowRow(sc, v);
+  } else {
+    UpdateWorkflowRow(sc, v);
+    if (sc.db().getChanges() == 0) UpsertWorkflowRow(sc, v);  // the row was missing: write it whole
+  }
+
+  const char* kUpsertStep =
+      "INSERT INTO steps(workflow_id, step_index, name, status, attempts, started_ms, finished_ms, "
                       "error, idempotency_key, epoch, result) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
                       "ON CONFLICT(workflow_id, step_index) DO UPDATE SET name=excluded.name, "
                       "status=excluded.status, attempts=excluded.attempts, started_ms=excluded.started_ms, "
                       "finished_ms=excluded.finished_ms, error=excluded.error, "
-                      "idempotency_key=excluded.idempotency_key, epoch=excluded.epoch, result=excluded.result");
+      "idempotency_key=excluded.idempotency_key, epoch=excluded.epoch, result=excluded.result";
   for (const StepView& st : v.steps) {
     if (change && !change->all_steps && !change->steps.count(st.index)) continue;
-    s.reset();
-    s.clearBindings();
+    SQLite::Statement& s = sc.Get(kUpsertStep);
     s.bind(1, v.id);
     s.bind(2, st.index);
     s.bind(3, st.name);
-    s.bind(4, st.status);
+    s.bind(4, StepStatusName(st.status));
     s.bind(5, st.attempts);
     if (st.started_ms) s.bind(6, static_cast<int64_t>(st.started_ms)); else s.bind(6);
     if (st.finished_ms) s.bind(7, static_cast<int64_t>(st.finished_ms)); else s.bind(7);
@@ -186,24 +297,22 @@ void WriteDerived(SQLite::Database& db, const WorkflowView& v, const DerivedChan
     if (st.idempotency_key.empty()) s.bind(9); else s.bind(9, st.idempotency_key);
     if (st.epoch) s.bind(10, static_cast<int64_t>(st.epoch)); else s.bind(10);
     if (st.result.is_null()) s.bind(11); else s.bind(11, safe_json::Dump(st.result));
-    s.exec();
+    ExecAndReset(s);
   }
   if (v.timers.empty() || (change && !change->timers)) return;
-  SQLite::Statement t(db,
-                      "INSERT INTO timers(workflow_id, name, deadline_ms) VALUES (?,?,?) "
-                      "ON CONFLICT(workflow_id, name) DO UPDATE SET deadline_ms=excluded.deadline_ms");
   for (const auto& [name, deadline] : v.timers) {
-    t.reset();
+    SQLite::Statement& t = sc.Get("INSERT INTO timers(workflow_id, name, deadline_ms) VALUES (?,?,?) "
+                                  "ON CONFLICT(workflow_id, name) DO UPDATE SET deadline_ms=excluded.deadline_ms");
     t.bind(1, v.id);
     t.bind(2, name);
     t.bind(3, static_cast<int64_t>(deadline));
-    t.exec();
+    ExecAndReset(t);
   }
 }
 
-std::vector<std::string> WorkflowIdsWithStatus(SQLite::Database& db, const std::string& status) {
+std::vector<std::string> WorkflowIdsWithStatus(SQLite::Database& db, WorkflowStatus status) {
   SQLite::Statement q(db, "SELECT id FROM workflows WHERE status = ? ORDER BY created_ms, id");
-  q.bind(1, status);
+  q.bind(1, WorkflowStatusName(status));
   std::vector<std::string> ids;
   while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
   return ids;
@@ -219,7 +328,7 @@ WorkflowSummary SummaryFromRow(SQLite::Statement& q) {
   WorkflowSummary s;
   s.id = q.getColumn(0).getString();
   s.type = q.getColumn(1).getString();
-  s.status = q.getColumn(2).getString();
+  s.status = WorkflowStatusColumn(q.getColumn(2), s.id);
   s.created_ms = q.getColumn(3).getInt64();
   s.updated_ms = q.getColumn(4).getInt64();
   s.current_step = q.getColumn(5).isNull() ? "" : q.getColumn(5).getString();
@@ -233,11 +342,12 @@ WorkflowSummary SummaryFromRow(SQLite::Statement& q) {
 
 }  // namespace
 
-std::vector<WorkflowSummary> ListWorkflows(SQLite::Database& db, const std::string& status, const std::string& type) {
+std::vector<WorkflowSummary> ListWorkflows(SQLite::Database& db, std::optional<WorkflowStatus> status,
+                                           const std::string& type) {
   SQLite::Statement q(db, std::string("SELECT ") + kSummaryColumns +
                               " FROM workflows WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR type = ?2) "
                               "ORDER BY created_ms, id");
-  q.bind(1, status);
+  q.bind(1, status ? WorkflowStatusName(*status) : "");
   q.bind(2, type);
   std::vector<WorkflowSummary> out;
   while (q.executeStep()) out.push_back(SummaryFromRow(q));

@@ -90,7 +90,7 @@ StatusOr<WorkflowView> JournalReader::Fold(const std::string& workflow_id) {
     Status fold_error;
     auto v = journal_sql::FoldWorkflow(*db_, workflow_id, &fold_error);
     if (!fold_error.ok()) return fold_error.WithContext("journal " + path_ + ": workflow " + workflow_id);
-    if (!v || v->status.empty()) return Status::UnknownWorkflow(workflow_id);
+    if (!v || v->status == WorkflowStatus::kNotStarted) return Status::UnknownWorkflow(workflow_id);
     return *v;
   } catch (const std::exception& e) {
     return StatusFromSqlite(e, "fold workflow " + workflow_id, false);

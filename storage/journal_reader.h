@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,7 @@ class Database;
 namespace kinema {
 
 struct ListFilter {
-  std::string status;  // empty: any
+  std::optional<WorkflowStatus> status;  // nullopt: any
   std::string type;    // empty: any
 };
 

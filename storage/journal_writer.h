@@ -18,8 +18,16 @@
 //     raises the fence in the same transaction.
 //   - Storage failures (I/O error, disk full, failed fsync) end the process
 //     (sqlite_env.h); they are never retried.
-// Thread-safety: all methods are safe to call from any thread (one internal
-// mutex serialises access to the single connection and the view cache).
+//   - Group commit: appends from several threads that arrive while a commit
+//     is in flight are committed together in the next transaction (one
+//     fsync). Each caller still returns only after the transaction holding
+//     its events has committed (durable); a batch that is illegal for its
+//     workflow fails alone (the group is retried one batch at a time).
+// Thread-safety: all methods are safe to call from any thread. The
+// connection is serialised by one mutex held across a whole transaction
+// (fsync included); the view cache has its own mutex, never held across a
+// SQLite call, so View() of a workflow this process has touched does not
+// wait for another worker's fsync.
 #pragma once
 
 #include <condition_variable>
@@ -37,6 +45,9 @@
 
 namespace SQLite {
 class Database;
+}
+namespace kinema::journal_sql {
+class StatementCache;
 }
 
 namespace kinema {
@@ -59,10 +70,8 @@ class JournalWriter {
   const std::string& path() const { return path_; }
 
   // Appends `events` (all for `workflow_id`), stamping seq, at_ms (if 0),
-  // epoch and workflow_id. On success returns the workflow's new view.
-  // Group commit: appends from several threads that arrive while a commit
-  // is in flight are committed together in the next transaction (one
-  // fsync); a batch that is illegal for its workflow fails alone.
+  // epoch and workflow_id. On success (events durable) returns the
+  // workflow's new view. Concurrent calls share transactions (group commit).
   StatusOr<WorkflowView> Append(const std::string& workflow_id, std::vector<Event> events, int64_t epoch);
 
   // Group commit: appends batches for several workflows in ONE transaction
@@ -73,7 +82,7 @@ class JournalWriter {
   StatusOr<WorkflowView> View(const std::string& workflow_id);
 
   // Ids of workflows whose derived status is `status`, oldest first.
-  StatusOr<std::vector<std::string>> WorkflowIds(const std::string& status);
+  StatusOr<std::vector<std::string>> WorkflowIds(WorkflowStatus status);
 
   // Workflows that are not terminal (running, paused, failed and not
   // terminated), oldest first.
@@ -106,36 +115,51 @@ class JournalWriter {
   Status RebuildDerived();
 
  private:
+  using Batches = std::vector<std::pair<std::string, std::vector<Event>>>;
   JournalWriter() = default;
-  StatusOr<WorkflowView*> CachedViewLocked(const std::string& workflow_id);
+  // The view this process last committed for a workflow, loaded from the
+  // events when not cached; an empty view for a workflow without events.
+  // Requires db_mu_.
+  StatusOr<WorkflowView> ViewForAppendLocked(const std::string& workflow_id);
+  // Commits `batches` in one transaction (all or nothing) and publishes the
+  // new views to the cache; on success `views` (if given) receives them.
+  Status CommitBatches(Batches batches, int64_t epoch, std::map<std::string, WorkflowView>* views);
   // Inside an open transaction: validates, inserts and folds one batch.
   // Throws SQLite::Exception on storage errors; returns a Status for
   // illegal events (the caller rolls back).
   Status AppendLocked(const std::string& workflow_id, std::vector<Event>* events, int64_t epoch, int64_t now,
                       WorkflowView* next);
+  Status FenceCheck(int64_t epoch, const char* what);
 
   // One caller waiting in Append's group commit.
   struct PendingAppend {
     std::string workflow_id;
     std::vector<Event> events;
     int64_t epoch = 0;
-    bool done = false;
+    bool done = false;  // guarded by group_mu_
     Status status;
+    WorkflowView view;  // on success
   };
   void CommitGroup(std::vector<PendingAppend*>& group);
 
-  std::mutex group_mu_;               // guards group_queue_ and group_committing_
+  std::mutex group_mu_;  // guards group_queue_, group_committing_ and PendingAppend::done
   std::condition_variable group_cv_;
   std::vector<PendingAppend*> group_queue_;
   bool group_committing_ = false;
 
   std::string path_;
   std::unique_ptr<FileLock> lock_;
+  // Lock order: db_mu_ before view_mu_.
+  std::mutex db_mu_;  // guards db_ and statements_; held across a whole transaction
   std::unique_ptr<SQLite::Database> db_;
-  std::mutex mu_;
-  CommitStats commit_stats_;  // guarded by mu_
+  std::unique_ptr<journal_sql::StatementCache> statements_;  // destroyed before db_
+  std::mutex view_mu_;  // guards the members below; never held across a SQLite call
+  CommitStats commit_stats_;
   int64_t fence_epoch_ = 0;
-  std::map<std::string, WorkflowView> cache_;  // workflows touched by this process
+  // Workflows touched by this process, as committed. Entries are published
+  // while db_mu_ is held, so a holder of db_mu_ never sees a committed
+  // transaction whose views are not yet here.
+  std::map<std::string, WorkflowView> cache_;
 };
 
 }  // namespace kinema

@@ -82,6 +82,7 @@ void FatalStorageFailure(const std::string& what) {
 }
 
 Status StatusFromSqlite(const std::exception& e, const std::string& context, bool writing) {
+  if (dynamic_cast<const CorruptRow*>(&e) != nullptr) return Status::Corruption(context + ": " + e.what());
   const auto* se = dynamic_cast<const SQLite::Exception*>(&e);
   if (se == nullptr) return Status::Internal(context + ": " + e.what());
   int ext = se->getExtendedErrorCode();

@@ -17,6 +17,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "engine/common/status.h"
@@ -38,6 +39,14 @@ bool IsFatalStorageError(int sqlite_extended_code);
 // Logs at critical level and terminates the process with exit code 74
 // (EX_IOERR). Never returns.
 [[noreturn]] void FatalStorageFailure(const std::string& what);
+
+// Thrown by the journal's row readers for a row SQLite accepted but the
+// journal cannot mean (a status word no version ever wrote): the file is
+// damaged or hostile. StatusFromSqlite turns it into Corruption.
+class CorruptRow : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // Converts an exception thrown by SQLiteCpp into a Status with context. When
 // `writing` is true and the error is a storage failure, it does not return:

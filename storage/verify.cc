@@ -28,7 +28,9 @@ std::string CompareViews(const WorkflowView& folded, const WorkflowView& stored)
   auto diff = [](const std::string& what, const std::string& a, const std::string& b) {
     return what + ": events say '" + a + "', table says '" + b + "'";
   };
-  if (folded.status != stored.status) return diff("status", folded.status, stored.status);
+  if (folded.status != stored.status) {
+    return diff("status", WorkflowStatusName(folded.status), WorkflowStatusName(stored.status));
+  }
   if (folded.type != stored.type) return diff("type", folded.type, stored.type);
   if (folded.last_seq != stored.last_seq)
     return diff("last_seq", std::to_string(folded.last_seq), std::to_string(stored.last_seq));
@@ -43,7 +45,7 @@ std::string CompareViews(const WorkflowView& folded, const WorkflowView& stored)
     const StepView& b = stored.steps[i];
     std::string at = "step " + std::to_string(i) + " ";
     if (a.name != b.name) return diff(at + "name", a.name, b.name);
-    if (a.status != b.status) return diff(at + "status", a.status, b.status);
+    if (a.status != b.status) return diff(at + "status", StepStatusName(a.status), StepStatusName(b.status));
     if (a.attempts != b.attempts) return diff(at + "attempts", std::to_string(a.attempts), std::to_string(b.attempts));
     if (b.index != static_cast<int>(i)) return diff(at + "index", std::to_string(i), std::to_string(b.index));
     if (a.result != b.result) return diff(at + "result", safe_json::Dump(a.result), safe_json::Dump(b.result));
@@ -124,8 +126,13 @@ StatusOr<std::vector<VerifyCheck>> JournalReader::Verify() {
         if (!s.ok() && bad_seq++ == 0) seq_check.detail = "workflow " + id + ": " + s.message();
         terminal_seen = folded.IsTerminal();
       }
-      auto stored = journal_sql::ReadDerived(*db_, id);
-      std::string d = stored ? CompareViews(folded, *stored) : "no row in workflows";
+      std::string d;
+      try {
+        auto stored = journal_sql::ReadDerived(*db_, id);
+        d = stored ? CompareViews(folded, *stored) : "no row in workflows";
+      } catch (const CorruptRow& e) {
+        d = e.what();
+      }
       if (!d.empty() && bad_derived++ == 0) derived_check.detail = "workflow " + id + ": " + d;
     }
     {

@@ -77,7 +77,7 @@ void FoldRelease(DisruptionHolds* h, const nlohmann::json& d) {
 
 int WorkflowView::CurrentStepIndex() const {
   for (size_t i = 0; i < steps.size(); ++i) {
-    if (steps[i].status != "succeeded" && steps[i].status != "skipped") return static_cast<int>(i);
+    if (steps[i].status != StepStatus::kSucceeded && steps[i].status != StepStatus::kSkipped) return static_cast<int>(i);
   }
   return -1;
 }
@@ -88,21 +88,22 @@ std::string WorkflowView::CurrentStepName() const {
 }
 
 bool WorkflowView::IsTerminal() const {
-  return status == "completed" || status == "aborted" || (status == "failed" && terminated);
+  return status == WorkflowStatus::kCompleted || status == WorkflowStatus::kAborted ||
+         (status == WorkflowStatus::kFailed && terminated);
 }
 
 Status ApplyEvent(WorkflowView* v, const Event& e) {
   using namespace event_kind;
   const std::string& k = e.kind;
-  if (k != kWorkflowStarted && v->status.empty()) {
+  if (k != kWorkflowStarted && v->status == WorkflowStatus::kNotStarted) {
     return Status::FailedPrecondition("event " + k + " for workflow " + e.workflow_id + " before workflow_started");
   }
   if (k == kWorkflowStarted) {
-    if (!v->status.empty()) return Status::FailedPrecondition("workflow " + e.workflow_id + " started twice");
+    if (v->status != WorkflowStatus::kNotStarted) return Status::FailedPrecondition("workflow " + e.workflow_id + " started twice");
     v->id = e.workflow_id;
     v->type = DetailString(e.detail, "type");
     v->input = DetailValue(e.detail, "input", nlohmann::json::object());
-    v->status = "running";
+    v->status = WorkflowStatus::kRunning;
     v->created_ms = e.at_ms;
     if (const nlohmann::json* names = safe_json::FindArray(e.detail, "steps")) {
       if (names->size() > static_cast<size_t>(kMaxWorkflowSteps)) {
@@ -115,10 +116,10 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
   } else if (k == kStepIntent) {
     StepView* s = StepAt(v, e.step_index, e.step_name);
     if (s == nullptr) return Status::FailedPrecondition("step_intent with a bad step index " + IndexText(e.step_index));
-    if (s->status == "succeeded") {
+    if (s->status == StepStatus::kSucceeded) {
       return Status::FailedPrecondition("step_intent for already succeeded step " + s->name);
     }
-    s->status = "running";
+    s->status = StepStatus::kRunning;
     s->attempts = e.attempt;
     if (s->started_ms == 0) s->started_ms = e.at_ms;
     s->finished_ms = 0;
@@ -133,7 +134,7 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
       return Status::FailedPrecondition("step_result without an open intent at step " +
                                         std::to_string(e.step_index));
     }
-    s->status = "succeeded";
+    s->status = StepStatus::kSucceeded;
     s->finished_ms = e.at_ms;
     s->error.clear();
     s->result = DetailValue(e.detail, "result", nlohmann::json());
@@ -142,7 +143,7 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
   } else if (k == kStepFailed) {
     StepView* s = StepAt(v, e.step_index, e.step_name);
     if (s == nullptr) return Status::FailedPrecondition("step_failed with a bad step index " + IndexText(e.step_index));
-    s->status = "failed";
+    s->status = StepStatus::kFailed;
     s->error = DetailString(e.detail, "error");
     s->finished_ms = e.at_ms;
     s->has_open_intent = false;
@@ -153,17 +154,17 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
         DetailInt(e.detail, "deadlineMs");
   } else if (k == kPaused) {
     if (v->IsTerminal()) return Status::FailedPrecondition("pause of terminal workflow " + v->id);
-    v->status = "paused";
+    v->status = WorkflowStatus::kPaused;
     v->pause_reason = DetailString(e.detail, "reason");
   } else if (k == kResumed) {
     if (v->IsTerminal()) return Status::FailedPrecondition("resume of terminal workflow " + v->id);
-    v->status = "running";
+    v->status = WorkflowStatus::kRunning;
     v->pause_reason.clear();
     for (auto& s : v->steps) s.retry_at_ms = 0;  // an operator resume retries at once
   } else if (k == kAbortRequested) {
     if (v->IsTerminal()) return Status::FailedPrecondition("abort of terminal workflow " + v->id);
     v->abort_requested = true;
-    v->status = "running";  // compensations run even if it was paused or failed
+    v->status = WorkflowStatus::kRunning;  // compensations run even if it was paused or failed
     v->pause_reason.clear();
   } else if (k == kCompensationIntent) {
     StepView* s = StepAt(v, e.step_index, e.step_name);
@@ -174,31 +175,31 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
   } else if (k == kCompensated) {
     StepView* s = StepAt(v, e.step_index, e.step_name);
     if (s == nullptr) return Status::FailedPrecondition("compensated with a bad step index " + IndexText(e.step_index));
-    s->status = "compensated";
+    s->status = StepStatus::kCompensated;
     s->has_open_compensation = false;
     s->has_open_intent = false;
     s->finished_ms = e.at_ms;
   } else if (k == kCompleted) {
-    v->status = "completed";
+    v->status = WorkflowStatus::kCompleted;
     v->outcome = DetailString(e.detail, "outcome");
     for (auto& s : v->steps) {
-      if (s.status == "pending") s.status = "skipped";  // finished early
+      if (s.status == StepStatus::kPending) s.status = StepStatus::kSkipped;  // finished early
     }
   } else if (k == kAborted) {
-    v->status = "aborted";
+    v->status = WorkflowStatus::kAborted;
     for (auto& s : v->steps) {
-      if (s.status == "pending") s.status = "skipped";
+      if (s.status == StepStatus::kPending) s.status = StepStatus::kSkipped;
     }
   } else if (k == kFailed) {
-    v->status = "failed";
+    v->status = WorkflowStatus::kFailed;
     v->last_error = DetailString(e.detail, "error");
   } else if (k == kTerminated) {
     if (v->IsTerminal()) return Status::FailedPrecondition("terminate of terminal workflow " + v->id);
-    v->status = "failed";
+    v->status = WorkflowStatus::kFailed;
     v->terminated = true;
     v->last_error = "terminated: " + DetailString(e.detail, "reason");
     for (auto& s : v->steps) {
-      if (s.status == "pending") s.status = "skipped";
+      if (s.status == StepStatus::kPending) s.status = StepStatus::kSkipped;
     }
   } else if (k == kOperatorCommand) {
     // Audit only; the effect is carried by the event that follows it.
@@ -212,7 +213,7 @@ Status ApplyEvent(WorkflowView* v, const Event& e) {
     KindRequest r;
     r.id = DetailString(e.detail, "requestId");
     r.target = DetailString(e.detail, "target");
-    r.input = e.detail.value("input", nlohmann::json());
+    r.input = DetailValue(e.detail, "input", nlohmann::json());
     r.at_ms = e.at_ms;
     if (r.id.empty() || r.target.empty()) return Status::FailedPrecondition("kind_requested without requestId or target");
     v->requests.push_back(std::move(r));

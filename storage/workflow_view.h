@@ -4,8 +4,8 @@
 //   - ApplyEvent is deterministic and depends only on the view and the event,
 //     so folding a workflow's events from scratch always reproduces the rows
 //     of the derived tables (checked by `kinemactl verify`).
-//   - Statuses: workflow ∈ {running, paused, completed, aborted, failed};
-//     step ∈ {pending, running, succeeded, failed, compensated, skipped}.
+//   - Statuses are enums (workflow_status.h); their text exists only at
+//     the journal boundary.
 //   - completed/aborted are terminal; failed is terminal only when
 //     `terminated` is set (a non-retryable step failure stays resumable).
 //   - steps[i].index == i, and a workflow has at most kMaxWorkflowSteps
@@ -23,6 +23,7 @@
 
 #include "engine/common/status.h"
 #include "storage/event.h"
+#include "storage/workflow_status.h"
 
 namespace kinema {
 
@@ -31,7 +32,7 @@ inline constexpr int kMaxWorkflowSteps = 1024;
 struct StepView {
   int index = 0;
   std::string name;
-  std::string status = "pending";
+  StepStatus status = StepStatus::kPending;
   int attempts = 0;
   int64_t started_ms = 0;   // 0: not started
   int64_t finished_ms = 0;  // 0: not finished
@@ -73,7 +74,7 @@ struct KindRequest {
 struct WorkflowView {
   std::string id;
   std::string type;
-  std::string status;  // empty until workflow_started
+  WorkflowStatus status = WorkflowStatus::kNotStarted;  // until workflow_started
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
   nlohmann::json input = nlohmann::json::object();
@@ -99,7 +100,7 @@ struct WorkflowView {
 struct WorkflowSummary {
   std::string id;
   std::string type;
-  std::string status;
+  WorkflowStatus status = WorkflowStatus::kRunning;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
   std::string current_step;

@@ -13,7 +13,8 @@
 #      only run: the Release build does not compile them)
 # Flags: --long  the long kill -9 campaigns (sample: 2000 kills instead of 240;
 #                the real controller on the simulator: 100 instead of 20; the
-#                landing convergence with the default 10% node budget;
+#                landing convergence with the default 10% node budget; the
+#                landing kill campaign: up to 12 kills in each of 4 budgeted iterations;
 #                load-rebalancing on the VM cluster: 40 instead of 8) and
 #                long fuzzing (5,000,000 runs per target instead of 20,000)
 #        --no-sanitizers  no steps 3 and 5 for the unit tests: they run in the
@@ -47,7 +48,7 @@ echo "== Release build: ${RELEASE_TARGETS[*]} ($(date -u +%T))"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$JOBS" --target "${RELEASE_TARGETS[@]}"
 
-if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100 KINEMA_LANDING_BUDGET=default KINEMA_E2E_GKE_KILLS=40 KINEMA_E2E_REBALANCE_KILLS=40; fi
+if [ "$LONG" = 1 ]; then export KINEMA_CRASH_KILLS=2000 KINEMA_E2E_KILLS=100 KINEMA_LANDING_BUDGET=default KINEMA_LANDING_KILLS=12 KINEMA_LANDING_KILL_ITERATIONS=4 KINEMA_E2E_GKE_KILLS=40 KINEMA_E2E_REBALANCE_KILLS=40; fi
 # Every test in exactly one of the passes below.
 count_tests() { ctest --test-dir build -N "$@" | grep -c 'Test *#' || true; }
 passes=$(( $(count_tests -L '^unit$') + $(count_tests -L '^(integration|crash|conformance)$') ))

@@ -70,15 +70,15 @@ Explanation GenericExplanation(const WorkflowView& v) {
   Explanation e;
   e.id = v.id;
   e.type = v.type;
-  e.outcome = v.outcome.empty() ? v.status : v.outcome;
+  e.outcome = v.outcome.empty() ? WorkflowStatusName(v.status) : v.outcome;
   std::string where = v.CurrentStepName();
-  if (v.status == "paused") {
+  if (v.status == WorkflowStatus::kPaused) {
     e.summary = "Paused" + (where.empty() ? "" : " at step " + where) + ": " + v.pause_reason;
-  } else if (v.status == "failed") {
+  } else if (v.status == WorkflowStatus::kFailed) {
     e.summary = "Failed" + (where.empty() ? "" : " at step " + where) + ": " + v.last_error;
-  } else if (v.status == "running") {
+  } else if (v.status == WorkflowStatus::kRunning) {
     e.summary = "Running" + (where.empty() ? "" : ", at step " + where) + ".";
-  } else if (v.status == "aborted") {
+  } else if (v.status == WorkflowStatus::kAborted) {
     e.summary = "Aborted; the compensations of its started steps ran.";
   } else {
     e.summary = "Completed" + (v.outcome.empty() ? std::string(".") : " early: " + v.outcome + ".");

@@ -20,7 +20,9 @@ std::string TimestampId(const std::string& type, int64_t now_ms) {
   return type + "-" + buf;
 }
 
-bool IsBlocking(const WorkflowSummary& w) { return w.status == "paused" || (w.status == "failed" && !w.terminated); }
+bool IsBlocking(const WorkflowSummary& w) {
+  return w.status == WorkflowStatus::kPaused || (w.status == WorkflowStatus::kFailed && !w.terminated);
+}
 
 }  // namespace
 
@@ -58,7 +60,7 @@ void KindScheduler::DescribeMetrics(Metrics* m) {
 
 void KindScheduler::OnTerminal(const WorkflowView& v) {
   if (metrics_ == nullptr) return;
-  std::string outcome = v.outcome.empty() ? v.status : v.outcome;
+  std::string outcome = v.outcome.empty() ? WorkflowStatusName(v.status) : v.outcome;
   metrics_->Add("kinema_iterations_total", {{"type", v.type}, {"outcome", outcome}});
   for (const auto& s : v.steps) {
     if (s.attempts > 1) metrics_->Add("kinema_step_retries_total", {{"type", v.type}, {"step", s.name}}, s.attempts - 1);
@@ -134,7 +136,7 @@ void KindScheduler::Submit(const std::string& id, const std::string& type) {
 bool KindScheduler::RetiringWorkflowActive(const std::string& except_type,
                                            const std::vector<WorkflowSummary>& unfinished, std::string* who) const {
   for (const auto& w : unfinished) {
-    if (w.type == except_type || w.status != "running") continue;
+    if (w.type == except_type || w.status != WorkflowStatus::kRunning) continue;
     const WorkflowKind* k = kinds_->Find(w.type);
     if (k && k->traits().disruption == DisruptionClass::kRetiresNodes) {
       *who = w.id;
@@ -153,7 +155,7 @@ bool KindScheduler::RetiringWorkflowActive(const std::string& except_type,
 Status KindScheduler::ResumeUnfinished(WorkflowEngine&, const std::vector<WorkflowSummary>& unfinished) {
   std::lock_guard<std::mutex> l(mu_);
   for (const auto& w : unfinished) {
-    if (w.status != "running" || active_ids_.count(w.id)) continue;
+    if (w.status != WorkflowStatus::kRunning || active_ids_.count(w.id)) continue;
     auto it = per_kind_.find(w.type);
     if (it == per_kind_.end()) continue;  // not a selected kind (or unknown to this build)
     if (!it->second.active.empty()) continue;
@@ -175,10 +177,11 @@ Status KindScheduler::StartDueKinds(WorkflowEngine& engine, const std::vector<Wo
     bool running_unfinished = false;
     for (const auto& w : unfinished) {
       if (w.type != type) continue;
-      if (w.status == "running") running_unfinished = true;
+      if (w.status == WorkflowStatus::kRunning) running_unfinished = true;
       if (IsBlocking(w) && blocker.empty()) {
         blocker = w.id;
-        why = w.status + ": " + (w.status == "paused" ? w.pause_reason : w.last_error);
+        why = std::string(WorkflowStatusName(w.status)) + ": " +
+              (w.status == WorkflowStatus::kPaused ? w.pause_reason : w.last_error);
       }
     }
     if (blocker != pk.blocked_by) {
@@ -222,7 +225,9 @@ Status KindScheduler::StartDueKinds(WorkflowEngine& engine, const std::vector<Wo
     auto v = engine.Start(type, id, input);
     l.lock();
     if (!v.ok()) return v.status().WithContext("start " + type + " workflow " + id);
-    requests.clear();
+    // Only the requests this workflow took: others may have arrived while
+    // mu_ was released for Start (they go to the next workflow of the kind).
+    requests.erase(requests.begin(), requests.begin() + std::min(requests.size(), start.requests.size()));
     pk.once_started = true;
     spdlog::info("started workflow {} ({}{})", id, type,
                  start.requests.empty() ? "" : ", " + std::to_string(start.requests.size()) + " request(s) from other kinds");
@@ -272,14 +277,14 @@ void KindScheduler::Interval(PerKind& pk, const std::string& id, const StatusOr<
     return;
   }
   const WorkflowView& v = *result;
-  spdlog::info("workflow {} is {}{}", id, v.status, v.outcome.empty() ? "" : " (" + v.outcome + ")");
+  spdlog::info("workflow {} is {}{}", id, WorkflowStatusName(v.status), v.outcome.empty() ? "" : " (" + v.outcome + ")");
   if (v.IsTerminal()) {
     pk.next_due_ms = NowMs() + interval;
     if (options_.once && pk.once_result.empty()) pk.once_result = "ok";
-  } else if (v.status == "paused" || v.status == "failed") {
+  } else if (v.status == WorkflowStatus::kPaused || v.status == WorkflowStatus::kFailed) {
     pk.next_due_ms = NowMs() + interval;
     if (options_.once && pk.once_result.empty()) {
-      pk.once_result = "workflow " + id + " is " + v.status + ": " +
+      pk.once_result = "workflow " + id + " is " + WorkflowStatusName(v.status) + ": " +
                        (v.pause_reason.empty() ? v.last_error : v.pause_reason) + " (resume or abort it with kinemactl)";
     }
   }

@@ -112,7 +112,7 @@ int WorkflowService::Run(std::function<Status(WorkflowEngine&)> driver) {
 
 Status RunRunnableWorkflows(WorkflowEngine& engine, bool keep_serving) {
   while (!engine.stop_requested()) {
-    auto ids = engine.journal()->WorkflowIds("running");
+    auto ids = engine.journal()->WorkflowIds(WorkflowStatus::kRunning);
     if (!ids.ok()) return ids.status();
     bool progressed = false;
     for (const auto& id : *ids) {
@@ -123,9 +123,9 @@ Status RunRunnableWorkflows(WorkflowEngine& engine, bool keep_serving) {
         spdlog::error("workflow {}: {}", id, v.status().ToString());
         continue;
       }
-      progressed = progressed || v->status != "running";
+      progressed = progressed || v->status != WorkflowStatus::kRunning;
     }
-    auto still = engine.journal()->WorkflowIds("running");
+    auto still = engine.journal()->WorkflowIds(WorkflowStatus::kRunning);
     if (!still.ok()) return still.status();
     if (still->empty() && !keep_serving) return Status::OK();
     if (!progressed || still->empty()) engine.WaitForWork(1000);

@@ -15,17 +15,17 @@ StatusOr<CommandOutcome> ApplyOperatorCommand(JournalWriter* journal, int64_t ep
   };
   std::string effect;
   if (cmd.command == "pause") {
-    if (v.status != "running") return refuse("workflow is " + v.status + ", only a running workflow can be paused");
+    if (v.status != WorkflowStatus::kRunning) return refuse("workflow is " + std::string(WorkflowStatusName(v.status)) + ", only a running workflow can be paused");
     effect = event_kind::kPaused;
   } else if (cmd.command == "resume") {
-    if (v.status == "running") return refuse("workflow is already running");
-    if (v.IsTerminal()) return refuse("workflow is " + std::string(v.terminated ? "terminated" : v.status) + "; nothing to resume");
+    if (v.status == WorkflowStatus::kRunning) return refuse("workflow is already running");
+    if (v.IsTerminal()) return refuse("workflow is " + std::string(v.terminated ? "terminated" : WorkflowStatusName(v.status)) + "; nothing to resume");
     effect = event_kind::kResumed;
   } else if (cmd.command == "abort") {
-    if (v.IsTerminal()) return refuse("workflow is " + std::string(v.terminated ? "terminated" : v.status) + "; nothing to abort");
+    if (v.IsTerminal()) return refuse("workflow is " + std::string(v.terminated ? "terminated" : WorkflowStatusName(v.status)) + "; nothing to abort");
     effect = v.abort_requested ? "" : event_kind::kAbortRequested;
   } else if (cmd.command == "terminate") {
-    if (v.IsTerminal()) return refuse("workflow is " + std::string(v.terminated ? "terminated" : v.status) + " already");
+    if (v.IsTerminal()) return refuse("workflow is " + std::string(v.terminated ? "terminated" : WorkflowStatusName(v.status)) + " already");
     effect = event_kind::kTerminated;
   } else {
     return Status::InvalidArgument("unknown command " + cmd.command);

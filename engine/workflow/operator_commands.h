@@ -21,6 +21,7 @@
 #include <string>
 
 #include "engine/common/status.h"
+#include "storage/workflow_status.h"
 #include "storage/journal_writer.h"
 
 namespace kinema {
@@ -39,7 +40,7 @@ struct OperatorCommand {
 
 struct CommandOutcome {
   bool accepted = false;
-  std::string status;   // the workflow's status after the command
+  WorkflowStatus status = WorkflowStatus::kRunning;  // the workflow's status after the command
   std::string message;  // why it was refused, or what happens next
 };
 

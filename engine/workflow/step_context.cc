@@ -28,7 +28,7 @@ const nlohmann::json& StepContext::workflow_input() const { return view_->input;
 const nlohmann::json& StepContext::ResultOf(const std::string& name) const {
   static const nlohmann::json kNull;
   for (const auto& s : view_->steps) {
-    if (s.name == name && s.status == "succeeded") return s.result;
+    if (s.name == name && s.status == StepStatus::kSucceeded) return s.result;
   }
   return kNull;
 }
@@ -72,6 +72,14 @@ Status StepContext::SleepFor(const std::string& timer_name, std::chrono::millise
 
 StatusOr<int64_t> StepContext::DeadlineFor(const std::string& timer_name, std::chrono::milliseconds duration) {
   return engine_->DeadlineFor(*this, timer_name, duration);
+}
+
+StatusOr<std::optional<int64_t>> StepContext::JournaledDeadline(const std::string& timer_name) const {
+  auto v = engine_->journal()->View(view_->id);
+  if (!v.ok()) return v.status();
+  auto it = v->timers.find(std::to_string(step_index_) + "/" + timer_name);  // the key DeadlineFor journals under
+  if (it == v->timers.end()) return std::optional<int64_t>();
+  return std::optional<int64_t>(it->second);
 }
 
 Status StepContext::Pause(std::chrono::milliseconds duration) {

@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "engine/budget/disruption_ledger.h"
@@ -73,6 +74,9 @@ class StepContext {
   // under `timer_name`; later calls (also after a restart) return the same
   // absolute deadline, in ms since the Unix epoch.
   StatusOr<int64_t> DeadlineFor(const std::string& timer_name, std::chrono::milliseconds duration);
+  // The deadline journaled under `timer_name` by this step (DeadlineFor or
+  // SleepFor, in any attempt or process), nullopt when none; journals nothing.
+  StatusOr<std::optional<int64_t>> JournaledDeadline(const std::string& timer_name) const;
   // Sleeps `duration` (not journaled) unless interrupted; returns the same
   // errors as Checkpoint(). For polling loops inside a step.
   Status Pause(std::chrono::milliseconds duration);

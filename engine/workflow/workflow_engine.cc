@@ -168,7 +168,7 @@ Status WorkflowEngine::ControlStatus(const std::string& id) {
   if (!v.ok()) return v.status();
   if (v->terminated) return Status::Aborted("workflow was terminated by an operator");
   if (v->abort_requested) return Status::Aborted("abort requested");
-  if (v->status == "paused") return Status::Cancelled("workflow paused: " + v->pause_reason);
+  if (v->status == WorkflowStatus::kPaused) return Status::Cancelled("workflow paused: " + v->pause_reason);
   return Status::OK();
 }
 
@@ -210,7 +210,7 @@ Status WorkflowEngine::SleepFor(StepContext& ctx, const std::string& timer_name,
 }
 
 StatusOr<WorkflowView> WorkflowEngine::PauseOnce(const WorkflowView& view, const std::string& reason) {
-  if (view.status == "paused" && view.pause_reason == reason) return view;
+  if (view.status == WorkflowStatus::kPaused && view.pause_reason == reason) return view;
   spdlog::warn("workflow {} paused: {}", view.id, reason);
   return Append(view.id, {MakeEvent(event_kind::kPaused, -1, "", 0, {{"reason", reason}, {"by", "engine"}})});
 }
@@ -221,7 +221,9 @@ StatusOr<WorkflowView> WorkflowEngine::Run(const std::string& id) {
     if (!loaded.ok()) return loaded.status();
     WorkflowView view = *loaded;
     if (stop_.load()) return view;
-    if (view.IsTerminal() || view.status == "paused" || view.status == "failed") return view;
+    if (view.IsTerminal() || view.status == WorkflowStatus::kPaused || view.status == WorkflowStatus::kFailed) {
+      return view;
+    }
     auto epoch = CurrentEpoch();
     if (!epoch.ok()) return epoch.status();
 
@@ -231,7 +233,7 @@ StatusOr<WorkflowView> WorkflowEngine::Run(const std::string& id) {
     // Determinism guard: every step the journal has started must be the
     // code's step at that position.
     for (const StepView& s : view.steps) {
-      bool started = s.attempts > 0 || s.status != "pending";
+      bool started = s.attempts > 0 || s.status != StepStatus::kPending;
       if (!started) continue;
       std::string expected = s.index < static_cast<int>(type->steps.size()) ? type->steps[s.index].name : "<none>";
       if (s.name != expected) {
@@ -244,7 +246,7 @@ StatusOr<WorkflowView> WorkflowEngine::Run(const std::string& id) {
 
     int idx = -1;
     for (int i = 0; i < static_cast<int>(type->steps.size()); ++i) {
-      if (i >= static_cast<int>(view.steps.size()) || view.steps[i].status != "succeeded") {
+      if (i >= static_cast<int>(view.steps.size()) || view.steps[i].status != StepStatus::kSucceeded) {
         idx = i;
         break;
       }
@@ -364,7 +366,7 @@ StatusOr<WorkflowView> WorkflowEngine::RunCompensations(const WorkflowType& type
     if (stop_.load()) return journal_->View(id);
     const StepView sv = view.steps[i];
     bool started = sv.attempts > 0;
-    if (!started || sv.status == "compensated") continue;
+    if (!started || sv.status == StepStatus::kCompensated) continue;
     if (i >= static_cast<int>(type.steps.size()) || !type.steps[i].compensate) continue;
     const StepDefinition& def = type.steps[i];
     auto epoch = CurrentEpoch();

@@ -181,17 +181,6 @@ Status PatchOne(const ExecutionDeps& deps, StepContext& ctx, const std::string& 
   return Status::OK();
 }
 
-// What the stall breaker watches across polls of one rollout: when each
-// stuck pod was first seen Pending (wall clock of this process: after a
-// restart the wait starts over, at most one more stall timeout), and the
-// pods it already acted for.
-struct StallWatch {
-  std::map<std::string, int64_t> pending_since;  // pod uid -> ms
-  std::map<std::string, int> acted;              // pod uid -> breaker actions for it
-};
-
-constexpr int kMaxActionsPerPod = 3;
-
 Resources PodRequests(const json& pod) {
   auto r = PodSpecRequests(pod.value("spec", json::object()), kube::obj::Key(pod));
   return r.ok() ? *r : Resources{};
@@ -221,13 +210,23 @@ bool CanLoseOnePod(const json& d) {
   return replicas >= 2 && allowed >= 1 && kube::obj::IntAt(d, "status.availableReplicas") - 1 >= replicas - allowed;
 }
 
+std::string Joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+// At most this many pods are moved by one act of the stall breaker.
+constexpr size_t kMaxRoomMakers = 5;
+
 // One act of the stall breaker for `pending` (a new pod of Deployment `key`
-// stuck Pending): chooses the pod that took its room (ChooseRoomTaker),
-// claims it from the ledger and evicts it (PDBs respected).
+// stuck Pending): chooses the pods that took its room (ChooseRoomMakers;
+// `placements`: where the plan puts each pod), claims them from the ledger
+// (all or nothing) and evicts them (PDBs respected).
 StatusOr<StallBreak> BreakStall(const ExecutionDeps& deps, StepContext& ctx, const std::string& key,
                                 const json& pending, const std::vector<std::string>& planned,
-                                const std::string& iteration) {
-  StallBreak b{key, kube::obj::Key(pending), "none", "", "", ""};
+                                const std::map<std::string, std::string>& placements, const std::string& iteration) {
+  StallBreak b{key, kube::obj::Key(pending), "none", "", {}, "", ""};
   auto nodes = deps.kube->List(kube::resources::kNodes, "");
   if (!nodes.ok()) return nodes.status().WithContext("stall breaker: list nodes");
   auto pods = deps.kube->List(kube::resources::kPods, "");
@@ -268,41 +267,60 @@ StatusOr<StallBreak> BreakStall(const ExecutionDeps& deps, StepContext& ctx, con
     if (owner == rs_deployment.end() || owner->second == key) continue;
     auto d = deployment.find(owner->second);
     if (d == deployment.end() || !CanLoseOnePod(*d->second)) continue;
+    auto plan = placements.find(kube::obj::Key(p));
     candidates.push_back({kube::obj::Key(p), kube::pod::NodeName(p), r,
-                          kube::obj::Annotations(p)[kIterationLabel] == iteration});
+                          kube::obj::Annotations(p)[kIterationLabel] == iteration,
+                          plan != placements.end() && plan->second != kube::pod::NodeName(p), owner->second});
     uid_of[kube::obj::Key(p)] = kube::obj::Uid(p);
   }
-  auto taker = ChooseRoomTaker(PodRequests(pending), room, candidates);
-  if (!taker) {
-    b.why = "no single movable pod on " + std::string(planned_set.empty() ? "any node" : "its planned nodes") +
-            " makes room for it and fits elsewhere";
+  const Resources need = PodRequests(pending);
+  auto makers = ChooseRoomMakers(need, room, candidates, kMaxRoomMakers);
+  if (!makers) {
+    // What was considered, for the journal and the operator.
+    std::string seen;
+    for (const auto& n : room) {
+      if (!n.for_pending) continue;
+      int movable = 0;
+      for (const auto& c : candidates) movable += c.node == n.name;
+      seen += (seen.empty() ? "" : ", ") + n.name + " " + std::to_string(n.free.cpu_milli) + "m/" +
+              std::to_string(n.free.memory_bytes >> 20) + "Mi free, " + std::to_string(movable) + " movable";
+    }
+    b.why = "no " + std::to_string(kMaxRoomMakers) + " movable pods or fewer on one of " +
+            std::string(planned_set.empty() ? "the nodes" : "its planned nodes") + " make room for it (" +
+            std::to_string(need.cpu_milli) + "m/" + std::to_string(need.memory_bytes >> 20) +
+            "Mi) and fit elsewhere" + (seen.empty() ? "; none of them is schedulable" : " (" + seen + ")");
     return b;
   }
   ClaimRequest claim;
   claim.reason = deps.settings.disruption_reason;
   claim.node_count = static_cast<int64_t>(nodes->items.size());
-  claim.pods = {{taker->pod, taker->node}};
+  for (const auto& pod : makers->pods) claim.pods.push_back({pod, makers->node});
   claim.limits = EvictionLimits{-1, -1, deps.settings.move_limit};
+  claim.all_or_nothing = true;
   auto grant = ctx.Claim(claim);
   if (!grant.ok()) return grant.status();
   if (!grant->complete()) {
-    b.why = "the disruption budget refused moving " + taker->pod + ": " + grant->refused.front().why;
+    b.why = "the disruption budget refused moving " + grant->refused.front().item + ": " + grant->refused.front().why;
     return b;
   }
-  KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
-  auto [ns, name] = SplitKey(taker->pod);
-  kube::EvictOptions eo;
-  eo.precondition_uid = uid_of[taker->pod];  // exactly the pod chosen, not a namesake
-  eo.max_wait = std::chrono::milliseconds(10000);
-  Status st = deps.kube->Evict(ns, name, eo);
-  if (!st.ok() && st.code() != Status::Code::kNotFound) {
-    b.why = "evicting " + taker->pod + " failed: " + st.ToString();
-    return b;
+  b.node = makers->node;
+  b.why = makers->why;
+  for (const auto& pod : makers->pods) {
+    KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
+    auto [ns, name] = SplitKey(pod);
+    kube::EvictOptions eo;
+    eo.precondition_uid = uid_of[pod];  // exactly the pod chosen, not a namesake
+    eo.max_wait = std::chrono::milliseconds(10000);
+    Status st = deps.kube->Evict(ns, name, eo);
+    if (!st.ok() && st.code() != Status::Code::kNotFound) {
+      b.why += "; evicting " + pod + " failed: " + st.ToString();
+      continue;
+    }
+    b.pods.push_back(pod);
   }
+  if (b.pods.empty()) return b;
   b.action = "evicted";
-  b.pod = taker->pod;
-  b.node = taker->node;
-  b.why = taker->why;
+  b.pod = b.pods.front();
   return b;
 }
 
@@ -329,58 +347,66 @@ enum class StallState {
   kActed,    // acted (or recorded why it could not) this poll
 };
 
+// The stall breaker's durable clock for one step (see StallClock): timers
+// of this step's context.
+StallClock ClockOf(const ExecutionDeps& deps, StepContext& ctx) {
+  return StallClock(
+      deps.settings.rollout_stall_timeout,
+      [&ctx](const std::string& name, std::chrono::milliseconds d) { return ctx.DeadlineFor(name, d); },
+      [&ctx](const std::string& name) { return ctx.JournaledDeadline(name); });
+}
+
 // One poll of the stall breaker for a rollout that is not done: acts for a
-// pod stuck Pending for rollout_stall_timeout — at once when the
+// pod stuck Pending for rollout_stall_timeout since it was first seen (the
+// clock is journaled: a restart does not start it over) — at once when the
 // Deployment's progress deadline passed — and waits a stall timeout after
-// each act before the next one for the same pod (at most kMaxActionsPerPod).
+// each act before the next one for the same pod (at most kMaxStallActs).
+// One act per poll.
 StatusOr<StallState> WatchForStall(const ExecutionDeps& deps, StepContext& ctx, const std::string& key, const json& d,
                                    bool progress_dead, const std::vector<std::string>& planned,
-                                   const std::string& iteration, StallWatch* watch, MoveResult* result) {
+                                   const std::map<std::string, std::string>& placements, const std::string& iteration,
+                                   StallClock* clock, MoveResult* result) {
   auto stuck = StuckPods(deps, d, iteration);
   if (!stuck.ok()) return stuck.status().WithContext("deployment-patch: " + key);
-  const int64_t now = NowMs();
-  const int64_t timeout = deps.settings.rollout_stall_timeout.count();
-  std::map<std::string, int64_t> still;
-  StallState state = StallState::kNone;
+  std::vector<StallClock::Pod> ids;
+  std::map<std::string, const json*> by_uid;
   for (const auto& p : *stuck) {
-    const std::string uid = kube::obj::Uid(p);
-    auto it = watch->pending_since.find(uid);
-    int64_t since = it == watch->pending_since.end() ? now : it->second;
-    still[uid] = since;
-    int done = watch->acted[uid];
-    if (done >= kMaxActionsPerPod) continue;
-    bool due = now - since >= timeout || (progress_dead && done == 0);
-    if (state == StallState::kActed || !due) {
-      if (state == StallState::kNone) state = StallState::kWaiting;
-      continue;
-    }
-    auto b = BreakStall(deps, ctx, key, p, planned, iteration);
-    if (!b.ok()) return b.status().WithContext("deployment-patch: stall breaker for " + key);
-    watch->acted[uid] = b->action == "none" ? kMaxActionsPerPod : done + 1;  // "none" is said once
-    still[uid] = now;  // give the act time to work before the next one
-    state = StallState::kActed;
-    spdlog::warn("workflow {}: rollout of {} stalled: pod {} Pending for {}: {}{})", ctx.workflow_id(), key,
-                 b->pending_pod, FormatDuration(Duration(now - since)),
-                 b->action == "evicted" ? "moved " + b->pod + " off " + b->node + " (" : "no action (", b->why);
-    AnnounceEvent(deps.kube, d, "Warning", "KinemaRolloutStalled",
-                  "pod " + b->pending_pod + " Pending; " +
-                      (b->action == "evicted" ? "moved " + b->pod + " to make room on " + b->node
-                                              : "no action: " + b->why));
-    result->stall_breaks.push_back(*b);
-    ctx.Hook("stall_broken");
+    ids.push_back({kube::obj::Key(p), kube::obj::Uid(p)});
+    by_uid[kube::obj::Uid(p)] = &p;
   }
-  watch->pending_since = std::move(still);
-  return state;
+  const int64_t now = NowMs();
+  auto due = clock->Due(ids, progress_dead, now);
+  if (!due.ok()) return due.status().WithContext("deployment-patch: stall clock of " + key);
+  if (due->empty()) return ids.empty() || clock->NextDue() == INT64_MAX ? StallState::kNone : StallState::kWaiting;
+  const StallClock::Pod& pod = due->front();
+  const json& p = *by_uid[pod.uid];
+  const int64_t since = clock->PendingSince(pod.uid);
+  KINEMA_RETURN_IF_ERROR(clock->BeforeAct(pod).WithContext("deployment-patch: stall clock of " + key));
+  auto b = BreakStall(deps, ctx, key, p, planned, placements, iteration);
+  if (!b.ok()) return b.status().WithContext("deployment-patch: stall breaker for " + key);
+  if (b->action == "none") {
+    KINEMA_RETURN_IF_ERROR(clock->GaveUp(pod).WithContext("deployment-patch: stall clock of " + key));  // said once
+  }
+  spdlog::warn("workflow {}: rollout of {} stalled: pod {} Pending for {}: {}{})", ctx.workflow_id(), key,
+               b->pending_pod, FormatDuration(Duration(now - since)),
+               b->action == "evicted" ? "moved " + Joined(b->pods) + " off " + b->node + " (" : "no action (", b->why);
+  AnnounceEvent(deps.kube, d, "Warning", "KinemaRolloutStalled",
+                "pod " + b->pending_pod + " Pending; " +
+                    (b->action == "evicted" ? "moved " + Joined(b->pods) + " to make room on " + b->node
+                                            : "no action: " + b->why));
+  result->stall_breaks.push_back(*b);
+  ctx.Hook("stall_broken");
+  return StallState::kActed;
 }
 
 // Waits until the Deployment has rolled out; *why is "gone" when it went away.
 Status AwaitRollout(const ExecutionDeps& deps, StepContext& ctx, const std::string& key,
-                    const std::vector<std::string>& planned, const std::string& iteration, MoveResult* result,
-                    std::string* why) {
+                    const std::vector<std::string>& planned, const std::map<std::string, std::string>& placements,
+                    const std::string& iteration, MoveResult* result, std::string* why) {
   auto [ns, name] = SplitKey(key);
   auto deadline = ctx.DeadlineFor("rollout " + key, deps.settings.rollout_timeout);
   if (!deadline.ok()) return deadline.status();
-  StallWatch watch;
+  StallClock clock = ClockOf(deps, ctx);
   for (int poll = 0;; ++poll) {
     auto d = deps.kube->Get(kube::resources::kDeployments, ns, name);
     if (!d.ok() && d.status().code() == Status::Code::kNotFound) {
@@ -390,10 +416,11 @@ Status AwaitRollout(const ExecutionDeps& deps, StepContext& ctx, const std::stri
     if (!d.ok()) return d.status().WithContext("deployment-patch: get deployment " + key);
     bool failed = false;
     if (DeploymentRolledOut(*d, why, &failed)) return Status::OK();
-    // The stall breaker looks every 5 s (a pods list per look), or at once
-    // when the progress deadline passed.
-    auto stall = failed || poll % 5 == 0 ? WatchForStall(deps, ctx, key, *d, failed, planned, iteration, &watch, result)
-                                         : StatusOr<StallState>(StallState::kWaiting);
+    // The stall breaker looks every 5 s (a pods list per look), when an act
+    // falls due, or at once when the progress deadline passed.
+    auto stall = failed || poll % 5 == 0 || NowMs() >= clock.NextDue()
+                     ? WatchForStall(deps, ctx, key, *d, failed, planned, placements, iteration, &clock, result)
+                     : StatusOr<StallState>(StallState::kWaiting);
     if (!stall.ok()) return stall.status();
     // A failure says what the stall breaker did for this Deployment (the
     // step's result, which lists every act, is not journaled on failure).
@@ -402,7 +429,7 @@ Status AwaitRollout(const ExecutionDeps& deps, StepContext& ctx, const std::stri
       for (const auto& b : result->stall_breaks) {
         if (b.deployment != key) continue;
         out += "; stall breaker for " + b.pending_pod + ": " +
-               (b.action == "evicted" ? "moved " + b.pod + " off " + b.node : "no action: " + b.why);
+               (b.action == "evicted" ? "moved " + Joined(b.pods) + " off " + b.node : "no action: " + b.why);
       }
       return out;
     };
@@ -466,6 +493,10 @@ StatusOr<json> PatchDeployments(const ExecutionDeps& deps, const MoveInput& inpu
     }
     return nodes;
   };
+  // Where the plan puts each pod (the stall breaker moves the pods the plan
+  // moves elsewhere first).
+  std::map<std::string, std::string> placements;
+  if (auto req = input(ctx); req.ok()) placements = req->placements;
   const size_t batch = static_cast<size_t>(std::max(1, deps.settings.rollout_max_concurrent));
   for (size_t start = 0; start < keys.size(); start += batch) {
     std::vector<std::string> wave(keys.begin() + start, keys.begin() + std::min(keys.size(), start + batch));
@@ -483,7 +514,8 @@ StatusOr<json> PatchDeployments(const ExecutionDeps& deps, const MoveInput& inpu
         continue;
       }
       std::string why;
-      KINEMA_RETURN_IF_ERROR(AwaitRollout(deps, ctx, key, steering_of(key), iteration, &result, &why));
+      KINEMA_RETURN_IF_ERROR(
+          AwaitRollout(deps, ctx, key, steering_of(key), placements, iteration, &result, &why));
       KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
       KINEMA_RETURN_IF_ERROR(RestoreStrategy(deps, key, originals[key]).WithContext("deployment-patch"));
       spdlog::info("workflow {}: deployment {} rolled out{}", ctx.workflow_id(), key, why.empty() ? "" : " (" + why + ")");

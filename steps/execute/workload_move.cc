@@ -2,6 +2,8 @@
 #include "steps/execute/workload_move.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "engine/kube/object.h"
 #include "engine/workflow/typed_result.h"
@@ -17,7 +19,7 @@ json MoveResult::ToJson() const {
   json breaks = json::array();
   for (const auto& b : stall_breaks) {
     breaks.push_back({{"deployment", b.deployment}, {"pendingPod", b.pending_pod}, {"action", b.action},
-                      {"pod", b.pod}, {"node", b.node}, {"why", b.why}});
+                      {"pod", b.pod}, {"pods", b.pods}, {"node", b.node}, {"why", b.why}});
   }
   return {{"iteration", iteration}, {"deployments", d}, {"evicted", evicted}, {"order", order},
           {"stallBreaks", breaks}};
@@ -33,9 +35,12 @@ StatusOr<MoveResult> MoveResult::FromJson(const json& j) {
     for (const auto& e : j.value("evicted", json::array())) r.evicted.push_back(e.get<std::string>());
     for (const auto& o : j.value("order", json::array())) r.order.push_back(o.get<std::string>());
     for (const auto& b : j.value("stallBreaks", json::array())) {
-      r.stall_breaks.push_back({b.at("deployment").get<std::string>(), b.value("pendingPod", std::string()),
-                                b.at("action").get<std::string>(), b.value("pod", std::string()),
-                                b.value("node", std::string()), b.value("why", std::string())});
+      StallBreak x{b.at("deployment").get<std::string>(), b.value("pendingPod", std::string()),
+                   b.at("action").get<std::string>(), b.value("pod", std::string()), {},
+                   b.value("node", std::string()), b.value("why", std::string())};
+      for (const auto& p : b.value("pods", json::array())) x.pods.push_back(p.get<std::string>());
+      if (x.pods.empty() && !x.pod.empty()) x.pods.push_back(x.pod);  // results journaled before "pods"
+      r.stall_breaks.push_back(std::move(x));
     }
     return r;
   });
@@ -157,41 +162,196 @@ Resources Plus(Resources a, const Resources& b) {
 }
 }  // namespace
 
-std::optional<RoomTaker> ChooseRoomTaker(const Resources& need, const std::vector<RoomNode>& nodes,
-                                         const std::vector<RoomPod>& pods) {
-  std::map<std::string, const RoomNode*> by_name;
-  for (const auto& n : nodes) by_name[n.name] = &n;
-  const RoomPod* best = nullptr;
-  std::string best_home;
-  auto better = [](const RoomPod& a, const RoomPod& b) {
-    if (a.this_iteration != b.this_iteration) return a.this_iteration;
-    if (a.requests.cpu_milli != b.requests.cpu_milli) return a.requests.cpu_milli < b.requests.cpu_milli;
-    if (a.requests.memory_bytes != b.requests.memory_bytes) return a.requests.memory_bytes < b.requests.memory_bytes;
-    return a.key < b.key;
-  };
-  for (const auto& p : pods) {
-    auto it = by_name.find(p.node);
-    if (it == by_name.end() || !it->second->for_pending) continue;
-    if (!FitsIn(need, Plus(it->second->free, p.requests))) continue;
-    std::string home;  // another node with room for p as things are
+namespace {
+Resources Minus(Resources a, const Resources& b) {
+  a.cpu_milli -= b.cpu_milli;
+  a.memory_bytes -= b.memory_bytes;
+  return a;
+}
+
+// Room made on `node` (greedy over its pods in preference order, then
+// pruned of pods it turns out not to need); empty when impossible.
+std::vector<const RoomPod*> MakersOn(const RoomNode& node, const Resources& need, const std::vector<RoomNode>& nodes,
+                                     std::vector<const RoomPod*> on, size_t max_pods) {
+  std::sort(on.begin(), on.end(), [](const RoomPod* a, const RoomPod* b) {
+    if (a->planned_elsewhere != b->planned_elsewhere) return a->planned_elsewhere;
+    if (a->this_iteration != b->this_iteration) return a->this_iteration;
+    if (a->requests.cpu_milli != b->requests.cpu_milli) return a->requests.cpu_milli > b->requests.cpu_milli;
+    if (a->requests.memory_bytes != b->requests.memory_bytes) return a->requests.memory_bytes > b->requests.memory_bytes;
+    return a->key < b->key;
+  });
+  // Whether `chosen` can all be placed elsewhere, one after the other
+  // (largest first, each on the node it fills best).
+  auto homes = [&](std::vector<const RoomPod*> chosen) {
+    std::map<std::string, Resources> free;
     for (const auto& m : nodes) {
-      if (m.name != p.node && FitsIn(p.requests, m.free)) {
-        home = m.name;
-        break;
+      if (m.name != node.name) free[m.name] = m.free;
+    }
+    std::sort(chosen.begin(), chosen.end(), [](const RoomPod* a, const RoomPod* b) {
+      return a->requests.cpu_milli != b->requests.cpu_milli ? a->requests.cpu_milli > b->requests.cpu_milli
+                                                            : a->requests.memory_bytes > b->requests.memory_bytes;
+    });
+    for (const RoomPod* p : chosen) {
+      Resources* best = nullptr;
+      for (auto& [name, f] : free) {
+        if (FitsIn(p->requests, f) && (best == nullptr || f.cpu_milli < best->cpu_milli)) best = &f;
       }
+      if (best == nullptr) return false;
+      *best = Minus(*best, p->requests);
     }
-    if (home.empty()) continue;
-    if (best == nullptr || better(p, *best)) {
-      best = &p;
-      best_home = home;
+    return true;
+  };
+  auto room = [&](const std::vector<const RoomPod*>& chosen) {
+    Resources r = node.free;
+    for (const RoomPod* p : chosen) r = Plus(r, p->requests);
+    return r;
+  };
+  std::vector<const RoomPod*> chosen;
+  std::set<std::string> owners;
+  for (const RoomPod* p : on) {
+    if (FitsIn(need, room(chosen)) || chosen.size() > max_pods + 2) break;  // enough, or hopeless
+    if (!p->owner.empty() && owners.count(p->owner)) continue;
+    chosen.push_back(p);
+    if (!homes(chosen)) {
+      chosen.pop_back();
+      continue;
     }
+    if (!p->owner.empty()) owners.insert(p->owner);
   }
-  if (best == nullptr) return std::nullopt;
-  return RoomTaker{best->key, best->node,
-                   std::string(best->this_iteration ? "moved here by this iteration; " : "") + "its " +
-                       std::to_string(best->requests.cpu_milli) + "m CPU / " +
-                       std::to_string(best->requests.memory_bytes >> 20) + " MiB make room on " + best->node +
-                       ", and it fits elsewhere (e.g. " + best_home + ")"};
+  if (!FitsIn(need, room(chosen))) return {};
+  // Drop pods not needed after all (the least preferred first).
+  for (size_t i = chosen.size(); i-- > 0;) {
+    std::vector<const RoomPod*> without = chosen;
+    without.erase(without.begin() + static_cast<long>(i));
+    if (FitsIn(need, room(without))) chosen = std::move(without);
+  }
+  if (chosen.size() > max_pods) return {};
+  return chosen;
+}
+}  // namespace
+
+std::optional<RoomMakers> ChooseRoomMakers(const Resources& need, const std::vector<RoomNode>& nodes,
+                                           const std::vector<RoomPod>& pods, size_t max_pods) {
+  std::optional<RoomMakers> best;
+  int best_preferred = -1;
+  for (const auto& n : nodes) {
+    if (!n.for_pending) continue;
+    std::vector<const RoomPod*> on;
+    for (const auto& p : pods) {
+      if (p.node == n.name) on.push_back(&p);
+    }
+    if (FitsIn(need, n.free)) continue;  // room already there: nothing to move for it
+    Resources all = n.free;
+    for (const RoomPod* p : on) all = Plus(all, p->requests);
+    if (!FitsIn(need, all)) continue;  // not even with every movable pod gone
+    std::vector<const RoomPod*> chosen = MakersOn(n, need, nodes, on, max_pods);
+    if (chosen.empty()) continue;
+    int preferred = 0;
+    for (const RoomPod* p : chosen) preferred += p->planned_elsewhere + p->this_iteration;
+    if (best && (chosen.size() > best->pods.size() ||
+                 (chosen.size() == best->pods.size() && preferred <= best_preferred))) {
+      continue;
+    }
+    RoomMakers m;
+    m.node = n.name;
+    Resources moved;
+    int planned = 0, iteration = 0;
+    for (const RoomPod* p : chosen) {
+      m.pods.push_back(p->key);
+      moved = Plus(moved, p->requests);
+      planned += p->planned_elsewhere;
+      iteration += p->this_iteration;
+    }
+    m.why = std::to_string(chosen.size()) + " pod(s) with " + std::to_string(moved.cpu_milli) + "m CPU / " +
+            std::to_string(moved.memory_bytes >> 20) + " MiB make room on " + n.name + " (" +
+            std::to_string(planned) + " the plan moves elsewhere, " + std::to_string(iteration) +
+            " moved here by this iteration), and each fits on another node";
+    best = std::move(m);
+    best_preferred = preferred;
+  }
+  return best;
+}
+
+StallClock::StallClock(std::chrono::milliseconds timeout, DurableDeadline deadline, JournaledDeadline journaled)
+    : timeout_(timeout), deadline_(std::move(deadline)), journaled_(std::move(journaled)) {}
+
+StatusOr<StallClock::Watch> StallClock::Load(const Pod& pod) {
+  Watch w;
+  auto first = deadline_("stall " + Id(pod), timeout_);  // journaled on the very first sight only
+  if (!first.ok()) return first.status();
+  w.since = *first - timeout_.count();
+  w.due = *first;
+  for (int k = 1; k <= kMaxStallActs; ++k) {
+    auto act = journaled_("stall " + Id(pod) + " act " + std::to_string(k));
+    if (!act.ok()) return act.status();
+    if (!act->has_value()) break;
+    w.acts = k;
+    w.due = **act;
+  }
+  auto gave_up = journaled_("stall " + Id(pod) + " gave up");
+  if (!gave_up.ok()) return gave_up.status();
+  w.done = gave_up->has_value() || w.acts >= kMaxStallActs;
+  return w;
+}
+
+StatusOr<std::vector<StallClock::Pod>> StallClock::Due(const std::vector<Pod>& stuck, bool progress_dead,
+                                                       int64_t now_ms) {
+  std::map<std::string, Watch> still;
+  std::vector<std::pair<int64_t, Pod>> due;
+  for (const auto& p : stuck) {
+    auto it = watch_.find(p.uid);
+    Watch w;
+    if (it != watch_.end()) {
+      w = it->second;
+    } else {
+      auto loaded = Load(p);
+      if (!loaded.ok()) return loaded.status();
+      w = *loaded;
+    }
+    still[p.uid] = w;
+    if (w.done) continue;
+    if (now_ms >= w.due || (progress_dead && w.acts == 0)) due.push_back({w.since, p});
+  }
+  watch_ = std::move(still);
+  std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Pod> out;
+  for (auto& [since, p] : due) out.push_back(std::move(p));
+  return out;
+}
+
+Status StallClock::BeforeAct(const Pod& pod) {
+  Watch& w = watch_[pod.uid];
+  if (w.since == 0) {
+    auto loaded = Load(pod);
+    if (!loaded.ok()) return loaded.status();
+    w = *loaded;
+  }
+  auto next = deadline_("stall " + Id(pod) + " act " + std::to_string(w.acts + 1), timeout_);
+  if (!next.ok()) return next.status();
+  ++w.acts;
+  w.due = *next;
+  w.done = w.acts >= kMaxStallActs;
+  return Status::OK();
+}
+
+Status StallClock::GaveUp(const Pod& pod) {
+  auto r = deadline_("stall " + Id(pod) + " gave up", std::chrono::milliseconds(0));
+  if (!r.ok()) return r.status();
+  watch_[pod.uid].done = true;
+  return Status::OK();
+}
+
+int64_t StallClock::PendingSince(const std::string& uid) const {
+  auto it = watch_.find(uid);
+  return it == watch_.end() ? 0 : it->second.since;
+}
+
+int64_t StallClock::NextDue() const {
+  int64_t next = INT64_MAX;
+  for (const auto& [uid, w] : watch_) {
+    if (!w.done) next = std::min(next, w.due);
+  }
+  return next;
 }
 
 }  // namespace kinema::execute

@@ -25,11 +25,14 @@
 // Then wait until it has rolled out (settings.rollout_timeout, a durable
 // deadline per Deployment). Stall breaker: when one of the rollout's new
 // pods has stayed Pending (unscheduled) for settings.rollout_stall_timeout
-// (or the Deployment reports ProgressDeadlineExceeded), the step moves the
-// pod that took its room (ChooseRoomTaker: a movable pod on one of the
-// Deployment's planned nodes whose eviction makes room, and which fits on
-// another node; claimed from the disruption ledger, evicted through the
-// Eviction API, so PDBs hold) and waits again. Each action, or why none was
+// since it was first seen so (StallClock: journaled, a restart does not
+// start the wait over nor repeat acts) or the Deployment reports
+// ProgressDeadlineExceeded, the step moves the
+// pods that took its room (ChooseRoomMakers: the fewest movable pods, at
+// most 5, on one of the Deployment's planned nodes whose eviction makes
+// room, each fitting on another node, those the plan moves elsewhere
+// first; claimed from the disruption ledger all or nothing, evicted through
+// the Eviction API, so PDBs hold) and waits again. Each action, or why none was
 // possible, is logged, announced as an Event and journaled in the result
 // (stallBreaks). When nothing can be done, ProgressDeadlineExceeded fails
 // the step (the workflow pauses for an operator) and a pending pod waits
@@ -47,6 +50,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -77,7 +82,8 @@ struct StallBreak {
   std::string deployment;   // ns/name whose new pod was stuck
   std::string pending_pod;  // ns/name of the stuck pod
   std::string action;       // "evicted" | "none"
-  std::string pod;          // the pod moved (evicted) to make room
+  std::string pod;          // the (first) pod moved (evicted) to make room
+  std::vector<std::string> pods;  // every pod moved (evicted) to make room
   std::string node;         // where it made room
   std::string why;
   bool operator==(const StallBreak&) const = default;
@@ -135,7 +141,7 @@ std::vector<std::string> LargestFirst(const std::map<std::string, Resources>& po
 nlohmann::json AffinitySteering(const nlohmann::json& affinity, const std::string& iteration,
                                 const std::vector<std::string>& nodes);
 
-// The stall breaker's choice: which pod to move so that a stuck pod of
+// The stall breaker's choice: which pods to move so that a stuck pod of
 // size `need` fits.
 struct RoomNode {
   std::string name;
@@ -146,19 +152,78 @@ struct RoomPod {
   std::string key;  // ns/name
   std::string node;
   Resources requests;
-  bool this_iteration = false;  // created by this workflow's rollouts
+  bool this_iteration = false;     // created by this workflow's rollouts
+  bool planned_elsewhere = false;  // the plan puts it on another node (it holds room the plan gave away)
+  std::string owner;               // its workload (ns/name): at most one pod per owner is moved
 };
-struct RoomTaker {
-  std::string pod;
-  std::string node;
+struct RoomMakers {
+  std::string node;               // where the room is made
+  std::vector<std::string> pods;  // the pods to move off it, most preferred first
   std::string why;
 };
-// A pod on a `for_pending` node whose removal lets `need` fit there and that
-// itself fits on another node as things are (so its replacement is not stuck
-// in turn). Preference: pods of this iteration (they took the room the plan
-// kept), then the smallest. nullopt when no single pod makes room; `pods`
+// The fewest pods (at most `max_pods`) on one `for_pending` node whose
+// removal lets `need` fit there, each of which fits on another node as
+// things are (their new places counted one after the other, so none is
+// stuck in turn), at most one per owner. Preference, per pod: the plan moves
+// it elsewhere, then pods of this iteration (they took the room the plan
+// kept), then the larger (fewer moves); between nodes: fewer pods, then the
+// preferred pods, then the name. nullopt when no such set exists; `pods`
 // are the movable candidates only (the caller filters).
-std::optional<RoomTaker> ChooseRoomTaker(const Resources& need, const std::vector<RoomNode>& nodes,
-                                         const std::vector<RoomPod>& pods);
+std::optional<RoomMakers> ChooseRoomMakers(const Resources& need, const std::vector<RoomNode>& nodes,
+                                           const std::vector<RoomPod>& pods, size_t max_pods);
+
+// The stall breaker's clock: when each stuck pod was first seen Pending and
+// what the breaker did for it, journaled (durable timers of the step), so a
+// restart neither restarts a pod's wait nor repeats acts already done.
+// Timers, per stuck pod (`id` = "ns/name (uid)"):
+//   "stall <id>"            first seen Pending + timeout: the first act is due
+//   "stall <id> act <k>"    journaled right before act k: its time + timeout,
+//                           when act k+1 is due (at most kMaxStallActs acts)
+//   "stall <id> gave up"    the breaker found nothing to do: no more acts
+// A pod is due at once, before its timeout, when the Deployment's progress
+// deadline passed and nothing was done for it yet.
+// Thread-safety: one step thread.
+inline constexpr int kMaxStallActs = 3;
+
+class StallClock {
+ public:
+  // DeadlineFor and JournaledDeadline of the step's context (injected so
+  // the clock is testable without an engine).
+  using DurableDeadline = std::function<StatusOr<int64_t>(const std::string& name, std::chrono::milliseconds)>;
+  using JournaledDeadline = std::function<StatusOr<std::optional<int64_t>>(const std::string& name)>;
+  struct Pod {
+    std::string key;  // ns/name
+    std::string uid;
+  };
+  StallClock(std::chrono::milliseconds timeout, DurableDeadline deadline, JournaledDeadline journaled);
+
+  // Sees the stuck pods now (pods no longer stuck are forgotten); returns
+  // the ones due for an act, oldest first.
+  StatusOr<std::vector<Pod>> Due(const std::vector<Pod>& stuck, bool progress_dead, int64_t now_ms);
+  // Journals act k for `pod` (before the act: a crash counts it as done);
+  // gave_up: nothing could be done, no more acts for it.
+  Status BeforeAct(const Pod& pod);
+  Status GaveUp(const Pod& pod);
+  // When the pod was first seen Pending (ms), 0 when unknown.
+  int64_t PendingSince(const std::string& uid) const;
+  // The earliest time an act falls due for a pod seen by the last Due()
+  // (INT64_MAX when none): the caller looks again then.
+  int64_t NextDue() const;
+
+ private:
+  struct Watch {
+    int64_t since = 0;  // first seen Pending
+    int64_t due = 0;    // next act due
+    int acts = 0;
+    bool done = false;  // gave up, or kMaxStallActs reached
+  };
+  StatusOr<Watch> Load(const Pod& pod);
+  static std::string Id(const Pod& pod) { return pod.key + " (" + pod.uid + ")"; }
+
+  std::chrono::milliseconds timeout_;
+  DurableDeadline deadline_;
+  JournaledDeadline journaled_;
+  std::map<std::string, Watch> watch_;  // uid -> what is known
+};
 
 }  // namespace kinema::execute

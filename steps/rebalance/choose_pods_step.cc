@@ -1,4 +1,4 @@
-// Step 1: choose-pods — the cycle's decision, journaled whole.
+// The choose-pods step — the cycle's decision, journaled whole.
 //
 // Reads the cluster (TakeClusterSnapshot), the pods' measured usage
 // (metrics.k8s.io PodMetrics) and the evictions earlier cycles journaled

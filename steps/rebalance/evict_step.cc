@@ -1,4 +1,4 @@
-// Step 2: evict — the cycle's effects, within every limit.
+// The evict step — the cycle's effects, within every limit.
 //
 // 1. Claim the chosen pods from the shared disruption ledger (reason
 //    `rebalance`, the kind's eviction limits); the grant is journaled before

@@ -14,7 +14,7 @@ namespace {
 
 const StepView* Succeeded(const WorkflowView& v, const std::string& name) {
   for (const auto& s : v.steps) {
-    if (s.name == name && s.status == "succeeded" && s.result.is_object()) return &s;
+    if (s.name == name && s.status == StepStatus::kSucceeded && s.result.is_object()) return &s;
   }
   return nullptr;
 }

@@ -1,4 +1,4 @@
-// Step 0: read-scores — one score per node from Prometheus
+// The read-scores step — one score per node from Prometheus
 // (rebalance.query, instant query), parsed by ScoresFromQuery (scores.h);
 // `kinema:pareto_front`: the four recorded ratios, ranked by Kinema
 // (ParetoScoresFromRatios);

@@ -56,7 +56,7 @@ class RebalanceKind : public WorkflowKind {
 
   void RecordFinished(const WorkflowView& v, Metrics* m) const override {
     for (const auto& s : v.steps) {
-      if (s.status != "succeeded" || !s.result.is_object()) continue;
+      if (s.status != StepStatus::kSucceeded || !s.result.is_object()) continue;
       if (s.name == kChoosePodsStep) {
         if (auto c = ChooseResult::FromJson(s.result); c.ok()) {
           m->Set("kinema_rebalance_score_spread", {}, c->classes.Spread());

@@ -34,7 +34,7 @@ std::string Pct(double f) {
 
 const StepView* StepNamed(const WorkflowView& v, const std::string& name) {
   for (const auto& s : v.steps) {
-    if (s.name == name && s.status == "succeeded") return &s;
+    if (s.name == name && s.status == StepStatus::kSucceeded) return &s;
   }
   return nullptr;
 }
@@ -102,17 +102,19 @@ std::string ExplainRollouts(const WorkflowView& v, Explanation* e) {
   int evicted = 0;
   for (const auto& b : m->stall_breaks) {
     breaks.push_back({{"deployment", b.deployment}, {"pendingPod", b.pending_pod}, {"action", b.action},
-                      {"pod", b.pod}, {"node", b.node}, {"why", b.why}});
+                      {"pod", b.pod}, {"pods", b.pods}, {"node", b.node}, {"why", b.why}});
     if (b.action == "evicted") {
-      ++evicted;
-      e->moves.push_back({b.pod, b.node, "(rescheduled: made room for " + b.pending_pod + ")"});
+      for (const auto& pod : b.pods) {
+        ++evicted;
+        e->moves.push_back({pod, b.node, "(rescheduled: made room for " + b.pending_pod + ")"});
+      }
     }
   }
   e->extra["rollouts"] = {{"order", m->order}, {"deployments", m->deployments.size()}, {"stallBreaks", breaks}};
   if (m->stall_breaks.empty()) return "";
   return " Stall breaker: " + std::to_string(m->stall_breaks.size()) + " stuck pod(s), " + std::to_string(evicted) +
          " pod(s) moved to make room" +
-         (evicted < static_cast<int>(m->stall_breaks.size()) ? " (" + m->stall_breaks.back().why + ")" : "") + ".";
+         (m->stall_breaks.back().action != "evicted" ? " (" + m->stall_breaks.back().why + ")" : "") + ".";
 }
 
 }  // namespace
@@ -123,7 +125,7 @@ Explanation ExplainRescheduling(const WorkflowView& v) {
   const StepView* dec = StepNamed(v, "decision");
   std::string early;
   for (const auto& s : v.steps) {
-    if (s.status == "succeeded" && s.result.is_object() && s.result.contains("finishWorkflow")) {
+    if (s.status == StepStatus::kSucceeded && s.result.is_object() && s.result.contains("finishWorkflow")) {
       early = s.name + ": " + s.result.value("reason", std::string());
     }
   }
@@ -157,7 +159,7 @@ Explanation ExplainRescheduling(const WorkflowView& v) {
                      (p.lower_bound ? "; lower bound " + Money(*p.lower_bound) + " $/h" : "") + ".";
   if (!early.empty()) {
     e.summary = step + " Stopped at " + early;
-  } else if (v.status == "completed") {
+  } else if (v.status == WorkflowStatus::kCompleted) {
     e.summary = step + " Executed: " + std::string(v.outcome.empty() ? "completed" : v.outcome) + ".";
   } else {
     e.summary = step + " " + e.summary;

@@ -84,7 +84,7 @@ class ReschedulingKind : public WorkflowKind {
 
   void RecordFinished(const WorkflowView& v, Metrics* m) const override {
     for (const auto& s : v.steps) {
-      if (s.status != "succeeded" || !s.result.is_object()) continue;
+      if (s.status != StepStatus::kSucceeded || !s.result.is_object()) continue;
       if (s.name == "optimization" && s.result.contains("plan")) {
         auto plan = PlanFromJson(s.result["plan"]);
         if (!plan.ok()) continue;
@@ -93,7 +93,7 @@ class ReschedulingKind : public WorkflowKind {
         m->Set("kinema_savings_ratio", {}, plan->cost_before > 0 ? 1 - plan->cost_after / plan->cost_before : 0);
         m->Set("kinema_solver_seconds", {}, plan->solve_seconds);
         m->Set("kinema_plan_gap", {}, safe_json::Number(s.result, "gap", -1.0));
-        if (v.status == "completed" && v.outcome.empty()) m->Add("kinema_pods_moved_total", {}, static_cast<double>(plan->moves));
+        if (v.status == WorkflowStatus::kCompleted && v.outcome.empty()) m->Add("kinema_pods_moved_total", {}, static_cast<double>(plan->moves));
       } else if (s.name == execute::kNodeBootStep) {
         if (auto r = execute::BootResult::FromJson(s.result); r.ok()) {
           m->Add("kinema_nodes_booted_total", {}, static_cast<double>(r->booted.size()));

@@ -1,4 +1,4 @@
-// Stability verdict (step 1, decision half): is the cluster quiet enough to
+// Stability verdict (step 0, decision half): is the cluster quiet enough to
 // plan? A pure function of a cluster snapshot; the stability-wait step polls
 // it and requires it to hold for the whole quiet window.
 //

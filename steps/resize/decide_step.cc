@@ -1,4 +1,4 @@
-// Step 1: decide — the seed's policy over this cycle's observation and the
+// The decide step — the seed's policy over this cycle's observation and the
 // usage history of earlier inplace-resize workflows (their journaled
 // `observe` results), so "usage stayed low over resize.window" is judged on
 // what was actually observed, durably, across restarts. Journals the plan
@@ -42,7 +42,7 @@ UsageHistory HistoryFromJournal(StepContext& ctx, const ResizeDeps& deps, std::v
           }
         }
       }
-      if (s.name != kObserveStep || s.status != "succeeded" || s.result.is_null()) continue;
+      if (s.name != kObserveStep || s.status != StepStatus::kSucceeded || s.result.is_null()) continue;
       auto o = Observation::FromJson(s.result);
       if (o.ok()) AddToHistory(*o, &history);
     }

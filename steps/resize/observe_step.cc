@@ -1,4 +1,4 @@
-// Step 0: observe — the managed pods and their usage.
+// The observe step — the managed pods and their usage.
 //
 // Managed pods: Running pods on a node matching resize.selector (unset:
 // every pod, as the seed), outside exclusions.namespaces, not matching

@@ -1,4 +1,4 @@
-// Step 4: persist — with resize.persist: template, carry the actuated
+// The persist step — with resize.persist: template, carry the actuated
 // resizes into the owners' pod templates (Deployment through its
 // ReplicaSet, or StatefulSet), so the next rollout keeps them.
 //

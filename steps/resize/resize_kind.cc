@@ -77,7 +77,7 @@ class ResizeKind : public WorkflowKind {
 
   void RecordFinished(const WorkflowView& v, Metrics* m) const override {
     for (const auto& s : v.steps) {
-      if (s.status != "succeeded" || !s.result.is_object()) continue;
+      if (s.status != StepStatus::kSucceeded || !s.result.is_object()) continue;
       if (s.name == kResizeStep) {
         if (s.result.contains("handoffs") && s.result["handoffs"].is_array()) {
           m->Add("kinema_resize_handoffs_total", {}, static_cast<double>(s.result["handoffs"].size()));

@@ -1,4 +1,4 @@
-// Step 2: resize — per planned pod, through pods/resize only.
+// The resize step — per planned pod, through pods/resize only.
 //
 // The intent journals every pod's old and new values (intent_input) before
 // the first PATCH. Per pod, in plan order (scale-ups first):

@@ -1,4 +1,4 @@
-// Step 3: verify — did the kubelet actuate each applied resize?
+// The verify step — did the kubelet actuate each applied resize?
 //
 // Reads each resized pod (polling with backoff: 0.5 s doubling to 5 s, up to
 // resize.verifyTimeout, a durable deadline) and reconciles spec against

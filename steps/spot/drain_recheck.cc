@@ -1,5 +1,5 @@
 // The re-check the shared drain-and-delete step runs before each eviction
-// of a spot drain (spot_workflow.h, step 7): from a fresh snapshot,
+// of a spot drain (see spot_workflow.h): from a fresh snapshot,
 //   - Pending pods (the replacements of pods just evicted, or anyone's):
 //     wait, at most spot.pendingTimeout per node and attempt, then keep the
 //     node (the seed: the next node only once the evicted pods run);

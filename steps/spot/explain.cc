@@ -17,7 +17,7 @@ using nlohmann::json;
 
 const StepView* StepNamed(const WorkflowView& v, const std::string& name) {
   for (const auto& s : v.steps) {
-    if (s.name == name && s.status == "succeeded") return &s;
+    if (s.name == name && s.status == StepStatus::kSucceeded) return &s;
   }
   return nullptr;
 }
@@ -154,7 +154,7 @@ Explanation ExplainSpot(const WorkflowView& v) {
     spot["podsEvictedByTheMove"] = moved->evicted.size();
   }
   e.extra["spot"] = spot;
-  std::string finished = v.outcome.empty() ? v.status : v.outcome;
+  std::string finished = v.outcome.empty() ? WorkflowStatusName(v.status) : v.outcome;
   if (drained_count > 0) {
     e.summary = "Drained " + std::to_string(drained_count) + " on-demand node(s) into spot capacity (" +
                 std::to_string(e.moves.size()) + " pod(s) moved" +

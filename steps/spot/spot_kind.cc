@@ -87,7 +87,7 @@ class SpotKind : public WorkflowKind {
 
   void RecordFinished(const WorkflowView& v, Metrics* m) const override {
     for (const auto& s : v.steps) {
-      if (s.status != "succeeded" || !s.result.is_object()) continue;
+      if (s.status != StepStatus::kSucceeded || !s.result.is_object()) continue;
       if (s.name == kPlanStep) {
         if (auto r = PlanStepResult::FromJson(s.result); r.ok()) {
           m->Set("kinema_spot_tolerant_pods_on_demand", {}, r->plan.spot_tolerant_on_demand_pods);

@@ -162,7 +162,7 @@ TEST(DisruptionLedger, ReloadingFromTheJournalRestoresEveryHolding) {
   DisruptionLedger after(WithBudgets({"2"}));
   WorkflowView v;
   v.id = "a";
-  v.status = "paused";
+  v.status = WorkflowStatus::kPaused;
   v.holds = j.holds["a"];
   after.Load({v});
   auto g = after.NodesAvailable("spot", 20, "b", kNow);

@@ -141,6 +141,9 @@ std::string E2eCluster::Start() {
     << "boot:\n  timeout: " << options_.step_timeout << "\n"
     << "rollout:\n  timeout: " << options_.step_timeout << "\n"
     << (options_.stall_timeout.empty() ? "" : "  stallTimeout: " + options_.stall_timeout + "\n")
+    << (options_.rollout_max_concurrent > 0
+            ? "  maxConcurrent: " + std::to_string(options_.rollout_max_concurrent) + "\n"
+            : "")
     << "drain:\n  timeout: " << options_.step_timeout << "\n"
     << "server:\n  address: 127.0.0.1:0\n"
     << "leaderElection:\n  namespace: kube-system\n  " << options_.lease << "\n"

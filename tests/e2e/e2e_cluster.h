@@ -34,6 +34,7 @@ struct E2eOptions {
   std::string optimizer_time_limit = "3s";
   std::string step_timeout = "2m";  // boot.timeout, rollout.timeout, drain.timeout
   std::string stall_timeout;        // rollout.stallTimeout ("": the default, 2m)
+  int rollout_max_concurrent = 0;   // rollout.maxConcurrent (0: the default, 3)
   std::string lease = "leaseDuration: 4s\n  renewDeadline: 3s\n  retryPeriod: 500ms";
   std::string extra_config;    // appended to kinema.yaml (top-level keys not written above)
   bool tls = false;            // kinema-sim --tls (HTTPS; the port also takes plain HTTP)

@@ -119,21 +119,144 @@ TEST(ExecuteDecisions, StallBreakerMovesThePodThatTookThePlannedRoom) {
   std::vector<RoomNode> nodes = {{"n1", {2000, 8LL << 30, 0}, true},
                                  {"n2", {1500, 4LL << 30, 0}, false},
                                  {"n3", {0, 0, 0}, true}};
-  std::vector<RoomPod> pods = {{"web/old", "n1", {5000, 8LL << 30, 1}, false},
-                               {"web/new", "n1", {5000, 8LL << 30, 1}, true},
-                               {"web/tiny", "n1", {1000, 1LL << 30, 1}, true},
-                               {"web/elsewhere", "n2", {6000, 12LL << 30, 1}, true}};
+  std::vector<RoomPod> pods = {{"web/old", "n1", {5000, 8LL << 30, 1}, false, false, "web/a"},
+                               {"web/new", "n1", {5000, 8LL << 30, 1}, true, false, "web/b"},
+                               {"web/tiny", "n1", {1000, 1LL << 30, 1}, true, false, "web/c"},
+                               {"web/elsewhere", "n2", {6000, 12LL << 30, 1}, true, false, "web/d"}};
   // Neither 5-CPU pod fits elsewhere as things are: nothing can be done.
-  EXPECT_FALSE(ChooseRoomTaker(big, nodes, pods).has_value());
+  EXPECT_FALSE(ChooseRoomMakers(big, nodes, pods, 5).has_value());
   nodes[1].free = {6000, 16LL << 30, 0};
-  auto t = ChooseRoomTaker(big, nodes, pods);
+  auto t = ChooseRoomMakers(big, nodes, pods, 5);
   ASSERT_TRUE(t.has_value());
-  EXPECT_EQ(t->pod, "web/new");  // this iteration's pod first; the tiny one does not make enough room
+  EXPECT_EQ(t->pods, std::vector<std::string>{"web/new"});  // this iteration's pod; the tiny one is not needed
   EXPECT_EQ(t->node, "n1");
-  EXPECT_NE(t->why.find("n2"), std::string::npos) << t->why;
+  EXPECT_NE(t->why.find("n1"), std::string::npos) << t->why;
   // Pods on nodes the stuck pod may not use never qualify.
   nodes[0].for_pending = false;
-  EXPECT_FALSE(ChooseRoomTaker(big, nodes, pods).has_value());
+  EXPECT_FALSE(ChooseRoomMakers(big, nodes, pods, 5).has_value());
+}
+
+TEST(ExecuteDecisions, StallBreakerMovesTheFewestSmallPodsThatTookTheRoomPlannedElsewhereFirst) {
+  const Resources big{4500, 12LL << 30, 1};
+  // n1 was kept for the big pod; small pods filled it up to 2.3 CPU free.
+  std::vector<RoomNode> nodes = {{"n1", {2300, 40LL << 30, 0}, true},
+                                 {"n2", {3000, 20LL << 30, 0}, false},
+                                 {"n3", {1200, 20LL << 30, 0}, false}};
+  std::vector<RoomPod> pods = {{"shop/a-1", "n1", {1000, 1LL << 30, 1}, false, false, "shop/a"},
+                               {"shop/a-2", "n1", {1000, 1LL << 30, 1}, false, false, "shop/a"},
+                               {"shop/b-1", "n1", {1500, 1LL << 30, 1}, true, false, "shop/b"},
+                               {"shop/c-1", "n1", {800, 1LL << 30, 1}, false, true, "shop/c"},
+                               {"shop/d-1", "n1", {400, 1LL << 30, 1}, false, false, "shop/d"}};
+  // One pod is not enough; two are: the one the plan moves elsewhere, then
+  // this iteration's (2300 + 800 + 1500 >= 4500).
+  EXPECT_FALSE(ChooseRoomMakers(big, nodes, pods, 1).has_value());
+  auto m = ChooseRoomMakers(big, nodes, pods, 5);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->pods, (std::vector<std::string>{"shop/c-1", "shop/b-1"}));
+  EXPECT_NE(m->why.find("1 the plan moves elsewhere"), std::string::npos) << m->why;
+  // Their new places are counted one after the other: with room for one
+  // 1.5-CPU pod elsewhere only, b-1 and a 1-CPU pod cannot both leave...
+  nodes[1].free = {1500, 20LL << 30, 0};
+  nodes[2].free = {900, 20LL << 30, 0};
+  m = ChooseRoomMakers(big, nodes, pods, 5);
+  ASSERT_TRUE(m.has_value());
+  // c-1 (800) -> n3, b-1 (1500) -> n2: 2300 + 2300 >= 4500.
+  EXPECT_EQ(m->pods, (std::vector<std::string>{"shop/c-1", "shop/b-1"}));
+  nodes[2].free = {0, 0, 0};
+  // ...and with room elsewhere for c-1 and d-1 only (2300 + 800 + 400 <
+  // 4500) nothing is done; two pods of one Deployment (a-1, a-2) never
+  // leave at once.
+  EXPECT_FALSE(ChooseRoomMakers(big, nodes, pods, 5).has_value());
+}
+
+// The step's durable timers, as the journal keeps them: first write wins.
+struct FakeTimers {
+  std::map<std::string, int64_t> timers;
+  int64_t now = 0;
+  StallClock Clock(std::chrono::milliseconds timeout) {
+    return StallClock(
+        timeout,
+        [this](const std::string& name, std::chrono::milliseconds d) -> StatusOr<int64_t> {
+          return timers.emplace(name, now + d.count()).first->second;
+        },
+        [this](const std::string& name) -> StatusOr<std::optional<int64_t>> {
+          auto it = timers.find(name);
+          return it == timers.end() ? std::optional<int64_t>() : std::optional<int64_t>(it->second);
+        });
+  }
+};
+
+std::vector<std::string> Keys(const StatusOr<std::vector<StallClock::Pod>>& due) {
+  std::vector<std::string> out;
+  if (due.ok()) {
+    for (const auto& p : *due) out.push_back(p.key);
+  }
+  return out;
+}
+
+TEST(ExecuteDecisions, StallClockSurvivesARestartAndDoesNotRepeatActs) {
+  using std::chrono::milliseconds;
+  FakeTimers t;
+  const StallClock::Pod stuck{"web/big-1", "uid-1"};
+  {
+    StallClock clock = t.Clock(milliseconds(10000));
+    t.now = 1000;  // first seen Pending
+    EXPECT_TRUE(Keys(clock.Due({stuck}, false, t.now)).empty());
+    EXPECT_EQ(clock.PendingSince("uid-1"), 1000);
+    EXPECT_EQ(clock.NextDue(), 11000);
+    t.now = 6000;
+    EXPECT_TRUE(Keys(clock.Due({stuck}, false, t.now)).empty());
+  }  // the controller is killed
+  // A new process sees the same pod 8 s later: the wait is not started over.
+  StallClock clock = t.Clock(milliseconds(10000));
+  t.now = 9000;
+  EXPECT_TRUE(Keys(clock.Due({stuck}, false, t.now)).empty());
+  EXPECT_EQ(clock.PendingSince("uid-1"), 1000);
+  t.now = 11000;
+  EXPECT_EQ(Keys(clock.Due({stuck}, false, t.now)), std::vector<std::string>{"web/big-1"});
+  ASSERT_TRUE(clock.BeforeAct(stuck).ok());
+  // The act is given a stall timeout to work, also across another restart.
+  StallClock again = t.Clock(milliseconds(10000));
+  t.now = 15000;
+  EXPECT_TRUE(Keys(again.Due({stuck}, false, t.now)).empty());
+  EXPECT_EQ(again.NextDue(), 21000);
+  t.now = 21000;
+  EXPECT_EQ(Keys(again.Due({stuck}, false, t.now)).size(), 1u);
+  ASSERT_TRUE(again.BeforeAct(stuck).ok());
+  t.now = 31000;
+  ASSERT_TRUE(again.BeforeAct(stuck).ok());  // the third and last act
+  t.now = 100000;
+  EXPECT_TRUE(Keys(again.Due({stuck}, true, t.now)).empty()) << "at most " << kMaxStallActs << " acts per pod";
+  EXPECT_TRUE(Keys(t.Clock(milliseconds(10000)).Due({stuck}, true, t.now)).empty()) << "not even after a restart";
+  EXPECT_EQ(again.NextDue(), INT64_MAX);
+}
+
+TEST(ExecuteDecisions, StallClockActsAtOnceOnAPassedProgressDeadlineAndGivesUpForGood) {
+  using std::chrono::milliseconds;
+  FakeTimers t;
+  const StallClock::Pod a{"web/a", "uid-a"}, b{"web/b", "uid-b"};
+  StallClock clock = t.Clock(milliseconds(120000));
+  t.now = 500;
+  EXPECT_TRUE(Keys(clock.Due({a}, false, t.now)).empty());
+  t.now = 900;
+  // The progress deadline passed: both are due now, the older first.
+  EXPECT_EQ(Keys(clock.Due({b, a}, true, t.now)), (std::vector<std::string>{"web/a", "web/b"}));
+  ASSERT_TRUE(clock.BeforeAct(a).ok());
+  ASSERT_TRUE(clock.GaveUp(a).ok());  // nothing could be done for it: said once
+  EXPECT_EQ(Keys(clock.Due({a, b}, true, t.now)), std::vector<std::string>{"web/b"});
+  EXPECT_TRUE(Keys(t.Clock(milliseconds(120000)).Due({a}, true, 999999)).empty()) << "gave up, also after a restart";
+  // A pod no longer stuck is forgotten; seen again, its journaled clock holds.
+  EXPECT_TRUE(Keys(clock.Due({}, false, t.now)).empty());
+  EXPECT_EQ(clock.NextDue(), INT64_MAX);
+  EXPECT_TRUE(Keys(clock.Due({b}, false, t.now)).empty());
+  EXPECT_EQ(clock.PendingSince("uid-b"), 900);
+  // A journal error is the caller's error, not a crash.
+  StallClock broken(
+      milliseconds(1000), [](const std::string&, std::chrono::milliseconds) -> StatusOr<int64_t> {
+        return Status::Unavailable("journal locked");
+      },
+      [](const std::string&) -> StatusOr<std::optional<int64_t>> { return std::optional<int64_t>(); });
+  EXPECT_FALSE(broken.Due({a}, false, 0).ok());
 }
 
 TEST(ExecuteDecisions, RetireTaintReplacesAnEarlierOneAndIsRemovable) {
@@ -256,12 +379,18 @@ TEST(ExecuteDecisions, TypedStepValuesRoundTripThroughTheJournalShape) {
   move.deployments = {{"shop/cart", "rolled-out"}};
   move.evicted = {"shop/db-0"};
   move.order = {"shop/db", "shop/cart"};
-  move.stall_breaks = {{"shop/db", "shop/db-x", "evicted", "shop/cart-y", "n1", "made room"},
-                       {"shop/db", "shop/db-z", "none", "", "", "no single pod"}};
+  move.stall_breaks = {{"shop/db", "shop/db-x", "evicted", "shop/cart-y", {"shop/cart-y", "shop/ad-z"}, "n1", "made room"},
+                       {"shop/db", "shop/db-z", "none", "", {}, "", "no single pod"}};
   auto move2 = MoveResult::FromJson(move.ToJson());
   ASSERT_TRUE(move2.ok()) << move2.status().ToString();
   EXPECT_EQ(move2->ToJson(), move.ToJson());
   EXPECT_EQ(move2->stall_breaks, move.stall_breaks);
+  // A result journaled before "pods" existed: its one pod.
+  json old = move.ToJson();
+  old["stallBreaks"][0].erase("pods");
+  auto move3 = MoveResult::FromJson(old);
+  ASSERT_TRUE(move3.ok());
+  EXPECT_EQ(move3->stall_breaks[0].pods, std::vector<std::string>{"shop/cart-y"});
 }
 
 TEST(ExecuteDecisions, MalformedJournaledResultsAreErrorsNotCrashes) {

@@ -148,7 +148,7 @@ TEST(EvictionHistoryTest, ReadsEvictionsBackFromEarlierCycles) {
   v.type = kWorkflowType;
   StepView s;
   s.name = kEvictStep;
-  s.status = "succeeded";
+  s.status = StepStatus::kSucceeded;
   s.result = r.ToJson();
   v.steps.push_back(s);
   WorkflowView other = v;

@@ -101,12 +101,12 @@ TEST(RebalanceKindTest, ExplainsACycleFromTheJournalAlone) {
   WorkflowView v;
   v.id = "load-rebalancing-20261204T101500Z";
   v.type = "load-rebalancing";
-  v.status = "completed";
+  v.status = WorkflowStatus::kCompleted;
   for (auto [name, result] : {std::pair<std::string, json>{"read-scores", json::object()},
                               {"choose-pods", c.ToJson()}, {"evict", r.ToJson()}}) {
     StepView s;
     s.name = name;
-    s.status = "succeeded";
+    s.status = StepStatus::kSucceeded;
     s.result = result;
     v.steps.push_back(s);
   }

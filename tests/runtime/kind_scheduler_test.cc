@@ -97,7 +97,8 @@ class Harness {
 
   std::vector<WorkflowView> Workflows(const std::string& type) {
     std::vector<WorkflowView> out;
-    for (const char* st : {"running", "paused", "completed", "aborted", "failed"}) {
+    for (WorkflowStatus st : {WorkflowStatus::kRunning, WorkflowStatus::kPaused, WorkflowStatus::kCompleted,
+                              WorkflowStatus::kAborted, WorkflowStatus::kFailed}) {
       auto ids = journal_->WorkflowIds(st);
       if (!ids.ok()) continue;
       for (const std::string& id : *ids) {
@@ -109,7 +110,7 @@ class Harness {
   }
   int Completed(const std::string& type) {
     int n = 0;
-    for (const auto& w : Workflows(type)) n += w.status == "completed";
+    for (const auto& w : Workflows(type)) n += w.status == WorkflowStatus::kCompleted;
     return n;
   }
   KindState StateOf(const std::string& type) {
@@ -253,7 +254,7 @@ TEST(KindScheduler, TwoKindsShareOneDisruptionBudget) {
   // A second process of the same build would see the same: reload the ledger from the journal.
   auto views = h.journal()->Unfinished();
   ASSERT_EQ(views->size(), 1u);
-  EXPECT_EQ(views->front().status, "paused");
+  EXPECT_EQ(views->front().status, WorkflowStatus::kPaused);
   auto held = h.ledger()->NodesAvailable("spot", 20, "other", 1'800'000'000'000);
   EXPECT_EQ(held.allowed, 1) << "4 allowed, 3 held by the paused workflow: " << held.binding;
 }

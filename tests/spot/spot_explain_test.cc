@@ -31,7 +31,7 @@ StepView Step(int index, const std::string& name, json result) {
   StepView s;
   s.index = index;
   s.name = name;
-  s.status = "succeeded";
+  s.status = StepStatus::kSucceeded;
   s.result = std::move(result);
   return s;
 }
@@ -79,7 +79,7 @@ TEST(SpotExplain, SaysPerNodeWhatWasDrainedKeptOrSkippedAndWhy) {
   WorkflowView v;
   v.id = "spot-rescheduling-20261204T101500Z";
   v.type = kWorkflowType;
-  v.status = "completed";
+  v.status = WorkflowStatus::kCompleted;
   v.steps = {Step(0, kPlanStep, plan.ToJson()), Step(1, kTaintStep, TaintResult{{"od-a"}, {}, {}}.ToJson()),
              Step(2, kClaimStep, claim.ToJson()), Step(4, kRecheckStep, recheck.ToJson()),
              Step(6, execute::kDrainDeleteStep, drained.ToJson())};
@@ -110,7 +110,7 @@ TEST(SpotExplain, ADamagedOrMissingPlanFallsBackToTheGenericExplanation) {
   WorkflowView v;
   v.id = "spot-rescheduling-x";
   v.type = kWorkflowType;
-  v.status = "running";
+  v.status = WorkflowStatus::kRunning;
   v.steps = {Step(0, kPlanStep, json{{"plan", 3}})};
   Explanation e = ExplainSpot(v);
   EXPECT_TRUE(e.nodes.empty());
@@ -143,7 +143,7 @@ TEST(SpotExplain, ABootedSpotNodeIsListedAndTheMovesNameItByItsRealName) {
   WorkflowView v;
   v.id = "spot-rescheduling-20261205T010000Z";
   v.type = kWorkflowType;
-  v.status = "completed";
+  v.status = WorkflowStatus::kCompleted;
   v.steps = {Step(0, kPlanStep, plan.ToJson()), Step(2, kClaimStep, ClaimResult{{"od-a"}, {}, 3, ""}.ToJson()),
              Step(3, execute::kNodeBootStep, booted.ToJson()), Step(7, execute::kDrainDeleteStep, drained.ToJson())};
   Explanation e = ExplainSpot(v);
@@ -197,7 +197,7 @@ TEST(SpotKind, MetricsCountDrainedNodesAndTheSpotTolerantPodsLeftOnOnDemandNodes
   WorkflowView v;
   v.id = "spot-rescheduling-x";
   v.type = kWorkflowType;
-  v.status = "completed";
+  v.status = WorkflowStatus::kCompleted;
   v.steps = {Step(0, kPlanStep, plan.ToJson()), Step(7, execute::kDrainDeleteStep, drained.ToJson())};
   k->RecordFinished(v, &m);
   EXPECT_EQ(m.Get("kinema_spot_nodes_drained_total", {}), 2) << "kept nodes are not drained";

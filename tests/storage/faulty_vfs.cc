@@ -2,12 +2,17 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace kinema::testing {
 
 std::atomic<bool> g_fail_sync{false};
 std::atomic<bool> g_fail_write{false};
+std::atomic<int> g_sync_delay_us{0};
+std::atomic<int64_t> g_syncs_begun{0};
+std::atomic<int64_t> g_syncs_done{0};
 
 namespace {
 
@@ -29,8 +34,12 @@ int Write(sqlite3_file* f, const void* b, int n, sqlite3_int64 o) {
 }
 int Truncate(sqlite3_file* f, sqlite3_int64 s) { return Real(f)->pMethods->xTruncate(Real(f), s); }
 int Sync(sqlite3_file* f, int flags) {
+  ++g_syncs_begun;
   if (g_fail_sync) return SQLITE_IOERR_FSYNC;
-  return Real(f)->pMethods->xSync(Real(f), flags);
+  if (int us = g_sync_delay_us.load(); us > 0) std::this_thread::sleep_for(std::chrono::microseconds(us));
+  int rc = Real(f)->pMethods->xSync(Real(f), flags);
+  if (rc == SQLITE_OK) ++g_syncs_done;
+  return rc;
 }
 int FileSize(sqlite3_file* f, sqlite3_int64* s) { return Real(f)->pMethods->xFileSize(Real(f), s); }
 int Lock(sqlite3_file* f, int l) { return Real(f)->pMethods->xLock(Real(f), l); }

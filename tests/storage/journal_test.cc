@@ -73,7 +73,7 @@ TEST(Journal, UpgradesAJournalMadeByAnEarlierBinary) {
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   auto v = (*w)->View("old-1");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->steps[0].status, "running");
+  EXPECT_EQ(v->steps[0].status, StepStatus::kRunning);
   EXPECT_TRUE(v->steps[0].has_open_intent);
   auto after = (*w)->Append("old-1", {Ev(event_kind::kStepResult, 0, "a", 1, {{"result", 7}})}, 1);
   ASSERT_TRUE(after.ok()) << after.status().ToString();
@@ -170,16 +170,78 @@ TEST(Journal, DerivedTablesFollowEventsInTheSameTransaction) {
   ASSERT_TRUE(r.ok());
   auto v = (*r)->Get("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "running");
+  EXPECT_EQ(v->status, WorkflowStatus::kRunning);
   ASSERT_EQ(v->steps.size(), 2u);
-  EXPECT_EQ(v->steps[0].status, "succeeded");
+  EXPECT_EQ(v->steps[0].status, StepStatus::kSucceeded);
   EXPECT_EQ(v->steps[0].result["n"], 3);
-  EXPECT_EQ(v->steps[1].status, "pending");
+  EXPECT_EQ(v->steps[1].status, StepStatus::kPending);
   EXPECT_EQ(v->CurrentStepName(), "b");
-  auto list = (*r)->List({"running", ""});
+  auto list = (*r)->List({WorkflowStatus::kRunning, ""});
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].current_step, "b");
+}
+
+TEST(Statuses, JournalTextMapsToOneEnumEachWayAndUnknownTextIsAnError) {
+  for (WorkflowStatus st : {WorkflowStatus::kRunning, WorkflowStatus::kPaused, WorkflowStatus::kCompleted,
+                            WorkflowStatus::kAborted, WorkflowStatus::kFailed}) {
+    auto back = ParseWorkflowStatus(WorkflowStatusName(st));
+    ASSERT_TRUE(back.ok()) << WorkflowStatusName(st);
+    EXPECT_EQ(*back, st);
+  }
+  for (StepStatus st : {StepStatus::kPending, StepStatus::kRunning, StepStatus::kSucceeded, StepStatus::kFailed,
+                        StepStatus::kCompensated, StepStatus::kSkipped}) {
+    auto back = ParseStepStatus(StepStatusName(st));
+    ASSERT_TRUE(back.ok()) << StepStatusName(st);
+    EXPECT_EQ(*back, st);
+  }
+  EXPECT_EQ(std::string(WorkflowStatusName(WorkflowStatus::kCompleted)), "completed");
+  EXPECT_EQ(nlohmann::json(StepStatus::kSucceeded), "succeeded") << "JSON carries the text, not a number";
+  for (const char* bad : {"", "Running", "not started", "succeeded", "running\n", "\xff\xfe"}) {
+    auto w = ParseWorkflowStatus(bad);
+    EXPECT_EQ(w.status().code(), Status::Code::kInvalidArgument) << bad;
+  }
+  auto s = ParseStepStatus("done");
+  EXPECT_EQ(s.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.status().message().find("'done'"), std::string::npos) << s.status().message();
+}
+
+// A hostile or damaged file without the schema's CHECK constraints may hold a
+// status word no Kinema ever wrote: kinemactl gets Corruption naming the row,
+// and verify reports it, instead of a crash or a made-up status.
+TEST(Journal, UnknownStatusInADerivedRowIsCorruptionNamingTheRow) {
+  TempDir d;
+  {
+    auto w = JournalWriter::Open(d.File("j.db"), {});
+    ASSERT_TRUE(w.ok());
+    StartTwoStepWorkflow(w->get(), "wf");
+  }
+  {
+    SQLite::Database db(d.File("j.db"), SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA ignore_check_constraints=ON");
+    db.exec("UPDATE steps SET status='exploded' WHERE workflow_id='wf' AND step_index=1");
+  }
+  auto r = JournalReader::Open(d.File("j.db"));
+  ASSERT_TRUE(r.ok());
+  auto v = (*r)->Get("wf");
+  ASSERT_EQ(v.status().code(), Status::Code::kCorruption) << v.status().ToString();
+  EXPECT_NE(v.status().message().find("steps row wf/1"), std::string::npos) << v.status().message();
+  EXPECT_NE(v.status().message().find("'exploded'"), std::string::npos) << v.status().message();
+  auto checks = (*r)->Verify();
+  ASSERT_TRUE(checks.ok()) << checks.status().ToString();
+  bool derived_failed = false;
+  for (const auto& c : *checks) {
+    if (c.name == "derived_tables") derived_failed = !c.ok && c.detail.find("exploded") != std::string::npos;
+  }
+  EXPECT_TRUE(derived_failed);
+  {
+    SQLite::Database db(d.File("j.db"), SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA ignore_check_constraints=ON");
+    db.exec("UPDATE workflows SET status='zombie' WHERE id='wf'");
+  }
+  auto list = (*r)->List({});
+  ASSERT_EQ(list.status().code(), Status::Code::kCorruption) << list.status().ToString();
+  EXPECT_NE(list.status().message().find("workflows row wf"), std::string::npos) << list.status().message();
 }
 
 TEST(Journal, VerifyDetectsDerivedRowsThatDisagreeWithEvents) {

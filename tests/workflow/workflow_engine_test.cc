@@ -99,7 +99,7 @@ TEST_F(EngineTest, RunsStepsInOrderAndSkipsFinishedStepsAfterRestart) {
   ASSERT_TRUE(engine_->Start("t", "wf", {{"in", 1}}).ok());
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->status, WorkflowStatus::kCompleted);
   EXPECT_EQ(rec_.calls, (std::vector<std::string>{"run:a", "run:b", "run:c"}));
   Reopen();
   v = engine_->Run("wf");
@@ -132,7 +132,7 @@ TEST_F(EngineTest, ResumesAfterKillBetweenIntentAndEffectThroughReconcile) {
   Reopen();
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->status, WorkflowStatus::kCompleted);
   EXPECT_EQ(rec_.Count("run:a"), 0) << "a step with an open intent must never be blindly re-run";
   EXPECT_EQ(rec_.Count("reconcile:a"), 1);
   EXPECT_EQ(rec_.Count("run:b"), 1);
@@ -152,7 +152,7 @@ TEST_F(EngineTest, RetriesTransientErrorsWithBackoffThenSucceeds) {
   ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->status, WorkflowStatus::kCompleted);
   EXPECT_EQ(calls.load(), 3);
   EXPECT_EQ(v->steps[0].attempts, 3);
   auto events = Events("wf");
@@ -179,7 +179,7 @@ TEST_F(EngineTest, PausesWithTheErrorVisibleWhenRetriesAreExhausted) {
   ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "paused");
+  EXPECT_EQ(v->status, WorkflowStatus::kPaused);
   EXPECT_NE(v->pause_reason.find("call-cloud failed after 3 attempts"), std::string::npos) << v->pause_reason;
   EXPECT_NE(v->pause_reason.find("503 backendError"), std::string::npos);
   // The operator fixes the cause and resumes; the step continues.
@@ -187,7 +187,7 @@ TEST_F(EngineTest, PausesWithTheErrorVisibleWhenRetriesAreExhausted) {
   ASSERT_TRUE(engine_->Command(Cmd("resume", "wf")).ok());
   v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->status, WorkflowStatus::kCompleted);
   EXPECT_EQ(v->steps[0].attempts, 4);
   ExpectVerifies();
 }
@@ -210,7 +210,7 @@ TEST_F(EngineTest, AStepThatThrowsIsAFailedAttemptWithTheExceptionTextNeverADead
   StatusOr<WorkflowView> v = Status::Internal("not run");
   ASSERT_NO_THROW(v = engine_->Run("wf"));
   ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->status, WorkflowStatus::kCompleted);
   EXPECT_EQ(v->steps[0].attempts, 4);
   std::vector<std::string> errors;
   for (const auto& e : Events("wf")) {
@@ -238,11 +238,11 @@ TEST_F(EngineTest, AThrowingCompensationPausesTheAbortInsteadOfEndingTheProcess)
   ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  ASSERT_EQ(v->status, "paused");
+  ASSERT_EQ(v->status, WorkflowStatus::kPaused);
   ASSERT_TRUE(engine_->Command(Cmd("abort", "wf")).ok());
   ASSERT_NO_THROW(v = engine_->Run("wf"));
   ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_EQ(v->status, "paused");
+  EXPECT_EQ(v->status, WorkflowStatus::kPaused);
   EXPECT_NE(v->pause_reason.find("compensation of step patch threw an exception"), std::string::npos)
       << v->pause_reason;
   ExpectVerifies();
@@ -258,7 +258,7 @@ TEST_F(EngineTest, ErrorTextWithInvalidUtf8IsJournaled) {
   ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok()) << "the journal write threw and the controller exited: " << v.status().ToString();
-  EXPECT_EQ(v->status, "paused");
+  EXPECT_EQ(v->status, WorkflowStatus::kPaused);
   ExpectVerifies();
 }
 
@@ -273,14 +273,14 @@ TEST_F(EngineTest, NonRetryableErrorFailsTheWorkflowWhichStaysResumable) {
   ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "failed");
+  EXPECT_EQ(v->status, WorkflowStatus::kFailed);
   EXPECT_EQ(v->steps[0].attempts, 1);
   EXPECT_NE(v->last_error.find("non-retryable"), std::string::npos);
   fixed = true;
   ASSERT_TRUE(engine_->Command(Cmd("resume", "wf")).ok());
   v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->status, WorkflowStatus::kCompleted);
 }
 
 TEST_F(EngineTest, AbortRunsCompensationsOfStartedStepsInReverseOrder) {
@@ -304,11 +304,11 @@ TEST_F(EngineTest, AbortRunsCompensationsOfStartedStepsInReverseOrder) {
   auto v = engine_->Run("wf");
   op.join();
   ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_EQ(v->status, "aborted");
+  EXPECT_EQ(v->status, WorkflowStatus::kAborted);
   EXPECT_EQ(rec_.calls, (std::vector<std::string>{"run:a", "run:b", "run:c", "compensate:c", "compensate:b",
                                                   "compensate:a"}));
-  EXPECT_EQ(v->steps[0].status, "compensated");
-  EXPECT_EQ(v->steps[3].status, "skipped");
+  EXPECT_EQ(v->steps[0].status, StepStatus::kCompensated);
+  EXPECT_EQ(v->steps[3].status, StepStatus::kSkipped);
   ExpectVerifies();
 }
 
@@ -318,11 +318,11 @@ TEST_F(EngineTest, AbortOfAPausedWorkflowCompensatesWhenTheControllerRuns) {
   broken.run = [](StepContext&) -> StatusOr<nlohmann::json> { return Status::Unavailable("down"); };
   Register({RecordingStep("a", &rec_), broken});
   ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
-  ASSERT_EQ(engine_->Run("wf")->status, "paused");
+  ASSERT_EQ(engine_->Run("wf")->status, WorkflowStatus::kPaused);
   ASSERT_TRUE(engine_->Command(Cmd("abort", "wf")).ok());
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "aborted");
+  EXPECT_EQ(v->status, WorkflowStatus::kAborted);
   EXPECT_EQ(rec_.Count("compensate:b"), 1);  // it was attempted: may have partial effects
   EXPECT_EQ(rec_.Count("compensate:a"), 1);
 }
@@ -333,11 +333,11 @@ TEST_F(EngineTest, TerminateStopsWithoutCompensation) {
   stuck.run = [](StepContext&) -> StatusOr<nlohmann::json> { return Status::Unavailable("stuck"); };
   Register({RecordingStep("a", &rec_), stuck});
   ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
-  ASSERT_EQ(engine_->Run("wf")->status, "paused");
+  ASSERT_EQ(engine_->Run("wf")->status, WorkflowStatus::kPaused);
   ASSERT_TRUE(engine_->Command(Cmd("terminate", "wf")).ok());
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "failed");
+  EXPECT_EQ(v->status, WorkflowStatus::kFailed);
   EXPECT_TRUE(v->terminated);
   EXPECT_EQ(rec_.Count("compensate:a"), 0);
   auto resume = engine_->Command(Cmd("resume", "wf"));
@@ -363,18 +363,18 @@ TEST_F(EngineTest, DeterminismGuardStopsWithJournalHasXAtStepNCodeExpectsY) {
   Reopen();
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "paused");
+  EXPECT_EQ(v->status, WorkflowStatus::kPaused);
   EXPECT_EQ(v->pause_reason, "journal has drain at step 0, code expects cordon");
   EXPECT_TRUE(rec_.calls.empty());
   // Running it again does not pile up pause events.
   ASSERT_TRUE(engine_->Command(Cmd("resume", "wf")).ok());
-  ASSERT_EQ(engine_->Run("wf")->status, "paused");
+  ASSERT_EQ(engine_->Run("wf")->status, WorkflowStatus::kPaused);
   // With the old code back, resume continues.
   Register({RecordingStep("drain", &rec_), RecordingStep("delete", &rec_)});
   Reopen();
   ASSERT_TRUE(engine_->Command(Cmd("resume", "wf")).ok());
   v = engine_->Run("wf");
-  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->status, WorkflowStatus::kCompleted);
   EXPECT_EQ(rec_.calls, (std::vector<std::string>{"run:delete"}));
 }
 
@@ -395,13 +395,13 @@ TEST_F(EngineTest, DurableTimerContinuesWithItsRemainingDeadlineAfterRestart) {
   auto v = engine_->Run("wf");
   stopper.join();
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "running");
+  EXPECT_EQ(v->status, WorkflowStatus::kRunning);
   ASSERT_EQ(v->timers.size(), 1u);
   int64_t deadline = v->timers.begin()->second;
   Reopen();
   v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->status, WorkflowStatus::kCompleted);
   EXPECT_EQ(CountEvents("wf", event_kind::kTimerSet), 1) << "the restart must not arm a new timer";
   EXPECT_EQ(v->timers.begin()->second, deadline);
   EXPECT_GE(v->steps[0].finished_ms, deadline);
@@ -427,11 +427,11 @@ TEST_F(EngineTest, PauseStopsAtACheckpointAndResumeReconcilesTheInterruptedStep)
   auto v = engine_->Run("wf");
   op.join();
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "paused");
+  EXPECT_EQ(v->status, WorkflowStatus::kPaused);
   ASSERT_TRUE(engine_->Command(Cmd("resume", "wf")).ok());
   v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->status, WorkflowStatus::kCompleted);
   EXPECT_EQ(rec_.Count("reconcile:slow"), 1);
 }
 
@@ -455,7 +455,7 @@ TEST_F(EngineTest, ALostEpochStopsJournalingAndActing) {
   epochs_.Set(2);
   auto v2 = engine_->Run("wf");
   ASSERT_TRUE(v2.ok());
-  EXPECT_EQ(v2->status, "completed");
+  EXPECT_EQ(v2->status, WorkflowStatus::kCompleted);
   EXPECT_EQ(rec_.Count("reconcile:act"), 1);
   epochs_.Set(1);
   EXPECT_EQ(engine_->Start("t", "wf2", {}).status().code(), Status::Code::kPermissionDenied);
@@ -477,15 +477,15 @@ TEST_F(EngineTest, APermissionDeniedWhileLeadingIsAJournaledFailureNotFencing) {
   ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_NE(v->status, "running");
-  EXPECT_NE(v->status, "completed");
+  EXPECT_NE(v->status, WorkflowStatus::kRunning);
+  EXPECT_NE(v->status, WorkflowStatus::kCompleted);
   EXPECT_EQ(CountEvents("wf", event_kind::kStepFailed), 1);
   EXPECT_NE(v->last_error.find("HTTP 403"), std::string::npos) << v->last_error;
   granted = true;
   ASSERT_TRUE(engine_->Command(Cmd("resume", "wf")).ok());
   v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->status, WorkflowStatus::kCompleted);
 }
 
 TEST_F(EngineTest, UnknownWorkflowTypePausesInsteadOfCrashing) {
@@ -494,7 +494,7 @@ TEST_F(EngineTest, UnknownWorkflowTypePausesInsteadOfCrashing) {
   Register({RecordingStep("a", &rec_)}, "new-type");
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "paused");
+  EXPECT_EQ(v->status, WorkflowStatus::kPaused);
   EXPECT_NE(v->pause_reason.find("unknown workflow type old-type"), std::string::npos);
 }
 
@@ -537,10 +537,10 @@ TEST_F(EngineTest, AStepCanFinishTheWorkflowEarlyWithAnOutcome) {
   ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
   auto v = engine_->Run("wf");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->status, "completed");
+  EXPECT_EQ(v->status, WorkflowStatus::kCompleted);
   EXPECT_EQ(v->outcome, "no_action");
-  EXPECT_EQ(v->steps[2].status, "skipped");
-  EXPECT_EQ(v->steps[3].status, "skipped");
+  EXPECT_EQ(v->steps[2].status, StepStatus::kSkipped);
+  EXPECT_EQ(v->steps[3].status, StepStatus::kSkipped);
   EXPECT_EQ(rec_.Count("run:boot"), 0);
   auto r = JournalReader::Open(dir_.File("j.db"));
   auto list = (*r)->List({});

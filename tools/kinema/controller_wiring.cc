@@ -173,9 +173,10 @@ std::string ReadyzBody(const EpochProvider* epochs, const KindScheduler* schedul
 
 void RefreshGauges(Metrics* metrics, const EpochProvider* epochs, JournalWriter* journal, const DisruptionLedger* ledger) {
   metrics->Set("kinema_leader", {}, epochs->Current() ? 1 : 0);
-  for (const char* st : {"running", "paused", "completed", "aborted", "failed"}) {
+  for (WorkflowStatus st : {WorkflowStatus::kRunning, WorkflowStatus::kPaused, WorkflowStatus::kCompleted,
+                            WorkflowStatus::kAborted, WorkflowStatus::kFailed}) {
     auto ids = journal->WorkflowIds(st);
-    if (ids.ok()) metrics->Set("kinema_workflows", {{"status", st}}, static_cast<double>(ids->size()));
+    if (ids.ok()) metrics->Set("kinema_workflows", {{"status", WorkflowStatusName(st)}}, static_cast<double>(ids->size()));
   }
   auto cs = journal->commit_stats();
   metrics->Set("kinema_journal_commits_total", {}, static_cast<double>(cs.commits));

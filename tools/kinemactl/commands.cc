@@ -103,13 +103,16 @@ int OpenReader(const std::string& db, std::unique_ptr<JournalReader>* out) {
 }
 
 int CmdList(const FlagSet& f, const std::string& db, bool json) {
-  static const std::set<std::string> kStatuses = {"running", "paused", "completed", "aborted", "failed"};
-  if (f.IsSet("status") && !kStatuses.count(f.Get("status"))) {
-    return Fail(kExitUsage, "--status must be one of running, paused, completed, aborted, failed");
+  ListFilter filter;
+  filter.type = f.Get("type");
+  if (f.IsSet("status")) {
+    auto status = ParseWorkflowStatus(f.Get("status"));
+    if (!status.ok()) return Fail(kExitUsage, "--status: " + status.status().message());
+    filter.status = *status;
   }
   std::unique_ptr<JournalReader> r;
   if (int rc = OpenReader(db, &r)) return rc;
-  auto list = r->List({f.Get("status"), f.Get("type")});
+  auto list = r->List(filter);
   if (!list.ok()) return Fail(ExitFor(list.status()), list.status().message());
   if (json) {
     nlohmann::json a = nlohmann::json::array();
@@ -121,12 +124,12 @@ int CmdList(const FlagSet& f, const std::string& db, bool json) {
   Table t({"ID", "TYPE", "STATUS", "CURRENT STEP", "CREATED", "UPDATED", "NOTE"});
   for (const auto& s : *list) {
     std::string note = !s.pause_reason.empty() ? s.pause_reason
-                       : (s.abort_requested && s.status == "running") ? "abort requested"
+                       : (s.abort_requested && s.status == WorkflowStatus::kRunning) ? "abort requested"
                        : !s.outcome.empty() ? s.outcome
                                             : s.last_error;
     if (note.size() > 80) note = std::string(Utf8Prefix(note, 77)) + "...";
     if (BlocksItsKind(s)) note = "BLOCKS new " + s.type + " workflows; " + note;
-    t.AddRow({s.id, s.type, s.status, s.current_step.empty() ? "-" : s.current_step, RelativeTime(s.created_ms, now),
+    t.AddRow({s.id, s.type, WorkflowStatusName(s.status), s.current_step.empty() ? "-" : s.current_step, RelativeTime(s.created_ms, now),
               RelativeTime(s.updated_ms, now), note});
   }
   std::cout << t.Render(StdoutIsColourTerminal(), 2);
@@ -265,7 +268,7 @@ int CmdOperate(const std::string& command, const std::string& id, const FlagSet&
   }
   std::string msg = out->message;
   if (command == "abort" || command == "resume") msg += " (no controller running: applied to the journal; it takes effect when the controller starts)";
-  return PrintOutcome(id, out->accepted, out->status, msg, "direct", json);
+  return PrintOutcome(id, out->accepted, WorkflowStatusName(out->status), msg, "direct", json);
 }
 
 }  // namespace

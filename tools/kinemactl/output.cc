@@ -31,7 +31,9 @@ nlohmann::json SummaryJson(const WorkflowSummary& s) {
   return j;
 }
 
-bool BlocksItsKind(const WorkflowSummary& s) { return s.status == "paused" || (s.status == "failed" && !s.terminated); }
+bool BlocksItsKind(const WorkflowSummary& s) {
+  return s.status == WorkflowStatus::kPaused || (s.status == WorkflowStatus::kFailed && !s.terminated);
+}
 
 nlohmann::json EventJson(const Event& e) {
   return {{"seq", e.seq},
@@ -132,7 +134,7 @@ std::string ShowText(const WorkflowView& v, const std::vector<Event>& events, bo
   std::string out;
   out += "Workflow:  " + v.id + "\n";
   out += "Type:      " + v.type + "\n";
-  out += "Status:    " + Colourise(v.status, colour) + (v.terminated ? " (terminated)" : "") +
+  out += "Status:    " + Colourise(WorkflowStatusName(v.status), colour) + (v.terminated ? " (terminated)" : "") +
          (v.abort_requested && !v.IsTerminal() ? " (abort requested)" : "") + "\n";
   out += "Created:   " + FormatRfc3339(v.created_ms) + " (" + RelativeTime(v.created_ms, now_ms) + ")\n";
   out += "Updated:   " + FormatRfc3339(v.updated_ms) + " (" + RelativeTime(v.updated_ms, now_ms) + ")\n";
@@ -143,7 +145,7 @@ std::string ShowText(const WorkflowView& v, const std::vector<Event>& events, bo
   out += "\nSteps:\n";
   Table st({"#", "STEP", "STATUS", "ATTEMPTS", "STARTED", "FINISHED", "ERROR"});
   for (const auto& s : v.steps) {
-    st.AddRow({std::to_string(s.index), s.name, s.status, std::to_string(s.attempts),
+    st.AddRow({std::to_string(s.index), s.name, StepStatusName(s.status), std::to_string(s.attempts),
                RelativeTime(s.started_ms, now_ms), RelativeTime(s.finished_ms, now_ms), s.error});
   }
   out += st.Render(colour, 2);

@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
   auto j = JournalWriter::Open(rpath, {});
   auto t_open = Clock::now();
   WorkflowEngine engine(j->get(), &reg4, &epochs, {});
-  auto ids = (*j)->WorkflowIds("running");
+  auto ids = (*j)->WorkflowIds(WorkflowStatus::kRunning);
   int open_intents = 0;
   for (const auto& id : *ids) {
     auto v = (*j)->View(id);  // the state the engine resumes from
@@ -221,7 +221,7 @@ int main(int argc, char** argv) {
   for (const auto& id : *ids) {
     auto v = engine.Run(id);
     if (resumed == 0) t_first = Clock::now();
-    if (v.ok() && v->status == "completed") ++resumed;
+    if (v.ok() && v->status == WorkflowStatus::kCompleted) ++resumed;
   }
   auto t_done = Clock::now();
 
