@@ -178,8 +178,6 @@ constexpr size_t kAggregateAboveClasses = 2000;
 constexpr size_t kLocalLnsAboveBins = 2000;
 constexpr size_t kProofMaxClasses = 80;
 constexpr size_t kProofMaxKinds = 400;
-// LNS iterations a plan at its bound still gets (see the LNS loop).
-constexpr int64_t kPolishIterations = 400;
 
 TimePoint At(TimePoint start, double seconds) {
   return start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
@@ -327,11 +325,7 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   int64_t improvements = 0;
   const double lns_start = Since(start);
   const double cost_before_lns = best.Cost(p);
-  // A plan already at its bound (proven) still gets a short polish: LNS
-  // keeps the cost and takes Better's tie-breaks (less new-node cost, fewer
-  // moves), which is what an uninterrupted search used to leave.
-  const int64_t polish_until = r.iterations + kPolishIterations;
-  while ((!gap_reached(best) || r.iterations < polish_until) && Since(start) < budget * 0.95 &&
+  while (!gap_reached(best) && Since(start) < budget * 0.95 &&
          (opt.max_iterations < 0 || r.iterations < opt.max_iterations)) {
     const bool improved = best.bins.size() > kLocalLnsAboveBins ? pk.LnsStepLocal(&best, 40) : pk.LnsStep(&best, -1);
     if (improved) ++improvements;
