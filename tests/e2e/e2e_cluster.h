@@ -104,6 +104,11 @@ void ExpectNoHarm(const nlohmann::json& report);
 // Nodes that still carry a kinema.io/retire label or taint.
 std::vector<nlohmann::json> NodesWithKinemaMarks(const E2eCluster& c);
 
+// The leader lease of the kill campaigns (E2eOptions::lease): a killed
+// leader's successor takes over within ~2 s, so kills cost seconds, not the
+// default 15 s lease each.
+inline constexpr const char* kKillCampaignLease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
+
 // A kill campaign's size from the environment variable `var` (tools/test.sh
 // --long raises it), `fallback` when unset or not a positive number.
 int KillsFromEnv(const char* var, int fallback);

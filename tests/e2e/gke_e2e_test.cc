@@ -207,7 +207,7 @@ TEST(GkeEndToEndTest, StockoutFallsBackToTheOtherZoneThenAnotherTypeAndABillingO
 // duplicate instance, every booted node a member of a Kinema pool.
 TEST(GkeEndToEndTest, KillsDuringNodeBootEndAsAnUninterruptedRunWithoutDuplicateInstances) {
   E2eOptions o = GkeOptions(R"("nodePoolCreateDelay": "60s")");
-  o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
+  o.lease = kKillCampaignLease;
   o.time_scale = 5;
   o.step_timeout = "10m";
   E2eCluster c(o);
@@ -280,7 +280,7 @@ TEST(GkeEndToEndTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
   if (!k || !*k) GTEST_SKIP() << "set KINEMA_E2E_GKE_KILLS (tools/test.sh --long) to run the gke kill campaign";
   const int wanted = std::max(1, std::atoi(k));
   E2eOptions o = GkeOptions(R"("nodePoolCreateDelay": "60s", "deleteDelay": "15s")");
-  o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
+  o.lease = kKillCampaignLease;
   o.time_scale = 3;
   o.optimizer_time_limit = "2s";
   o.step_timeout = "10m";

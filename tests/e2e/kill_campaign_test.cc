@@ -29,7 +29,7 @@ TEST(KillCampaignTest, SigkillAtRandomInstantsReachesTheUninterruptedEndState) {
   // killed one's lease before it may act. Simulated time 3x (boots, joins and
   // rollouts take wall seconds: a minute of work for >= 20 kills at ~2 s
   // apart), a 2 s optimizer budget (kills during optimization re-run it).
-  o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
+  o.lease = kKillCampaignLease;
   o.time_scale = 3;
   o.optimizer_time_limit = "2s";
   o.scenario_json = R"({"cloud": {"deleteDelay": "15s"}})";  // a drain long enough for its share of kills

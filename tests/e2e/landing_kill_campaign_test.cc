@@ -140,7 +140,7 @@ TEST(LandingKillCampaignTest, KillsAcrossBudgetedIterationsEndAsUninterruptedRun
   o.min_savings = 0.03;
   // As kill_campaign_test: short leases, simulated time 3x (steps take wall
   // seconds for the kills to land in), durable deadlines that outlive kills.
-  o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
+  o.lease = kKillCampaignLease;
   o.time_scale = 3;
   o.optimizer_time_limit = "2s";
   o.scenario_json = R"({"cloud": {"deleteDelay": "10s"}})";

@@ -36,7 +36,7 @@ TEST(RebalanceKillCampaignTest, SigkillDuringCyclesAndMigrationsNeverMigratesTwi
   o.time_scale = 2;
   o.scenario_args = {"--vms", "12"};
   o.prometheus_rules = true;
-  o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
+  o.lease = kKillCampaignLease;
   o.extra_config =
       "rebalance:\n  interval: 3s\n  cooldown: 30m\n  nodeSelector: kubevirt.io/schedulable=true\n";
   E2eCluster c(o);

@@ -51,7 +51,7 @@ void KillAtAndResume(const std::string& point) {
   o.time_scale = 1;
   o.prometheus = false;
   o.scenario_args = {"--resize"};
-  o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
+  o.lease = kKillCampaignLease;
   o.extra_config = "resize:\n  enabled: true\n  selector: \"app in (leaky,guaranteed)\"\n  verifyTimeout: 5s\n";
   E2eCluster c(o);
   ASSERT_EQ(c.Start(), "") << c.Logs();

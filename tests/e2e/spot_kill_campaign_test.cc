@@ -113,7 +113,7 @@ TEST(SpotKillCampaign, SigkillsDuringASpotCycleEndAsAnUninterruptedRun) {
   o.nodes = 8;
   o.scale = 1;
   o.scenario_args = {"--spot-nodes", "3", "--spot-tolerant", "0.5", "--spot-refugee-nodes", "2"};
-  o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
+  o.lease = kKillCampaignLease;
   o.time_scale = 3;
   o.scenario_json = R"({"cloud": {"deleteDelay": "10s"}})";
   o.extra_config = "spot:\n  maxNodesPerCycle: 2\n  afterDrain: delete\n  drainTimeout: 10m\n  rolloutTimeout: 10m\n";
@@ -146,7 +146,7 @@ TEST(SpotKillCampaign, SigkillsDuringABootSpotCycleBootOneSpotNodeAndDrainIntoIt
   o.nodes = 8;
   o.scale = 1;
   o.scenario_args = {"--spot-nodes", "3", "--spot-tolerant", "0.5", "--spot-refugee-nodes", "2"};
-  o.lease = "leaseDuration: 2s\n  renewDeadline: 1500ms\n  retryPeriod: 250ms";
+  o.lease = kKillCampaignLease;
   o.time_scale = 3;
   json scenario = {{"cloud", {{"deleteDelay", "10s"}, {"nodeNotReadyDelay", "6s"}, {"nodeRemoveDelay", "3s"}}},
                    {"events", json::array()}};
