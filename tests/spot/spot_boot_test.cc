@@ -7,15 +7,14 @@
 #include "steps/spot/spot_plan.h"
 #include "steps/spot/spot_workflow.h"
 #include "tests/optimize/test_cluster.h"
+#include "tests/spot/spot_test_cluster.h"
 
 namespace kinema::spot {
 namespace {
 
 using nlohmann::json;
 using namespace testing_util;
-
-const json kSpotTaint = json::array({{{"key", "kinema.io/spot"}, {"value", "true"}, {"effect", "NoSchedule"}}});
-const json kTolerateSpot = {{"tolerations", {{{"key", "kinema.io/spot"}, {"operator", "Exists"}}}}};
+using namespace test_cluster;
 
 // "small" 2 CPU / 8Gi ($1, spot $0.3), "large" 4 CPU / 16Gi ($1.5, spot
 // $0.45), both in z1 and z2.
@@ -34,34 +33,12 @@ json OdNode(const std::string& name, const std::string& type, const std::string&
 json FullSpotNode(const std::string& name) {
   return Node(name, "small", "2", "8Gi", {{"cloud.google.com/gke-spot", "true"}}, kSpotTaint);
 }
-json TolerantPod(const std::string& name, const std::string& node, const std::string& cpu) {
-  return Pod(name, node, cpu, "100Mi", kTolerateSpot);
-}
 
-struct Planned {
-  json list;
-  Snapshot snap;
-  SpotPlan plan;
-};
-
+// The plan with spot.bootSpot on and `catalog` to boot from.
 Planned PlanOf(json items, const Catalog& catalog, PlanInputs in = {}) {
-  Planned p;
-  p.list = List(std::move(items));
-  auto s = ParseSnapshot(p.list);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  p.snap = *s;
-  in.now_ms = 1'800'000'000'000;
   in.boot_spot = true;
   in.catalog = &catalog;
-  p.plan = PlanSpotCycle(p.snap, p.list, in);
-  return p;
-}
-
-const PlannedNode& NodeIn(const SpotPlan& plan, const std::string& name) {
-  const PlannedNode* n = plan.Find(name);
-  EXPECT_NE(n, nullptr) << "no node " << name << " in the plan";
-  static PlannedNode none;
-  return n ? *n : none;
+  return test_cluster::PlanOf(std::move(items), in);
 }
 
 TEST(SpotBoot, WithoutSpotRoomTheCheapestSpotTypeThatHoldsEveryPodIsBootedAndTheNodeDrainedIntoIt) {

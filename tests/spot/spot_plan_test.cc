@@ -7,48 +7,20 @@
 #include "steps/spot/on_demand_taint.h"
 #include "steps/spot/spot_plan.h"
 #include "tests/optimize/test_cluster.h"
+#include "tests/spot/spot_test_cluster.h"
 
 namespace kinema::spot {
 namespace {
 
 using nlohmann::json;
 using namespace testing_util;
-
-const json kSpotTaint = json::array({{{"key", "kinema.io/spot"}, {"value", "true"}, {"effect", "NoSchedule"}}});
-const json kTolerateSpot = {{"tolerations", {{{"key", "kinema.io/spot"}, {"operator", "Exists"}}}}};
+using namespace test_cluster;
 
 json SpotNode(const std::string& name, const std::string& cpu, const std::string& mem = "8Gi") {
   return Node(name, "small", cpu, mem, {{"cloud.google.com/gke-spot", "true"}}, kSpotTaint);
 }
 json OdNode(const std::string& name, const std::string& cpu, const std::string& mem = "8Gi") {
   return Node(name, "small", cpu, mem);
-}
-json TolerantPod(const std::string& name, const std::string& node, const std::string& cpu, const std::string& mem = "100Mi") {
-  return Pod(name, node, cpu, mem, kTolerateSpot);
-}
-
-struct Planned {
-  json list;
-  Snapshot snap;
-  SpotPlan plan;
-};
-
-Planned PlanOf(json items, PlanInputs in = {}) {
-  Planned p;
-  p.list = List(std::move(items));
-  auto s = ParseSnapshot(p.list);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  p.snap = *s;
-  if (in.now_ms == 0) in.now_ms = 1'800'000'000'000;
-  p.plan = PlanSpotCycle(p.snap, p.list, in);
-  return p;
-}
-
-const PlannedNode& NodeIn(const SpotPlan& plan, const std::string& name) {
-  const PlannedNode* n = plan.Find(name);
-  EXPECT_NE(n, nullptr) << "no node " << name << " in the plan";
-  static PlannedNode none;
-  return n ? *n : none;
 }
 
 std::vector<std::string> Names(const SpotPlan& plan, NodeClass c) {
