@@ -108,13 +108,21 @@ std::set<std::string> ExpectAnUninterruptedRunsEnd(const E2eCluster& c) {
   return names;
 }
 
-TEST(SpotKillCampaign, SigkillsDuringASpotCycleEndAsAnUninterruptedRun) {
+// The mixed cluster both campaigns kill in: 8 nodes, 3 of them spot, half the
+// pods spot-tolerant, 2 on-demand nodes holding spot-tolerant refugees; short
+// leases and simulated time 3x so the kills land inside steps.
+E2eOptions MixedSpotCampaignOptions() {
   E2eOptions o;
   o.nodes = 8;
   o.scale = 1;
   o.scenario_args = {"--spot-nodes", "3", "--spot-tolerant", "0.5", "--spot-refugee-nodes", "2"};
   o.lease = kKillCampaignLease;
   o.time_scale = 3;
+  return o;
+}
+
+TEST(SpotKillCampaign, SigkillsDuringASpotCycleEndAsAnUninterruptedRun) {
+  E2eOptions o = MixedSpotCampaignOptions();
   o.scenario_json = R"({"cloud": {"deleteDelay": "10s"}})";
   o.extra_config = "spot:\n  maxNodesPerCycle: 2\n  afterDrain: delete\n  drainTimeout: 10m\n  rolloutTimeout: 10m\n";
   E2eCluster c(o);
@@ -142,12 +150,7 @@ TEST(SpotKillCampaign, SigkillsDuringABootSpotCycleBootOneSpotNodeAndDrainIntoIt
   // spot node and drains an on-demand node into it, under SIGKILLs (the
   // boot's journaled intent and idempotency keys: one instance, whatever
   // the kills).
-  E2eOptions o;
-  o.nodes = 8;
-  o.scale = 1;
-  o.scenario_args = {"--spot-nodes", "3", "--spot-tolerant", "0.5", "--spot-refugee-nodes", "2"};
-  o.lease = kKillCampaignLease;
-  o.time_scale = 3;
+  E2eOptions o = MixedSpotCampaignOptions();
   json scenario = {{"cloud", {{"deleteDelay", "10s"}, {"nodeNotReadyDelay", "6s"}, {"nodeRemoveDelay", "3s"}}},
                    {"events", json::array()}};
   for (const char* n : {"gke-shop-pool-05", "gke-shop-pool-06", "gke-shop-pool-07"}) {
