@@ -6,10 +6,12 @@
 #include <set>
 #include <unordered_set>
 
+#include "steps/optimize/aggregate_prices.h"
 #include "steps/optimize/budgeted_solve.h"
 #include "steps/optimize/column_generation.h"
 #include "steps/optimize/exact_search.h"
 #include "steps/optimize/fluid_lp.h"
+#include "steps/optimize/pattern_proof.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
 #include "steps/optimize/search_result.h"
@@ -167,6 +169,16 @@ Plan BuildPlan(const Problem& p, const Snapshot& snap, const PlanOptions& opt, c
 
 using TimePoint = std::chrono::steady_clock::time_point;
 
+// Size limits of the pattern proof (beyond them the fluid/CG bounds and LNS
+// are the better use of the time).
+constexpr int64_t kProofMaxPods = 2000;
+// Above this many classes the bound comes from aggregate prices.
+constexpr size_t kAggregateAboveClasses = 2000;
+// Above this many bins LNS works on cut-out neighbourhoods (LnsStepLocal).
+constexpr size_t kLocalLnsAboveBins = 2000;
+constexpr size_t kProofMaxClasses = 80;
+constexpr size_t kProofMaxKinds = 400;
+
 TimePoint At(TimePoint start, double seconds) {
   return start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
 }
@@ -192,11 +204,32 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   r.first_plan_seconds = Since(start);
   note("phase first-plan: " + Num(r.first_plan_seconds) + " s, cost " + Num(quick.Cost(p)));
 
-  // 2. Fluid LP: bound and duals.
-  opt::FluidResult fluid = opt::SolveFluidLp(p, std::max(0.5, budget * 0.5 - Since(start)));
+  // 2. Fluid LP: bound and duals. With thousands of classes the full LP
+  // does not fit the budget: aggregate prices (aggregate_prices.h) and the
+  // Lagrangian bound at those prices instead.
+  opt::FluidResult fluid;
+  if (p.classes.size() > kAggregateAboveClasses) {
+    opt::AggregatePrices ap = opt::SolveAggregatePrices(p, std::max(3.0, budget * 0.3 - Since(start)));
+    if (ap.ok) {
+      fluid.ok = true;
+      fluid.duals = ap.pi;
+      fluid.lower_bound = opt::LagrangianBound(p, ap.pi);
+      fluid.lagrangian = true;
+      if (fluid.lower_bound > 0) fluid.lower_bound = fluid.lower_bound * (1 - 1e-7) - 1e-9;
+      else fluid.ok = false, fluid.message = "aggregate prices gave no positive bound";
+    } else {
+      fluid.message = "aggregate prices: " + ap.message;
+    }
+    note("phase aggregate-prices: " + Num(Since(start)) + " s, " + std::to_string(ap.commodities) +
+         " commodities x " + std::to_string(ap.bins) + " bins");
+  } else {
+    fluid = opt::SolveFluidLp(p, std::max(0.5, budget * 0.5 - Since(start)));
+  }
   if (fluid.ok) {
     r.lower = fluid.lower_bound;
-    r.bound_source = fluid.lagrangian ? "fluid-lp-lagrangian" : "fluid-lp";
+    r.bound_source = p.classes.size() > kAggregateAboveClasses ? "aggregate-prices-lagrangian"
+                     : fluid.lagrangian                            ? "fluid-lp-lagrangian"
+                                                                   : "fluid-lp";
     r.duals = fluid.duals;
   } else {
     note("fluid LP not solved (" + fluid.message + "); no lower bound from it");
@@ -207,9 +240,16 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   Packer pk(p, r.duals, opt.seed);
   // Leave a little of the budget for the final move reduction and output.
   pk.SetDeadline(At(start, budget * 0.95));
+  // With thousands of classes a second greedy costs seconds and barely
+  // differs from the first (the aggregate prices are close to the per-pod
+  // node costs it already used): the time goes to LNS instead.
   Solution greedy;
-  if (!pk.Greedy(&greedy)) return Status::Infeasible(UnplacedMessage(p, snap, greedy));
-  if (Better(p, quick, greedy)) greedy = quick;
+  if (p.classes.size() > kAggregateAboveClasses) {
+    greedy = quick;
+  } else {
+    if (!pk.Greedy(&greedy)) return Status::Infeasible(UnplacedMessage(p, snap, greedy));
+    if (Better(p, quick, greedy)) greedy = quick;
+  }
   pk.Improve(&greedy);
   note("phase greedy: " + Num(Since(start)) + " s, cost " + Num(greedy.Cost(p)));
 
@@ -221,9 +261,11 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   // Column generation pays off on small and medium instances (stronger bound
   // where pods are large relative to nodes); at scale the fluid bound is
   // nearly as tight and the time is better spent in LNS.
+  bool cg_converged = false;
   if (time_left > 0.05 && p.classes.size() <= 400) {
     opt::CgResult cg = opt::RunColumnGeneration(p, r.duals, best, std::min(time_left * 0.35, budget * 0.35), opt.seed,
                                                 opt.max_iterations >= 0 ? 25 : -1);
+    cg_converged = cg.converged;
     if (cg.lower_bound && (!r.lower || *cg.lower_bound > *r.lower)) {
       r.lower = cg.lower_bound;
       r.bound_source = cg.converged ? "column-generation" : "column-generation-farley";
@@ -238,10 +280,34 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
       if (Better(p, s, best)) best = s;
     }
   }
-  // 4b. Tiny instances: exact search proves the optimum.
   int64_t movable_pods = 0;
   for (const auto& c : p.classes) movable_pods += c.n();
-  if (movable_pods <= 16 && p.num_existing <= 40) {
+  // 4a. Small instances: the exact pattern master, converged, then every
+  // column within the gap and lp_solve's branch and bound (pattern_proof.h).
+  bool proven = false;
+  // Only where its pricing is cheap: the (node-limited) column generation
+  // above converged, or there are few classes. At most 30% of the budget.
+  if (movable_pods <= kProofMaxPods && p.classes.size() <= kProofMaxClasses &&
+      p.kinds.size() <= kProofMaxKinds && (cg_converged || p.classes.size() <= 12) &&
+      Since(start) < budget * 0.6 && opt.max_iterations < 0) {
+    opt::PatternProofResult pr =
+        opt::ProvePatternOptimum(p, best, At(start, std::min(budget * 0.6, Since(start) + budget * 0.3)));
+    if (pr.has_solution && Better(p, pr.solution, best)) best = pr.solution;
+    if (pr.proven) {
+      proven = true;
+      r.lower = best.Cost(p);  // the proven optimum
+      r.bound_source = "pattern-proof";
+    } else if (pr.lower_bound && (!r.lower || *pr.lower_bound > *r.lower)) {
+      r.lower = pr.lower_bound;
+      r.bound_source = "pattern-master-lp";
+    }
+    note("phase pattern-proof: " + Num(Since(start)) + " s, " + std::to_string(pr.iterations) +
+         " iterations, LP bound " + (pr.converged ? "converged at " + Num(pr.lp_seconds) + " s" : "not converged") +
+         ", " + std::to_string(pr.enumerated) + " columns within the gap, " +
+         (pr.proven ? "optimum proven, cost " + Num(best.Cost(p)) : "no proof (" + pr.stopped + ")"));
+  }
+  // 4b. Tiny instances: exact search proves the optimum.
+  if (!proven && movable_pods <= 16 && p.num_existing <= 40) {
     Solution exact = best;
     bool proven = opt::ExactSearch(p, &pk, &exact, At(start, budget * 0.6), 20000000);
     if (proven) {
@@ -261,9 +327,10 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   const double cost_before_lns = best.Cost(p);
   while (!gap_reached(best) && Since(start) < budget * 0.95 &&
          (opt.max_iterations < 0 || r.iterations < opt.max_iterations)) {
-    if (pk.LnsStep(&best, -1)) ++improvements;
+    const bool improved = best.bins.size() > kLocalLnsAboveBins ? pk.LnsStepLocal(&best, 40) : pk.LnsStep(&best, -1);
+    if (improved) ++improvements;
     ++r.iterations;
-    if (r.iterations % 200 == 0) pk.Improve(&best);
+    if (r.iterations % (best.bins.size() > kLocalLnsAboveBins ? 5000 : 200) == 0) pk.Improve(&best);
   }
   note("phase lns: " + Num(Since(start) - lns_start) + " s, " + std::to_string(r.iterations) + " iterations, " +
        std::to_string(improvements) + " improvements, cost " + Num(cost_before_lns) + " -> " + Num(best.Cost(p)));
@@ -277,7 +344,11 @@ void FinishPlan(const Problem& p, const SearchResult& r, double first_plan_secon
   plan->lower_bound = r.lower;
   if (plan->lower_bound && *plan->lower_bound > plan->cost_after) plan->lower_bound = plan->cost_after;
   plan->bound_source = r.bound_source;
+  // "optimal" only with a proof: the bound equals the cost (up to 1e-6
+  // relative, the margin every LP bound here is shaved by); the reported
+  // bound is then the cost itself.
   bool optimal = r.lower && plan->cost_after <= *r.lower * (1 + 1e-6) + 1e-9;
+  if (optimal) plan->lower_bound = plan->cost_after;
   plan->status = optimal ? PlanStatus::kOptimal : PlanStatus::kFeasible;
   plan->first_plan_seconds = first_plan_seconds;
   plan->iterations = iterations;
@@ -313,6 +384,9 @@ StatusOr<Plan> OptimizePlacement(const Snapshot& snap, const Catalog& cat, const
   const Problem& p = *problem;
   std::vector<std::string> notes = snap.warnings;
   notes.insert(notes.end(), p.notes.begin(), p.notes.end());
+  notes.push_back("phase model: " + Num(Since(start_time)) + " s, " + std::to_string(p.classes.size()) +
+                  " classes, " + std::to_string(p.kinds.size() - p.num_existing) + " new-node kinds, " +
+                  std::to_string(p.groups.size()) + " groups of interchangeable nodes");
 
   if (!opt.Budgeted()) {
     auto r = SolveUnconstrained(p, snap, opt, start_time, budget, "", &notes);

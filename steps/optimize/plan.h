@@ -10,11 +10,13 @@
 //
 // Unconstrained pipeline (steps/optimize/optimizer.cc): pods grouped into
 // classes (controller x constraint signature) -> dominated node types dropped
-// -> fluid LP lower bound and duals (lp_solve) -> LP-priced bin-centric greedy
+// -> fluid LP lower bound and duals (lp_solve; above 2,000 classes aggregate
+// prices + the Lagrangian bound instead) -> LP-priced bin-centric greedy
 // -> column generation with our own knapsack pricing (Farley/Lagrangian
-// bound) -> exact search on tiny instances -> local search +
-// large-neighbourhood search, best valid plan kept outside lp_solve ->
-// concrete pod assignment.
+// bound) -> pattern proof on small instances (pattern_proof.h) -> exact
+// search on tiny instances -> local search + large-neighbourhood search
+// (cut-out neighbourhoods on large plans), best valid plan kept outside
+// lp_solve -> concrete pod assignment. Overview: steps/optimize/README.md.
 //
 // Budgeted plans (planning.md "Budgeted plans"): with `max_retire`,
 // `max_moves` or `keep_nodes` set, the plan is the cheapest one the solver
@@ -114,7 +116,9 @@ struct PlanOptions {
   bool Budgeted() const { return max_moves.has_value() || max_retire.has_value() || !keep_nodes.empty(); }
 };
 
-enum class PlanStatus { kOptimal, kFeasible };  // "optimal": proven by lower_bound
+// "optimal" only when lower_bound equals cost_after (up to 1e-6 relative;
+// lower_bound is then set to cost_after exactly): a proof, never a guess.
+enum class PlanStatus { kOptimal, kFeasible };
 const char* PlanStatusName(PlanStatus s);        // "optimal" | "feasible"
 
 enum class NodeAction { kKeep, kBoot, kRetire };
@@ -155,7 +159,9 @@ struct Plan {
   double cost_before = 0;
   double cost_after = 0;
   std::optional<double> lower_bound;  // valid for the problem solved (the budgeted one when budgeted)
-  std::string bound_source;  // "fluid-lp" | "column-generation" | "budget-lp" | ...
+  std::string bound_source;  // "fluid-lp" | "fluid-lp-lagrangian" | "aggregate-prices-lagrangian" |
+                             // "column-generation[-farley]" | "pattern-master-lp" | "pattern-proof" |
+                             // "exact-search" | "budget-lp" | ...
   double solve_seconds = 0;
   std::vector<PlanNode> nodes;
   std::vector<PlanPlacement> placements;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "engine/quantity/quantity.h"
+#include "steps/optimize/fit_check.h"
 
 namespace kinema::opt {
 namespace {
@@ -112,17 +113,10 @@ StatusOr<Problem> BuildProblem(const Snapshot& snap, const Catalog& cat, const P
     return Intersects(own[a], matched[b]) || Intersects(own[b], matched[a]);
   };
 
-  // ---- DaemonSet overhead per node (labels + taints), used for both existing and new kinds.
+  // ---- DaemonSet overhead per node (labels + taints), used for both existing
+  // and new kinds: the shared fit check's rule (fit_check.h).
   auto ds_overhead = [&](const std::string& name, const Labels& labels, const std::vector<Taint>& taints) {
-    Resources r;
-    NodeView v{&name, &labels, &taints};
-    for (const auto& ds : snap.daemonsets)
-      if (NodeAccepts(ds.constraints, v)) {
-        r.cpu_milli += ds.requests.cpu_milli;
-        r.memory_bytes += ds.requests.memory_bytes;
-        r.pods += 1;
-      }
-    return r;
+    return DaemonSetOverhead(snap, name, labels, taints);
   };
 
   // ---- Existing nodes.

@@ -62,7 +62,7 @@ bool Better(const Problem& p, const Solution& a, const Solution& b) {
 }
 
 Packer::Packer(const Problem& p, std::vector<double> values, uint64_t seed)
-    : p_(p), v_(std::move(values)), order_(p.kinds.size()), order_done_(p.kinds.size(), 0), rng_(seed) {
+    : p_(p), v_(std::move(values)), order_of_kind_(p.kinds.size(), -1), rng_(seed) {
   // Values must be positive for the density order to be meaningful: fall back
   // to the cheapest fluid price of a class when its dual is ~0.
   const int D = static_cast<int>(p.classes.size());
@@ -82,17 +82,37 @@ Packer::Packer(const Problem& p, std::vector<double> values, uint64_t seed)
 }
 
 const std::vector<int>& Packer::Order(int kind) {
-  if (!order_done_[kind]) {
-    const Kind& k = p_.kinds[kind];
-    std::vector<std::pair<double, int>> tmp;
-    for (size_t d = 0; d < p_.classes.size(); ++d)
-      if (k.compat[d]) tmp.push_back({-v_[d] / Size(p_.classes[d].req, k.free), static_cast<int>(d)});
-    std::sort(tmp.begin(), tmp.end());
-    for (auto& [s, d] : tmp) order_[kind].push_back(d);
-    order_done_[kind] = 1;
+  if (order_of_kind_[kind] >= 0) return orders_[order_of_kind_[kind]];
+  const Kind& k = p_.kinds[kind];
+  // On large clusters most existing nodes are forced open (they host an
+  // immovable pod) and each has its own residual capacity: sorting every
+  // class for each of thousands of nodes dominated the first plan. The order
+  // only depends on compatibility and on the capacity's shape, so existing
+  // nodes share it when both match (shape to ~5%).
+  std::string key;
+  if (!p_.IsNew(kind) && p_.num_existing > kShareOrdersAbove) {
+    auto bucket = [](double a, double b) {
+      return static_cast<int64_t>(std::lround(20 * std::log(std::max(1.0, a) / std::max(1.0, b))));
+    };
+    key.assign(k.compat.begin(), k.compat.end());
+    key += "|" + std::to_string(bucket(double(k.free.cpu_milli), double(k.free.memory_bytes) / (1 << 20))) + "," +
+           std::to_string(bucket(double(k.free.cpu_milli), double(k.free.pods) * 100));
+    auto it = shared_order_.find(key);
+    if (it != shared_order_.end()) return orders_[order_of_kind_[kind] = it->second];
   }
-  return order_[kind];
+  std::vector<std::pair<double, int>> tmp;
+  for (size_t d = 0; d < p_.classes.size(); ++d)
+    if (k.compat[d]) tmp.push_back({-v_[d] / Size(p_.classes[d].req, k.free), static_cast<int>(d)});
+  std::sort(tmp.begin(), tmp.end());
+  std::vector<int> order;
+  order.reserve(tmp.size());
+  for (auto& [sz, d] : tmp) order.push_back(d);
+  order_of_kind_[kind] = static_cast<int>(orders_.size());
+  orders_.push_back(std::move(order));
+  if (!key.empty()) shared_order_.emplace(std::move(key), order_of_kind_[kind]);
+  return orders_.back();
 }
+
 
 bool Packer::Conflicts(const Bin& b, int d) const {
   const auto& cf = p_.classes[d].conflicts;
@@ -466,6 +486,79 @@ void Packer::Improve(Solution* s) {
     for (size_t i = 0; i < bins.size(); ++i) changed = Downsize(s, static_cast<int>(i), node_open) || changed;
     if (!changed) break;
   }
+}
+
+bool Packer::LnsStepLocal(Solution* s, int window) {
+  const int nb = static_cast<int>(s->bins.size());
+  if (nb < 2) return false;
+  // Destroy set: 2-10 bins around a seed, chosen by one of three
+  // neighbourhoods: same zone as a random seed, same machine type (family
+  // and size), or the most expensive of a random sample of open bins.
+  const int k = std::min(nb, 2 + static_cast<int>(rng_() % 9));
+  const int strategy = static_cast<int>(rng_() % 3);
+  std::vector<int> pick;
+  std::vector<uint8_t> in(nb, 0);
+  auto take = [&](int bi) {
+    if (!in[bi]) {
+      in[bi] = 1;
+      pick.push_back(bi);
+    }
+  };
+  const int seed = static_cast<int>(rng_() % nb);
+  const Kind& sk = p_.kinds[s->bins[seed].kind];
+  if (strategy == 2) {
+    std::vector<std::pair<double, int>> sample;
+    for (int i = 0; i < 8 * k; ++i) {
+      int bi = static_cast<int>(rng_() % nb);
+      sample.push_back({-p_.kinds[s->bins[bi].kind].price, bi});
+    }
+    std::sort(sample.begin(), sample.end());
+    for (auto& [neg, bi] : sample)
+      if (static_cast<int>(pick.size()) < k) take(bi);
+  } else {
+    take(seed);
+    for (int tries = 0; tries < 40 * k && static_cast<int>(pick.size()) < k; ++tries) {
+      int bi = static_cast<int>(rng_() % nb);
+      const Kind& bk = p_.kinds[s->bins[bi].kind];
+      if (strategy == 0 ? bk.zone == sk.zone : bk.type_name == sk.type_name) take(bi);
+    }
+  }
+  const int destroyed = static_cast<int>(pick.size());
+  // Receivers: a window of other bins of the seed's zone (their slack).
+  for (int tries = 0; tries < 4 * window && static_cast<int>(pick.size()) < destroyed + window; ++tries) {
+    int bi = static_cast<int>(rng_() % nb);
+    if (p_.kinds[s->bins[bi].kind].zone == sk.zone || tries % 4 == 0) take(bi);
+  }
+  Solution sub;
+  for (int bi : pick) sub.bins.push_back(s->bins[bi]);
+  const Solution before = sub;
+  std::vector<int> rem(p_.classes.size(), 0);
+  for (int i = destroyed - 1; i >= 0; --i) {
+    Bin& b = sub.bins[i];
+    for (auto& [d, n] : b.items) rem[d] += n;
+    if (!p_.IsNew(b.kind) && p_.kinds[b.kind].forced) {
+      b.items.clear();
+      b.used = Resources{};
+    } else {
+      sub.bins.erase(sub.bins.begin() + i);
+    }
+  }
+  // Only new kinds may open (budget mode): the sub-solution does not know
+  // which existing nodes are open elsewhere.
+  const bool was_budget = budget_mode_;
+  budget_mode_ = true;
+  bool ok = Repack(&sub, rem);
+  budget_mode_ = was_budget;
+  if (!ok || !Better(p_, sub, before)) return false;
+  // Splice: replace the picked bins by the sub-solution's bins.
+  std::vector<int> order = pick;
+  std::sort(order.rbegin(), order.rend());
+  for (int bi : order) {  // descending: each swap-with-last keeps lower indices valid
+    if (bi != static_cast<int>(s->bins.size()) - 1) s->bins[bi] = std::move(s->bins.back());
+    s->bins.pop_back();
+  }
+  for (auto& b : sub.bins) s->bins.push_back(std::move(b));
+  return true;
 }
 
 bool Packer::LnsStep(Solution* s, int64_t max_moves) {

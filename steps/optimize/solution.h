@@ -13,7 +13,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -58,6 +61,11 @@ class Packer {
   // One LNS step: destroy a few bins, repack; keeps the result only if better
   // (and within max_moves when >= 0). Returns true if improved.
   bool LnsStep(Solution* s, int64_t max_moves);
+  // The same on large plans, in time independent of the plan's size: the
+  // destroyed bins (same zone, same machine type, or the most expensive of a
+  // sample) and `window` receiver bins are cut out, repacked alone (only new
+  // kinds may open) and spliced back if better. Bin order changes.
+  bool LnsStepLocal(Solution* s, int window);
   // Places `rem` counts into slack of open bins, then opens new bins greedily.
   bool Repack(Solution* s, std::vector<int>& rem, const std::vector<uint8_t>* only_new = nullptr);
   // Reduces moves at equal cost: pulls pods back onto kept existing nodes.
@@ -95,8 +103,12 @@ class Packer {
 
   const Problem& p_;
   std::vector<double> v_;
-  std::vector<std::vector<int>> order_;  // per kind, classes by density (lazy)
-  std::vector<uint8_t> order_done_;
+  // Classes by density, per kind (lazy); existing nodes of one shape share one
+  // (see Order). A deque: references stay valid as it grows.
+  static constexpr int kShareOrdersAbove = 2000;
+  std::deque<std::vector<int>> orders_;
+  std::vector<int> order_of_kind_;
+  std::map<std::string, int> shared_order_;
   std::vector<int> group_rep_;           // group -> a node index
   std::vector<std::vector<std::pair<int, int>>> homes_;  // class -> (existing node, pods there now)
   bool budget_mode_ = false;

@@ -1,7 +1,8 @@
 // plan_bench: placement optimizer benchmark. Prints numbers; never asserts.
 //
 // For each cluster size: cost before, cost after, lower bound, gap, moves,
-// first-plan and total solve seconds, peak RSS (each size runs in a forked
+// seconds to the first plan, to the first bound (fluid LP / aggregate
+// prices; -1 when none) and to the end, CPU seconds of the solve, peak RSS (each size runs in a forked
 // child so RSS is per size) -- and the same for a plain first-fit-decreasing
 // repack onto existing nodes (the naive baseline). Then micro-clusters
 // (<= 12 pods) whose optimum a brute-force search proves.
@@ -27,7 +28,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -43,6 +46,14 @@ namespace {
 
 using kinema::bench::ClusterSpec;
 using json = nlohmann::json;
+
+// CPU seconds of this process: on a shared, loaded machine the wall-clock
+// figures stretch with the load; CPU time shows the work done.
+double CpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 double PeakRssMiB() {
   struct rusage ru;
@@ -102,7 +113,7 @@ double FfdBaseline(const kinema::opt::Problem& p, int64_t* moves) {
 
 struct Row {
   int nodes = 0, pods = 0, classes = 0;
-  double before = 0, after = 0, lb = 0, gap = 0, first = 0, secs = 0, rss = 0;
+  double before = 0, after = 0, lb = 0, gap = 0, first = 0, secs = 0, rss = 0, cpu = 0, bound_s = -1;
   int64_t moves = 0, retired = 0;
   double target = -1, target_lb = -1;
   double ffd_after = -1;
@@ -147,11 +158,19 @@ Row RunSize(int nodes, uint64_t seed, double time_limit, const std::string& writ
     opt.max_retire = static_cast<int64_t>(std::ceil(variant->retire_fraction * r.nodes));
   if (variant && variant->moves_fraction >= 0)
     opt.max_moves = static_cast<int64_t>(std::ceil(variant->moves_fraction * r.pods));
+  const double cpu0 = CpuSeconds();
   auto plan = kinema::OptimizePlacement(*snap, *cat, opt);
+  r.cpu = CpuSeconds() - cpu0;
   if (!plan.ok()) {
     r.status = plan.status().ToString();
     return r;
   }
+  if (std::getenv("PLAN_BENCH_NOTES"))
+    for (const auto& n : plan->notes) std::fprintf(stderr, "  [%d nodes%s] %s\n", nodes, variant ? " budgeted" : "", n.c_str());
+  // Seconds to the first bound: the fluid-LP (or aggregate-prices) phase
+  // note, "phase fluid-lp: <seconds since start> s, ...".
+  for (const auto& n : plan->notes)
+    if (n.rfind("phase fluid-lp: ", 0) == 0 && n.find(", bound ") != std::string::npos) r.bound_s = std::atof(n.c_str() + std::strlen("phase fluid-lp: "));
   r.status = kinema::PlanStatusName(plan->status);
   r.before = plan->cost_before;
   r.after = plan->cost_after;
@@ -347,25 +366,26 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::printf("%6s %7s %6s %9s %9s %9s %7s %6s %7s %7s %8s | %9s %6s %6s\n", "nodes", "pods", "class", "before",
-              "after", "lowerbnd", "gap%", "moves", "first_s", "solve_s", "rss_MiB", "ffd_after", "ffd_mv", "ffd_s");
+  std::printf("%6s %7s %6s %9s %9s %9s %7s %6s %7s %7s %7s %7s %8s | %9s %6s %6s\n", "nodes", "pods", "class",
+              "before", "after", "lowerbnd", "gap%", "moves", "first_s", "bound_s", "solve_s", "cpu_s", "rss_MiB",
+              "ffd_after", "ffd_mv", "ffd_s");
   for (int n : sizes)
     for (uint64_t s = first_seed; s < first_seed + static_cast<uint64_t>(seeds); ++s)
       std::fputs(InChild([&] {
                    Row r = RunSize(n, s, time_limit, write_dir, nullptr);
                    char line[512];
                    std::snprintf(line, sizeof line,
-                                 "%6d %7d %6d %9.3f %9.3f %9.3f %7.2f %6lld %7.3f %7.2f %8.0f | %9.3f %6lld %6.2f  %s\n",
+                                 "%6d %7d %6d %9.3f %9.3f %9.3f %7.2f %6lld %7.3f %7.2f %7.2f %7.2f %8.0f | %9.3f %6lld %6.2f  %s\n",
                                  r.nodes, r.pods, r.classes, r.before, r.after, r.lb, r.gap * 100,
-                                 static_cast<long long>(r.moves), r.first, r.secs, r.rss, r.ffd_after,
+                                 static_cast<long long>(r.moves), r.first, r.bound_s, r.secs, r.cpu, r.rss, r.ffd_after,
                                  static_cast<long long>(r.ffd_moves), r.ffd_secs, r.status.c_str());
                    return std::string(line);
                  }).c_str(),
                  stdout);
   if (!variants.empty()) {
     std::printf("\nbudgeted variants (retire10%% = --max-retire 10%% of nodes; moves5%% = --max-moves 5%% of pods)\n");
-    std::printf("%6s %7s %-9s %9s %9s %9s %9s %9s %7s %7s %6s %7s %8s\n", "nodes", "pods", "budget", "before", "after",
-                "target", "tgt_lb", "lowerbnd", "gap%", "retired", "moves", "solve_s", "rss_MiB");
+    std::printf("%6s %7s %-9s %9s %9s %9s %9s %9s %7s %7s %6s %7s %7s %8s\n", "nodes", "pods", "budget", "before",
+                "after", "target", "tgt_lb", "lowerbnd", "gap%", "retired", "moves", "solve_s", "cpu_s", "rss_MiB");
     for (int n : sizes)
       for (uint64_t s = first_seed; s < first_seed + static_cast<uint64_t>(seeds); ++s)
         for (const auto& v : variants)
@@ -373,10 +393,10 @@ int main(int argc, char** argv) {
                        Row r = RunSize(n, s, time_limit, write_dir, &v);
                        char line[512];
                        std::snprintf(line, sizeof line,
-                                     "%6d %7d %-9s %9.3f %9.3f %9.3f %9.3f %9.3f %7.2f %7lld %6lld %7.2f %8.0f  %s\n",
+                                     "%6d %7d %-9s %9.3f %9.3f %9.3f %9.3f %9.3f %7.2f %7lld %6lld %7.2f %7.2f %8.0f  %s\n",
                                      r.nodes, r.pods, v.name.c_str(), r.before, r.after, r.target, r.target_lb, r.lb,
                                      r.gap * 100, static_cast<long long>(r.retired), static_cast<long long>(r.moves),
-                                     r.secs, r.rss, r.status.c_str());
+                                     r.secs, r.cpu, r.rss, r.status.c_str());
                        return std::string(line);
                      }).c_str(),
                      stdout);
