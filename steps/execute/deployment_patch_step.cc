@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "engine/workflow/step_context.h"
 #include "steps/execute/disruption_policy.h"
 #include "steps/execute/marks.h"
+#include "steps/execute/room_hold.h"
 #include "steps/execute/workload_move.h"
 #include "steps/optimize/snapshot.h"
 
@@ -23,6 +25,7 @@ using nlohmann::json;
 constexpr const char* kOriginals = "originals";
 constexpr const char* kOrder = "order";        // Deployments, largest pod first
 constexpr const char* kSteering = "steering";  // Deployment -> its planned nodes
+constexpr const char* kHolds = "holds";        // the room holds (room_hold.h)
 
 std::pair<std::string, std::string> SplitKey(const std::string& key) {
   size_t slash = key.find('/');
@@ -33,6 +36,8 @@ struct Workload {
   std::vector<std::string> deployments;  // ns/name
   std::vector<json> other_pods;          // pods to evict
   std::map<std::string, std::string> pod_deployment;  // every Deployment-owned pod ("ns/pod" -> "ns/deployment")
+  // Per Deployment, its running pods per node ("ns/deployment" -> node -> pods).
+  std::map<std::string, std::map<std::string, int>> deployment_nodes;
 };
 
 // Pods on retiring nodes, grouped by what moves them.
@@ -67,7 +72,11 @@ StatusOr<Workload> WorkloadOnNodes(const ExecutionDeps& deps, const std::set<std
     if (kube::obj::ControllerKind(p) != "ReplicaSet") continue;
     std::string ns = kube::obj::Namespace(p);
     auto it = rs_deployment.find(ns + "/" + kube::obj::ControllerName(p));
-    if (it != rs_deployment.end() && !it->second.empty()) w.pod_deployment[kube::obj::Key(p)] = ns + "/" + it->second;
+    if (it == rs_deployment.end() || it->second.empty()) continue;
+    w.pod_deployment[kube::obj::Key(p)] = ns + "/" + it->second;
+    if (!kube::pod::IsFinished(p) && !kube::obj::IsTerminating(p) && !kube::pod::NodeName(p).empty()) {
+      ++w.deployment_nodes[ns + "/" + it->second][kube::pod::NodeName(p)];
+    }
   }
   w.deployments.assign(deployments.begin(), deployments.end());
   return w;
@@ -208,6 +217,153 @@ bool CanLoseOnePod(const json& d) {
                 : json("25%");
   int64_t allowed = kube::intstr::Scaled(mu, replicas, /*round_up=*/false, 0);
   return replicas >= 2 && allowed >= 1 && kube::obj::IntAt(d, "status.availableReplicas") - 1 >= replicas - allowed;
+}
+
+// ---------------------------------------------------------------- room holds
+
+// The room holds of a move (room_hold.h), from the plan's placements, the
+// Deployments' pods now and the nodes' allocatable; journaled in the intent.
+StatusOr<json> PlannedRoomHolds(const ExecutionDeps& deps, const Workload& w, const MoveRequest& req,
+                                const std::map<std::string, Resources>& pod_size) {
+  json out = json::array();
+  if (deps.settings.room_hold_share <= 0 || req.placements.empty()) return out;
+  std::set<std::string> moving(w.deployments.begin(), w.deployments.end());
+  std::set<std::string> retiring(req.retiring_nodes.begin(), req.retiring_nodes.end());
+  std::map<std::string, HoldInput> in;
+  for (const auto& [pod, node] : req.placements) {
+    auto d = w.pod_deployment.find(pod);
+    if (d == w.pod_deployment.end() || !moving.count(d->second) || retiring.count(node)) continue;
+    ++in[d->second].planned[node];
+  }
+  if (in.empty()) return out;
+  for (auto& [d, h] : in) {
+    if (auto size = pod_size.find(d); size != pod_size.end()) h.pod = size->second;
+    if (auto now = w.deployment_nodes.find(d); now != w.deployment_nodes.end()) h.current = now->second;
+  }
+  auto nodes = deps.kube->List(kube::resources::kNodes, "");
+  if (!nodes.ok()) return nodes.status().WithContext("room holds: list nodes");
+  std::map<std::string, Resources> allocatable;
+  for (const auto& n : nodes->items) allocatable[kube::obj::Name(n)] = Allocatable(n);
+  for (const auto& h : PlanRoomHolds(in, allocatable, deps.settings.room_hold_share)) out.push_back(h.ToJson());
+  return out;
+}
+
+// The holds journaled in the intent (none in intents journaled before holds).
+StatusOr<std::vector<RoomHold>> HoldsOfIntent(const json& intent) {
+  std::vector<RoomHold> out;
+  if (!intent.contains(kHolds)) return out;
+  if (!intent[kHolds].is_array()) return Status::Corruption("deployment-patch intent: \"holds\" is not a list");
+  for (const auto& j : intent[kHolds]) {
+    auto h = RoomHold::FromJson(j);
+    if (!h.ok()) return h.status().WithContext("deployment-patch intent");
+    out.push_back(*h);
+  }
+  return out;
+}
+
+std::string FormatRoom(const Resources& r) {
+  return std::to_string(r.cpu_milli) + "m/" + std::to_string(r.memory_bytes >> 20) + "Mi";
+}
+
+// Free room per Ready, schedulable node: allocatable minus the requests of
+// the pods bound to it (hold pods included: they hold room).
+StatusOr<std::map<std::string, Resources>> FreeRoom(const ExecutionDeps& deps) {
+  auto nodes = deps.kube->List(kube::resources::kNodes, "");
+  if (!nodes.ok()) return nodes.status().WithContext("list nodes");
+  auto pods = deps.kube->List(kube::resources::kPods, "");
+  if (!pods.ok()) return pods.status().WithContext("list pods");
+  std::map<std::string, Resources> free;
+  for (const auto& n : nodes->items) {
+    if (kube::node::IsReady(n) && !kube::node::IsUnschedulable(n)) free[kube::obj::Name(n)] = Allocatable(n);
+  }
+  for (const auto& p : pods->items) {
+    auto at = free.find(kube::pod::NodeName(p));
+    if (at == free.end() || kube::pod::IsFinished(p)) continue;
+    Resources r = PodRequests(p);
+    at->second.cpu_milli -= r.cpu_milli;
+    at->second.memory_bytes -= r.memory_bytes;
+  }
+  return free;
+}
+
+// Deletes the hold pods of `holds` (grace 0: the room is free at once).
+Status ReleaseRoomHolds(const ExecutionDeps& deps, StepContext& ctx, const std::vector<RoomHold>& holds,
+                        const std::string& iteration) {
+  kube::DeleteOptions force;
+  force.grace_period_seconds = 0;
+  for (const auto& h : holds) {
+    const std::string name = RoomHoldName(iteration, h);
+    Status st = deps.kube->Delete(kube::resources::kPods, deps.settings.room_hold_namespace, name, force);
+    if (!st.ok() && st.code() != Status::Code::kNotFound) {
+      return st.WithContext("release the room hold " + deps.settings.room_hold_namespace + "/" + name + " for " +
+                            h.deployment + " on " + h.node);
+    }
+    if (st.ok()) {
+      spdlog::info("workflow {}: released the room of {} pod(s) of {} on {} ({}/{})", ctx.workflow_id(), h.pods,
+                   h.deployment, h.node, deps.settings.room_hold_namespace, name);
+    }
+  }
+  return Status::OK();
+}
+
+std::vector<RoomHold> HoldsFor(const std::vector<RoomHold>& holds, const std::string& deployment) {
+  std::vector<RoomHold> out;
+  for (const auto& h : holds) {
+    if (h.deployment == deployment) out.push_back(h);
+  }
+  return out;
+}
+
+// Creates the holds of the Deployments not patched yet — each only while its
+// node has the room, never pushing a pod out — and releases those of
+// Deployments a run before this one already patched (a restart).
+// `deadline_s(deployment)`: the hold's activeDeadlineSeconds.
+Status CreateRoomHolds(const ExecutionDeps& deps, StepContext& ctx, const std::vector<RoomHold>& holds,
+                       const std::string& iteration, const std::function<int64_t(const std::string&)>& deadline_s,
+                       MoveResult* result) {
+  if (holds.empty()) return Status::OK();
+  std::map<std::string, bool> patched;  // held Deployment -> already patched (or gone)
+  for (const auto& h : holds) {
+    if (patched.count(h.deployment)) continue;
+    auto [ns, name] = SplitKey(h.deployment);
+    auto d = deps.kube->Get(kube::resources::kDeployments, ns, name);
+    if (!d.ok() && d.status().code() != Status::Code::kNotFound) {
+      return d.status().WithContext("room holds: get deployment " + h.deployment);
+    }
+    patched[h.deployment] = !d.ok() || kube::obj::Annotations((*d)["spec"]["template"])[kIterationLabel] == iteration;
+  }
+  auto free = FreeRoom(deps);
+  if (!free.ok()) return free.status().WithContext("room holds");
+  for (const auto& h : holds) {
+    KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
+    if (patched[h.deployment]) {
+      KINEMA_RETURN_IF_ERROR(ReleaseRoomHolds(deps, ctx, {h}, iteration));
+      continue;
+    }
+    RoomHoldOutcome o{h.deployment, h.node, h.pods, "skipped", ""};
+    auto room = free->find(h.node);
+    if (room == free->end()) {
+      o.why = "node " + h.node + " is gone, not Ready or cordoned";
+    } else if (room->second.cpu_milli < h.requests.cpu_milli || room->second.memory_bytes < h.requests.memory_bytes) {
+      o.why = "node " + h.node + " has " + FormatRoom(room->second) + " free, the hold needs " + FormatRoom(h.requests);
+    } else {
+      auto made = deps.kube->Create(kube::resources::kPods, deps.settings.room_hold_namespace,
+                                    RoomHoldPod(deps.settings.room_hold_namespace, iteration, h, deadline_s(h.deployment)));
+      if (made.ok() || made.status().code() == Status::Code::kAlreadyExists) {
+        o.outcome = "held";
+        o.why = FormatRoom(h.requests) + " for " + std::to_string(h.pods) + " pod(s) until " + h.deployment + " rolls";
+        room->second.cpu_milli -= h.requests.cpu_milli;
+        room->second.memory_bytes -= h.requests.memory_bytes;
+      } else {
+        o.why = "creating the hold failed: " + made.status().ToString();
+      }
+    }
+    spdlog::info("workflow {}: room hold for {} pod(s) of {} on {}: {} ({})", ctx.workflow_id(), h.pods,
+                 h.deployment, h.node, o.outcome, o.why);
+    result->room_holds.push_back(std::move(o));
+  }
+  ctx.Hook("room_held");
+  return Status::OK();
 }
 
 std::string Joined(const std::vector<std::string>& v) {
@@ -463,7 +619,8 @@ Status EvictOthers(const ExecutionDeps& deps, StepContext& ctx, const std::vecto
   return Status::OK();
 }
 
-StatusOr<json> PatchDeployments(const ExecutionDeps& deps, const MoveInput& input, StepContext& ctx) {
+StatusOr<json> MoveWorkloads(const ExecutionDeps& deps, const MoveInput& input, StepContext& ctx,
+                             const std::vector<RoomHold>& holds) {
   const std::string iteration = IterationValue(ctx.workflow_id());
   const json& intent = ctx.IntentInput();
   if (!intent.is_object() || !intent.contains(kOriginals) || !intent[kOriginals].is_object()) {
@@ -498,12 +655,26 @@ StatusOr<json> PatchDeployments(const ExecutionDeps& deps, const MoveInput& inpu
   std::map<std::string, std::string> placements;
   if (auto req = input(ctx); req.ok()) placements = req->placements;
   const size_t batch = static_cast<size_t>(std::max(1, deps.settings.rollout_max_concurrent));
-  for (size_t start = 0; start < keys.size(); start += batch) {
-    std::vector<std::string> wave(keys.begin() + start, keys.begin() + std::min(keys.size(), start + batch));
+  const auto waves = RolloutWaves(keys, batch, holds);
+  // A hold outlives its Deployment's turn only if the controller never comes
+  // back: the kubelet ends it a rollout timeout after that turn could start.
+  auto deadline_s = [&](const std::string& deployment) -> int64_t {
+    size_t turn = 0;
+    while (turn < waves.size() &&
+           std::find(waves[turn].begin(), waves[turn].end(), deployment) == waves[turn].end()) {
+      ++turn;
+    }
+    return (static_cast<int64_t>(turn) + 1) * (deps.settings.rollout_timeout.count() / 1000) + 60;
+  };
+  KINEMA_RETURN_IF_ERROR(CreateRoomHolds(deps, ctx, holds, iteration, deadline_s, &result)
+                             .WithContext("deployment-patch"));
+  for (const auto& wave : waves) {
     std::set<std::string> gone;
     for (const auto& key : wave) {
       KINEMA_RETURN_IF_ERROR(ctx.Checkpoint());
       KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
+      KINEMA_RETURN_IF_ERROR(
+          ReleaseRoomHolds(deps, ctx, HoldsFor(holds, key), iteration).WithContext("deployment-patch"));
       std::string outcome;
       KINEMA_RETURN_IF_ERROR(PatchOne(deps, ctx, key, originals[key], steering_of(key), iteration, &outcome));
       if (outcome == "gone") gone.insert(key);
@@ -522,6 +693,7 @@ StatusOr<json> PatchDeployments(const ExecutionDeps& deps, const MoveInput& inpu
       result.deployments.push_back({key, why.empty() ? "rolled-out" : why});
     }
   }
+  KINEMA_RETURN_IF_ERROR(ReleaseRoomHolds(deps, ctx, holds, iteration).WithContext("deployment-patch"));
   auto req = input(ctx);
   if (!req.ok()) return req.status();
   if (!req->evict_others) return result.ToJson();  // the drain evicts them
@@ -529,6 +701,19 @@ StatusOr<json> PatchDeployments(const ExecutionDeps& deps, const MoveInput& inpu
   if (!work.ok()) return work.status().WithContext("deployment-patch");
   KINEMA_RETURN_IF_ERROR(EvictOthers(deps, ctx, work->other_pods, &result));
   return result.ToJson();
+}
+
+// The move, with every room hold released when it stops early (an error: the
+// retry or the operator's resume creates them again).
+StatusOr<json> PatchDeployments(const ExecutionDeps& deps, const MoveInput& input, StepContext& ctx) {
+  auto holds = HoldsOfIntent(ctx.IntentInput());
+  if (!holds.ok()) return holds.status();
+  auto out = MoveWorkloads(deps, input, ctx, *holds);
+  if (!out.ok()) {
+    Status released = ReleaseRoomHolds(deps, ctx, *holds, IterationValue(ctx.workflow_id()));
+    if (!released.ok()) spdlog::warn("workflow {}: {}", ctx.workflow_id(), released.ToString());
+  }
+  return out;
 }
 
 Status RestoreOne(const ExecutionDeps& deps, StepContext& ctx, const std::string& key, const json& original,
@@ -587,6 +772,9 @@ Status RestoreDeployments(const ExecutionDeps& deps, StepContext& ctx) {
   if (!intent.is_object() || !intent.contains(kOriginals) || !intent[kOriginals].is_object()) {
     return Status::OK();  // nothing was patched
   }
+  auto holds = HoldsOfIntent(intent);
+  if (!holds.ok()) return holds.status().WithContext("compensate deployment-patch");
+  KINEMA_RETURN_IF_ERROR(ReleaseRoomHolds(deps, ctx, *holds, iteration).WithContext("compensate deployment-patch"));
   for (const auto& [key, original] : intent[kOriginals].items()) {
     KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
     if (!original.is_object()) continue;
@@ -618,9 +806,12 @@ StepDefinition MakeDeploymentPatchStep(const ExecutionDeps& deps, MoveInput inpu
       auto r = PodSpecRequests((*d)["spec"]["template"].value("spec", json::object()), key);
       pod_size[key] = r.ok() ? *r : Resources{};
     }
+    auto holds = PlannedRoomHolds(deps, *work, *req, pod_size);
+    if (!holds.ok()) return json{{"error", holds.status().ToString()}};
     return json{{kOriginals, originals},
                 {kOrder, LargestFirst(pod_size)},
-                {kSteering, SteeringOf(*work, *req)}};
+                {kSteering, SteeringOf(*work, *req)},
+                {kHolds, *holds}};
   };
   s.run = [deps, input](StepContext& ctx) { return PatchDeployments(deps, input, ctx); };
   s.reconcile = s.run;

@@ -23,6 +23,13 @@ struct ExecutionSettings {
   int rollout_max_concurrent = 3;        // Deployments rolling at once
   Duration rollout_timeout{900000};      // per Deployment
   Duration rollout_stall_timeout{120000}; // a new pod Pending this long: the stall breaker acts
+  // Room holds (room_hold.h): Deployments whose pods take at least this
+  // share of a planned node's cpu or memory get their planned room held
+  // until they roll; 0 turns holds off. Hold pods live in
+  // room_hold_namespace (the controller's own namespace: its Role allows
+  // creating and deleting pods there).
+  double room_hold_share = 0.25;
+  std::string room_hold_namespace = "kube-system";
   int64_t move_limit = -1;               // pods the stall breaker may claim in total (-1: the ledger's default)
   Duration drain_timeout{900000};        // per node
   std::vector<std::string> zones;        // zones new nodes may use; empty = the catalog's

@@ -46,6 +46,9 @@ std::vector<kube::Permission> WorkloadMovePermissions() {
       // Client::Evict: POST pods/NAME/eviction (policy/v1); RBAC sees a
       // create on the pods/eviction subresource of the core group.
       {"", "pods/eviction", {"create"}, S::kCluster, {}, "deployment-patch (Client::Evict)"},
+      // Room holds (room_hold.h): placeholder pods in the controller's own
+      // namespace, created before the rollouts and deleted as they start.
+      {"", "pods", {"create", "delete"}, S::kLeaseNamespace, {}, "deployment-patch (room holds)"},
   };
 }
 

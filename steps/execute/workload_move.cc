@@ -21,8 +21,13 @@ json MoveResult::ToJson() const {
     breaks.push_back({{"deployment", b.deployment}, {"pendingPod", b.pending_pod}, {"action", b.action},
                       {"pod", b.pod}, {"pods", b.pods}, {"node", b.node}, {"why", b.why}});
   }
+  json holds = json::array();
+  for (const auto& h : room_holds) {
+    holds.push_back({{"deployment", h.deployment}, {"node", h.node}, {"pods", h.pods}, {"outcome", h.outcome},
+                     {"why", h.why}});
+  }
   return {{"iteration", iteration}, {"deployments", d}, {"evicted", evicted}, {"order", order},
-          {"stallBreaks", breaks}};
+          {"stallBreaks", breaks}, {"roomHolds", holds}};
 }
 
 StatusOr<MoveResult> MoveResult::FromJson(const json& j) {
@@ -41,6 +46,10 @@ StatusOr<MoveResult> MoveResult::FromJson(const json& j) {
       for (const auto& p : b.value("pods", json::array())) x.pods.push_back(p.get<std::string>());
       if (x.pods.empty() && !x.pod.empty()) x.pods.push_back(x.pod);  // results journaled before "pods"
       r.stall_breaks.push_back(std::move(x));
+    }
+    for (const auto& h : j.value("roomHolds", json::array())) {  // absent in results journaled before holds
+      r.room_holds.push_back({h.at("deployment").get<std::string>(), h.at("node").get<std::string>(),
+                              h.value("pods", 0), h.at("outcome").get<std::string>(), h.value("why", std::string())});
     }
     return r;
   });

@@ -89,6 +89,16 @@ struct StallBreak {
   bool operator==(const StallBreak&) const = default;
 };
 
+// What became of one planned room hold (room_hold.h).
+struct RoomHoldOutcome {
+  std::string deployment;  // ns/name the room was held for
+  std::string node;
+  int pods = 0;
+  std::string outcome;     // "held" | "skipped"
+  std::string why;         // skipped: why (the node lacks the room, is gone, the create failed)
+  bool operator==(const RoomHoldOutcome&) const = default;
+};
+
 struct MovedDeployment {
   std::string deployment;  // ns/name
   std::string outcome;     // "rolled-out" | "gone"
@@ -100,6 +110,7 @@ struct MoveResult {
   std::vector<std::string> evicted;  // ns/name of pods evicted
   std::vector<std::string> order;    // the order the Deployments moved in (largest pod first)
   std::vector<StallBreak> stall_breaks;
+  std::vector<RoomHoldOutcome> room_holds;
   nlohmann::json ToJson() const;
   static StatusOr<MoveResult> FromJson(const nlohmann::json& j);
 };

@@ -118,10 +118,12 @@ WorkflowType MakeReschedulingWorkflow(const ReschedulingDeps& deps) {
   ex.settings.rollout_max_concurrent = deps.settings.rollout.max_concurrent;
   ex.settings.rollout_timeout = deps.settings.rollout.timeout;
   ex.settings.rollout_stall_timeout = deps.settings.rollout.stall_timeout;
+  ex.settings.room_hold_share = deps.settings.rollout.hold_room_share;
   ex.settings.move_limit = deps.settings.decision.max_pods_moved;
   ex.settings.drain_timeout = deps.settings.drain.timeout;
   ex.settings.zones = deps.config.cloud.zones;
   ex.settings.instance_prefix = deps.config.cloud.instance_prefix;
+  ex.settings.room_hold_namespace = deps.config.leader_election.namespace_;
   ex.settings.disruption_reason = "rescheduling";
   WorkflowType t;
   t.name = kWorkflowType;

@@ -32,7 +32,8 @@ Fields ReschedulingSettings::Sections() {
       {"boot", Map({{"timeout", Dur(&boot.timeout)}, {"parallelism", Int(&boot.parallelism, 1, 1000)}})},
       {"rollout", Map({{"maxConcurrent", Int(&rollout.max_concurrent, 1, 1000)},
                        {"timeout", Dur(&rollout.timeout)},
-                       {"stallTimeout", Dur(&rollout.stall_timeout)}})},
+                       {"stallTimeout", Dur(&rollout.stall_timeout)},
+                       {"holdRoomShare", Num(&rollout.hold_room_share, 0, 1)}})},
       {"drain", Map({{"timeout", Dur(&drain.timeout)}})},
       {"loop", Map({{"cooldown", Custom([this](const YAML::Node& n, const std::string& p) -> Status {
                       Duration d{0};

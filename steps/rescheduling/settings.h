@@ -60,6 +60,7 @@ struct ReschedulingSettings {
     int max_concurrent = 3;
     Duration timeout{900000};
     Duration stall_timeout{120000};      // a moved pod Pending this long: move the pod that took its room
+    double hold_room_share = 0.25;       // pods of this share of a planned node get their room held; 0: off
   } rollout;
 
   struct Drain {

@@ -104,6 +104,7 @@ WorkflowType MakeSpotWorkflow(const SpotDeps& deps) {
   ex.settings.rollout_max_concurrent = deps.settings.rollout_max_concurrent;
   ex.settings.zones = deps.config.cloud.zones;
   ex.settings.instance_prefix = deps.config.cloud.instance_prefix;
+  ex.settings.room_hold_namespace = deps.config.leader_election.namespace_;
   ex.settings.disruption_reason = kDisruptionReason;
   ex.settings.boot_timeout = deps.settings.boot_timeout;
   WorkflowType t;

@@ -167,6 +167,16 @@ ProcessResult E2eCluster::Kubectl(const std::vector<std::string>& args) const {
   return RunProcess(argv);
 }
 
+std::vector<std::string> E2eCluster::RoomHoldsLeft() const {
+  nlohmann::json pods = KubectlJson({"get", "pods", "-A", "-l", "kinema.io/room-hold"});
+  if (!pods.is_object() || !pods.contains("items")) return {"<kubectl failed>"};
+  std::vector<std::string> out;
+  for (const auto& p : pods["items"]) {
+    out.push_back(p["metadata"].value("namespace", "") + "/" + p["metadata"].value("name", ""));
+  }
+  return out;
+}
+
 nlohmann::json E2eCluster::KubectlJson(const std::vector<std::string>& args) const {
   std::vector<std::string> a = args;
   a.push_back("-o");

@@ -74,6 +74,9 @@ class E2eCluster {
   nlohmann::json Report() const;
   // kubectl --kubeconfig ... <args> -o json, parsed (null on failure).
   nlohmann::json KubectlJson(const std::vector<std::string>& args) const;
+  // "ns/name" of every room-hold pod (kinema.io/room-hold) in the cluster;
+  // {"<kubectl failed>"} when the listing fails.
+  std::vector<std::string> RoomHoldsLeft() const;
   testing::ProcessResult Kubectl(const std::vector<std::string>& args) const;
   // kinemactl --db <journal> --json <args>, parsed (null on failure).
   nlohmann::json Kinemactl(const std::vector<std::string>& args) const;

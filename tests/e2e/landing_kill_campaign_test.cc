@@ -184,6 +184,7 @@ TEST(LandingKillCampaignTest, KillsAcrossBudgetedIterationsEndAsUninterruptedRun
     ASSERT_NE(opt, nullptr) << show.dump().substr(0, 3000);
     json after = c.Report();
     ExpectNoHarm(after);
+    EXPECT_EQ(c.RoomHoldsLeft(), std::vector<std::string>{}) << "room holds left behind";
     if (show["outcome"].is_string()) {  // nothing left worth a step: nothing changed
       EXPECT_NEAR(after["costPerHour"].get<double>(), before["costPerHour"].get<double>(), 1e-6);
       EXPECT_EQ(NodeNames(c), nodes_before);

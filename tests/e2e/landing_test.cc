@@ -268,6 +268,13 @@ TEST(LandingTest, HeavyTailedPodsLandWhereThePlanPutThemInOneIteration) {
     shop_seen = shop_seen || !heavy;
   }
   EXPECT_GT(heavy_moved, 0) << "the plan moves heavy pods: " << move->dump();
+  // The heavy pods' planned room was held until they rolled, and no hold is left.
+  int held = 0;
+  for (const auto& h : move->value("roomHolds", json::array())) {
+    held += h.value("outcome", "") == "held" && h.value("deployment", "").rfind("web/heavy-", 0) == 0;
+  }
+  EXPECT_GT(held, 0) << "room held for the heavy pods: " << move->dump().substr(0, 3000);
+  EXPECT_EQ(c.RoomHoldsLeft(), std::vector<std::string>{}) << "room holds left behind";
   // Each moved heavy pod runs on one of the nodes the plan gave its
   // Deployment (the steering term's hostnames).
   json deployments = c.KubectlJson({"get", "deployments", "-n", "web"});

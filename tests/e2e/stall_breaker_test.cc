@@ -389,6 +389,7 @@ TEST(StallBreakerTest, MovesThePodThatTookThePlannedRoomAtTheJournaledTimeAcross
   const json& plan = (*StepResult(show, "optimization"))["plan"];
   json after = c.Report();
   ExpectNoHarm(after);
+  EXPECT_EQ(c.RoomHoldsLeft(), std::vector<std::string>{}) << "room holds left behind";
   for (int i = 0; i < 100 && after["pendingPods"] != 0; ++i) {  // squatters' last pods going away
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     after = c.Report();

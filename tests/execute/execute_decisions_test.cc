@@ -9,7 +9,9 @@
 #include "steps/execute/node_boot.h"
 #include "steps/execute/node_marking.h"
 #include "steps/execute/node_retirement.h"
+#include "steps/execute/room_hold.h"
 #include "steps/execute/workload_move.h"
+#include "steps/optimize/snapshot.h"
 
 namespace kinema::execute {
 namespace {
@@ -110,6 +112,60 @@ TEST(ExecuteDecisions, LargestPodsMoveFirstByDominantShare) {
             (std::vector<std::string>{"web/huge", "web/memory", "web/medium", "web/medium-twin", "web/small"}));
   EXPECT_TRUE(LargestFirst({}).empty());
   EXPECT_EQ(LargestFirst({{"a", {}}, {"b", {}}}), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ExecuteDecisions, RoomIsHeldOnlyForHeavyPodsAndOnlyForThePodsThePlanAddsToANode) {
+  const int64_t gi = 1LL << 30;
+  std::map<std::string, Resources> alloc = {{"big", {16000, 64 * gi, 110}}, {"tiny", {2000, 2 * gi, 110}}};
+  std::map<std::string, HoldInput> in;
+  // Heavy on "big" (7 of 16 CPU): two planned there, one already there.
+  in["web/heavy"] = {{7000, 16 * gi, 1}, {{"big", 2}, {"gone", 1}}, {{"big", 1}, {"old", 3}}};
+  // Small on "big" (3 %), but a quarter of "tiny"'s memory.
+  in["shop/cart"] = {{500, 512LL << 20, 1}, {{"big", 4}, {"tiny", 1}}, {}};
+  // Heavy but already where the plan wants it.
+  in["web/stays"] = {{8000, 8 * gi, 1}, {{"big", 1}}, {{"big", 1}}};
+  auto holds = PlanRoomHolds(in, alloc, 0.25);
+  ASSERT_EQ(holds.size(), 2u);
+  EXPECT_EQ(holds[0], (RoomHold{"shop/cart", "tiny", 1, {500, 512LL << 20, 0}}));
+  EXPECT_EQ(holds[1], (RoomHold{"web/heavy", "big", 1, {7000, 16 * gi, 0}}));  // "gone": not a known node
+  EXPECT_TRUE(PlanRoomHolds(in, alloc, 0).empty()) << "share 0 turns holds off";
+  EXPECT_EQ(PlanRoomHolds(in, alloc, 0.5).size(), 0u) << "7/16 CPU is not half a node";
+}
+
+TEST(ExecuteDecisions, RoomHoldPodIsBoundPausedStableNamedAndRoundTripsThroughTheIntent) {
+  RoomHold h{"web/heavy", "node-1", 2, {9000, 24LL << 30, 0}};
+  json pod = RoomHoldPod("kube-system", "it-1", h, 960);
+  EXPECT_EQ(pod["metadata"]["name"], RoomHoldName("it-1", h));
+  EXPECT_EQ(RoomHoldName("it-1", h), RoomHoldName("it-1", h));
+  EXPECT_NE(RoomHoldName("it-2", h), RoomHoldName("it-1", h));
+  EXPECT_LE(RoomHoldName("it-1", h).size(), 63u);
+  EXPECT_EQ(pod["metadata"]["labels"][kRoomHoldLabel], "it-1");
+  EXPECT_EQ(pod["metadata"]["annotations"][kRoomHoldDeploymentAnnotation], "web/heavy");
+  EXPECT_EQ(pod["spec"]["nodeName"], "node-1");
+  EXPECT_EQ(pod["spec"]["activeDeadlineSeconds"], 960);
+  EXPECT_EQ(pod["spec"]["terminationGracePeriodSeconds"], 0);
+  auto requests = PodSpecRequests(pod["spec"], "hold");
+  ASSERT_TRUE(requests.ok()) << requests.status().ToString();
+  EXPECT_EQ(requests->cpu_milli, 9000);
+  EXPECT_EQ(requests->memory_bytes, 24LL << 30);
+  auto back = RoomHold::FromJson(h.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, h);
+  for (const json& bad : {json(nullptr), json{{"deployment", "d"}}, json{{"deployment", "d"}, {"node", "n"},
+                          {"pods", 0}, {"cpuMilli", 1}, {"memoryBytes", 1}},
+                          json{{"deployment", "d"}, {"node", "n"}, {"pods", 1}, {"cpuMilli", -1}, {"memoryBytes", 1}}}) {
+    EXPECT_FALSE(RoomHold::FromJson(bad).ok()) << bad.dump();
+  }
+}
+
+TEST(ExecuteDecisions, DeploymentsWithRoomHoldsRollAloneInTheirTurn) {
+  std::vector<RoomHold> holds = {{"web/b", "n1", 1, {}}, {"web/b", "n2", 1, {}}, {"web/d", "n1", 1, {}}};
+  auto waves = RolloutWaves({"web/a", "web/b", "web/c", "web/d", "web/e", "web/f", "web/g"}, 2, holds);
+  std::vector<std::vector<std::string>> want = {{"web/a"}, {"web/b"}, {"web/c"}, {"web/d"}, {"web/e", "web/f"},
+                                                {"web/g"}};
+  EXPECT_EQ(waves, want);
+  EXPECT_EQ(RolloutWaves({"a", "b", "c"}, 3, {}), (std::vector<std::vector<std::string>>{{"a", "b", "c"}}));
+  EXPECT_TRUE(RolloutWaves({}, 3, holds).empty());
 }
 
 TEST(ExecuteDecisions, StallBreakerMovesThePodThatTookThePlannedRoom) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -29,6 +30,11 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  const char* keep = std::getenv("KINEMA_KEEP_TEST_DIRS");
+  if (keep && *keep && std::string(keep) != "0") {
+    std::fprintf(stderr, "kept test directory %s (KINEMA_KEEP_TEST_DIRS)\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

@@ -8,7 +8,9 @@
 
 namespace kinema::testing {
 
-// A fresh directory under $TMPDIR, removed (recursively) on destruction.
+// A fresh directory under $TMPDIR, removed (recursively) on destruction
+// unless KINEMA_KEEP_TEST_DIRS is set (not "0"): then its path is printed
+// to stderr and it stays, for a post-mortem.
 class TempDir {
  public:
   TempDir();
