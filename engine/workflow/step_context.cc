@@ -54,7 +54,7 @@ Status StepContext::AbortWorkflow(const std::string& reason) {
   return Status::Aborted(reason);
 }
 
-Status StepContext::Checkpoint() { return engine_->ControlStatus(view_->id); }
+Status StepContext::Checkpoint() { return engine_->ControlStatus(view_->id, compensating_); }
 
 Status StepContext::CheckEpoch() {
   auto e = engine_->CurrentEpoch();
@@ -83,7 +83,7 @@ StatusOr<std::optional<int64_t>> StepContext::JournaledDeadline(const std::strin
 }
 
 Status StepContext::Pause(std::chrono::milliseconds duration) {
-  return engine_->InterruptibleWaitUntil(view_->id, NowMs() + duration.count(), true);
+  return engine_->InterruptibleWaitUntil(view_->id, NowMs() + duration.count(), true, compensating_);
 }
 
 void StepContext::Hook(const char* point) { engine_->CallHook(point, view_->id, step_index_); }

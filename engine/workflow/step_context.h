@@ -50,6 +50,12 @@ class StepContext {
   int attempt() const { return attempt_; }
   int64_t epoch() const { return epoch_; }
   bool reconciling() const { return reconciling_; }
+  // Set by the engine for a compensation: the abort request it carries out
+  // no longer interrupts Checkpoint(), Pause() and SleepFor() (a compensation
+  // that waits for a cloud delete must not be stopped by its own abort);
+  // terminate, pause, shutdown and a lost epoch still do.
+  void set_compensating() { compensating_ = true; }
+  bool compensating() const { return compensating_; }
   std::string idempotency_key() const;
   const nlohmann::json& workflow_input() const;
   // Result of an earlier step of this workflow (null if it has none).
@@ -108,6 +114,7 @@ class StepContext {
   int attempt_;
   int64_t epoch_;
   bool reconciling_;
+  bool compensating_ = false;
 };
 
 }  // namespace kinema

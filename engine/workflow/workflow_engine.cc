@@ -160,22 +160,23 @@ void WorkflowEngine::WaitForWork(int ms) {
   wake_cv_.wait_for(l, std::chrono::milliseconds(ms), [&] { return wake_generation_ != gen || stop_.load(); });
 }
 
-Status WorkflowEngine::ControlStatus(const std::string& id) {
+Status WorkflowEngine::ControlStatus(const std::string& id, bool compensating) {
   if (stop_.load()) return Status::Cancelled("controller is shutting down");
   auto epoch = CurrentEpoch();
   if (!epoch.ok()) return epoch.status();
   auto v = journal_->View(id);
   if (!v.ok()) return v.status();
   if (v->terminated) return Status::Aborted("workflow was terminated by an operator");
-  if (v->abort_requested) return Status::Aborted("abort requested");
+  if (v->abort_requested && !compensating) return Status::Aborted("abort requested");
   if (v->status == WorkflowStatus::kPaused) return Status::Cancelled("workflow paused: " + v->pause_reason);
   return Status::OK();
 }
 
-Status WorkflowEngine::InterruptibleWaitUntil(const std::string& id, int64_t deadline_ms, bool honour_commands) {
+Status WorkflowEngine::InterruptibleWaitUntil(const std::string& id, int64_t deadline_ms, bool honour_commands,
+                                              bool compensating) {
   while (true) {
     if (honour_commands) {
-      KINEMA_RETURN_IF_ERROR(ControlStatus(id));
+      KINEMA_RETURN_IF_ERROR(ControlStatus(id, compensating));
     } else if (stop_.load()) {
       return Status::Cancelled("controller is shutting down");
     }
@@ -206,7 +207,7 @@ StatusOr<int64_t> WorkflowEngine::DeadlineFor(StepContext& ctx, const std::strin
 Status WorkflowEngine::SleepFor(StepContext& ctx, const std::string& timer_name, std::chrono::milliseconds d) {
   auto deadline = DeadlineFor(ctx, timer_name, d);
   if (!deadline.ok()) return deadline.status();
-  return InterruptibleWaitUntil(ctx.workflow_id(), *deadline, true);
+  return InterruptibleWaitUntil(ctx.workflow_id(), *deadline, true, ctx.compensating());
 }
 
 StatusOr<WorkflowView> WorkflowEngine::PauseOnce(const WorkflowView& view, const std::string& reason) {
@@ -378,6 +379,7 @@ StatusOr<WorkflowView> WorkflowEngine::RunCompensations(const WorkflowType& type
       view = *v;
     }
     StepContext ctx(this, &view, i, def.name, sv.attempts, *epoch, sv.has_open_compensation);
+    ctx.set_compensating();
     Status st;
     for (int attempt = 1;; ++attempt) {
       st = CompensateGuarded(def.compensate, ctx, sv.result, "compensation of step " + def.name);

@@ -86,8 +86,11 @@ class WorkflowEngine {
  private:
   friend class StepContext;
   StatusOr<int64_t> CurrentEpoch() const;
-  Status ControlStatus(const std::string& id);  // Checkpoint() semantics
-  Status InterruptibleWaitUntil(const std::string& id, int64_t deadline_ms, bool honour_commands);
+  // Checkpoint() semantics; `compensating`: the abort request being carried
+  // out does not interrupt (terminate, pause, shutdown and epoch loss do).
+  Status ControlStatus(const std::string& id, bool compensating = false);
+  Status InterruptibleWaitUntil(const std::string& id, int64_t deadline_ms, bool honour_commands,
+                                bool compensating = false);
   Status SleepFor(StepContext& ctx, const std::string& timer_name, std::chrono::milliseconds d);
   StatusOr<int64_t> DeadlineFor(StepContext& ctx, const std::string& timer_name, std::chrono::milliseconds d);
   StatusOr<WorkflowView> Append(const std::string& id, std::vector<Event> events);

@@ -225,6 +225,15 @@ std::string E2eCluster::Logs() const {
   return out;
 }
 
+nlohmann::json JournaledIntent(const nlohmann::json& show, const std::string& step) {
+  if (!show.is_object() || !show.contains("events") || !show["events"].is_array()) return nullptr;
+  for (const auto& e : show["events"]) {
+    if (e.value("kind", "") != "step_intent" || !e["step"].is_string() || e["step"] != step) continue;
+    return e.contains("detail") && e["detail"].is_object() ? e["detail"].value("input", nlohmann::json()) : nullptr;
+  }
+  return nullptr;
+}
+
 void ExpectNoHarm(const nlohmann::json& report) {
   ASSERT_TRUE(report.is_object());
   EXPECT_EQ(report["availability"]["deploymentsBelowMinAvailable"], 0) << report.dump();

@@ -104,6 +104,10 @@ class E2eCluster {
 // duplicate create.
 void ExpectNoHarm(const nlohmann::json& report);
 
+// The input of the first step_intent event `step` journaled, from a
+// `kinemactl show` document (its "events"); null until there is one.
+nlohmann::json JournaledIntent(const nlohmann::json& show, const std::string& step);
+
 // Nodes that still carry a kinema.io/retire label or taint.
 std::vector<nlohmann::json> NodesWithKinemaMarks(const E2eCluster& c);
 

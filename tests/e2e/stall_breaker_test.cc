@@ -175,10 +175,7 @@ std::vector<json> EventsOf(const json& show, const std::string& kind, const std:
 }
 
 // The step_intent of deployment-patch, null until journaled.
-json MoveIntent(const json& show) {
-  auto intents = EventsOf(show, "step_intent", "deployment-patch");
-  return intents.empty() ? json() : intents.front()["detail"].value("input", json());
-}
+json MoveIntent(const json& show) { return JournaledIntent(show, "deployment-patch"); }
 
 // The stall clocks journaled: timer name -> deadline (ms).
 std::map<std::string, int64_t> StallTimers(const json& show) {

@@ -327,6 +327,33 @@ TEST_F(EngineTest, AbortOfAPausedWorkflowCompensatesWhenTheControllerRuns) {
   EXPECT_EQ(rec_.Count("compensate:a"), 1);
 }
 
+TEST_F(EngineTest, ACompensationThatWaitsIsNotInterruptedByTheAbortItCarriesOut) {
+  // A compensation that polls (e.g. for a cloud delete) checkpoints, pauses
+  // and sleeps on a durable timer: none of them may return the abort request
+  // it is carrying out, or an abort would pause itself forever.
+  StepDefinition waits = RecordingStep("w", &rec_);
+  waits.compensate = [&](StepContext& ctx, const nlohmann::json&) -> Status {
+    KINEMA_RETURN_IF_ERROR(ctx.Checkpoint());
+    KINEMA_RETURN_IF_ERROR(ctx.Pause(std::chrono::milliseconds(5)));
+    KINEMA_RETURN_IF_ERROR(ctx.SleepFor("delete", std::chrono::milliseconds(5)));
+    rec_.Add("compensate:w");
+    return Status::OK();
+  };
+  StepDefinition broken = RecordingStep("b", &rec_);
+  broken.retry.max_attempts = 1;
+  broken.run = [](StepContext&) -> StatusOr<nlohmann::json> { return Status::Unavailable("down"); };
+  Register({waits, broken});
+  ASSERT_TRUE(engine_->Start("t", "wf", {}).ok());
+  ASSERT_EQ(engine_->Run("wf")->status, WorkflowStatus::kPaused);
+  ASSERT_TRUE(engine_->Command(Cmd("abort", "wf")).ok());  // while no controller runs it
+  Reopen();
+  auto v = engine_->Run("wf");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->status, WorkflowStatus::kAborted) << v->pause_reason;
+  EXPECT_EQ(rec_.Count("compensate:w"), 1);
+  ExpectVerifies();
+}
+
 TEST_F(EngineTest, TerminateStopsWithoutCompensation) {
   StepDefinition stuck = RecordingStep("stuck", &rec_);
   stuck.retry.max_attempts = 1;
