@@ -110,10 +110,29 @@ std::string ExplainRollouts(const WorkflowView& v, Explanation* e) {
       }
     }
   }
-  e->extra["rollouts"] = {{"order", m->order}, {"deployments", m->deployments.size()}, {"stallBreaks", breaks}};
-  if (m->stall_breaks.empty()) return "";
-  return " Stall breaker: " + std::to_string(m->stall_breaks.size()) + " stuck pod(s), " + std::to_string(evicted) +
-         " pod(s) moved to make room" +
+  json holds = json::array();
+  int held_pods = 0, skipped = 0;
+  std::string skipped_why;
+  for (const auto& h : m->room_holds) {
+    holds.push_back({{"deployment", h.deployment}, {"node", h.node}, {"pods", h.pods}, {"outcome", h.outcome},
+                     {"why", h.why}});
+    if (h.outcome == "held") {
+      held_pods += h.pods;
+    } else {
+      ++skipped;
+      skipped_why = h.deployment + " on " + h.node + ": " + h.why;
+    }
+  }
+  e->extra["rollouts"] = {{"order", m->order}, {"deployments", m->deployments.size()}, {"stallBreaks", breaks},
+                          {"roomHolds", holds}};
+  std::string out;
+  if (!m->room_holds.empty()) {
+    out += " Room held for " + std::to_string(held_pods) + " heavy pod(s) until their Deployments rolled" +
+           (skipped > 0 ? "; " + std::to_string(skipped) + " hold(s) not made (e.g. " + skipped_why + ")" : "") + ".";
+  }
+  if (m->stall_breaks.empty()) return out;
+  return out + " Stall breaker: " + std::to_string(m->stall_breaks.size()) + " stuck pod(s), " +
+         std::to_string(evicted) + " pod(s) moved to make room" +
          (m->stall_breaks.back().action != "evicted" ? " (" + m->stall_breaks.back().why + ")" : "") + ".";
 }
 

@@ -69,6 +69,8 @@ TEST(PlanExecution, ExplainSaysHowFarToTheTargetAndWhatTheStallBreakerDid) {
   move.deployments = {{"shop/big", "rolled-out"}};
   move.order = {"shop/big", "shop/small"};
   move.stall_breaks = {{"shop/big", "shop/big-x", "evicted", "shop/small-y", {"shop/small-y"}, "keep-1", "makes room"}};
+  move.room_holds = {{"shop/big", "keep-1", 2, "held", "4000m/8192Mi for 2 pod(s) until shop/big rolls"},
+                     {"shop/big", "keep-2", 1, "skipped", "node keep-2 has 100m/64Mi free, the hold needs 2000m/4096Mi"}};
   WorkflowView v;
   v.id = "kinema-rescheduling-1";
   v.type = "kinema-rescheduling";
@@ -91,6 +93,16 @@ TEST(PlanExecution, ExplainSaysHowFarToTheTargetAndWhatTheStallBreakerDid) {
   json j = e.ToJson();
   EXPECT_EQ(j["rollouts"]["order"], json::array({"shop/big", "shop/small"})) << j.dump();
   EXPECT_EQ(j["rollouts"]["stallBreaks"][0]["pod"], "shop/small-y");
+  EXPECT_NE(e.summary.find("Room held for 2 heavy pod(s) until their Deployments rolled; 1 hold(s) not made (e.g. "
+                           "shop/big on keep-2: node keep-2 has 100m/64Mi free"),
+            std::string::npos)
+      << e.summary;
+  ASSERT_EQ(j["rollouts"]["roomHolds"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["rollouts"]["roomHolds"][1]["outcome"], "skipped");
+  // The journaled result reads back the same.
+  auto back = execute::MoveResult::FromJson(move.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->room_holds, move.room_holds);
   ASSERT_EQ(e.moves.size(), 2u);
   EXPECT_EQ(e.moves[1].pod, "shop/small-y");
 }
