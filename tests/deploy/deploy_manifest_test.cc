@@ -535,6 +535,13 @@ TEST(DeclaredPermissions, LeaseAccessIsLimitedToTheLeaseNamespaceAndName) {
   EXPECT_FALSE(kube::CheckRequest(perms, req("get", ns, "other-controller"), ns).ok());
   EXPECT_FALSE(kube::CheckRequest(perms, req("update", "default", "kinema"), ns).ok());
   EXPECT_FALSE(kube::CheckRequest(perms, req("delete", ns, "kinema"), ns).ok());
+  // Room holds: pods created and deleted in the controller's namespace only.
+  auto pod = [](std::string verb, std::string ns) {
+    return kube::RequestAttributes{std::move(verb), "", "pods", std::move(ns), "kinema-hold-0123456789"};
+  };
+  EXPECT_TRUE(kube::CheckRequest(perms, pod("delete", ns), ns).ok());
+  EXPECT_FALSE(kube::CheckRequest(perms, pod("delete", "shop"), ns).ok()) << "no pod deletes outside it";
+  EXPECT_FALSE(kube::CheckRequest(perms, pod("create", "shop"), ns).ok());
   Status denied = kube::CheckRequest(perms, req("get", ns, "other-controller"), ns);
   EXPECT_EQ(denied.code(), Status::Code::kPermissionDenied);
   EXPECT_NE(denied.message().find("get leases.coordination.k8s.io"), std::string::npos) << denied.message();
@@ -545,9 +552,9 @@ TEST(DeclaredPermissions, CheckPermissionAllowsDeclaredAndRefusesUndeclaredVerbs
   EXPECT_TRUE(kube::CheckPermission(perms, "", "pods/eviction", "create").ok());
   EXPECT_TRUE(kube::CheckPermission(perms, "apps", "deployments", "update").ok());
   EXPECT_TRUE(kube::CheckPermission(perms, "", "nodes", "delete").ok());
-  Status s = kube::CheckPermission(perms, "", "pods", "delete");
+  Status s = kube::CheckPermission(perms, "", "pods", "deletecollection");
   EXPECT_EQ(s.code(), Status::Code::kPermissionDenied);
-  EXPECT_NE(s.message().find("delete pods"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("deletecollection pods"), std::string::npos) << s.message();
   EXPECT_FALSE(kube::CheckPermission(perms, "apps", "deployments", "patch").ok());
   EXPECT_FALSE(kube::CheckPermission(perms, "", "secrets", "get").ok());
   EXPECT_FALSE(kube::CheckPermission(perms, "apps", "pods", "list").ok()) << "the group matters";
