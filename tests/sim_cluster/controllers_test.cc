@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "tests/sim_cluster/cluster_harness.h"
@@ -291,6 +292,35 @@ TEST(ClusterControllers, KubeletStartsBoundPodsAfterDelayAndFinishesTermination)
   h.Sleep(2);
   ASSERT_NE(h.Get(PodsType(), "default", "solo"), nullptr);  // grace 30s, terminationDelay 5s
   EXPECT_TRUE(h.WaitFor([&] { return h.Get(PodsType(), "default", "solo") == nullptr; }, 30));
+}
+
+// A pod with spec.activeDeadlineSeconds is failed by its kubelet that long
+// after it started (the active-deadline handler): phase Failed, reason
+// DeadlineExceeded, containers terminated; a pod without one keeps running.
+TEST(ClusterKubelet, ActiveDeadlineFailsThePodThatLongAfterItStarted) {
+  Harness::Options o;
+  o.binder = false;
+  o.scenario = {{"kubelet", {{"podStartDelay", "1s"}}}};
+  Harness h(TwoNodes(), o);
+  ASSERT_TRUE(h.ok()) << h.error();
+  auto pod = [](const std::string& name, std::optional<int> deadline) {
+    Json p = {{"metadata", {{"name", name}}},
+              {"spec", {{"nodeName", "node-a"}, {"containers", Json::array({{{"name", "c"}, {"image", "i"}}})}}}};
+    if (deadline) p["spec"]["activeDeadlineSeconds"] = *deadline;
+    return p;
+  };
+  ASSERT_TRUE(h.registry().Create(PodsType(), "default", pod("held", 30)).ok());
+  ASSERT_TRUE(h.registry().Create(PodsType(), "default", pod("free", std::nullopt)).ok());
+  auto phase = [&](const std::string& n) { return h.Get(PodsType(), "default", n)->body["status"].value("phase", ""); };
+  ASSERT_TRUE(h.WaitFor([&] { return phase("held") == "Running"; }, 10));
+  h.Sleep(20);
+  EXPECT_EQ(phase("held"), "Running") << "not before its deadline";
+  ASSERT_TRUE(h.WaitFor([&] { return phase("held") == "Failed"; }, 30));
+  const Json st = h.Get(PodsType(), "default", "held")->body["status"];
+  EXPECT_EQ(st["reason"], "DeadlineExceeded");
+  EXPECT_FALSE(IsPodReady(h.Get(PodsType(), "default", "held")->body));
+  EXPECT_TRUE(st["containerStatuses"][0]["state"].contains("terminated")) << st.dump();
+  EXPECT_EQ(phase("free"), "Running");
 }
 
 // Snapshot pods are not restarted: their status is completed once (the

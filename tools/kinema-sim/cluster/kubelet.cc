@@ -272,7 +272,46 @@ void Kubelet::StartPod(const Key& key, const std::string& uid) {
         return std::nullopt;
       },
       "status");
-  if (r.ok()) spdlog::debug("kubelet {}: pod {}/{} running", node, key.first, key.second);
+  if (!r.ok()) return;
+  spdlog::debug("kubelet {}: pod {}/{} running", node, key.first, key.second);
+  const Json& spec = pod->body["spec"];
+  if (spec.contains("activeDeadlineSeconds") && spec["activeDeadlineSeconds"].is_number_integer() &&
+      spec["activeDeadlineSeconds"].get<long long>() > 0) {
+    At(now + std::chrono::seconds(spec["activeDeadlineSeconds"].get<long long>()),
+       [this, key, uid] { ExpireActiveDeadline(key, uid); });
+  }
+}
+
+void Kubelet::ExpireActiveDeadline(const Key& key, const std::string& uid) {
+  DrainAll();
+  ObjectPtr pod = pods_->Get(key.first, key.second);
+  if (!pod || Uid(pod->body) != uid || IsTerminating(pod->body) || PodPhase(pod->body) != "Running") return;
+  auto now = Now();
+  std::string ts = SimClock::FormatTime(now);
+  auto r = server().registry().Modify(
+      PodsType(), key.first, key.second,
+      [&](Json& p) -> std::optional<ApiError> {
+        if (Uid(p) != uid || PodPhase(p) != "Running" || IsTerminating(p)) {
+          return ApiError::Conflict(PodsType(), key.second, "pod changed");
+        }
+        Json& st = p["status"];
+        st["phase"] = "Failed";
+        st["reason"] = "DeadlineExceeded";
+        st["message"] = "Pod was active on the node longer than the specified deadline";
+        for (const char* c : {"Ready", "ContainersReady"}) SetCondition(st, c, "False", "PodFailed", "", now);
+        if (st.contains("containerStatuses") && st["containerStatuses"].is_array()) {
+          for (auto& cs : st["containerStatuses"]) {
+            std::string started = cs["state"].contains("running") ? cs["state"]["running"].value("startedAt", ts) : ts;
+            cs["ready"] = false;
+            cs["started"] = false;
+            cs["state"] = {{"terminated", {{"exitCode", 137}, {"reason", "Error"}, {"startedAt", started},
+                                           {"finishedAt", ts}}}};
+          }
+        }
+        return std::nullopt;
+      },
+      "status");
+  if (r.ok()) spdlog::info("kubelet: pod {}/{} failed: active deadline exceeded", key.first, key.second);
 }
 
 void Kubelet::BringUpNode(const std::string& node) {

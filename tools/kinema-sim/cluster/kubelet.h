@@ -8,6 +8,10 @@
 //     ContainersReady, PodScheduled; containerStatuses (ready, started,
 //     state.running.startedAt, allocatedResources, resources); startTime,
 //     hostIP(s), podIP(s).
+//   - A pod it started with spec.activeDeadlineSeconds fails that long after
+//     its startTime (phase Failed, reason DeadlineExceeded, the kubelet's
+//     message; containers terminated, exit code 137), as the kubelet's
+//     active-deadline handler does. Not for pods brought up from a snapshot.
 //   - A terminating pod (deletionTimestamp) on a Ready node is removed
 //     after min(its grace period, `kubelet.terminationDelay`, default 1s)
 //     via Registry::FinishPodTermination (finalizers respected). Pods on a
@@ -109,6 +113,9 @@ class Kubelet : public ControllerLoop {
   void BringUpNode(const std::string& node);
   void BringUpPod(const Key& key, const std::string& uid);
   void FinishTermination(const Key& key, const std::string& uid);
+  // spec.activeDeadlineSeconds passed since the pod started: the kubelet's
+  // active-deadline handler fails it (phase Failed, reason DeadlineExceeded).
+  void ExpireActiveDeadline(const Key& key, const std::string& uid);
   void SetPodReady(const Key& key, bool ready);
   void ConsiderResize(const Key& key, const ObjectPtr& pod);
   void FinishResize(const Key& key, const std::string& uid);
