@@ -110,6 +110,29 @@ std::string ExplainRollouts(const WorkflowView& v, Explanation* e) {
       }
     }
   }
+  // Acts journaled on the step's durable timers ("stall <pod> (<uid>) act
+  // <k>", right before each act) that the result does not list: done by a
+  // process killed before the step ended, whose result was never journaled.
+  std::map<std::string, int> journaled;  // stuck pod -> acts journaled
+  const std::string prefix = std::to_string(s->index) + "/stall ";
+  for (const auto& [name, deadline] : v.timers) {
+    size_t act = name.rfind(" act ");
+    if (name.rfind(prefix, 0) != 0 || act == std::string::npos || act < prefix.size()) continue;
+    std::string id = name.substr(prefix.size(), act - prefix.size());
+    ++journaled[id.substr(0, id.find(" ("))];
+  }
+  int earlier = 0;
+  for (const auto& [pod, acts] : journaled) {
+    int listed = 0;
+    for (const auto& b : m->stall_breaks) listed += b.pending_pod == pod;
+    if (acts <= listed) continue;
+    earlier += acts - listed;
+    breaks.push_back({{"deployment", ""}, {"pendingPod", pod}, {"action", "acted-before-restart"}, {"pod", ""},
+                      {"pods", json::array()}, {"node", ""},
+                      {"why", std::to_string(acts - listed) +
+                                  " act(s) journaled by a process restarted before the step ended; what each "
+                                  "moved is in the step's disruption_claimed events (kinemactl show)"}});
+  }
   json holds = json::array();
   int held_pods = 0, skipped = 0;
   std::string skipped_why;
@@ -129,6 +152,9 @@ std::string ExplainRollouts(const WorkflowView& v, Explanation* e) {
   if (!m->room_holds.empty()) {
     out += " Room held for " + std::to_string(held_pods) + " heavy pod(s) until their Deployments rolled" +
            (skipped > 0 ? "; " + std::to_string(skipped) + " hold(s) not made (e.g. " + skipped_why + ")" : "") + ".";
+  }
+  if (earlier > 0) {
+    out += " Stall breaker: " + std::to_string(earlier) + " act(s) by a process restarted before the step ended.";
   }
   if (m->stall_breaks.empty()) return out;
   return out + " Stall breaker: " + std::to_string(m->stall_breaks.size()) + " stuck pod(s), " +

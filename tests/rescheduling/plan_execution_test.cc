@@ -83,7 +83,14 @@ TEST(PlanExecution, ExplainSaysHowFarToTheTargetAndWhatTheStallBreakerDid) {
   dp.name = execute::kDeploymentPatchStep;
   dp.status = StepStatus::kSucceeded;
   dp.result = move.ToJson();
+  dp.index = 1;
   v.steps = {opt, dp};
+  // Two acts journaled for shop/big-x (the result lists one: the other was
+  // a killed process's), one for shop/big-z (none listed), and timers that
+  // are not acts.
+  v.timers = {{"1/stall shop/big-x (u1) act 1", 1}, {"1/stall shop/big-x (u1) act 2", 2},
+              {"1/stall shop/big-z (u3) act 1", 3}, {"1/stall shop/big-x (u1)", 4},
+              {"1/rollout shop/big", 5}, {"0/stall shop/big-q (u9) act 1", 6}};
   Explanation e = ExplainRescheduling(v);
   EXPECT_NE(e.summary.find("target 0.0500 $/h, this step is 50.0% of the way"), std::string::npos) << e.summary;
   EXPECT_NE(e.summary.find("Stall breaker: 1 stuck pod(s), 1 pod(s) moved to make room"), std::string::npos)
@@ -97,6 +104,13 @@ TEST(PlanExecution, ExplainSaysHowFarToTheTargetAndWhatTheStallBreakerDid) {
                            "shop/big on keep-2: node keep-2 has 100m/64Mi free"),
             std::string::npos)
       << e.summary;
+  EXPECT_NE(e.summary.find("Stall breaker: 2 act(s) by a process restarted before the step ended."),
+            std::string::npos)
+      << e.summary;
+  ASSERT_EQ(j["rollouts"]["stallBreaks"].size(), 3u) << j.dump();
+  EXPECT_EQ(j["rollouts"]["stallBreaks"][1]["pendingPod"], "shop/big-x");
+  EXPECT_EQ(j["rollouts"]["stallBreaks"][1]["action"], "acted-before-restart");
+  EXPECT_EQ(j["rollouts"]["stallBreaks"][2]["pendingPod"], "shop/big-z");
   ASSERT_EQ(j["rollouts"]["roomHolds"].size(), 2u) << j.dump();
   EXPECT_EQ(j["rollouts"]["roomHolds"][1]["outcome"], "skipped");
   // The journaled result reads back the same.
