@@ -286,9 +286,12 @@ StatusOr<std::map<std::string, Resources>> FreeRoom(const ExecutionDeps& deps) {
   return free;
 }
 
-// Deletes the hold pods of `holds` (grace 0: the room is free at once).
+// Deletes the hold pods of `holds` (grace 0: the room is free at once); only
+// while this process leads (a fenced process leaves them to the leader).
 Status ReleaseRoomHolds(const ExecutionDeps& deps, StepContext& ctx, const std::vector<RoomHold>& holds,
                         const std::string& iteration) {
+  if (holds.empty()) return Status::OK();
+  KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
   kube::DeleteOptions force;
   force.grace_period_seconds = 0;
   for (const auto& h : holds) {
