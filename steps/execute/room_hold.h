@@ -20,8 +20,8 @@
 // (only while the node has the room: never pushing a pod out); the holds of
 // Deployment D deleted right before D is patched (D then rolls alone, so the
 // room it was given is what it finds); every hold deleted when the step
-// ends, on compensation, and on a restart before a held Deployment that was
-// already patched. Each carries activeDeadlineSeconds, so the kubelet ends
+// ends or fails (a retry makes them again), on compensation, and on a
+// restart for a held Deployment that was already patched. Each carries activeDeadlineSeconds, so the kubelet ends
 // it even if the controller never comes back.
 // Thread-safety: stateless functions.
 #pragma once
@@ -29,7 +29,6 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,8 +42,6 @@ namespace kinema::execute {
 inline constexpr const char* kRoomHoldLabel = "kinema.io/room-hold";
 inline constexpr const char* kRoomHoldDeploymentAnnotation = "kinema.io/room-hold-for";
 inline constexpr const char* kRoomHoldImage = "registry.k8s.io/pause:3.10";
-// Pods of at least this share of their planned node (cpu or memory) get holds.
-inline constexpr double kDefaultHeavyShare = 0.25;
 
 struct RoomHold {
   std::string deployment;  // ns/name

@@ -10,6 +10,9 @@
 // puts its pods on (MoveRequest::placements, retiring nodes left out), and
 // the order the Deployments move in: largest pod first (LargestFirst), so
 // big pods find the room the plan kept for them before small ones fill it.
+// Room holds (room_hold.h, also in the intent): the planned room of heavy
+// Deployments is held by placeholder pods from before the first patch until
+// each of them rolls — alone, in its own wave.
 // Effect, per Deployment (at most settings.rollout_max_concurrent at once, in
 // that order): one update of the pod template — the controller's preferred
 // node-affinity terms (AffinitySteering: weight 100 on this Deployment's
