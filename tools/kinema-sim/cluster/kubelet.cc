@@ -274,7 +274,7 @@ void Kubelet::StartPod(const Key& key, const std::string& uid) {
       "status");
   if (!r.ok()) return;
   spdlog::debug("kubelet {}: pod {}/{} running", node, key.first, key.second);
-  const Json& spec = pod->body["spec"];
+  const Json spec = pod->body.value("spec", Json::object());
   if (spec.contains("activeDeadlineSeconds") && spec["activeDeadlineSeconds"].is_number_integer() &&
       spec["activeDeadlineSeconds"].get<long long>() > 0) {
     At(now + std::chrono::seconds(spec["activeDeadlineSeconds"].get<long long>()),
