@@ -261,10 +261,6 @@ StatusOr<std::vector<RoomHold>> HoldsOfIntent(const json& intent) {
   return out;
 }
 
-std::string FormatRoom(const Resources& r) {
-  return std::to_string(r.cpu_milli) + "m/" + std::to_string(r.memory_bytes >> 20) + "Mi";
-}
-
 // Free room per Ready, schedulable node: allocatable minus the requests of
 // the pods bound to it (hold pods included: they hold room).
 StatusOr<std::map<std::string, Resources>> FreeRoom(const ExecutionDeps& deps) {
@@ -343,20 +339,15 @@ Status CreateRoomHolds(const ExecutionDeps& deps, StepContext& ctx, const std::v
       KINEMA_RETURN_IF_ERROR(ReleaseRoomHolds(deps, ctx, {h}, iteration));
       continue;
     }
-    RoomHoldOutcome o{h.deployment, h.node, h.pods, "skipped", ""};
-    auto room = free->find(h.node);
-    if (room == free->end()) {
-      o.why = "node " + h.node + " is gone, not Ready or cordoned";
-    } else if (room->second.cpu_milli < h.requests.cpu_milli || room->second.memory_bytes < h.requests.memory_bytes) {
-      o.why = "node " + h.node + " has " + FormatRoom(room->second) + " free, the hold needs " + FormatRoom(h.requests);
-    } else {
+    RoomHoldOutcome o{h.deployment, h.node, h.pods, "skipped", WhyNoRoomForHold(h, *free)};
+    if (o.why.empty()) {
       auto made = deps.kube->Create(kube::resources::kPods, deps.settings.room_hold_namespace,
                                     RoomHoldPod(deps.settings.room_hold_namespace, iteration, h, deadline_s(h.deployment)));
       if (made.ok() || made.status().code() == Status::Code::kAlreadyExists) {
         o.outcome = "held";
-        o.why = FormatRoom(h.requests) + " for " + std::to_string(h.pods) + " pod(s) until " + h.deployment + " rolls";
-        room->second.cpu_milli -= h.requests.cpu_milli;
-        room->second.memory_bytes -= h.requests.memory_bytes;
+        o.why = RoomText(h.requests) + " for " + std::to_string(h.pods) + " pod(s) until " + h.deployment + " rolls";
+        (*free)[h.node].cpu_milli -= h.requests.cpu_milli;
+        (*free)[h.node].memory_bytes -= h.requests.memory_bytes;
       } else {
         o.why = "creating the hold failed: " + made.status().ToString();
       }

@@ -121,6 +121,19 @@ json RoomHoldPod(const std::string& ns, const std::string& iteration, const Room
                          {"capabilities", {{"drop", json::array({"ALL"})}}}}}}})}}}};
 }
 
+std::string RoomText(const Resources& r) {
+  return std::to_string(r.cpu_milli) + "m/" + std::to_string(r.memory_bytes >> 20) + "Mi";
+}
+
+std::string WhyNoRoomForHold(const RoomHold& hold, const std::map<std::string, Resources>& free) {
+  auto room = free.find(hold.node);
+  if (room == free.end()) return "node " + hold.node + " is gone, not Ready or cordoned";
+  if (room->second.cpu_milli >= hold.requests.cpu_milli && room->second.memory_bytes >= hold.requests.memory_bytes) {
+    return "";
+  }
+  return "node " + hold.node + " has " + RoomText(room->second) + " free, the hold needs " + RoomText(hold.requests);
+}
+
 std::vector<std::vector<std::string>> RolloutWaves(const std::vector<std::string>& keys, size_t batch,
                                                    const std::vector<RoomHold>& holds) {
   std::set<std::string> held;

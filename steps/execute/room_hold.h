@@ -82,6 +82,15 @@ std::string RoomHoldName(const std::string& iteration, const RoomHold& hold);
 nlohmann::json RoomHoldPod(const std::string& ns, const std::string& iteration, const RoomHold& hold,
                            int64_t deadline_s);
 
+// "<cpu>m/<memory>Mi", as logs and results print room.
+std::string RoomText(const Resources& r);
+
+// Why `hold` cannot be made on its node with `free` room per node (Ready,
+// schedulable nodes: allocatable minus the requests bound there): "" when
+// the node has at least the hold's cpu and memory free, else a sentence
+// with the numbers ("node n has 500m/1024Mi free, the hold needs ...").
+std::string WhyNoRoomForHold(const RoomHold& hold, const std::map<std::string, Resources>& free);
+
 // The waves Deployments roll in: `keys` in order, at most `batch` (>= 1) at
 // once, and a Deployment with room holds alone (it finds the room it was
 // given, not room another Deployment rolling beside it took first).

@@ -158,6 +158,18 @@ TEST(ExecuteDecisions, RoomHoldPodIsBoundPausedStableNamedAndRoundTripsThroughTh
   }
 }
 
+TEST(ExecuteDecisions, ARoomHoldIsMadeOnlyWhereTheNodeHasTheRoomAndSaysWhyNot) {
+  const int64_t mi = 1LL << 20;
+  RoomHold h{"web/heavy", "n1", 2, {9000, 24576 * mi, 0}};
+  std::map<std::string, Resources> free = {{"n1", {9000, 24576 * mi, 0}}};
+  EXPECT_EQ(WhyNoRoomForHold(h, free), "") << "exactly the room is enough";
+  free["n1"].cpu_milli = 8999;
+  EXPECT_EQ(WhyNoRoomForHold(h, free), "node n1 has 8999m/24576Mi free, the hold needs 9000m/24576Mi");
+  free["n1"] = {16000, 1024 * mi, 0};
+  EXPECT_NE(WhyNoRoomForHold(h, free).find("1024Mi free"), std::string::npos) << "memory counts too";
+  EXPECT_EQ(WhyNoRoomForHold(h, {}), "node n1 is gone, not Ready or cordoned");
+}
+
 TEST(ExecuteDecisions, DeploymentsWithRoomHoldsRollAloneInTheirTurn) {
   std::vector<RoomHold> holds = {{"web/b", "n1", 1, {}}, {"web/b", "n2", 1, {}}, {"web/d", "n1", 1, {}}};
   auto waves = RolloutWaves({"web/a", "web/b", "web/c", "web/d", "web/e", "web/f", "web/g"}, 2, holds);
