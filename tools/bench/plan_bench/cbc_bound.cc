@@ -267,9 +267,11 @@ double NumberAfter(const std::string& line, const std::string& key) {
 
 }  // namespace
 
-StatusOr<CbcResult> RunCbc(const std::string& lp_path, double seconds) {
+StatusOr<CbcResult> RunCbc(const std::string& lp_path, double seconds, double cutoff) {
   char cmd[1024];
-  std::snprintf(cmd, sizeof cmd, "cbc '%s' sec %.0f solve 2>&1", lp_path.c_str(), std::max(1.0, seconds));
+  char cut[64] = "";
+  if (cutoff > 0) std::snprintf(cut, sizeof cut, "cutoff %.12g ", cutoff);
+  std::snprintf(cmd, sizeof cmd, "cbc '%s' %ssec %.0f solve 2>&1", lp_path.c_str(), cut, std::max(1.0, seconds));
   const auto t0 = std::chrono::steady_clock::now();
   FILE* f = popen(cmd, "r");
   if (!f) return Status::Unavailable("cbc: cannot start: " + std::string(std::strerror(errno)));
@@ -298,8 +300,8 @@ StatusOr<CbcResult> RunCbc(const std::string& lp_path, double seconds) {
   if (!result_seen)
     return Status::Internal("cbc on " + lp_path + ": no result line (exit " + std::to_string(rc) + "): " +
                             log.substr(log.size() > 400 ? log.size() - 400 : 0));
+  if (!std::isnan(best_possible) && best_possible < 1e49) r.bound = best_possible;  // "Lower bound:" has 3 digits
   if (r.status == "optimal") r.bound = r.objective;
-  if (r.bound < 0 && !std::isnan(best_possible)) r.bound = best_possible;
   if (r.status == "infeasible") r.objective = -1;
   return r;
 }
@@ -310,15 +312,16 @@ StatusOr<CbcResult> CbcLowerBound(const Problem& p, const CbcModelOptions& o, do
   if (fd < 0) return Status::IOError("cbc model: mkstemps: " + std::string(std::strerror(errno)));
   close(fd);
   Status st = WriteCompactMip(p, o, path, size);
-  StatusOr<CbcResult> r = st.ok() ? RunCbc(path, seconds) : StatusOr<CbcResult>(st);
+  const double cutoff = o.cutoff ? o.incumbent * (1 + 1e-6) : -1;
+  StatusOr<CbcResult> r = st.ok() ? RunCbc(path, seconds, cutoff) : StatusOr<CbcResult>(st);
   if (!std::getenv("PLAN_BENCH_KEEP_LP")) std::remove(path);
   else std::fprintf(stderr, "cbc model kept: %s\n", path);
-  if (r.ok() && r->status != "infeasible") {
-    // No plan cheaper than the incumbent was cut off; the incumbent is a plan.
+  if (r.ok() && o.cutoff && r->status == "infeasible") {
+    r->status = "no plan below ours";  // the cutoff search was exhaustive
+    r->bound = o.incumbent;
+  } else if (r.ok() && r->status != "infeasible") {
+    // The slots admit every plan up to the incumbent, which is itself a plan.
     if (r->bound < 0 || r->bound > o.incumbent) r->bound = o.incumbent;
-    if (r->objective < 0 || r->objective > o.incumbent) {
-      // CBC found nothing better than the incumbent (or nothing at all).
-    }
   }
   return r;
 }

@@ -39,6 +39,11 @@ struct CbcModelOptions {
   double incumbent = -1;   // cost of a known valid plan (> 0); bounds the slots
   int64_t max_retire = -1;  // -1: no limit
   int64_t max_moves = -1;   // -1: no limit
+  // Pass the incumbent (+1e-6 relative) to CBC as its cutoff: it prunes every
+  // subtree that cannot beat our plan. CBC then calls "infeasible" a search
+  // that proved no plan cheaper than the incumbent exists (bound = incumbent).
+  // Off for model checks, where "infeasible" must mean a wrong model.
+  bool cutoff = false;
 };
 
 struct MipSize {
@@ -59,9 +64,11 @@ struct CbcResult {
   double seconds = 0;      // wall seconds of the cbc run
 };
 
-// Runs `cbc <lp_path> sec <seconds> solve` and parses its log. Unavailable
-// when cbc cannot be started; Internal when the log has no result line.
-StatusOr<CbcResult> RunCbc(const std::string& lp_path, double seconds);
+// Runs `cbc <lp_path> [cutoff C] sec <seconds> solve` (cutoff <= 0: none) and
+// parses its log; the bound is the last "best possible" (full precision),
+// else "Lower bound:". Unavailable when cbc cannot be started; Internal when
+// the log has no result line.
+StatusOr<CbcResult> RunCbc(const std::string& lp_path, double seconds, double cutoff);
 
 // WriteCompactMip to a temp file + RunCbc; the temp file is removed. The
 // bound is min(CBC's bound, incumbent) (see the slot argument above).

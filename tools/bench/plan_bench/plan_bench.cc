@@ -145,6 +145,7 @@ void RunCbcBound(const kinema::opt::Problem& p, const kinema::PlanOptions& opt, 
   }
   kinema::bench::CbcModelOptions o;
   o.incumbent = r->after;
+  o.cutoff = true;
   o.max_retire = opt.max_retire.value_or(-1);
   o.max_moves = opt.max_moves.value_or(-1);
   kinema::bench::MipSize size;
@@ -157,6 +158,10 @@ void RunCbcBound(const kinema::opt::Problem& p, const kinema::PlanOptions& opt, 
   r->cbc_bound = res->bound;
   r->cbc_secs = res->seconds;
   r->cbc_status = "cbc " + res->status + " " + std::to_string(size.columns) + "x" + std::to_string(size.rows);
+  // Cross-check: a plan CBC finds can never beat our proven bound (else the
+  // MIP or our bound is wrong), nor can our plan beat CBC's bound.
+  if ((r->cbc_obj > 0 && r->cbc_obj < r->lb * (1 - 1e-6)) || r->after < r->cbc_bound * (1 - 1e-6))
+    r->cbc_status += " INCONSISTENT WITH OUR PLAN/BOUND";
 }
 
 // "cbc_obj cbc_bnd gap_cbc%" columns (blank dashes when not run).
@@ -167,7 +172,9 @@ std::string CbcColumns(const Row& r) {
     std::snprintf(buf, sizeof buf, " | %9s %9s %9s %6s", "-", "-", "-", "-");
     return buf;
   }
-  std::snprintf(buf, sizeof buf, " | %9.3f %9.3f %9.2f %6.1f", r.cbc_obj, r.cbc_bound,
+  char obj[32] = "-";
+  if (r.cbc_obj > 0) std::snprintf(obj, sizeof obj, "%.3f", r.cbc_obj);
+  std::snprintf(buf, sizeof buf, " | %9s %9.3f %9.2f %6.1f", obj, r.cbc_bound,
                 100 * (r.after - r.cbc_bound) / r.cbc_bound, r.cbc_secs);
   return buf;
 }
