@@ -267,22 +267,13 @@ double NumberAfter(const std::string& line, const std::string& key) {
 
 }  // namespace
 
-StatusOr<CbcResult> RunCbc(const std::string& lp_path, double seconds, double cutoff) {
-  char cmd[1024];
-  char cut[64] = "";
-  if (cutoff > 0) std::snprintf(cut, sizeof cut, "cutoff %.12g ", cutoff);
-  std::snprintf(cmd, sizeof cmd, "cbc '%s' %ssec %.0f solve 2>&1", lp_path.c_str(), cut, std::max(1.0, seconds));
-  const auto t0 = std::chrono::steady_clock::now();
-  FILE* f = popen(cmd, "r");
-  if (!f) return Status::Unavailable("cbc: cannot start: " + std::string(std::strerror(errno)));
+StatusOr<CbcResult> ParseCbcLog(const std::string& log) {
   CbcResult r;
-  std::string line, log;
-  char buf[4096];
   bool result_seen = false;
   double best_possible = std::nan("");
-  while (std::fgets(buf, sizeof buf, f)) {
-    line = buf;
-    log += line;
+  std::istringstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
     if (line.rfind("Result - ", 0) == 0) {
       result_seen = true;
       if (line.find("Optimal solution found") != std::string::npos) r.status = "optimal";
@@ -292,17 +283,33 @@ StatusOr<CbcResult> RunCbc(const std::string& lp_path, double seconds, double cu
     }
     if (line.rfind("Objective value:", 0) == 0) r.objective = NumberAfter(line, "Objective value:");
     if (line.rfind("Lower bound:", 0) == 0) r.bound = NumberAfter(line, "Lower bound:");
-    double bp = NumberAfter(line, "best possible ");
+    const double bp = NumberAfter(line, "best possible ");
     if (!std::isnan(bp)) best_possible = bp;
   }
-  const int rc = pclose(f);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!result_seen)
-    return Status::Internal("cbc on " + lp_path + ": no result line (exit " + std::to_string(rc) + "): " +
-                            log.substr(log.size() > 400 ? log.size() - 400 : 0));
+    return Status::Internal("cbc: no result line in its log: " + log.substr(log.size() > 400 ? log.size() - 400 : 0));
   if (!std::isnan(best_possible) && best_possible < 1e49) r.bound = best_possible;  // "Lower bound:" has 3 digits
   if (r.status == "optimal") r.bound = r.objective;
   if (r.status == "infeasible") r.objective = -1;
+  return r;
+}
+
+StatusOr<CbcResult> RunCbc(const std::string& lp_path, double seconds, double cutoff) {
+  char cmd[1024];
+  char cut[64] = "";
+  if (cutoff > 0) std::snprintf(cut, sizeof cut, "cutoff %.12g ", cutoff);
+  std::snprintf(cmd, sizeof cmd, "cbc '%s' %ssec %.0f solve 2>&1", lp_path.c_str(), cut, std::max(1.0, seconds));
+  const auto t0 = std::chrono::steady_clock::now();
+  FILE* f = popen(cmd, "r");
+  if (!f) return Status::Unavailable("cbc: cannot start: " + std::string(std::strerror(errno)));
+  std::string log;
+  char buf[4096];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) log.append(buf, got);
+  const int rc = pclose(f);
+  auto r = ParseCbcLog(log);
+  if (!r.ok()) return Status::Internal("cbc on " + lp_path + " (exit " + std::to_string(rc) + "): " + r.status().ToString());
+  r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
 

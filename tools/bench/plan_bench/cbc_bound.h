@@ -64,10 +64,14 @@ struct CbcResult {
   double seconds = 0;      // wall seconds of the cbc run
 };
 
+// Parses a CBC log: the "Result - " line gives the status, "Objective value:"
+// the best plan, the last "best possible" (else "Lower bound:") the bound;
+// when optimal, bound = objective. Internal when there is no result line.
+StatusOr<CbcResult> ParseCbcLog(const std::string& log);
+
 // Runs `cbc <lp_path> [cutoff C] sec <seconds> solve` (cutoff <= 0: none) and
-// parses its log; the bound is the last "best possible" (full precision),
-// else "Lower bound:". Unavailable when cbc cannot be started; Internal when
-// the log has no result line.
+// parses its log (ParseCbcLog). Unavailable when cbc cannot be started;
+// Internal when the log has no result line.
 StatusOr<CbcResult> RunCbc(const std::string& lp_path, double seconds, double cutoff);
 
 // WriteCompactMip to a temp file + RunCbc; the temp file is removed. The
