@@ -15,7 +15,12 @@
 //
 // Usage: plan_bench [--sizes 50,300,1000,5000] [--time-limit S] [--seeds N]
 //                   [--seed FIRST] [--micro N] [--budgets LIST|none]
-//                   [--write-dir DIR]
+//                   [--write-dir DIR] [--cbc SECONDS]
+// --cbc: for clusters of <= 1,000 pods (and the micro-clusters), also solve
+// the optimizer's own Problem as a compact MIP with the CBC solver
+// (cbc_bound.h; needs `cbc` on PATH, else a one-line notice and no CBC
+// columns) and print CBC's best objective and bound, the gap of our plan to
+// that independent bound and CBC's seconds. Off by default; CI never runs it.
 // --seed: first seed (seeds FIRST..FIRST+N-1); the ~13.7k-pod case is
 // --sizes 1000 --seed 2. --budgets: comma list of retire10%,moves5%,both
 // (default all three). --write-dir writes each generated snapshot and the
@@ -40,6 +45,7 @@
 
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
+#include "tools/bench/plan_bench/cbc_bound.h"
 #include "tools/bench/plan_bench/cluster_generator.h"
 
 namespace {
@@ -120,7 +126,58 @@ struct Row {
   int64_t ffd_moves = 0;
   double ffd_secs = 0;
   std::string status;
+  // --cbc: CBC on the same Problem (cbc_bound.h); -1 = not run / none.
+  double cbc_obj = -1, cbc_bound = -1, cbc_secs = 0;
+  std::string cbc_status;
 };
+
+// --cbc SECONDS (0 = off) and the largest cluster (pods) it is tried on.
+double g_cbc_seconds = 0;
+constexpr int kCbcMaxPods = 1000;
+
+// Runs CBC on the plan's problem (incumbent = our plan's cost) and fills the
+// cbc_* fields of `r`; skips (status says why) when off, too large or absent.
+void RunCbcBound(const kinema::opt::Problem& p, const kinema::PlanOptions& opt, Row* r) {
+  if (g_cbc_seconds <= 0) return;
+  if (r->pods > kCbcMaxPods) {
+    r->cbc_status = "skipped (> " + std::to_string(kCbcMaxPods) + " pods)";
+    return;
+  }
+  kinema::bench::CbcModelOptions o;
+  o.incumbent = r->after;
+  o.cutoff = true;
+  o.max_retire = opt.max_retire.value_or(-1);
+  o.max_moves = opt.max_moves.value_or(-1);
+  kinema::bench::MipSize size;
+  auto res = kinema::bench::CbcLowerBound(p, o, g_cbc_seconds, &size);
+  if (!res.ok()) {
+    r->cbc_status = res.status().ToString();
+    return;
+  }
+  r->cbc_obj = res->objective;
+  r->cbc_bound = res->bound;
+  r->cbc_secs = res->seconds;
+  r->cbc_status = "cbc " + res->status + " " + std::to_string(size.columns) + "x" + std::to_string(size.rows);
+  // Cross-check: a plan CBC finds can never beat our proven bound (else the
+  // MIP or our bound is wrong), nor can our plan beat CBC's bound.
+  if ((r->cbc_obj > 0 && r->cbc_obj < r->lb * (1 - 1e-6)) || r->after < r->cbc_bound * (1 - 1e-6))
+    r->cbc_status += " INCONSISTENT WITH OUR PLAN/BOUND";
+}
+
+// "cbc_obj cbc_bnd gap_cbc%" columns (blank dashes when not run).
+std::string CbcColumns(const Row& r) {
+  char buf[160];
+  if (g_cbc_seconds <= 0) return "";
+  if (r.cbc_bound <= 0) {
+    std::snprintf(buf, sizeof buf, " | %9s %9s %9s %6s", "-", "-", "-", "-");
+    return buf;
+  }
+  char obj[32] = "-";
+  if (r.cbc_obj > 0) std::snprintf(obj, sizeof obj, "%.3f", r.cbc_obj);
+  std::snprintf(buf, sizeof buf, " | %9s %9.3f %9.2f %6.1f", obj, r.cbc_bound,
+                100 * (r.after - r.cbc_bound) / r.cbc_bound, r.cbc_secs);
+  return buf;
+}
 
 // A budget as fractions of the cluster; negative = no limit.
 struct Variant {
@@ -191,7 +248,14 @@ Row RunSize(int nodes, uint64_t seed, double time_limit, const std::string& writ
     if (problem.ok()) r.ffd_after = FfdBaseline(*problem, &r.ffd_moves);
     r.ffd_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  r.rss = PeakRssMiB();
+  r.rss = PeakRssMiB();  // before CBC: RSS is the optimizer's
+  if (g_cbc_seconds > 0) {
+    auto problem = kinema::opt::BuildProblem(*snap, *cat, opt);
+    if (problem.ok())
+      RunCbcBound(*problem, opt, &r);
+    else
+      r.cbc_status = problem.status().ToString();
+  }
   return r;
 }
 
@@ -262,7 +326,7 @@ double BruteForce(const std::vector<MicroType>& types, const std::vector<MicroPo
 }
 
 void RunMicro(int count, double time_limit) {
-  int exact = 0, proven = 0;
+  int exact = 0, proven = 0, cbc_agree = 0;
   double worst = 0;
   for (int m = 0; m < count; ++m) {
     std::mt19937_64 rng(1000 + m);
@@ -312,15 +376,37 @@ void RunMicro(int count, double time_limit) {
       std::printf("micro %2d: %s\n", m, plan.status().ToString().c_str());
       continue;
     }
+    std::string cbc_note;
+    if (g_cbc_seconds > 0) {
+      auto problem = kinema::opt::BuildProblem(*snap, *c, o);
+      kinema::bench::CbcModelOptions co;
+      co.incumbent = 2 * plan->cost_after;  // loose: slots admit plans up to twice our cost
+      auto res = problem.ok() ? kinema::bench::CbcLowerBound(*problem, co, g_cbc_seconds, nullptr)
+                              : kinema::StatusOr<kinema::bench::CbcResult>(problem.status());
+      if (!res.ok()) {
+        cbc_note = "  cbc: " + res.status().ToString();
+      } else {
+        // The MIP holds every plan up to twice our cost, so CBC's optimum must
+        // be the brute-force optimum itself (independent of our plan).
+        const double cbc_opt = res->objective;
+        const bool agree = res->status == "optimal" && std::fabs(cbc_opt - opt_cost) <= 1e-6 * opt_cost;
+        cbc_agree += agree;
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "  cbc %s %.6f %s", res->status.c_str(), cbc_opt, agree ? "AGREES" : "DIFFERS");
+        cbc_note = buf;
+      }
+    }
     double gap = (plan->cost_after - opt_cost) / opt_cost;
     worst = std::max(worst, gap);
     exact += gap < 1e-9;
     proven += plan->status == kinema::PlanStatus::kOptimal;
-    std::printf("micro %2d: pods %2d  optimum %.6f  plan %.6f  lb %.6f  %s  %.3fs\n", m, npods, opt_cost,
-                plan->cost_after, plan->lower_bound.value_or(0), gap < 1e-9 ? "EXACT" : "above", plan->solve_seconds);
+    std::printf("micro %2d: pods %2d  optimum %.6f  plan %.6f  lb %.6f  %s  %.3fs%s\n", m, npods, opt_cost,
+                plan->cost_after, plan->lower_bound.value_or(0), gap < 1e-9 ? "EXACT" : "above", plan->solve_seconds,
+                cbc_note.c_str());
   }
   std::printf("micro summary: exact %d/%d, proven optimal by own bound %d/%d, worst excess %.2f%%\n", exact, count,
               proven, count, worst * 100);
+  if (g_cbc_seconds > 0) std::printf("micro cbc: CBC optimum equals the brute-force optimum on %d/%d\n", cbc_agree, count);
 }
 
 }  // namespace
@@ -359,16 +445,23 @@ int main(int argc, char** argv) {
           if (v.name == x) variants.push_back(v);
     } else if (a == "--write-dir") {
       write_dir = next();
+    } else if (a == "--cbc") {
+      g_cbc_seconds = std::stod(next());
     } else {
       std::fprintf(stderr,
                    "usage: plan_bench [--sizes 50,300,1000,5000] [--time-limit S] [--seeds N] [--seed FIRST] "
-                   "[--micro N] [--budgets retire10%%,moves5%%,both|none] [--write-dir DIR]\n");
+                   "[--micro N] [--budgets retire10%%,moves5%%,both|none] [--write-dir DIR] [--cbc SECONDS]\n");
       return 2;
     }
   }
-  std::printf("%6s %7s %6s %9s %9s %9s %7s %6s %7s %7s %7s %7s %8s | %9s %6s %6s\n", "nodes", "pods", "class",
+  if (g_cbc_seconds > 0 && !kinema::bench::CbcAvailable()) {
+    std::printf("--cbc: no `cbc` executable on PATH (Debian: apt-get install coinor-cbc); CBC columns skipped\n");
+    g_cbc_seconds = 0;
+  }
+  const char* cbc_head = g_cbc_seconds > 0 ? " | cbc_obj   cbc_bnd   gap_cbc%  cbc_s  (gap_cbc% = (after - cbc_bnd) / cbc_bnd)" : "";
+  std::printf("%6s %7s %6s %9s %9s %9s %7s %6s %7s %7s %7s %7s %8s | %9s %6s %6s%s\n", "nodes", "pods", "class",
               "before", "after", "lowerbnd", "gap%", "moves", "first_s", "bound_s", "solve_s", "cpu_s", "rss_MiB",
-              "ffd_after", "ffd_mv", "ffd_s");
+              "ffd_after", "ffd_mv", "ffd_s", cbc_head);
   for (int n : sizes)
     for (uint64_t s = first_seed; s < first_seed + static_cast<uint64_t>(seeds); ++s)
       std::fputs(InChild([&] {
@@ -379,13 +472,19 @@ int main(int argc, char** argv) {
                                  r.nodes, r.pods, r.classes, r.before, r.after, r.lb, r.gap * 100,
                                  static_cast<long long>(r.moves), r.first, r.bound_s, r.secs, r.cpu, r.rss, r.ffd_after,
                                  static_cast<long long>(r.ffd_moves), r.ffd_secs, r.status.c_str());
-                   return std::string(line);
+                   std::string out(line);
+                   if (g_cbc_seconds > 0) {
+                     out.pop_back();
+                     out += CbcColumns(r) + "  " + r.cbc_status + "\n";
+                   }
+                   return out;
                  }).c_str(),
                  stdout);
   if (!variants.empty()) {
     std::printf("\nbudgeted variants (retire10%% = --max-retire 10%% of nodes; moves5%% = --max-moves 5%% of pods)\n");
-    std::printf("%6s %7s %-9s %9s %9s %9s %9s %9s %7s %7s %6s %7s %7s %8s\n", "nodes", "pods", "budget", "before",
-                "after", "target", "tgt_lb", "lowerbnd", "gap%", "retired", "moves", "solve_s", "cpu_s", "rss_MiB");
+    std::printf("%6s %7s %-9s %9s %9s %9s %9s %9s %7s %7s %6s %7s %7s %8s%s\n", "nodes", "pods", "budget", "before",
+                "after", "target", "tgt_lb", "lowerbnd", "gap%", "retired", "moves", "solve_s", "cpu_s", "rss_MiB",
+                cbc_head);
     for (int n : sizes)
       for (uint64_t s = first_seed; s < first_seed + static_cast<uint64_t>(seeds); ++s)
         for (const auto& v : variants)
@@ -397,7 +496,12 @@ int main(int argc, char** argv) {
                                      r.nodes, r.pods, v.name.c_str(), r.before, r.after, r.target, r.target_lb, r.lb,
                                      r.gap * 100, static_cast<long long>(r.retired), static_cast<long long>(r.moves),
                                      r.secs, r.cpu, r.rss, r.status.c_str());
-                       return std::string(line);
+                       std::string out(line);
+                       if (g_cbc_seconds > 0) {
+                         out.pop_back();
+                         out += CbcColumns(r) + "  " + r.cbc_status + "\n";
+                       }
+                       return out;
                      }).c_str(),
                      stdout);
   }
