@@ -650,15 +650,8 @@ StatusOr<json> MoveWorkloads(const ExecutionDeps& deps, const MoveInput& input, 
   if (auto req = input(ctx); req.ok()) placements = req->placements;
   const size_t batch = static_cast<size_t>(std::max(1, deps.settings.rollout_max_concurrent));
   const auto waves = RolloutWaves(keys, batch, holds);
-  // A hold outlives its Deployment's turn only if the controller never comes
-  // back: the kubelet ends it a rollout timeout after that turn could start.
-  auto deadline_s = [&](const std::string& deployment) -> int64_t {
-    size_t turn = 0;
-    while (turn < waves.size() &&
-           std::find(waves[turn].begin(), waves[turn].end(), deployment) == waves[turn].end()) {
-      ++turn;
-    }
-    return (static_cast<int64_t>(turn) + 1) * (deps.settings.rollout_timeout.count() / 1000) + 60;
+  auto deadline_s = [&](const std::string& deployment) {
+    return RoomHoldDeadlineSeconds(waves, deployment, deps.settings.rollout_timeout.count() / 1000);
   };
   KINEMA_RETURN_IF_ERROR(CreateRoomHolds(deps, ctx, holds, iteration, deadline_s, &result)
                              .WithContext("deployment-patch"));

@@ -1,5 +1,6 @@
 #include "steps/execute/room_hold.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -147,6 +148,15 @@ std::vector<std::vector<std::string>> RolloutWaves(const std::vector<std::string
     last_held = is_held;
   }
   return waves;
+}
+
+int64_t RoomHoldDeadlineSeconds(const std::vector<std::vector<std::string>>& waves, const std::string& deployment,
+                                int64_t rollout_timeout_s) {
+  size_t turn = 0;
+  while (turn < waves.size() && std::find(waves[turn].begin(), waves[turn].end(), deployment) == waves[turn].end()) {
+    ++turn;
+  }
+  return (static_cast<int64_t>(turn) + 1) * rollout_timeout_s + 60;
 }
 
 }  // namespace kinema::execute

@@ -97,4 +97,11 @@ std::string WhyNoRoomForHold(const RoomHold& hold, const std::map<std::string, R
 std::vector<std::vector<std::string>> RolloutWaves(const std::vector<std::string>& keys, size_t batch,
                                                    const std::vector<RoomHold>& holds);
 
+// A hold's activeDeadlineSeconds: it outlives its Deployment's turn only if
+// the controller never comes back, so the kubelet ends it a rollout timeout
+// after that turn could start: (its wave's index + 1) x rollout timeout +
+// 60 s (a Deployment in no wave: one wave after the last).
+int64_t RoomHoldDeadlineSeconds(const std::vector<std::vector<std::string>>& waves, const std::string& deployment,
+                                int64_t rollout_timeout_s);
+
 }  // namespace kinema::execute

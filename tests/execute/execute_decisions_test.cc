@@ -177,6 +177,10 @@ TEST(ExecuteDecisions, DeploymentsWithRoomHoldsRollAloneInTheirTurn) {
                                                 {"web/g"}};
   EXPECT_EQ(waves, want);
   EXPECT_EQ(RolloutWaves({"a", "b", "c"}, 3, {}), (std::vector<std::vector<std::string>>{{"a", "b", "c"}}));
+  // A hold ends a rollout timeout after its Deployment's turn could start.
+  EXPECT_EQ(RoomHoldDeadlineSeconds(waves, "web/b", 900), 2 * 900 + 60);
+  EXPECT_EQ(RoomHoldDeadlineSeconds(waves, "web/d", 900), 4 * 900 + 60);
+  EXPECT_EQ(RoomHoldDeadlineSeconds(waves, "web/zz", 900), 7 * 900 + 60);
   EXPECT_TRUE(RolloutWaves({}, 3, holds).empty());
 }
 
