@@ -261,18 +261,17 @@ StatusOr<std::vector<RoomHold>> HoldsOfIntent(const json& intent) {
   return out;
 }
 
-// Free room per Ready, schedulable node: allocatable minus the requests of
-// the pods bound to it (hold pods included: they hold room).
-StatusOr<std::map<std::string, Resources>> FreeRoom(const ExecutionDeps& deps) {
-  auto nodes = deps.kube->List(kube::resources::kNodes, "");
-  if (!nodes.ok()) return nodes.status().WithContext("list nodes");
-  auto pods = deps.kube->List(kube::resources::kPods, "");
-  if (!pods.ok()) return pods.status().WithContext("list pods");
+// Free room per node that can take pods (Ready, schedulable, not being
+// retired): allocatable minus the requests of the pods bound to it (hold
+// pods included: they hold room). The room holds and the stall breaker
+// both count room this way.
+std::map<std::string, Resources> FreeRoomOf(const std::vector<json>& nodes, const std::vector<json>& pods) {
   std::map<std::string, Resources> free;
-  for (const auto& n : nodes->items) {
-    if (kube::node::IsReady(n) && !kube::node::IsUnschedulable(n)) free[kube::obj::Name(n)] = Allocatable(n);
+  for (const auto& n : nodes) {
+    if (!kube::node::IsReady(n) || kube::node::IsUnschedulable(n) || !LabelOf(n, kRetireLabel).empty()) continue;
+    free[kube::obj::Name(n)] = Allocatable(n);
   }
-  for (const auto& p : pods->items) {
+  for (const auto& p : pods) {
     auto at = free.find(kube::pod::NodeName(p));
     if (at == free.end() || kube::pod::IsFinished(p)) continue;
     Resources r = PodRequests(p);
@@ -280,6 +279,14 @@ StatusOr<std::map<std::string, Resources>> FreeRoom(const ExecutionDeps& deps) {
     at->second.memory_bytes -= r.memory_bytes;
   }
   return free;
+}
+
+StatusOr<std::map<std::string, Resources>> FreeRoom(const ExecutionDeps& deps) {
+  auto nodes = deps.kube->List(kube::resources::kNodes, "");
+  if (!nodes.ok()) return nodes.status().WithContext("list nodes");
+  auto pods = deps.kube->List(kube::resources::kPods, "");
+  if (!pods.ok()) return pods.status().WithContext("list pods");
+  return FreeRoomOf(nodes->items, pods->items);
 }
 
 // Deletes the hold pods of `holds` (grace 0: the room is free at once); only
@@ -394,23 +401,17 @@ StatusOr<StallBreak> BreakStall(const ExecutionDeps& deps, StepContext& ctx, con
     }
   }
   std::set<std::string> planned_set(planned.begin(), planned.end());
+  const std::map<std::string, Resources> free = FreeRoomOf(nodes->items, pods->items);
   std::vector<RoomNode> room;
-  std::map<std::string, size_t> index;
-  for (const auto& n : nodes->items) {
-    if (!kube::node::IsReady(n) || kube::node::IsUnschedulable(n) || !LabelOf(n, kRetireLabel).empty()) continue;
-    const std::string name = kube::obj::Name(n);
-    index[name] = room.size();
-    room.push_back({name, Allocatable(n), planned_set.empty() || planned_set.count(name) > 0});
+  for (const auto& [name, left] : free) {
+    room.push_back({name, left, planned_set.empty() || planned_set.count(name) > 0});
   }
   std::vector<RoomPod> candidates;
   std::map<std::string, std::string> uid_of;  // candidate key -> uid (the eviction's precondition)
   const int64_t now = NowMs();
   for (const auto& p : pods->items) {
-    auto at = index.find(kube::pod::NodeName(p));
-    if (at == index.end() || kube::pod::IsFinished(p)) continue;
-    Resources r = PodRequests(p);
-    room[at->second].free.cpu_milli -= r.cpu_milli;
-    room[at->second].free.memory_bytes -= r.memory_bytes;
+    if (!free.count(kube::pod::NodeName(p)) || kube::pod::IsFinished(p)) continue;
+    const Resources r = PodRequests(p);
     if (kube::pod::IsDaemonSetPod(p) || kube::pod::IsMirrorPod(p) || kube::obj::IsTerminating(p)) continue;
     if (!WhyPodCannotMove(p, now).empty() || kube::obj::ControllerKind(p) != "ReplicaSet") continue;
     auto owner = rs_deployment.find(kube::obj::Namespace(p) + "/" + kube::obj::ControllerName(p));

@@ -225,6 +225,25 @@ std::string E2eCluster::Logs() const {
   return out;
 }
 
+const nlohmann::json* StepResult(const nlohmann::json& show, const std::string& step) {
+  if (!show.is_object() || !show.contains("steps") || !show["steps"].is_array()) return nullptr;
+  for (const auto& s : show["steps"]) {  // by reference: the pointer stays valid while `show` lives
+    if (s.value("name", "") == step && s.contains("result")) return &s["result"];
+  }
+  return nullptr;
+}
+
+nlohmann::json ShowLatest(const E2eCluster& c) {
+  nlohmann::json list = c.Kinemactl({"list"});
+  if (!list.is_array() || list.empty()) return nullptr;
+  return c.Kinemactl({"show", list[0]["id"]});
+}
+
+void KillProcess(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  testing::WaitProcess(pid);
+}
+
 nlohmann::json JournaledIntent(const nlohmann::json& show, const std::string& step) {
   if (!show.is_object() || !show.contains("events") || !show["events"].is_array()) return nullptr;
   for (const auto& e : show["events"]) {

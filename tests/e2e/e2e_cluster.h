@@ -104,6 +104,16 @@ class E2eCluster {
 // duplicate create.
 void ExpectNoHarm(const nlohmann::json& report);
 
+// The result of step `step` in a `kinemactl show` document; null when it has
+// none yet. The pointer stays valid while `show` lives.
+const nlohmann::json* StepResult(const nlohmann::json& show, const std::string& step);
+
+// `kinemactl show` of the newest workflow in the journal (null when none).
+nlohmann::json ShowLatest(const E2eCluster& c);
+
+// SIGKILL `pid` and reap it.
+void KillProcess(pid_t pid);
+
 // The input of the first step_intent event `step` journaled, from a
 // `kinemactl show` document (its "events"); null until there is one.
 nlohmann::json JournaledIntent(const nlohmann::json& show, const std::string& step);

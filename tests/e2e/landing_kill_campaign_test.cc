@@ -121,14 +121,6 @@ std::map<std::string, int> Revisions(const E2eCluster& c) {
   return out;
 }
 
-const json* StepResult(const json& show, const std::string& name) {
-  if (!show.is_object() || !show.contains("steps") || !show["steps"].is_array()) return nullptr;
-  for (const auto& s : show["steps"]) {  // by reference: the pointer stays valid while `show` lives
-    if (s.value("name", "") == name && s.contains("result")) return &s["result"];
-  }
-  return nullptr;
-}
-
 TEST(LandingKillCampaignTest, KillsAcrossBudgetedIterationsEndAsUninterruptedRuns) {
   const int kills_per_iteration = KillsFromEnv("KINEMA_LANDING_KILLS", 4);
   const int iterations = KillsFromEnv("KINEMA_LANDING_KILL_ITERATIONS", 2);

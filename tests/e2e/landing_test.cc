@@ -123,14 +123,6 @@ std::string Str(const json& j, const char* key) {
   return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }
 
-const json* StepResult(const json& show, const std::string& name) {
-  if (!show.is_object() || !show.contains("steps") || !show["steps"].is_array()) return nullptr;
-  for (const auto& s : show["steps"]) {  // by reference: the pointer stays valid while `show` lives
-    if (s.value("name", "") == name && s.contains("result")) return &s["result"];
-  }
-  return nullptr;
-}
-
 // The shared node budget of the convergence test: "20%" by default (about 8
 // steps, ~3 minutes); KINEMA_LANDING_BUDGET=default (tools/test.sh --long)
 // runs the documented default, one budget of 10% (13 steps, ~7 minutes).

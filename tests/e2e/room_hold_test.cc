@@ -35,20 +35,6 @@ E2eOptions HeavyTailedCluster() {
   return o;
 }
 
-json Latest(const E2eCluster& c) {
-  json list = c.Kinemactl({"list"});
-  if (!list.is_array() || list.empty()) return json();
-  return c.Kinemactl({"show", list[0]["id"]});
-}
-
-const json* StepNamed(const json& show, const std::string& name) {
-  if (!show.is_object() || !show.contains("steps")) return nullptr;
-  for (const auto& s : show["steps"]) {
-    if (s.value("name", "") == name) return &s;
-  }
-  return nullptr;
-}
-
 // Starts the controller held for 10 minutes right after the move made its
 // room holds; returns once the holds exist (the pods listed) and the
 // journaled intent that planned them.
@@ -69,7 +55,7 @@ Held StartAndHoldAfterRoomHolds(const E2eCluster& c) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     json pods = c.KubectlJson({"get", "pods", "-A", "-l", "kinema.io/room-hold"});
     if (!pods.is_object() || pods["items"].empty()) continue;
-    json show = Latest(c);
+    json show = ShowLatest(c);
     json intent = JournaledIntent(show, "deployment-patch");
     if (!intent.is_object()) continue;
     h.id = show["id"];
@@ -78,11 +64,6 @@ Held StartAndHoldAfterRoomHolds(const E2eCluster& c) {
     break;
   }
   return h;
-}
-
-void Kill(pid_t p) {
-  ::kill(p, SIGKILL);
-  WaitProcess(p);
 }
 
 // Every hold pod is bound to a node the plan gives the Deployment it holds
@@ -113,7 +94,7 @@ TEST(RoomHoldTest, ResumedAfterAKillTheHeavyPodsLandOnTheirPlannedNodesAndNoHold
   Held h = StartAndHoldAfterRoomHolds(c);
   ASSERT_FALSE(h.id.empty()) << "no room hold within 240 s\n" << c.Logs();
   ExpectHoldsFollowTheIntent(h);
-  Kill(h.controller);
+  KillProcess(h.controller);
 
   auto run = c.RunKinemaOnce();
   ASSERT_EQ(run.exit_code, 0) << run.err.substr(run.err.size() > 4000 ? run.err.size() - 4000 : 0) << c.Logs();
@@ -121,11 +102,11 @@ TEST(RoomHoldTest, ResumedAfterAKillTheHeavyPodsLandOnTheirPlannedNodesAndNoHold
   ASSERT_EQ(show.value("status", ""), "completed") << show.dump().substr(0, 3000);
   for (const auto& s : show["steps"]) EXPECT_EQ(s["status"], "succeeded") << s.dump().substr(0, 1500);
   EXPECT_EQ(c.RoomHoldsLeft(), std::vector<std::string>{}) << "room holds left behind";
-  const json* move = StepNamed(show, "deployment-patch");
+  const json* move = StepResult(show, "deployment-patch");
   ASSERT_NE(move, nullptr);
   int held = 0;
-  for (const auto& x : (*move)["result"].value("roomHolds", json::array())) held += x["outcome"] == "held";
-  EXPECT_GT(held, 0) << (*move)["result"].dump().substr(0, 2000);
+  for (const auto& x : move->value("roomHolds", json::array())) held += x["outcome"] == "held";
+  EXPECT_GT(held, 0) << move->dump().substr(0, 2000);
   // Each heavy Deployment's pods run on its planned nodes.
   json pods = c.KubectlJson({"get", "pods", "-n", "web"});
   ASSERT_TRUE(pods.is_object());
@@ -155,7 +136,7 @@ TEST(RoomHoldTest, AbortAfterTheControllerDiedHoldingRoomDeletesEveryHold) {
   Held h = StartAndHoldAfterRoomHolds(c);
   ASSERT_FALSE(h.id.empty()) << "no room hold within 240 s\n" << c.Logs();
   ExpectHoldsFollowTheIntent(h);
-  Kill(h.controller);
+  KillProcess(h.controller);
   ASSERT_FALSE(c.RoomHoldsLeft().empty()) << "the holds outlive the process that made them";
 
   auto abort = RunProcess({testing::BinPath("kinemactl"), "--db", c.journal(), "--json", "abort", h.id, "--reason",

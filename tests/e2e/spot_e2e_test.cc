@@ -96,12 +96,10 @@ bool Preempt(const E2eCluster& c, const json& node) {
   return RunProcess({"/usr/bin/curl", "-sf", "-X", "POST", url}).exit_code == 0;
 }
 
-// The result of the workflow's step `name` (null when absent).
-json StepResult(const json& show, const std::string& name) {
-  for (const auto& s : show.value("steps", json::array())) {
-    if (s.value("name", "") == name) return s.value("result", json());
-  }
-  return json();
+// A copy of the result of the workflow's step `name` (null when absent).
+json ResultCopy(const json& show, const std::string& name) {
+  const json* r = StepResult(show, name);
+  return r != nullptr ? *r : json();
 }
 
 const json* ExplainedNode(const json& explain, const std::string& name) {
@@ -368,12 +366,12 @@ TEST(SpotEndToEnd, WithBootSpotAPreemptionThatLeftNoSpotRoomIsAnsweredByBootingS
   json show = c.Kinemactl({"show", wf["id"]});
 
   // The plan chose the node and the spot type; node-boot booted it as spot.
-  json plan = StepResult(show, "spot-plan");
+  json plan = ResultCopy(show, "spot-plan");
   ASSERT_TRUE(plan.is_object()) << show.dump().substr(0, 4000);
   ASSERT_TRUE(plan["plan"].contains("boot")) << plan.dump().substr(0, 4000);
   const json& boot = plan["plan"]["boot"];
   const std::string emptied = boot["node"];
-  json booted = StepResult(show, "node-boot");
+  json booted = ResultCopy(show, "node-boot");
   ASSERT_TRUE(booted.is_object()) << show.dump().substr(0, 4000);
   ASSERT_EQ(booted["booted"].size(), 1u) << booted.dump();
   EXPECT_EQ(booted["booted"][0]["capacityType"], "spot") << booted.dump();
@@ -480,7 +478,7 @@ TEST(SpotEndToEnd, ASpotPreemptionDuringTheDrainStopsItBeforeTheNextEviction) {
   ASSERT_TRUE(wf.is_object());
   EXPECT_EQ(wf["status"], "completed") << wf.dump();
   json show = c.Kinemactl({"show", wf["id"]});
-  json drain = StepResult(show, "drain-and-delete");
+  json drain = ResultCopy(show, "drain-and-delete");
   ASSERT_TRUE(drain.is_object()) << show.dump().substr(0, 4000);
   json kept;
   for (const auto& n : drain["nodes"]) {
@@ -493,7 +491,7 @@ TEST(SpotEndToEnd, ASpotPreemptionDuringTheDrainStopsItBeforeTheNextEviction) {
       << "the journal says why: " << kept.dump();
 
   json report = c.Report();
-  json moved = StepResult(show, "deployment-patch");
+  json moved = ResultCopy(show, "deployment-patch");
   EXPECT_EQ(report["evictions"]["accepted"].get<size_t>(), 1 + moved.value("evicted", json::array()).size())
       << "no eviction but the journal's, none once spot was gone: " << report.dump();
   EXPECT_EQ(report["cloud"]["instancesPreempted"], 3) << report.dump();

@@ -156,12 +156,6 @@ std::string Squat(const E2eCluster& c, const std::string& node, int k, const std
   return err;
 }
 
-json ShowLatest(const E2eCluster& c) {
-  json list = c.Kinemactl({"list"});
-  if (!list.is_array() || list.empty()) return json();
-  return c.Kinemactl({"show", list[0]["id"]});
-}
-
 // The journaled events of `show` of a kind (and step, when given).
 std::vector<json> EventsOf(const json& show, const std::string& kind, const std::string& step = "") {
   std::vector<json> out;
@@ -187,24 +181,11 @@ std::map<std::string, int64_t> StallTimers(const json& show) {
   return out;
 }
 
-const json* StepResult(const json& show, const std::string& name) {
-  if (!show.is_object() || !show.contains("steps") || !show["steps"].is_array()) return nullptr;
-  for (const auto& s : show["steps"]) {  // by reference: the pointer stays valid while `show` lives
-    if (s.value("name", "") == name && s.contains("result")) return &s["result"];
-  }
-  return nullptr;
-}
-
 pid_t StartController(const E2eCluster& c, const char* delay) {
   if (delay != nullptr) ::setenv("KINEMA_TEST_DELAY", delay, 1);
   pid_t p = c.StartKinema({"--once"}, "kinema");
   ::unsetenv("KINEMA_TEST_DELAY");
   return p;
-}
-
-void Kill(pid_t p) {
-  ::kill(p, SIGKILL);
-  WaitProcess(p);
 }
 
 TEST(StallBreakerTest, MovesThePodThatTookThePlannedRoomAtTheJournaledTimeAcrossAKill) {
@@ -276,7 +257,7 @@ TEST(StallBreakerTest, MovesThePodThatTookThePlannedRoomAtTheJournaledTimeAcross
 
   // 3. Kill the held controller; the next one patches the heavy Deployment,
   //    whose first new pod stays Pending: its clock is journaled.
-  Kill(k1);
+  KillProcess(k1);
   pid_t k2 = StartController(c, nullptr);
   std::map<std::string, int64_t> clocks;
   for (int i = 0; i < 600 && clocks.empty(); ++i) {
@@ -293,7 +274,7 @@ TEST(StallBreakerTest, MovesThePodThatTookThePlannedRoomAtTheJournaledTimeAcross
   const int64_t first_seen = due - kStallTimeoutMs;
   std::this_thread::sleep_for(std::chrono::milliseconds(std::max<int64_t>(0, first_seen + 6000 - NowMs())));
   ASSERT_LT(NowMs(), due - 4000) << "the test itself was too slow to kill within the stall timeout";
-  Kill(k2);
+  KillProcess(k2);
   const int64_t restarted = NowMs();
   pid_t k3 = StartController(c, nullptr);
 
