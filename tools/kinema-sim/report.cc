@@ -29,7 +29,10 @@ nlohmann::json BuildReport(const ObjectStore& store, const NodePricer& pricer, c
     else if (phase == "Running") running++;
   }
   return nlohmann::json{
-      {"time", SimClock::FormatTime(clock.Now())},
+      // With a cloud, the report's time is the account's: totalCost and time
+      // are read at one instant (a busy machine runs many simulated seconds
+      // between two clock reads).
+      {"time", SimClock::FormatTime(ledger != nullptr ? account.at : clock.Now())},
       {"costPerHour", round6(cost)},
       {"totalCost", ledger != nullptr ? nlohmann::json(round6(account.total_cost)) : nlohmann::json(nullptr)},
       {"nodesCostPerHour", round6(nodes_cost)},

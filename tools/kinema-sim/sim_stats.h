@@ -11,12 +11,16 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 
 namespace kinema::sim {
 
 struct CloudAccount {
+  // The simulated instant the account was taken at: totalCost is the integral
+  // up to exactly this instant, so a report states this as its time.
+  std::chrono::system_clock::time_point at{};
   double cost_per_hour = 0;        // billed instances + Nodes no instance backs
   double nodes_cost_per_hour = 0;  // catalog price of the current Nodes alone
   double total_cost = 0;           // integral of cost_per_hour over simulated time

@@ -561,6 +561,7 @@ CloudAccount FakeGce::Account() const {
   std::lock_guard<std::mutex> l(mu_);
   CloudAccount a;
   TimePoint now = server_->clock().Now();
+  a.at = now;
   IntegrateUnmanaged(now);
   WatchFilter f;
   f.resource = &Nodes();
