@@ -117,6 +117,8 @@ class Pricer {
     }
     pos_.assign(D, m);
     for (size_t j = 0; j < m; ++j) pos_[items_[j]] = j;
+    ChooseSurrogate();
+    r.upper = std::min(r.upper, SurrogateSuffixBound(0));
     for (int k = 0; k < 3; ++k) {
       by_density_[k] = items_;
       std::sort(by_density_[k].begin(), by_density_[k].end(), [&](int a, int b) {
@@ -191,6 +193,83 @@ class Pricer {
     return best;
   }
 
+  // Surrogate relaxation: the three capacity rows, each scaled by the
+  // node's free capacity, added with weights lambda >= 0 (sum 1) give one
+  // knapsack row; its fractional bound is valid for any lambda and, at the
+  // best lambda, far tighter than the minimum of the single-row bounds when
+  // two resources bind together (cpu-heavy and memory-heavy pods). Lambda is
+  // chosen once, at the root, from a grid over the simplex.
+  double Weight(int d, const double lambda[3]) const {
+    double s = 0;
+    for (int k = 0; k < 3; ++k)
+      if (lambda[k] > 0 && root_cap_[k] > 0) s += lambda[k] * Dim(req_[d], k) / root_cap_[k];
+    return s;
+  }
+  double SurrogateRootBound(const double lambda[3]) const {
+    std::vector<std::pair<double, int>> ord;
+    double val = 0, c = 0;
+    for (int k = 0; k < 3; ++k)
+      if (root_cap_[k] > 0) c += lambda[k];
+    for (int d : items_) {
+      double w = Weight(d, lambda), per = pi_[d] + Bonus(d);
+      if (w <= 0)
+        val += per * ub_[d];
+      else
+        ord.push_back({-per / w, d});
+    }
+    std::sort(ord.begin(), ord.end());
+    for (auto& [negdens, d] : ord) {
+      if (c <= 0) break;
+      double w = Weight(d, lambda), take = std::min(ub_[d], c / w);
+      val += take * (pi_[d] + Bonus(d));
+      c -= take * w;
+    }
+    return val;
+  }
+  void ChooseSurrogate() {
+    for (int k = 0; k < 3; ++k) root_cap_[k] = cap_[k];
+    double best = 1e300;
+    const int steps = 10;
+    for (int a = 0; a <= steps; ++a)
+      for (int b = 0; a + b <= steps; ++b) {
+        double lambda[3] = {double(a) / steps, double(b) / steps, double(steps - a - b) / steps};
+        double v = SurrogateRootBound(lambda);
+        if (v < best) {
+          best = v;
+          for (int k = 0; k < 3; ++k) lambda_[k] = lambda[k];
+        }
+      }
+    surrogate_weight_.assign(p_.classes.size(), 0.0);
+    for (int d : items_) surrogate_weight_[d] = Weight(d, lambda_);
+    by_surrogate_ = items_;
+    std::sort(by_surrogate_.begin(), by_surrogate_.end(), [&](int a, int b) {
+      double wa = surrogate_weight_[a], wb = surrogate_weight_[b];
+      if ((wa <= 0) != (wb <= 0)) return wa <= 0;
+      double da = wa > 0 ? (pi_[a] + Bonus(a)) / wa : 0, db = wb > 0 ? (pi_[b] + Bonus(b)) / wb : 0;
+      return da != db ? da > db : a < b;
+    });
+  }
+  // The surrogate row's fractional bound over items i.. (not blocked) with
+  // the capacity left now.
+  double SurrogateSuffixBound(size_t i) const {
+    double c = 0, val = 0;
+    for (int k = 0; k < 3; ++k)
+      if (root_cap_[k] > 0) c += lambda_[k] * cap_[k] / root_cap_[k];
+    for (int d : by_surrogate_) {
+      if (pos_[d] < i || blocked_[d]) continue;
+      double w = surrogate_weight_[d], per = pi_[d] + Bonus(d);
+      if (w <= 0) {
+        val += per * ub_[d];
+        continue;
+      }
+      if (c <= 0) break;
+      double take = std::min(ub_[d], c / w);
+      val += take * per;
+      c -= take * w;
+    }
+    return val;
+  }
+
   void Dfs(size_t i, double value) {
     if (++nodes_ > limit_) return;
     if (value > best_ + 1e-12) {
@@ -207,6 +286,7 @@ class Pricer {
       if (suffix_density_[k][i] < 1e300) bound = std::min(bound, suffix_density_[k][i] * cap_[k]);
     if (value + bound <= best_ + 1e-9) return;
     if (value + FractionalSuffixBound(i) <= best_ + 1e-9) return;
+    if (value + SurrogateSuffixBound(i) <= best_ + 1e-9) return;
     int d = items_[i];
     int64_t maxt = blocked_[d] ? 0 : static_cast<int64_t>(ub_[d]);
     for (int k = 0; k < 3; ++k)
@@ -243,6 +323,10 @@ class Pricer {
   std::vector<double> suffix_density_[3];
   std::vector<size_t> pos_;             // class -> position in items_ (m if absent)
   std::vector<int> by_density_[3];      // items_ by value per unit of each dimension
+  double root_cap_[3] = {0, 0, 0};      // the empty node's free capacity
+  double lambda_[3] = {0, 0, 1};        // surrogate weights (ChooseSurrogate)
+  std::vector<double> surrogate_weight_;  // class -> its surrogate row weight
+  std::vector<int> by_surrogate_;       // items_ by value per unit of surrogate weight
   double best_ = 0;
   std::vector<std::pair<int, int>> best_items_;
 };
@@ -382,6 +466,7 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
   double best_lb = -1;
   std::vector<double> pi(D, 0.0);
   int64_t node_limit = 4000;
+  constexpr int64_t kMaxPricingNodes = 4000 * 16 * 16 * 16;  // ~16M search nodes per kind
   bool converged = false;
   int it = 0;
   for (; elapsed() < time_limit_seconds && (max_iterations < 0 || it < max_iterations); ++it) {
@@ -441,6 +526,12 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
       best_lb = std::max(best_lb, lb);
     }
     if (added == 0) {
+      // Node-limited pricing found nothing: search deeper before giving up
+      // (convergence needs every kind priced exactly).
+      if (!all_exact && complete && node_limit < kMaxPricingNodes) {
+        node_limit *= 16;
+        continue;
+      }
       converged = all_exact;
       break;
     }
