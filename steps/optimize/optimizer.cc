@@ -187,6 +187,56 @@ double Since(TimePoint t) { return std::chrono::duration<double>(std::chrono::st
 
 std::string Num(double v) { return std::to_string(v); }
 
+// The plan is within the gap target of the bound.
+bool GapReached(const Problem& p, const PlanOptions& opt, const SearchResult& r, const Solution& s) {
+  return r.lower && s.Cost(p) <= *r.lower * (1 + opt.gap_target) + 1e-9;
+}
+
+// Large-neighbourhood search on *best until `until` seconds after `start`,
+// the gap target or the iteration cap; notes one line named `phase`.
+void RunLns(const Problem& p, const PlanOptions& opt, TimePoint start, double until, const std::string& phase,
+            Packer* pk, Solution* best, SearchResult* r, const std::string& tag, std::vector<std::string>* notes) {
+  int64_t improvements = 0, steps = 0;
+  const double lns_start = Since(start);
+  const double cost_before = best->Cost(p);
+  while (!GapReached(p, opt, *r, *best) && Since(start) < until &&
+         (opt.max_iterations < 0 || r->iterations < opt.max_iterations)) {
+    const bool local = best->bins.size() > kLocalLnsAboveBins;
+    if (local ? pk->LnsStepLocal(best, 40) : pk->LnsStep(best, -1)) ++improvements;
+    ++r->iterations;
+    ++steps;
+    if (r->iterations % (local ? 5000 : 200) == 0) pk->Improve(best);
+  }
+  notes->push_back(tag + "phase " + phase + ": " + Num(Since(start) - lns_start) + " s, " + std::to_string(steps) +
+                   " iterations, " + std::to_string(improvements) + " improvements, cost " + Num(cost_before) +
+                   " -> " + Num(best->Cost(p)));
+}
+
+// Branch and price (pattern_proof.h) until `until` seconds after `start`:
+// a better plan replaces *best, a better bound r->lower. True when the
+// optimum is proven.
+bool RunPatternProof(const Problem& p, TimePoint start, double until, const std::string& phase, Solution* best,
+                     SearchResult* r, const std::string& tag, std::vector<std::string>* notes) {
+  opt::PatternProofResult pr = opt::ProvePatternOptimum(p, *best, At(start, until));
+  if (pr.has_solution && Better(p, pr.solution, *best)) *best = pr.solution;
+  if (pr.proven) {
+    r->lower = best->Cost(p);  // the proven optimum
+    r->bound_source = "pattern-proof";
+  } else if (pr.lower_bound && (!r->lower || *pr.lower_bound > *r->lower)) {
+    r->lower = pr.lower_bound;
+    r->bound_source = "pattern-master-lp";
+  }
+  notes->push_back(
+      tag + "phase " + phase + ": " + Num(Since(start)) + " s, " + std::to_string(pr.iterations) +
+      " iterations, root LP bound " +
+      (pr.converged ? Num(*pr.root_bound) + " at " + Num(pr.lp_seconds) + " s" : "not converged") + ", " +
+      std::to_string(pr.nodes) + " branch-and-price nodes, " + std::to_string(pr.enumerated) +
+      " columns enumerated, " +
+      (pr.proven ? "optimum proven, cost " + Num(best->Cost(p))
+                 : "no proof (" + pr.stopped + ")" + (pr.lower_bound ? ", bound " + Num(*pr.lower_bound) : "")));
+  return pr.proven;
+}
+
 // The unconstrained pipeline (plan.h), with `budget` seconds from `start`.
 // Notes are prefixed with `tag`.
 StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap, const PlanOptions& opt,
@@ -282,29 +332,23 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   }
   int64_t movable_pods = 0;
   for (const auto& c : p.classes) movable_pods += c.n();
-  // 4a. Small instances: the exact pattern master, converged, then every
-  // column within the gap and lp_solve's branch and bound (pattern_proof.h).
+  // 4a. Small instances: branch and price on the exact pattern master
+  // (pattern_proof.h). Only where its pricing is cheap: the (node-limited)
+  // column generation above converged, or there are few classes. A short
+  // first try (a tenth of the budget) proves the easy ones; otherwise LNS
+  // (to 30 % of the budget) and the proof again: it prunes and closes nodes
+  // against the incumbent, so a good plan makes it far shorter.
   bool proven = false;
-  // Only where its pricing is cheap: the (node-limited) column generation
-  // above converged, or there are few classes. At most 30% of the budget.
   if (movable_pods <= kProofMaxPods && p.classes.size() <= kProofMaxClasses &&
       p.kinds.size() <= kProofMaxKinds && (cg_converged || p.classes.size() <= 12) &&
       Since(start) < budget * 0.6 && opt.max_iterations < 0) {
-    opt::PatternProofResult pr =
-        opt::ProvePatternOptimum(p, best, At(start, std::min(budget * 0.6, Since(start) + budget * 0.3)));
-    if (pr.has_solution && Better(p, pr.solution, best)) best = pr.solution;
-    if (pr.proven) {
-      proven = true;
-      r.lower = best.Cost(p);  // the proven optimum
-      r.bound_source = "pattern-proof";
-    } else if (pr.lower_bound && (!r.lower || *pr.lower_bound > *r.lower)) {
-      r.lower = pr.lower_bound;
-      r.bound_source = "pattern-master-lp";
+    proven = RunPatternProof(p, start, Since(start) + budget * 0.1, "pattern-proof-first", &best, &r, tag, notes);
+    if (!proven && !GapReached(p, opt, r, best)) {
+      RunLns(p, opt, start, budget * 0.3, "lns-before-proof", &pk, &best, &r, tag, notes);
+      if (!GapReached(p, opt, r, best))
+        proven = RunPatternProof(p, start, std::min(budget * 0.85, Since(start) + budget * 0.55), "pattern-proof",
+                                 &best, &r, tag, notes);
     }
-    note("phase pattern-proof: " + Num(Since(start)) + " s, " + std::to_string(pr.iterations) +
-         " iterations, LP bound " + (pr.converged ? "converged at " + Num(pr.lp_seconds) + " s" : "not converged") +
-         ", " + std::to_string(pr.enumerated) + " columns within the gap, " +
-         (pr.proven ? "optimum proven, cost " + Num(best.Cost(p)) : "no proof (" + pr.stopped + ")"));
   }
   // 4b. Tiny instances: exact search proves the optimum.
   if (!proven && movable_pods <= 16 && p.num_existing <= 40) {
@@ -317,23 +361,8 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
     }
     note(std::string("phase exact-search: ") + (proven ? "optimum proven" : "stopped early"));
   }
-  auto gap_reached = [&](const Solution& s) {
-    return r.lower && s.Cost(p) <= *r.lower * (1 + opt.gap_target) + 1e-9;
-  };
-
   // 5. Large-neighbourhood search on the best plan.
-  int64_t improvements = 0;
-  const double lns_start = Since(start);
-  const double cost_before_lns = best.Cost(p);
-  while (!gap_reached(best) && Since(start) < budget * 0.95 &&
-         (opt.max_iterations < 0 || r.iterations < opt.max_iterations)) {
-    const bool improved = best.bins.size() > kLocalLnsAboveBins ? pk.LnsStepLocal(&best, 40) : pk.LnsStep(&best, -1);
-    if (improved) ++improvements;
-    ++r.iterations;
-    if (r.iterations % (best.bins.size() > kLocalLnsAboveBins ? 5000 : 200) == 0) pk.Improve(&best);
-  }
-  note("phase lns: " + Num(Since(start) - lns_start) + " s, " + std::to_string(r.iterations) + " iterations, " +
-       std::to_string(improvements) + " improvements, cost " + Num(cost_before_lns) + " -> " + Num(best.Cost(p)));
+  RunLns(p, opt, start, budget * 0.95, "lns", &pk, &best, &r, tag, notes);
   Finalize(p, &pk, &best);
   r.best = std::move(best);
   return r;
