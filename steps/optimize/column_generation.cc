@@ -73,6 +73,8 @@ class Pricer {
         stay_count_(stay_count),
         bonus_(stay_count ? std::max(0.0, bonus) : 0.0) {}
 
+  void SkipSurrogate() { use_surrogate_ = false; }
+
   PricingResult Solve() {
     const int D = static_cast<int>(p_.classes.size());
     req_.resize(D);
@@ -117,8 +119,10 @@ class Pricer {
     }
     pos_.assign(D, m);
     for (size_t j = 0; j < m; ++j) pos_[items_[j]] = j;
-    ChooseSurrogate();
-    r.upper = std::min(r.upper, SurrogateSuffixBound(0));
+    if (use_surrogate_) {
+      ChooseSurrogate();
+      r.upper = std::min(r.upper, SurrogateSuffixBound(0));
+    }
     for (int k = 0; k < 3; ++k) {
       by_density_[k] = items_;
       std::sort(by_density_[k].begin(), by_density_[k].end(), [&](int a, int b) {
@@ -286,7 +290,7 @@ class Pricer {
       if (suffix_density_[k][i] < 1e300) bound = std::min(bound, suffix_density_[k][i] * cap_[k]);
     if (value + bound <= best_ + 1e-9) return;
     if (value + FractionalSuffixBound(i) <= best_ + 1e-9) return;
-    if (value + SurrogateSuffixBound(i) <= best_ + 1e-9) return;
+    if (use_surrogate_ && value + SurrogateSuffixBound(i) <= best_ + 1e-9) return;
     int d = items_[i];
     int64_t maxt = blocked_[d] ? 0 : static_cast<int64_t>(ub_[d]);
     for (int k = 0; k < 3; ++k)
@@ -323,6 +327,7 @@ class Pricer {
   std::vector<double> suffix_density_[3];
   std::vector<size_t> pos_;             // class -> position in items_ (m if absent)
   std::vector<int> by_density_[3];      // items_ by value per unit of each dimension
+  bool use_surrogate_ = true;
   double root_cap_[3] = {0, 0, 0};      // the empty node's free capacity
   double lambda_[3] = {0, 0, 1};        // surrogate weights (ChooseSurrogate)
   std::vector<double> surrogate_weight_;  // class -> its surrogate row weight
@@ -343,6 +348,7 @@ PricedPattern PriceKind(const Problem& p, int kind, const std::vector<double>& v
 std::vector<std::pair<int, int>> BestFill(const Problem& p, int kind, const std::vector<double>& value,
                                           const std::vector<int>& max_count, int64_t node_limit, double* value_out) {
   Pricer pr(p, kind, value, node_limit, &max_count);
+  pr.SkipSurrogate();  // a packing heuristic's short search: the root grid would cost more than it prunes
   PricingResult r = pr.Solve();
   if (value_out) *value_out = r.value;
   return r.items;
@@ -466,7 +472,7 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
   double best_lb = -1;
   std::vector<double> pi(D, 0.0);
   int64_t node_limit = 4000;
-  constexpr int64_t kMaxPricingNodes = 4000 * 16 * 16 * 16;  // ~16M search nodes per kind
+  constexpr int64_t kMaxPricingNodes = 4000 * 16 * 16;  // ~1M search nodes per kind
   bool converged = false;
   int it = 0;
   for (; elapsed() < time_limit_seconds && (max_iterations < 0 || it < max_iterations); ++it) {

@@ -21,7 +21,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // (bound equal to cost up to 1e-6 relative, plan.h), well above the shave
 // (1e-7) and lp_solve's own tolerance.
 constexpr double kPruneRel = 1e-6;
-constexpr int kMaxProofNodes = 5000;  // branch-and-price nodes (memory: one range vector each)
 
 // An LP bound shaved by lp_solve's tolerance, so it stays a bound.
 double Shave(double lb) { return lb - 1e-7 * std::max(1.0, std::fabs(lb)); }
@@ -132,7 +131,7 @@ void TrySupportIp(const Problem& p, const PatternMaster& m, const std::vector<Co
 }  // namespace
 
 PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbent, Clock::time_point deadline,
-                                       int64_t max_columns) {
+                                       int64_t max_columns, int max_nodes) {
   const auto t0 = Clock::now();
   auto since = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   PatternProofResult res;
@@ -150,8 +149,8 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
   double given_up = kInf;  // the least bound of the nodes left unresolved
   bool root = true;
   while (!open.empty() && open.top().lb < std::min(given_up, inc.cost * (1 - kPruneRel))) {
-    if (Clock::now() >= deadline || res.nodes >= kMaxProofNodes) {
-      res.stopped = res.nodes >= kMaxProofNodes ? "node limit" : "time limit";
+    if (Clock::now() >= deadline || res.nodes >= max_nodes) {
+      res.stopped = res.nodes >= max_nodes ? "node limit" : "time limit";
       break;
     }
     TreeNode node = open.top();

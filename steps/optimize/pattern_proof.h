@@ -49,6 +49,7 @@ struct PatternProofResult {
 
 // `incumbent` must be a valid plan (its cost is the UB of step 2).
 PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbent,
-                                       std::chrono::steady_clock::time_point deadline, int64_t max_columns = 6000);
+                                       std::chrono::steady_clock::time_point deadline, int64_t max_columns = 6000,
+                                       int max_nodes = 5000);
 
 }  // namespace kinema::opt

@@ -173,6 +173,63 @@ TEST(PatternProofTest, ProvenOptimaMatchBruteForceOnMicroClusters) {
   EXPECT_GE(proven, 36) << "the proof should complete on nearly every micro-cluster";
 }
 
+// Branch and price closes what the root LP leaves: on micro-clusters whose
+// master LP bound is below the optimum (fractional node counts), the tree
+// still proves the brute-force optimum.
+TEST(PatternProofTest, BranchingProvesOptimaTheRootLpBoundCannot) {
+  int gaps = 0, gaps_proven = 0;
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    Micro m = MakeMicro(seed);
+    auto snap = ParseSnapshot(m.snapshot);
+    ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+    auto cat = ParseCatalog(TwoTypeCatalog());
+    ASSERT_TRUE(cat.ok());
+    auto problem = opt::BuildProblem(*snap, *cat, NoSpot());
+    ASSERT_TRUE(problem.ok()) << problem.status().ToString();
+    const double optimum = BruteForce(m);
+    opt::Packer pk(*problem, {}, seed);
+    opt::Solution start;
+    ASSERT_TRUE(pk.Greedy(&start)) << "seed " << seed;
+    auto r = opt::ProvePatternOptimum(*problem, start, std::chrono::steady_clock::now() + std::chrono::seconds(20));
+    if (!r.root_bound || *r.root_bound > optimum * (1 - 1e-6)) continue;  // the root LP alone suffices
+    ++gaps;
+    EXPECT_GT(r.nodes, 1) << "seed " << seed;
+    if (!r.proven) continue;
+    ++gaps_proven;
+    const opt::Solution& best = r.has_solution ? r.solution : start;
+    EXPECT_NEAR(best.Cost(*problem), optimum, 1e-9) << "seed " << seed;
+  }
+  EXPECT_GE(gaps, 3) << "the micro-clusters should include integrality gaps";
+  EXPECT_EQ(gaps_proven, gaps) << "branching should prove every micro-cluster the root LP does not";
+}
+
+// A tree cut short (node limit) still reports a valid bound: never above the
+// brute-force optimum, whatever the cut.
+TEST(PatternProofTest, ATreeCutShortStillBoundsTheOptimum) {
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    Micro m = MakeMicro(seed);
+    auto snap = ParseSnapshot(m.snapshot);
+    ASSERT_TRUE(snap.ok());
+    auto cat = ParseCatalog(TwoTypeCatalog());
+    auto problem = opt::BuildProblem(*snap, *cat, NoSpot());
+    ASSERT_TRUE(problem.ok());
+    const double optimum = BruteForce(m);
+    opt::Packer pk(*problem, {}, seed);
+    opt::Solution start;
+    ASSERT_TRUE(pk.Greedy(&start));
+    for (int nodes : {1, 2, 3, 5, 8}) {
+      auto r = opt::ProvePatternOptimum(*problem, start, std::chrono::steady_clock::now() + std::chrono::seconds(20),
+                                        6000, nodes);
+      EXPECT_LE(r.nodes, nodes) << "seed " << seed;
+      if (r.lower_bound) { EXPECT_LE(*r.lower_bound, optimum * (1 + 1e-6)) << "seed " << seed << " nodes " << nodes; }
+      if (r.proven) {
+        const opt::Solution& best = r.has_solution ? r.solution : start;
+        EXPECT_NEAR(best.Cost(*problem), optimum, 1e-9) << "seed " << seed << " nodes " << nodes;
+      }
+    }
+  }
+}
+
 // The large-instance bound (aggregate prices + Lagrangian bound with forced
 // nodes aggregated) never exceeds the brute-force optimum, and with the fluid
 // LP's own duals the Lagrangian bound never exceeds it either.
