@@ -74,6 +74,12 @@ class Pricer {
         bonus_(stay_count ? std::max(0.0, bonus) : 0.0) {}
 
   void SkipSurrogate() { use_surrogate_ = false; }
+  // Only contents worth more than `v` matter (a column prices out only above
+  // its unit's cost less its dual): the search prunes against it from the
+  // start, and "exact" then means nothing is worth more than max(v, value).
+  void SetValueFloor(double v) { floor_ = v; }
+  // The search stops (not exact) at this instant, whatever its node limit.
+  void SetDeadline(std::chrono::steady_clock::time_point t) { deadline_ = t; }
 
   PricingResult Solve() {
     const int D = static_cast<int>(p_.classes.size());
@@ -133,6 +139,7 @@ class Pricer {
         return da != db ? da > db : a < b;
       });
     }
+    best_ = std::max(0.0, floor_);
     Dfs(0, 0.0);
     r.value = best_;
     r.items = best_items_;
@@ -276,6 +283,10 @@ class Pricer {
 
   void Dfs(size_t i, double value) {
     if (++nodes_ > limit_) return;
+    if ((nodes_ & 4095) == 0 && std::chrono::steady_clock::now() > deadline_) {
+      limit_ = nodes_ - 1;  // out of time: stop here, not exact
+      return;
+    }
     if (value > best_ + 1e-12) {
       best_ = value;
       best_items_.clear();
@@ -328,6 +339,8 @@ class Pricer {
   std::vector<size_t> pos_;             // class -> position in items_ (m if absent)
   std::vector<int> by_density_[3];      // items_ by value per unit of each dimension
   bool use_surrogate_ = true;
+  double floor_ = 0;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   double root_cap_[3] = {0, 0, 0};      // the empty node's free capacity
   double lambda_[3] = {0, 0, 1};        // surrogate weights (ChooseSurrogate)
   std::vector<double> surrogate_weight_;  // class -> its surrogate row weight
@@ -339,8 +352,11 @@ class Pricer {
 }  // namespace
 
 PricedPattern PriceKind(const Problem& p, int kind, const std::vector<double>& value,
-                        const std::vector<int>* stay_count, double stay_bonus, int64_t node_limit) {
+                        const std::vector<int>* stay_count, double stay_bonus, int64_t node_limit, double min_value,
+                        std::chrono::steady_clock::time_point deadline) {
   Pricer pr(p, kind, value, node_limit, nullptr, stay_count, stay_bonus);
+  pr.SetValueFloor(min_value);
+  pr.SetDeadline(deadline);
   PricingResult r = pr.Solve();
   return PricedPattern{r.value, r.upper, r.exact, std::move(r.items)};
 }
@@ -499,6 +515,7 @@ CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_
         break;
       }
       Pricer pr(p, pbins[b].kind, pi, node_limit);
+      pr.SetValueFloor(pbins[b].price - (pbins[b].group >= 0 ? mu[pbins[b].group] : 0.0));
       PricingResult r = pr.Solve();
       ub[b] = r.upper;
       ++priced;

@@ -18,6 +18,7 @@
 // Thread-safety: pure function.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <vector>
 
@@ -45,6 +46,9 @@ std::vector<std::pair<int, int>> BestFill(const Problem& p, int kind, const std:
 // Pricing one node kind: max sum_d value_d a_d + stay_bonus * sum_d
 // min(a_d, stay_count_d) over feasible contents (stay_count may be null: no
 // bonus). `upper` is a proven upper bound on that maximum (== value when exact).
+// With `min_value` > 0 only contents worth more count: when none is found,
+// `value` is min_value and `items` is empty (exact: nothing is worth more).
+// The search also stops (not exact) at `deadline`.
 struct PricedPattern {
   double value = 0;
   double upper = 0;
@@ -52,7 +56,9 @@ struct PricedPattern {
   std::vector<std::pair<int, int>> items;
 };
 PricedPattern PriceKind(const Problem& p, int kind, const std::vector<double>& value,
-                        const std::vector<int>* stay_count, double stay_bonus, int64_t node_limit);
+                        const std::vector<int>* stay_count, double stay_bonus, int64_t node_limit,
+                        double min_value = 0,
+                        std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
 CgResult RunColumnGeneration(const Problem& p, const std::vector<double>& start_duals, const Solution& incumbent,
                              double time_limit_seconds, uint64_t seed, int max_iterations = -1);

@@ -311,11 +311,16 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   // Column generation pays off on small and medium instances (stronger bound
   // where pods are large relative to nodes); at scale the fluid bound is
   // nearly as tight and the time is better spent in LNS.
-  bool cg_converged = false;
+  // Small instances get the pattern proof (4a), whose master is exact: the
+  // column generation here then only seeds a plan, in a tenth of the budget.
+  int64_t movable_pods = 0;
+  for (const auto& c : p.classes) movable_pods += c.n();
+  const bool proof_applies = movable_pods <= kProofMaxPods && p.classes.size() <= kProofMaxClasses &&
+                             p.kinds.size() <= kProofMaxKinds && opt.max_iterations < 0;
   if (time_left > 0.05 && p.classes.size() <= 400) {
-    opt::CgResult cg = opt::RunColumnGeneration(p, r.duals, best, std::min(time_left * 0.35, budget * 0.35), opt.seed,
-                                                opt.max_iterations >= 0 ? 25 : -1);
-    cg_converged = cg.converged;
+    const double share = proof_applies ? 0.1 : 0.35;
+    opt::CgResult cg = opt::RunColumnGeneration(p, r.duals, best, std::min(time_left * share, budget * share),
+                                                opt.seed, opt.max_iterations >= 0 ? 25 : -1);
     if (cg.lower_bound && (!r.lower || *cg.lower_bound > *r.lower)) {
       r.lower = cg.lower_bound;
       r.bound_source = cg.converged ? "column-generation" : "column-generation-farley";
@@ -330,18 +335,13 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
       if (Better(p, s, best)) best = s;
     }
   }
-  int64_t movable_pods = 0;
-  for (const auto& c : p.classes) movable_pods += c.n();
   // 4a. Small instances: branch and price on the exact pattern master
-  // (pattern_proof.h). Only where its pricing is cheap: the (node-limited)
-  // column generation above converged, or there are few classes. A short
-  // first try (a tenth of the budget) proves the easy ones; otherwise LNS
+  // (pattern_proof.h); it gives up by itself when its root's pricing is too
+  // dear (no bound from it then). A short first try (a tenth of the budget) proves the easy ones; otherwise LNS
   // (to 30 % of the budget) and the proof again: it prunes and closes nodes
   // against the incumbent, so a good plan makes it far shorter.
   bool proven = false;
-  if (movable_pods <= kProofMaxPods && p.classes.size() <= kProofMaxClasses &&
-      p.kinds.size() <= kProofMaxKinds && (cg_converged || p.classes.size() <= 12) &&
-      Since(start) < budget * 0.6 && opt.max_iterations < 0) {
+  if (proof_applies && Since(start) < budget * 0.6) {
     proven = RunPatternProof(p, start, Since(start) + budget * 0.1, "pattern-proof-first", &best, &r, tag, notes);
     if (!proven && !GapReached(p, opt, r, best)) {
       RunLns(p, opt, start, budget * 0.3, "lns-before-proof", &pk, &best, &r, tag, notes);

@@ -262,8 +262,12 @@ int PriceUnits(const Problem& p, const PatternMaster& m, Clock::time_point deadl
   for (int64_t limit : {int64_t{20000}, int64_t{5000000}}) {
     *exact = true;
     for (size_t u = 0; u < m.units.size() && Clock::now() < deadline; ++u) {
-      PricedPattern pr = PriceKind(p, m.units[u].kind, m.pi, nullptr, 0, limit);
+      PricedPattern pr =
+          PriceKind(p, m.units[u].kind, m.pi, nullptr, 0, limit, m.units[u].cost - m.UnitDual(u), deadline);
       *exact = *exact && pr.exact;
+      if (!pr.exact && std::getenv("KINEMA_PROOF_TRACE"))
+        std::fprintf(stderr, "pricing unit %zu (kind %d) not exact at %lld nodes: best %.6f, upper %.6f\n", u,
+                     m.units[u].kind, static_cast<long long>(limit), pr.value, pr.upper);
       double rc = m.units[u].cost - m.UnitDual(u) - pr.value;
       if (rc < -1e-9 * std::max(1.0, m.units[u].cost) && pool->Add(static_cast<int>(u), pr.items)) {
         AddColumn(lp, m, m.units[u], pool->cols.back().items);
