@@ -9,6 +9,7 @@
 
 #include "steps/optimize/column_generation.h"
 #include "steps/optimize/fluid_lp.h"
+#include "steps/optimize/pricing_mip.h"
 
 namespace kinema::opt {
 namespace {
@@ -253,29 +254,44 @@ bool ReadDuals(lprec* lp, PatternMaster* mp) {
   return true;
 }
 
-// One pricing round over every unit (cheap node-limited pricing first, exact
-// only when the cheap one finds nothing). Returns the columns added; *exact
-// says whether every unit was priced exactly.
+// Adds the column if it prices out and is new.
+bool OfferColumn(const PatternMaster& m, size_t u, double value, const PatternItems& items, lprec* lp,
+                 ColumnPool* pool) {
+  double rc = m.units[u].cost - m.UnitDual(u) - value;
+  if (items.empty() || rc >= -1e-9 * std::max(1.0, m.units[u].cost)) return false;
+  if (!pool->Add(static_cast<int>(u), items)) return false;
+  AddColumn(lp, m, m.units[u], pool->cols.back().items);
+  return true;
+}
+
+// One pricing round over every unit: the depth-first search node-limited
+// (cheap first, deeper when the cheap one finds nothing), then lp_solve's
+// branch and bound for the units it could not settle. Returns the columns
+// added; *exact says whether every unit was priced exactly.
 int PriceUnits(const Problem& p, const PatternMaster& m, Clock::time_point deadline, lprec* lp, ColumnPool* pool,
                bool* exact) {
   int added = 0;
+  std::vector<size_t> unsettled;
   for (int64_t limit : {int64_t{20000}, int64_t{5000000}}) {
-    *exact = true;
+    unsettled.clear();
     for (size_t u = 0; u < m.units.size() && Clock::now() < deadline; ++u) {
-      PricedPattern pr =
-          PriceKind(p, m.units[u].kind, m.pi, nullptr, 0, limit, m.units[u].cost - m.UnitDual(u), deadline);
-      *exact = *exact && pr.exact;
-      if (!pr.exact && std::getenv("KINEMA_PROOF_TRACE"))
-        std::fprintf(stderr, "pricing unit %zu (kind %d) not exact at %lld nodes: best %.6f, upper %.6f\n", u,
-                     m.units[u].kind, static_cast<long long>(limit), pr.value, pr.upper);
-      double rc = m.units[u].cost - m.UnitDual(u) - pr.value;
-      if (rc < -1e-9 * std::max(1.0, m.units[u].cost) && pool->Add(static_cast<int>(u), pr.items)) {
-        AddColumn(lp, m, m.units[u], pool->cols.back().items);
-        ++added;
-      }
+      const double floor = m.units[u].cost - m.UnitDual(u);
+      PricedPattern pr = PriceKind(p, m.units[u].kind, m.pi, nullptr, 0, limit, floor, deadline);
+      if (!pr.exact) unsettled.push_back(u);
+      if (OfferColumn(m, u, pr.value, pr.items, lp, pool)) ++added;
     }
-    if (added > 0 || *exact) break;
+    if (added > 0 || unsettled.empty()) break;
   }
+  if (added == 0) {
+    for (size_t i = 0; i < unsettled.size() && Clock::now() < deadline; ++i) {
+      const size_t u = unsettled[i];
+      MipPricing mp = PriceKindByMip(p, m.units[u].kind, m.pi, m.units[u].cost - m.UnitDual(u), deadline);
+      if (mp.exact) unsettled[i] = SIZE_MAX;
+      if (OfferColumn(m, u, mp.value, mp.items, lp, pool)) ++added;
+    }
+  }
+  *exact = Clock::now() < deadline &&
+           std::all_of(unsettled.begin(), unsettled.end(), [](size_t u) { return u == SIZE_MAX; });
   return added;
 }
 
