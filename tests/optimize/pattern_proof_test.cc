@@ -10,7 +10,9 @@
 
 #include "steps/optimize/aggregate_prices.h"
 #include "steps/optimize/fluid_lp.h"
+#include "steps/optimize/column_generation.h"
 #include "steps/optimize/pattern_proof.h"
+#include "steps/optimize/pricing_mip.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
 #include "steps/optimize/snapshot.h"
@@ -228,6 +230,48 @@ TEST(PatternProofTest, ATreeCutShortStillBoundsTheOptimum) {
       }
     }
   }
+}
+
+// The lp_solve pricing (the fallback of exact pricing) and the depth-first
+// pricing agree on the best column of every kind of generated clusters
+// (selectors, anti-affinity conflicts, per-node caps, three resources) under
+// random duals, and with a floor both say when nothing is worth more.
+TEST(PatternProofTest, MipPricingAgreesWithTheDepthFirstSearch) {
+  auto cat = bench::GenerateCatalog();
+  int compared = 0, floored = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    bench::ClusterSpec spec;
+    spec.nodes = 4 + static_cast<int>(seed % 4);
+    spec.seed = seed;
+    spec.max_replicas = 10;
+    auto snap = ParseSnapshot(bench::GenerateCluster(spec));
+    auto c = ParseCatalog(cat);
+    ASSERT_TRUE(snap.ok() && c.ok());
+    auto problem = opt::BuildProblem(*snap, *c, PlanOptions());
+    ASSERT_TRUE(problem.ok()) << problem.status().ToString();
+    std::mt19937_64 rng(seed);
+    std::vector<double> pi(problem->classes.size());
+    for (auto& v : pi) v = static_cast<double>(rng() % 1000) / 10000.0;
+    const auto far = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (size_t k = 0; k < problem->kinds.size(); k += 3) {
+      auto dfs = opt::PriceKind(*problem, static_cast<int>(k), pi, nullptr, 0, int64_t{1} << 40);
+      ASSERT_TRUE(dfs.exact);
+      auto mip = opt::PriceKindByMip(*problem, static_cast<int>(k), pi, 0, far);
+      ASSERT_TRUE(mip.exact) << "seed " << seed << " kind " << k;
+      EXPECT_NEAR(mip.value, dfs.value, 1e-6) << "seed " << seed << " kind " << k;
+      ++compared;
+      // A floor at the optimum: nothing is worth more, both exact.
+      auto above = opt::PriceKindByMip(*problem, static_cast<int>(k), pi, dfs.value + 1e-6, far);
+      EXPECT_TRUE(above.exact);
+      EXPECT_TRUE(above.items.empty()) << "seed " << seed << " kind " << k;
+      auto dfs_above = opt::PriceKind(*problem, static_cast<int>(k), pi, nullptr, 0, int64_t{1} << 40, dfs.value + 1e-6);
+      EXPECT_TRUE(dfs_above.exact);
+      EXPECT_TRUE(dfs_above.items.empty());
+      if (dfs.value > 0) ++floored;
+    }
+  }
+  EXPECT_GT(compared, 20);
+  EXPECT_GT(floored, 10);
 }
 
 // The large-instance bound (aggregate prices + Lagrangian bound with forced
