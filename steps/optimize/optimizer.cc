@@ -230,7 +230,8 @@ bool RunPatternProof(const Problem& p, TimePoint start, double until, const std:
       tag + "phase " + phase + ": " + Num(Since(start)) + " s, " + std::to_string(pr.iterations) +
       " iterations, root LP bound " +
       (pr.converged ? Num(*pr.root_bound) + " at " + Num(pr.lp_seconds) + " s" : "not converged") + ", " +
-      std::to_string(pr.nodes) + " branch-and-price nodes, " + std::to_string(pr.enumerated) +
+      std::to_string(pr.nodes) + " branch-and-price nodes, " + std::to_string(pr.columns) + " columns generated, " +
+      std::to_string(pr.enumerated) +
       " columns enumerated, " +
       (pr.proven ? "optimum proven, cost " + Num(best->Cost(p))
                  : "no proof (" + pr.stopped + ")" + (pr.lower_bound ? ", bound " + Num(*pr.lower_bound) : "")));

@@ -200,6 +200,7 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
     res.lower_bound = res.proven ? inc.cost : std::min(inc.cost, lb);
     if (res.proven) res.stopped.clear();
   }
+  res.columns = static_cast<int64_t>(pool.cols.size());
   if (inc.improved) {
     res.has_solution = true;
     res.solution = std::move(inc.plan);

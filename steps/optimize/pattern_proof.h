@@ -41,6 +41,7 @@ struct PatternProofResult {
   std::optional<double> root_bound;    // the root's master LP bound (converged)
   int iterations = 0;                  // column-generation iterations, all nodes
   int nodes = 0;                       // branch-and-price nodes solved
+  int64_t columns = 0;                 // columns generated (the pool every node's LP starts from)
   int64_t enumerated = 0;              // columns of the restricted master IPs, all nodes
   double lp_seconds = 0;               // to the converged LP bound
   double seconds = 0;                  // total
