@@ -338,16 +338,17 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   }
   // 4a. Small instances: branch and price on the exact pattern master
   // (pattern_proof.h); it gives up by itself when its root's pricing is too
-  // dear (no bound from it then). A short first try (a tenth of the budget) proves the easy ones; otherwise LNS
-  // (to 30 % of the budget) and the proof again: it prunes and closes nodes
-  // against the incumbent, so a good plan makes it far shorter.
+  // dear (no bound from it then). A short first try (a tenth of the budget)
+  // proves the easy ones; otherwise LNS (to 30 % of the budget), the proof
+  // again (to 60 %: it prunes and closes nodes against the incumbent, so a
+  // good plan makes it far shorter), and LNS the rest.
   bool proven = false;
   if (proof_applies && Since(start) < budget * 0.6) {
     proven = RunPatternProof(p, start, Since(start) + budget * 0.1, "pattern-proof-first", &best, &r, tag, notes);
     if (!proven && !GapReached(p, opt, r, best)) {
       RunLns(p, opt, start, budget * 0.3, "lns-before-proof", &pk, &best, &r, tag, notes);
       if (!GapReached(p, opt, r, best))
-        proven = RunPatternProof(p, start, std::min(budget * 0.85, Since(start) + budget * 0.55), "pattern-proof",
+        proven = RunPatternProof(p, start, std::min(budget * 0.6, Since(start) + budget * 0.4), "pattern-proof",
                                  &best, &r, tag, notes);
     }
   }
