@@ -130,14 +130,9 @@ class Pricer {
       r.upper = std::min(r.upper, SurrogateSuffixBound(0));
     }
     for (int k = 0; k < 3; ++k) {
-      by_density_[k] = items_;
-      std::sort(by_density_[k].begin(), by_density_[k].end(), [&](int a, int b) {
-        double wa = Dim(req_[a], k), wb = Dim(req_[b], k);
-        // Weightless items first (they never use this dimension), then by value per unit.
-        if ((wa <= 0) != (wb <= 0)) return wa <= 0;
-        double da = wa > 0 ? (pi_[a] + Bonus(a)) / wa : 0, db = wb > 0 ? (pi_[b] + Bonus(b)) / wb : 0;
-        return da != db ? da > db : a < b;
-      });
+      row_weight_[k].assign(D, 0.0);
+      for (int d : items_) row_weight_[k][d] = Dim(req_[d], k);
+      SortRowByDensity(k);
     }
     best_ = std::max(0.0, floor_);
     Dfs(0, 0.0);
@@ -177,30 +172,42 @@ class Pricer {
     return FractionalBound(split, v, ub, req, cap_);
   }
 
-  // Min over the dimensions of the fractional knapsack over items i.. (not
-  // blocked), each at its best per-unit value (pi + bonus): O(3m), far
+  // Orders items_ for knapsack row `row` (0-2: cpu, memory, pods; 3: the
+  // surrogate row): weightless items first (they never use the row), then by
+  // value per unit of weight.
+  void SortRowByDensity(int row) {
+    const std::vector<double>& w = row_weight_[row];
+    by_row_[row] = items_;
+    std::sort(by_row_[row].begin(), by_row_[row].end(), [&](int a, int b) {
+      if ((w[a] <= 0) != (w[b] <= 0)) return w[a] <= 0;
+      double da = w[a] > 0 ? (pi_[a] + Bonus(a)) / w[a] : 0, db = w[b] > 0 ? (pi_[b] + Bonus(b)) / w[b] : 0;
+      return da != db ? da > db : a < b;
+    });
+  }
+  // The fractional knapsack on one row over items i.. (not blocked) with
+  // capacity `cap`, each item at its best per-unit value (pi + bonus): O(m).
+  double FractionalOverRow(int row, size_t i, double cap) const {
+    const std::vector<double>& w = row_weight_[row];
+    double val = 0;
+    for (int d : by_row_[row]) {
+      if (pos_[d] < i || blocked_[d]) continue;
+      const double per = pi_[d] + Bonus(d);
+      if (w[d] <= 0) {
+        val += per * ub_[d];
+        continue;
+      }
+      if (cap <= 0) break;
+      double take = std::min(ub_[d], cap / w[d]);
+      val += take * per;
+      cap -= take * w[d];
+    }
+    return val;
+  }
+  // Min over the three resources of their rows' fractional knapsacks: far
   // tighter than the O(1) bound when several dimensions matter.
   double FractionalSuffixBound(size_t i) const {
     double best = 1e300;
-    for (int k = 0; k < 3; ++k) {
-      double c = cap_[k], val = 0;
-      bool unbounded = false;
-      for (int d : by_density_[k]) {
-        if (pos_[d] < i || blocked_[d]) continue;
-        double w = Dim(req_[d], k);
-        double per = pi_[d] + Bonus(d);
-        if (w <= 0) {
-          val += per * ub_[d];
-          continue;
-        }
-        if (c <= 0) break;
-        double take = std::min(ub_[d], c / w);
-        val += take * per;
-        c -= take * w;
-        (void)unbounded;
-      }
-      best = std::min(best, val);
-    }
+    for (int k = 0; k < 3; ++k) best = std::min(best, FractionalOverRow(k, i, cap_[k]));
     return best;
   }
 
@@ -250,35 +257,17 @@ class Pricer {
           for (int k = 0; k < 3; ++k) lambda_[k] = lambda[k];
         }
       }
-    surrogate_weight_.assign(p_.classes.size(), 0.0);
-    for (int d : items_) surrogate_weight_[d] = Weight(d, lambda_);
-    by_surrogate_ = items_;
-    std::sort(by_surrogate_.begin(), by_surrogate_.end(), [&](int a, int b) {
-      double wa = surrogate_weight_[a], wb = surrogate_weight_[b];
-      if ((wa <= 0) != (wb <= 0)) return wa <= 0;
-      double da = wa > 0 ? (pi_[a] + Bonus(a)) / wa : 0, db = wb > 0 ? (pi_[b] + Bonus(b)) / wb : 0;
-      return da != db ? da > db : a < b;
-    });
+    row_weight_[3].assign(p_.classes.size(), 0.0);
+    for (int d : items_) row_weight_[3][d] = Weight(d, lambda_);
+    SortRowByDensity(3);
   }
   // The surrogate row's fractional bound over items i.. (not blocked) with
   // the capacity left now.
   double SurrogateSuffixBound(size_t i) const {
-    double c = 0, val = 0;
+    double c = 0;
     for (int k = 0; k < 3; ++k)
       if (root_cap_[k] > 0) c += lambda_[k] * cap_[k] / root_cap_[k];
-    for (int d : by_surrogate_) {
-      if (pos_[d] < i || blocked_[d]) continue;
-      double w = surrogate_weight_[d], per = pi_[d] + Bonus(d);
-      if (w <= 0) {
-        val += per * ub_[d];
-        continue;
-      }
-      if (c <= 0) break;
-      double take = std::min(ub_[d], c / w);
-      val += take * per;
-      c -= take * w;
-    }
-    return val;
+    return FractionalOverRow(3, i, c);
   }
 
   void Dfs(size_t i, double value) {
@@ -337,14 +326,13 @@ class Pricer {
   std::vector<double> suffix_sum_;
   std::vector<double> suffix_density_[3];
   std::vector<size_t> pos_;             // class -> position in items_ (m if absent)
-  std::vector<int> by_density_[3];      // items_ by value per unit of each dimension
+  std::vector<double> row_weight_[4];   // class -> weight in each knapsack row (3: surrogate)
+  std::vector<int> by_row_[4];          // items_ by value per unit of each row's weight
   bool use_surrogate_ = true;
   double floor_ = 0;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   double root_cap_[3] = {0, 0, 0};      // the empty node's free capacity
   double lambda_[3] = {0, 0, 1};        // surrogate weights (ChooseSurrogate)
-  std::vector<double> surrogate_weight_;  // class -> its surrogate row weight
-  std::vector<int> by_surrogate_;       // items_ by value per unit of surrogate weight
   double best_ = 0;
   std::vector<std::pair<int, int>> best_items_;
 };
