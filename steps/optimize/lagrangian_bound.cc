@@ -90,7 +90,7 @@ double LagrangianOracle::Knapsack(const Bin& b, const std::vector<double>& pi, b
   double lo = 0, hi = 1;
   double a1 = hi - g * (hi - lo), a2 = lo + g * (hi - lo);
   double f1 = Surrogate(b, pi, a1), f2 = Surrogate(b, pi, a2);
-  for (int it = 0; it < 14; ++it) {
+  for (int it = 0; it < 20; ++it) {
     if (f1 <= f2) {
       hi = a2, a2 = a1, f2 = f1, a1 = hi - g * (hi - lo);
       f1 = Surrogate(b, pi, a1);

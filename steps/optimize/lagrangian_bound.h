@@ -41,7 +41,7 @@ class LagrangianOracle {
   // The bound at pi (one entry per class; negative or missing entries read
   // as 0). `theta`, when not null, receives theta. Costs O(D log D) for three
   // density orders plus, per bin, a walk of that order until the bin is full,
-  // and ~16 surrogate knapsacks (linear selection) per new kind and group.
+  // and ~22 surrogate knapsacks (linear selection) per new kind and group.
   double Evaluate(const std::vector<double>& pi, double* theta = nullptr);
 
  private:
