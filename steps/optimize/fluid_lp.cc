@@ -204,8 +204,9 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     SeedLpSolveRandom();
     ret = solve(lp);
     if (getenv("KINEMA_LP_TRACE"))
-      fprintf(stderr, "fluid round %d: %d cols %d rows solve %.3fs\n", round, get_Ncolumns(lp), get_Nrows(lp),
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count());
+      fprintf(stderr, "fluid round %d: %d cols %d rows solve %.3fs, restricted LP %.6f + forced %.6f\n", round,
+              get_Ncolumns(lp), get_Nrows(lp), std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count(),
+              static_cast<double>(get_objective(lp)), forced_cost);
     if (ret != OPTIMAL && ret != PRESOLVED) break;
     REAL* duals_ptr = nullptr;
     if (!get_ptr_sensitivity_rhs(lp, &duals_ptr, nullptr, nullptr) || !duals_ptr) break;
