@@ -11,6 +11,8 @@
 #include <mutex>
 #include <tuple>
 
+#include "steps/optimize/lagrangian_bound.h"
+
 extern "C" REAL rand_uniform(lprec* lp, REAL range);  // exported by liblpsolve55
 
 namespace kinema::opt {
@@ -34,129 +36,9 @@ void SeedLpSolveRandom() {
   return lp;
 }
 
-double FractionalKnapsackBound(const std::vector<int>& items, const std::vector<double>& v,
-                               const std::vector<double>& ub, const std::vector<Resources>& req, const double cap[3]) {
-  auto dim = [](const Resources& r, int k) {
-    return k == 0 ? double(r.cpu_milli) : k == 1 ? double(r.memory_bytes) : double(r.pods);
-  };
-  double best = 0;
-  for (int d : items) best += v[d] * ub[d];
-  std::vector<std::pair<double, int>> ord;
-  for (int k = 0; k < 3; ++k) {
-    ord.clear();
-    double val = 0;
-    for (int d : items) {
-      double w = dim(req[d], k);
-      if (w <= 0)
-        val += v[d] * ub[d];
-      else
-        ord.push_back({-v[d] / w, d});
-    }
-    std::sort(ord.begin(), ord.end());
-    double c = cap[k];
-    for (auto& [negdens, d] : ord) {
-      if (c <= 0) break;
-      double w = dim(req[d], k);
-      double take = std::min(ub[d], c / w);
-      val += take * v[d];
-      c -= take * w;
-    }
-    best = std::min(best, val);
-  }
-  return best;
-}
-
 double LagrangianBound(const Problem& p, const std::vector<double>& pi) {
-  const int D = static_cast<int>(p.classes.size());
-  std::vector<Resources> req(D);
-  std::vector<double> n_ub(D);
-  double sum_pin = 0;
-  for (int d = 0; d < D; ++d) {
-    req[d] = p.classes[d].req;
-    sum_pin += pi[d] * p.classes[d].n();
-  }
-  auto ub_of = [&](const Kind& k, double nodes) {
-    std::vector<int> items;
-    std::vector<double> ub(D, 0.0);
-    for (int d = 0; d < D; ++d)
-      if (k.compat[d] && pi[d] > 0) {
-        items.push_back(d);
-        double cap = p.classes[d].cap >= INT64_MAX / 4 ? 1e300 : double(p.classes[d].cap) * nodes;
-        ub[d] = std::min<double>(p.classes[d].n(), cap);
-      }
-    double cap[3] = {double(k.free.cpu_milli) * nodes, double(k.free.memory_bytes) * nodes,
-                     double(k.free.pods) * nodes};
-    return FractionalKnapsackBound(items, pi, ub, req, cap);
-  };
-  double theta = 1.0;
-  std::vector<double> new_ub;
-  for (size_t k = p.num_existing; k < p.kinds.size(); ++k) {
-    double u = ub_of(p.kinds[k], 1);
-    if (u > 0) theta = std::min(theta, p.kinds[k].price / u);
-  }
-  double lb = theta * sum_pin;
-  for (const auto& g : p.groups) {
-    const Kind& k = p.kinds[g[0]];
-    lb += static_cast<double>(g.size()) * std::min(0.0, k.price - theta * ub_of(k, 1));
-  }
-  // Forced nodes: their price, minus what their contents can be worth. All
-  // forced contents together hold at most n_d pods of class d, so one
-  // fractional knapsack per aggregate of forced nodes (summed capacity, union
-  // of compatibility, ub min(n_d, cap_d * nodes)) bounds the total, and so
-  // does one over all of them, and so does the sum over single nodes (each
-  // with its own min over the dimensions); the smallest total is used. Per
-  // node is skipped beyond ~5M forced node x class pairs (a sort of every
-  // class for each node).
-  std::map<std::vector<uint8_t>, std::pair<Kind, int>> aggs;
-  Kind all;
-  all.compat.assign(D, 0);
-  int all_count = 0;
-  auto absorb = [](Kind* a, const Kind& k) {
-    a->free.cpu_milli += k.free.cpu_milli;
-    a->free.memory_bytes += k.free.memory_bytes;
-    a->free.pods += k.free.pods;
-    for (size_t d = 0; d < a->compat.size(); ++d) a->compat[d] |= k.compat[d];
-  };
-  for (int j = 0; j < p.num_existing; ++j) {
-    const Kind& k = p.kinds[j];
-    if (!k.forced) continue;
-    lb += k.price;
-    auto& [agg, count] = aggs[k.compat];
-    if (count == 0) agg.compat.assign(D, 0);
-    absorb(&agg, k);
-    ++count;
-    absorb(&all, k);
-    ++all_count;
-  }
-  if (all_count > 0) {
-    // ub_of scales capacity by `nodes`; aggregates carry summed capacity, so
-    // scale the per-node cap instead: cap_d * count via a copy of the caps.
-    auto agg_ub = [&](const Kind& a, int count) {
-      std::vector<int> items;
-      std::vector<double> ub(D, 0.0);
-      for (int d = 0; d < D; ++d)
-        if (a.compat[d] && pi[d] > 0) {
-          items.push_back(d);
-          double cap = p.classes[d].cap >= INT64_MAX / 4 ? 1e300 : double(p.classes[d].cap) * count;
-          ub[d] = std::min<double>(p.classes[d].n(), cap);
-        }
-      double cap[3] = {double(a.free.cpu_milli), double(a.free.memory_bytes), double(a.free.pods)};
-      return FractionalKnapsackBound(items, pi, ub, req, cap);
-    };
-    double per_agg = 0;
-    for (const auto& [key, ac] : aggs) per_agg += agg_ub(ac.first, ac.second);
-    double forced_ub = std::min(per_agg, agg_ub(all, all_count));
-    // Per node (each node's own min over the dimensions) can be smaller
-    // still; affordable up to ~5M node x class pairs (13k pods: 1.3M).
-    if (static_cast<double>(all_count) * D <= 5e6) {
-      double per_node = 0;
-      for (int j = 0; j < p.num_existing; ++j)
-        if (p.kinds[j].forced) per_node += ub_of(p.kinds[j], 1);
-      forced_ub = std::min(forced_ub, per_node);
-    }
-    lb -= theta * forced_ub;
-  }
-  return lb;
+  LagrangianOracle oracle(p);
+  return oracle.Evaluate(pi);
 }
 
 FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
@@ -322,8 +204,9 @@ FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds) {
     SeedLpSolveRandom();
     ret = solve(lp);
     if (getenv("KINEMA_LP_TRACE"))
-      fprintf(stderr, "fluid round %d: %d cols %d rows solve %.3fs\n", round, get_Ncolumns(lp), get_Nrows(lp),
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count());
+      fprintf(stderr, "fluid round %d: %d cols %d rows solve %.3fs, restricted LP %.6f + forced %.6f\n", round,
+              get_Ncolumns(lp), get_Nrows(lp), std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count(),
+              static_cast<double>(get_objective(lp)), forced_cost);
     if (ret != OPTIMAL && ret != PRESOLVED) break;
     REAL* duals_ptr = nullptr;
     if (!get_ptr_sensitivity_rhs(lp, &duals_ptr, nullptr, nullptr) || !duals_ptr) break;

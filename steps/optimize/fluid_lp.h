@@ -50,18 +50,10 @@ void SeedLpSolveRandom();
 
 FluidResult SolveFluidLp(const Problem& p, double time_limit_seconds);
 
-// A lower bound valid for ANY prices pi >= 0 (Lagrangian relaxation of the
-// demand rows, with Farley's scaling so unbounded node kinds cannot make it
-// -infinity): theta*sum_d n_d pi_d + sum_groups |g| min(0, c_g - theta UB_g)
-// - theta UB_forced + forced cost, where UB_b bounds the value pi one node of
-// kind b can hold (min over cpu/memory/pods of the fractional knapsack) and
-// theta = min(1, min over new kinds c_t / UB_t). Used when the LP is cut short.
+// A lower bound valid for ANY prices pi >= 0 (one entry per class): the
+// Lagrangian relaxation of the demand rows with Farley's scaling, exactly as
+// LagrangianOracle (lagrangian_bound.h) defines and computes it. Used when
+// the LP is cut short and with the aggregate prices.
 double LagrangianBound(const Problem& p, const std::vector<double>& pi);
-
-// max sum v_d x_d s.t. sum_d r_dk x_d <= cap_k (k = cpu, memory, pods),
-// 0 <= x_d <= ub_d: an upper bound (min over the single-dimension
-// fractional knapsacks).
-double FractionalKnapsackBound(const std::vector<int>& items, const std::vector<double>& v,
-                               const std::vector<double>& ub, const std::vector<Resources>& req, const double cap[3]);
 
 }  // namespace kinema::opt

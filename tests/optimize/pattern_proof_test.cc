@@ -11,6 +11,7 @@
 #include "steps/optimize/aggregate_prices.h"
 #include "steps/optimize/fluid_lp.h"
 #include "steps/optimize/column_generation.h"
+#include "steps/optimize/lagrangian_bound.h"
 #include "steps/optimize/pattern_proof.h"
 #include "steps/optimize/pricing_mip.h"
 #include "steps/optimize/plan.h"
@@ -298,6 +299,121 @@ TEST(PatternProofTest, AggregatePricesAndLagrangianBoundsStayBelowTheOptimum) {
     EXPECT_LE(fl.lower_bound, optimum + 1e-9) << "seed " << seed;
   }
   EXPECT_GE(positive, 30) << "aggregate prices should give a useful bound on most micro-clusters";
+}
+
+// Random prices (zeros, small and very large entries, so theta < 1 happens):
+// the Lagrangian bound (lagrangian_bound.h) is valid for ANY prices, so it
+// never exceeds the brute-force optimum.
+TEST(PatternProofTest, LagrangianBoundStaysBelowTheOptimumAtRandomPrices) {
+  int theta_below_one = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    Micro m = MakeMicro(seed);
+    auto snap = ParseSnapshot(m.snapshot);
+    auto cat = ParseCatalog(TwoTypeCatalog());
+    ASSERT_TRUE(snap.ok() && cat.ok());
+    auto problem = opt::BuildProblem(*snap, *cat, NoSpot());
+    ASSERT_TRUE(problem.ok());
+    const double optimum = BruteForce(m);
+    opt::LagrangianOracle oracle(*problem);
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> u(0, 1);
+    for (int trial = 0; trial < 30; ++trial) {
+      const double scale = trial < 10 ? 0.3 : trial < 20 ? 1.5 : 20.0;
+      std::vector<double> pi(problem->classes.size());
+      for (double& v : pi) v = u(rng) < 0.2 ? 0.0 : scale * u(rng);
+      double theta = 1;
+      const double lb = oracle.Evaluate(pi, &theta);
+      EXPECT_LE(lb, optimum + 1e-9) << "seed " << seed << " trial " << trial;
+      EXPECT_NEAR(opt::LagrangianBound(*problem, pi), lb, 1e-12) << "seed " << seed;
+      theta_below_one += theta < 1;
+    }
+  }
+  EXPECT_GT(theta_below_one, 100) << "large prices should exercise Farley's scaling";
+}
+
+// Cpu-heavy and memory-heavy pods (each fits both types) with a cpu-heavy
+// and a memory-heavy machine type: the fluid LP mixes both types, so its duals price cpu and
+// memory both, and one node's cpu and memory both bind -- where the
+// single-row knapsacks overvalue it (theta < 1). At the fluid LP's own
+// duals the bound (with the surrogate rows) reaches the fluid LP's value,
+// and it stays below the pipeline's plan.
+TEST(PatternProofTest, LagrangianBoundAtTheFluidDualsReachesTheFluidLp) {
+  auto cat = ParseCatalog(json::parse(R"({
+    "machineTypes": [
+      {"name": "hicpu", "zones": ["z1"], "allocatable": {"cpu": "4", "memory": "8Gi", "pods": 110},
+       "pricePerHour": {"onDemand": 1.0, "spot": 0.3}},
+      {"name": "himem", "zones": ["z1"], "allocatable": {"cpu": "2", "memory": "16Gi", "pods": 110},
+       "pricePerHour": {"onDemand": 1.0, "spot": 0.3}}],
+    "spot": {"labels": {"kinema.io/capacity-type": "spot"},
+             "taints": [{"key": "kinema.io/spot", "value": "true", "effect": "NoSchedule"}]}})"));
+  ASSERT_TRUE(cat.ok()) << cat.status().ToString();
+  int surrogate_needed = 0;
+  for (int variant = 0; variant < 5; ++variant) {
+    json items = json::array();
+    items.push_back(Node("n0", "hicpu", "4", "8Gi"));
+    for (int i = 0; i < 10 + 2 * variant; ++i) items.push_back(Pod("cpu-" + std::to_string(i), "", "1000m", "1Gi"));
+    for (int i = 0; i < 14 - variant; ++i) items.push_back(Pod("mem-" + std::to_string(i), "", "250m", "4Gi"));
+    auto snap = ParseSnapshot(List(items));
+    ASSERT_TRUE(snap.ok());
+    auto problem = opt::BuildProblem(*snap, *cat, NoSpot());
+    ASSERT_TRUE(problem.ok());
+    opt::FluidResult fl = opt::SolveFluidLp(*problem, 5);
+    ASSERT_TRUE(fl.ok && !fl.lagrangian) << "variant " << variant;
+    double theta = 1;
+    opt::LagrangianOracle oracle(*problem);
+    const double lb = oracle.Evaluate(fl.duals, &theta);
+    EXPECT_GE(lb, fl.lower_bound * (1 - 1e-3)) << "variant " << variant;
+    EXPECT_GT(theta, 0.99) << "variant " << variant;
+    auto plan = OptimizePlacement(*snap, *cat, NoSpot());
+    ASSERT_TRUE(plan.ok());
+    EXPECT_LE(lb, plan->cost_after + 1e-9) << "variant " << variant;
+    // Both duals positive: the single rows alone would need theta < 1.
+    surrogate_needed += fl.duals[0] > 0 && fl.duals[1] > 0;
+  }
+  EXPECT_GE(surrogate_needed, 3);
+}
+
+// On generated clusters (pools, zones, spot, selectors, anti-affinity,
+// immovable pods) the bound never exceeds a plan's cost: at the aggregate
+// prices, at the fluid LP's duals and at random prices, against the greedy
+// plan and the pipeline's plan.
+TEST(PatternProofTest, LagrangianBoundNeverExceedsAPlanOnGeneratedClusters) {
+  auto cat_json = bench::GenerateCatalog();
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    bench::ClusterSpec spec;
+    spec.nodes = 15 + 10 * static_cast<int>(seed);
+    spec.seed = seed;
+    spec.fill = 0.3 + 0.05 * static_cast<double>(seed);
+    auto snap = ParseSnapshot(bench::GenerateCluster(spec));
+    auto cat = ParseCatalog(cat_json);
+    ASSERT_TRUE(snap.ok() && cat.ok());
+    PlanOptions o;
+    o.time_limit_seconds = 2;
+    o.seed = seed;
+    auto problem = opt::BuildProblem(*snap, *cat, o);
+    ASSERT_TRUE(problem.ok()) << problem.status().ToString();
+    opt::Packer pk(*problem, {}, seed);
+    opt::Solution greedy;
+    ASSERT_TRUE(pk.Greedy(&greedy));
+    auto plan = OptimizePlacement(*snap, *cat, o);
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    const double cost = std::min(greedy.Cost(*problem), plan->cost_after);
+    std::vector<std::vector<double>> prices;
+    opt::AggregatePrices ap = opt::SolveAggregatePrices(*problem, 5);
+    if (ap.ok) prices.push_back(ap.pi);
+    opt::FluidResult fl = opt::SolveFluidLp(*problem, 5);
+    if (fl.ok) prices.push_back(fl.duals);
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> u(0, 0.05);
+    for (int t = 0; t < 10; ++t) {
+      std::vector<double> pi(problem->classes.size());
+      for (double& v : pi) v = u(rng) * (t + 1);
+      prices.push_back(pi);
+    }
+    opt::LagrangianOracle oracle(*problem);
+    for (size_t i = 0; i < prices.size(); ++i)
+      EXPECT_LE(oracle.Evaluate(prices[i]), cost + 1e-9) << "seed " << seed << " prices " << i;
+  }
 }
 
 // Invariants of a Solution (solution.h), checked from scratch.
