@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <random>
 
 #include "steps/optimize/aggregate_prices.h"
@@ -149,21 +150,47 @@ PlanOptions NoSpot() {
   return o;
 }
 
+// One micro-cluster as the optimizer's Problem, with its brute-force optimum
+// and a deliberately poor incumbent (the greedy without prices). `problem` is
+// empty, with a test failure recorded, when the cluster does not build.
+struct MicroProblem {
+  std::optional<opt::Problem> problem;
+  double optimum = 0;
+  opt::Solution start;
+};
+
+MicroProblem LoadMicro(uint64_t seed) {
+  MicroProblem mp;
+  Micro m = MakeMicro(seed);
+  auto snap = ParseSnapshot(m.snapshot);
+  auto cat = ParseCatalog(TwoTypeCatalog());
+  if (!snap.ok() || !cat.ok()) {
+    ADD_FAILURE() << "seed " << seed << ": micro-cluster or catalog does not parse";
+    return mp;
+  }
+  auto problem = opt::BuildProblem(*snap, *cat, NoSpot());
+  if (!problem.ok()) {
+    ADD_FAILURE() << "seed " << seed << ": " << problem.status().ToString();
+    return mp;
+  }
+  opt::Packer pk(*problem, {}, seed);
+  if (!pk.Greedy(&mp.start)) {
+    ADD_FAILURE() << "seed " << seed << ": the greedy finds no plan";
+    return mp;
+  }
+  mp.problem = std::move(*problem);
+  mp.optimum = BruteForce(m);
+  return mp;
+}
+
 TEST(PatternProofTest, ProvenOptimaMatchBruteForceOnMicroClusters) {
   int proven = 0;
   for (uint64_t seed = 1; seed <= 40; ++seed) {
-    Micro m = MakeMicro(seed);
-    auto snap = ParseSnapshot(m.snapshot);
-    ASSERT_TRUE(snap.ok()) << snap.status().ToString();
-    auto cat = ParseCatalog(TwoTypeCatalog());
-    ASSERT_TRUE(cat.ok());
-    auto problem = opt::BuildProblem(*snap, *cat, NoSpot());
-    ASSERT_TRUE(problem.ok()) << problem.status().ToString();
-    const double optimum = BruteForce(m);
-    // Start from a deliberately poor incumbent: the greedy without prices.
-    opt::Packer pk(*problem, {}, seed);
-    opt::Solution start;
-    ASSERT_TRUE(pk.Greedy(&start)) << "seed " << seed;
+    MicroProblem mp = LoadMicro(seed);
+    ASSERT_TRUE(mp.problem.has_value());
+    const opt::Problem* problem = &*mp.problem;
+    const double optimum = mp.optimum;
+    const opt::Solution& start = mp.start;
     auto r = opt::ProvePatternOptimum(*problem, start, std::chrono::steady_clock::now() + std::chrono::seconds(20));
     if (r.lower_bound) { EXPECT_LE(*r.lower_bound, optimum + 1e-9) << "seed " << seed; }
     if (!r.proven) continue;
@@ -182,17 +209,11 @@ TEST(PatternProofTest, ProvenOptimaMatchBruteForceOnMicroClusters) {
 TEST(PatternProofTest, BranchingProvesOptimaTheRootLpBoundCannot) {
   int gaps = 0, gaps_proven = 0;
   for (uint64_t seed = 1; seed <= 60; ++seed) {
-    Micro m = MakeMicro(seed);
-    auto snap = ParseSnapshot(m.snapshot);
-    ASSERT_TRUE(snap.ok()) << snap.status().ToString();
-    auto cat = ParseCatalog(TwoTypeCatalog());
-    ASSERT_TRUE(cat.ok());
-    auto problem = opt::BuildProblem(*snap, *cat, NoSpot());
-    ASSERT_TRUE(problem.ok()) << problem.status().ToString();
-    const double optimum = BruteForce(m);
-    opt::Packer pk(*problem, {}, seed);
-    opt::Solution start;
-    ASSERT_TRUE(pk.Greedy(&start)) << "seed " << seed;
+    MicroProblem mp = LoadMicro(seed);
+    ASSERT_TRUE(mp.problem.has_value());
+    const opt::Problem* problem = &*mp.problem;
+    const double optimum = mp.optimum;
+    const opt::Solution& start = mp.start;
     auto r = opt::ProvePatternOptimum(*problem, start, std::chrono::steady_clock::now() + std::chrono::seconds(20));
     if (!r.root_bound || *r.root_bound > optimum * (1 - 1e-6)) continue;  // the root LP alone suffices
     ++gaps;
@@ -210,16 +231,11 @@ TEST(PatternProofTest, BranchingProvesOptimaTheRootLpBoundCannot) {
 // brute-force optimum, whatever the cut.
 TEST(PatternProofTest, ATreeCutShortStillBoundsTheOptimum) {
   for (uint64_t seed = 1; seed <= 30; ++seed) {
-    Micro m = MakeMicro(seed);
-    auto snap = ParseSnapshot(m.snapshot);
-    ASSERT_TRUE(snap.ok());
-    auto cat = ParseCatalog(TwoTypeCatalog());
-    auto problem = opt::BuildProblem(*snap, *cat, NoSpot());
-    ASSERT_TRUE(problem.ok());
-    const double optimum = BruteForce(m);
-    opt::Packer pk(*problem, {}, seed);
-    opt::Solution start;
-    ASSERT_TRUE(pk.Greedy(&start));
+    MicroProblem mp = LoadMicro(seed);
+    ASSERT_TRUE(mp.problem.has_value());
+    const opt::Problem* problem = &*mp.problem;
+    const double optimum = mp.optimum;
+    const opt::Solution& start = mp.start;
     for (int nodes : {1, 2, 3, 5, 8}) {
       auto r = opt::ProvePatternOptimum(*problem, start, std::chrono::steady_clock::now() + std::chrono::seconds(20),
                                         6000, nodes);
@@ -281,13 +297,10 @@ TEST(PatternProofTest, MipPricingAgreesWithTheDepthFirstSearch) {
 TEST(PatternProofTest, AggregatePricesAndLagrangianBoundsStayBelowTheOptimum) {
   int positive = 0;
   for (uint64_t seed = 1; seed <= 40; ++seed) {
-    Micro m = MakeMicro(seed);
-    auto snap = ParseSnapshot(m.snapshot);
-    auto cat = ParseCatalog(TwoTypeCatalog());
-    ASSERT_TRUE(snap.ok() && cat.ok());
-    auto problem = opt::BuildProblem(*snap, *cat, NoSpot());
-    ASSERT_TRUE(problem.ok());
-    const double optimum = BruteForce(m);
+    MicroProblem mp = LoadMicro(seed);
+    ASSERT_TRUE(mp.problem.has_value());
+    const opt::Problem* problem = &*mp.problem;
+    const double optimum = mp.optimum;
     opt::AggregatePrices ap = opt::SolveAggregatePrices(*problem, 5);
     ASSERT_TRUE(ap.ok) << "seed " << seed << ": " << ap.message;
     double lb = opt::LagrangianBound(*problem, ap.pi);
@@ -307,13 +320,10 @@ TEST(PatternProofTest, AggregatePricesAndLagrangianBoundsStayBelowTheOptimum) {
 TEST(PatternProofTest, LagrangianBoundStaysBelowTheOptimumAtRandomPrices) {
   int theta_below_one = 0;
   for (uint64_t seed = 1; seed <= 40; ++seed) {
-    Micro m = MakeMicro(seed);
-    auto snap = ParseSnapshot(m.snapshot);
-    auto cat = ParseCatalog(TwoTypeCatalog());
-    ASSERT_TRUE(snap.ok() && cat.ok());
-    auto problem = opt::BuildProblem(*snap, *cat, NoSpot());
-    ASSERT_TRUE(problem.ok());
-    const double optimum = BruteForce(m);
+    MicroProblem mp = LoadMicro(seed);
+    ASSERT_TRUE(mp.problem.has_value());
+    const opt::Problem* problem = &*mp.problem;
+    const double optimum = mp.optimum;
     opt::LagrangianOracle oracle(*problem);
     std::mt19937_64 rng(seed);
     std::uniform_real_distribution<double> u(0, 1);
