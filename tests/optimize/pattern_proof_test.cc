@@ -249,23 +249,37 @@ TEST(PatternProofTest, ATreeCutShortStillBoundsTheOptimum) {
   }
 }
 
+// The optimizer's Problem (default options, the generated catalog) of a
+// generated cluster; empty, with a test failure recorded, when it does not
+// build.
+std::optional<opt::Problem> GeneratedProblem(const bench::ClusterSpec& spec) {
+  auto snap = ParseSnapshot(bench::GenerateCluster(spec));
+  auto cat = ParseCatalog(bench::GenerateCatalog());
+  if (!snap.ok() || !cat.ok()) {
+    ADD_FAILURE() << "seed " << spec.seed << ": generated cluster or catalog does not parse";
+    return std::nullopt;
+  }
+  auto problem = opt::BuildProblem(*snap, *cat, PlanOptions());
+  if (!problem.ok()) {
+    ADD_FAILURE() << "seed " << spec.seed << ": " << problem.status().ToString();
+    return std::nullopt;
+  }
+  return std::move(*problem);
+}
+
 // The lp_solve pricing (the fallback of exact pricing) and the depth-first
 // pricing agree on the best column of every kind of generated clusters
 // (selectors, anti-affinity conflicts, per-node caps, three resources) under
 // random duals, and with a floor both say when nothing is worth more.
 TEST(PatternProofTest, MipPricingAgreesWithTheDepthFirstSearch) {
-  auto cat = bench::GenerateCatalog();
   int compared = 0, floored = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     bench::ClusterSpec spec;
     spec.nodes = 4 + static_cast<int>(seed % 4);
     spec.seed = seed;
     spec.max_replicas = 10;
-    auto snap = ParseSnapshot(bench::GenerateCluster(spec));
-    auto c = ParseCatalog(cat);
-    ASSERT_TRUE(snap.ok() && c.ok());
-    auto problem = opt::BuildProblem(*snap, *c, PlanOptions());
-    ASSERT_TRUE(problem.ok()) << problem.status().ToString();
+    auto problem = GeneratedProblem(spec);
+    ASSERT_TRUE(problem.has_value());
     std::mt19937_64 rng(seed);
     std::vector<double> pi(problem->classes.size());
     for (auto& v : pi) v = static_cast<double>(rng() % 1000) / 10000.0;
@@ -462,16 +476,12 @@ void ExpectValidSolution(const opt::Problem& p, const opt::Solution& s, const st
 // The large-plan LNS (cut-out neighbourhoods) never breaks a plan and never
 // makes it more expensive; run here on mid-sized clusters, many steps.
 TEST(PatternProofTest, LocalLnsKeepsPlansValidAndNeverCostsMore) {
-  auto cat = bench::GenerateCatalog();
   for (uint64_t seed = 1; seed <= 4; ++seed) {
     bench::ClusterSpec spec;
     spec.nodes = 40 + 10 * static_cast<int>(seed);
     spec.seed = seed;
-    auto snap = ParseSnapshot(bench::GenerateCluster(spec));
-    auto c = ParseCatalog(cat);
-    ASSERT_TRUE(snap.ok() && c.ok());
-    auto problem = opt::BuildProblem(*snap, *c, PlanOptions());
-    ASSERT_TRUE(problem.ok()) << problem.status().ToString();
+    auto problem = GeneratedProblem(spec);
+    ASSERT_TRUE(problem.has_value());
     opt::Packer pk(*problem, {}, seed);
     opt::Solution s;
     ASSERT_TRUE(pk.FromCurrent(&s, false));
