@@ -456,7 +456,8 @@ TEST(GceSimTest, TotalCostIsTheIntegralOfCostPerHourOverSimulatedTime) {
   };
   double hours = (parse(r2) - parse(r1)) / 3600.0;
   ASSERT_GT(hours, 0.3);
-  EXPECT_NEAR(r2["totalCost"].get<double>() - r1["totalCost"].get<double>(), rate * hours, rate * 2.0 / 3600 + 1e-6);
+  EXPECT_NEAR(r2["totalCost"].get<double>() - r1["totalCost"].get<double>(), rate * hours, rate * 2.0 / 3600 + 1e-6)
+      << "first report " << r1.dump() << "\nsecond report " << r2.dump();
 }
 
 TEST(GceSimTest, NodesCreatedWithoutAnInstanceAreBilledAsNodes) {
