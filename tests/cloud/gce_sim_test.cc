@@ -401,7 +401,13 @@ TEST(GceSimTest, DeletingInstanceMakesItsNodeNotReadyThenRemovesIt) {
 }
 
 TEST(GceSimTest, ConcurrentDeleteWithAnotherKeyWaitsForTheFirstThenIsDone) {
-  GceSim sim(json{{"cloud", {{"deleteDelay", "200s"}}}});  // 200 ms of wall time
+  // 100 ms of wall time: long enough for the raw DELETE right after the
+  // first to find it still running, short enough for the provider's retry
+  // window for resourceNotReady (4 jittered backoffs, at least ~190 ms
+  // here). At 200 ms the test depended on the jitter: the smallest draws
+  // (13+21+44+93 ms) gave up before the first delete finished (1 run in 12
+  // under load).
+  GceSim sim(json{{"cloud", {{"deleteDelay", "100s"}}}});
   ASSERT_TRUE(sim.ok()) << sim.Log();
   auto gce = sim.Provider();
   ASSERT_TRUE(gce->DeleteInstance("us-central1-a", "node-a", "first").ok());
