@@ -21,10 +21,6 @@ struct ABin {
   std::vector<uint8_t> compat;  // per class
 };
 
-double Dim(const Resources& r, int k) {
-  return k == 0 ? double(r.cpu_milli) : k == 1 ? double(r.memory_bytes) : double(r.pods);
-}
-
 }  // namespace
 
 AggregatePrices SolveAggregatePrices(const Problem& p, double time_limit_seconds) {

@@ -14,10 +14,6 @@
 namespace kinema::opt {
 namespace {
 
-double Dim(const Resources& r, int k) {
-  return k == 0 ? double(r.cpu_milli) : k == 1 ? double(r.memory_bytes) : double(r.pods);
-}
-
 // One LP bin: an existing node (individually: its current pods matter) or a
 // merged new kind (equal price and capacity; union of compatibility).
 struct LpBin {

@@ -14,10 +14,6 @@
 namespace kinema::opt {
 namespace {
 
-double Dim(const Resources& r, int k) {
-  return k == 0 ? double(r.cpu_milli) : k == 1 ? double(r.memory_bytes) : double(r.pods);
-}
-
 // Upper bound on max sum v_d x_d s.t. sum r_dk x_d <= cap_k (each k), 0 <= x_d <= ub_d:
 // the minimum over the three single-dimension fractional knapsacks.
 double FractionalBound(const std::vector<int>& items, const std::vector<double>& v, const std::vector<double>& ub,
@@ -223,52 +219,38 @@ class Pricer {
       if (lambda[k] > 0 && root_cap_[k] > 0) s += lambda[k] * Dim(req_[d], k) / root_cap_[k];
     return s;
   }
-  double SurrogateRootBound(const double lambda[3]) const {
-    std::vector<std::pair<double, int>> ord;
-    double val = 0, c = 0;
+  // The surrogate row's capacity left now (1 on the empty node).
+  double SurrogateCapacity(const double lambda[3]) const {
+    double c = 0;
     for (int k = 0; k < 3; ++k)
-      if (root_cap_[k] > 0) c += lambda[k];
-    for (int d : items_) {
-      double w = Weight(d, lambda), per = pi_[d] + Bonus(d);
-      if (w <= 0)
-        val += per * ub_[d];
-      else
-        ord.push_back({-per / w, d});
-    }
-    std::sort(ord.begin(), ord.end());
-    for (auto& [negdens, d] : ord) {
-      if (c <= 0) break;
-      double w = Weight(d, lambda), take = std::min(ub_[d], c / w);
-      val += take * (pi_[d] + Bonus(d));
-      c -= take * w;
-    }
-    return val;
+      if (root_cap_[k] > 0) c += lambda[k] * cap_[k] / root_cap_[k];
+    return c;
+  }
+  // Row 3 becomes the surrogate row of `lambda`, ordered by density.
+  void SetSurrogateRow(const double lambda[3]) {
+    for (int d : items_) row_weight_[3][d] = Weight(d, lambda);
+    SortRowByDensity(3);
   }
   void ChooseSurrogate() {
     for (int k = 0; k < 3; ++k) root_cap_[k] = cap_[k];
+    row_weight_[3].assign(p_.classes.size(), 0.0);
     double best = 1e300;
     const int steps = 10;
     for (int a = 0; a <= steps; ++a)
       for (int b = 0; a + b <= steps; ++b) {
         double lambda[3] = {double(a) / steps, double(b) / steps, double(steps - a - b) / steps};
-        double v = SurrogateRootBound(lambda);
+        SetSurrogateRow(lambda);
+        double v = FractionalOverRow(3, 0, SurrogateCapacity(lambda));
         if (v < best) {
           best = v;
           for (int k = 0; k < 3; ++k) lambda_[k] = lambda[k];
         }
       }
-    row_weight_[3].assign(p_.classes.size(), 0.0);
-    for (int d : items_) row_weight_[3][d] = Weight(d, lambda_);
-    SortRowByDensity(3);
+    SetSurrogateRow(lambda_);
   }
   // The surrogate row's fractional bound over items i.. (not blocked) with
   // the capacity left now.
-  double SurrogateSuffixBound(size_t i) const {
-    double c = 0;
-    for (int k = 0; k < 3; ++k)
-      if (root_cap_[k] > 0) c += lambda_[k] * cap_[k] / root_cap_[k];
-    return FractionalOverRow(3, i, c);
-  }
+  double SurrogateSuffixBound(size_t i) const { return FractionalOverRow(3, i, SurrogateCapacity(lambda_)); }
 
   void Dfs(size_t i, double value) {
     if (++nodes_ > limit_) return;

@@ -23,6 +23,20 @@ void SeedLpSolveRandom() {
   std::srand(1);
 }
 
+namespace {
+int AbortAtDeadline(lprec*, void* handle) {
+  return std::chrono::steady_clock::now() > *static_cast<const std::chrono::steady_clock::time_point*>(handle)
+             ? TRUE
+             : FALSE;
+}
+}  // namespace
+
+void StopAtDeadline(::_lprec* lp, const std::chrono::steady_clock::time_point* deadline) {
+  const double left = std::chrono::duration<double>(*deadline - std::chrono::steady_clock::now()).count();
+  set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(left))));
+  put_abortfunc(lp, AbortAtDeadline, const_cast<std::chrono::steady_clock::time_point*>(deadline));
+}
+
 ::_lprec* NewDemandCoveringLp(const Problem& p, int rows) {
   lprec* lp = make_lp(rows, 0);
   if (lp == nullptr) return nullptr;

@@ -17,6 +17,7 @@
 // Thread-safety: pure function; each call owns its lp_solve model.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,11 @@ struct FluidResult {
 // that one-time seeding early and then resets rand() to a fixed seed, so
 // equal inputs give equal bases, duals and plans.
 void SeedLpSolveRandom();
+
+// Makes a solve of `lp` stop at *deadline (lp_solve's whole-second timeout
+// plus an abort callback checked during branch and bound). *deadline must
+// outlive the solve.
+void StopAtDeadline(::_lprec* lp, const std::chrono::steady_clock::time_point* deadline);
 
 // A new lp_solve model with `rows` rows and no columns, set up as every
 // master in this folder wants it: minimise, quiet, DEVEX pricing (not

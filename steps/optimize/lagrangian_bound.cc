@@ -7,10 +7,6 @@
 namespace kinema::opt {
 namespace {
 
-double Dim(const Resources& r, int k) {
-  return k == 0 ? double(r.cpu_milli) : k == 1 ? double(r.memory_bytes) : double(r.pods);
-}
-
 }  // namespace
 
 LagrangianOracle::LagrangianOracle(const Problem& p) : p_(p) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
 
 #include "steps/optimize/column_generation.h"
 #include "steps/optimize/fluid_lp.h"
@@ -15,10 +16,6 @@ namespace kinema::opt {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double Dim(const Resources& r, int k) {
-  return k == 0 ? double(r.cpu_milli) : k == 1 ? double(r.memory_bytes) : double(r.pods);
-}
 
 void AddColumn(lprec* lp, const PatternMaster& m, const PricingUnit& u, const PatternItems& items) {
   std::vector<double> vals = {u.cost};
@@ -63,10 +60,6 @@ lprec* NewMaster(const Problem& p, const PatternMaster& m, const std::vector<Cou
     set_rh(lp, row + 1, std::isfinite(ranges[u].hi) ? ranges[u].hi : 1e30);
   }
   return lp;
-}
-
-int AbortAtDeadline(lprec*, void* handle) {
-  return Clock::now() > *static_cast<Clock::time_point*>(handle) ? TRUE : FALSE;
 }
 
 // Enumerates the maximal patterns of one unit whose value sum_d pi_d a_d is
@@ -265,21 +258,26 @@ bool OfferColumn(const PatternMaster& m, size_t u, double value, const PatternIt
 }
 
 // One pricing round over every unit: the depth-first search node-limited
-// (cheap first, deeper when the cheap one finds nothing), then lp_solve's
-// branch and bound for the units it could not settle. Returns the columns
-// added; *exact says whether every unit was priced exactly.
+// (cheap first; when it finds nothing, deeper for the units it left
+// unsettled), then lp_solve's branch and bound for the units still
+// unsettled. Returns the columns added; *exact says whether every unit was
+// priced exactly.
 int PriceUnits(const Problem& p, const PatternMaster& m, Clock::time_point deadline, lprec* lp, ColumnPool* pool,
                bool* exact) {
   int added = 0;
-  std::vector<size_t> unsettled;
+  std::vector<size_t> unsettled(m.units.size());
+  std::iota(unsettled.begin(), unsettled.end(), size_t{0});
+  // A deeper round prices again only the units the last one left unsettled.
   for (int64_t limit : {int64_t{20000}, int64_t{5000000}}) {
-    unsettled.clear();
-    for (size_t u = 0; u < m.units.size() && Clock::now() < deadline; ++u) {
+    std::vector<size_t> still;
+    for (size_t i = 0; i < unsettled.size() && Clock::now() < deadline; ++i) {
+      const size_t u = unsettled[i];
       const double floor = m.units[u].cost - m.UnitDual(u);
       PricedPattern pr = PriceKind(p, m.units[u].kind, m.pi, nullptr, 0, limit, floor, deadline);
-      if (!pr.exact) unsettled.push_back(u);
+      if (!pr.exact) still.push_back(u);
       if (OfferColumn(m, u, pr.value, pr.items, lp, pool)) ++added;
     }
+    unsettled.swap(still);
     if (added > 0 || unsettled.empty()) break;
   }
   if (added == 0) {
@@ -423,9 +421,7 @@ int SolveMasterIp(const Problem& p, const PatternMaster& m, const std::vector<Co
   for (const auto& c : cols) AddColumn(lp, m, m.units[c.unit], c.items);
   for (int c = 1; c <= static_cast<int>(cols.size()); ++c) set_int(lp, c, TRUE);
   set_bb_floorfirst(lp, BRANCH_CEILING);
-  const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
-  set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(left))));
-  put_abortfunc(lp, AbortAtDeadline, &deadline);
+  StopAtDeadline(lp, &deadline);
   SeedLpSolveRandom();
   int ret = solve(lp);
   if (ret == OPTIMAL || ret == SUBOPTIMAL || ret == PRESOLVED) {

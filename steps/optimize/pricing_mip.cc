@@ -12,14 +12,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Dim(const Resources& r, int k) {
-  return k == 0 ? double(r.cpu_milli) : k == 1 ? double(r.memory_bytes) : double(r.pods);
-}
-
-int AbortAtDeadline(lprec*, void* handle) {
-  return Clock::now() > *static_cast<Clock::time_point*>(handle) ? TRUE : FALSE;
-}
-
 // The classes worth pricing on this kind and how many of each fit.
 struct Items {
   std::vector<int> cls;
@@ -133,9 +125,7 @@ MipPricing PriceKindByMip(const Problem& p, int kind_index, const std::vector<do
   lprec* lp = BuildModel(p, kind, pi, it, std::max(0.0, min_value));
   if (!lp) return res;
   set_bb_depthlimit(lp, 0);  // no depth limit: the search ends at its deadline
-  const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
-  set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(left))));
-  put_abortfunc(lp, AbortAtDeadline, &deadline);
+  StopAtDeadline(lp, &deadline);
   SeedLpSolveRandom();
   const int ret = solve(lp);
   if (ret == INFEASIBLE) {

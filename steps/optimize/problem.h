@@ -74,6 +74,11 @@ StatusOr<Problem> BuildProblem(const Snapshot& snap, const Catalog& cat, const P
 // Names not in the snapshot are reported in p->notes and otherwise ignored.
 void ProtectNodes(const Snapshot& snap, const std::set<std::string>& names, Problem* p);
 
+// Resource k of r as a number: 0 cpu (milli), 1 memory (bytes), 2 pods.
+inline double Dim(const Resources& r, int k) {
+  return k == 0 ? double(r.cpu_milli) : k == 1 ? double(r.memory_bytes) : double(r.pods);
+}
+
 // Does a pod of class `c` fit alone into `free` (all three dimensions)?
 inline bool FitsEmpty(const Resources& req, const Resources& free) {
   return req.cpu_milli <= free.cpu_milli && req.memory_bytes <= free.memory_bytes && req.pods <= free.pods;
