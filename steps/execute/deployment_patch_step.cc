@@ -320,6 +320,48 @@ std::vector<RoomHold> HoldsFor(const std::vector<RoomHold>& holds, const std::st
   return out;
 }
 
+// How long the step waits for the kubelet to admit (run) or reject a hold it
+// made; a hold still Pending after it counts as held (the scheduler already
+// counts its room).
+constexpr std::chrono::milliseconds kHoldAdmissionWait{30000};
+constexpr std::chrono::milliseconds kHoldAdmissionPoll{250};
+
+// A hold is bound straight to its node (no scheduler), so a pod scheduled
+// there after the room was counted can win the room: the node's kubelet then
+// rejects the hold (phase Failed, OutOfcpu / OutOfmemory). Waits until every
+// hold made is Running or rejected (at most kHoldAdmissionWait); a rejected
+// one becomes outcome "rejected" with the kubelet's reason and is deleted.
+Status ConfirmRoomHolds(const ExecutionDeps& deps, StepContext& ctx, const std::vector<RoomHold>& holds,
+                        const std::string& iteration, MoveResult* result) {
+  const auto until = std::chrono::steady_clock::now() + kHoldAdmissionWait;
+  for (;;) {
+    int waiting = 0;
+    for (const auto& h : holds) {
+      auto o = std::find_if(result->room_holds.begin(), result->room_holds.end(), [&](const RoomHoldOutcome& x) {
+        return x.deployment == h.deployment && x.node == h.node && x.outcome == "held";
+      });
+      if (o == result->room_holds.end()) continue;
+      const std::string name = RoomHoldName(iteration, h);
+      auto pod = deps.kube->Get(kube::resources::kPods, deps.settings.room_hold_namespace, name);
+      if (!pod.ok() && pod.status().code() == Status::Code::kNotFound) continue;  // released or gone: nothing held
+      if (!pod.ok()) return pod.status().WithContext("room holds: get " + deps.settings.room_hold_namespace + "/" + name);
+      const std::string phase = kube::pod::Phase(*pod);
+      if (phase == "Running") continue;
+      if (phase != "Failed") {
+        ++waiting;
+        continue;
+      }
+      o->outcome = "rejected";
+      o->why = "the kubelet of " + h.node + " rejected the hold (" + pod->value("status", json::object()).value("reason", "") +
+               ": " + pod->value("status", json::object()).value("message", "") +
+               "): a pod placed there after the room was counted took it";
+      KINEMA_RETURN_IF_ERROR(ReleaseRoomHolds(deps, ctx, {h}, iteration));
+    }
+    if (waiting == 0 || std::chrono::steady_clock::now() >= until) return Status::OK();
+    KINEMA_RETURN_IF_ERROR(ctx.Pause(kHoldAdmissionPoll));
+  }
+}
+
 // Creates the holds of the Deployments not patched yet — each only while its
 // node has the room, never pushing a pod out — and releases those of
 // Deployments a run before this one already patched (a restart).
@@ -340,6 +382,7 @@ Status CreateRoomHolds(const ExecutionDeps& deps, StepContext& ctx, const std::v
   }
   auto free = FreeRoom(deps);
   if (!free.ok()) return free.status().WithContext("room holds");
+  ctx.Hook("room_counted");  // tests: another pod may take the room from here on
   for (const auto& h : holds) {
     KINEMA_RETURN_IF_ERROR(ctx.CheckEpoch());
     if (patched[h.deployment]) {
@@ -359,9 +402,12 @@ Status CreateRoomHolds(const ExecutionDeps& deps, StepContext& ctx, const std::v
         o.why = "creating the hold failed: " + made.status().ToString();
       }
     }
-    spdlog::info("workflow {}: room hold for {} pod(s) of {} on {}: {} ({})", ctx.workflow_id(), h.pods,
-                 h.deployment, h.node, o.outcome, o.why);
     result->room_holds.push_back(std::move(o));
+  }
+  KINEMA_RETURN_IF_ERROR(ConfirmRoomHolds(deps, ctx, holds, iteration, result));
+  for (const auto& o : result->room_holds) {
+    spdlog::info("workflow {}: room hold for {} pod(s) of {} on {}: {} ({})", ctx.workflow_id(), o.pods,
+                 o.deployment, o.node, o.outcome, o.why);
   }
   ctx.Hook("room_held");
   return Status::OK();

@@ -12,7 +12,10 @@
 // big pods find the room the plan kept for them before small ones fill it.
 // Room holds (room_hold.h, also in the intent): the planned room of heavy
 // Deployments is held by placeholder pods from before the first patch until
-// each of them rolls — alone, in its own wave.
+// each of them rolls — alone, in its own wave. A hold is bound straight to
+// its node; when a pod scheduled there meanwhile took the room, the node's
+// kubelet rejects it (OutOfcpu/OutOfmemory): the step waits for each hold to
+// run or be rejected and journals a rejected one as such (roomHolds).
 // Effect, per Deployment (at most settings.rollout_max_concurrent at once, in
 // that order): one update of the pod template — the controller's preferred
 // node-affinity terms (AffinitySteering: weight 100 on this Deployment's
@@ -97,8 +100,8 @@ struct RoomHoldOutcome {
   std::string deployment;  // ns/name the room was held for
   std::string node;
   int pods = 0;
-  std::string outcome;     // "held" | "skipped"
-  std::string why;         // skipped: why (the node lacks the room, is gone, the create failed)
+  std::string outcome;     // "held" | "skipped" | "rejected" (the node's kubelet refused the hold pod)
+  std::string why;         // skipped: why (the node lacks the room, is gone, the create failed); rejected: the kubelet's reason
   bool operator==(const RoomHoldOutcome&) const = default;
 };
 

@@ -134,13 +134,16 @@ std::string ExplainRollouts(const WorkflowView& v, Explanation* e) {
                                   "moved is in the step's disruption_claimed events (kinemactl show)"}});
   }
   json holds = json::array();
-  int held_pods = 0, skipped = 0;
-  std::string skipped_why;
+  int held_pods = 0, skipped = 0, rejected = 0;
+  std::string skipped_why, rejected_why;
   for (const auto& h : m->room_holds) {
     holds.push_back({{"deployment", h.deployment}, {"node", h.node}, {"pods", h.pods}, {"outcome", h.outcome},
                      {"why", h.why}});
     if (h.outcome == "held") {
       held_pods += h.pods;
+    } else if (h.outcome == "rejected") {
+      ++rejected;
+      rejected_why = h.deployment + " on " + h.node + ": " + h.why;
     } else {
       ++skipped;
       skipped_why = h.deployment + " on " + h.node + ": " + h.why;
@@ -151,7 +154,10 @@ std::string ExplainRollouts(const WorkflowView& v, Explanation* e) {
   std::string out;
   if (!m->room_holds.empty()) {
     out += " Room held for " + std::to_string(held_pods) + " heavy pod(s) until their Deployments rolled" +
-           (skipped > 0 ? "; " + std::to_string(skipped) + " hold(s) not made (e.g. " + skipped_why + ")" : "") + ".";
+           (skipped > 0 ? "; " + std::to_string(skipped) + " hold(s) not made (e.g. " + skipped_why + ")" : "") +
+           (rejected > 0 ? "; " + std::to_string(rejected) + " hold(s) rejected by the node (e.g. " + rejected_why + ")"
+                         : "") +
+           ".";
   }
   if (earlier > 0) {
     out += " Stall breaker: " + std::to_string(earlier) + " act(s) by a process restarted before the step ended.";

@@ -70,7 +70,9 @@ TEST(PlanExecution, ExplainSaysHowFarToTheTargetAndWhatTheStallBreakerDid) {
   move.order = {"shop/big", "shop/small"};
   move.stall_breaks = {{"shop/big", "shop/big-x", "evicted", "shop/small-y", {"shop/small-y"}, "keep-1", "makes room"}};
   move.room_holds = {{"shop/big", "keep-1", 2, "held", "4000m/8192Mi for 2 pod(s) until shop/big rolls"},
-                     {"shop/big", "keep-2", 1, "skipped", "node keep-2 has 100m/64Mi free, the hold needs 2000m/4096Mi"}};
+                     {"shop/big", "keep-2", 1, "skipped", "node keep-2 has 100m/64Mi free, the hold needs 2000m/4096Mi"},
+                     {"shop/big", "keep-3", 1, "rejected",
+                      "the kubelet of keep-3 rejected the hold (OutOfcpu: Pod was rejected: ...)"}};
   WorkflowView v;
   v.id = "kinema-rescheduling-1";
   v.type = "kinema-rescheduling";
@@ -104,6 +106,10 @@ TEST(PlanExecution, ExplainSaysHowFarToTheTargetAndWhatTheStallBreakerDid) {
                            "shop/big on keep-2: node keep-2 has 100m/64Mi free"),
             std::string::npos)
       << e.summary;
+  EXPECT_NE(e.summary.find("; 1 hold(s) rejected by the node (e.g. shop/big on keep-3: the kubelet of keep-3 rejected "
+                           "the hold (OutOfcpu"),
+            std::string::npos)
+      << e.summary;
   EXPECT_NE(e.summary.find("Stall breaker: 2 act(s) by a process restarted before the step ended."),
             std::string::npos)
       << e.summary;
@@ -111,8 +117,9 @@ TEST(PlanExecution, ExplainSaysHowFarToTheTargetAndWhatTheStallBreakerDid) {
   EXPECT_EQ(j["rollouts"]["stallBreaks"][1]["pendingPod"], "shop/big-x");
   EXPECT_EQ(j["rollouts"]["stallBreaks"][1]["action"], "acted-before-restart");
   EXPECT_EQ(j["rollouts"]["stallBreaks"][2]["pendingPod"], "shop/big-z");
-  ASSERT_EQ(j["rollouts"]["roomHolds"].size(), 2u) << j.dump();
+  ASSERT_EQ(j["rollouts"]["roomHolds"].size(), 3u) << j.dump();
   EXPECT_EQ(j["rollouts"]["roomHolds"][1]["outcome"], "skipped");
+  EXPECT_EQ(j["rollouts"]["roomHolds"][2]["outcome"], "rejected");
   // The journaled result reads back the same.
   auto back = execute::MoveResult::FromJson(move.ToJson());
   ASSERT_TRUE(back.ok()) << back.status().ToString();

@@ -323,6 +323,49 @@ TEST(ClusterKubelet, ActiveDeadlineFailsThePodThatLongAfterItStarted) {
   EXPECT_EQ(phase("free"), "Running");
 }
 
+// The kubelet's admission: a pod bound straight to a node (spec.nodeName,
+// no scheduler) that does not fit beside the pods the node runs is rejected
+// as the real kubelet rejects it (phase Failed, OutOfcpu / OutOfmemory, the
+// kubelet's message with requested, used and capacity); the first of two
+// that race for the same room runs, and the room a rejected pod asked for
+// stays free for the next one.
+TEST(ClusterKubelet, APodBoundWhereItDoesNotFitIsRejectedOutOfCpuOrMemory) {
+  Harness::Options o;
+  o.binder = false;
+  o.scenario = {{"kubelet", {{"podStartDelay", "1s"}}}};
+  Harness h(TwoNodes(), o);  // node-a: 3920m cpu, 13Gi allocatable
+  ASSERT_TRUE(h.ok()) << h.error();
+  auto pod = [](const std::string& name, const std::string& cpu, const std::string& memory) {
+    return Json{{"metadata", {{"name", name}}},
+                {"spec",
+                 {{"nodeName", "node-a"},
+                  {"containers", Json::array({{{"name", "c"},
+                                               {"image", "i"},
+                                               {"resources", {{"requests", {{"cpu", cpu}, {"memory", memory}}}}}}})}}}};
+  };
+  auto phase = [&](const std::string& n) { return h.Get(PodsType(), "default", n)->body["status"].value("phase", ""); };
+  ASSERT_TRUE(h.registry().Create(PodsType(), "default", pod("first", "3", "4Gi")).ok());
+  ASSERT_TRUE(h.WaitFor([&] { return phase("first") == "Running"; }, 10));
+  ASSERT_TRUE(h.registry().Create(PodsType(), "default", pod("too-much-cpu", "1", "1Gi")).ok());
+  ASSERT_TRUE(h.registry().Create(PodsType(), "default", pod("too-much-memory", "100m", "10Gi")).ok());
+  ASSERT_TRUE(h.WaitFor([&] { return phase("too-much-cpu") == "Failed" && phase("too-much-memory") == "Failed"; }, 10));
+  const Json cpu = h.Get(PodsType(), "default", "too-much-cpu")->body["status"];
+  EXPECT_EQ(cpu["reason"], "OutOfcpu");
+  EXPECT_EQ(cpu["message"],
+            "Pod was rejected: Node didn't have enough resource: cpu, requested: 1000, used: 3000, capacity: 3920");
+  const Json mem = h.Get(PodsType(), "default", "too-much-memory")->body["status"];
+  EXPECT_EQ(mem["reason"], "OutOfmemory");
+  EXPECT_NE(mem["message"].get<std::string>().find("memory, requested: 10737418240, used: 4294967296"),
+            std::string::npos)
+      << mem.dump();
+  EXPECT_FALSE(IsPodReady(h.Get(PodsType(), "default", "too-much-cpu")->body));
+  // What the rejected pods asked for was never taken: a pod that fits beside
+  // `first` still runs.
+  ASSERT_TRUE(h.registry().Create(PodsType(), "default", pod("fits", "900m", "8Gi")).ok());
+  EXPECT_TRUE(h.WaitFor([&] { return phase("fits") == "Running"; }, 10));
+  EXPECT_EQ(phase("first"), "Running");
+}
+
 // Snapshot pods are not restarted: their status is completed once (the
 // conditions and container statuses a running pod has; status_bringup.h),
 // keeping what the snapshot said, and then left alone.

@@ -235,8 +235,10 @@ std::function<void(const std::string&, const std::string&, int)> TestDelayHook()
   int step = std::atoi(s.substr(a + 1, b - a - 1).c_str());
   int ms = std::atoi(s.substr(b + 1).c_str());
   spdlog::warn("test hook: sleeping {} ms at {} of step {} (KINEMA_TEST_DELAY)", ms, point, step);
-  return [point, step, ms](const std::string& p, const std::string&, int idx) {
-    if (p == point && idx == step) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return [point, step, ms](const std::string& p, const std::string& id, int idx) {
+    if (p != point || idx != step) return;
+    spdlog::warn("test hook: reached {} of step {} in {}; sleeping {} ms", point, step, id, ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   };
 }
 

@@ -221,6 +221,12 @@ void Kubelet::StartPod(const Key& key, const std::string& uid) {
   if (PodPhase(pod->body) != "Pending" && !PodPhase(pod->body).empty()) return;
   std::string node = NodeOf(pod);
   if (node.empty() || !NodeReady(node)) return;  // re-considered when the node turns Ready
+  if (PodPhase(pod->body) == "Pending") {  // a snapshot pod without a phase was admitted where it ran
+    if (auto rejected = AdmissionRejection(pod->body, node, key)) {
+      RejectPod(key, uid, rejected->first, rejected->second);
+      return;
+    }
+  }
   auto now = Now();
   std::string ts = SimClock::FormatTime(now);
   std::string host_ip = NodeIp(node);
@@ -436,6 +442,60 @@ std::pair<int64_t, int64_t> Kubelet::NodeRequests(const std::string& node, const
     mem += r.second;
   }
   return {cpu, mem};
+}
+
+std::optional<std::pair<std::string, std::string>> Kubelet::AdmissionRejection(const Json& pod,
+                                                                               const std::string& node,
+                                                                               const Key& key) const {
+  ObjectPtr n = nodes_->Get("", node);
+  if (!n) return std::nullopt;
+  int64_t used_cpu = 0, used_mem = 0, used_pods = 0;
+  auto it = pods_by_node_.find(node);
+  if (it != pods_by_node_.end()) {
+    for (const Key& k : it->second) {
+      if (k == key) continue;
+      ObjectPtr p = pods_->Get(k.first, k.second);
+      if (!p || PodPhase(p->body) != "Running") continue;  // not admitted yet, or finished
+      auto r = Requests(AdmittedResources(p->body));
+      used_cpu += r.first;
+      used_mem += r.second;
+      ++used_pods;
+    }
+  }
+  auto want = Requests(DesiredResources(pod));
+  struct Need {
+    const char* name;
+    int64_t requested, used, capacity;
+  };
+  const Need needs[] = {{"cpu", want.first, used_cpu, Allocatable(n->body, "cpu")},
+                        {"memory", want.second, used_mem, Allocatable(n->body, "memory")},
+                        {"pods", 1, used_pods, Allocatable(n->body, "pods")}};
+  for (const Need& x : needs) {
+    if (x.requested <= 0 || x.used + x.requested <= x.capacity) continue;
+    return std::make_pair(std::string("OutOf") + x.name,
+                          std::string("Pod was rejected: Node didn't have enough resource: ") + x.name +
+                              ", requested: " + std::to_string(x.requested) + ", used: " + std::to_string(x.used) +
+                              ", capacity: " + std::to_string(x.capacity));
+  }
+  return std::nullopt;
+}
+
+void Kubelet::RejectPod(const Key& key, const std::string& uid, const std::string& reason, const std::string& message) {
+  auto r = server().registry().Modify(
+      PodsType(), key.first, key.second,
+      [&](Json& p) -> std::optional<ApiError> {
+        if (Uid(p) != uid || PodPhase(p) != "Pending" || IsTerminating(p)) {
+          return ApiError::Conflict(PodsType(), key.second, "pod changed");
+        }
+        Json& st = p["status"];
+        if (!st.is_object()) st = Json::object();
+        st["phase"] = "Failed";
+        st["reason"] = reason;
+        st["message"] = message;
+        return std::nullopt;
+      },
+      "status");
+  if (r.ok()) spdlog::info("kubelet: pod {}/{} rejected: {}: {}", key.first, key.second, reason, message);
 }
 
 namespace {

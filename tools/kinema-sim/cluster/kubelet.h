@@ -8,6 +8,17 @@
 //     ContainersReady, PodScheduled; containerStatuses (ready, started,
 //     state.running.startedAt, allocatedResources, resources); startTime,
 //     hostIP(s), podIP(s).
+//   - Admission (the kubelet's canAdmitPod, resource fit): a Pending pod
+//     bound to the node is rejected when its requests do not fit the node's
+//     allocatable beside the pods the kubelet already runs there (Running,
+//     terminating ones included: their containers still run) — phase
+//     Failed, reason OutOfcpu / OutOfmemory / OutOfpods, message "Pod was
+//     rejected: Node didn't have enough resource: cpu, requested: R, used:
+//     U, capacity: C" (cpu in millicores, memory in bytes). The scheduler
+//     never binds such a pod; a creator that sets spec.nodeName (a room
+//     hold, a DaemonSet) can lose this race. Pods of a snapshot dumped
+//     without a phase were admitted by the cluster they came from: not
+//     checked. Admission is decided when the pod starts, in start order.
 //   - A pod it started with spec.activeDeadlineSeconds fails that long after
 //     its startTime (phase Failed, reason DeadlineExceeded, the kubelet's
 //     message; containers terminated, exit code 137), as the kubelet's
@@ -109,6 +120,11 @@ class Kubelet : public ControllerLoop {
   void DrainAll();
   void Consider(const Key& key);  // decide what this pod needs next
   void StartPod(const Key& key, const std::string& uid);
+  // The kubelet's resource admission of a Pending pod bound to `node`: the
+  // {reason, message} of a rejection, or nullopt when it fits.
+  std::optional<std::pair<std::string, std::string>> AdmissionRejection(const Json& pod, const std::string& node,
+                                                                        const Key& key) const;
+  void RejectPod(const Key& key, const std::string& uid, const std::string& reason, const std::string& message);
   // Snapshot objects without a live status (status_bringup.h).
   void BringUpNode(const std::string& node);
   void BringUpPod(const Key& key, const std::string& uid);
