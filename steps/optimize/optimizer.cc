@@ -11,6 +11,7 @@
 #include "steps/optimize/column_generation.h"
 #include "steps/optimize/exact_search.h"
 #include "steps/optimize/fluid_lp.h"
+#include "steps/optimize/lns_forced.h"
 #include "steps/optimize/pattern_proof.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
@@ -199,17 +200,30 @@ void RunLns(const Problem& p, const PlanOptions& opt, TimePoint start, double un
   int64_t improvements = 0, steps = 0;
   const double lns_start = Since(start);
   const double cost_before = best->Cost(p);
+  // Beyond the pattern proof's size, every other step trades pods between
+  // forced nodes and the others (lns_forced.h). Below it the whole-plan
+  // steps do better in the time (measured: ≤ 600 pods, 10 s).
+  opt::ForcedTrade trade(p, pk, r->duals, opt.seed + static_cast<uint64_t>(r->iterations));
+  int64_t movable_pods = 0;
+  for (const auto& c : p.classes) movable_pods += c.n();
+  const bool use_trade = movable_pods > kProofMaxPods &&
+                         std::any_of(p.kinds.begin(), p.kinds.begin() + p.num_existing,
+                                     [](const opt::Kind& k) { return k.forced; });
   while (!GapReached(p, opt, *r, *best) && Since(start) < until &&
          (opt.max_iterations < 0 || r->iterations < opt.max_iterations)) {
     const bool local = best->bins.size() > kLocalLnsAboveBins;
-    if (local ? pk->LnsStepLocal(best, 40) : pk->LnsStep(best, -1)) ++improvements;
+    bool improved = false;
+    if (use_trade && steps % 2 == 0) improved = trade.Step(best);
+    else improved = local ? pk->LnsStepLocal(best, 40) : pk->LnsStep(best, -1);
+    if (improved) ++improvements;
     ++r->iterations;
     ++steps;
     if (r->iterations % (local ? 5000 : 200) == 0) pk->Improve(best);
   }
   notes->push_back(tag + "phase " + phase + ": " + Num(Since(start) - lns_start) + " s, " + std::to_string(steps) +
-                   " iterations, " + std::to_string(improvements) + " improvements, cost " + Num(cost_before) +
-                   " -> " + Num(best->Cost(p)));
+                   " iterations, " + std::to_string(improvements) + " improvements (" +
+                   std::to_string(trade.improvements()) + " of " + std::to_string(trade.steps()) +
+                   " forced-trade steps), cost " + Num(cost_before) + " -> " + Num(best->Cost(p)));
 }
 
 // Branch and price (pattern_proof.h) until `until` seconds after `start`:
