@@ -391,7 +391,9 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   }
   // 5. Large-neighbourhood search on the best plan.
   RunLns(p, opt, start, budget * 0.95, "lns", &pk, &best, &r, tag, notes);
+  const double finish_start = Since(start);
   Finalize(p, &pk, &best);
+  note("phase finish: " + Num(Since(start) - finish_start) + " s, " + std::to_string(best.Moves(p)) + " moves");
   r.best = std::move(best);
   return r;
 }

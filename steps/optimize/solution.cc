@@ -647,9 +647,6 @@ bool Packer::LnsStep(Solution* s, int64_t max_moves) {
 
 void Packer::ReduceMoves(Solution* s) {
   auto& bins = s->bins;
-  std::vector<int> bin_of_node(p_.num_existing, -1);
-  for (size_t i = 0; i < bins.size(); ++i)
-    if (!p_.IsNew(bins[i].kind)) bin_of_node[bins[i].kind] = static_cast<int>(i);
   auto cur = [&](int node, int d) {
     for (const auto& [e, n] : p_.current[node])
       if (e == d) return n;
@@ -657,12 +654,18 @@ void Packer::ReduceMoves(Solution* s) {
   };
   // A unit of class d in bin o is "foreign" if o holds more of d than were there before.
   auto foreign = [&](const Bin& o, int d) { return p_.IsNew(o.kind) || o.Count(d) > cur(o.kind, d); };
+  // Bins holding each class (a bin only gains a class here by a swap, which
+  // appends it): the pull below visits those instead of every bin.
+  std::vector<std::vector<int>> holders(p_.classes.size());
+  for (size_t i = 0; i < bins.size(); ++i)
+    for (const auto& [d, n] : bins[i].items) holders[d].push_back(static_cast<int>(i));
   for (size_t hi = 0; hi < bins.size(); ++hi) {
     if (p_.IsNew(bins[hi].kind)) continue;
     int home = bins[hi].kind;
     for (const auto& [d, want] : p_.current[home]) {
       int have = bins[hi].Count(d);
-      for (size_t oi = 0; oi < bins.size() && have < want; ++oi) {
+      for (size_t h = 0; h < holders[d].size() && have < want; ++h) {
+        const size_t oi = static_cast<size_t>(holders[d][h]);
         if (oi == hi || bins[oi].Count(d) == 0 || !foreign(bins[oi], d)) continue;
         while (have < want && bins[oi].Count(d) > 0 && foreign(bins[oi], d)) {
           if (CanAdd(bins[hi], d, 1)) {
@@ -678,6 +681,7 @@ void Packer::ReduceMoves(Solution* s) {
             Remove(&bins[hi], e, 1);
             Remove(&bins[oi], d, 1);
             if (CanAdd(bins[hi], d, 1) && CanAdd(bins[oi], e, 1)) {
+              if (bins[oi].Count(e) == 0) holders[e].push_back(static_cast<int>(oi));
               Add(&bins[hi], d, 1);
               Add(&bins[oi], e, 1);
               ++have;
@@ -692,7 +696,6 @@ void Packer::ReduceMoves(Solution* s) {
       }
     }
   }
-  (void)bin_of_node;
 }
 
 }  // namespace kinema::opt
