@@ -162,20 +162,27 @@ bool ForcedTrade::Step(Solution* s) {
   std::shuffle(forced.begin(), forced.end(), rng_);
   for (Bin& b : forced) FillForced(&b, rem, pool);
   sub.bins = std::move(forced);
-  // The rest onto new nodes only: the sub-plan does not know which
-  // existing nodes are open elsewhere.
-  const bool was_budget = pk_->budget_mode();
-  pk_->SetBudgetMode(true);
-  const bool ok = pk_->Repack(&sub, rem);
-  pk_->SetBudgetMode(was_budget);
-  if (!ok || !Better(p_, sub, before)) return false;
+  if (!RepackOntoNewKinds(pk_, &sub, rem) || !SpliceIfBetter(p_, before, std::move(sub), pick, s)) return false;
+  ++improvements_;
+  return true;
+}
+
+bool RepackOntoNewKinds(Packer* pk, Solution* sub, std::vector<int>& rem) {
+  const bool was_budget = pk->budget_mode();
+  pk->SetBudgetMode(true);
+  const bool ok = pk->Repack(sub, rem);
+  pk->SetBudgetMode(was_budget);
+  return ok;
+}
+
+bool SpliceIfBetter(const Problem& p, const Solution& before, Solution sub, std::vector<int> pick, Solution* s) {
+  if (!Better(p, sub, before)) return false;
   std::sort(pick.rbegin(), pick.rend());
   for (int bi : pick) {  // descending: each swap-with-last keeps lower indices valid
     if (bi != static_cast<int>(s->bins.size()) - 1) s->bins[bi] = std::move(s->bins.back());
     s->bins.pop_back();
   }
   for (auto& b : sub.bins) s->bins.push_back(std::move(b));
-  ++improvements_;
   return true;
 }
 

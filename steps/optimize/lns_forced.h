@@ -11,9 +11,9 @@
 // see this trade: it needs both sides emptied together.
 //
 // What: Step() picks a seed (a non-forced bin, or a forced bin with one
-// resource idle), `forced` forced bins of the seed's zone (those with idle
-// cpu and those with idle memory, half each when both exist) and a few
-// non-forced bins of the zone, empties them all, refills the forced bins
+// resource idle), 2-51 forced bins of the seed's zone that can take some of
+// the seed's classes (those with idle cpu and those with idle memory, half
+// each when both exist) and 1-6 non-forced bins of the zone, empties them all, refills the forced bins
 // (they stay open) one pod at a time with the pod of the highest value per
 // share of the bin's *remaining* capacity, and repacks the rest onto new
 // nodes only (Packer::Repack in budget mode, then downsizing). The result
@@ -57,5 +57,16 @@ class ForcedTrade {
   std::mt19937_64 rng_;
   int64_t steps_ = 0, improvements_ = 0;
 };
+
+// Helpers of the cut-out neighbourhoods (this one and lns_retype.h), which
+// repack a few bins of a large plan apart from the rest of it.
+//
+// Repacks `rem` into `sub`'s slack and onto new kinds only (Packer::Repack
+// in budget mode: the sub-plan does not know which existing nodes are open
+// elsewhere). False if some pods fit nowhere.
+bool RepackOntoNewKinds(Packer* pk, Solution* sub, std::vector<int>& rem);
+// If `sub` is Better than `before` (the bins `pick` of *s), replaces those
+// bins of *s by sub's (bin order changes) and returns true.
+bool SpliceIfBetter(const Problem& p, const Solution& before, Solution sub, std::vector<int> pick, Solution* s);
 
 }  // namespace kinema::opt

@@ -12,6 +12,7 @@
 #include "steps/optimize/exact_search.h"
 #include "steps/optimize/fluid_lp.h"
 #include "steps/optimize/lns_forced.h"
+#include "steps/optimize/lns_retype.h"
 #include "steps/optimize/pattern_proof.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
@@ -200,10 +201,12 @@ void RunLns(const Problem& p, const PlanOptions& opt, TimePoint start, double un
   int64_t improvements = 0, steps = 0;
   const double lns_start = Since(start);
   const double cost_before = best->Cost(p);
-  // Beyond the pattern proof's size, every other step trades pods between
-  // forced nodes and the others (lns_forced.h). Below it the whole-plan
-  // steps do better in the time (measured: ≤ 600 pods, 10 s).
+  // Beyond the pattern proof's size, of every six steps two trade pods
+  // between forced nodes and the others (lns_forced.h) and one re-types a
+  // few non-forced nodes (lns_retype.h). Below it the whole-plan steps do
+  // better in the time (measured: ≤ 600 pods, 10 s).
   opt::ForcedTrade trade(p, pk, r->duals, opt.seed + static_cast<uint64_t>(r->iterations));
+  opt::Retype retype(p, pk, opt.seed + static_cast<uint64_t>(r->iterations));
   int64_t movable_pods = 0;
   for (const auto& c : p.classes) movable_pods += c.n();
   const bool use_trade = movable_pods > kProofMaxPods &&
@@ -213,7 +216,8 @@ void RunLns(const Problem& p, const PlanOptions& opt, TimePoint start, double un
          (opt.max_iterations < 0 || r->iterations < opt.max_iterations)) {
     const bool local = best->bins.size() > kLocalLnsAboveBins;
     bool improved = false;
-    if (use_trade && steps % 2 == 0) improved = trade.Step(best);
+    if (use_trade && steps % 6 == 4) improved = retype.Step(best);
+    else if (use_trade && steps % 2 == 0) improved = trade.Step(best);
     else improved = local ? pk->LnsStepLocal(best, 40) : pk->LnsStep(best, -1);
     if (improved) ++improvements;
     ++r->iterations;
@@ -223,7 +227,8 @@ void RunLns(const Problem& p, const PlanOptions& opt, TimePoint start, double un
   notes->push_back(tag + "phase " + phase + ": " + Num(Since(start) - lns_start) + " s, " + std::to_string(steps) +
                    " iterations, " + std::to_string(improvements) + " improvements (" +
                    std::to_string(trade.improvements()) + " of " + std::to_string(trade.steps()) +
-                   " forced-trade steps), cost " + Num(cost_before) + " -> " + Num(best->Cost(p)));
+                   " forced-trade steps, " + std::to_string(retype.improvements()) + " of " +
+                   std::to_string(retype.steps()) + " retype steps), cost " + Num(cost_before) + " -> " + Num(best->Cost(p)));
 }
 
 // Branch and price (pattern_proof.h) until `until` seconds after `start`:

@@ -1,12 +1,15 @@
-// The forced-trade LNS neighbourhood (steps/optimize/lns_forced.h): it trades
-// pods between a memory-full and a cpu-full forced node so a booted node
-// closes, it never makes a plan dearer and keeps every plan valid, and the
-// pipeline's plans on a cluster where it runs pass the independent validator.
+// The cut-out LNS neighbourhoods of large plans: the forced trade
+// (steps/optimize/lns_forced.h) trades pods between a memory-full and a
+// cpu-full forced node so a booted node closes; the retype
+// (steps/optimize/lns_retype.h) merges two half-empty booted nodes into one;
+// neither ever makes a plan dearer or invalid, and the pipeline's plans on a
+// cluster where they run pass the independent validator.
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "steps/optimize/lns_forced.h"
+#include "steps/optimize/lns_retype.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
 #include "steps/optimize/snapshot.h"
@@ -126,12 +129,50 @@ TEST(ForcedTradeTest, LeavesAPlanWithoutForcedNodesUnchanged) {
   EXPECT_EQ(trade.steps(), 20);
 }
 
+// Two booted "small" nodes (2 CPU / 8Gi, $1) hold one 1-CPU pod each: the
+// retype repacks both pods onto one node; the forced node is not touched.
+TEST(RetypeTest, MergesTwoHalfEmptyBootedNodes) {
+  json items = json::array();
+  items.push_back(Node("pinned", "small", "2", "8Gi"));
+  items.push_back(Pod("fixed-a", "pinned", "1500m", "1Gi", json::object(), /*controlled=*/false));
+  items.push_back(Pod("web-0", "", "1", "1Gi"));
+  items.push_back(Pod("web-1", "", "1", "1Gi"));
+  opt::Problem p = ProblemOf(List(items), TwoTypeCatalog());
+  ASSERT_TRUE(p.kinds[0].forced);
+  ASSERT_EQ(p.classes.size(), 1u);
+  int small = -1;
+  for (size_t k = p.num_existing; k < p.kinds.size(); ++k)
+    if (p.kinds[k].type_name == "small" && p.kinds[k].compat[0]) small = static_cast<int>(k);
+  ASSERT_GE(small, 0);
+  opt::Packer pk(p, {}, 1);
+  opt::Solution s;
+  s.bins.push_back(opt::Bin{0, Resources{}, {}});
+  for (int i = 0; i < 2; ++i) {
+    opt::Bin b{small, Resources{}, {}};
+    pk.Add(&b, 0, 1);
+    s.bins.push_back(b);
+  }
+  ExpectValidSolution(p, s, "start");
+  const double cost = s.Cost(p);
+  opt::Retype retype(p, &pk, 1);
+  bool improved = false;
+  for (int i = 0; i < 20 && !improved; ++i) improved = retype.Step(&s);
+  ASSERT_TRUE(improved);
+  ExpectValidSolution(p, s, "after the retype");
+  EXPECT_NEAR(s.Cost(p), cost - p.kinds[small].price, 1e-9);
+  EXPECT_EQ(s.bins.size(), 2u);
+  bool forced_untouched = false;
+  for (const auto& b : s.bins) forced_untouched = forced_untouched || (b.kind == 0 && b.items.empty());
+  EXPECT_TRUE(forced_untouched);
+}
+
 // On generated clusters (selectors, spot taints, anti-affinity caps and
 // conflicts, immovable pods), from the current placement and from the
-// greedy: every step keeps the plan valid and never raises its cost.
-TEST(ForcedTradeTest, NeverMakesAGeneratedPlanDearer) {
+// greedy: every step of either neighbourhood keeps the plan valid and never
+// raises its cost.
+TEST(ForcedTradeTest, NeitherItNorTheRetypeMakesAGeneratedPlanDearer) {
   auto cat = bench::GenerateCatalog();
-  int improved = 0;
+  int improved = 0, retyped = 0;
   for (uint64_t seed = 1; seed <= 4; ++seed) {
     bench::ClusterSpec spec;
     spec.nodes = 20 + 10 * static_cast<int>(seed);
@@ -144,17 +185,24 @@ TEST(ForcedTradeTest, NeverMakesAGeneratedPlanDearer) {
       opt::Solution s;
       ASSERT_TRUE(start ? pk.Greedy(&s) : pk.FromCurrent(&s, false)) << ctx;
       opt::ForcedTrade trade(p, &pk, {}, seed);
+      opt::Retype retype(p, &pk, seed);
       double cost = s.Cost(p);
       for (int i = 0; i < 300; ++i) {
-        trade.Step(&s);
+        if (i % 3 == 2) {
+          retype.Step(&s);
+        } else {
+          trade.Step(&s);
+        }
         ASSERT_LE(s.Cost(p), cost + 1e-9) << ctx << " step " << i;
         cost = s.Cost(p);
       }
       ExpectValidSolution(p, s, ctx);
       improved += static_cast<int>(trade.improvements());
+      retyped += static_cast<int>(retype.improvements());
     }
   }
   EXPECT_GT(improved, 0) << "over-provisioned clusters with forced nodes improve";
+  EXPECT_GT(retyped, 0) << "the greedy's booted nodes regroup";
 }
 
 // Beyond the pattern proof's size (> 2,000 movable pods) the pipeline's LNS
@@ -181,9 +229,9 @@ TEST(ForcedTradeTest, PipelinePlanWithTradesPassesTheIndependentValidator) {
   bool traded = false;
   for (const auto& n : plan->notes)
     if (n.rfind("phase lns:", 0) == 0 && n.find("forced-trade steps") != std::string::npos &&
-        n.find(" of 0 forced-trade") == std::string::npos)
+        n.find(" of 0 forced-trade") == std::string::npos && n.find(" of 0 retype") == std::string::npos)
       traded = true;
-  EXPECT_TRUE(traded) << "the LNS ran forced-trade steps";
+  EXPECT_TRUE(traded) << "the LNS ran forced-trade and retype steps";
 }
 
 }  // namespace
