@@ -10,15 +10,16 @@
 // Destroying a few bins and repacking them first-fit (LnsStepLocal) cannot
 // see this trade: it needs both sides emptied together.
 //
-// What: Step() picks a seed (a non-forced bin, or a forced bin with one
-// resource idle), 2-51 forced bins of the seed's zone that can take some of
-// the seed's classes (those with idle cpu and those with idle memory, half
-// each when both exist) and 1-6 non-forced bins of the zone, empties them all, refills the forced bins
-// (they stay open) one pod at a time with the pod of the highest value per
-// share of the bin's *remaining* capacity, and repacks the rest onto new
-// nodes only (Packer::Repack in budget mode, then downsizing). The result
-// replaces the picked bins only if the plan is Better (cost, then booted
-// cost, then moves), so a step never makes a plan dearer.
+// What: Step() picks a seed (the most wasteful of a few sampled non-forced
+// bins, or a forced bin with idle cpu), 2-51 forced bins of the seed's zone
+// that can take some of the seed's classes (alternately with idle memory and
+// with idle cpu) and 1-6 non-forced bins of the zone, and empties them all.
+// The forced bins (they stay open) are refilled one after the other, each a
+// class at a time: half of what fits of the class with the highest value per
+// share of the bin's *remaining* capacity. The rest goes onto new nodes only
+// (RepackOntoNewKinds, then downsizing). The result replaces the picked bins
+// only if the plan is Better (cost, then booted cost, then moves), so a step
+// never makes a plan dearer.
 // Values: per-class prices (the LP duals or aggregate prices); classes with
 // no price get the cheapest per-pod cost on a new kind, by the resource it
 // fills most.
