@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
@@ -11,6 +12,8 @@
 #include "steps/optimize/column_generation.h"
 #include "steps/optimize/exact_search.h"
 #include "steps/optimize/fluid_lp.h"
+#include "steps/optimize/lns_forced.h"
+#include "steps/optimize/lns_retype.h"
 #include "steps/optimize/pattern_proof.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
@@ -199,17 +202,39 @@ void RunLns(const Problem& p, const PlanOptions& opt, TimePoint start, double un
   int64_t improvements = 0, steps = 0;
   const double lns_start = Since(start);
   const double cost_before = best->Cost(p);
+  // Beyond the pattern proof's size, of every six steps two trade pods
+  // between forced nodes and the others (lns_forced.h) and one re-types a
+  // few non-forced nodes (lns_retype.h). Below it the whole-plan steps do
+  // better in the time (measured: ≤ 600 pods, 10 s).
+  int64_t movable_pods = 0;
+  for (const auto& c : p.classes) movable_pods += c.n();
+  std::optional<opt::ForcedTrade> trade;
+  std::optional<opt::Retype> retype;
+  if (movable_pods > kProofMaxPods && std::any_of(p.kinds.begin(), p.kinds.begin() + p.num_existing,
+                                                  [](const opt::Kind& k) { return k.forced; })) {
+    trade.emplace(p, pk, r->duals, opt.seed + static_cast<uint64_t>(r->iterations));
+    retype.emplace(p, pk, opt.seed + static_cast<uint64_t>(r->iterations));
+  }
   while (!GapReached(p, opt, *r, *best) && Since(start) < until &&
          (opt.max_iterations < 0 || r->iterations < opt.max_iterations)) {
     const bool local = best->bins.size() > kLocalLnsAboveBins;
-    if (local ? pk->LnsStepLocal(best, 40) : pk->LnsStep(best, -1)) ++improvements;
+    bool improved = false;
+    if (trade && steps % 6 == 4) improved = retype->Step(best);
+    else if (trade && steps % 2 == 0) improved = trade->Step(best);
+    else improved = local ? pk->LnsStepLocal(best, 40) : pk->LnsStep(best, -1);
+    if (improved) ++improvements;
     ++r->iterations;
     ++steps;
     if (r->iterations % (local ? 5000 : 200) == 0) pk->Improve(best);
   }
+  std::string of_which;
+  if (trade)
+    of_which = " (" + std::to_string(trade->improvements()) + " of " + std::to_string(trade->steps()) +
+               " forced-trade steps, " + std::to_string(retype->improvements()) + " of " +
+               std::to_string(retype->steps()) + " retype steps)";
   notes->push_back(tag + "phase " + phase + ": " + Num(Since(start) - lns_start) + " s, " + std::to_string(steps) +
-                   " iterations, " + std::to_string(improvements) + " improvements, cost " + Num(cost_before) +
-                   " -> " + Num(best->Cost(p)));
+                   " iterations, " + std::to_string(improvements) + " improvements" + of_which + ", cost " +
+                   Num(cost_before) + " -> " + Num(best->Cost(p)));
 }
 
 // Branch and price (pattern_proof.h) until `until` seconds after `start`:
@@ -377,7 +402,9 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   }
   // 5. Large-neighbourhood search on the best plan.
   RunLns(p, opt, start, budget * 0.95, "lns", &pk, &best, &r, tag, notes);
+  const double finish_start = Since(start);
   Finalize(p, &pk, &best);
+  note("phase finish: " + Num(Since(start) - finish_start) + " s, " + std::to_string(best.Moves(p)) + " moves");
   r.best = std::move(best);
   return r;
 }

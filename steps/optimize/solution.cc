@@ -193,11 +193,30 @@ void Packer::FillBin(Bin* b, std::vector<int>& rem) {
   }
 }
 
-double Packer::FillEmpty(int kind, const std::vector<int>& rem, std::vector<std::pair<int, int>>* out) {
+const std::vector<int>& Packer::ActiveOrder(int kind, const std::vector<int>& active) {
+  // The same key and tie-break as Order() (new kinds never share an order).
+  const Kind& k = p_.kinds[kind];
+  active_keys_.clear();
+  for (int d : active)
+    if (k.compat[d]) active_keys_.push_back({-v_[d] / Size(p_.classes[d].req, k.free), d});
+  std::sort(active_keys_.begin(), active_keys_.end());
+  active_order_.clear();
+  for (auto& [key, d] : active_keys_) active_order_.push_back(d);
+  return active_order_;
+}
+
+double Packer::FillEmpty(int kind, const std::vector<int>& rem, std::vector<std::pair<int, int>>* out,
+                         const std::vector<int>* active) {
+  // FillBin's walk without touching rem: each class is visited once, so
+  // taking min(rem, fit) of it is the same as FillBin on a copy.
   Bin b;
   b.kind = kind;
-  std::vector<int> r = rem;
-  FillBin(&b, r);
+  for (int d : active && p_.IsNew(kind) ? ActiveOrder(kind, *active) : Order(kind)) {
+    if (rem[d] <= 0) continue;
+    if (b.Count(d) == 0 && Conflicts(b, d)) continue;
+    int64_t t = std::min<int64_t>(rem[d], MaxFit(p_, b, d));
+    if (t > 0) Add(&b, d, static_cast<int>(t));
+  }
   double val = 0;
   for (auto& [d, n] : b.items) val += v_[d] * n;
   *out = b.items;
@@ -213,15 +232,19 @@ bool Packer::OpenGreedy(Solution* s, std::vector<int>& rem, std::vector<uint8_t>
     return c < p_.groups[g].size() ? p_.groups[g][c] : -1;
   };
   std::vector<std::pair<int, int>> items, best_items;
+  std::vector<int> active;
   while (true) {
-    bool any = false;
-    for (int x : rem) any = any || x > 0;
-    if (!any) return true;
+    active.clear();
+    for (size_t d = 0; d < rem.size(); ++d)
+      if (rem[d] > 0) active.push_back(static_cast<int>(d));
+    if (active.empty()) return true;
+    // Few classes left (LNS repacks): walk only those.
+    const std::vector<int>* few = active.size() * 8 < rem.size() ? &active : nullptr;
     int best_kind = -1;
     double best_score = -1;
     bool best_existing = false;
     auto consider = [&](int kind, bool existing) {
-      double val = FillEmpty(kind, rem, &items);
+      double val = FillEmpty(kind, rem, &items, few);
       if (items.empty()) return;
       double price = p_.kinds[kind].price;
       double score = price > 0 ? val / price : 1e300;
@@ -624,9 +647,6 @@ bool Packer::LnsStep(Solution* s, int64_t max_moves) {
 
 void Packer::ReduceMoves(Solution* s) {
   auto& bins = s->bins;
-  std::vector<int> bin_of_node(p_.num_existing, -1);
-  for (size_t i = 0; i < bins.size(); ++i)
-    if (!p_.IsNew(bins[i].kind)) bin_of_node[bins[i].kind] = static_cast<int>(i);
   auto cur = [&](int node, int d) {
     for (const auto& [e, n] : p_.current[node])
       if (e == d) return n;
@@ -634,12 +654,18 @@ void Packer::ReduceMoves(Solution* s) {
   };
   // A unit of class d in bin o is "foreign" if o holds more of d than were there before.
   auto foreign = [&](const Bin& o, int d) { return p_.IsNew(o.kind) || o.Count(d) > cur(o.kind, d); };
+  // Bins holding each class (a bin only gains a class here by a swap, which
+  // appends it): the pull below visits those instead of every bin.
+  std::vector<std::vector<int>> holders(p_.classes.size());
+  for (size_t i = 0; i < bins.size(); ++i)
+    for (const auto& [d, n] : bins[i].items) holders[d].push_back(static_cast<int>(i));
   for (size_t hi = 0; hi < bins.size(); ++hi) {
     if (p_.IsNew(bins[hi].kind)) continue;
     int home = bins[hi].kind;
     for (const auto& [d, want] : p_.current[home]) {
       int have = bins[hi].Count(d);
-      for (size_t oi = 0; oi < bins.size() && have < want; ++oi) {
+      for (size_t h = 0; h < holders[d].size() && have < want; ++h) {
+        const size_t oi = static_cast<size_t>(holders[d][h]);
         if (oi == hi || bins[oi].Count(d) == 0 || !foreign(bins[oi], d)) continue;
         while (have < want && bins[oi].Count(d) > 0 && foreign(bins[oi], d)) {
           if (CanAdd(bins[hi], d, 1)) {
@@ -655,6 +681,7 @@ void Packer::ReduceMoves(Solution* s) {
             Remove(&bins[hi], e, 1);
             Remove(&bins[oi], d, 1);
             if (CanAdd(bins[hi], d, 1) && CanAdd(bins[oi], e, 1)) {
+              if (bins[oi].Count(e) == 0) holders[e].push_back(static_cast<int>(oi));
               Add(&bins[hi], d, 1);
               Add(&bins[oi], e, 1);
               ++have;
@@ -669,7 +696,6 @@ void Packer::ReduceMoves(Solution* s) {
       }
     }
   }
-  (void)bin_of_node;
 }
 
 }  // namespace kinema::opt

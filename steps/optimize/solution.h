@@ -92,7 +92,11 @@ class Packer {
 
  private:
   // Greedy knapsack fill of an empty node of `kind` from rem; returns value.
-  double FillEmpty(int kind, const std::vector<int>& rem, std::vector<std::pair<int, int>>* out);
+  // `active` (optional): the classes with rem > 0, when few -- new kinds then
+  // walk only those (same order as Order(kind)) instead of every class.
+  double FillEmpty(int kind, const std::vector<int>& rem, std::vector<std::pair<int, int>>* out,
+                   const std::vector<int>* active = nullptr);
+  const std::vector<int>& ActiveOrder(int kind, const std::vector<int>& active);
   void FillBin(Bin* b, std::vector<int>& rem);
   bool OpenGreedy(Solution* s, std::vector<int>& rem, std::vector<uint8_t>& node_open);
   void ReturnHome(Solution* s, std::vector<int>& rem);
@@ -107,6 +111,8 @@ class Packer {
   // (see Order). A deque: references stay valid as it grows.
   static constexpr int kShareOrdersAbove = 2000;
   std::deque<std::vector<int>> orders_;
+  std::vector<int> active_order_;                     // ActiveOrder's result
+  std::vector<std::pair<double, int>> active_keys_;   // its scratch
   std::vector<int> order_of_kind_;
   std::map<std::string, int> shared_order_;
   std::vector<int> group_rep_;           // group -> a node index
