@@ -358,9 +358,9 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   if (proof_applies && Since(start) < budget * 0.6) {
     proven = RunPatternProof(p, start, Since(start) + budget * 0.1, "pattern-proof-first", &best, &r, tag, notes);
     if (!proven && !GapReached(p, opt, r, best)) {
-      RunLns(p, opt, start, budget * 0.3, "lns-before-proof", &pk, &best, &r, tag, notes);
+      RunLns(p, opt, start, Since(start) + budget * 0.1, "lns-before-proof", &pk, &best, &r, tag, notes);
       if (!GapReached(p, opt, r, best))
-        proven = RunPatternProof(p, start, std::min(budget * 0.6, Since(start) + budget * 0.4), "pattern-proof",
+        proven = RunPatternProof(p, start, std::min(budget * 0.85, Since(start) + budget * 0.65), "pattern-proof",
                                  &best, &r, tag, notes);
     }
   }

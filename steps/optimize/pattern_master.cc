@@ -183,10 +183,10 @@ class Enumerator {
   bool overflow_ = false;
 };
 
-// Turns integer column values into a plan; false if some pod is left over
-// (cannot happen for a feasible IP solution, checked anyway).
-bool BuildSolution(const Problem& p, const PatternMaster& m, const std::vector<PatternColumn>& cols,
-                   const std::vector<double>& x, Solution* out) {
+}  // namespace
+
+bool PlanFromColumns(const Problem& p, const PatternMaster& m, const std::vector<PatternColumn>& cols,
+                     const std::vector<double>& x, Solution* out, std::vector<int>* left) {
   Packer pk(p, {}, 1);
   Solution s;
   std::vector<int> rem(p.classes.size());
@@ -224,11 +224,17 @@ bool BuildSolution(const Problem& p, const PatternMaster& m, const std::vector<P
       if (u.forced < 0 && !fresh.items.empty()) s.bins.push_back(std::move(fresh));
     }
   }
-  for (int r : rem)
-    if (r > 0) return false;
+  if (left) {
+    *left = rem;
+  } else {
+    for (int r : rem)
+      if (r > 0) return false;
+  }
   *out = std::move(s);
   return true;
 }
+
+namespace {
 
 // Reads the duals of a solved master into m (signs clamped to the rows' types).
 bool ReadDuals(lprec* lp, PatternMaster* mp) {
@@ -247,6 +253,10 @@ bool ReadDuals(lprec* lp, PatternMaster* mp) {
   return true;
 }
 
+// A unit that may open no node: none of its columns can be used, so none
+// needs pricing or enumerating.
+bool Closed(const CountRange& r) { return r.hi < 0.5; }
+
 // Adds the column if it prices out and is new.
 bool OfferColumn(const PatternMaster& m, size_t u, double value, const PatternItems& items, lprec* lp,
                  ColumnPool* pool) {
@@ -262,11 +272,12 @@ bool OfferColumn(const PatternMaster& m, size_t u, double value, const PatternIt
 // unsettled), then lp_solve's branch and bound for the units still
 // unsettled. Returns the columns added; *exact says whether every unit was
 // priced exactly.
-int PriceUnits(const Problem& p, const PatternMaster& m, Clock::time_point deadline, lprec* lp, ColumnPool* pool,
-               bool* exact) {
+int PriceUnits(const Problem& p, const PatternMaster& m, const std::vector<CountRange>& ranges,
+               Clock::time_point deadline, bool cheap, lprec* lp, ColumnPool* pool, bool* exact) {
   int added = 0;
-  std::vector<size_t> unsettled(m.units.size());
-  std::iota(unsettled.begin(), unsettled.end(), size_t{0});
+  std::vector<size_t> unsettled;
+  for (size_t u = 0; u < m.units.size(); ++u)
+    if (!Closed(ranges[u])) unsettled.push_back(u);
   // A deeper round prices again only the units the last one left unsettled.
   for (int64_t limit : {int64_t{20000}, int64_t{5000000}}) {
     std::vector<size_t> still;
@@ -278,9 +289,9 @@ int PriceUnits(const Problem& p, const PatternMaster& m, Clock::time_point deadl
       if (OfferColumn(m, u, pr.value, pr.items, lp, pool)) ++added;
     }
     unsettled.swap(still);
-    if (added > 0 || unsettled.empty()) break;
+    if (added > 0 || unsettled.empty() || cheap) break;
   }
-  if (added == 0) {
+  if (added == 0 && !cheap) {
     for (size_t i = 0; i < unsettled.size() && Clock::now() < deadline; ++i) {
       const size_t u = unsettled[i];
       MipPricing mp = PriceKindByMip(p, m.units[u].kind, m.pi, m.units[u].cost - m.UnitDual(u), deadline);
@@ -359,7 +370,7 @@ void SeedPool(const Problem& p, const PatternMaster& m, const Solution& incumben
 }
 
 NodeLp ConvergeNode(const Problem& p, const std::vector<CountRange>& ranges, Clock::time_point deadline,
-                    PatternMaster* mp, ColumnPool* pool, int* iterations) {
+                    PatternMaster* mp, ColumnPool* pool, int* iterations, const NodeLpOptions& options) {
   PatternMaster& m = *mp;
   NodeLp res;
   auto left = [&] { return std::chrono::duration<double>(deadline - Clock::now()).count(); };
@@ -374,6 +385,9 @@ NodeLp ConvergeNode(const Problem& p, const std::vector<CountRange>& ranges, Clo
     add_columnex(lp, 2, v, ix);
   }
   for (const auto& c : pool->cols) AddColumn(lp, m, m.units[c.unit], c.items);
+  if (options.column_lo)
+    for (size_t c = 0; c < options.column_lo->size() && c < pool->cols.size(); ++c)
+      if ((*options.column_lo)[c] > 0) set_lowbo(lp, m.D + 1 + static_cast<int>(c), (*options.column_lo)[c]);
   while (left() > 0) {
     ++*iterations;
     set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(left()))));
@@ -393,14 +407,14 @@ NodeLp ConvergeNode(const Problem& p, const std::vector<CountRange>& ranges, Clo
       break;
     }
     bool exact = true;
-    const int added = PriceUnits(p, m, deadline, lp, pool, &exact);
+    const int added = PriceUnits(p, m, ranges, deadline, !options.exact_pricing, lp, pool, &exact);
     if (left() <= 0) {
       res.stopped = "time limit during column generation";
       break;
     }
     if (added == 0) {
-      res.converged = exact;
-      if (!exact) res.stopped = "pricing not exact";
+      res.converged = exact && options.exact_pricing;
+      if (!res.converged) res.stopped = options.exact_pricing ? "pricing not exact" : "cheap pricing";
       res.objective = get_objective(lp) + m.forced_cost;
       REAL* x = nullptr;
       get_ptr_variables(lp, &x);
@@ -428,7 +442,7 @@ int SolveMasterIp(const Problem& p, const PatternMaster& m, const std::vector<Co
     REAL* x = nullptr;
     get_ptr_variables(lp, &x);
     std::vector<double> xs(x, x + cols.size());
-    if (BuildSolution(p, m, cols, xs, plan)) {
+    if (PlanFromColumns(p, m, cols, xs, plan)) {
       if (ret != SUBOPTIMAL) *z = get_objective(lp) + m.forced_cost;
     } else {
       plan->bins.clear();
@@ -438,9 +452,10 @@ int SolveMasterIp(const Problem& p, const PatternMaster& m, const std::vector<Co
   return ret;
 }
 
-bool EnumerateColumnsWithin(const Problem& p, const PatternMaster& m, double max_rc, int64_t max_columns,
-                            std::vector<PatternColumn>* cols) {
+bool EnumerateColumnsWithin(const Problem& p, const PatternMaster& m, const std::vector<CountRange>& ranges,
+                            double max_rc, int64_t max_columns, std::vector<PatternColumn>* cols) {
   for (size_t u = 0; u < m.units.size(); ++u) {
+    if (Closed(ranges[u])) continue;
     std::vector<PatternItems> found;
     Enumerator en(p, m.units[u].kind, m.pi, m.units[u].cost - m.UnitDual(u) - max_rc,
                   max_columns - static_cast<int64_t>(cols->size()));
