@@ -197,9 +197,11 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
   SeedPool(p, m, incumbent, &pool);
   OpenNodes open;
   open.push(TreeNode{-kInf, std::vector<CountRange>(m.units.size())});
-  double given_up = kInf;  // the least bound of the nodes left unresolved
+  // Bounds of the nodes left unresolved. The tree goes on past them: a plan
+  // found later at or below such a bound prunes that node too.
+  std::vector<double> given_up;
   bool root = true;
-  while (!open.empty() && open.top().lb < std::min(given_up, inc.cost * (1 - kPruneRel))) {
+  while (!open.empty() && open.top().lb < inc.cost * (1 - kPruneRel)) {
     if (Clock::now() >= deadline || res.nodes >= max_nodes) {
       res.stopped = res.nodes >= max_nodes ? "node limit" : "time limit";
       break;
@@ -212,12 +214,12 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
     if (!lp.converged) {
       res.stopped = lp.stopped;
       if (root) {
-        given_up = node.lb;
+        given_up.push_back(node.lb);
         break;
       }
       // Pricing not settled: no bound of its own, but its LP solution still
       // shows where to branch; the children keep the parent's bound.
-      if (!Branch(m, pool, lp.x, node, node.lb, &open)) given_up = std::min(given_up, node.lb);
+      if (!Branch(m, pool, lp.x, node, node.lb, &open)) given_up.push_back(node.lb);
       continue;
     }
     const double lb = std::max(node.lb, Shave(lp.objective));
@@ -241,14 +243,16 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
       // The node's LP has integral counts but stays open: a dive under its
       // ranges may find the plan that closes it.
       Dive(p, m, CountsOf(m, pool, lp.x), deadline, &pool, &inc, &res);
-      if (bound < inc.cost * (1 - kPruneRel)) given_up = std::min(given_up, bound);
+      given_up.push_back(bound);
     }
     if (std::getenv("KINEMA_PROOF_TRACE"))
       std::fprintf(stderr, "node %d: integral counts, %s (bound %.6f, incumbent %.6f)\n", res.nodes,
                    closed ? "closed" : "left open", bound, inc.cost);
   }
   if (res.converged) {
-    double lb = std::min(given_up, open.empty() ? kInf : open.top().lb);
+    double lb = open.empty() ? kInf : open.top().lb;
+    for (double b : given_up)
+      if (b < inc.cost * (1 - kPruneRel)) lb = std::min(lb, b);
     res.proven = lb >= inc.cost * (1 - kPruneRel);
     res.lower_bound = res.proven ? inc.cost : std::min(inc.cost, lb);
     if (res.proven) res.stopped.clear();
