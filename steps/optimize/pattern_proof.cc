@@ -162,12 +162,18 @@ std::vector<CountRange> CountsOf(const PatternMaster& m, const ColumnPool& pool,
 }
 
 // Dives at the root and then every 32nd node (an LP deep in the tree is
-// closer to integral, and the tree's incumbent prunes and closes nodes).
-bool DiveHere(int node) { return node == 1 || node % 32 == 0; }
+// closer to integral, and the tree's incumbent prunes and closes nodes),
+// while the dives have taken at most a quarter of the tree's time (on the
+// 576-pod cluster a dive costs as much as ~20 nodes).
+bool DiveHere(int node, double dive_seconds, double seconds) {
+  return node == 1 || (node % 32 == 0 && dive_seconds <= 0.25 * seconds);
+}
 
 void Dive(const Problem& p, const PatternMaster& m, const std::vector<CountRange>& ranges, Clock::time_point deadline,
           ColumnPool* pool, Incumbent* inc, PatternProofResult* res) {
+  const auto t0 = Clock::now();
   DiveResult d = DiveForPlan(p, m, ranges, inc->cost, deadline, pool);
+  res->dive_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
   ++res->dives;
   res->dive_steps += d.steps;
   if (std::getenv("KINEMA_PROOF_TRACE"))
@@ -231,7 +237,7 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
       res.root_bound = std::min(inc.cost, lb);
       root = false;
     }
-    if (lb < inc.cost * (1 - kPruneRel) && DiveHere(res.nodes)) Dive(p, m, node.ranges, deadline, &pool, &inc, &res);
+    if (lb < inc.cost * (1 - kPruneRel) && DiveHere(res.nodes, res.dive_seconds, since())) Dive(p, m, node.ranges, deadline, &pool, &inc, &res);
     if (lb >= inc.cost * (1 - kPruneRel)) continue;  // no cheaper plan here
     if (Branch(m, pool, lp.x, node, lb, &open)) continue;
     TrySupportIp(p, m, node.ranges, pool, lp.x, deadline, &inc);
@@ -240,9 +246,9 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
     const bool closed =
         CloseNode(p, m, node.ranges, lb, deadline, max_columns, &inc, &bound, &res.enumerated, &res.stopped);
     if (!closed) {
-      // The node's LP has integral counts but stays open: a dive under its
-      // ranges may find the plan that closes it.
-      Dive(p, m, CountsOf(m, pool, lp.x), deadline, &pool, &inc, &res);
+      // The node's LP has integral counts but stays open: a dive with its
+      // counts fixed may find the plan that closes it (same time share).
+      if (res.dive_seconds <= 0.25 * since()) Dive(p, m, CountsOf(m, pool, lp.x), deadline, &pool, &inc, &res);
       given_up.push_back(bound);
     }
     if (std::getenv("KINEMA_PROOF_TRACE"))

@@ -53,6 +53,7 @@ struct PatternProofResult {
   int dives = 0;                       // price-and-dive runs (proof_dive.h)
   int dive_steps = 0;                  // their LPs
   int dive_improvements = 0;           // dives that improved the incumbent
+  double dive_seconds = 0;             // their time
   double lp_seconds = 0;               // to the converged LP bound
   double seconds = 0;                  // total
   std::string stopped;                 // why there is no proof ("" when proven)
