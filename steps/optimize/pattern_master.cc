@@ -267,40 +267,54 @@ bool OfferColumn(const PatternMaster& m, size_t u, double value, const PatternIt
   return true;
 }
 
-// One pricing round over every unit: the depth-first search node-limited
-// (cheap first; when it finds nothing, deeper for the units it left
-// unsettled), then lp_solve's branch and bound for the units still
-// unsettled. Returns the columns added; *exact says whether every unit was
+// Prices the units in *unsettled by the depth-first search (node limit
+// `limit`) or, with limit 0, by lp_solve's branch and bound until `until`;
+// keeps in *unsettled the units not priced exactly. Returns the columns added.
+int PriceRound(const Problem& p, const PatternMaster& m, int64_t limit, Clock::time_point until, lprec* lp,
+               ColumnPool* pool, std::vector<size_t>* unsettled) {
+  int added = 0;
+  std::vector<size_t> still;
+  for (size_t u : *unsettled) {
+    if (Clock::now() >= until) {
+      still.push_back(u);
+      continue;
+    }
+    const double floor = m.units[u].cost - m.UnitDual(u);
+    bool exact = false;
+    if (limit > 0) {
+      PricedPattern pr = PriceKind(p, m.units[u].kind, m.pi, nullptr, 0, limit, floor, until);
+      exact = pr.exact;
+      if (OfferColumn(m, u, pr.value, pr.items, lp, pool)) ++added;
+    } else {
+      MipPricing mp = PriceKindByMip(p, m.units[u].kind, m.pi, floor, until);
+      exact = mp.exact;
+      if (OfferColumn(m, u, mp.value, mp.items, lp, pool)) ++added;
+    }
+    if (!exact) still.push_back(u);
+  }
+  unsettled->swap(still);
+  return added;
+}
+
+// One pricing round over every unit: the depth-first search node-limited;
+// when it finds nothing, for the units it left unsettled lp_solve's branch
+// and bound for at most 50 ms each round (it settles in a millisecond the
+// memory-tight small kinds the search cannot: e2-highcpu-4 on the 337-pod
+// cluster, 0.5 s of search per node before), then the deep search, then the
+// branch and bound until the deadline. Each stage runs only while nothing
+// was added. Returns the columns added; *exact says whether every unit was
 // priced exactly.
 int PriceUnits(const Problem& p, const PatternMaster& m, const std::vector<CountRange>& ranges,
                Clock::time_point deadline, bool cheap, lprec* lp, ColumnPool* pool, bool* exact) {
-  int added = 0;
   std::vector<size_t> unsettled;
   for (size_t u = 0; u < m.units.size(); ++u)
     if (!Closed(ranges[u])) unsettled.push_back(u);
-  // A deeper round prices again only the units the last one left unsettled.
-  for (int64_t limit : {int64_t{20000}, int64_t{5000000}}) {
-    std::vector<size_t> still;
-    for (size_t i = 0; i < unsettled.size() && Clock::now() < deadline; ++i) {
-      const size_t u = unsettled[i];
-      const double floor = m.units[u].cost - m.UnitDual(u);
-      PricedPattern pr = PriceKind(p, m.units[u].kind, m.pi, nullptr, 0, limit, floor, deadline);
-      if (!pr.exact) still.push_back(u);
-      if (OfferColumn(m, u, pr.value, pr.items, lp, pool)) ++added;
-    }
-    unsettled.swap(still);
-    if (added > 0 || unsettled.empty() || cheap) break;
-  }
-  if (added == 0 && !cheap) {
-    for (size_t i = 0; i < unsettled.size() && Clock::now() < deadline; ++i) {
-      const size_t u = unsettled[i];
-      MipPricing mp = PriceKindByMip(p, m.units[u].kind, m.pi, m.units[u].cost - m.UnitDual(u), deadline);
-      if (mp.exact) unsettled[i] = SIZE_MAX;
-      if (OfferColumn(m, u, mp.value, mp.items, lp, pool)) ++added;
-    }
-  }
-  *exact = Clock::now() < deadline &&
-           std::all_of(unsettled.begin(), unsettled.end(), [](size_t u) { return u == SIZE_MAX; });
+  int added = PriceRound(p, m, 20000, deadline, lp, pool, &unsettled);
+  if (!cheap && added == 0 && !unsettled.empty())
+    added = PriceRound(p, m, 0, std::min(deadline, Clock::now() + std::chrono::milliseconds(50)), lp, pool, &unsettled);
+  if (!cheap && added == 0 && !unsettled.empty()) added = PriceRound(p, m, 5000000, deadline, lp, pool, &unsettled);
+  if (!cheap && added == 0 && !unsettled.empty()) added = PriceRound(p, m, 0, deadline, lp, pool, &unsettled);
+  *exact = Clock::now() < deadline && unsettled.empty();
   return added;
 }
 
