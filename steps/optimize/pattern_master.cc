@@ -17,12 +17,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+int Count(const PatternItems& items, int d) {
+  for (const auto& [e, n] : items)
+    if (e == d) return n;
+  return 0;
+}
+
 void AddColumn(lprec* lp, const PatternMaster& m, const PricingUnit& u, const PatternItems& items) {
   std::vector<double> vals = {u.cost};
   std::vector<int> idx = {0};
   for (auto& [d, n] : items) {
     vals.push_back(n);
     idx.push_back(d + 1);
+  }
+  for (size_t k = 0; k < m.flows.size(); ++k) {
+    const int t = &m.units[m.flows[k].unit] == &u ? Count(items, m.flows[k].cls) : 0;
+    if (t == 0) continue;
+    vals.push_back(t);
+    idx.push_back(m.Rows() + 1 + static_cast<int>(k));
   }
   if (u.group >= 0) {
     vals.push_back(1.0);
@@ -41,8 +53,13 @@ void AddColumn(lprec* lp, const PatternMaster& m, const PricingUnit& u, const Pa
 
 // The master's rows with `ranges` on the count rows; no columns.
 lprec* NewMaster(const Problem& p, const PatternMaster& m, const std::vector<CountRange>& ranges) {
-  lprec* lp = NewDemandCoveringLp(p, m.Rows());
+  lprec* lp = NewDemandCoveringLp(p, m.Rows() + static_cast<int>(m.flows.size()));
   if (!lp) return nullptr;
+  for (size_t k = 0; k < m.flows.size(); ++k) {
+    const int row = m.Rows() + 1 + static_cast<int>(k);
+    set_constr_type(lp, row, m.flows[k].upper ? LE : GE);
+    set_rh(lp, row, m.flows[k].rhs);
+  }
   for (int g = 0; g < m.G; ++g) {
     set_constr_type(lp, m.GroupRow(g), LE);
     set_rh(lp, m.GroupRow(g), static_cast<double>(p.groups[g].size()));
@@ -64,11 +81,15 @@ lprec* NewMaster(const Problem& p, const PatternMaster& m, const std::vector<Cou
 
 // Enumerates the maximal patterns of one unit whose value sum_d pi_d a_d is
 // at least `threshold` (a_d <= min(n_d, cap_d), capacity, compatibility,
-// conflicts). Stops (returns false) past `limit` patterns or search nodes.
+// conflicts). Maximal over the classes of value >= 0 not `capped` (adding
+// their pods keeps the cost, lowers no value and breaks no bound); a class
+// of negative value (an upper flow bound's dual) counts 0 in the bounds.
+// Stops (returns false) past `limit` patterns or search nodes.
 class Enumerator {
  public:
-  Enumerator(const Problem& p, int kind, const std::vector<double>& pi, double threshold, int64_t limit)
-      : p_(p), kind_(p.kinds[kind]), pi_(pi), threshold_(threshold), limit_(limit) {}
+  Enumerator(const Problem& p, int kind, const std::vector<double>& pi, double threshold, int64_t limit,
+             const std::vector<uint8_t>* capped = nullptr)
+      : p_(p), kind_(p.kinds[kind]), pi_(pi), threshold_(threshold), limit_(limit), capped_(capped) {}
 
   bool Run(std::vector<PatternItems>* out) {
     out_ = out;
@@ -102,10 +123,11 @@ class Enumerator {
     for (int k = 0; k < 3; ++k) suffix_density_[k].assign(m + 1, 0.0);
     for (size_t j = m; j-- > 0;) {
       int d = items_[j];
-      suffix_sum_[j] = suffix_sum_[j + 1] + pi_[d] * static_cast<double>(ub_[d]);
+      const double v = std::max(0.0, pi_[d]);
+      suffix_sum_[j] = suffix_sum_[j + 1] + v * static_cast<double>(ub_[d]);
       for (int k = 0; k < 3; ++k) {
         double w = Dim(p_.classes[d].req, k);
-        suffix_density_[k][j] = std::max(suffix_density_[k][j + 1], w > 0 ? pi_[d] / w : 1e301);
+        suffix_density_[k][j] = std::max(suffix_density_[k][j + 1], w > 0 ? v / w : 1e301);
       }
     }
     Dfs(0, 0.0);
@@ -119,8 +141,10 @@ class Enumerator {
     return true;
   }
   bool Maximal() const {
-    for (int d : items_)
+    for (int d : items_) {
+      if (pi_[d] < 0 || (capped_ && (*capped_)[d])) continue;
       if (!blocked_[d] && count_[d] < ub_[d] && Fits(d, 1)) return false;
+    }
     return true;
   }
   void Dfs(size_t i, double value) {
@@ -172,6 +196,7 @@ class Enumerator {
   const std::vector<double>& pi_;
   double threshold_;
   int64_t limit_;
+  const std::vector<uint8_t>* capped_;
   std::vector<PatternItems>* out_ = nullptr;
   std::vector<int> items_;
   std::vector<int64_t> ub_, count_;
@@ -250,6 +275,11 @@ bool ReadDuals(lprec* lp, PatternMaster* mp) {
                          : std::max(0.0, static_cast<double>(duals[row - 1])) +
                                std::min(0.0, static_cast<double>(duals[row]));
   }
+  m.rho.assign(m.flows.size(), 0.0);
+  for (size_t k = 0; k < m.flows.size(); ++k) {
+    const double y = duals[m.Rows() + static_cast<int>(k)];
+    m.rho[k] = m.flows[k].upper ? std::min(0.0, y) : std::max(0.0, y);
+  }
   return true;
 }
 
@@ -282,11 +312,11 @@ int PriceRound(const Problem& p, const PatternMaster& m, int64_t limit, Clock::t
     const double floor = m.units[u].cost - m.UnitDual(u);
     bool exact = false;
     if (limit > 0) {
-      PricedPattern pr = PriceKind(p, m.units[u].kind, m.pi, nullptr, 0, limit, floor, until);
+      PricedPattern pr = PriceKind(p, m.units[u].kind, m.UnitValues(u), nullptr, 0, limit, floor, until);
       exact = pr.exact;
       if (OfferColumn(m, u, pr.value, pr.items, lp, pool)) ++added;
     } else {
-      MipPricing mp = PriceKindByMip(p, m.units[u].kind, m.pi, floor, until);
+      MipPricing mp = PriceKindByMip(p, m.units[u].kind, m.UnitValues(u), floor, until);
       exact = mp.exact;
       if (OfferColumn(m, u, mp.value, mp.items, lp, pool)) ++added;
     }
@@ -331,6 +361,13 @@ int PatternMaster::Rows() const {
   int non_forced = 0;
   for (const auto& u : units) non_forced += u.count_row >= 0 ? 1 : 0;
   return D + G + F + 2 * non_forced;
+}
+
+std::vector<double> PatternMaster::UnitValues(size_t u) const {
+  std::vector<double> v = pi;
+  for (size_t k = 0; k < flows.size() && k < rho.size(); ++k)
+    if (static_cast<size_t>(flows[k].unit) == u) v[flows[k].cls] += rho[k];
+  return v;
 }
 
 double PatternMaster::UnitDual(size_t u) const {
@@ -388,6 +425,8 @@ NodeLp ConvergeNode(const Problem& p, const std::vector<CountRange>& ranges, Clo
   PatternMaster& m = *mp;
   NodeLp res;
   auto left = [&] { return std::chrono::duration<double>(deadline - Clock::now()).count(); };
+  m.flows = options.flows ? *options.flows : std::vector<FlowBound>();
+  m.rho.assign(m.flows.size(), 0.0);
   lprec* lp = NewMaster(p, m, ranges);
   if (!lp) {
     res.stopped = "lp_solve could not build the master";
@@ -471,8 +510,12 @@ bool EnumerateColumnsWithin(const Problem& p, const PatternMaster& m, const std:
   for (size_t u = 0; u < m.units.size(); ++u) {
     if (Closed(ranges[u])) continue;
     std::vector<PatternItems> found;
-    Enumerator en(p, m.units[u].kind, m.pi, m.units[u].cost - m.UnitDual(u) - max_rc,
-                  max_columns - static_cast<int64_t>(cols->size()));
+    const std::vector<double> values = m.UnitValues(u);
+    std::vector<uint8_t> capped(p.classes.size(), 0);  // an upper flow bound: a superset may break it
+    for (const auto& fb : m.flows)
+      if (fb.upper && static_cast<size_t>(fb.unit) == u) capped[fb.cls] = 1;
+    Enumerator en(p, m.units[u].kind, values, m.units[u].cost - m.UnitDual(u) - max_rc,
+                  max_columns - static_cast<int64_t>(cols->size()), &capped);
     bool complete = en.Run(&found);
     if (std::getenv("KINEMA_PROOF_TRACE"))
       std::fprintf(stderr, "max rc %.5f unit %zu kind %d group %d forced %d cost %.4f: %zu columns%s\n", max_rc, u,

@@ -61,6 +61,17 @@ struct CountRange {
   double hi = std::numeric_limits<double>::infinity();
 };
 
+// A bound on the pods of class `cls` that the nodes of `unit` hold in total,
+// sum_{p of unit} a_p,cls x_p >= rhs (upper: <= rhs): branching where every
+// node count is integral but the master is not (pattern_proof.h). Its row's
+// dual adds to the class's value when the unit is priced.
+struct FlowBound {
+  int unit;
+  int cls;
+  bool upper;
+  double rhs;
+};
+
 struct PatternMaster {
   std::vector<PricingUnit> units;
   std::vector<int> forced_nodes;  // forced existing nodes, in unit order
@@ -68,11 +79,16 @@ struct PatternMaster {
   int D = 0, G = 0, F = 0;
   double forced_cost = 0, max_price = 1;
   std::vector<double> pi, mu, nu, sigma;  // last duals: demand, group, forced, count (per unit)
+  std::vector<FlowBound> flows;            // the last node's flow bounds (rows after Rows())
+  std::vector<double> rho;                 // their duals
 
   int GroupRow(int g) const { return D + 1 + g; }
   int ForcedRow(int f) const { return D + G + 1 + f; }
   int Rows() const;
   double UnitDual(size_t u) const;
+  // Value of a pod of each class in unit u's pricing: pi plus the duals of
+  // the unit's flow bounds.
+  std::vector<double> UnitValues(size_t u) const;
 };
 
 PatternMaster MakePatternMaster(const Problem& p);
@@ -94,6 +110,7 @@ struct NodeLp {
 struct NodeLpOptions {
   const std::vector<double>* column_lo = nullptr;  // per pool column (missing = 0): x_c >= column_lo[c]
   bool exact_pricing = true;  // false: only the node-limited depth-first search; `converged` stays false
+  const std::vector<FlowBound>* flows = nullptr;  // the node's flow bounds (copied into m->flows)
 };
 
 // Column generation on the master under `ranges` (one per unit; a unit

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <cstdio>
 #include <cstdlib>
 #include <queue>
@@ -43,9 +44,16 @@ struct Incumbent {
 struct TreeNode {
   double lb;                        // a bound on every plan within `ranges` (parent's LP)
   std::vector<CountRange> ranges;   // one per unit
+  std::vector<FlowBound> flows;     // branching where the counts were integral
+  int depth = 0;
 };
+// Best first; among equal bounds the deepest first (degenerate subtrees of
+// one bound are searched depth first, towards a plan at that bound).
 struct LargerBound {
-  bool operator()(const TreeNode& a, const TreeNode& b) const { return a.lb > b.lb; }
+  bool operator()(const TreeNode& a, const TreeNode& b) const {
+    if (std::fabs(a.lb - b.lb) > 1e-9 * std::max(1.0, std::fabs(b.lb))) return a.lb > b.lb;
+    return a.depth < b.depth;
+  }
 };
 
 // The non-forced unit with a fractional node count in the LP solution whose
@@ -83,9 +91,38 @@ bool Branch(const PatternMaster& m, const ColumnPool& pool, const std::vector<do
   double count = 0;
   const int u = BranchingUnit(m, pool, x, &count);
   if (u < 0) return false;
-  TreeNode down{lb, node.ranges}, up{lb, node.ranges};
+  TreeNode down{lb, node.ranges, node.flows, node.depth + 1}, up{lb, node.ranges, node.flows, node.depth + 1};
   down.ranges[u].hi = std::floor(count);
   up.ranges[u].lo = std::ceil(count);
+  open->push(std::move(down));
+  open->push(std::move(up));
+  return true;
+}
+
+// Where every count is integral but the master is not: splits `node` on the
+// most fractional total of one class on one unit's nodes (sum_{p of u}
+// a_pd x_p <= floor / >= ceil; every plan lies in exactly one child), both
+// children with bound `lb`. False when every such flow is integral too.
+bool BranchOnFlow(const PatternMaster& m, const ColumnPool& pool, const std::vector<double>& x, const TreeNode& node,
+                  double lb, OpenNodes* open) {
+  std::map<std::pair<int, int>, double> flow;
+  for (size_t c = 0; c < x.size(); ++c)
+    if (x[c] > 1e-9)
+      for (const auto& [d, n] : pool.cols[c].items) flow[{pool.cols[c].unit, d}] += n * x[c];
+  std::pair<int, int> best{-1, -1};
+  double best_frac = 1e-6, value = 0;
+  for (const auto& [key, f] : flow) {
+    const double frac = std::min(f - std::floor(f), std::ceil(f) - f);
+    if (frac > best_frac) {
+      best = key;
+      best_frac = frac;
+      value = f;
+    }
+  }
+  if (best.first < 0) return false;
+  TreeNode down{lb, node.ranges, node.flows, node.depth + 1}, up{lb, node.ranges, node.flows, node.depth + 1};
+  down.flows.push_back(FlowBound{best.first, best.second, true, std::floor(value)});
+  up.flows.push_back(FlowBound{best.first, best.second, false, std::ceil(value)});
   open->push(std::move(down));
   open->push(std::move(up));
   return true;
@@ -202,7 +239,7 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
   ColumnPool pool;
   SeedPool(p, m, incumbent, &pool);
   OpenNodes open;
-  open.push(TreeNode{-kInf, std::vector<CountRange>(m.units.size())});
+  open.push(TreeNode{-kInf, std::vector<CountRange>(m.units.size()), {}, 0});
   // Bounds of the nodes left unresolved. The tree goes on past them: a plan
   // found later at or below such a bound prunes that node too.
   std::vector<double> given_up;
@@ -215,7 +252,9 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
     TreeNode node = open.top();
     open.pop();
     ++res.nodes;
-    NodeLp lp = ConvergeNode(p, node.ranges, deadline, &m, &pool, &res.iterations);
+    NodeLpOptions lp_options;
+    lp_options.flows = &node.flows;
+    NodeLp lp = ConvergeNode(p, node.ranges, deadline, &m, &pool, &res.iterations, lp_options);
     if (root) res.lp_seconds = since();
     if (!lp.converged) {
       res.stopped = lp.stopped;
@@ -242,12 +281,23 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
     if (Branch(m, pool, lp.x, node, lb, &open)) continue;
     TrySupportIp(p, m, node.ranges, pool, lp.x, deadline, &inc);
     if (lb >= inc.cost * (1 - kPruneRel)) continue;
+    // Counts integral: closed by reduced cost, else branched on a class's
+    // total on a unit (below a flow branch, where an ancestor's enumeration
+    // overflowed, branched first); when those are integral too, a dive with
+    // its counts fixed may find the plan that closes it (same time share).
+    static const bool kFlows = !std::getenv("KINEMA_NO_FLOW_BRANCHING");
+    if (kFlows && !node.flows.empty() && BranchOnFlow(m, pool, lp.x, node, lb, &open)) {
+      ++res.flow_branches;
+      continue;
+    }
     double bound = lb;
     const bool closed =
         CloseNode(p, m, node.ranges, lb, deadline, max_columns, &inc, &bound, &res.enumerated, &res.stopped);
     if (!closed) {
-      // The node's LP has integral counts but stays open: a dive with its
-      // counts fixed may find the plan that closes it (same time share).
+      if (kFlows && BranchOnFlow(m, pool, lp.x, node, bound, &open)) {
+        ++res.flow_branches;
+        continue;
+      }
       if (res.dive_seconds <= 0.25 * since()) Dive(p, m, CountsOf(m, pool, lp.x), deadline, &pool, &inc, &res);
       given_up.push_back(bound);
     }

@@ -54,6 +54,7 @@ struct PatternProofResult {
   int dive_steps = 0;                  // their LPs
   int dive_improvements = 0;           // dives that improved the incumbent
   double dive_seconds = 0;             // their time
+  int flow_branches = 0;               // nodes branched on a class's total on a unit
   double lp_seconds = 0;               // to the converged LP bound
   double seconds = 0;                  // total
   std::string stopped;                 // why there is no proof ("" when proven)

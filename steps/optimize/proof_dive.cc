@@ -90,10 +90,12 @@ DiveResult DiveForPlan(const Problem& p, const PatternMaster& master, const std:
                        double cutoff, Clock::time_point deadline, ColumnPool* pool, int max_steps) {
   DiveResult res;
   PatternMaster m = master;
+  const std::vector<FlowBound> flows = master.flows;  // the node's flow bounds hold in the dive too
   std::vector<double> lo;
   NodeLpOptions options;
   options.column_lo = &lo;
   options.exact_pricing = false;
+  options.flows = &flows;
   while (res.steps < max_steps) {
     if (Clock::now() >= deadline) {
       res.stopped = "time limit";

@@ -39,7 +39,8 @@ struct DiveResult {
   std::string stopped;   // why the dive ended before an integral LP solution
 };
 
-// `m` is copied: the caller's duals stay as they were.
+// `m` is copied: the caller's duals stay as they were; its flow bounds (the
+// node's, pattern_master.h) hold in every LP of the dive.
 DiveResult DiveForPlan(const Problem& p, const PatternMaster& m, const std::vector<CountRange>& ranges, double cutoff,
                        std::chrono::steady_clock::time_point deadline, ColumnPool* pool, int max_steps = 200);
 
