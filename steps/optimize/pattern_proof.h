@@ -19,14 +19,18 @@
 //    rc_p <= delta (a maximal superset keeps the cost and lowers rc). Rounds
 //    with a growing delta: lp_solve's branch and bound on the IP over those
 //    columns gives z; the node's optimum is z once z <= LB + delta. When a
-//    delta gives more than `max_columns` columns the node stays open.
+//    delta gives more than `max_columns` columns (degenerate duals) the node
+//    is branched on a flow: one class's total on one unit's nodes, <= floor
+//    / >= ceil (FlowBound rows, pattern_master.h); below a flow branch, flow
+//    branching comes first. Among equal bounds the deepest node goes first.
 // 4. Incumbent: besides the IPs of step 3, price-and-dive (proof_dive.h)
 //    from the root, every 32nd node and every integral-count node left open
 //    (with its counts fixed) turns node LPs into plans; a better plan prunes
-//    and closes more nodes.
-// The lower bound is the least bound of the open (or unresolved) nodes;
-// `proven` when no node below the incumbent is left. Without a converged
-// root there is no bound; the best IP plan found still counts.
+//    and closes more nodes. Dives take at most a quarter of the tree's time.
+// The lower bound is the least bound of the open nodes and of the nodes left
+// unresolved (integral counts and flows, enumeration overflowing) whose bound
+// is below the final incumbent; `proven` when no such node is left. Without
+// a converged root there is no bound; the best IP plan found still counts.
 // Thread-safety: pure function; owns its lp_solve models.
 #pragma once
 
