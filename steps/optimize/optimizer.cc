@@ -353,7 +353,7 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   // (pattern_proof.h); it gives up by itself when its root's pricing is too
   // dear (no bound from it then). A short first try (a tenth of the budget)
   // proves the easy ones; otherwise LNS (another tenth), the proof again (to
-  // 85 %: it prunes and closes nodes against the incumbent, so a good plan
+  // 92 %: it prunes and closes nodes against the incumbent, so a good plan
   // makes it far shorter; its dives improve the plan too), and LNS the rest.
   bool proven = false;
   if (proof_applies && Since(start) < budget * 0.6) {
@@ -361,7 +361,7 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
     if (!proven && !GapReached(p, opt, r, best)) {
       RunLns(p, opt, start, Since(start) + budget * 0.1, "lns-before-proof", &pk, &best, &r, tag, notes);
       if (!GapReached(p, opt, r, best))
-        proven = RunPatternProof(p, start, std::min(budget * 0.85, Since(start) + budget * 0.65), "pattern-proof",
+        proven = RunPatternProof(p, start, std::min(budget * 0.92, Since(start) + budget * 0.72), "pattern-proof",
                                  &best, &r, tag, notes);
     }
   }
