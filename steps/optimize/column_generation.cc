@@ -105,6 +105,11 @@ class Pricer {
     cap_[2] = Dim(kind_.free, 2);
     PricingResult r;
     r.upper = RootBound();
+    if (floor_ > 0 && r.upper <= floor_ + 1e-9) {  // nothing is worth more than the floor: no search
+      r.value = r.upper = floor_;
+      r.exact = true;
+      return r;
+    }
     blocked_.assign(D, 0);
     count_.assign(D, 0);
     const size_t m = items_.size();

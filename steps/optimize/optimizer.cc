@@ -350,13 +350,14 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   // where pods are large relative to nodes); at scale the fluid bound is
   // nearly as tight and the time is better spent in LNS.
   // Small instances get the pattern proof (4a), whose master is exact: the
-  // column generation here then only seeds a plan, in a tenth of the budget.
+  // column generation here then only seeds a plan, in 3 % of the budget (the
+  // tree's dives and LNS make better plans with the time).
   int64_t movable_pods = 0;
   for (const auto& c : p.classes) movable_pods += c.n();
   const bool proof_applies = movable_pods <= kProofMaxPods && p.classes.size() <= kProofMaxClasses &&
                              p.kinds.size() <= kProofMaxKinds && opt.max_iterations < 0;
   if (time_left > 0.05 && p.classes.size() <= 400) {
-    const double share = proof_applies ? 0.1 : 0.35;
+    const double share = proof_applies ? 0.03 : 0.35;
     opt::CgResult cg = opt::RunColumnGeneration(p, r.duals, best, std::min(time_left * share, budget * share),
                                                 opt.seed, opt.max_iterations >= 0 ? 25 : -1);
     if (cg.lower_bound && (!r.lower || *cg.lower_bound > *r.lower)) {
@@ -376,16 +377,16 @@ StatusOr<SearchResult> SolveUnconstrained(const Problem& p, const Snapshot& snap
   // 4a. Small instances: branch and price on the exact pattern master
   // (pattern_proof.h); it gives up by itself when its root's pricing is too
   // dear (no bound from it then). A short first try (a tenth of the budget)
-  // proves the easy ones; otherwise LNS (to 30 % of the budget), the proof
-  // again (to 60 %: it prunes and closes nodes against the incumbent, so a
-  // good plan makes it far shorter), and LNS the rest.
+  // proves the easy ones; otherwise LNS (another tenth), the proof again (to
+  // 92 %: it prunes and closes nodes against the incumbent, so a good plan
+  // makes it far shorter; its dives improve the plan too), and LNS the rest.
   bool proven = false;
   if (proof_applies && Since(start) < budget * 0.6) {
     proven = RunPatternProof(p, start, Since(start) + budget * 0.1, "pattern-proof-first", &best, &r, tag, notes);
     if (!proven && !GapReached(p, opt, r, best)) {
-      RunLns(p, opt, start, budget * 0.3, "lns-before-proof", &pk, &best, &r, tag, notes);
+      RunLns(p, opt, start, Since(start) + budget * 0.1, "lns-before-proof", &pk, &best, &r, tag, notes);
       if (!GapReached(p, opt, r, best))
-        proven = RunPatternProof(p, start, std::min(budget * 0.6, Since(start) + budget * 0.4), "pattern-proof",
+        proven = RunPatternProof(p, start, std::min(budget * 0.92, Since(start) + budget * 0.72), "pattern-proof",
                                  &best, &r, tag, notes);
     }
   }

@@ -17,12 +17,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+int Count(const PatternItems& items, int d) {
+  for (const auto& [e, n] : items)
+    if (e == d) return n;
+  return 0;
+}
+
 void AddColumn(lprec* lp, const PatternMaster& m, const PricingUnit& u, const PatternItems& items) {
   std::vector<double> vals = {u.cost};
   std::vector<int> idx = {0};
   for (auto& [d, n] : items) {
     vals.push_back(n);
     idx.push_back(d + 1);
+  }
+  for (size_t k = 0; k < m.flows.size(); ++k) {
+    const int t = &m.units[m.flows[k].unit] == &u ? Count(items, m.flows[k].cls) : 0;
+    if (t == 0) continue;
+    vals.push_back(t);
+    idx.push_back(m.Rows() + 1 + static_cast<int>(k));
   }
   if (u.group >= 0) {
     vals.push_back(1.0);
@@ -41,8 +53,13 @@ void AddColumn(lprec* lp, const PatternMaster& m, const PricingUnit& u, const Pa
 
 // The master's rows with `ranges` on the count rows; no columns.
 lprec* NewMaster(const Problem& p, const PatternMaster& m, const std::vector<CountRange>& ranges) {
-  lprec* lp = NewDemandCoveringLp(p, m.Rows());
+  lprec* lp = NewDemandCoveringLp(p, m.Rows() + static_cast<int>(m.flows.size()));
   if (!lp) return nullptr;
+  for (size_t k = 0; k < m.flows.size(); ++k) {
+    const int row = m.Rows() + 1 + static_cast<int>(k);
+    set_constr_type(lp, row, m.flows[k].upper ? LE : GE);
+    set_rh(lp, row, m.flows[k].rhs);
+  }
   for (int g = 0; g < m.G; ++g) {
     set_constr_type(lp, m.GroupRow(g), LE);
     set_rh(lp, m.GroupRow(g), static_cast<double>(p.groups[g].size()));
@@ -64,11 +81,15 @@ lprec* NewMaster(const Problem& p, const PatternMaster& m, const std::vector<Cou
 
 // Enumerates the maximal patterns of one unit whose value sum_d pi_d a_d is
 // at least `threshold` (a_d <= min(n_d, cap_d), capacity, compatibility,
-// conflicts). Stops (returns false) past `limit` patterns or search nodes.
+// conflicts). Maximal over the classes of value >= 0 not `capped` (adding
+// their pods keeps the cost, lowers no value and breaks no bound); a class
+// of negative value (an upper flow bound's dual) counts 0 in the bounds.
+// Stops (returns false) past `limit` patterns or search nodes.
 class Enumerator {
  public:
-  Enumerator(const Problem& p, int kind, const std::vector<double>& pi, double threshold, int64_t limit)
-      : p_(p), kind_(p.kinds[kind]), pi_(pi), threshold_(threshold), limit_(limit) {}
+  Enumerator(const Problem& p, int kind, const std::vector<double>& pi, double threshold, int64_t limit,
+             const std::vector<uint8_t>* capped = nullptr)
+      : p_(p), kind_(p.kinds[kind]), pi_(pi), threshold_(threshold), limit_(limit), capped_(capped) {}
 
   bool Run(std::vector<PatternItems>* out) {
     out_ = out;
@@ -102,10 +123,11 @@ class Enumerator {
     for (int k = 0; k < 3; ++k) suffix_density_[k].assign(m + 1, 0.0);
     for (size_t j = m; j-- > 0;) {
       int d = items_[j];
-      suffix_sum_[j] = suffix_sum_[j + 1] + pi_[d] * static_cast<double>(ub_[d]);
+      const double v = std::max(0.0, pi_[d]);
+      suffix_sum_[j] = suffix_sum_[j + 1] + v * static_cast<double>(ub_[d]);
       for (int k = 0; k < 3; ++k) {
         double w = Dim(p_.classes[d].req, k);
-        suffix_density_[k][j] = std::max(suffix_density_[k][j + 1], w > 0 ? pi_[d] / w : 1e301);
+        suffix_density_[k][j] = std::max(suffix_density_[k][j + 1], w > 0 ? v / w : 1e301);
       }
     }
     Dfs(0, 0.0);
@@ -119,8 +141,10 @@ class Enumerator {
     return true;
   }
   bool Maximal() const {
-    for (int d : items_)
+    for (int d : items_) {
+      if (pi_[d] < 0 || (capped_ && (*capped_)[d])) continue;
       if (!blocked_[d] && count_[d] < ub_[d] && Fits(d, 1)) return false;
+    }
     return true;
   }
   void Dfs(size_t i, double value) {
@@ -172,6 +196,7 @@ class Enumerator {
   const std::vector<double>& pi_;
   double threshold_;
   int64_t limit_;
+  const std::vector<uint8_t>* capped_;
   std::vector<PatternItems>* out_ = nullptr;
   std::vector<int> items_;
   std::vector<int64_t> ub_, count_;
@@ -183,10 +208,10 @@ class Enumerator {
   bool overflow_ = false;
 };
 
-// Turns integer column values into a plan; false if some pod is left over
-// (cannot happen for a feasible IP solution, checked anyway).
-bool BuildSolution(const Problem& p, const PatternMaster& m, const std::vector<PatternColumn>& cols,
-                   const std::vector<double>& x, Solution* out) {
+}  // namespace
+
+bool PlanFromColumns(const Problem& p, const PatternMaster& m, const std::vector<PatternColumn>& cols,
+                     const std::vector<double>& x, Solution* out, std::vector<int>* left) {
   Packer pk(p, {}, 1);
   Solution s;
   std::vector<int> rem(p.classes.size());
@@ -224,11 +249,17 @@ bool BuildSolution(const Problem& p, const PatternMaster& m, const std::vector<P
       if (u.forced < 0 && !fresh.items.empty()) s.bins.push_back(std::move(fresh));
     }
   }
-  for (int r : rem)
-    if (r > 0) return false;
+  if (left) {
+    *left = rem;
+  } else {
+    for (int r : rem)
+      if (r > 0) return false;
+  }
   *out = std::move(s);
   return true;
 }
+
+namespace {
 
 // Reads the duals of a solved master into m (signs clamped to the rows' types).
 bool ReadDuals(lprec* lp, PatternMaster* mp) {
@@ -244,8 +275,17 @@ bool ReadDuals(lprec* lp, PatternMaster* mp) {
                          : std::max(0.0, static_cast<double>(duals[row - 1])) +
                                std::min(0.0, static_cast<double>(duals[row]));
   }
+  m.rho.assign(m.flows.size(), 0.0);
+  for (size_t k = 0; k < m.flows.size(); ++k) {
+    const double y = duals[m.Rows() + static_cast<int>(k)];
+    m.rho[k] = m.flows[k].upper ? std::min(0.0, y) : std::max(0.0, y);
+  }
   return true;
 }
+
+// A unit that may open no node: none of its columns can be used, so none
+// needs pricing or enumerating.
+bool Closed(const CountRange& r) { return r.hi < 0.5; }
 
 // Adds the column if it prices out and is new.
 bool OfferColumn(const PatternMaster& m, size_t u, double value, const PatternItems& items, lprec* lp,
@@ -257,39 +297,54 @@ bool OfferColumn(const PatternMaster& m, size_t u, double value, const PatternIt
   return true;
 }
 
-// One pricing round over every unit: the depth-first search node-limited
-// (cheap first; when it finds nothing, deeper for the units it left
-// unsettled), then lp_solve's branch and bound for the units still
-// unsettled. Returns the columns added; *exact says whether every unit was
-// priced exactly.
-int PriceUnits(const Problem& p, const PatternMaster& m, Clock::time_point deadline, lprec* lp, ColumnPool* pool,
-               bool* exact) {
+// Prices the units in *unsettled by the depth-first search (node limit
+// `limit`) or, with limit 0, by lp_solve's branch and bound until `until`;
+// keeps in *unsettled the units not priced exactly. Returns the columns added.
+int PriceRound(const Problem& p, const PatternMaster& m, int64_t limit, Clock::time_point until, lprec* lp,
+               ColumnPool* pool, std::vector<size_t>* unsettled) {
   int added = 0;
-  std::vector<size_t> unsettled(m.units.size());
-  std::iota(unsettled.begin(), unsettled.end(), size_t{0});
-  // A deeper round prices again only the units the last one left unsettled.
-  for (int64_t limit : {int64_t{20000}, int64_t{5000000}}) {
-    std::vector<size_t> still;
-    for (size_t i = 0; i < unsettled.size() && Clock::now() < deadline; ++i) {
-      const size_t u = unsettled[i];
-      const double floor = m.units[u].cost - m.UnitDual(u);
-      PricedPattern pr = PriceKind(p, m.units[u].kind, m.pi, nullptr, 0, limit, floor, deadline);
-      if (!pr.exact) still.push_back(u);
-      if (OfferColumn(m, u, pr.value, pr.items, lp, pool)) ++added;
+  std::vector<size_t> still;
+  for (size_t u : *unsettled) {
+    if (Clock::now() >= until) {
+      still.push_back(u);
+      continue;
     }
-    unsettled.swap(still);
-    if (added > 0 || unsettled.empty()) break;
-  }
-  if (added == 0) {
-    for (size_t i = 0; i < unsettled.size() && Clock::now() < deadline; ++i) {
-      const size_t u = unsettled[i];
-      MipPricing mp = PriceKindByMip(p, m.units[u].kind, m.pi, m.units[u].cost - m.UnitDual(u), deadline);
-      if (mp.exact) unsettled[i] = SIZE_MAX;
+    const double floor = m.units[u].cost - m.UnitDual(u);
+    bool exact = false;
+    if (limit > 0) {
+      PricedPattern pr = PriceKind(p, m.units[u].kind, m.UnitValues(u), nullptr, 0, limit, floor, until);
+      exact = pr.exact;
+      if (OfferColumn(m, u, pr.value, pr.items, lp, pool)) ++added;
+    } else {
+      MipPricing mp = PriceKindByMip(p, m.units[u].kind, m.UnitValues(u), floor, until);
+      exact = mp.exact;
       if (OfferColumn(m, u, mp.value, mp.items, lp, pool)) ++added;
     }
+    if (!exact) still.push_back(u);
   }
-  *exact = Clock::now() < deadline &&
-           std::all_of(unsettled.begin(), unsettled.end(), [](size_t u) { return u == SIZE_MAX; });
+  unsettled->swap(still);
+  return added;
+}
+
+// One pricing round over every unit: the depth-first search node-limited;
+// when it finds nothing, for the units it left unsettled lp_solve's branch
+// and bound for at most 50 ms each round (it settles in a millisecond the
+// memory-tight small kinds the search cannot: e2-highcpu-4 on the 337-pod
+// cluster, 0.5 s of search per node before), then the deep search, then the
+// branch and bound until the deadline. Each stage runs only while nothing
+// was added. Returns the columns added; *exact says whether every unit was
+// priced exactly.
+int PriceUnits(const Problem& p, const PatternMaster& m, const std::vector<CountRange>& ranges,
+               Clock::time_point deadline, bool cheap, lprec* lp, ColumnPool* pool, bool* exact) {
+  std::vector<size_t> unsettled;
+  for (size_t u = 0; u < m.units.size(); ++u)
+    if (!Closed(ranges[u])) unsettled.push_back(u);
+  int added = PriceRound(p, m, 20000, deadline, lp, pool, &unsettled);
+  if (!cheap && added == 0 && !unsettled.empty())
+    added = PriceRound(p, m, 0, std::min(deadline, Clock::now() + std::chrono::milliseconds(50)), lp, pool, &unsettled);
+  if (!cheap && added == 0 && !unsettled.empty()) added = PriceRound(p, m, 5000000, deadline, lp, pool, &unsettled);
+  if (!cheap && added == 0 && !unsettled.empty()) added = PriceRound(p, m, 0, deadline, lp, pool, &unsettled);
+  *exact = Clock::now() < deadline && unsettled.empty();
   return added;
 }
 
@@ -306,6 +361,13 @@ int PatternMaster::Rows() const {
   int non_forced = 0;
   for (const auto& u : units) non_forced += u.count_row >= 0 ? 1 : 0;
   return D + G + F + 2 * non_forced;
+}
+
+std::vector<double> PatternMaster::UnitValues(size_t u) const {
+  std::vector<double> v = pi;
+  for (size_t k = 0; k < flows.size() && k < rho.size(); ++k)
+    if (static_cast<size_t>(flows[k].unit) == u) v[flows[k].cls] += rho[k];
+  return v;
 }
 
 double PatternMaster::UnitDual(size_t u) const {
@@ -359,10 +421,12 @@ void SeedPool(const Problem& p, const PatternMaster& m, const Solution& incumben
 }
 
 NodeLp ConvergeNode(const Problem& p, const std::vector<CountRange>& ranges, Clock::time_point deadline,
-                    PatternMaster* mp, ColumnPool* pool, int* iterations) {
+                    PatternMaster* mp, ColumnPool* pool, int* iterations, const NodeLpOptions& options) {
   PatternMaster& m = *mp;
   NodeLp res;
   auto left = [&] { return std::chrono::duration<double>(deadline - Clock::now()).count(); };
+  m.flows = options.flows ? *options.flows : std::vector<FlowBound>();
+  m.rho.assign(m.flows.size(), 0.0);
   lprec* lp = NewMaster(p, m, ranges);
   if (!lp) {
     res.stopped = "lp_solve could not build the master";
@@ -374,6 +438,9 @@ NodeLp ConvergeNode(const Problem& p, const std::vector<CountRange>& ranges, Clo
     add_columnex(lp, 2, v, ix);
   }
   for (const auto& c : pool->cols) AddColumn(lp, m, m.units[c.unit], c.items);
+  if (options.column_lo)
+    for (size_t c = 0; c < options.column_lo->size() && c < pool->cols.size(); ++c)
+      if ((*options.column_lo)[c] > 0) set_lowbo(lp, m.D + 1 + static_cast<int>(c), (*options.column_lo)[c]);
   while (left() > 0) {
     ++*iterations;
     set_timeout(lp, std::max<long>(1, static_cast<long>(std::ceil(left()))));
@@ -393,14 +460,14 @@ NodeLp ConvergeNode(const Problem& p, const std::vector<CountRange>& ranges, Clo
       break;
     }
     bool exact = true;
-    const int added = PriceUnits(p, m, deadline, lp, pool, &exact);
+    const int added = PriceUnits(p, m, ranges, deadline, !options.exact_pricing, lp, pool, &exact);
     if (left() <= 0) {
       res.stopped = "time limit during column generation";
       break;
     }
     if (added == 0) {
-      res.converged = exact;
-      if (!exact) res.stopped = "pricing not exact";
+      res.converged = exact && options.exact_pricing;
+      if (!res.converged) res.stopped = options.exact_pricing ? "pricing not exact" : "cheap pricing";
       res.objective = get_objective(lp) + m.forced_cost;
       REAL* x = nullptr;
       get_ptr_variables(lp, &x);
@@ -428,7 +495,7 @@ int SolveMasterIp(const Problem& p, const PatternMaster& m, const std::vector<Co
     REAL* x = nullptr;
     get_ptr_variables(lp, &x);
     std::vector<double> xs(x, x + cols.size());
-    if (BuildSolution(p, m, cols, xs, plan)) {
+    if (PlanFromColumns(p, m, cols, xs, plan)) {
       if (ret != SUBOPTIMAL) *z = get_objective(lp) + m.forced_cost;
     } else {
       plan->bins.clear();
@@ -438,12 +505,17 @@ int SolveMasterIp(const Problem& p, const PatternMaster& m, const std::vector<Co
   return ret;
 }
 
-bool EnumerateColumnsWithin(const Problem& p, const PatternMaster& m, double max_rc, int64_t max_columns,
-                            std::vector<PatternColumn>* cols) {
+bool EnumerateColumnsWithin(const Problem& p, const PatternMaster& m, const std::vector<CountRange>& ranges,
+                            double max_rc, int64_t max_columns, std::vector<PatternColumn>* cols) {
   for (size_t u = 0; u < m.units.size(); ++u) {
+    if (Closed(ranges[u])) continue;
     std::vector<PatternItems> found;
-    Enumerator en(p, m.units[u].kind, m.pi, m.units[u].cost - m.UnitDual(u) - max_rc,
-                  max_columns - static_cast<int64_t>(cols->size()));
+    const std::vector<double> values = m.UnitValues(u);
+    std::vector<uint8_t> capped(p.classes.size(), 0);  // an upper flow bound: a superset may break it
+    for (const auto& fb : m.flows)
+      if (fb.upper && static_cast<size_t>(fb.unit) == u) capped[fb.cls] = 1;
+    Enumerator en(p, m.units[u].kind, values, m.units[u].cost - m.UnitDual(u) - max_rc,
+                  max_columns - static_cast<int64_t>(cols->size()), &capped);
     bool complete = en.Run(&found);
     if (std::getenv("KINEMA_PROOF_TRACE"))
       std::fprintf(stderr, "max rc %.5f unit %zu kind %d group %d forced %d cost %.4f: %zu columns%s\n", max_rc, u,

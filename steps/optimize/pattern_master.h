@@ -61,6 +61,17 @@ struct CountRange {
   double hi = std::numeric_limits<double>::infinity();
 };
 
+// A bound on the pods of class `cls` that the nodes of `unit` hold in total,
+// sum_{p of unit} a_p,cls x_p >= rhs (upper: <= rhs): branching where every
+// node count is integral but the master is not (pattern_proof.h). Its row's
+// dual adds to the class's value when the unit is priced.
+struct FlowBound {
+  int unit;
+  int cls;
+  bool upper;
+  double rhs;
+};
+
 struct PatternMaster {
   std::vector<PricingUnit> units;
   std::vector<int> forced_nodes;  // forced existing nodes, in unit order
@@ -68,11 +79,16 @@ struct PatternMaster {
   int D = 0, G = 0, F = 0;
   double forced_cost = 0, max_price = 1;
   std::vector<double> pi, mu, nu, sigma;  // last duals: demand, group, forced, count (per unit)
+  std::vector<FlowBound> flows;            // the last node's flow bounds (rows after Rows())
+  std::vector<double> rho;                 // their duals
 
   int GroupRow(int g) const { return D + 1 + g; }
   int ForcedRow(int f) const { return D + G + 1 + f; }
   int Rows() const;
   double UnitDual(size_t u) const;
+  // Value of a pod of each class in unit u's pricing: pi plus the duals of
+  // the unit's flow bounds.
+  std::vector<double> UnitValues(size_t u) const;
 };
 
 PatternMaster MakePatternMaster(const Problem& p);
@@ -88,12 +104,32 @@ struct NodeLp {
   std::string stopped;     // why not converged
 };
 
-// Column generation on the master under `ranges` (one per unit) from the
-// pool's columns, adding what pricing finds to the pool, until convergence,
-// the deadline or a solver failure. Leaves the last duals in *m.
+// How a node's LP is solved. The defaults are a branch-and-price node:
+// exact pricing, no column bounded. A dive (proof_dive.h) fixes columns from
+// below and prices cheaply: its LP value is then no bound.
+struct NodeLpOptions {
+  const std::vector<double>* column_lo = nullptr;  // per pool column (missing = 0): x_c >= column_lo[c]
+  bool exact_pricing = true;  // false: only the node-limited depth-first search; `converged` stays false
+  const std::vector<FlowBound>* flows = nullptr;  // the node's flow bounds (copied into m->flows)
+};
+
+// Column generation on the master under `ranges` (one per unit; a unit
+// whose range allows no node is not priced: its columns stay at 0) from the
+// pool's columns, adding what pricing finds to the pool, until convergence
+// (with cheap pricing: until it finds nothing; `x` and `objective` are then
+// set, `converged` false), the deadline or a solver failure. Leaves the last
+// duals in *m. Infeasible ranges (or column bounds): converged, objective +inf.
 NodeLp ConvergeNode(const Problem& p, const std::vector<CountRange>& ranges,
                     std::chrono::steady_clock::time_point deadline, PatternMaster* m, ColumnPool* pool,
-                    int* iterations);
+                    int* iterations, const NodeLpOptions& options = {});
+
+// The plan of integral column values x (one per column of `cols`, rounded):
+// forced nodes always open, group nodes in order, new nodes per copy. False
+// when the columns use more nodes than a group has, or leave a pod unplaced
+// and `left` is null; with `left`, *out is the partial plan and *left the
+// pods per class still to place.
+bool PlanFromColumns(const Problem& p, const PatternMaster& m, const std::vector<PatternColumn>& cols,
+                     const std::vector<double>& x, Solution* out, std::vector<int>* left = nullptr);
 
 // lp_solve's branch and bound on the master IP over `cols` under `ranges`
 // until `deadline`. Returns lp_solve's status (INFEASIBLE for no columns; -1
@@ -105,8 +141,10 @@ int SolveMasterIp(const Problem& p, const PatternMaster& m, const std::vector<Co
                   Solution* plan, double* z);
 
 // Every maximal column of every unit with reduced cost <= max_rc under the
-// duals in m; false when there are more than max_columns.
-bool EnumerateColumnsWithin(const Problem& p, const PatternMaster& m, double max_rc, int64_t max_columns,
-                            std::vector<PatternColumn>* cols);
+// duals in m; false when there are more than max_columns. Units whose range
+// allows no node (hi < 1) have no usable column and are skipped (as they are
+// in pricing).
+bool EnumerateColumnsWithin(const Problem& p, const PatternMaster& m, const std::vector<CountRange>& ranges,
+                            double max_rc, int64_t max_columns, std::vector<PatternColumn>* cols);
 
 }  // namespace kinema::opt

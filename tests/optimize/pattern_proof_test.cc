@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <random>
 
@@ -13,7 +14,9 @@
 #include "steps/optimize/fluid_lp.h"
 #include "steps/optimize/column_generation.h"
 #include "steps/optimize/lagrangian_bound.h"
+#include "steps/optimize/pattern_master.h"
 #include "steps/optimize/pattern_proof.h"
+#include "steps/optimize/proof_dive.h"
 #include "steps/optimize/pricing_mip.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
@@ -571,6 +574,148 @@ TEST(PatternProofTest, AWeakBoundNeverYieldsOptimal) {
     EXPECT_EQ(plan->status, PlanStatus::kOptimal);
     EXPECT_DOUBLE_EQ(*plan->lower_bound, plan->cost_after);
   }
+}
+
+// With the reduced-cost enumeration cut to one column (it always
+// overflows), integral-count nodes are branched on flows (a class's total on
+// a unit's nodes): on micro-clusters the bounds stay below the brute-force
+// optimum and every proof agrees with it; on generated clusters flow
+// branching runs, its plans are valid, and a proof agrees with the one the
+// full enumeration gives.
+TEST(PatternProofTest, FlowBranchingKeepsProofsExact) {
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    MicroProblem mp = LoadMicro(seed);
+    ASSERT_TRUE(mp.problem.has_value());
+    const opt::Problem& p = *mp.problem;
+    auto r = opt::ProvePatternOptimum(p, mp.start, std::chrono::steady_clock::now() + std::chrono::seconds(20),
+                                      /*max_columns=*/1);
+    const std::string ctx = "seed " + std::to_string(seed);
+    if (r.lower_bound) { EXPECT_LE(*r.lower_bound, mp.optimum * (1 + 1e-6)) << ctx; }
+    const opt::Solution& best = r.has_solution ? r.solution : mp.start;
+    EXPECT_GE(best.Cost(p), mp.optimum - 1e-9) << ctx;
+    if (r.proven) { EXPECT_NEAR(best.Cost(p), mp.optimum, 1e-9) << ctx; }
+  }
+  int flow_trees = 0;
+  for (int nodes : {15, 25}) {
+    bench::ClusterSpec spec;
+    spec.nodes = nodes;
+    spec.seed = 1;
+    auto problem = GeneratedProblem(spec);
+    ASSERT_TRUE(problem.has_value());
+    const opt::Problem& p = *problem;
+    opt::Packer pk(p, {}, 1);
+    opt::Solution start;
+    ASSERT_TRUE(pk.Greedy(&start));
+    const auto deadline = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(20); };
+    auto full = opt::ProvePatternOptimum(p, start, deadline());
+    auto cut = opt::ProvePatternOptimum(p, start, deadline(), /*max_columns=*/1);
+    const std::string ctx = std::to_string(nodes) + " nodes";
+    flow_trees += cut.flow_branches > 0;
+    std::cout << ctx << ": " << cut.flow_branches << " flow branches, proven " << cut.proven << " (full enumeration: "
+              << full.proven << ")\n";
+    const opt::Solution& best = cut.has_solution ? cut.solution : start;
+    ExpectValidSolution(p, best, ctx);
+    if (cut.lower_bound) { EXPECT_LE(*cut.lower_bound, best.Cost(p) + 1e-9) << ctx; }
+    const opt::Solution& full_best = full.has_solution ? full.solution : start;
+    if (full.proven && cut.lower_bound) { EXPECT_LE(*cut.lower_bound, full_best.Cost(p) * (1 + 1e-6)) << ctx; }
+    if (full.proven && cut.proven) { EXPECT_NEAR(best.Cost(p), full_best.Cost(p), 1e-6) << ctx; }
+  }
+  EXPECT_GE(flow_trees, 1) << "the cut enumeration should force flow branching on a generated cluster";
+}
+
+// The root of a branch-and-price tree: the pattern master, its pool seeded
+// with `start`, converged with exact pricing. False when it does not converge.
+bool ConvergedRoot(const opt::Problem& p, const opt::Solution& start, opt::PatternMaster* m, opt::ColumnPool* pool,
+                   double* bound) {
+  *m = opt::MakePatternMaster(p);
+  opt::SeedPool(p, *m, start, pool);
+  int iterations = 0;
+  opt::NodeLp lp = opt::ConvergeNode(p, std::vector<opt::CountRange>(m->units.size()),
+                                     std::chrono::steady_clock::now() + std::chrono::seconds(20), m, pool, &iterations);
+  *bound = lp.objective;
+  return lp.converged;
+}
+
+// Price-and-dive from the root: its plans are valid, never cheaper than the
+// brute-force optimum (nor than the root's LP bound), and it finds a plan on
+// nearly every micro-cluster.
+TEST(PatternProofTest, DivePlansAreValidAndNeverBelowTheOptimum) {
+  int plans = 0, optimal = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    MicroProblem mp = LoadMicro(seed);
+    ASSERT_TRUE(mp.problem.has_value());
+    const opt::Problem& p = *mp.problem;
+    opt::PatternMaster m;
+    opt::ColumnPool pool;
+    double root = 0;
+    if (!ConvergedRoot(p, mp.start, &m, &pool, &root)) continue;
+    const size_t pool_before = pool.cols.size();
+    auto d = opt::DiveForPlan(p, m, std::vector<opt::CountRange>(m.units.size()),
+                              std::numeric_limits<double>::infinity(),
+                              std::chrono::steady_clock::now() + std::chrono::seconds(20), &pool);
+    EXPECT_GE(pool.cols.size(), pool_before) << "seed " << seed << ": the pool only grows";
+    if (!d.has_plan) continue;
+    ++plans;
+    const std::string ctx = "seed " + std::to_string(seed);
+    ExpectValidSolution(p, d.plan, ctx);
+    EXPECT_NEAR(d.cost, d.plan.Cost(p), 1e-12) << ctx;
+    EXPECT_GE(d.cost, mp.optimum - 1e-9) << ctx;
+    EXPECT_GE(d.cost, root * (1 - 1e-6)) << ctx;
+    optimal += d.cost <= mp.optimum + 1e-9;
+  }
+  std::cout << "dives on micro-clusters: " << plans << " plans, " << optimal << " optimal\n";
+  EXPECT_GE(plans, 38) << "a dive should end with a plan on nearly every micro-cluster";
+  EXPECT_GE(optimal, 32) << "dives should often land on the optimum of micro-clusters";
+}
+
+// On generated clusters (selectors, anti-affinity, spot, pinned nodes) the
+// dive's plans are valid and never below the root's LP bound; with a cutoff
+// at the bound itself nothing is returned that beats it.
+TEST(PatternProofTest, DivePlansOnGeneratedClustersAreValid) {
+  for (int nodes : {15, 20, 25}) {
+    bench::ClusterSpec spec;
+    spec.nodes = nodes;
+    spec.seed = 1;
+    auto problem = GeneratedProblem(spec);
+    ASSERT_TRUE(problem.has_value());
+    const opt::Problem& p = *problem;
+    opt::Packer pk(p, {}, 1);
+    opt::Solution start;
+    ASSERT_TRUE(pk.Greedy(&start));
+    opt::PatternMaster m;
+    opt::ColumnPool pool;
+    double root = 0;
+    ASSERT_TRUE(ConvergedRoot(p, start, &m, &pool, &root)) << nodes << " nodes";
+    auto d = opt::DiveForPlan(p, m, std::vector<opt::CountRange>(m.units.size()), start.Cost(p),
+                              std::chrono::steady_clock::now() + std::chrono::seconds(20), &pool);
+    if (d.has_plan) {
+      ExpectValidSolution(p, d.plan, std::to_string(nodes) + " nodes");
+      EXPECT_GE(d.cost, root * (1 - 1e-6)) << nodes << " nodes";
+    }
+  }
+}
+
+// The tree with its dives, from a poor incumbent on a generated cluster:
+// dives improve the incumbent, the plan returned is valid, and the bound
+// never exceeds it ("proven" only with the bound equal to the cost).
+TEST(PatternProofTest, DivesImproveTheTreesIncumbent) {
+  bench::ClusterSpec spec;
+  spec.nodes = 25;
+  spec.seed = 1;
+  auto problem = GeneratedProblem(spec);
+  ASSERT_TRUE(problem.has_value());
+  const opt::Problem& p = *problem;
+  opt::Packer pk(p, {}, 1);
+  opt::Solution start;
+  ASSERT_TRUE(pk.Greedy(&start));
+  auto r = opt::ProvePatternOptimum(p, start, std::chrono::steady_clock::now() + std::chrono::seconds(30));
+  EXPECT_GE(r.dives, 1);
+  EXPECT_GE(r.dive_improvements, 1) << "the greedy plan is far from the optimum; a dive should beat it";
+  ASSERT_TRUE(r.has_solution);
+  ExpectValidSolution(p, r.solution, "25 nodes");
+  ASSERT_TRUE(r.lower_bound.has_value());
+  EXPECT_LE(*r.lower_bound, r.solution.Cost(p) + 1e-9);
+  if (r.proven) { EXPECT_DOUBLE_EQ(*r.lower_bound, r.solution.Cost(p)); }
 }
 
 }  // namespace
