@@ -320,6 +320,30 @@ std::vector<RoomHold> HoldsFor(const std::vector<RoomHold>& holds, const std::st
   return out;
 }
 
+// Creates the hold pod; one already there from an earlier run counts as made,
+// unless it has finished (its activeDeadlineSeconds passed while no
+// controller ran, or its kubelet rejected it): that one is deleted and made
+// anew (FreeRoom did not count it, so the room it asks for is free).
+Status MakeRoomHold(const ExecutionDeps& deps, const std::string& iteration, const RoomHold& h, int64_t deadline_s) {
+  const std::string& ns = deps.settings.room_hold_namespace;
+  const json pod = RoomHoldPod(ns, iteration, h, deadline_s);
+  auto made = deps.kube->Create(kube::resources::kPods, ns, pod);
+  if (made.ok()) return Status::OK();
+  if (made.status().code() != Status::Code::kAlreadyExists) return made.status();
+  const std::string name = RoomHoldName(iteration, h);
+  auto cur = deps.kube->Get(kube::resources::kPods, ns, name);
+  if (!cur.ok()) return cur.status().code() == Status::Code::kNotFound ? Status::OK() : cur.status();
+  if (!kube::pod::IsFinished(*cur)) return Status::OK();
+  spdlog::info("room hold {}/{} for {} on {} had finished ({}); making it again", ns, name, h.deployment, h.node,
+               (*cur)["status"].value("reason", "no reason"));
+  kube::DeleteOptions force;
+  force.grace_period_seconds = 0;
+  Status gone = deps.kube->Delete(kube::resources::kPods, ns, name, force);
+  if (!gone.ok() && gone.code() != Status::Code::kNotFound) return gone;
+  auto again = deps.kube->Create(kube::resources::kPods, ns, pod);
+  return again.ok() ? Status::OK() : again.status();
+}
+
 // How long the step waits for the kubelet to admit (run) or reject a hold it
 // made; a hold still Pending after it counts as held (the scheduler already
 // counts its room).
@@ -351,10 +375,13 @@ Status ConfirmRoomHolds(const ExecutionDeps& deps, StepContext& ctx, const std::
         ++waiting;
         continue;
       }
+      const json st = pod->value("status", json::object());
+      const std::string reason = st.value("reason", "");
       o->outcome = "rejected";
-      o->why = "the kubelet of " + h.node + " rejected the hold (" + pod->value("status", json::object()).value("reason", "") +
-               ": " + pod->value("status", json::object()).value("message", "") +
-               "): a pod placed there after the room was counted took it";
+      o->why = "the hold pod failed on " + h.node + " (" + reason + ": " + st.value("message", "") + ")" +
+               (reason.rfind("OutOf", 0) == 0 ? ": its kubelet rejected it, a pod placed there after the room was "
+                                                "counted took the room"
+                                              : "");
       KINEMA_RETURN_IF_ERROR(ReleaseRoomHolds(deps, ctx, {h}, iteration));
     }
     if (waiting == 0 || std::chrono::steady_clock::now() >= until) return Status::OK();
@@ -391,15 +418,14 @@ Status CreateRoomHolds(const ExecutionDeps& deps, StepContext& ctx, const std::v
     }
     RoomHoldOutcome o{h.deployment, h.node, h.pods, "skipped", WhyNoRoomForHold(h, *free)};
     if (o.why.empty()) {
-      auto made = deps.kube->Create(kube::resources::kPods, deps.settings.room_hold_namespace,
-                                    RoomHoldPod(deps.settings.room_hold_namespace, iteration, h, deadline_s(h.deployment)));
-      if (made.ok() || made.status().code() == Status::Code::kAlreadyExists) {
+      auto made = MakeRoomHold(deps, iteration, h, deadline_s(h.deployment));
+      if (made.ok()) {
         o.outcome = "held";
         o.why = RoomText(h.requests) + " for " + std::to_string(h.pods) + " pod(s) until " + h.deployment + " rolls";
         (*free)[h.node].cpu_milli -= h.requests.cpu_milli;
         (*free)[h.node].memory_bytes -= h.requests.memory_bytes;
       } else {
-        o.why = "creating the hold failed: " + made.status().ToString();
+        o.why = "creating the hold failed: " + made.ToString();
       }
     }
     result->room_holds.push_back(std::move(o));

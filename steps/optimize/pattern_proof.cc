@@ -222,6 +222,49 @@ void Dive(const Problem& p, const PatternMaster& m, const std::vector<CountRange
   if (inc->cost < before) ++res->dive_improvements;
 }
 
+// A node whose counts are integral: closed by reduced cost (CloseNode), else
+// branched on a class's total on a unit (below a flow branch, where an
+// ancestor's enumeration overflowed, branched first); when those are
+// integral too, a dive with its counts fixed may find the plan that closes
+// it (the dives' time share of the tree's time since `t0`), and the node is left unresolved: its bound
+// goes to `given_up`.
+void ResolveIntegralCounts(const Problem& p, const PatternMaster& m, const TreeNode& node, const std::vector<double>& x,
+                           double lb, Clock::time_point deadline, int64_t max_columns, Clock::time_point t0,
+                           ColumnPool* pool, Incumbent* inc, OpenNodes* open, std::vector<double>* given_up,
+                           PatternProofResult* res) {
+  if (!node.flows.empty() && BranchOnFlow(m, *pool, x, node, lb, open)) {
+    ++res->flow_branches;
+    return;
+  }
+  double bound = lb;
+  const bool closed = CloseNode(p, m, node.ranges, lb, deadline, max_columns, inc, &bound, &res->enumerated,
+                                &res->stopped);
+  if (!closed) {
+    if (BranchOnFlow(m, *pool, x, node, bound, open)) {
+      ++res->flow_branches;
+      return;
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (res->dive_seconds <= 0.25 * seconds) Dive(p, m, CountsOf(m, *pool, x), deadline, pool, inc, res);
+    given_up->push_back(bound);
+  }
+  if (std::getenv("KINEMA_PROOF_TRACE"))
+    std::fprintf(stderr, "node %d: integral counts, %s (bound %.6f, incumbent %.6f)\n", res->nodes,
+                 closed ? "closed" : "left open", bound, inc->cost);
+}
+
+// The tree's bound once it stops: the least bound of the open nodes and of
+// the unresolved ones still below the incumbent; proven when none is.
+void SettleBound(const OpenNodes& open, const std::vector<double>& given_up, double incumbent_cost,
+                 PatternProofResult* res) {
+  double lb = open.empty() ? kInf : open.top().lb;
+  for (double b : given_up)
+    if (b < incumbent_cost * (1 - kPruneRel)) lb = std::min(lb, b);
+  res->proven = lb >= incumbent_cost * (1 - kPruneRel);
+  res->lower_bound = res->proven ? incumbent_cost : std::min(incumbent_cost, lb);
+  if (res->proven) res->stopped.clear();
+}
+
 }  // namespace
 
 PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbent, Clock::time_point deadline,
@@ -281,38 +324,9 @@ PatternProofResult ProvePatternOptimum(const Problem& p, const Solution& incumbe
     if (Branch(m, pool, lp.x, node, lb, &open)) continue;
     TrySupportIp(p, m, node.ranges, pool, lp.x, deadline, &inc);
     if (lb >= inc.cost * (1 - kPruneRel)) continue;
-    // Counts integral: closed by reduced cost, else branched on a class's
-    // total on a unit (below a flow branch, where an ancestor's enumeration
-    // overflowed, branched first); when those are integral too, a dive with
-    // its counts fixed may find the plan that closes it (same time share).
-    static const bool kFlows = !std::getenv("KINEMA_NO_FLOW_BRANCHING");
-    if (kFlows && !node.flows.empty() && BranchOnFlow(m, pool, lp.x, node, lb, &open)) {
-      ++res.flow_branches;
-      continue;
-    }
-    double bound = lb;
-    const bool closed =
-        CloseNode(p, m, node.ranges, lb, deadline, max_columns, &inc, &bound, &res.enumerated, &res.stopped);
-    if (!closed) {
-      if (kFlows && BranchOnFlow(m, pool, lp.x, node, bound, &open)) {
-        ++res.flow_branches;
-        continue;
-      }
-      if (res.dive_seconds <= 0.25 * since()) Dive(p, m, CountsOf(m, pool, lp.x), deadline, &pool, &inc, &res);
-      given_up.push_back(bound);
-    }
-    if (std::getenv("KINEMA_PROOF_TRACE"))
-      std::fprintf(stderr, "node %d: integral counts, %s (bound %.6f, incumbent %.6f)\n", res.nodes,
-                   closed ? "closed" : "left open", bound, inc.cost);
+    ResolveIntegralCounts(p, m, node, lp.x, lb, deadline, max_columns, t0, &pool, &inc, &open, &given_up, &res);
   }
-  if (res.converged) {
-    double lb = open.empty() ? kInf : open.top().lb;
-    for (double b : given_up)
-      if (b < inc.cost * (1 - kPruneRel)) lb = std::min(lb, b);
-    res.proven = lb >= inc.cost * (1 - kPruneRel);
-    res.lower_bound = res.proven ? inc.cost : std::min(inc.cost, lb);
-    if (res.proven) res.stopped.clear();
-  }
+  if (res.converged) SettleBound(open, given_up, inc.cost, &res);
   res.columns = static_cast<int64_t>(pool.cols.size());
   if (inc.improved) {
     res.has_solution = true;

@@ -129,10 +129,11 @@ TEST(ResizeEndToEndTest, SurgeCausesNoOomKillIdlePodsShrinkAfterCooldownUnselect
     EXPECT_NEAR(Mi(MemLimit(p)) / Mi(MemRequest(p)), 2.0, 0.01) << name;
     EXPECT_EQ(p["status"]["containerStatuses"][0].value("restartCount", -1), 0) << name;
   }
-  // Idle: max(peak ~200Mi (the usage model's noise on top) x 2.5, 100Mi) ~ 500Mi, the limit at
-  // twice the request (4Gi:2Gi); only after the cooldown.
+  // Idle: max(peak x 2.5, 100Mi) with the peak 200Mi ± the usage model's 2 % memory noise (its
+  // sign depends on the pod's name) ~ 490-510Mi, the limit at twice the request (4Gi:2Gi); only
+  // after the cooldown.
   for (const auto& [name, p] : PodsByApp(with, "idle")) {
-    EXPECT_GE(Mi(MemRequest(p)), 500) << name;
+    EXPECT_GE(Mi(MemRequest(p)), 490) << name;
     EXPECT_LE(Mi(MemRequest(p)), 560) << name;
     EXPECT_NEAR(Mi(MemLimit(p)) / Mi(MemRequest(p)), 2.0, 0.01) << name;
     const auto ann = p["metadata"].value("annotations", json::object());
