@@ -14,8 +14,6 @@ constexpr double kIdleShare = 0.03;
 constexpr int kMaxForcedExtra = 50;
 constexpr int kMaxLoose = 6;
 
-double FreeShare(int64_t cap, int64_t used) { return cap > 0 ? double(cap - used) / double(cap) : 0; }
-
 // The share of the bin's remaining capacity one pod of `req` takes (its
 // largest dimension); 0 when it does not fit.
 double RemainingShare(const Resources& req, const Resources& free, const Resources& used) {
@@ -72,15 +70,7 @@ bool ForcedTrade::PickBins(const Solution& s, std::vector<int>* pick) {
   if (!idle_cpu.empty() && rng_() % 3 == 0) {
     seed = idle_cpu[rng_() % idle_cpu.size()];
   } else {
-    double best = -1;
-    for (int t = 0; t < 6; ++t) {
-      const int i = loose[rng_() % loose.size()];
-      const Bin& b = s.bins[i];
-      const Kind& k = p_.kinds[b.kind];
-      const double waste = k.price * (FreeShare(k.free.cpu_milli, b.used.cpu_milli) +
-                                      FreeShare(k.free.memory_bytes, b.used.memory_bytes) + 0.05);
-      if (waste > best) best = waste, seed = i;
-    }
+    seed = WastefulBin(p_, s, loose, rng_);
   }
   const std::string& zone = p_.kinds[s.bins[seed].kind].zone;
   std::vector<uint8_t> in(nb, 0);
@@ -165,6 +155,22 @@ bool ForcedTrade::Step(Solution* s) {
   if (!RepackOntoNewKinds(pk_, &sub, rem) || !SpliceIfBetter(p_, before, std::move(sub), pick, s)) return false;
   ++improvements_;
   return true;
+}
+
+double FreeShare(int64_t cap, int64_t used) { return cap > 0 ? double(cap - used) / double(cap) : 0; }
+
+int WastefulBin(const Problem& p, const Solution& s, const std::vector<int>& candidates, std::mt19937_64& rng) {
+  int seed = candidates.front();  // replaced by the first draw: every waste is >= 0
+  double best = -1;
+  for (int t = 0; t < 6; ++t) {
+    const int i = candidates[rng() % candidates.size()];
+    const Bin& b = s.bins[i];
+    const Kind& k = p.kinds[b.kind];
+    const double waste = k.price * (FreeShare(k.free.cpu_milli, b.used.cpu_milli) +
+                                    FreeShare(k.free.memory_bytes, b.used.memory_bytes) + 0.05);
+    if (waste > best) best = waste, seed = i;
+  }
+  return seed;
 }
 
 bool RepackOntoNewKinds(Packer* pk, Solution* sub, std::vector<int>& rem) {

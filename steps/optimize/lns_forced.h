@@ -69,5 +69,11 @@ bool RepackOntoNewKinds(Packer* pk, Solution* sub, std::vector<int>& rem);
 // If `sub` is Better than `before` (the bins `pick` of *s), replaces those
 // bins of *s by sub's (bin order changes) and returns true.
 bool SpliceIfBetter(const Problem& p, const Solution& before, Solution sub, std::vector<int> pick, Solution* s);
+// The free share of one resource of a bin (0 when the kind has none of it).
+double FreeShare(int64_t cap, int64_t used);
+// The most wasteful of six bins drawn from `candidates` (non-empty): price ×
+// (free cpu share + free memory share + 0.05), so dear, half-empty bins seed
+// the neighbourhood most often.
+int WastefulBin(const Problem& p, const Solution& s, const std::vector<int>& candidates, std::mt19937_64& rng);
 
 }  // namespace kinema::opt

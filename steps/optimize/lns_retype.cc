@@ -10,8 +10,6 @@ namespace {
 // 3-12 1037.1, 3-22 1038.3; without this neighbourhood 1039.3.
 constexpr int kExtraBins = 10;
 
-double FreeShare(int64_t cap, int64_t used) { return cap > 0 ? double(cap - used) / double(cap) : 0; }
-
 }  // namespace
 
 Retype::Retype(const Problem& p, Packer* pk, uint64_t seed) : p_(p), pk_(pk), rng_(seed ^ 0x5bd1e9955bd1e995ULL) {}
@@ -23,17 +21,7 @@ bool Retype::PickBins(const Solution& s, std::vector<int>* pick) {
     if (p_.IsNew(s.bins[i].kind) || !p_.kinds[s.bins[i].kind].forced) loose.push_back(i);
   if (loose.size() < 2) return false;
   int seed = loose[rng_() % loose.size()];
-  if (rng_() % 3 != 0) {
-    double best = -1;
-    for (int t = 0; t < 6; ++t) {
-      const int i = loose[rng_() % loose.size()];
-      const Bin& b = s.bins[i];
-      const Kind& k = p_.kinds[b.kind];
-      const double waste = k.price * (FreeShare(k.free.cpu_milli, b.used.cpu_milli) +
-                                      FreeShare(k.free.memory_bytes, b.used.memory_bytes) + 0.05);
-      if (waste > best) best = waste, seed = i;
-    }
-  }
+  if (rng_() % 3 != 0) seed = WastefulBin(p_, s, loose, rng_);
   const std::string& zone = p_.kinds[s.bins[seed].kind].zone;
   std::vector<uint8_t> in(nb, 0);
   in[seed] = 1;
