@@ -4,6 +4,7 @@
 // only when a budget is set), and CBC logs parse to status/objective/bound.
 // Needs no CBC: nothing here runs the solver.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -30,7 +31,8 @@ opt::Problem GeneratedProblem() {
 }
 
 std::string WriteAndRead(const opt::Problem& p, const bench::CbcModelOptions& o, bench::MipSize* size) {
-  const std::string path = ::testing::TempDir() + "/cbc_bound_test.lp";
+  // Per process: another checkout's run of this test may share the temp dir.
+  const std::string path = ::testing::TempDir() + "/cbc_bound_test." + std::to_string(::getpid()) + ".lp";
   Status st = bench::WriteCompactMip(p, o, path, size);
   EXPECT_TRUE(st.ok()) << st.ToString();
   std::ifstream in(path);
@@ -75,7 +77,9 @@ TEST(CbcBoundTest, BudgetsAddRetireAndMovesRows) {
 
 TEST(CbcBoundTest, RejectsAModelWithoutAnIncumbent) {
   opt::Problem p = GeneratedProblem();
-  Status st = bench::WriteCompactMip(p, bench::CbcModelOptions{}, ::testing::TempDir() + "/x.lp", nullptr);
+  Status st = bench::WriteCompactMip(p, bench::CbcModelOptions{}, ::testing::TempDir() + "/cbc_bound_test_x." +
+                                                                      std::to_string(::getpid()) + ".lp",
+                                     nullptr);
   EXPECT_FALSE(st.ok());
 }
 
