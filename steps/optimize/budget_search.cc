@@ -214,6 +214,29 @@ BudgetSearch::RetireEffect BudgetSearch::Settle(Solution* s, int bi, bool commit
   return e;
 }
 
+std::vector<int> BudgetSearch::HomeDeficits(const Solution& s) const {
+  std::vector<int> deficit(p_.classes.size(), 0);
+  for (const auto& b : s.bins) {
+    if (p_.IsNew(b.kind)) continue;
+    for (const auto& [d, cur] : p_.current[b.kind]) deficit[d] += std::max(0, cur - b.Count(d));
+  }
+  return deficit;
+}
+
+double BudgetSearch::KeyBound(const Solution& s, int bi, const std::vector<int>& deficit, double w_moves,
+                              double w_retire) const {
+  // Retiring saves at most the node's price. Its pods that stay now move,
+  // except those that fill a home deficit elsewhere (a pod of d returns to
+  // a node that lost pods of d), so moves >= stays - sum_d min(n_d, deficit_d).
+  const Bin& b = s.bins[bi];
+  int64_t moves_lb = StaysOf(b);
+  for (const auto& [d, n] : b.items) moves_lb -= std::min(n, deficit[d]);
+  const double price = p_.kinds[b.kind].price;
+  const double denom_lb = double(std::max<int64_t>(0, moves_lb)) * w_moves + w_retire;
+  if (denom_lb > 0) return price / denom_lb;
+  return price * std::max(1e6, w_moves > 0 ? 1.0 / w_moves : 0.0);  // key = savings x 1e6 or / (moves x w_moves)
+}
+
 int BudgetSearch::RetireGreedy(Solution* s, const std::vector<double>& keep_hint,
                                std::chrono::steady_clock::time_point deadline) {
   struct Entry {
@@ -256,19 +279,12 @@ int BudgetSearch::RetireGreedy(Solution* s, const std::vector<double>& keep_hint
   while (budget_left() && std::chrono::steady_clock::now() < deadline) {
     w_moves = b_.max_moves >= 0 ? 1.0 / double(std::max<int64_t>(1, b_.max_moves - moves)) : 0.0;
     w_retire = b_.max_retire >= 0 ? 1.0 / double(std::max<int64_t>(1, b_.max_retire - retired_now)) : 0.0;
-    // Lazy ranking: a node saves at most its price, so with a retire limit
-    // (denominator >= w_retire) price / w_retire bounds its key and a node is
-    // evaluated only once it reaches the top; without one, every node is.
+    // Lazy ranking: every node enters with an upper bound on its key (see
+    // KeyBound) and is evaluated only once it reaches the top.
     std::priority_queue<Entry> queue;
-    for (int j : RetireCandidates(*s)) {
-      if (w_retire > 0) {
-        queue.push(Entry{p_.kinds[j].price / w_retire, hint(j), j, -1});
-        continue;
-      }
-      if (std::chrono::steady_clock::now() > deadline) break;
-      double eff;
-      if (evaluate(j, &eff)) queue.push(Entry{eff, hint(j), j, retired});
-    }
+    const std::vector<int> deficit = HomeDeficits(*s);
+    for (int j : RetireCandidates(*s))
+      queue.push(Entry{KeyBound(*s, idx.bin_of_node[j], deficit, w_moves, w_retire), hint(j), j, -1});
     int commits = 0;
     while (!queue.empty() && commits < full_every && budget_left() && std::chrono::steady_clock::now() < deadline) {
       Entry top = queue.top();

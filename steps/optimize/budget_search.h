@@ -16,10 +16,10 @@
 //                  node when retirements are -- Karpenter's "Balanced" ratio
 //                  with both budgets. Each candidate is evaluated exactly (its
 //                  pods re-placed: home, best fit into the slack of open
-//                  nodes, new nodes) when it reaches the top of a lazy queue:
-//                  with a retire limit the queue starts from upper bounds
-//                  (price / weight), so few nodes are evaluated per
-//                  retirement; a full re-ranking every max_retire / 4.
+//                  nodes, new nodes) when it reaches the top of a lazy queue
+//                  that starts from upper bounds (price over the least share
+//                  of the budgets it can use), so few nodes are evaluated per
+//                  retirement; a full re-ranking every max(8, max_retire / 4).
 //   ConsolidateNew re-pack every pod on booted nodes (home first, then slack,
 //                  then the cheapest new nodes).
 //   Step           one LNS step: destroy and repair a few bins, swap a
@@ -86,6 +86,11 @@ class BudgetSearch {
   void BuildIndex(const Solution& s, RetireIndex* idx) const;
   double Slack(const Bin& b) const;  // free cpu + free memory, each as a share of the kind's
   int BestFit(const Solution& s, int bi, int d, const RetireIndex& idx, const std::vector<int>& touched) const;
+  // Per class: pods missing from open existing nodes against the current
+  // placement (pods that could return home). Only shrinks as nodes retire.
+  std::vector<int> HomeDeficits(const Solution& s) const;
+  // An upper bound on RetireGreedy's key for retiring bin `bi`.
+  double KeyBound(const Solution& s, int bi, const std::vector<int>& deficit, double w_moves, double w_retire) const;
   int64_t StaysOf(const Bin& b) const;  // pods of an existing bin that are on their current node
   // Re-opens retired node `node` and pulls its current pods back to it.
   void Unretire(Solution* s, int node);

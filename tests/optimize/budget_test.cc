@@ -689,6 +689,37 @@ TEST(BudgetTest, RetireGreedyFillsTheRetireBudgetWithTheDearestNodesOnAnOverProv
   for (size_t d = 0; d < p->classes.size(); ++d) EXPECT_EQ(placed[d], p->classes[d].n()) << "class " << d;
 }
 
+TEST(BudgetTest, RetireGreedyWithAMovesBudgetFillsItWithoutExceedingIt) {
+  // The same cluster, 5 % of the pods may move and any number of nodes
+  // retire: the greedy retires nodes until the moves run out, never past.
+  bench::ClusterSpec spec;
+  spec.nodes = 300;
+  spec.fill = 0.3;
+  spec.seed = 5;
+  spec.max_replicas = 40;
+  auto snap = ParseSnapshot(bench::GenerateCluster(spec));
+  auto cat = ParseCatalog(bench::GenerateCatalog());
+  ASSERT_TRUE(snap.ok() && cat.ok());
+  auto p = opt::BuildProblem(*snap, *cat, PlanOptions());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  int64_t pods = 0;
+  for (const auto& c : p->classes) pods += c.n();
+  opt::Packer pk(*p, {}, 1);
+  pk.SetBudgetMode(true);
+  opt::Solution s;
+  ASSERT_TRUE(pk.FromCurrent(&s, true));
+  const double before = s.Cost(*p);
+  opt::BudgetLimits lim;
+  lim.max_moves = pods / 20;
+  opt::BudgetSearch search(*p, &pk, lim, 1);
+  const int retired = search.RetireGreedy(&s, {}, std::chrono::steady_clock::now() + std::chrono::seconds(60));
+  EXPECT_GT(retired, 0);
+  EXPECT_TRUE(opt::WithinBudget(*p, s, lim)) << s.Moves(*p) << " moves of at most " << lim.max_moves;
+  EXPECT_GT(s.Moves(*p), lim.max_moves * 9 / 10) << "the moves budget is nearly used";
+  EXPECT_LT(s.Cost(*p), before);
+  EXPECT_GE(s.Cost(*p), opt::BudgetKnapsackBound(*p, lim) - 1e-6);
+}
+
 TEST(BudgetTest, SameSeedSameIterationsSameBudgetedPlan) {
   auto cat = bench::GenerateCatalog();
   bench::ClusterSpec spec;
