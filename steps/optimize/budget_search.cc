@@ -224,13 +224,14 @@ std::vector<int> BudgetSearch::HomeDeficits(const Solution& s) const {
 }
 
 double BudgetSearch::KeyBound(const Solution& s, int bi, const std::vector<int>& deficit, double w_moves,
-                              double w_retire) const {
+                              double w_retire, int64_t* moves_lb_out) const {
   // Retiring saves at most the node's price. Its pods that stay now move,
   // except those that fill a home deficit elsewhere (a pod of d returns to
   // a node that lost pods of d), so moves >= stays - sum_d min(n_d, deficit_d).
   const Bin& b = s.bins[bi];
   int64_t moves_lb = StaysOf(b);
   for (const auto& [d, n] : b.items) moves_lb -= std::min(n, deficit[d]);
+  *moves_lb_out = moves_lb;
   const double price = p_.kinds[b.kind].price;
   const double denom_lb = double(std::max<int64_t>(0, moves_lb)) * w_moves + w_retire;
   if (denom_lb > 0) return price / denom_lb;
@@ -244,6 +245,7 @@ int BudgetSearch::RetireGreedy(Solution* s, const std::vector<double>& keep_hint
     double hint;
     int node;
     int version;  // commits when eff was computed; -1: an upper bound only
+    int64_t moves_lb;  // the fewest moves retiring it takes (KeyBound)
     bool operator<(const Entry& o) const {
       return eff != o.eff ? eff < o.eff : hint != o.hint ? hint > o.hint : node > o.node;
     }
@@ -283,17 +285,21 @@ int BudgetSearch::RetireGreedy(Solution* s, const std::vector<double>& keep_hint
     // KeyBound) and is evaluated only once it reaches the top.
     std::priority_queue<Entry> queue;
     const std::vector<int> deficit = HomeDeficits(*s);
-    for (int j : RetireCandidates(*s))
-      queue.push(Entry{KeyBound(*s, idx.bin_of_node[j], deficit, w_moves, w_retire), hint(j), j, -1});
+    for (int j : RetireCandidates(*s)) {
+      int64_t moves_lb = 0;
+      const double key = KeyBound(*s, idx.bin_of_node[j], deficit, w_moves, w_retire, &moves_lb);
+      if (b_.max_moves < 0 || moves + moves_lb <= b_.max_moves) queue.push(Entry{key, hint(j), j, -1, moves_lb});
+    }
     int commits = 0;
     while (!queue.empty() && commits < full_every && budget_left() && std::chrono::steady_clock::now() < deadline) {
       Entry top = queue.top();
       queue.pop();
+      if (b_.max_moves >= 0 && moves + top.moves_lb > b_.max_moves) continue;  // no longer fits the moves left
       if (top.version != retired) {  // an upper bound, or computed before the last commit
         double eff;
         if (!evaluate(top.node, &eff)) continue;
         if (!queue.empty() && eff < queue.top().eff * (1 - 1e-12)) {
-          queue.push(Entry{eff, top.hint, top.node, retired});  // re-rank
+          queue.push(Entry{eff, top.hint, top.node, retired, top.moves_lb});  // re-rank
           continue;
         }
       }

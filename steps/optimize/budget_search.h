@@ -89,8 +89,10 @@ class BudgetSearch {
   // Per class: pods missing from open existing nodes against the current
   // placement (pods that could return home). Only shrinks as nodes retire.
   std::vector<int> HomeDeficits(const Solution& s) const;
-  // An upper bound on RetireGreedy's key for retiring bin `bi`.
-  double KeyBound(const Solution& s, int bi, const std::vector<int>& deficit, double w_moves, double w_retire) const;
+  // An upper bound on RetireGreedy's key for retiring bin `bi`; *moves_lb:
+  // the fewest moves that retirement can take.
+  double KeyBound(const Solution& s, int bi, const std::vector<int>& deficit, double w_moves, double w_retire,
+                  int64_t* moves_lb) const;
   int64_t StaysOf(const Bin& b) const;  // pods of an existing bin that are on their current node
   // Re-opens retired node `node` and pulls its current pods back to it.
   void Unretire(Solution* s, int node);
