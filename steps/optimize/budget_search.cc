@@ -103,7 +103,42 @@ int64_t BudgetSearch::StaysOf(const Bin& b) const {
   return n;
 }
 
-BudgetSearch::RetireEffect BudgetSearch::RetireInPlace(Solution* s, int bi, bool commit) {
+double BudgetSearch::Slack(const Bin& b) const {
+  const Kind& k = p_.kinds[b.kind];
+  return double(k.free.cpu_milli - b.used.cpu_milli) * inv_cpu_[b.kind] +
+         double(k.free.memory_bytes - b.used.memory_bytes) * inv_mem_[b.kind];
+}
+
+void BudgetSearch::BuildIndex(const Solution& s, RetireIndex* idx) const {
+  idx->bin_of_node.assign(p_.num_existing, -1);
+  idx->by_slack.clear();
+  for (size_t i = 0; i < s.bins.size(); ++i) {
+    if (!p_.IsNew(s.bins[i].kind)) idx->bin_of_node[s.bins[i].kind] = static_cast<int>(i);
+    idx->by_slack.push_back({Slack(s.bins[i]), static_cast<int>(i)});
+  }
+  std::sort(idx->by_slack.begin(), idx->by_slack.end());
+}
+
+int BudgetSearch::BestFit(const Solution& s, int bi, int d, const RetireIndex& idx,
+                          const std::vector<int>& touched) const {
+  // The open bin (not bi) with the least slack that takes one pod of d, ties
+  // to the lower index. Bins touched in this evaluation changed since the
+  // index was built: they are scored apart and skipped in the sorted walk.
+  std::pair<double, int> best{1e300, -1};
+  for (int o : touched)
+    if (o != bi && pk_->CanAdd(s.bins[o], d, 1)) best = std::min(best, std::make_pair(Slack(s.bins[o]), o));
+  for (const auto& e : idx.by_slack) {
+    if (e >= best) break;
+    if (e.second == bi || std::find(touched.begin(), touched.end(), e.second) != touched.end()) continue;
+    if (pk_->CanAdd(s.bins[e.second], d, 1)) {
+      best = e;
+      break;
+    }
+  }
+  return best.second;
+}
+
+BudgetSearch::RetireEffect BudgetSearch::RetireInPlace(Solution* s, int bi, bool commit, const RetireIndex& idx) {
   RetireEffect e;
   const int kind = s->bins[bi].kind;
   if (p_.IsNew(kind) || p_.kinds[kind].forced) return e;
@@ -114,10 +149,8 @@ BudgetSearch::RetireEffect BudgetSearch::RetireInPlace(Solution* s, int bi, bool
     return std::tie(ra.cpu_milli, ra.memory_bytes, a.first) > std::tie(rb.cpu_milli, rb.memory_bytes, b.first);
   });
   int64_t stays_delta = -StaysOf(s->bins[bi]);
-  struct Change {
-    int bin, d, t;
-  };
   std::vector<Change> log;
+  std::vector<int> touched;
   auto add = [&](int o, int d, int t) {
     Bin& b = s->bins[o];
     if (!p_.IsNew(b.kind)) {
@@ -127,17 +160,14 @@ BudgetSearch::RetireEffect BudgetSearch::RetireInPlace(Solution* s, int bi, bool
     }
     pk_->Add(&b, d, t);
     log.push_back(Change{o, d, t});
+    if (std::find(touched.begin(), touched.end(), o) == touched.end()) touched.push_back(o);
   };
-  std::vector<int> bin_of_node(p_.num_existing, -1);
-  for (size_t i = 0; i < s->bins.size(); ++i)
-    if (!p_.IsNew(s->bins[i].kind)) bin_of_node[s->bins[i].kind] = static_cast<int>(i);
-  std::vector<int> rem(p_.classes.size(), 0);
-  bool leftovers = false;
+  std::vector<std::pair<int, int>> rem;  // (class, pods) that fit nowhere open
   for (auto [d, n] : victim) {
     // Home first: a node where fewer pods of d run than do now.
     for (const auto& [j, cur] : homes_[d]) {
       if (n <= 0) break;
-      int o = bin_of_node[j];
+      int o = idx.bin_of_node[j];
       if (o < 0 || o == bi) continue;
       int room = cur - s->bins[o].Count(d);
       if (room <= 0 || !pk_->CanAdd(s->bins[o], d, 1)) continue;
@@ -148,39 +178,31 @@ BudgetSearch::RetireEffect BudgetSearch::RetireInPlace(Solution* s, int bi, bool
       n -= t;
     }
     // Best fit: the open bin left with the least slack.
-    while (n > 0) {
-      int best = -1;
-      double best_left = 1e300;
-      for (size_t o = 0; o < s->bins.size(); ++o) {
-        if (static_cast<int>(o) == bi || !pk_->CanAdd(s->bins[o], d, 1)) continue;
-        const Bin& b = s->bins[o];
-        const Kind& k = p_.kinds[b.kind];
-        double left = double(k.free.cpu_milli - b.used.cpu_milli) * inv_cpu_[b.kind] +
-                      double(k.free.memory_bytes - b.used.memory_bytes) * inv_mem_[b.kind];
-        if (left < best_left) {
-          best_left = left;
-          best = static_cast<int>(o);
-        }
-      }
-      if (best < 0) break;
+    for (int best; n > 0 && (best = BestFit(*s, bi, d, idx, touched)) >= 0;) {
       int t = static_cast<int>(std::min<int64_t>(n, pk_->MaxAdd(s->bins[best], d)));
       add(best, d, t);
       n -= t;
     }
-    if (n > 0) {
-      rem[d] += n;
-      leftovers = true;
-    }
+    if (n > 0) rem.push_back({d, n});
   }
+  return Settle(s, bi, commit, stays_delta, rem, log);
+}
+
+BudgetSearch::RetireEffect BudgetSearch::Settle(Solution* s, int bi, bool commit, int64_t stays_delta,
+                                                const std::vector<std::pair<int, int>>& leftovers,
+                                                const std::vector<Change>& log) {
+  RetireEffect e;
   Solution fresh;  // new nodes for what fits nowhere open
   bool ok = true;
-  if (leftovers) {
+  if (!leftovers.empty()) {
     static const std::vector<uint8_t> kNewOnly;
+    std::vector<int> rem(p_.classes.size(), 0);
+    for (const auto& [d, n] : leftovers) rem[d] += n;
     ok = pk_->Repack(&fresh, rem, &kNewOnly);
   }
   if (ok) {
     e.ok = true;
-    e.cost_delta = fresh.Cost(p_) - p_.kinds[kind].price;
+    e.cost_delta = fresh.Cost(p_) - p_.kinds[s->bins[bi].kind].price;
     e.moves_delta = -stays_delta;
   }
   if (commit && ok) {
@@ -192,12 +214,38 @@ BudgetSearch::RetireEffect BudgetSearch::RetireInPlace(Solution* s, int bi, bool
   return e;
 }
 
+std::vector<int> BudgetSearch::HomeDeficits(const Solution& s) const {
+  std::vector<int> deficit(p_.classes.size(), 0);
+  for (const auto& b : s.bins) {
+    if (p_.IsNew(b.kind)) continue;
+    for (const auto& [d, cur] : p_.current[b.kind]) deficit[d] += std::max(0, cur - b.Count(d));
+  }
+  return deficit;
+}
+
+double BudgetSearch::KeyBound(const Solution& s, int bi, const std::vector<int>& deficit, double w_moves,
+                              double w_retire, int64_t* moves_lb_out) const {
+  // Retiring saves at most the node's price. Its pods that stay now move,
+  // except those that fill a home deficit elsewhere (a pod of d returns to
+  // a node that lost pods of d), so moves >= stays - sum_d min(n_d, deficit_d).
+  const Bin& b = s.bins[bi];
+  int64_t moves_lb = StaysOf(b);
+  for (const auto& [d, n] : b.items) moves_lb -= std::min(n, deficit[d]);
+  *moves_lb_out = moves_lb;
+  const double price = p_.kinds[b.kind].price;
+  const double denom_lb = double(std::max<int64_t>(0, moves_lb)) * w_moves + w_retire;
+  if (denom_lb > 0) return price / denom_lb;
+  return price * std::max(1e6, w_moves > 0 ? 1.0 / w_moves : 0.0);  // key = savings x 1e6 or / (moves x w_moves)
+}
+
 int BudgetSearch::RetireGreedy(Solution* s, const std::vector<double>& keep_hint,
                                std::chrono::steady_clock::time_point deadline) {
   struct Entry {
     double eff;
     double hint;
     int node;
+    int version;  // commits when eff was computed; -1: an upper bound only
+    int64_t moves_lb;  // the fewest moves retiring it takes (KeyBound)
     bool operator<(const Entry& o) const {
       return eff != o.eff ? eff < o.eff : hint != o.hint ? hint > o.hint : node > o.node;
     }
@@ -212,12 +260,14 @@ int BudgetSearch::RetireGreedy(Solution* s, const std::vector<double>& keep_hint
   // shrank only because the budget did would all look stale at once).
   double w_moves = 0, w_retire = 0;
   const double move_weight = MoveWeight(p_);
+  RetireIndex idx;  // rebuilt after each commit
+  BuildIndex(*s, &idx);
+  double min_saving = kEps * std::max(1.0, s->Cost(p_));
   auto evaluate = [&](int node, double* eff) {
-    int bi = BinOfNode(*s, node);
+    int bi = idx.bin_of_node[node];
     if (bi < 0) return false;
-    RetireEffect e = RetireInPlace(s, bi, false);
-    if (!e.ok || -e.cost_delta <= move_weight * static_cast<double>(std::max<int64_t>(0, e.moves_delta)) +
-                                      kEps * std::max(1.0, s->Cost(p_)))
+    RetireEffect e = RetireInPlace(s, bi, false, idx);
+    if (!e.ok || -e.cost_delta <= move_weight * static_cast<double>(std::max<int64_t>(0, e.moves_delta)) + min_saving)
       return false;
     if (b_.max_moves >= 0 && moves + e.moves_delta > b_.max_moves) return false;
     const double denom = double(std::max<int64_t>(0, e.moves_delta)) * w_moves + w_retire;
@@ -231,23 +281,32 @@ int BudgetSearch::RetireGreedy(Solution* s, const std::vector<double>& keep_hint
   while (budget_left() && std::chrono::steady_clock::now() < deadline) {
     w_moves = b_.max_moves >= 0 ? 1.0 / double(std::max<int64_t>(1, b_.max_moves - moves)) : 0.0;
     w_retire = b_.max_retire >= 0 ? 1.0 / double(std::max<int64_t>(1, b_.max_retire - retired_now)) : 0.0;
+    // Lazy ranking: every node enters with an upper bound on its key (see
+    // KeyBound) and is evaluated only once it reaches the top.
     std::priority_queue<Entry> queue;
+    const std::vector<int> deficit = HomeDeficits(*s);
     for (int j : RetireCandidates(*s)) {
-      if (std::chrono::steady_clock::now() > deadline) break;
-      double eff;
-      if (evaluate(j, &eff)) queue.push(Entry{eff, hint(j), j});
+      int64_t moves_lb = 0;
+      const double key = KeyBound(*s, idx.bin_of_node[j], deficit, w_moves, w_retire, &moves_lb);
+      if (b_.max_moves < 0 || moves + moves_lb <= b_.max_moves) queue.push(Entry{key, hint(j), j, -1, moves_lb});
     }
     int commits = 0;
     while (!queue.empty() && commits < full_every && budget_left() && std::chrono::steady_clock::now() < deadline) {
       Entry top = queue.top();
       queue.pop();
-      double eff;
-      if (!evaluate(top.node, &eff)) continue;
-      if (!queue.empty() && eff < queue.top().eff * (1 - 1e-12)) {
-        queue.push(Entry{eff, top.hint, top.node});  // stale estimate: re-rank
-        continue;
+      if (b_.max_moves >= 0 && moves + top.moves_lb > b_.max_moves) continue;  // no longer fits the moves left
+      if (top.version != retired) {  // an upper bound, or computed before the last commit
+        double eff;
+        if (!evaluate(top.node, &eff)) continue;
+        if (!queue.empty() && eff < queue.top().eff * (1 - 1e-12)) {
+          queue.push(Entry{eff, top.hint, top.node, retired, top.moves_lb});  // re-rank
+          continue;
+        }
       }
-      RetireEffect e = RetireInPlace(s, BinOfNode(*s, top.node), true);
+      RetireEffect e = RetireInPlace(s, idx.bin_of_node[top.node], true, idx);
+      if (!e.ok) continue;
+      BuildIndex(*s, &idx);
+      min_saving = kEps * std::max(1.0, s->Cost(p_));
       moves += e.moves_delta;
       ++retired_now;
       ++retired;

@@ -15,8 +15,11 @@
 //                  left)): $/h per pod moved when moves are scarce, $/h per
 //                  node when retirements are -- Karpenter's "Balanced" ratio
 //                  with both budgets. Each candidate is evaluated exactly (its
-//                  pods re-placed: home, slack of open nodes, new nodes) and
-//                  re-evaluated lazily before it is taken.
+//                  pods re-placed: home, best fit into the slack of open
+//                  nodes, new nodes) when it reaches the top of a lazy queue
+//                  that starts from upper bounds (price over the least share
+//                  of the budgets it can use), so few nodes are evaluated per
+//                  retirement; a full re-ranking every max(8, max_retire / 4).
 //   ConsolidateNew re-pack every pod on booted nodes (home first, then slack,
 //                  then the cheapest new nodes).
 //   Step           one LNS step: destroy and repair a few bins, swap a
@@ -60,13 +63,36 @@ class BudgetSearch {
   bool RetireBin(Solution* s, int bi);
   // The effect of retiring bin `bi` of *s, computed in place (pods re-placed
   // home first, then best fit into open bins, then onto new nodes) and undone
-  // unless `commit`. O(pods on the node x bins), no copy of the solution.
+  // unless `commit`. No copy of the solution; `idx` must describe *s.
   struct RetireEffect {
     bool ok = false;
     double cost_delta = 0;
     int64_t moves_delta = 0;
   };
-  RetireEffect RetireInPlace(Solution* s, int bi, bool commit);
+  // What RetireInPlace reads of the plan, rebuilt after each commit: the bin
+  // of each existing node, and every bin by slack (best fit walks it up to
+  // the first bin that takes the pod instead of scanning every bin).
+  struct RetireIndex {
+    std::vector<int> bin_of_node;
+    std::vector<std::pair<double, int>> by_slack;  // (Slack, bin index), ascending
+  };
+  struct Change {
+    int bin, d, t;
+  };
+  RetireEffect RetireInPlace(Solution* s, int bi, bool commit, const RetireIndex& idx);
+  // Prices the pods left over onto new nodes; commits or undoes `log`.
+  RetireEffect Settle(Solution* s, int bi, bool commit, int64_t stays_delta,
+                      const std::vector<std::pair<int, int>>& leftovers, const std::vector<Change>& log);
+  void BuildIndex(const Solution& s, RetireIndex* idx) const;
+  double Slack(const Bin& b) const;  // free cpu + free memory, each as a share of the kind's
+  int BestFit(const Solution& s, int bi, int d, const RetireIndex& idx, const std::vector<int>& touched) const;
+  // Per class: pods missing from open existing nodes against the current
+  // placement (pods that could return home). Only shrinks as nodes retire.
+  std::vector<int> HomeDeficits(const Solution& s) const;
+  // An upper bound on RetireGreedy's key for retiring bin `bi`; *moves_lb:
+  // the fewest moves that retirement can take.
+  double KeyBound(const Solution& s, int bi, const std::vector<int>& deficit, double w_moves, double w_retire,
+                  int64_t* moves_lb) const;
   int64_t StaysOf(const Bin& b) const;  // pods of an existing bin that are on their current node
   // Re-opens retired node `node` and pulls its current pods back to it.
   void Unretire(Solution* s, int node);

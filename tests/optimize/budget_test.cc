@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -16,6 +17,7 @@
 #include "steps/optimize/budget.h"
 #include "steps/optimize/budget_cg.h"
 #include "steps/optimize/budget_lp.h"
+#include "steps/optimize/budget_search.h"
 #include "steps/optimize/plan.h"
 #include "steps/optimize/problem.h"
 #include "steps/optimize/snapshot.h"
@@ -645,6 +647,77 @@ TEST(BudgetTest, MinSavingsJudgesTheWholeWayNotTheStep) {
   EXPECT_EQ(plan->moves, 0);
   EXPECT_NEAR(plan->cost_after, 3.5, 1e-9);
   EXPECT_EQ(plan->status, PlanStatus::kFeasible);  // not the budgeted optimum
+}
+
+TEST(BudgetTest, RetireGreedyFillsTheRetireBudgetWithTheDearestNodesOnAnOverProvisionedCluster) {
+  // 300 nodes at 30 % fill, 30 retirements: the pods of the 30 dearest nodes
+  // fit the others' slack, so the lazily ranked greedy reaches the knapsack
+  // bound (cost before minus the 30 dearest prices) with no node booted.
+  bench::ClusterSpec spec;
+  spec.nodes = 300;
+  spec.fill = 0.3;
+  spec.seed = 5;
+  spec.max_replicas = 40;
+  auto snap = ParseSnapshot(bench::GenerateCluster(spec));
+  auto cat = ParseCatalog(bench::GenerateCatalog());
+  ASSERT_TRUE(snap.ok() && cat.ok());
+  PlanOptions popt;
+  popt.max_retire = 30;
+  auto p = opt::BuildProblem(*snap, *cat, popt);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  opt::Packer pk(*p, {}, 1);
+  pk.SetBudgetMode(true);
+  opt::Solution s;
+  ASSERT_TRUE(pk.FromCurrent(&s, true));
+  opt::BudgetLimits lim;
+  lim.max_retire = 30;
+  opt::BudgetSearch search(*p, &pk, lim, 1);
+  const int retired = search.RetireGreedy(&s, {}, std::chrono::steady_clock::now() + std::chrono::seconds(60));
+  EXPECT_EQ(retired, 30);
+  EXPECT_TRUE(opt::WithinBudget(*p, s, lim));
+  EXPECT_NEAR(s.Cost(*p), opt::BudgetKnapsackBound(*p, lim), 1e-6);
+  std::vector<int64_t> placed(p->classes.size(), 0);
+  for (const auto& b : s.bins) {
+    EXPECT_FALSE(p->IsNew(b.kind)) << "no node booted";
+    EXPECT_LE(b.used.cpu_milli, p->kinds[b.kind].free.cpu_milli);
+    EXPECT_LE(b.used.memory_bytes, p->kinds[b.kind].free.memory_bytes);
+    for (const auto& [d, n] : b.items) {
+      EXPECT_TRUE(p->kinds[b.kind].compat[d]);
+      placed[d] += n;
+    }
+  }
+  for (size_t d = 0; d < p->classes.size(); ++d) EXPECT_EQ(placed[d], p->classes[d].n()) << "class " << d;
+}
+
+TEST(BudgetTest, RetireGreedyWithAMovesBudgetFillsItWithoutExceedingIt) {
+  // The same cluster, 5 % of the pods may move and any number of nodes
+  // retire: the greedy retires nodes until the moves run out, never past.
+  bench::ClusterSpec spec;
+  spec.nodes = 300;
+  spec.fill = 0.3;
+  spec.seed = 5;
+  spec.max_replicas = 40;
+  auto snap = ParseSnapshot(bench::GenerateCluster(spec));
+  auto cat = ParseCatalog(bench::GenerateCatalog());
+  ASSERT_TRUE(snap.ok() && cat.ok());
+  auto p = opt::BuildProblem(*snap, *cat, PlanOptions());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  int64_t pods = 0;
+  for (const auto& c : p->classes) pods += c.n();
+  opt::Packer pk(*p, {}, 1);
+  pk.SetBudgetMode(true);
+  opt::Solution s;
+  ASSERT_TRUE(pk.FromCurrent(&s, true));
+  const double before = s.Cost(*p);
+  opt::BudgetLimits lim;
+  lim.max_moves = pods / 20;
+  opt::BudgetSearch search(*p, &pk, lim, 1);
+  const int retired = search.RetireGreedy(&s, {}, std::chrono::steady_clock::now() + std::chrono::seconds(60));
+  EXPECT_GT(retired, 0);
+  EXPECT_TRUE(opt::WithinBudget(*p, s, lim)) << s.Moves(*p) << " moves of at most " << lim.max_moves;
+  EXPECT_GT(s.Moves(*p), lim.max_moves * 9 / 10) << "the moves budget is nearly used";
+  EXPECT_LT(s.Cost(*p), before);
+  EXPECT_GE(s.Cost(*p), opt::BudgetKnapsackBound(*p, lim) - 1e-6);
 }
 
 TEST(BudgetTest, SameSeedSameIterationsSameBudgetedPlan) {
