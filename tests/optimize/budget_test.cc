@@ -649,10 +649,9 @@ TEST(BudgetTest, MinSavingsJudgesTheWholeWayNotTheStep) {
   EXPECT_EQ(plan->status, PlanStatus::kFeasible);  // not the budgeted optimum
 }
 
-TEST(BudgetTest, RetireGreedyFillsTheRetireBudgetWithTheDearestNodesOnAnOverProvisionedCluster) {
-  // 300 nodes at 30 % fill, 30 retirements: the pods of the 30 dearest nodes
-  // fit the others' slack, so the lazily ranked greedy reaches the knapsack
-  // bound (cost before minus the 30 dearest prices) with no node booted.
+// 300 generated nodes at 30 % fill (seed 5, up to 40 replicas): every node's
+// pods fit the others' slack. Built with `popt` (its budgets).
+StatusOr<opt::Problem> OverProvisionedProblem(const PlanOptions& popt) {
   bench::ClusterSpec spec;
   spec.nodes = 300;
   spec.fill = 0.3;
@@ -660,10 +659,17 @@ TEST(BudgetTest, RetireGreedyFillsTheRetireBudgetWithTheDearestNodesOnAnOverProv
   spec.max_replicas = 40;
   auto snap = ParseSnapshot(bench::GenerateCluster(spec));
   auto cat = ParseCatalog(bench::GenerateCatalog());
-  ASSERT_TRUE(snap.ok() && cat.ok());
+  if (!snap.ok() || !cat.ok()) return Status::Internal("generated cluster or catalog does not parse");
+  return opt::BuildProblem(*snap, *cat, popt);
+}
+
+TEST(BudgetTest, RetireGreedyFillsTheRetireBudgetWithTheDearestNodesOnAnOverProvisionedCluster) {
+  // 300 nodes at 30 % fill, 30 retirements: the pods of the 30 dearest nodes
+  // fit the others' slack, so the lazily ranked greedy reaches the knapsack
+  // bound (cost before minus the 30 dearest prices) with no node booted.
   PlanOptions popt;
   popt.max_retire = 30;
-  auto p = opt::BuildProblem(*snap, *cat, popt);
+  auto p = OverProvisionedProblem(popt);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   opt::Packer pk(*p, {}, 1);
   pk.SetBudgetMode(true);
@@ -692,15 +698,7 @@ TEST(BudgetTest, RetireGreedyFillsTheRetireBudgetWithTheDearestNodesOnAnOverProv
 TEST(BudgetTest, RetireGreedyWithAMovesBudgetFillsItWithoutExceedingIt) {
   // The same cluster, 5 % of the pods may move and any number of nodes
   // retire: the greedy retires nodes until the moves run out, never past.
-  bench::ClusterSpec spec;
-  spec.nodes = 300;
-  spec.fill = 0.3;
-  spec.seed = 5;
-  spec.max_replicas = 40;
-  auto snap = ParseSnapshot(bench::GenerateCluster(spec));
-  auto cat = ParseCatalog(bench::GenerateCatalog());
-  ASSERT_TRUE(snap.ok() && cat.ok());
-  auto p = opt::BuildProblem(*snap, *cat, PlanOptions());
+  auto p = OverProvisionedProblem(PlanOptions());
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   int64_t pods = 0;
   for (const auto& c : p->classes) pods += c.n();
