@@ -272,6 +272,28 @@ std::optional<opt::Problem> GeneratedProblem(const bench::ClusterSpec& spec) {
   return std::move(*problem);
 }
 
+// A generated cluster (seed 1, `nodes` nodes) with the greedy plan the proof
+// and dive tests start from; empty, with a test failure recorded, when the
+// cluster does not build or the greedy places nothing.
+struct GreedyStart {
+  opt::Problem problem;
+  opt::Solution start;
+};
+std::optional<GreedyStart> GeneratedWithGreedyStart(int nodes) {
+  bench::ClusterSpec spec;
+  spec.nodes = nodes;
+  spec.seed = 1;
+  auto problem = GeneratedProblem(spec);
+  if (!problem) return std::nullopt;
+  GreedyStart g{std::move(*problem), {}};
+  opt::Packer pk(g.problem, {}, 1);
+  if (!pk.Greedy(&g.start)) {
+    ADD_FAILURE() << nodes << " nodes: the greedy found no plan";
+    return std::nullopt;
+  }
+  return g;
+}
+
 // The lp_solve pricing (the fallback of exact pricing) and the depth-first
 // pricing agree on the best column of every kind of generated clusters
 // (selectors, anti-affinity conflicts, per-node caps, three resources) under
@@ -566,15 +588,10 @@ TEST(PatternProofTest, FlowBranchingKeepsProofsExact) {
   }
   int flow_trees = 0;
   for (int nodes : {15, 25}) {
-    bench::ClusterSpec spec;
-    spec.nodes = nodes;
-    spec.seed = 1;
-    auto problem = GeneratedProblem(spec);
-    ASSERT_TRUE(problem.has_value());
-    const opt::Problem& p = *problem;
-    opt::Packer pk(p, {}, 1);
-    opt::Solution start;
-    ASSERT_TRUE(pk.Greedy(&start));
+    auto g = GeneratedWithGreedyStart(nodes);
+    ASSERT_TRUE(g.has_value());
+    const opt::Problem& p = g->problem;
+    const opt::Solution& start = g->start;
     const auto deadline = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(20); };
     auto full = opt::ProvePatternOptimum(p, start, deadline());
     auto cut = opt::ProvePatternOptimum(p, start, deadline(), /*max_columns=*/1);
@@ -642,15 +659,10 @@ TEST(PatternProofTest, DivePlansAreValidAndNeverBelowTheOptimum) {
 // at the bound itself nothing is returned that beats it.
 TEST(PatternProofTest, DivePlansOnGeneratedClustersAreValid) {
   for (int nodes : {15, 20, 25}) {
-    bench::ClusterSpec spec;
-    spec.nodes = nodes;
-    spec.seed = 1;
-    auto problem = GeneratedProblem(spec);
-    ASSERT_TRUE(problem.has_value());
-    const opt::Problem& p = *problem;
-    opt::Packer pk(p, {}, 1);
-    opt::Solution start;
-    ASSERT_TRUE(pk.Greedy(&start));
+    auto g = GeneratedWithGreedyStart(nodes);
+    ASSERT_TRUE(g.has_value());
+    const opt::Problem& p = g->problem;
+    const opt::Solution& start = g->start;
     opt::PatternMaster m;
     opt::ColumnPool pool;
     double root = 0;
@@ -668,15 +680,10 @@ TEST(PatternProofTest, DivePlansOnGeneratedClustersAreValid) {
 // dives improve the incumbent, the plan returned is valid, and the bound
 // never exceeds it ("proven" only with the bound equal to the cost).
 TEST(PatternProofTest, DivesImproveTheTreesIncumbent) {
-  bench::ClusterSpec spec;
-  spec.nodes = 25;
-  spec.seed = 1;
-  auto problem = GeneratedProblem(spec);
-  ASSERT_TRUE(problem.has_value());
-  const opt::Problem& p = *problem;
-  opt::Packer pk(p, {}, 1);
-  opt::Solution start;
-  ASSERT_TRUE(pk.Greedy(&start));
+  auto g = GeneratedWithGreedyStart(25);
+  ASSERT_TRUE(g.has_value());
+  const opt::Problem& p = g->problem;
+  const opt::Solution& start = g->start;
   auto r = opt::ProvePatternOptimum(p, start, std::chrono::steady_clock::now() + std::chrono::seconds(30));
   EXPECT_GE(r.dives, 1);
   EXPECT_GE(r.dive_improvements, 1) << "the greedy plan is far from the optimum; a dive should beat it";

@@ -429,19 +429,26 @@ int64_t Allocatable(const Json& node, const char* what) {
 
 }  // namespace
 
-std::pair<int64_t, int64_t> Kubelet::NodeRequests(const std::string& node, const Key& except) const {
-  int64_t cpu = 0, mem = 0;
+Kubelet::NodeUse Kubelet::UseOf(const std::string& node, const Key& except,
+                                const std::function<bool(const Json& pod)>& counts) const {
+  NodeUse use;
   auto it = pods_by_node_.find(node);
-  if (it == pods_by_node_.end()) return {0, 0};
+  if (it == pods_by_node_.end()) return use;
   for (const Key& k : it->second) {
     if (k == except) continue;
     ObjectPtr p = pods_->Get(k.first, k.second);
-    if (!p || !IsActivePod(p->body)) continue;
+    if (!p || !counts(p->body)) continue;
     auto r = Requests(AdmittedResources(p->body));
-    cpu += r.first;
-    mem += r.second;
+    use.cpu += r.first;
+    use.memory += r.second;
+    ++use.pods;
   }
-  return {cpu, mem};
+  return use;
+}
+
+std::pair<int64_t, int64_t> Kubelet::NodeRequests(const std::string& node, const Key& except) const {
+  NodeUse use = UseOf(node, except, [](const Json& pod) { return IsActivePod(pod); });
+  return {use.cpu, use.memory};
 }
 
 std::optional<std::pair<std::string, std::string>> Kubelet::AdmissionRejection(const Json& pod,
@@ -449,27 +456,16 @@ std::optional<std::pair<std::string, std::string>> Kubelet::AdmissionRejection(c
                                                                                const Key& key) const {
   ObjectPtr n = nodes_->Get("", node);
   if (!n) return std::nullopt;
-  int64_t used_cpu = 0, used_mem = 0, used_pods = 0;
-  auto it = pods_by_node_.find(node);
-  if (it != pods_by_node_.end()) {
-    for (const Key& k : it->second) {
-      if (k == key) continue;
-      ObjectPtr p = pods_->Get(k.first, k.second);
-      if (!p || PodPhase(p->body) != "Running") continue;  // not admitted yet, or finished
-      auto r = Requests(AdmittedResources(p->body));
-      used_cpu += r.first;
-      used_mem += r.second;
-      ++used_pods;
-    }
-  }
+  // The pods the kubelet runs (terminating ones too); not those not admitted yet, nor finished ones.
+  const NodeUse used = UseOf(node, key, [](const Json& pod) { return PodPhase(pod) == "Running"; });
   auto want = Requests(DesiredResources(pod));
   struct Need {
     const char* name;
     int64_t requested, used, capacity;
   };
-  const Need needs[] = {{"cpu", want.first, used_cpu, Allocatable(n->body, "cpu")},
-                        {"memory", want.second, used_mem, Allocatable(n->body, "memory")},
-                        {"pods", 1, used_pods, Allocatable(n->body, "pods")}};
+  const Need needs[] = {{"cpu", want.first, used.cpu, Allocatable(n->body, "cpu")},
+                        {"memory", want.second, used.memory, Allocatable(n->body, "memory")},
+                        {"pods", 1, used.pods, Allocatable(n->body, "pods")}};
   for (const Need& x : needs) {
     if (x.requested <= 0 || x.used + x.requested <= x.capacity) continue;
     return std::make_pair(std::string("OutOf") + x.name,

@@ -140,7 +140,13 @@ class Kubelet : public ControllerLoop {
   std::string MemoryDecreaseError(const Json& pod) const;
   // Counts a resize outcome in the report once per pod generation.
   void CountResizeOutcome(const Key& key, long long generation, const std::string& outcome);
-  // Sum of admitted cpu (milli) and memory (bytes) requests of the other pods on `node`.
+  // Admitted requests of the other pods on `node` that `counts` accepts:
+  // cpu (milli), memory (bytes) and how many pods.
+  struct NodeUse {
+    int64_t cpu = 0, memory = 0, pods = 0;
+  };
+  NodeUse UseOf(const std::string& node, const Key& except, const std::function<bool(const Json& pod)>& counts) const;
+  // Of the active (not finished, not terminating) pods: what a resize is admitted against.
   std::pair<int64_t, int64_t> NodeRequests(const std::string& node, const Key& except) const;
   bool NodeReady(const std::string& node) const;
   std::string NodeIp(const std::string& node) const;
